@@ -1,0 +1,35 @@
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        // Pure rules and parsing: no bindings, plain Node.
+        test: { name: "unit", include: ["worker/test/unit/**/*.test.ts"], environment: "node" },
+      },
+      {
+        // The worker inside workerd, with a real local D1 and Durable Object, against real Node origins.
+        plugins: [
+          cloudflareTest(async () => ({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                ADMIN_TOKEN: "test-token",
+                ROUTES_CACHE_TTL_MS: "0",
+                HEALTH_TIMEOUT_MS: "2000",
+                TEST_MIGRATIONS: await readD1Migrations("./migrations"),
+              },
+            },
+          })),
+        ],
+        test: {
+          name: "workers",
+          include: ["worker/test/runtime/**/*.test.ts"],
+          setupFiles: ["./worker/test/runtime/apply-migrations.ts"],
+          globalSetup: ["./worker/test/runtime/global-setup.ts"],
+        },
+      },
+    ],
+  },
+});

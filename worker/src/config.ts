@@ -1,0 +1,42 @@
+import type { Env } from "./env.ts";
+
+export interface GatewayConfig {
+  mirrorMaxBodyBytes: number;
+  originTimeoutMs: number;
+  shadowTimeoutMs: number;
+  routesCacheTtlMs: number;
+  healthTimeoutMs: number;
+}
+
+export const DEFAULT_CONFIG: GatewayConfig = {
+  mirrorMaxBodyBytes: 1024 * 1024,
+  originTimeoutMs: 30_000,
+  shadowTimeoutMs: 10_000,
+  routesCacheTtlMs: 1_000,
+  healthTimeoutMs: 5_000,
+};
+
+// A mistyped variable falls back to its default rather than turning every request into a 500.
+function nonNegativeInt(raw: string | undefined, fallback: number): number {
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const value = Number(raw);
+  return Number.isSafeInteger(value) && value >= 0 ? value : fallback;
+}
+
+const parsed = new WeakMap<Env, GatewayConfig>();
+
+/** The gateway's tunables from wrangler.toml `[vars]`, parsed once per env object. */
+export function readConfig(env: Env): GatewayConfig {
+  let config = parsed.get(env);
+  if (!config) {
+    config = {
+      mirrorMaxBodyBytes: nonNegativeInt(env.MIRROR_MAX_BODY_BYTES, DEFAULT_CONFIG.mirrorMaxBodyBytes),
+      originTimeoutMs: nonNegativeInt(env.ORIGIN_TIMEOUT_MS, DEFAULT_CONFIG.originTimeoutMs),
+      shadowTimeoutMs: nonNegativeInt(env.SHADOW_TIMEOUT_MS, DEFAULT_CONFIG.shadowTimeoutMs),
+      routesCacheTtlMs: nonNegativeInt(env.ROUTES_CACHE_TTL_MS, DEFAULT_CONFIG.routesCacheTtlMs),
+      healthTimeoutMs: nonNegativeInt(env.HEALTH_TIMEOUT_MS, DEFAULT_CONFIG.healthTimeoutMs),
+    };
+    parsed.set(env, config);
+  }
+  return config;
+}

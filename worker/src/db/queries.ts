@@ -1,0 +1,104 @@
+import { and, asc, eq, ne } from "drizzle-orm";
+import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
+import { type ServiceRow, type ServiceStatus, services } from "./schema.ts";
+
+export type Database = DrizzleD1Database;
+
+export const openDatabase = (d1: D1Database): Database => drizzle(d1);
+
+/** A version as the admin API and the CLI show it. */
+export interface ServiceRecord {
+  name: string;
+  version: string;
+  origin: string;
+  main: boolean;
+  status: ServiceStatus;
+  statusSince: string;
+  createdAt: string;
+}
+
+export const toRecord = (row: ServiceRow): ServiceRecord => ({
+  name: row.name,
+  version: row.version,
+  origin: row.origin,
+  main: row.main,
+  status: row.status,
+  statusSince: row.statusSince.toISOString(),
+  createdAt: row.createdAt.toISOString(),
+});
+
+const listingOrder = [asc(services.name), asc(services.createdAt), asc(services.version)];
+
+export async function listServices(db: Database, name?: string): Promise<ServiceRow[]> {
+  const query = db.select().from(services);
+  return name === undefined
+    ? query.orderBy(...listingOrder)
+    : query.where(eq(services.name, name)).orderBy(...listingOrder);
+}
+
+export interface NewVersion {
+  name: string;
+  version: string;
+  origin: string;
+  main: boolean;
+  status: ServiceStatus;
+  now: Date;
+}
+
+export async function insertVersion(db: Database, v: NewVersion): Promise<ServiceRow> {
+  const [row] = await db
+    .insert(services)
+    .values({
+      name: v.name,
+      version: v.version,
+      origin: v.origin,
+      main: v.main,
+      status: v.status,
+      statusSince: v.now,
+      createdAt: v.now,
+    })
+    .returning();
+  if (!row) throw new Error(`insert of ${v.name} ${v.version} returned no row`);
+  return row;
+}
+
+/** Moves main to `version` in one D1 batch, so no reader ever sees zero or two mains. */
+export async function setMain(db: Database, name: string, version: string): Promise<void> {
+  await db.batch([
+    db
+      .update(services)
+      .set({ main: false })
+      .where(and(eq(services.name, name), eq(services.main, true))),
+    db
+      .update(services)
+      .set({ main: true })
+      .where(and(eq(services.name, name), eq(services.version, version))),
+  ]);
+}
+
+export async function deleteVersion(db: Database, name: string, version: string): Promise<ServiceRow[]> {
+  return db
+    .delete(services)
+    .where(and(eq(services.name, name), eq(services.version, version)))
+    .returning();
+}
+
+/** One statement, so every version of the name goes at once or none does. */
+export async function deleteName(db: Database, name: string): Promise<ServiceRow[]> {
+  return db.delete(services).where(eq(services.name, name)).returning();
+}
+
+/** Records a health result; `statusSince` moves only when the status actually changes. */
+export async function recordStatus(
+  db: Database,
+  target: { name: string; version: string },
+  status: ServiceStatus,
+  now: Date,
+): Promise<boolean> {
+  const changed = await db
+    .update(services)
+    .set({ status, statusSince: now })
+    .where(and(eq(services.name, target.name), eq(services.version, target.version), ne(services.status, status)))
+    .returning({ name: services.name });
+  return changed.length > 0;
+}

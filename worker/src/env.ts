@@ -1,0 +1,17 @@
+import type { ServiceCoordinator } from "./coordinator/ServiceCoordinator.ts";
+
+/** The bindings and variables of wrangler.toml, plus the ADMIN_TOKEN secret. */
+export interface Env {
+  DB: D1Database;
+  SERVICE_COORDINATOR: DurableObjectNamespace<ServiceCoordinator>;
+  ADMIN_TOKEN?: string;
+  MIRROR_MAX_BODY_BYTES?: string;
+  ORIGIN_TIMEOUT_MS?: string;
+  SHADOW_TIMEOUT_MS?: string;
+  ROUTES_CACHE_TTL_MS?: string;
+  HEALTH_TIMEOUT_MS?: string;
+}
+
+export interface AppEnv {
+  Bindings: Env;
+}

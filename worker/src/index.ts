@@ -1,0 +1,29 @@
+import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { adminApi } from "./api/routes.ts";
+import type { AppEnv, Env } from "./env.ts";
+import { AppError, errorResponse } from "./errors.ts";
+
+export { ServiceCoordinator } from "./coordinator/ServiceCoordinator.ts";
+
+const app = new Hono<AppEnv>();
+
+app.route("/api/v1", adminApi);
+
+app.notFound((c) =>
+  errorResponse(new AppError(404, "not_found", `Nothing at ${c.req.path}; services live under /services/<name>/`)),
+);
+
+app.onError((error) => {
+  if (error instanceof AppError) return errorResponse(error);
+  if (error instanceof HTTPException && error.status < 500) {
+    const code = error.status === 400 ? "bad_request" : "http_error";
+    return errorResponse(new AppError(error.status, code, error.message || "Bad request"));
+  }
+  console.error(JSON.stringify({ event: "unhandled_error", message: String(error), stack: (error as Error).stack }));
+  return errorResponse(new AppError(500, "internal_error", "The gateway failed to handle this request"));
+});
+
+export default {
+  fetch: app.fetch,
+} satisfies ExportedHandler<Env>;
