@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// `npm run dev [-- <wrangler dev args>]`: the gateway on http://127.0.0.1:8787 with a
+// migrated local D1 and the admin token from .dev.vars, on a fresh clone and offline.
+import { spawn, spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const wrangler = join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin", "wrangler.js");
+const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
+const args = process.argv.slice(2);
+
+const optionValue = (name) => {
+  const at = args.findIndex((a) => a === name || a.startsWith(`${name}=`));
+  if (at === -1) return undefined;
+  return args[at].includes("=") ? args[at].slice(name.length + 1) : args[at + 1];
+};
+
+const devVars = join(root, ".dev.vars");
+if (!existsSync(devVars)) {
+  copyFileSync(join(root, ".dev.vars.example"), devVars);
+  console.log("Created .dev.vars from .dev.vars.example");
+}
+const token = /^ADMIN_TOKEN=(.*)$/m.exec(readFileSync(devVars, "utf8"))?.[1]?.trim();
+
+const persistTo = optionValue("--persist-to");
+const migrate = spawnSync(
+  process.execPath,
+  [wrangler, "d1", "migrations", "apply", "DB", "--local", ...(persistTo ? ["--persist-to", persistTo] : [])],
+  { cwd: root, env, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" },
+);
+if (migrate.status !== 0) {
+  process.stderr.write(migrate.stdout + migrate.stderr);
+  console.error("Applying the D1 migrations to the local database failed; see above.");
+  process.exit(1);
+}
+
+const ip = optionValue("--ip") ?? "127.0.0.1";
+const port = optionValue("--port") ?? "8787";
+const defaults = [
+  ...(optionValue("--ip") ? [] : ["--ip", ip]),
+  ...(optionValue("--port") ? [] : ["--port", port]),
+  "--show-interactive-dev-session=false",
+];
+console.log(`daeploy-edge gateway: http://${ip}:${port}  (admin token: ${token ?? "see .dev.vars"})`);
+console.log(`In another terminal: export DAEPLOY_HOST=http://${ip}:${port} DAEPLOY_TOKEN=${token ?? "<token>"}`);
+
+const child = spawn(process.execPath, [wrangler, "dev", ...defaults, ...args], { cwd: root, env, stdio: "inherit" });
+for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
+child.on("exit", (code, signal) => process.exit(signal ? 1 : (code ?? 0)));
