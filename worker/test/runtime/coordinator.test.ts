@@ -1,0 +1,70 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, inject, it } from "vitest";
+import { api, deploy, versionsOf } from "./admin-client.ts";
+
+const origins = inject("origins");
+
+/** I1 as seen by a reader: a name with versions has exactly one main. */
+async function expectOneMainOrNone(name: string) {
+  const versions = await versionsOf(name);
+  if (versions.length > 0) {
+    expect(
+      versions.filter((v) => v.main).map((v) => v.version),
+      `${name}: ${JSON.stringify(versions)}`,
+    ).toHaveLength(1);
+  }
+  return versions;
+}
+
+describe("ServiceCoordinator under concurrency", () => {
+  it("gives exactly one main when 30 versions of a new name are deployed at once", async () => {
+    const results = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => deploy("race_deploy", `1.0.${i}`, origins.v1)),
+    );
+    expect(results.map((r) => r.status)).toEqual(Array(30).fill(201));
+    expect(results.filter((r) => r.body.main)).toHaveLength(1);
+    expect(await expectOneMainOrNone("race_deploy")).toHaveLength(30);
+  });
+
+  it("accepts exactly one of 30 concurrent deploys of the same version, the rest 409", async () => {
+    const results = await Promise.all(Array.from({ length: 30 }, () => deploy("race_same", "1.0.0", origins.v1)));
+    expect(results.filter((r) => r.status === 201)).toHaveLength(1);
+    expect(results.filter((r) => r.status === 409)).toHaveLength(29);
+  });
+
+  it("never leaves shadows without a main, nor answers 5xx, when assign, kill and deploy race", async () => {
+    const name = "race_mixed";
+    const rounds = 25;
+    for (let round = 0; round < rounds; round++) {
+      const versions = ["1.0.0", "2.0.0", "3.0.0", "4.0.0"];
+      for (const version of versions) await deploy(name, version, origins.v1);
+      // Every call that could leave a name headless, fired at once in a different order each round.
+      const calls = [
+        () => api("PUT", `/services/${name}/main`, { body: { version: "2.0.0" } }),
+        () => api("PUT", `/services/${name}/main`, { body: { version: "3.0.0" } }),
+        () => api("DELETE", `/services/${name}/1.0.0`),
+        () => api("DELETE", `/services/${name}/2.0.0`),
+        () => api("DELETE", `/services/${name}/3.0.0`),
+        () => api("DELETE", `/services/${name}/4.0.0`),
+        () => deploy(name, "5.0.0", origins.v2),
+      ];
+      const shuffled = calls
+        .map((call, i) => ({ call, key: (i * 7 + round * 13) % calls.length }))
+        .sort((a, b) => a.key - b.key);
+      const results = await Promise.all(shuffled.map(({ call }) => call()));
+      for (const result of results) expect(result.status, JSON.stringify(result.body)).toBeLessThan(500);
+      await expectOneMainOrNone(name);
+      await api("DELETE", `/services/${name}`);
+    }
+  });
+
+  it("keeps a queue that runs operations one at a time, each on a fresh read", async () => {
+    // Two deploys issued to the same instance without awaiting: the second must see the first's row.
+    const stub = env.SERVICE_COORDINATOR.getByName("queue_check");
+    const [a, b] = await Promise.all([
+      stub.deploy({ name: "queue_check", version: "1.0.0", origin: origins.v1, status: "unknown" }),
+      stub.deploy({ name: "queue_check", version: "2.0.0", origin: origins.v1, status: "unknown" }),
+    ]);
+    expect([a.ok && a.value.main, b.ok && b.value.main]).toEqual([true, false]);
+  });
+});
