@@ -27,7 +27,7 @@ export default defineConfig({
           name: "workers",
           include: ["worker/test/runtime/**/*.test.ts"],
           setupFiles: ["./worker/test/runtime/apply-migrations.ts"],
-          globalSetup: ["./worker/test/runtime/global-setup.ts"],
+          globalSetup: ["./worker/test/runtime/global-setup.ts", "./worker/test/runtime/health-setup.ts"],
         },
       },
     ],

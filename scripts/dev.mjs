@@ -49,4 +49,8 @@ console.log(`In another terminal: export DAEPLOY_HOST=http://${ip}:${port} DAEPL
 
 const child = spawn(process.execPath, [wrangler, "dev", ...defaults, ...args], { cwd: root, env, stdio: "inherit" });
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
+
+// wrangler dev does not fire Cron Triggers; fire the health probe once a minute as Cloudflare would.
+const cronUrl = `http://${ip.includes(":") ? `[${ip}]` : ip}:${port}/cdn-cgi/local/scheduled`;
+setInterval(() => fetch(cronUrl).catch(() => {}), 60_000).unref();
 child.on("exit", (code, signal) => process.exit(signal ? 1 : (code ?? 0)));

@@ -3,6 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import { adminApi } from "./api/routes.ts";
 import type { AppEnv, Env } from "./env.ts";
 import { AppError, errorResponse } from "./errors.ts";
+import { probeAllOrigins } from "./health/cron.ts";
 
 export { ServiceCoordinator } from "./coordinator/ServiceCoordinator.ts";
 
@@ -26,4 +27,7 @@ app.onError((error) => {
 
 export default {
   fetch: app.fetch,
+  scheduled(controller, env, ctx) {
+    ctx.waitUntil(probeAllOrigins(env, new Date(controller.scheduledTime)));
+  },
 } satisfies ExportedHandler<Env>;
