@@ -1,0 +1,135 @@
+import { STATUS_CODES } from "node:http";
+import { hc, type InferResponseType } from "hono/client";
+import type { AdminApi } from "../../worker/src/api/routes.ts";
+import type { ErrorBody } from "../../worker/src/errors.ts";
+import type { Connection } from "./config.ts";
+import { ApiRefusal, HostUnreachable, NotAGateway } from "./errors.ts";
+
+const createAdminClient = (base: string, init: Parameters<typeof hc>[1]) => hc<AdminApi>(base, init);
+type AdminClient = ReturnType<typeof createAdminClient>;
+
+/** A version as the gateway reports it; typed by the worker's own routes, never copied. */
+export type ServiceRecord = InferResponseType<AdminClient["services"]["$post"], 201>;
+export type DeployRequest = Parameters<AdminClient["services"]["$post"]>[0]["json"];
+
+/** Long enough for a deploy whose origin check waits out HEALTH_TIMEOUT_MS; short enough not to hang a script. */
+const REQUEST_TIMEOUT_MS = 60_000;
+
+const NETWORK_REASONS: Record<string, string> = {
+  ECONNREFUSED: "connection refused",
+  ECONNRESET: "connection reset",
+  ENOTFOUND: "host name not found",
+  EAI_AGAIN: "host name lookup failed",
+  EHOSTUNREACH: "no route to host",
+  ETIMEDOUT: "connection timed out",
+  UND_ERR_CONNECT_TIMEOUT: "connection timed out",
+  UND_ERR_SOCKET: "connection closed",
+};
+
+/** fetch only says "fetch failed"; the reason a person can act on is in its cause. */
+function networkReason(error: unknown): string {
+  if (error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError")) {
+    return `no answer within ${REQUEST_TIMEOUT_MS / 1000} s`;
+  }
+  const cause = error instanceof Error ? error.cause : undefined;
+  const code = typeof cause === "object" && cause !== null && "code" in cause ? String(cause.code) : undefined;
+  if (code && NETWORK_REASONS[code]) return NETWORK_REASONS[code];
+  if (cause instanceof Error) return cause.message;
+  return error instanceof Error ? error.message : String(error);
+}
+
+const isErrorBody = (value: unknown): value is ErrorBody =>
+  typeof value === "object" &&
+  value !== null &&
+  "error" in value &&
+  typeof value.error === "object" &&
+  value.error !== null &&
+  "message" in value.error &&
+  typeof value.error.message === "string";
+
+interface AnsweredResponse {
+  status: number;
+  statusText: string;
+  text(): Promise<string>;
+}
+
+/** The one place an API refusal becomes `Command failed: …`. */
+async function refusal(response: AnsweredResponse): Promise<ApiRefusal> {
+  const reason = STATUS_CODES[response.status] ?? (response.statusText || "Unknown Status");
+  const text = await response.text().catch(() => "");
+  let detail = text.trim().split("\n")[0]?.slice(0, 200) || "no details given";
+  try {
+    const body: unknown = JSON.parse(text);
+    if (isErrorBody(body)) detail = body.error.message;
+  } catch {
+    // Not JSON (a proxy in front of the gateway, say): its first line is the best detail there is.
+  }
+  return new ApiRefusal(response.status, reason, detail);
+}
+
+/** The admin API as the commands use it: answers, or a typed error that says what went wrong. */
+export interface AdminApiClient {
+  readonly host: string;
+  listServices(name?: string): Promise<ServiceRecord[]>;
+  deploy(request: DeployRequest): Promise<ServiceRecord>;
+  assignMain(name: string, version: string): Promise<ServiceRecord[]>;
+  killVersion(name: string, version: string): Promise<ServiceRecord[]>;
+  killName(name: string): Promise<ServiceRecord[]>;
+}
+
+export function connectAdminApi({ host, token }: Connection): AdminApiClient {
+  const fetchOrExplain: typeof fetch = async (input, init) => {
+    try {
+      return await fetch(input, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    } catch (error) {
+      throw new HostUnreachable(host, networkReason(error));
+    }
+  };
+  const api = createAdminClient(`${host}/api/v1`, {
+    headers: { Authorization: `Bearer ${token}` },
+    fetch: fetchOrExplain,
+  });
+
+  /** Refusals become ApiRefusal; a 2xx that is not JSON means the URL points somewhere else. */
+  async function answer<T>(response: AnsweredResponse & { ok: boolean; json(): Promise<T> }): Promise<T> {
+    if (!response.ok) throw await refusal(response);
+    try {
+      return await response.json();
+    } catch {
+      throw new NotAGateway(host, `its answer to ${response.status} was not JSON`);
+    }
+  }
+
+  /** The types promise a list; a host that is not the gateway may still answer 200 with something else. */
+  function listFrom(list: ServiceRecord[] | undefined, what: string): ServiceRecord[] {
+    if (!Array.isArray(list)) throw new NotAGateway(host, `its answer had no list of ${what}`);
+    return list;
+  }
+
+  return {
+    host,
+    async listServices(name) {
+      const response = await api.services.$get({ query: name === undefined ? {} : { name } });
+      return listFrom((await answer(response)).services, "services");
+    },
+    async deploy(request) {
+      const response = await api.services.$post({ json: request });
+      if (response.status !== 201) throw await refusal(response);
+      const record = await answer(response);
+      if (typeof record?.name !== "string") throw new NotAGateway(host, "its answer to a deploy was no service");
+      return record;
+    },
+    async assignMain(name, version) {
+      const response = await api.services[":name"].main.$put({ param: { name }, json: { version } });
+      return listFrom((await answer(response)).services, "services");
+    },
+    async killVersion(name, version) {
+      const response = await api.services[":name"][":version"].$delete({ param: { name, version } });
+      return listFrom((await answer(response)).killed, "killed services");
+    },
+    async killName(name) {
+      const response = await api.services[":name"].$delete({ param: { name } });
+      return listFrom((await answer(response)).killed, "killed services");
+    },
+  };
+}

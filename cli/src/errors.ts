@@ -1,0 +1,52 @@
+/** A failure the user can act on: its message is the one line the CLI prints, and the exit code is 1. */
+export class CliError extends Error {
+  override readonly name: string = "CliError";
+}
+
+/** The gateway answered, but refused: printed as Daeploy does, `Command failed: <status> - <reason>: <message>`. */
+export class ApiRefusal extends CliError {
+  override readonly name = "ApiRefusal";
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+    readonly detail: string,
+  ) {
+    super(`Command failed: ${status} - ${reason}: ${detail}`);
+  }
+}
+
+/** No answer at all from the host: wrong URL, gateway not running, DNS, timeout. */
+export class HostUnreachable extends CliError {
+  override readonly name = "HostUnreachable";
+  constructor(host: string, why: string) {
+    super(
+      `Cannot reach the gateway at ${host} (${why}); check that it is running (\`npm run dev\` locally) ` +
+        "and that the host is right (--host, DAEPLOY_HOST or `daeploy-edge login`)",
+    );
+  }
+}
+
+/** Something answered, but not as a daeploy-edge gateway would. */
+export class NotAGateway extends CliError {
+  override readonly name = "NotAGateway";
+  constructor(host: string, what: string) {
+    super(`The host ${host} does not look like a daeploy-edge gateway (${what}); check the host URL`);
+  }
+}
+
+/** Missing host or token, a bad host URL, a bad saved login file. */
+export class ConnectionSetupError extends CliError {
+  override readonly name = "ConnectionSetupError";
+}
+
+/** Arguments that make no sense together, or name nothing. */
+export class UsageError extends CliError {
+  override readonly name = "UsageError";
+}
+
+/** The one line shown for any failure; never a stack trace (set DEBUG=1 to get one on stderr). */
+export function describeFailure(error: unknown): string {
+  if (error instanceof CliError) return error.message;
+  const message = error instanceof Error ? error.message : String(error);
+  return `Unexpected error: ${message}`;
+}
