@@ -1,0 +1,58 @@
+// Benchmark origins: each a separate Node process running bench/origin.ts.
+import { fileURLToPath } from "node:url";
+import { type Started, startProcess } from "./processes.ts";
+
+const originScript = fileURLToPath(new URL("../origin.ts", import.meta.url));
+
+export interface Origin {
+  name: string;
+  url: string;
+  delayMs: number;
+  process: Started;
+}
+
+export interface OriginStats {
+  received: number;
+  inFlight: number;
+}
+
+export async function startOrigin(name: string, delayMs: number, logDir: string): Promise<Origin> {
+  let output = "";
+  let onListening: (port: number) => void = () => {};
+  const listening = new Promise<number>((resolve) => {
+    onListening = resolve;
+  });
+  const started = startProcess(
+    `origin-${name}`,
+    process.execPath,
+    ["--disable-warning=ExperimentalWarning", originScript, "--name", name, "--delay-ms", String(delayMs)],
+    {
+      logDir,
+      onStdout: (text) => {
+        output += text;
+        const match = /listening (\d+)/.exec(output);
+        if (match) onListening(Number(match[1]));
+      },
+    },
+  );
+  const timeout = new Promise<never>((_, reject) =>
+    setTimeout(() => reject(new Error(`origin ${name} did not start; see ${started.logPath}`)), 10_000).unref(),
+  );
+  const port = await Promise.race([listening, timeout]);
+  return { name, url: `http://127.0.0.1:${port}`, delayMs, process: started };
+}
+
+export async function originStats(origin: Origin): Promise<OriginStats> {
+  const response = await fetch(`${origin.url}/__bench/stats`, { signal: AbortSignal.timeout(5_000) });
+  return (await response.json()) as OriginStats;
+}
+
+/** Waits until no origin holds a request, so slow shadow copies of one run neither spill into the next run nor escape its CPU reading. */
+export async function drainOrigins(origins: Origin[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const stats = await Promise.all(origins.map(originStats));
+    if (stats.every((s) => s.inFlight === 0)) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

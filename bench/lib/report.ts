@@ -1,0 +1,205 @@
+// Results of one run: the JSON record, the Markdown table and the target ratios.
+// Pure functions, so the arithmetic is tested without running any load.
+
+export type TargetKind = "origin" | "bare-worker" | "gateway" | "nginx";
+
+export interface ScenarioResult {
+  id: string;
+  name: string;
+  target: TargetKind;
+  shadows: number;
+  shadowDelayMs: number;
+  method: "GET" | "POST";
+  bodyBytes: number;
+  requests: number;
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  /** CPU time of the runtime's processes over the run, per completed request; null for direct-to-origin. */
+  cpuMsPerReq: number | null;
+  /** The same, per process label (the Worker's workerd, wrangler's dev proxy, nginx's master and worker). */
+  cpuMsPerReqByProcess: Record<string, number> | null;
+  /** Peak of the summed resident memory of the runtime's processes during the run. */
+  peakRssMb: number | null;
+  /** Copies the live shadows received / (requests main received x live shadows); null without live shadows. */
+  shadowCopiesDelivered: number | null;
+  /** Share of the machine's CPU that processes the bench did not start used during the run. */
+  otherLoadPct: number;
+}
+
+export interface MachineInfo {
+  cores: number;
+  cpuModel: string;
+  memoryGb: number;
+  kernel: string;
+  node: string;
+  wrangler: string;
+  workerd: string;
+  nginx: string | null;
+  wrk: string;
+  load: string;
+}
+
+export interface RunRecord {
+  machine: MachineInfo;
+  mode: "quick" | "full";
+  startedAt: string;
+  scenarios: ScenarioResult[];
+  targets: TargetCheck[];
+}
+
+export interface TargetCheck {
+  label: string;
+  value: number | null;
+  bound: number;
+  /** "at-least": value >= bound is met; "at-most": value <= bound is met. */
+  direction: "at-least" | "at-most";
+  met: boolean | null;
+}
+
+/** CPU the machine spent outside the bench's processes, as a percentage of all cores over the wall time. */
+export function otherLoadPercent(
+  before: { machineMs: number; oursMs: number },
+  after: { machineMs: number; oursMs: number },
+  wallMs: number,
+  cores: number,
+): number {
+  const others = after.machineMs - before.machineMs - (after.oursMs - before.oursMs);
+  return wallMs > 0 && cores > 0 ? Math.max(0, (others / (wallMs * cores)) * 100) : 0;
+}
+
+/** The scenario ids that the issue's targets compare. */
+export const IDS = {
+  direct: "direct",
+  bareWorker: "bare-worker",
+  pinned: "gateway-pinned",
+  noShadows: "gateway-0-shadows",
+  oneShadow: "gateway-1-shadow",
+  threeShadows: "gateway-3-shadows",
+  slowShadow: "gateway-3-shadows-1-slow",
+  deadShadow: "gateway-dead-shadow",
+  postNoShadows: "gateway-post-256k-0-shadows",
+  postThreeShadows: "gateway-post-256k-3-shadows",
+  nginxProxy: "nginx-proxy",
+  nginxOneMirror: "nginx-1-mirror",
+  nginxThreeMirrors: "nginx-3-mirrors",
+  nginxSlowMirror: "nginx-3-mirrors-1-slow",
+} as const;
+
+type Metric = "rps" | "p99Ms" | "cpuMsPerReq";
+
+/** numerator's metric / denominator's metric, or null when either is missing or the denominator is 0. */
+export function ratio(
+  results: ScenarioResult[],
+  numerator: string,
+  denominator: string,
+  metric: Metric,
+): number | null {
+  const top = results.find((r) => r.id === numerator)?.[metric];
+  const bottom = results.find((r) => r.id === denominator)?.[metric];
+  if (top === undefined || bottom === undefined || top === null || bottom === null || bottom === 0) return null;
+  return top / bottom;
+}
+
+function check(label: string, value: number | null, direction: TargetCheck["direction"], bound: number): TargetCheck {
+  const met = value === null ? null : direction === "at-least" ? value >= bound : value <= bound;
+  return { label, value, bound, direction, met };
+}
+
+/** The issue's targets: (a) a slow shadow costs main little, (b) pinned routing costs little over a bare Worker. */
+export function targetChecks(results: ScenarioResult[]): TargetCheck[] {
+  return [
+    check(
+      "(a) throughput, 3 shadows one at 2 s / no shadows",
+      ratio(results, IDS.slowShadow, IDS.noShadows, "rps"),
+      "at-least",
+      0.8,
+    ),
+    check(
+      "(a) p99, 3 shadows one at 2 s / no shadows",
+      ratio(results, IDS.slowShadow, IDS.noShadows, "p99Ms"),
+      "at-most",
+      1.5,
+    ),
+    check(
+      "(b) throughput, pinned version / bare Worker",
+      ratio(results, IDS.pinned, IDS.bareWorker, "rps"),
+      "at-least",
+      0.7,
+    ),
+  ];
+}
+
+/** Further ratios that explain the targets; no bound. */
+export function contextRatios(results: ScenarioResult[]): { label: string; value: number | null }[] {
+  return [
+    {
+      label: "throughput, gateway no shadows / bare Worker",
+      value: ratio(results, IDS.noShadows, IDS.bareWorker, "rps"),
+    },
+    {
+      label: "throughput, gateway 3 shadows / no shadows",
+      value: ratio(results, IDS.threeShadows, IDS.noShadows, "rps"),
+    },
+    {
+      label: "throughput, gateway dead shadow / no shadows",
+      value: ratio(results, IDS.deadShadow, IDS.noShadows, "rps"),
+    },
+    {
+      label: "CPU per request, gateway 3 shadows / no shadows",
+      value: ratio(results, IDS.threeShadows, IDS.noShadows, "cpuMsPerReq"),
+    },
+    {
+      label: "CPU per request, pinned version / bare Worker",
+      value: ratio(results, IDS.pinned, IDS.bareWorker, "cpuMsPerReq"),
+    },
+    {
+      label: "throughput, nginx 3 mirrors one at 2 s / nginx plain proxy",
+      value: ratio(results, IDS.nginxSlowMirror, IDS.nginxProxy, "rps"),
+    },
+    {
+      label: "p99, nginx 3 mirrors one at 2 s / nginx plain proxy",
+      value: ratio(results, IDS.nginxSlowMirror, IDS.nginxProxy, "p99Ms"),
+    },
+  ];
+}
+
+const fixed = (value: number | null, digits: number) => (value === null ? "–" : value.toFixed(digits));
+
+export function markdownTable(results: ScenarioResult[]): string {
+  const header =
+    "| scenario | target | shadows | slowest shadow ms | req/s | p50 ms | p99 ms | errors | CPU ms/req | peak RSS MB | copies delivered | other load |";
+  const rule = "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|";
+  const rows = results.map((r) =>
+    [
+      r.name,
+      r.target,
+      String(r.shadows),
+      String(r.shadowDelayMs),
+      fixed(r.rps, 0),
+      fixed(r.p50Ms, 2),
+      fixed(r.p99Ms, 2),
+      String(r.errors),
+      fixed(r.cpuMsPerReq, 3),
+      fixed(r.peakRssMb, 0),
+      r.shadowCopiesDelivered === null ? "–" : `${(r.shadowCopiesDelivered * 100).toFixed(0)} %`,
+      `${r.otherLoadPct.toFixed(0)} %`,
+    ].join(" | "),
+  );
+  return [header, rule, ...rows.map((row) => `| ${row} |`)].join("\n");
+}
+
+export function targetLines(checks: TargetCheck[]): string {
+  return checks
+    .map((c) => {
+      const verdict = c.met === null ? "not measured" : c.met ? "met" : "MISSED";
+      const sign = c.direction === "at-least" ? "≥" : "≤";
+      return `- ${c.label}: ${fixed(c.value, 2)} (target ${sign} ${c.bound}) — ${verdict}`;
+    })
+    .join("\n");
+}
+
+export function contextLines(ratios: { label: string; value: number | null }[]): string {
+  return ratios.map((r) => `- ${r.label}: ${fixed(r.value, 2)}`).join("\n");
+}

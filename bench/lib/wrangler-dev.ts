@@ -1,0 +1,137 @@
+// The two Workers under test, each run by `wrangler dev` on the same workerd:
+// the gateway exactly as `npm run dev` starts it, and the bare pass-through Worker.
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { processTree, type RuntimeProcess, readCmdline } from "./proc-stats.ts";
+import { type Started, startProcess, waitForHttp } from "./processes.ts";
+
+export interface WorkerdRuntime {
+  url: string;
+  process: Started;
+  /** The workerd processes under this wrangler: its dev proxy (on our port) and the one running the Worker. */
+  processes(): RuntimeProcess[];
+}
+
+export interface Gateway extends WorkerdRuntime {
+  adminToken: string;
+}
+
+const wranglerBin = join(
+  dirname(createRequire(import.meta.url).resolve("wrangler/package.json")),
+  "bin",
+  "wrangler.js",
+);
+const quietEnv = { ...process.env, WRANGLER_SEND_METRICS: "false" };
+// wrangler's Node process prints one line per request at the default level, which
+// costs it about 0.8 ms of CPU per request on this class of machine, taken from the
+// same two cores as workerd. Production has no such line, so both Workers run without it.
+const wranglerLogLevel = ["--log-level", "warn"];
+
+function workerdProcesses(started: Started, port: number): RuntimeProcess[] {
+  return processTree(started.pid)
+    .filter((p) => p.comm === "workerd")
+    .map(({ pid }) => ({
+      pid,
+      label: readCmdline(pid).includes(`entry=127.0.0.1:${port}`) ? "wrangler-dev-proxy" : "worker",
+    }));
+}
+
+/** The default route-cache TTL, as wrangler.toml ships it, so a developer's .dev.vars cannot skew the run. */
+export function defaultRoutesCacheTtlMs(root: string): string {
+  const match = /^ROUTES_CACHE_TTL_MS\s*=\s*"(\d+)"/m.exec(readFileSync(join(root, "wrangler.toml"), "utf8"));
+  if (!match?.[1]) throw new Error("wrangler.toml has no ROUTES_CACHE_TTL_MS in [vars]");
+  return match[1];
+}
+
+function adminTokenOf(root: string): string {
+  const token = /^ADMIN_TOKEN=(.*)$/m.exec(readFileSync(join(root, ".dev.vars"), "utf8"))?.[1]?.trim();
+  if (!token)
+    throw new Error(".dev.vars has no ADMIN_TOKEN; delete it and run again to recreate it from .dev.vars.example");
+  return token;
+}
+
+export async function startGateway(options: {
+  root: string;
+  port: number;
+  stateDir: string;
+  logDir: string;
+}): Promise<Gateway> {
+  const { root, port, stateDir, logDir } = options;
+  const started = startProcess(
+    "gateway",
+    process.execPath,
+    [
+      join(root, "scripts", "dev.mjs"),
+      "--port",
+      String(port),
+      "--persist-to",
+      stateDir,
+      "--var",
+      `ROUTES_CACHE_TTL_MS:${defaultRoutesCacheTtlMs(root)}`,
+      ...wranglerLogLevel,
+    ],
+    { cwd: root, env: quietEnv, logDir },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  // Any answer means wrangler is up; dev.mjs has written .dev.vars by then.
+  await waitForHttp(`${url}/api/v1/services`, started, 90_000);
+  const adminToken = adminTokenOf(root);
+  await waitForHttp(
+    `${url}/api/v1/services`,
+    started,
+    10_000,
+    { headers: { authorization: `Bearer ${adminToken}` } },
+    (r) => r.ok,
+  );
+  return { url, process: started, adminToken, processes: () => workerdProcesses(started, port) };
+}
+
+export async function startPassthrough(options: {
+  root: string;
+  port: number;
+  stateDir: string;
+  logDir: string;
+  origin: string;
+}): Promise<WorkerdRuntime> {
+  const { root, port, stateDir, logDir, origin } = options;
+  const started = startProcess(
+    "passthrough",
+    process.execPath,
+    [
+      wranglerBin,
+      "dev",
+      "--config",
+      join(root, "bench", "passthrough", "wrangler.toml"),
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--persist-to",
+      stateDir,
+      "--var",
+      `ORIGIN:${origin}`,
+      "--show-interactive-dev-session=false",
+      ...wranglerLogLevel,
+    ],
+    { cwd: root, env: quietEnv, logDir },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${url}/`, started, 90_000, {}, (r) => r.ok);
+  return { url, process: started, processes: () => workerdProcesses(started, port) };
+}
+
+/** Registers one version through the admin API, as `daeploy-edge deploy` would. */
+export async function deployService(
+  gateway: Gateway,
+  service: { name: string; version: string; origin: string; check: boolean },
+): Promise<void> {
+  const response = await fetch(`${gateway.url}/api/v1/services`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${gateway.adminToken}`, "content-type": "application/json" },
+    body: JSON.stringify(service),
+  });
+  if (response.status !== 201) {
+    throw new Error(`Deploying ${service.name} ${service.version} failed: ${response.status} ${await response.text()}`);
+  }
+}

@@ -1,0 +1,41 @@
+// One benchmark origin in its own process, so origins do not share an event loop
+// with each other or with the harness. Prints "listening <port>" once ready.
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { parseArgs } from "node:util";
+
+const { values } = parseArgs({
+  options: { name: { type: "string", default: "origin" }, "delay-ms": { type: "string", default: "0" } },
+});
+const delayMs = Number(values["delay-ms"]);
+const answer = JSON.stringify({ origin: values.name, ok: true });
+
+// Counted so the harness can check that shadows really received their copies and
+// wait for slow copies to finish before it reads the runtime's CPU time.
+let received = 0;
+let inFlight = 0;
+
+const server = createServer((req, res) => {
+  if (req.url === "/__bench/stats") {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify({ received, inFlight }));
+    return;
+  }
+  received++;
+  inFlight++;
+  res.on("close", () => inFlight--);
+  req.resume();
+  req.on("end", () => {
+    const reply = () => {
+      res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(answer) });
+      res.end(answer);
+    };
+    if (delayMs > 0) setTimeout(reply, delayMs);
+    else reply();
+  });
+});
+server.keepAliveTimeout = 30_000;
+server.listen(0, "127.0.0.1", () => {
+  console.log(`listening ${(server.address() as AddressInfo).port}`);
+});
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => process.exit(0));

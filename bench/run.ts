@@ -1,0 +1,339 @@
+// `npm run bench [-- --quick] [-- --only <regex>]`: the gateway's cost and the shadows'
+// cost, side by side with a bare Worker and nginx's mirror module, in one run on 127.0.0.1.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { describeMachine } from "./lib/machine.ts";
+import type { LoadSettings, Scenario } from "./lib/measure.ts";
+import { measure } from "./lib/measure.ts";
+import { NGINX_INSTALL_HINT, type NginxRuntime, nginxVersion, startNginx } from "./lib/nginx.ts";
+import { type Origin, startOrigin } from "./lib/origins.ts";
+import { freePort, killAllNow, stopAll } from "./lib/processes.ts";
+import {
+  contextLines,
+  contextRatios,
+  IDS,
+  markdownTable,
+  type RunRecord,
+  type ScenarioResult,
+  targetChecks,
+  targetLines,
+} from "./lib/report.ts";
+import { deployService, type Gateway, startGateway, startPassthrough } from "./lib/wrangler-dev.ts";
+import { hasWrk } from "./lib/wrk.ts";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const SLOW_SHADOW_MS = 2_000;
+const POST_BODY_BYTES = 256 * 1024;
+// Above this share of CPU used by processes the bench did not start, a scenario's numbers are suspect.
+const BUSY_MACHINE_PCT = 10;
+
+const { values: options } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    duration: { type: "string" },
+    warmup: { type: "string" },
+    connections: { type: "string", default: "4" },
+    only: { type: "string" },
+  },
+});
+
+const positiveNumber = (raw: string | undefined, fallback: number, flag: string): number => {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!(value > 0)) {
+    console.error(`--${flag} must be a positive number, got "${raw}"`);
+    process.exit(2);
+  }
+  return value;
+};
+
+const durationS = positiveNumber(options.duration, options.quick ? 4 : 20, "duration");
+const warmupS = options.warmup === "0" ? 0 : positiveNumber(options.warmup, options.quick ? 1 : 3, "warmup");
+const connections = positiveNumber(options.connections, 4, "connections");
+const only = options.only === undefined ? undefined : new RegExp(options.only);
+
+const log = (line: string) => console.log(`[bench] ${line}`);
+
+async function startRuntimes(workDir: string) {
+  mkdirSync(join(workDir, "logs"));
+  const logDir = join(workDir, "logs");
+  const [main, shadowA, shadowB, shadowC, shadowSlow] = await Promise.all([
+    startOrigin("main", 0, logDir),
+    startOrigin("shadow-a", 0, logDir),
+    startOrigin("shadow-b", 0, logDir),
+    startOrigin("shadow-c", 0, logDir),
+    startOrigin("shadow-slow", SLOW_SHADOW_MS, logDir),
+  ]);
+  const deadOrigin = `http://127.0.0.1:${await freePort()}`;
+  log("origins up; starting the gateway and the bare Worker under wrangler dev");
+
+  const [gatewayPort, passthroughPort, nginxPort] = await Promise.all([freePort(), freePort(), freePort()]);
+  const [gateway, passthrough] = await Promise.all([
+    startGateway({ root, port: gatewayPort, stateDir: join(workDir, "gateway-state"), logDir }),
+    startPassthrough({
+      root,
+      port: passthroughPort,
+      stateDir: join(workDir, "passthrough-state"),
+      logDir,
+      origin: main.url,
+    }),
+  ]);
+
+  const groups: Record<string, Origin[]> = {
+    solo: [],
+    one: [shadowA],
+    three: [shadowA, shadowB, shadowC],
+    slow: [shadowA, shadowB, shadowSlow],
+  };
+  for (const [name, shadows] of Object.entries(groups)) {
+    await deployService(gateway, { name, version: "1.0.0", origin: main.url, check: true });
+    for (const [i, shadow] of shadows.entries()) {
+      await deployService(gateway, { name, version: `1.${i + 1}.0`, origin: shadow.url, check: true });
+    }
+  }
+  await deployService(gateway, { name: "dead", version: "1.0.0", origin: main.url, check: true });
+  await deployService(gateway, { name: "dead", version: "1.1.0", origin: deadOrigin, check: false });
+
+  const nginxAt = await nginxVersion();
+  let nginx: NginxRuntime | undefined;
+  if (nginxAt) {
+    nginx = await startNginx(
+      {
+        port: nginxPort,
+        prefixDir: join(workDir, "nginx"),
+        main: main.url,
+        routes: Object.entries(groups).map(([name, shadows]) => ({
+          prefix: `/${name}/`,
+          shadows: shadows.map((s) => s.url),
+        })),
+      },
+      logDir,
+    );
+  } else {
+    log(`nginx is not on PATH; skipping its scenarios. ${NGINX_INSTALL_HINT}`);
+  }
+  return { origins: { main, shadowA, shadowB, shadowC, shadowSlow }, gateway, passthrough, nginx, nginxAt };
+}
+
+function scenarioList(runtimes: Awaited<ReturnType<typeof startRuntimes>>): Scenario[] {
+  const { origins, gateway, passthrough, nginx } = runtimes;
+  const { main, shadowA, shadowB, shadowC, shadowSlow } = origins;
+  const base = { main, bodyBytes: 0, shadowDelayMs: 0 };
+  const viaGateway = (g: Gateway) => ({ ...base, target: "gateway" as const, processes: g.processes });
+  const list: Scenario[] = [
+    {
+      ...base,
+      id: IDS.direct,
+      name: "1 direct to origin",
+      target: "origin",
+      url: `${main.url}/bench`,
+      shadows: 0,
+      liveShadows: [],
+      processes: () => [],
+    },
+    {
+      ...base,
+      id: IDS.bareWorker,
+      name: "2 bare pass-through Worker",
+      target: "bare-worker",
+      url: `${passthrough.url}/bench`,
+      shadows: 0,
+      liveShadows: [],
+      processes: passthrough.processes,
+    },
+    {
+      ...viaGateway(gateway),
+      id: IDS.pinned,
+      name: "3 gateway pinned /services/three_1.0.0/",
+      url: `${gateway.url}/services/three_1.0.0/bench`,
+      shadows: 0,
+      liveShadows: [],
+    },
+    {
+      ...viaGateway(gateway),
+      id: IDS.noShadows,
+      name: "4a gateway /services/solo/, no shadows",
+      url: `${gateway.url}/services/solo/bench`,
+      shadows: 0,
+      liveShadows: [],
+    },
+    {
+      ...viaGateway(gateway),
+      id: IDS.oneShadow,
+      name: "4b gateway, 1 shadow",
+      url: `${gateway.url}/services/one/bench`,
+      shadows: 1,
+      liveShadows: [shadowA],
+    },
+    {
+      ...viaGateway(gateway),
+      id: IDS.threeShadows,
+      name: "4c gateway, 3 shadows",
+      url: `${gateway.url}/services/three/bench`,
+      shadows: 3,
+      liveShadows: [shadowA, shadowB, shadowC],
+    },
+    {
+      ...viaGateway(gateway),
+      id: IDS.slowShadow,
+      name: "5 gateway, 3 shadows, one at 2 s",
+      url: `${gateway.url}/services/slow/bench`,
+      shadows: 3,
+      shadowDelayMs: SLOW_SHADOW_MS,
+      liveShadows: [shadowA, shadowB, shadowSlow],
+    },
+    {
+      ...viaGateway(gateway),
+      id: IDS.deadShadow,
+      name: "6 gateway, 1 dead shadow",
+      url: `${gateway.url}/services/dead/bench`,
+      shadows: 1,
+      liveShadows: [],
+    },
+    {
+      ...viaGateway(gateway),
+      id: IDS.postNoShadows,
+      name: "7a gateway POST 256 KiB, no shadows",
+      url: `${gateway.url}/services/solo/bench`,
+      shadows: 0,
+      bodyBytes: POST_BODY_BYTES,
+      liveShadows: [],
+    },
+    {
+      ...viaGateway(gateway),
+      id: IDS.postThreeShadows,
+      name: "7 gateway POST 256 KiB, 3 shadows",
+      url: `${gateway.url}/services/three/bench`,
+      shadows: 3,
+      bodyBytes: POST_BODY_BYTES,
+      liveShadows: [shadowA, shadowB, shadowC],
+    },
+  ];
+  if (nginx) {
+    const viaNginx = { ...base, target: "nginx" as const, processes: nginx.processes };
+    list.push(
+      {
+        ...viaNginx,
+        id: IDS.nginxProxy,
+        name: "8/1 nginx proxy",
+        url: `${nginx.url}/solo/bench`,
+        shadows: 0,
+        liveShadows: [],
+      },
+      {
+        ...viaNginx,
+        id: IDS.nginxOneMirror,
+        name: "8/4 nginx mirror, 1 shadow",
+        url: `${nginx.url}/one/bench`,
+        shadows: 1,
+        liveShadows: [shadowA],
+      },
+      {
+        ...viaNginx,
+        id: IDS.nginxThreeMirrors,
+        name: "8/4 nginx mirror, 3 shadows",
+        url: `${nginx.url}/three/bench`,
+        shadows: 3,
+        liveShadows: [shadowA, shadowB, shadowC],
+      },
+      {
+        ...viaNginx,
+        id: IDS.nginxSlowMirror,
+        name: "8/5 nginx mirror, 3 shadows, one at 2 s",
+        url: `${nginx.url}/slow/bench`,
+        shadows: 3,
+        shadowDelayMs: SLOW_SHADOW_MS,
+        liveShadows: [shadowA, shadowB, shadowSlow],
+      },
+    );
+  }
+  return only ? list.filter((s) => only.test(s.id)) : list;
+}
+
+async function main(): Promise<void> {
+  if (!(await hasWrk())) {
+    console.error("wrk is not on PATH; install it first: apt-get install wrk (Debian/Ubuntu) or brew install wrk");
+    process.exitCode = 1;
+    return;
+  }
+  const workDir = mkdtempSync(join(tmpdir(), "daeploy-bench-"));
+  let failed = false;
+  try {
+    const runtimes = await startRuntimes(workDir);
+    const load: LoadSettings = {
+      durationS,
+      warmupS,
+      connections,
+      timeoutS: 10,
+      allOrigins: Object.values(runtimes.origins),
+    };
+    const scenarios = scenarioList(runtimes);
+    log(`${scenarios.length} scenarios, ${durationS} s each after ${warmupS} s of warm-up, ${connections} connections`);
+    const results: ScenarioResult[] = [];
+    for (const scenario of scenarios) {
+      const result = await measure(scenario, load);
+      results.push(result);
+      const busy =
+        result.otherLoadPct > BUSY_MACHINE_PCT
+          ? ` (other processes used ${result.otherLoadPct.toFixed(0)} % of the CPU)`
+          : "";
+      log(
+        `${scenario.name}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, ${result.errors} errors${busy}`,
+      );
+    }
+
+    const record: RunRecord = {
+      machine: describeMachine({
+        workerdPid: runtimes.gateway.processes()[0]?.pid,
+        nginx: runtimes.nginxAt ?? null,
+        load: `wrk, 1 thread, ${connections} keep-alive connections, ${durationS} s per scenario after ${warmupS} s warm-up`,
+      }),
+      mode: options.quick ? "quick" : "full",
+      startedAt: new Date().toISOString(),
+      scenarios: results,
+      targets: targetChecks(results),
+    };
+    const resultsDir = join(root, "bench", "results");
+    mkdirSync(resultsDir, { recursive: true });
+    writeFileSync(join(resultsDir, "latest.json"), `${JSON.stringify(record, null, 2)}\n`);
+
+    const m = record.machine;
+    console.log(
+      `\n${m.cores} × ${m.cpuModel}, Node ${m.node}, wrangler ${m.wrangler}, ${m.workerd}, nginx ${m.nginx ?? "–"}`,
+    );
+    console.log(`${m.load}\n`);
+    console.log(markdownTable(results));
+    console.log(`\nTargets (ratios within this run):\n${targetLines(record.targets)}`);
+    console.log(`\nContext:\n${contextLines(contextRatios(results))}`);
+    const disturbed = results.filter((r) => r.otherLoadPct > BUSY_MACHINE_PCT).length;
+    if (disturbed > 0) {
+      console.log(
+        `\n${disturbed} of ${results.length} scenarios ran while other processes used over ${BUSY_MACHINE_PCT} % of the CPU; rerun on a quiet machine before comparing.`,
+      );
+    }
+    console.log(`\nWritten to bench/results/latest.json`);
+  } catch (error) {
+    failed = true;
+    throw error;
+  } finally {
+    await stopAll();
+    if (failed) console.error(`Logs of the run are kept in ${join(workDir, "logs")}`);
+    else rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    console.error(`\n[bench] ${signal}: stopping everything the bench started`);
+    stopAll().finally(() => process.exit(130));
+  });
+}
+process.on("exit", killAllNow);
+
+main().catch((error: unknown) => {
+  console.error(`[bench] failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,118 @@
+import { describe, expect, it } from "vitest";
+import { nginxConfig } from "../lib/nginx.ts";
+import { parseMachineBusyTicks, parseProcStat } from "../lib/proc-stats.ts";
+import { IDS, markdownTable, otherLoadPercent, type ScenarioResult, targetChecks } from "../lib/report.ts";
+import { errorCount, parseWrkOutput } from "../lib/wrk.ts";
+
+function result(id: string, rps: number, p99Ms: number): ScenarioResult {
+  return {
+    id,
+    name: id,
+    target: "gateway",
+    shadows: 0,
+    shadowDelayMs: 0,
+    method: "GET",
+    bodyBytes: 0,
+    requests: rps * 10,
+    rps,
+    p50Ms: p99Ms / 2,
+    p99Ms,
+    errors: 0,
+    cpuMsPerReq: 1,
+    cpuMsPerReqByProcess: { worker: 1 },
+    peakRssMb: 100,
+    shadowCopiesDelivered: null,
+    otherLoadPct: 0,
+  };
+}
+
+describe("target checks", () => {
+  it("meets (a) and (b) at their bounds and misses them just past", () => {
+    const atBounds = targetChecks([
+      result(IDS.noShadows, 100, 10),
+      result(IDS.slowShadow, 80, 15),
+      result(IDS.bareWorker, 100, 10),
+      result(IDS.pinned, 70, 10),
+    ]);
+    expect(atBounds.map((c) => c.met)).toEqual([true, true, true]);
+
+    const pastBounds = targetChecks([
+      result(IDS.noShadows, 100, 10),
+      result(IDS.slowShadow, 79, 15.1),
+      result(IDS.bareWorker, 100, 10),
+      result(IDS.pinned, 69, 10),
+    ]);
+    expect(pastBounds.map((c) => c.met)).toEqual([false, false, false]);
+  });
+
+  it("reports a target as not measured when a scenario did not run", () => {
+    const checks = targetChecks([result(IDS.noShadows, 100, 10)]);
+    expect(checks.every((c) => c.met === null && c.value === null)).toBe(true);
+  });
+
+  it("prints one table row per scenario, with a dash for a missing CPU figure", () => {
+    const direct = { ...result(IDS.direct, 5000, 1), target: "origin" as const, cpuMsPerReq: null };
+    const table = markdownTable([direct, result(IDS.noShadows, 100, 10)]).split("\n");
+    expect(table).toHaveLength(4);
+    expect(table[2]).toContain("| 5000 |");
+    expect(table[2]).toContain("| – |");
+  });
+});
+
+describe("wrk output", () => {
+  it("reads the report line among wrk's own output and sums every kind of error", () => {
+    const stdout = [
+      "Running 4s test @ http://127.0.0.1:1/x",
+      'BENCH_JSON {"durationUs":4000000,"requests":800,"errors":{"connect":1,"read":2,"write":0,"status":3,"timeout":4},"latencyUs":{"p50":9000,"p99":21000,"max":30000}}',
+      "",
+    ].join("\n");
+    const report = parseWrkOutput(stdout);
+    expect(report.requests).toBe(800);
+    expect(report.latencyUs.p99).toBe(21000);
+    expect(errorCount(report)).toBe(10);
+  });
+
+  it("fails loudly when the report line is missing", () => {
+    expect(() => parseWrkOutput("unable to connect to 127.0.0.1:1")).toThrow(/no report line/);
+  });
+});
+
+describe("/proc parsing", () => {
+  it("reads CPU ticks of a process whose name holds spaces and parentheses", () => {
+    const fields = ["S", "42", ...Array.from({ length: 9 }, () => "0"), "150", "50", "7", "3", "20", "0"];
+    const stat = parseProcStat(`1234 (my (odd) name) ${fields.join(" ")}`);
+    expect(stat).toEqual({ comm: "my (odd) name", ppid: 42, cpuTicks: 200, waitedChildrenTicks: 10 });
+  });
+
+  it("counts busy machine time without idle and iowait", () => {
+    expect(parseMachineBusyTicks("cpu  100 1 20 5000 40 2 3 4 0 0\ncpu0 1 2 3")).toBe(130);
+  });
+
+  it("attributes to other processes only the machine time the bench did not use", () => {
+    const before = { machineMs: 1_000, oursMs: 500 };
+    const after = { machineMs: 4_000, oursMs: 3_000 };
+    // 500 ms of others over 1 s on 2 cores is a quarter of the machine.
+    expect(otherLoadPercent(before, after, 1_000, 2)).toBe(25);
+  });
+});
+
+describe("nginx config", () => {
+  it("mirrors each route to its own shadows only and proxies every route to main", () => {
+    const config = nginxConfig({
+      port: 8080,
+      prefixDir: "/tmp/x",
+      main: "http://127.0.0.1:9000",
+      routes: [
+        { prefix: "/solo/", shadows: [] },
+        { prefix: "/slow/", shadows: ["http://127.0.0.1:9001", "http://127.0.0.1:9002"] },
+      ],
+    });
+    const solo = /location \/solo\/ \{([^}]*)\}/.exec(config)?.[1] ?? "";
+    const slow = /location \/slow\/ \{([^}]*)\}/.exec(config)?.[1] ?? "";
+    expect(solo).not.toContain("mirror");
+    expect(slow.match(/mirror /g)).toHaveLength(2);
+    expect(config).toContain("upstream main { server 127.0.0.1:9000;");
+    expect(config).toContain("server 127.0.0.1:9002;");
+    expect(config).toContain("listen 127.0.0.1:8080;");
+  });
+});
