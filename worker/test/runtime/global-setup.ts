@@ -1,24 +1,47 @@
 import type { TestProject } from "vitest/node";
-import { deadPort, startOrigin } from "../support/origins.ts";
+import { deadPort, type RunningOrigin, startOrigin } from "../support/origins.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
-    origins: { v1: string; v2: string; v3: string; dead: string };
+    origins: {
+      v1: string;
+      v2: string;
+      v3: string;
+      dead: string;
+      /** Answers after 3 s. */
+      slow: string;
+      /** Destroys the socket instead of answering. */
+      reset: string;
+      /** Server-sent events: one at once, the next after /__release?id=<x-request-id>. */
+      sse: string;
+      /** Answers 302 to /elsewhere. */
+      redirect: string;
+      /** Accepts WebSocket upgrades and echoes text messages. */
+      ws: string;
+    };
   }
 }
 
 /** Real Node origins on 127.0.0.1 for the workerd tests; their URLs reach the tests through `inject`. */
 export default async function setup(project: TestProject) {
-  const v1 = await startOrigin({ version: "1.0.0" });
-  const v2 = await startOrigin({ version: "2.0.0" });
-  const v3 = await startOrigin({ version: "3.0.0", status: 503 });
+  const running: RunningOrigin[] = [];
+  const start = async (...args: Parameters<typeof startOrigin>) => {
+    const origin = await startOrigin(...args);
+    running.push(origin);
+    return origin.url;
+  };
   project.provide("origins", {
-    v1: v1.url,
-    v2: v2.url,
-    v3: v3.url,
+    v1: await start({ version: "1.0.0" }),
+    v2: await start({ version: "2.0.0" }),
+    v3: await start({ version: "3.0.0", status: 503 }),
     dead: `http://127.0.0.1:${await deadPort()}`,
+    slow: await start({ version: "slow", delayMs: 3_000 }),
+    reset: await start({ version: "reset", reset: true }),
+    sse: await start({ version: "sse", sse: true }),
+    redirect: await start({ version: "redirect", redirectTo: "/elsewhere" }),
+    ws: await start({ version: "ws", websocket: true }),
   });
   return async () => {
-    await Promise.all([v1.close(), v2.close(), v3.close()]);
+    await Promise.all(running.map((origin) => origin.close()));
   };
 }

@@ -1,5 +1,6 @@
+import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 
 /** What an origin saw of one request, as the tests compare it. */
 export interface RecordedRequest {
@@ -19,6 +20,15 @@ export interface OriginBehaviour {
   status?: number;
   /** Destroy the socket instead of answering. */
   reset?: boolean;
+  /** Answer every request with a 302 to this location. */
+  redirectTo?: string;
+  /**
+   * Answer with a server-sent event stream: one event at once, the second
+   * only after GET /__release?id=<x-request-id>, then the end.
+   */
+  sse?: boolean;
+  /** Accept WebSocket upgrades and echo every text message back, prefixed with the version. */
+  websocket?: boolean;
 }
 
 export interface RunningOrigin {
@@ -33,6 +43,85 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+const record = (req: IncomingMessage, body: Buffer): RecordedRequest => ({
+  method: req.method ?? "",
+  url: req.url ?? "",
+  headers: req.headers,
+  bodyBase64: body.toString("base64"),
+  receivedAt: Date.now(),
+});
+
+/** Releases keyed by request id; a release may arrive before its stream waits for it. */
+class Releases {
+  readonly #waiting = new Map<string, () => void>();
+  readonly #early = new Set<string>();
+
+  release(id: string): void {
+    const resolve = this.#waiting.get(id);
+    if (resolve) resolve();
+    else this.#early.add(id);
+  }
+
+  wait(id: string, maxMs: number): Promise<void> {
+    if (this.#early.delete(id)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.#waiting.delete(id);
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(done, maxMs);
+      this.#waiting.set(id, done);
+    });
+  }
+}
+
+/** Server-side WebSocket handshake and a text echo; just enough of RFC 6455 for small messages. */
+function acceptWebSocket(req: IncomingMessage, socket: Socket, version: string): void {
+  const key = req.headers["sec-websocket-key"];
+  if (typeof key !== "string") {
+    socket.end("HTTP/1.1 400 Bad Request\r\n\r\n");
+    return;
+  }
+  const accept = createHash("sha1").update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
+  socket.write(
+    `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+  );
+  let pending = Buffer.alloc(0);
+  socket.on("data", (data: Buffer) => {
+    pending = Buffer.concat([pending, data]);
+    while (pending.length >= 2) {
+      const opcode = (pending[0] ?? 0) & 0x0f;
+      let length = (pending[1] ?? 0) & 0x7f;
+      let offset = 2;
+      if (length === 126) {
+        if (pending.length < 4) return;
+        length = pending.readUInt16BE(2);
+        offset = 4;
+      } else if (length === 127) {
+        socket.destroy();
+        return;
+      }
+      // Client frames are always masked.
+      if (pending.length < offset + 4 + length) return;
+      const mask = pending.subarray(offset, offset + 4);
+      const payload = Buffer.from(pending.subarray(offset + 4, offset + 4 + length));
+      for (let i = 0; i < payload.length; i++) payload[i] = (payload[i] ?? 0) ^ (mask[i % 4] ?? 0);
+      pending = pending.subarray(offset + 4 + length);
+      if (opcode === 0x8) {
+        socket.end(Buffer.from([0x88, 0]));
+        return;
+      }
+      if (opcode === 0x1) {
+        const reply = Buffer.from(`${version}: ${payload.toString("utf8")}`);
+        if (reply.length > 125) throw new Error("the test echo only sends short frames");
+        socket.write(Buffer.concat([Buffer.from([0x81, reply.length]), reply]));
+      }
+    }
+  });
+  socket.on("error", () => socket.destroy());
+}
+
 /**
  * A real HTTP origin on 127.0.0.1. It records every request and exposes the
  * record at GET /__requests (optionally `?id=<x-request-id>`), so tests that
@@ -40,6 +129,7 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
  */
 export async function startOrigin(behaviour: OriginBehaviour): Promise<RunningOrigin> {
   const seen: RecordedRequest[] = [];
+  const releases = new Releases();
   const server: Server = createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://origin");
     if (url.pathname === "/__requests") {
@@ -49,24 +139,44 @@ export async function startOrigin(behaviour: OriginBehaviour): Promise<RunningOr
       res.end(JSON.stringify(list));
       return;
     }
+    if (url.pathname === "/__release") {
+      releases.release(url.searchParams.get("id") ?? "");
+      res.writeHead(204);
+      res.end();
+      return;
+    }
     const body = await readBody(req);
-    seen.push({
-      method: req.method ?? "",
-      url: req.url ?? "",
-      headers: req.headers,
-      bodyBase64: body.toString("base64"),
-      receivedAt: Date.now(),
-    });
+    seen.push(record(req, body));
     if (behaviour.reset) {
       req.socket.destroy();
       return;
     }
     if (behaviour.delayMs) await new Promise((resolve) => setTimeout(resolve, behaviour.delayMs));
+    if (behaviour.redirectTo) {
+      res.writeHead(302, { location: behaviour.redirectTo, "x-origin-version": behaviour.version });
+      res.end();
+      return;
+    }
+    if (behaviour.sse) {
+      res.writeHead(200, { "content-type": "text/event-stream", "x-origin-version": behaviour.version });
+      res.write("data: first\n\n");
+      await releases.wait(String(req.headers["x-request-id"]), 10_000);
+      res.end("data: second\n\n");
+      return;
+    }
     res.writeHead(behaviour.status ?? 200, {
       "content-type": "application/json",
       "x-origin-version": behaviour.version,
     });
     res.end(JSON.stringify({ version: behaviour.version, method: req.method, url: req.url, bytes: body.length }));
+  });
+  const upgraded = new Set<Socket>();
+  server.on("upgrade", (req: IncomingMessage, socket: Socket) => {
+    upgraded.add(socket);
+    socket.on("close", () => upgraded.delete(socket));
+    seen.push(record(req, Buffer.alloc(0)));
+    if (behaviour.websocket) acceptWebSocket(req, socket, behaviour.version);
+    else socket.end("HTTP/1.1 400 Bad Request\r\n\r\n");
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
@@ -76,6 +186,7 @@ export async function startOrigin(behaviour: OriginBehaviour): Promise<RunningOr
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
+        for (const socket of upgraded) socket.destroy();
         server.close(() => resolve());
       }),
   };

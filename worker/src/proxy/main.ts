@@ -1,0 +1,29 @@
+import { AppError } from "../errors.ts";
+import type { Target } from "./route-table.ts";
+
+/**
+ * Sends main's copy and resolves as soon as main's headers arrive, so its body
+ * streams through. `timeoutMs` bounds the wait for headers only (0: no bound);
+ * a long streamed body is never cut off.
+ */
+export async function fetchMain(target: Target, url: string, init: RequestInit, timeoutMs: number): Promise<Response> {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer =
+    timeoutMs > 0
+      ? setTimeout(() => {
+          timedOut = true;
+          controller.abort();
+        }, timeoutMs)
+      : undefined;
+  try {
+    return await fetch(url, { ...init, redirect: "manual", signal: controller.signal });
+  } catch (error) {
+    const who = `main version ${target.version} of ${target.name}`;
+    if (timedOut) throw new AppError(504, "origin_timeout", `The ${who} sent no response within ${timeoutMs} ms`);
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new AppError(502, "origin_unreachable", `The ${who} could not be reached: ${reason}`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
