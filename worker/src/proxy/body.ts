@@ -1,3 +1,5 @@
+import { AppError } from "../errors.ts";
+
 /** A request body as it will be sent on: the same bytes for every copy, or a stream for main alone. */
 export type ForwardBody = { mirrored: true; body: Blob | null } | { mirrored: false; body: ReadableStream<Uint8Array> };
 
@@ -19,11 +21,20 @@ export async function readBodyForMirroring(
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    const { done, value } = await readFromClient(reader);
     if (done) return { mirrored: true, body: new Blob(chunks) };
     chunks.push(value);
     size += value.byteLength;
     if (size > cap) return { mirrored: false, body: replay(chunks, reader) };
+  }
+}
+
+async function readFromClient(reader: ReadableStreamDefaultReader<Uint8Array>) {
+  try {
+    return await reader.read();
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new AppError(400, "body_unreadable", `The request body could not be read: ${reason}`);
   }
 }
 

@@ -36,10 +36,13 @@ proxy.all("*", async (c) => {
   const headers = forwardedHeaders(request.headers, { path, requestId, upgrade });
   const { method } = request;
 
+  // Tunnels are one conversation with one origin; a copy of their opening request means nothing to a shadow.
+  const mainOnly = upgrade ? "WebSocket upgrade" : method === "CONNECT" ? "CONNECT" : undefined;
+
   // One version, or nothing to mirror to: stream the body straight through.
-  if (route.kind === "pinned" || route.shadows.length === 0 || upgrade) {
+  if (route.kind === "pinned" || route.shadows.length === 0 || mainOnly) {
     const main = route.kind === "pinned" ? route.target : route.main;
-    if (upgrade && route.kind === "group") logNotMirrored(route.shadows, requestId, "WebSocket upgrade");
+    if (mainOnly && route.kind === "group") logNotMirrored(route.shadows, requestId, mainOnly);
     const url = targetUrl(main.origin, path.rest, path.search);
     return fetchMain(main, url, { method, headers, body: request.body }, config.originTimeoutMs);
   }

@@ -51,3 +51,16 @@ describe("readBodyForMirroring", () => {
     expect(await collect(result.body)).toEqual(Uint8Array.from(chunks.flatMap((c) => [...c])));
   });
 });
+
+describe("readBodyForMirroring, when the client's upload breaks", () => {
+  it("answers 400 naming the body, not a 500", async () => {
+    const broken = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new Uint8Array(3));
+        controller.error(new Error("client went away"));
+      },
+    });
+    const failure = readBodyForMirroring(broken, null, 1024);
+    await expect(failure).rejects.toMatchObject({ status: 400, code: "body_unreadable" });
+  });
+});
