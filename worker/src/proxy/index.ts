@@ -14,7 +14,7 @@ const notFound = (segment: string) =>
     "service_not_found",
     segment === ""
       ? "Name a service: /services/<name>/ or /services/<name>_<version>/"
-      : `No service at /services/${segment}; list them with \`daeploy-edge ls\``,
+      : `No service at /services/${segment}`,
   );
 
 const isWebSocketUpgrade = (headers: Headers) => headers.get("upgrade")?.toLowerCase() === "websocket";
@@ -70,7 +70,7 @@ proxy.all("*", async (c) => {
       search: path.search,
       timeoutMs: config.shadowTimeoutMs,
     };
-    c.executionCtx.waitUntil(mirrorToShadows(shadows, copy, targetUrl));
+    c.executionCtx.waitUntil(mirrorToShadows(shadows, copy));
   } else {
     logNotMirrored(shadows, requestId, `body too large (over ${config.mirrorMaxBodyBytes} bytes)`);
   }

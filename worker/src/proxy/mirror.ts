@@ -1,3 +1,4 @@
+import { targetUrl } from "./forward.ts";
 import type { Target } from "./route-table.ts";
 
 /** One line per shadow copy, so `wrangler tail` and dev output show how every shadow fared. */
@@ -62,11 +63,7 @@ async function sendShadow(target: Target, url: string, copy: ShadowCopy): Promis
  * error or timeout) and is logged; the returned promise never rejects, so it
  * can go straight to `ctx.waitUntil`.
  */
-export function mirrorToShadows(
-  shadows: readonly Target[],
-  copy: ShadowCopy,
-  targetUrl: (origin: string, rest: string, search: string) => string,
-): Promise<void> {
+export function mirrorToShadows(shadows: readonly Target[], copy: ShadowCopy): Promise<void> {
   const sends = shadows.map((shadow) => sendShadow(shadow, targetUrl(shadow.origin, copy.rest, copy.search), copy));
   return Promise.all(sends).then(() => undefined);
 }
