@@ -30,6 +30,18 @@ export default defineConfig({
           globalSetup: ["./worker/test/runtime/global-setup.ts", "./worker/test/runtime/health-setup.ts"],
         },
       },
+      {
+        // The built CLI as a subprocess against one `npm run dev` gateway and real Node origins.
+        // Files run one at a time: they share that gateway, and `kill --all` touches every name.
+        test: {
+          name: "cli",
+          include: ["cli/test/**/*.test.ts"],
+          environment: "node",
+          globalSetup: ["./cli/test/global-setup.ts"],
+          fileParallelism: false,
+          env: { TZ: "UTC" },
+        },
+      },
     ],
   },
 });
