@@ -33,15 +33,14 @@ export function loginFilePath(env: NodeJS.ProcessEnv = process.env): string {
 /** `http(s)://host[:port][/base]` with no trailing slash, or a one-line error saying what is wrong. */
 export function normalizeHost(raw: string): string {
   const trimmed = raw.trim();
+  const problem = `The host must be an http:// or https:// URL such as http://127.0.0.1:8787, got "${trimmed}"`;
   let url: URL;
   try {
     url = new URL(trimmed);
   } catch {
-    throw new ConnectionSetupError(`The host must be a URL such as http://127.0.0.1:8787, got "${trimmed}"`);
+    throw new ConnectionSetupError(problem);
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new ConnectionSetupError(`The host must start with http:// or https://, got "${trimmed}"`);
-  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new ConnectionSetupError(problem);
   if (url.username || url.password || url.search || url.hash) {
     throw new ConnectionSetupError(
       `The host must be a plain URL without credentials, query or fragment, got "${trimmed}"`,
