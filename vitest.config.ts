@@ -6,7 +6,11 @@ export default defineConfig({
     projects: [
       {
         // Pure rules and parsing: no bindings, plain Node.
-        test: { name: "unit", include: ["worker/test/unit/**/*.test.ts", "bench/test/**/*.test.ts"], environment: "node" },
+        test: {
+          name: "unit",
+          include: ["worker/test/unit/**/*.test.ts", "bench/test/**/*.test.ts"],
+          environment: "node",
+        },
       },
       {
         // The worker inside workerd, with a real local D1 and Durable Object, against real Node origins.
