@@ -22,6 +22,9 @@ export interface RunOptions {
   executable?: string;
 }
 
+/** The CLI targets Node 20 while the tests run on 22; `CLI_TEST_NODE=/usr/bin/node` runs the CLI on another Node. */
+const nodeForCli = process.env.CLI_TEST_NODE || process.execPath;
+
 const lines = (text: string) => (text === "" ? [] : text.replace(/\n$/, "").split("\n"));
 
 /**
@@ -47,9 +50,7 @@ export async function newUser() {
       if (value === undefined) delete env[key];
       else env[key] = value;
     }
-    const [command, commandArgs] = options.executable
-      ? [options.executable, args]
-      : [process.execPath, [cliPath, ...args]];
+    const [command, commandArgs] = options.executable ? [options.executable, args] : [nodeForCli, [cliPath, ...args]];
     return new Promise((resolve, reject) => {
       const child = spawn(command, commandArgs, { env, stdio: ["pipe", "pipe", "pipe"] });
       let stdout = "";
