@@ -32,7 +32,10 @@ describe("ServiceCoordinator under concurrency", () => {
     expect(results.filter((r) => r.status === 409)).toHaveLength(29);
   });
 
-  it("never leaves shadows without a main, nor answers 5xx, when assign, kill and deploy race", async () => {
+  // Many rounds of real D1 writes: generous time, since this asserts correctness, not speed.
+  it("never leaves shadows without a main, nor answers 5xx, when assign, kill and deploy race", {
+    timeout: 60_000,
+  }, async () => {
     const name = "race_mixed";
     const rounds = 25;
     for (let round = 0; round < rounds; round++) {
