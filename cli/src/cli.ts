@@ -3,6 +3,12 @@ import { defineCommand, runMain } from "citty";
 import { version } from "../../package.json" with { type: "json" };
 import { commands } from "./commands/index.ts";
 
+// `daeploy-edge ls | head -1` closes stdout early: the reader has what it wanted, so no stack trace.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(0);
+  throw error;
+});
+
 runMain(
   defineCommand({
     meta: {
