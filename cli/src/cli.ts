@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { defineCommand, runMain } from "citty";
-import { version } from "../../package.json" with { type: "json" };
+import manifest from "../../package.json" with { type: "json" };
 import { commands } from "./commands/index.ts";
 
 // `daeploy-edge ls | head -1` closes stdout early: the reader has what it wanted, so no stack trace.
@@ -13,7 +13,7 @@ runMain(
   defineCommand({
     meta: {
       name: "daeploy-edge",
-      version,
+      version: manifest.version,
       description: "Deploy, list, assign and kill versions of services behind a daeploy-edge shadow gateway",
     },
     subCommands: commands,

@@ -1,8 +1,7 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { build } from "tsdown";
 import type { TestProject } from "vitest/node";
 import { deadPort, startOrigin } from "../../worker/test/support/origins.ts";
 
@@ -79,7 +78,8 @@ async function stopGroup(child: ChildProcess): Promise<void> {
 }
 
 export default async function setup(project: TestProject) {
-  await build({ config: join(root, "tsdown.config.ts"), logLevel: "warn" });
+  // Test what users run: a fresh build of dist/cli.mjs, never a stale one.
+  execFileSync(process.execPath, [join(root, "scripts", "build-cli.mjs")], { stdio: "inherit" });
 
   const scratchDir = await mkdtemp(join(tmpdir(), "daeploy-edge-cli-"));
   const persistTo = join(scratchDir, "gateway-state");
