@@ -46,6 +46,17 @@ export default defineConfig({
           env: { TZ: "UTC" },
         },
       },
+      {
+        // One user's story end to end, on a gateway of its own: CLI, proxy, mirroring, health, failures.
+        test: {
+          name: "e2e",
+          include: ["e2e/**/*.test.ts"],
+          environment: "node",
+          globalSetup: ["./cli/test/global-setup.ts"],
+          env: { TZ: "UTC" },
+          testTimeout: 30_000,
+        },
+      },
     ],
   },
 });

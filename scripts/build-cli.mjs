@@ -3,18 +3,19 @@
 // `daeploy-edge` never runs TypeScript from node_modules. Dependencies stay
 // external, and the worker is imported for its types only, so none of its code
 // ends up in dist/. Runs on `npm ci` through the `prepare` script.
-import { chmod, rm } from "node:fs/promises";
+import { chmod, rename } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const outfile = join(root, "dist", "cli.mjs");
+// Built aside, then renamed into place: a CLI already running (two test projects build at once) never sees half a file.
+const partial = `${outfile}.${process.pid}.partial`;
 
-await rm(join(root, "dist"), { recursive: true, force: true });
 await build({
   entryPoints: [join(root, "cli", "src", "cli.ts")],
-  outfile,
+  outfile: partial,
   bundle: true,
   packages: "external",
   platform: "node",
@@ -23,4 +24,5 @@ await build({
   tsconfig: join(root, "cli", "tsconfig.json"),
   logLevel: "warning",
 });
-await chmod(outfile, 0o755);
+await chmod(partial, 0o755);
+await rename(partial, outfile);

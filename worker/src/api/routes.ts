@@ -95,7 +95,7 @@ const routes = adminApi
           throw new AppError(
             422,
             "origin_unreachable",
-            `origin ${origin} did not answer (${probe.reason}); start it first, or deploy with check: false`,
+            `origin ${origin} did not answer (${probe.reason}); start it first, or skip the check (\`--no-check\` in the CLI, \`"check": false\` in the API)`,
             "origin",
           );
         }
