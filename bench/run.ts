@@ -1,16 +1,27 @@
 // `npm run bench [-- --quick] [-- --only <regex>]`: the gateway's cost and the shadows'
 // cost, side by side with a bare Worker and nginx's mirror module, in one run on 127.0.0.1.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { PROFILE_INTERVAL_US } from "./lib/inspector.ts";
 import { describeMachine } from "./lib/machine.ts";
 import type { LoadSettings, Scenario } from "./lib/measure.ts";
 import { measure } from "./lib/measure.ts";
 import { NGINX_INSTALL_HINT, type NginxRuntime, nginxVersion, startNginx } from "./lib/nginx.ts";
 import { type Origin, startOrigin } from "./lib/origins.ts";
 import { freePort, killAllNow, stopAll } from "./lib/processes.ts";
+import { type CpuProfile, formatSummary, summariseProfile } from "./lib/profile-summary.ts";
 import {
   contextLines,
   contextRatios,
@@ -21,6 +32,7 @@ import {
   targetChecks,
   targetLines,
 } from "./lib/report.ts";
+import { snapshotGateway } from "./lib/snapshot.ts";
 import { deployService, type Gateway, startGateway, startPassthrough } from "./lib/wrangler-dev.ts";
 import { hasWrk } from "./lib/wrk.ts";
 
@@ -37,6 +49,8 @@ const { values: options } = parseArgs({
     warmup: { type: "string" },
     connections: { type: "string", default: "4" },
     only: { type: "string" },
+    profile: { type: "boolean", default: false },
+    "gateway-root": { type: "string" },
   },
 });
 
@@ -54,6 +68,8 @@ const durationS = positiveNumber(options.duration, options.quick ? 4 : 20, "dura
 const warmupS = options.warmup === "0" ? 0 : positiveNumber(options.warmup, options.quick ? 1 : 3, "warmup");
 const connections = positiveNumber(options.connections, 4, "connections");
 const only = options.only === undefined ? undefined : new RegExp(options.only);
+// Another checkout (say, a copy with one change) to measure instead of this one's gateway.
+const gatewayRoot = options["gateway-root"] ? resolve(options["gateway-root"]) : root;
 
 const log = (line: string) => console.log(`[bench] ${line}`);
 
@@ -70,12 +86,25 @@ async function startRuntimes(workDir: string) {
   const deadOrigin = `http://127.0.0.1:${await freePort()}`;
   log("origins up; starting the gateway and the bare Worker under wrangler dev");
 
-  const [gatewayPort, passthroughPort, nginxPort] = await Promise.all([freePort(), freePort(), freePort()]);
+  const [gatewayPort, gatewayInspector, passthroughPort, passthroughInspector, nginxPort] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
   const [gateway, passthrough] = await Promise.all([
-    startGateway({ root, port: gatewayPort, stateDir: join(workDir, "gateway-state"), logDir }),
+    startGateway({
+      root: snapshotGateway(gatewayRoot, join(workDir, "gateway-src"), join(root, "node_modules")),
+      port: gatewayPort,
+      inspectorPort: gatewayInspector,
+      stateDir: join(workDir, "gateway-state"),
+      logDir,
+    }),
     startPassthrough({
       root,
       port: passthroughPort,
+      inspectorPort: passthroughInspector,
       stateDir: join(workDir, "passthrough-state"),
       logDir,
       origin: main.url,
@@ -122,7 +151,13 @@ function scenarioList(runtimes: Awaited<ReturnType<typeof startRuntimes>>): Scen
   const { origins, gateway, passthrough, nginx } = runtimes;
   const { main, shadowA, shadowB, shadowC, shadowSlow } = origins;
   const base = { main, bodyBytes: 0, shadowDelayMs: 0 };
-  const viaGateway = (g: Gateway) => ({ ...base, target: "gateway" as const, processes: g.processes });
+  const viaGateway = (g: Gateway) => ({
+    ...base,
+    target: "gateway" as const,
+    processes: g.processes,
+    inspectorPort: g.inspectorPort,
+    sourceRoot: g.sourceRoot,
+  });
   const list: Scenario[] = [
     {
       ...base,
@@ -143,6 +178,8 @@ function scenarioList(runtimes: Awaited<ReturnType<typeof startRuntimes>>): Scen
       shadows: 0,
       liveShadows: [],
       processes: passthrough.processes,
+      inspectorPort: passthrough.inspectorPort,
+      sourceRoot: passthrough.sourceRoot,
     },
     {
       ...viaGateway(gateway),
@@ -253,6 +290,44 @@ function scenarioList(runtimes: Awaited<ReturnType<typeof startRuntimes>>): Scen
   return only ? list.filter((s) => only.test(s.id)) : list;
 }
 
+const resultsDir = join(root, "bench", "results");
+
+/** Writes the raw profile (open it in DevTools) and prints where the Worker's time went. */
+function saveProfile(scenario: Scenario, profile: CpuProfile, requests: number): void {
+  mkdirSync(resultsDir, { recursive: true });
+  const path = join(resultsDir, `${scenario.id}.cpuprofile`);
+  writeFileSync(path, JSON.stringify(profile));
+  const bundles = scenario.sourceRoot ? wranglerBundles(scenario.sourceRoot) : [];
+  const text = formatSummary(
+    summariseProfile(profile, PROFILE_INTERVAL_US, (url) => readBundle(url, bundles)),
+    requests,
+  );
+  writeFileSync(join(resultsDir, `${scenario.id}.profile.txt`), `${text}\n`);
+  log(`CPU profile of ${scenario.name} in ${path}\n${text}`);
+}
+
+/** The bundles wrangler dev is serving, newest first (it names the script "index.js" in profiles). */
+function wranglerBundles(sourceRoot: string): string[] {
+  const tmp = join(sourceRoot, ".wrangler", "tmp");
+  try {
+    return readdirSync(tmp)
+      .map((dir) => join(tmp, dir, "index.js"))
+      .filter((path) => existsSync(path))
+      .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+  } catch {
+    return [];
+  }
+}
+
+function readBundle(url: string, bundles: string[]): string | undefined {
+  const path = url.startsWith("file:") ? fileURLToPath(url) : url === "index.js" ? bundles[0] : url;
+  try {
+    return path ? readFileSync(path, "utf8") : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 async function main(): Promise<void> {
   if (!(await hasWrk())) {
     console.error("wrk is not on PATH; install it first: apt-get install wrk (Debian/Ubuntu) or brew install wrk");
@@ -269,6 +344,7 @@ async function main(): Promise<void> {
       connections,
       timeoutS: 10,
       allOrigins: Object.values(runtimes.origins),
+      onProfile: options.profile ? saveProfile : undefined,
     };
     const scenarios = scenarioList(runtimes);
     log(`${scenarios.length} scenarios, ${durationS} s each after ${warmupS} s of warm-up, ${connections} connections`);
@@ -287,7 +363,8 @@ async function main(): Promise<void> {
 
     const record: RunRecord = {
       machine: describeMachine({
-        workerdPid: runtimes.gateway.processes()[0]?.pid,
+        root: gatewayRoot,
+        workerdPid: runtimes.gateway.processes().find((p) => p.label.startsWith("workerd"))?.pid,
         nginx: runtimes.nginxAt ?? null,
         load: `wrk, 1 thread, ${connections} keep-alive connections, ${durationS} s per scenario after ${warmupS} s warm-up`,
       }),
@@ -296,7 +373,6 @@ async function main(): Promise<void> {
       scenarios: results,
       targets: targetChecks(results),
     };
-    const resultsDir = join(root, "bench", "results");
     mkdirSync(resultsDir, { recursive: true });
     writeFileSync(join(resultsDir, "latest.json"), `${JSON.stringify(record, null, 2)}\n`);
 
@@ -304,7 +380,7 @@ async function main(): Promise<void> {
     console.log(
       `\n${m.cores} × ${m.cpuModel}, Node ${m.node}, wrangler ${m.wrangler}, ${m.workerd}, nginx ${m.nginx ?? "–"}`,
     );
-    console.log(`${m.load}\n`);
+    console.log(`${m.load}; gateway at ${m.gateway}\n`);
     console.log(markdownTable(results));
     console.log(`\nTargets (ratios within this run):\n${targetLines(record.targets)}`);
     console.log(`\nContext:\n${contextLines(contextRatios(results))}`);

@@ -25,7 +25,17 @@ function wrkVersion(): string {
   return /wrk (\S+)/.exec(run.stdout)?.[1] ?? "unknown";
 }
 
+/** The commit the gateway was built from, marked when worker/ or its config has uncommitted changes. */
+export function gatewaySource(root: string): string {
+  const git = (args: string[]) => spawnSync("git", args, { cwd: root, encoding: "utf8" });
+  const head = git(["rev-parse", "--short", "HEAD"]);
+  if (head.status !== 0) return `${root} (not a git checkout)`;
+  const dirty = git(["status", "--porcelain", "--", "worker/src", "wrangler.toml", "migrations"]).stdout.trim() !== "";
+  return `${head.stdout.trim()}${dirty ? " + uncommitted changes in worker/src" : ""}`;
+}
+
 export function describeMachine(options: {
+  root: string;
   workerdPid: number | undefined;
   nginx: string | null;
   load: string;
@@ -42,5 +52,6 @@ export function describeMachine(options: {
     nginx: options.nginx,
     wrk: wrkVersion(),
     load: options.load,
+    gateway: gatewaySource(options.root),
   };
 }

@@ -1,10 +1,12 @@
 // One scenario: warm up, then drive load while reading the runtime's CPU time and
 // memory, and count what main and the shadows received.
 import { availableParallelism } from "node:os";
+import { profileWorker } from "./inspector.ts";
 import { drainOrigins, type Origin, originStats } from "./origins.ts";
 import { cpuMsByPid, cpuSnapshot, type RuntimeProcess, sampleRss } from "./proc-stats.ts";
+import type { CpuProfile } from "./profile-summary.ts";
 import { otherLoadPercent, type ScenarioResult, type TargetKind } from "./report.ts";
-import { errorCount, runWrk } from "./wrk.ts";
+import { errorCount, runWrk, type WrkReport } from "./wrk.ts";
 
 export interface Scenario {
   id: string;
@@ -19,6 +21,9 @@ export interface Scenario {
   liveShadows: Origin[];
   /** The runtime's processes; empty when the load goes straight to the origin. */
   processes(): RuntimeProcess[];
+  /** The Worker's inspector and source, when the target is a Worker under wrangler dev. */
+  inspectorPort?: number;
+  sourceRoot?: string;
 }
 
 export interface LoadSettings {
@@ -27,10 +32,24 @@ export interface LoadSettings {
   connections: number;
   timeoutS: number;
   allOrigins: Origin[];
+  /** Take a CPU profile of the Worker during the measured run and hand it here. */
+  onProfile?: (scenario: Scenario, profile: CpuProfile, requests: number) => void;
 }
 
 // Longer than the slowest shadow (2 s) with room for a backlog of its copies.
 const DRAIN_TIMEOUT_MS = 15_000;
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const changed = (before: RuntimeProcess[], after: RuntimeProcess[]) =>
+  before.map((p) => p.pid).join() !== after.map((p) => p.pid).join();
 
 async function received(origins: Origin[]): Promise<number[]> {
   return (await Promise.all(origins.map(originStats))).map((s) => s.received);
@@ -54,7 +73,19 @@ export async function measure(scenario: Scenario, load: LoadSettings): Promise<S
   const startedAt = performance.now();
   const rss = sampleRss(processes);
 
-  const report = await runWrk({ ...wrkOptions, durationS: load.durationS });
+  const loadRun = () => runWrk({ ...wrkOptions, durationS: load.durationS });
+  let report: WrkReport;
+  if (load.onProfile && scenario.inspectorPort !== undefined) {
+    let measured: WrkReport | undefined;
+    const profile = await profileWorker(scenario.inspectorPort, async () => {
+      measured = await loadRun();
+    });
+    if (!measured) throw new Error("The profiled run produced no report");
+    report = measured;
+    load.onProfile(scenario, profile, report.requests);
+  } else {
+    report = await loadRun();
+  }
   // Shadow copies still running belong to this run's cost.
   await drainOrigins(load.allOrigins, DRAIN_TIMEOUT_MS);
 
@@ -65,12 +96,19 @@ export async function measure(scenario: Scenario, load: LoadSettings): Promise<S
   const receivedAfter = await received(counted);
 
   const requests = report.requests;
-  const byProcess: Record<string, number> = {};
-  for (const { pid, label } of processes) {
-    const used = (cpuAfter.get(pid) ?? 0) - (cpuBefore.get(pid) ?? 0);
-    byProcess[label] = (byProcess[label] ?? 0) + (requests > 0 ? used / requests : 0);
+  const restarted = processes.some(({ pid }) => !isAlive(pid)) || changed(processes, scenario.processes());
+  if (restarted) {
+    throw new Error(
+      `The runtime of "${scenario.name}" restarted during the run (did a source file change?); its CPU time cannot be read`,
+    );
   }
-  const cpuTotal = Object.values(byProcess).reduce((sum, ms) => sum + ms, 0);
+  const byProcess: Record<string, number> = {};
+  let cpuTotal = 0;
+  for (const { pid, label, counted } of processes) {
+    const perRequest = requests > 0 ? ((cpuAfter.get(pid) ?? 0) - (cpuBefore.get(pid) ?? 0)) / requests : 0;
+    byProcess[label] = (byProcess[label] ?? 0) + perRequest;
+    if (counted) cpuTotal += perRequest;
+  }
 
   const delta = receivedAfter.map((after, i) => after - (receivedBefore[i] ?? 0));
   const [mainReceived = 0, ...shadowReceived] = delta;
@@ -94,6 +132,7 @@ export async function measure(scenario: Scenario, load: LoadSettings): Promise<S
     cpuMsPerReqByProcess: processes.length > 0 ? byProcess : null,
     peakRssMb: processes.length > 0 ? peakRssMb : null,
     shadowCopiesDelivered: expectedCopies > 0 ? copies / expectedCopies : null,
+    profiled: load.onProfile !== undefined && scenario.inspectorPort !== undefined,
     otherLoadPct: otherLoadPercent(machineBefore, machineAfter, wallMs, availableParallelism()),
   };
 }

@@ -91,6 +91,7 @@ export async function startNginx(layout: NginxLayout, logDir: string): Promise<N
     processTree(started.pid).map(({ pid }) => ({
       pid,
       label: readCmdline(pid).includes("worker process") ? "nginx-worker" : "nginx-master",
+      counted: true,
     }));
   return { url, process: started, processes };
 }

@@ -6,6 +6,8 @@ import { readdirSync, readFileSync } from "node:fs";
 export interface RuntimeProcess {
   pid: number;
   label: string;
+  /** Counted in the runtime's CPU per request; false for helpers shown only in the breakdown. */
+  counted: boolean;
 }
 
 const clockTicksPerSecond = (() => {

@@ -26,6 +26,8 @@ export interface ScenarioResult {
   shadowCopiesDelivered: number | null;
   /** Share of the machine's CPU that processes the bench did not start used during the run. */
   otherLoadPct: number;
+  /** A CPU profile was taken during the run, which slows the Worker: do not compare its numbers. */
+  profiled: boolean;
 }
 
 export interface MachineInfo {
@@ -39,6 +41,8 @@ export interface MachineInfo {
   nginx: string | null;
   wrk: string;
   load: string;
+  /** The commit the gateway under test was built from. */
+  gateway: string;
 }
 
 export interface RunRecord {
@@ -173,7 +177,7 @@ export function markdownTable(results: ScenarioResult[]): string {
   const rule = "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|";
   const rows = results.map((r) =>
     [
-      r.name,
+      r.profiled ? `${r.name} (profiled)` : r.name,
       r.target,
       String(r.shadows),
       String(r.shadowDelayMs),

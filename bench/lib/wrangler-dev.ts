@@ -8,8 +8,11 @@ import { type Started, startProcess, waitForHttp } from "./processes.ts";
 
 export interface WorkerdRuntime {
   url: string;
+  /** wrangler's inspector (DevTools protocol), for CPU profiles of the Worker. */
+  inspectorPort: number;
+  /** The directory of the Worker's wrangler config; wrangler dev bundles into its .wrangler/tmp. */
+  sourceRoot: string;
   process: Started;
-  /** The workerd processes under this wrangler: its dev proxy (on our port) and the one running the Worker. */
   processes(): RuntimeProcess[];
 }
 
@@ -28,13 +31,22 @@ const quietEnv = { ...process.env, WRANGLER_SEND_METRICS: "false" };
 // same two cores as workerd. Production has no such line, so both Workers run without it.
 const wranglerLogLevel = ["--log-level", "warn"];
 
-function workerdProcesses(started: Started, port: number): RuntimeProcess[] {
-  return processTree(started.pid)
-    .filter((p) => p.comm === "workerd")
-    .map(({ pid }) => ({
-      pid,
-      label: readCmdline(pid).includes(`entry=127.0.0.1:${port}`) ? "wrangler-dev-proxy" : "worker",
-    }));
+/**
+ * The runtime is workerd: wrangler dev runs two, its dev proxy (listening on our
+ * port) and the one running the Worker. wrangler's own Node process is listed in
+ * the breakdown, not counted: it prints the Worker's console.log lines.
+ */
+function wranglerProcesses(started: Started, port: number): RuntimeProcess[] {
+  return processTree(started.pid).flatMap(({ pid, comm }): RuntimeProcess[] => {
+    const cmdline = readCmdline(pid);
+    if (comm === "workerd") {
+      const label = cmdline.includes(`entry=127.0.0.1:${port}`) ? "workerd-dev-proxy" : "workerd-worker";
+      return [{ pid, label, counted: true }];
+    }
+    if (comm === "node" && cmdline.includes("wrangler-dist/cli.js"))
+      return [{ pid, label: "wrangler-node", counted: false }];
+    return [];
+  });
 }
 
 /** The default route-cache TTL, as wrangler.toml ships it, so a developer's .dev.vars cannot skew the run. */
@@ -54,10 +66,11 @@ function adminTokenOf(root: string): string {
 export async function startGateway(options: {
   root: string;
   port: number;
+  inspectorPort: number;
   stateDir: string;
   logDir: string;
 }): Promise<Gateway> {
-  const { root, port, stateDir, logDir } = options;
+  const { root, port, inspectorPort, stateDir, logDir } = options;
   const started = startProcess(
     "gateway",
     process.execPath,
@@ -69,6 +82,8 @@ export async function startGateway(options: {
       stateDir,
       "--var",
       `ROUTES_CACHE_TTL_MS:${defaultRoutesCacheTtlMs(root)}`,
+      "--inspector-port",
+      String(inspectorPort),
       ...wranglerLogLevel,
     ],
     { cwd: root, env: quietEnv, logDir },
@@ -84,17 +99,25 @@ export async function startGateway(options: {
     { headers: { authorization: `Bearer ${adminToken}` } },
     (r) => r.ok,
   );
-  return { url, process: started, adminToken, processes: () => workerdProcesses(started, port) };
+  return {
+    url,
+    inspectorPort,
+    sourceRoot: root,
+    process: started,
+    adminToken,
+    processes: () => wranglerProcesses(started, port),
+  };
 }
 
 export async function startPassthrough(options: {
   root: string;
   port: number;
+  inspectorPort: number;
   stateDir: string;
   logDir: string;
   origin: string;
 }): Promise<WorkerdRuntime> {
-  const { root, port, stateDir, logDir, origin } = options;
+  const { root, port, inspectorPort, stateDir, logDir, origin } = options;
   const started = startProcess(
     "passthrough",
     process.execPath,
@@ -111,6 +134,8 @@ export async function startPassthrough(options: {
       stateDir,
       "--var",
       `ORIGIN:${origin}`,
+      "--inspector-port",
+      String(inspectorPort),
       "--show-interactive-dev-session=false",
       ...wranglerLogLevel,
     ],
@@ -118,7 +143,13 @@ export async function startPassthrough(options: {
   );
   const url = `http://127.0.0.1:${port}`;
   await waitForHttp(`${url}/`, started, 90_000, {}, (r) => r.ok);
-  return { url, process: started, processes: () => workerdProcesses(started, port) };
+  return {
+    url,
+    inspectorPort,
+    sourceRoot: join(root, "bench", "passthrough"),
+    process: started,
+    processes: () => wranglerProcesses(started, port),
+  };
 }
 
 /** Registers one version through the admin API, as `daeploy-edge deploy` would. */

@@ -23,6 +23,7 @@ function result(id: string, rps: number, p99Ms: number): ScenarioResult {
     peakRssMb: 100,
     shadowCopiesDelivered: null,
     otherLoadPct: 0,
+    profiled: false,
   };
 }
 
