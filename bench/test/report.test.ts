@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { nginxConfig } from "../lib/nginx.ts";
 import { parseMachineBusyTicks, parseProcStat } from "../lib/proc-stats.ts";
+import { summariseProfile } from "../lib/profile-summary.ts";
 import { IDS, markdownTable, otherLoadPercent, type ScenarioResult, targetChecks } from "../lib/report.ts";
 import { errorCount, parseWrkOutput } from "../lib/wrk.ts";
 
@@ -115,5 +116,45 @@ describe("nginx config", () => {
     expect(config).toContain("upstream main { server 127.0.0.1:9000;");
     expect(config).toContain("server 127.0.0.1:9002;");
     expect(config).toContain("listen 127.0.0.1:8080;");
+  });
+});
+
+describe("CPU profile summary", () => {
+  it("attributes samples to the bundle's source modules and leaves idle time out", () => {
+    const bundle = [
+      "// node_modules/hono/dist/hono.js",
+      "function dispatch() {}",
+      "// worker/src/proxy/mirror.ts",
+      "function sendShadow() {}",
+    ].join("\n");
+    const frame = (id: number, functionName: string, lineNumber: number, children: number[] = []) => ({
+      id,
+      callFrame: { functionName, url: lineNumber < 0 ? "" : "index.js", lineNumber, columnNumber: 0 },
+      children,
+    });
+    const profile = {
+      nodes: [
+        frame(1, "(root)", -1, [2, 3, 5]),
+        frame(2, "dispatch", 1, [4]),
+        frame(3, "(idle)", -1),
+        frame(4, "sendShadow", 3, [6]),
+        frame(5, "(program)", -1),
+        frame(6, "fetch", -1),
+      ],
+      samples: [3, 3, 6, 6, 6, 4, 2, 5],
+      timeDeltas: [200, 200, 200, 200, 200, 200, 200, 200],
+      startTime: 0,
+      endTime: 1600,
+    };
+    const summary = summariseProfile(profile, 200, (url) => (url === "index.js" ? bundle : undefined));
+    expect(summary.busySamples).toBe(6);
+    expect(summary.byModule[0]).toEqual({ module: "fetch", selfSamples: 3 });
+    expect(summary.byModule).toContainEqual({ module: "worker/src/proxy/mirror.ts", selfSamples: 1 });
+    expect(summary.byModule).toContainEqual({ module: "node_modules/hono/dist/hono.js", selfSamples: 1 });
+    // sendShadow and the fetch it called, but not hono's dispatch above it.
+    expect(summary.gatewayFunctions).toEqual([
+      { fn: "sendShadow worker/src/proxy/mirror.ts", inclusiveSamples: 4, selfSamples: 1 },
+    ]);
+    expect(summary.hotLeaves[0]).toEqual({ frame: "fetch < sendShadow worker/src/proxy/mirror.ts", selfSamples: 3 });
   });
 });
