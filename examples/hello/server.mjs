@@ -10,7 +10,12 @@ const server = createServer((req, res) => {
   const chunks = [];
   req.on("data", (chunk) => chunks.push(chunk));
   req.on("end", () => {
-    const role = req.headers["x-daeploy-shadow"] === "1" ? "shadow copy" : "request";
+    const role =
+      req.headers["user-agent"] === "daeploy-edge-health"
+        ? "health check"
+        : req.headers["x-daeploy-shadow"] === "1"
+          ? "shadow copy"
+          : "request";
     const id = req.headers["x-request-id"] ?? "-";
     console.log(`hello ${version}: ${role} ${req.method} ${req.url} (request id ${id})`);
     res.writeHead(200, { "content-type": "application/json" });

@@ -51,7 +51,7 @@ export function decideKillVersion(existing: readonly VersionState[], name: strin
       403,
       "main_has_shadows",
       `Cannot kill main ${describe(name, version)} while it has shadows (${shadows.join(", ")}); ` +
-        `assign another main first, or kill every version with the name only`,
+        `assign another main first, or kill all versions of ${name} at once by name`,
     );
   }
 }

@@ -65,7 +65,7 @@ describe("kill (I3, I4)", () => {
     expect(error.message).toContain("hello 2.0.0");
     expect(error.message).toContain("hello 3.0.0");
     expect(error.message).toMatch(/assign another main/);
-    expect(error.message).toMatch(/kill every version with the name/);
+    expect(error.message).toMatch(/kill all versions of hello at once by name/);
   });
 
   it("lets shadows go freely, and a main that is the only version", () => {
