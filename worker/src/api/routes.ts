@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono, type z } from "@hono/zod-openapi";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { readConfig } from "../config.ts";
-import type { Outcome } from "../coordinator/ServiceCoordinator.ts";
+import type { Outcome, ServiceCoordinator } from "../coordinator/ServiceCoordinator.ts";
 import { listServices, openDatabase, toRecord } from "../db/queries.ts";
 import type { AppEnv, Env } from "../env.ts";
 import { AppError } from "../errors.ts";
