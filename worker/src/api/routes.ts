@@ -34,9 +34,7 @@ const jsonBody = <T extends z.ZodType>(schema: T) => ({
 async function coordinate<T>(
   env: Env,
   name: string,
-  operation: (
-    coordinator: DurableObjectStub<import("../coordinator/ServiceCoordinator.ts").ServiceCoordinator>,
-  ) => Promise<Outcome<T>>,
+  operation: (coordinator: DurableObjectStub<ServiceCoordinator>) => Promise<Outcome<T>>,
 ): Promise<T> {
   const outcome = await operation(env.SERVICE_COORDINATOR.getByName(name));
   forgetRoutes(name);
