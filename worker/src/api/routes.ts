@@ -1,5 +1,4 @@
 import { createRoute, OpenAPIHono, type z } from "@hono/zod-openapi";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { readConfig } from "../config.ts";
 import type { Outcome, ServiceCoordinator } from "../coordinator/ServiceCoordinator.ts";
 import { listServices, openDatabase, toRecord } from "../db/queries.ts";
@@ -38,7 +37,7 @@ async function coordinate<T>(
 ): Promise<T> {
   const outcome = await operation(env.SERVICE_COORDINATOR.getByName(name));
   forgetRoutes(name);
-  if (!outcome.ok) throw AppError.fromBody(outcome.status as ContentfulStatusCode, outcome.body);
+  if (!outcome.ok) throw AppError.fromBody(outcome.status, outcome.body);
   return outcome.value;
 }
 
