@@ -17,8 +17,10 @@ let inFlight = 0;
 
 const server = createServer((req, res) => {
   if (req.url === "/__bench/stats") {
-    res.writeHead(200, { "content-type": "application/json" });
-    res.end(JSON.stringify({ received, inFlight }));
+    server.getConnections((_error, connections) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ received, inFlight, connections }));
+    });
     return;
   }
   received++;
@@ -34,7 +36,8 @@ const server = createServer((req, res) => {
     else reply();
   });
 });
-server.keepAliveTimeout = 30_000;
+// Node's default keep-alive timeout (5 s) closes the idle connections a runtime
+// pooled during a run, so one scenario's sockets do not linger into the next.
 server.listen(0, "127.0.0.1", () => {
   console.log(`listening ${(server.address() as AddressInfo).port}`);
 });

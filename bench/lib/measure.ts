@@ -62,6 +62,8 @@ export async function measure(scenario: Scenario, load: LoadSettings): Promise<S
     bodyBytes: scenario.bodyBytes,
     timeoutS: load.timeoutS,
   };
+  // Settle before the warm-up, so leftovers of the previous scenario are gone.
+  await drainOrigins(load.allOrigins, DRAIN_TIMEOUT_MS, true);
   if (load.warmupS > 0) await runWrk({ ...wrkOptions, durationS: load.warmupS });
   await drainOrigins(load.allOrigins, DRAIN_TIMEOUT_MS);
 
@@ -92,7 +94,7 @@ export async function measure(scenario: Scenario, load: LoadSettings): Promise<S
   const cpuAfter = cpuMsByPid(processes);
   const machineAfter = cpuSnapshot();
   const wallMs = performance.now() - startedAt;
-  const peakRssMb = rss.stop();
+  const memory = rss.stop();
   const receivedAfter = await received(counted);
 
   const requests = report.requests;
@@ -127,10 +129,16 @@ export async function measure(scenario: Scenario, load: LoadSettings): Promise<S
     rps: requests / (report.durationUs / 1e6),
     p50Ms: report.latencyUs.p50 / 1000,
     p99Ms: report.latencyUs.p99 / 1000,
+    latencyMs: {
+      p90: report.latencyUs.p90 / 1000,
+      p999: report.latencyUs.p999 / 1000,
+      max: report.latencyUs.max / 1000,
+    },
     errors: errorCount(report),
     cpuMsPerReq: processes.length > 0 ? cpuTotal : null,
     cpuMsPerReqByProcess: processes.length > 0 ? byProcess : null,
-    peakRssMb: processes.length > 0 ? peakRssMb : null,
+    peakRssMb: processes.length > 0 ? memory.peakMb : null,
+    peakRssMbByProcess: processes.length > 0 ? memory.byLabelMb : null,
     shadowCopiesDelivered: expectedCopies > 0 ? copies / expectedCopies : null,
     profiled: load.onProfile !== undefined && scenario.inspectorPort !== undefined,
     otherLoadPct: otherLoadPercent(machineBefore, machineAfter, wallMs, availableParallelism()),

@@ -14,7 +14,12 @@ export interface Origin {
 export interface OriginStats {
   received: number;
   inFlight: number;
+  /** Open connections, idle keep-alive ones included. */
+  connections: number;
 }
+
+// A runtime keeps a pool of idle connections per origin; a slow shadow leaves hundreds.
+const SETTLED_CONNECTIONS = 32;
 
 export async function startOrigin(name: string, delayMs: number, logDir: string): Promise<Origin> {
   let output = "";
@@ -47,12 +52,17 @@ export async function originStats(origin: Origin): Promise<OriginStats> {
   return (await response.json()) as OriginStats;
 }
 
-/** Waits until no origin holds a request, so slow shadow copies of one run neither spill into the next run nor escape its CPU reading. */
-export async function drainOrigins(origins: Origin[], timeoutMs: number): Promise<void> {
+/**
+ * Waits until no origin holds a request, so slow shadow copies of one run neither
+ * spill into the next run nor escape its CPU reading; with `settle`, also until the
+ * connections a slow shadow piled up have closed, so the next run starts clean.
+ */
+export async function drainOrigins(origins: Origin[], timeoutMs: number, settle = false): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const stats = await Promise.all(origins.map(originStats));
-    if (stats.every((s) => s.inFlight === 0)) return;
+    const idle = stats.every((s) => s.inFlight === 0);
+    if (idle && (!settle || stats.every((s) => s.connections <= SETTLED_CONNECTIONS))) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

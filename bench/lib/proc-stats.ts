@@ -93,14 +93,24 @@ function rssKb(pid: number): number {
   }
 }
 
-/** Samples the summed resident memory of the processes until stopped; returns the peak in MB. */
-export function sampleRss(processes: RuntimeProcess[], intervalMs = 100): { stop(): number } {
+/**
+ * Samples resident memory until stopped. Returns the peak of the summed memory of
+ * the counted processes, and each label's own peak, in MB.
+ */
+export function sampleRss(
+  processes: RuntimeProcess[],
+  intervalMs = 100,
+): { stop(): { peakMb: number; byLabelMb: Record<string, number> } } {
   let peakKb = 0;
+  const byLabelKb: Record<string, number> = {};
   const sample = () => {
-    peakKb = Math.max(
-      peakKb,
-      processes.reduce((sum, { pid }) => sum + rssKb(pid), 0),
-    );
+    let countedKb = 0;
+    for (const { pid, label, counted } of processes) {
+      const kb = rssKb(pid);
+      byLabelKb[label] = Math.max(byLabelKb[label] ?? 0, kb);
+      if (counted) countedKb += kb;
+    }
+    peakKb = Math.max(peakKb, countedKb);
   };
   sample();
   const timer = setInterval(sample, intervalMs);
@@ -108,7 +118,8 @@ export function sampleRss(processes: RuntimeProcess[], intervalMs = 100): { stop
     stop() {
       clearInterval(timer);
       sample();
-      return peakKb / 1024;
+      const byLabelMb = Object.fromEntries(Object.entries(byLabelKb).map(([label, kb]) => [label, kb / 1024]));
+      return { peakMb: peakKb / 1024, byLabelMb };
     },
   };
 }

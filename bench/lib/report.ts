@@ -15,13 +15,17 @@ export interface ScenarioResult {
   rps: number;
   p50Ms: number;
   p99Ms: number;
+  /** More of the latency distribution, for reading tails. */
+  latencyMs: { p90: number; p999: number; max: number };
   errors: number;
   /** CPU time of the runtime's processes over the run, per completed request; null for direct-to-origin. */
   cpuMsPerReq: number | null;
   /** The same, per process label (the Worker's workerd, wrangler's dev proxy, nginx's master and worker). */
   cpuMsPerReqByProcess: Record<string, number> | null;
-  /** Peak of the summed resident memory of the runtime's processes during the run. */
+  /** Peak of the summed resident memory of the runtime's counted processes during the run. */
   peakRssMb: number | null;
+  /** Each process label's own peak resident memory. */
+  peakRssMbByProcess: Record<string, number> | null;
   /** Copies the live shadows received / (requests main received x live shadows); null without live shadows. */
   shadowCopiesDelivered: number | null;
   /** Share of the machine's CPU that processes the bench did not start used during the run. */

@@ -9,7 +9,7 @@ export interface WrkReport {
   durationUs: number;
   requests: number;
   errors: { connect: number; read: number; write: number; status: number; timeout: number };
-  latencyUs: { p50: number; p99: number; max: number };
+  latencyUs: { p50: number; p90: number; p99: number; p999: number; max: number };
 }
 
 export interface LoadOptions {

@@ -18,10 +18,12 @@ function result(id: string, rps: number, p99Ms: number): ScenarioResult {
     rps,
     p50Ms: p99Ms / 2,
     p99Ms,
+    latencyMs: { p90: p99Ms, p999: p99Ms, max: p99Ms },
     errors: 0,
     cpuMsPerReq: 1,
     cpuMsPerReqByProcess: { worker: 1 },
     peakRssMb: 100,
+    peakRssMbByProcess: { worker: 100 },
     shadowCopiesDelivered: null,
     otherLoadPct: 0,
     profiled: false,
@@ -65,7 +67,7 @@ describe("wrk output", () => {
   it("reads the report line among wrk's own output and sums every kind of error", () => {
     const stdout = [
       "Running 4s test @ http://127.0.0.1:1/x",
-      'BENCH_JSON {"durationUs":4000000,"requests":800,"errors":{"connect":1,"read":2,"write":0,"status":3,"timeout":4},"latencyUs":{"p50":9000,"p99":21000,"max":30000}}',
+      'BENCH_JSON {"durationUs":4000000,"requests":800,"errors":{"connect":1,"read":2,"write":0,"status":3,"timeout":4},"latencyUs":{"p50":9000,"p90":15000,"p99":21000,"p999":25000,"max":30000}}',
       "",
     ].join("\n");
     const report = parseWrkOutput(stdout);

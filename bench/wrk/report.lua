@@ -12,7 +12,7 @@ function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
     'BENCH_JSON {"durationUs":%d,"requests":%d,"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},' ..
-    '"latencyUs":{"p50":%d,"p99":%d,"max":%d}}\n',
+    '"latencyUs":{"p50":%d,"p90":%d,"p99":%d,"p999":%d,"max":%d}}\n',
     summary.duration, summary.requests, e.connect, e.read, e.write, e.status, e.timeout,
-    latency:percentile(50.0), latency:percentile(99.0), latency.max))
+    latency:percentile(50.0), latency:percentile(90.0), latency:percentile(99.0), latency:percentile(99.9), latency.max))
 end
