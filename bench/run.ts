@@ -328,6 +328,9 @@ function readBundle(url: string, bundles: string[]): string | undefined {
   }
 }
 
+// Removed on Ctrl-C too; an interrupted run's logs are of no use.
+let interruptedWorkDir: string | undefined;
+
 async function main(): Promise<void> {
   if (!(await hasWrk())) {
     console.error("wrk is not on PATH; install it first: apt-get install wrk (Debian/Ubuntu) or brew install wrk");
@@ -335,6 +338,7 @@ async function main(): Promise<void> {
     return;
   }
   const workDir = mkdtempSync(join(tmpdir(), "daeploy-bench-"));
+  interruptedWorkDir = workDir;
   let failed = false;
   try {
     const runtimes = await startRuntimes(workDir);
@@ -404,7 +408,10 @@ async function main(): Promise<void> {
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {
     console.error(`\n[bench] ${signal}: stopping everything the bench started`);
-    stopAll().finally(() => process.exit(130));
+    stopAll().finally(() => {
+      if (interruptedWorkDir) rmSync(interruptedWorkDir, { recursive: true, force: true });
+      process.exit(130);
+    });
   });
 }
 process.on("exit", killAllNow);
