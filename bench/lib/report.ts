@@ -151,6 +151,18 @@ export function contextRatios(results: ScenarioResult[]): { label: string; value
       value: ratio(results, IDS.threeShadows, IDS.noShadows, "rps"),
     },
     {
+      label: "throughput, gateway 3 shadows one at 2 s / 3 fast shadows",
+      value: ratio(results, IDS.slowShadow, IDS.threeShadows, "rps"),
+    },
+    {
+      label: "p99, gateway 3 shadows one at 2 s / 3 fast shadows",
+      value: ratio(results, IDS.slowShadow, IDS.threeShadows, "p99Ms"),
+    },
+    {
+      label: "CPU per request, POST 256 KiB to 3 shadows / POST to none",
+      value: ratio(results, IDS.postThreeShadows, IDS.postNoShadows, "cpuMsPerReq"),
+    },
+    {
       label: "throughput, gateway dead shadow / no shadows",
       value: ratio(results, IDS.deadShadow, IDS.noShadows, "rps"),
     },
