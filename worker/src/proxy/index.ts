@@ -62,6 +62,7 @@ proxy.all("*", async (c) => {
   );
   if (forward.mirrored) {
     const copy = {
+      name: main.name,
       requestId,
       method,
       headers: shadowHeaders(headers),

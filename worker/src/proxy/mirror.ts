@@ -1,21 +1,32 @@
 import { targetUrl } from "./forward.ts";
 import type { Target } from "./route-table.ts";
 
-/** One line per shadow copy, so `wrangler tail` and dev output show how every shadow fared. */
+/** How one shadow copy fared. */
 export interface ShadowOutcome {
-  event: "shadow";
-  name: string;
   version: string;
-  requestId: string;
   status?: number;
   error?: string;
   ms: number;
 }
 
-export const logShadowOutcome = (outcome: ShadowOutcome): void => console.log(JSON.stringify(outcome));
+/**
+ * One line per mirrored request, naming every shadow's outcome, so `wrangler tail`
+ * and dev output show how each version fared. One line, not one per shadow: a
+ * log call is the costliest thing mirroring does (see bench/RESULTS.md), and
+ * Workers Logs bill per line.
+ */
+export interface MirrorLog {
+  event: "mirror";
+  name: string;
+  requestId: string;
+  shadows: ShadowOutcome[];
+}
+
+const logMirror = (line: MirrorLog): void => console.log(JSON.stringify(line));
 
 /** What every shadow copy shares: method, headers (already marked), body and query. */
 export interface ShadowCopy {
+  name: string;
   requestId: string;
   method: string;
   headers: Headers;
@@ -25,19 +36,11 @@ export interface ShadowCopy {
   timeoutMs: number;
 }
 
-async function sendShadow(target: Target, url: string, copy: ShadowCopy): Promise<void> {
+async function sendShadow(target: Target, copy: ShadowCopy): Promise<ShadowOutcome> {
   const started = Date.now();
-  const outcome = (extra: { status: number } | { error: string }): ShadowOutcome => ({
-    event: "shadow",
-    name: target.name,
-    version: target.version,
-    requestId: copy.requestId,
-    ...extra,
-    ms: Date.now() - started,
-  });
   const signal = copy.timeoutMs > 0 ? AbortSignal.timeout(copy.timeoutMs) : undefined;
   try {
-    const response = await fetch(url, {
+    const response = await fetch(targetUrl(target.origin, copy.rest, copy.search), {
       method: copy.method,
       headers: copy.headers,
       body: copy.body,
@@ -46,31 +49,32 @@ async function sendShadow(target: Target, url: string, copy: ShadowCopy): Promis
     });
     // Nobody reads a shadow's answer; cancelling frees its connection for the next copy.
     await response.body?.cancel();
-    logShadowOutcome(outcome({ status: response.status }));
+    return { version: target.version, status: response.status, ms: Date.now() - started };
   } catch (error) {
-    const timedOut = signal?.aborted === true;
-    const message = timedOut
-      ? `timed out after ${copy.timeoutMs} ms`
-      : error instanceof Error
-        ? error.message
-        : String(error);
-    logShadowOutcome(outcome({ error: message }));
+    const message =
+      signal?.aborted === true
+        ? `timed out after ${copy.timeoutMs} ms`
+        : error instanceof Error
+          ? error.message
+          : String(error);
+    return { version: target.version, error: message, ms: Date.now() - started };
   }
 }
 
 /**
  * Sends one copy to every shadow at once. Each copy settles on its own (answer,
- * error or timeout) and is logged; the returned promise never rejects, so it
- * can go straight to `ctx.waitUntil`.
+ * error or timeout); the returned promise never rejects, so it can go straight
+ * to `ctx.waitUntil`.
  */
-export function mirrorToShadows(shadows: readonly Target[], copy: ShadowCopy): Promise<void> {
-  const sends = shadows.map((shadow) => sendShadow(shadow, targetUrl(shadow.origin, copy.rest, copy.search), copy));
-  return Promise.all(sends).then(() => undefined);
+export async function mirrorToShadows(shadows: readonly Target[], copy: ShadowCopy): Promise<void> {
+  const outcomes = await Promise.all(shadows.map((shadow) => sendShadow(shadow, copy)));
+  logMirror({ event: "mirror", name: copy.name, requestId: copy.requestId, shadows: outcomes });
 }
 
-/** Logs, once per shadow, that this request reached main only. */
+/** Logs that this request reached main only, and why. */
 export function logNotMirrored(shadows: readonly Target[], requestId: string, reason: string): void {
-  for (const { name, version } of shadows) {
-    logShadowOutcome({ event: "shadow", name, version, requestId, error: `not mirrored: ${reason}`, ms: 0 });
-  }
+  const [first] = shadows;
+  if (!first) return;
+  const outcomes = shadows.map(({ version }) => ({ version, error: `not mirrored: ${reason}`, ms: 0 }));
+  logMirror({ event: "mirror", name: first.name, requestId, shadows: outcomes });
 }

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, inject, it, vi } from "vitest";
-import type { ShadowOutcome } from "../../src/proxy/mirror.ts";
+import type { MirrorLog, ShadowOutcome } from "../../src/proxy/mirror.ts";
 import type { RecordedRequest } from "../support/origins.ts";
 import { decodeBase64, deploy, GATEWAY, gateway, seenBy, uniqueName, waitForSeen, withVars } from "./proxy-helpers.ts";
 
@@ -26,20 +26,28 @@ function comparableHeaders(seen: RecordedRequest | undefined) {
   return rest;
 }
 
-/** Captures the structured shadow log lines the worker prints. */
+type LoggedOutcome = ShadowOutcome & { name: string; requestId: string };
+
+/** Captures the worker's structured mirror lines, one outcome per shadow copy. */
 function captureShadowLog() {
-  const lines: ShadowOutcome[] = [];
+  const lines: LoggedOutcome[] = [];
+  const raw: MirrorLog[] = [];
   vi.spyOn(console, "log").mockImplementation((line: unknown) => {
     if (typeof line !== "string") return;
     try {
-      const parsed = JSON.parse(line) as { event?: string };
-      if (parsed.event === "shadow") lines.push(parsed as ShadowOutcome);
+      const parsed = JSON.parse(line) as Partial<MirrorLog>;
+      if (parsed.event !== "mirror" || !parsed.name || !parsed.requestId) return;
+      raw.push(parsed as MirrorLog);
+      for (const outcome of parsed.shadows ?? []) {
+        lines.push({ ...outcome, name: parsed.name, requestId: parsed.requestId });
+      }
     } catch {
       // not one of ours
     }
   });
   return {
     of: (requestId: string) => lines.filter((line) => line.requestId === requestId),
+    linesOf: (requestId: string) => raw.filter((line) => line.requestId === requestId),
     async waitFor(requestId: string, count: number, withinMs = 5_000) {
       const deadline = Date.now() + withinMs;
       while (this.of(requestId).length < count && Date.now() < deadline) {
@@ -136,6 +144,8 @@ describe("mirroring", () => {
     expect(byVersion["3.0.0"]).toMatchObject({ name, status: 503 });
     expect(byVersion["4.0.0"]).toMatchObject({ name, error: expect.any(String) });
     for (const line of lines) expect(line.ms).toBeGreaterThanOrEqual(0);
+    // All of one request's outcomes travel in one log line.
+    expect(log.linesOf(id)).toHaveLength(1);
     expect(await waitForSeen(origins.reset, id)).toHaveLength(1);
   });
 
