@@ -19,6 +19,11 @@ app.notFound((c) =>
 
 app.onError((error) => {
   if (error instanceof AppError) return errorResponse(error);
+  if (error instanceof HTTPException && error.status === 415) {
+    return errorResponse(
+      new AppError(415, "unsupported_media_type", "Send the body as JSON, with `Content-Type: application/json`"),
+    );
+  }
   if (error instanceof HTTPException && error.status < 500) {
     const code = error.status === 400 ? "bad_request" : "http_error";
     return errorResponse(new AppError(error.status, code, error.message || "Bad request"));

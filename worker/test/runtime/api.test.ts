@@ -1,5 +1,5 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
 import worker from "../../src/index.ts";
 import { api, deploy, versionsOf } from "./admin-client.ts";
@@ -142,6 +142,19 @@ describe("deploy", () => {
     expect(res.status).toBe(422);
     expect(res.body.error?.field).toBe(field);
     expect(res.body.error?.message.startsWith(`${field} `)).toBe(true);
+  });
+
+  it("answers 415 saying how to send the body when it is not JSON, and writes nothing", async () => {
+    const res = await exports.default.fetch("http://gateway.test/api/v1/services", {
+      method: "POST",
+      headers: { authorization: "Bearer test-token", "content-type": "application/x-www-form-urlencoded" },
+      body: "name=formed&version=1.0.0&origin=http://127.0.0.1:1",
+    });
+    expect(res.status).toBe(415);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe("unsupported_media_type");
+    expect(body.error.message).toContain("Content-Type: application/json");
+    expect(await versionsOf("formed")).toEqual([]);
   });
 
   it("writes nothing for invalid input", async () => {
