@@ -6,6 +6,7 @@ import type { AppEnv, Env } from "../env.ts";
 import { AppError } from "../errors.ts";
 import { probeOrigin } from "../health/probe.ts";
 import { forgetRoutes } from "../proxy/route-table.ts";
+import { decideDeploy } from "../registry/rules.ts";
 import { adminAuth } from "./auth.ts";
 import {
   AssignBodySchema,
@@ -87,6 +88,8 @@ const routes = adminApi
       const { name, version, origin, check } = c.req.valid("json");
       let status: "running" | "unknown" = "unknown";
       if (check) {
+        // A version that exists is refused before its origin is waited on; the coordinator still decides.
+        decideDeploy(await listServices(openDatabase(c.env.DB), name), name, version);
         const probe = await probeOrigin(origin, readConfig(c.env).healthTimeoutMs);
         if (probe.status === "unreachable") {
           throw new AppError(

@@ -96,6 +96,13 @@ describe("deploy", () => {
     expect((await versionsOf("twice")).map((s) => s.origin)).toEqual([origins.v1]);
   });
 
+  it("answers 409 for an existing version before waiting on its origin", async () => {
+    await deploy("twice_checked", "1.0.0", origins.v1);
+    const again = await deploy("twice_checked", "1.0.0", origins.dead, true);
+    expect(again.status).toBe(409);
+    expect(again.body.error?.code).toBe("version_exists");
+  });
+
   it("checks that the origin answers, any status counting, and records it as running", async () => {
     const ok = await deploy("checked", "1.0.0", origins.v1, true);
     expect(ok.status).toBe(201);
