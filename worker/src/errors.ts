@@ -28,4 +28,7 @@ export class AppError extends Error {
   }
 }
 
+/** What a caught error says, whatever was thrown. */
+export const reasonOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
 export const errorResponse = (error: AppError): Response => Response.json(error.toBody(), { status: error.status });

@@ -1,4 +1,5 @@
 import type { ServiceStatus } from "../db/schema.ts";
+import { reasonOf } from "../errors.ts";
 
 export type ProbeResult =
   | { status: Extract<ServiceStatus, "running">; httpStatus: number }
@@ -17,11 +18,6 @@ export async function probeOrigin(origin: string, timeoutMs: number): Promise<Pr
     return { status: "running", httpStatus: response.status };
   } catch (error) {
     const timedOut = error instanceof DOMException && error.name === "TimeoutError";
-    const reason = timedOut
-      ? `no answer within ${timeoutMs} ms`
-      : error instanceof Error
-        ? error.message
-        : String(error);
-    return { status: "unreachable", reason };
+    return { status: "unreachable", reason: timedOut ? `no answer within ${timeoutMs} ms` : reasonOf(error) };
   }
 }

@@ -1,4 +1,4 @@
-import { AppError } from "../errors.ts";
+import { AppError, reasonOf } from "../errors.ts";
 
 /** A request body as it will be sent on: the same bytes for every copy, or a stream for main alone. */
 export type ForwardBody = { mirrored: true; body: Blob | null } | { mirrored: false; body: ReadableStream<Uint8Array> };
@@ -38,8 +38,7 @@ async function fromClient<T>(read: Promise<T>): Promise<T> {
   try {
     return await read;
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new AppError(400, "body_unreadable", `The request body could not be read: ${reason}`);
+    throw new AppError(400, "body_unreadable", `The request body could not be read: ${reasonOf(error)}`);
   }
 }
 

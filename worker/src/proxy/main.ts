@@ -1,4 +1,4 @@
-import { AppError } from "../errors.ts";
+import { AppError, reasonOf } from "../errors.ts";
 import type { Target } from "./route-table.ts";
 
 /**
@@ -21,8 +21,7 @@ export async function fetchMain(target: Target, url: string, init: RequestInit, 
   } catch (error) {
     const who = `main version ${target.version} of ${target.name}`;
     if (timedOut) throw new AppError(504, "origin_timeout", `The ${who} sent no response within ${timeoutMs} ms`);
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new AppError(502, "origin_unreachable", `The ${who} could not be reached: ${reason}`);
+    throw new AppError(502, "origin_unreachable", `The ${who} could not be reached: ${reasonOf(error)}`);
   } finally {
     clearTimeout(timer);
   }

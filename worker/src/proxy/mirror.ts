@@ -1,3 +1,4 @@
+import { reasonOf } from "../errors.ts";
 import { targetUrl } from "./forward.ts";
 import type { Target } from "./route-table.ts";
 
@@ -51,12 +52,7 @@ async function sendShadow(target: Target, copy: ShadowCopy): Promise<ShadowOutco
     await response.body?.cancel();
     return { version: target.version, status: response.status, ms: Date.now() - started };
   } catch (error) {
-    const message =
-      signal?.aborted === true
-        ? `timed out after ${copy.timeoutMs} ms`
-        : error instanceof Error
-          ? error.message
-          : String(error);
+    const message = signal?.aborted === true ? `timed out after ${copy.timeoutMs} ms` : reasonOf(error);
     return { version: target.version, error: message, ms: Date.now() - started };
   }
 }
