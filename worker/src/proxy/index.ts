@@ -31,6 +31,15 @@ const notFound = (segment: string) =>
 
 const isWebSocketUpgrade = (headers: Headers) => headers.get("upgrade")?.toLowerCase() === "websocket";
 
+/** Why a request goes to main alone, or `undefined` when it is mirrored. */
+function mainOnlyReason(ownCopy: boolean, upgrade: boolean, method: string): string | undefined {
+  if (ownCopy) return "already a shadow copy";
+  // Tunnels are one conversation with one origin; a copy of their opening request means nothing to a shadow.
+  if (upgrade) return "WebSocket upgrade";
+  if (method === "CONNECT") return "CONNECT";
+  return undefined;
+}
+
 /** The proof of a copy this gateway made, or `undefined` for anything a client sent. */
 async function ownShadowProof(headers: Headers, requestId: string, key: GatewayKey): Promise<string | undefined> {
   const proof = headers.get(SHADOW_PROOF);
@@ -72,14 +81,7 @@ proxy.all("*", async (c) => {
   const ownCopyProof = await ownShadowProof(request.headers, requestId, key);
   if (ownCopyProof) markAsShadow(headers, ownCopyProof);
 
-  // Tunnels are one conversation with one origin; a copy of their opening request means nothing to a shadow.
-  const mainOnly = ownCopyProof
-    ? "already a shadow copy"
-    : upgrade
-      ? "WebSocket upgrade"
-      : method === "CONNECT"
-        ? "CONNECT"
-        : undefined;
+  const mainOnly = mainOnlyReason(ownCopyProof !== undefined, upgrade, method);
 
   // One version, or nothing to mirror to: stream the body straight through.
   if (route.kind === "pinned" || route.shadows.length === 0 || mainOnly) {
