@@ -52,6 +52,8 @@ export default defineConfig({
           name: "e2e",
           include: ["e2e/**/*.test.ts"],
           environment: "node",
+          // One gateway for every file, and the story ends with `kill --all`: one file at a time.
+          fileParallelism: false,
           globalSetup: ["./cli/test/global-setup.ts"],
           env: { TZ: "UTC" },
           testTimeout: 30_000,

@@ -6,6 +6,8 @@ export interface GatewayConfig {
   shadowTimeoutMs: number;
   routesCacheTtlMs: number;
   healthTimeoutMs: number;
+  /** A request that has passed through this gateway this many times is refused with 508. */
+  maxHops: number;
 }
 
 export const DEFAULT_CONFIG: GatewayConfig = {
@@ -14,6 +16,7 @@ export const DEFAULT_CONFIG: GatewayConfig = {
   shadowTimeoutMs: 10_000,
   routesCacheTtlMs: 1_000,
   healthTimeoutMs: 5_000,
+  maxHops: 5,
 };
 
 // A mistyped variable falls back to its default rather than turning every request into a 500.
@@ -21,6 +24,12 @@ function nonNegativeInt(raw: string | undefined, fallback: number): number {
   if (raw === undefined || raw.trim() === "") return fallback;
   const value = Number(raw);
   return Number.isSafeInteger(value) && value >= 0 ? value : fallback;
+}
+
+// Zero hops would refuse every request, so it falls back too.
+function positiveInt(raw: string | undefined, fallback: number): number {
+  const value = nonNegativeInt(raw, fallback);
+  return value > 0 ? value : fallback;
 }
 
 const parsed = new WeakMap<Env, GatewayConfig>();
@@ -35,6 +44,7 @@ export function readConfig(env: Env): GatewayConfig {
       shadowTimeoutMs: nonNegativeInt(env.SHADOW_TIMEOUT_MS, DEFAULT_CONFIG.shadowTimeoutMs),
       routesCacheTtlMs: nonNegativeInt(env.ROUTES_CACHE_TTL_MS, DEFAULT_CONFIG.routesCacheTtlMs),
       healthTimeoutMs: nonNegativeInt(env.HEALTH_TIMEOUT_MS, DEFAULT_CONFIG.healthTimeoutMs),
+      maxHops: positiveInt(env.MAX_HOPS, DEFAULT_CONFIG.maxHops),
     };
     parsed.set(env, config);
   }

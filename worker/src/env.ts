@@ -10,6 +10,7 @@ export interface Env {
   SHADOW_TIMEOUT_MS?: string;
   ROUTES_CACHE_TTL_MS?: string;
   HEALTH_TIMEOUT_MS?: string;
+  MAX_HOPS?: string;
 }
 
 export interface AppEnv {

@@ -4,12 +4,14 @@ import { adminApi } from "./api/routes.ts";
 import type { AppEnv, Env } from "./env.ts";
 import { AppError, errorResponse } from "./errors.ts";
 import { probeAllOrigins } from "./health/cron.ts";
+import { answerOwnProbe } from "./health/probe.ts";
 import { proxy } from "./proxy/index.ts";
 
 export { ServiceCoordinator } from "./coordinator/ServiceCoordinator.ts";
 
 const app = new Hono<AppEnv>();
 
+app.use(answerOwnProbe);
 app.route("/api/v1", adminApi);
 app.route("/services", proxy);
 

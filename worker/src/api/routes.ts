@@ -5,6 +5,7 @@ import { listServices, openDatabase, toRecord } from "../db/queries.ts";
 import type { AppEnv, Env } from "../env.ts";
 import { AppError } from "../errors.ts";
 import { probeOrigin } from "../health/probe.ts";
+import { gatewayKey } from "../proxy/gateway-key.ts";
 import { forgetRoutes } from "../proxy/route-table.ts";
 import { decideDeploy } from "../registry/rules.ts";
 import { adminAuth } from "./auth.ts";
@@ -90,12 +91,20 @@ const routes = adminApi
       if (check) {
         // A version that exists is refused before its origin is waited on; the coordinator still decides.
         decideDeploy(await listServices(openDatabase(c.env.DB), name), name, version);
-        const probe = await probeOrigin(origin, readConfig(c.env).healthTimeoutMs);
+        const probe = await probeOrigin(origin, readConfig(c.env).healthTimeoutMs, await gatewayKey(c.env));
         if (probe.status === "unreachable") {
           throw new AppError(
             422,
             "origin_unreachable",
             `origin ${origin} did not answer (${probe.reason}); start it first, or skip the check (\`--no-check\` in the CLI, \`"check": false\` in the API)`,
+            "origin",
+          );
+        }
+        if (probe.reachesGateway) {
+          throw new AppError(
+            422,
+            "origin_loop",
+            `origin ${origin} leads back to this gateway; requests would loop`,
             "origin",
           );
         }

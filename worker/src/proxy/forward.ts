@@ -1,3 +1,5 @@
+import { appendVia } from "./loops.ts";
+
 /** The parts of a gateway URL that forwarding needs, cut from the raw URL so nothing is re-encoded. */
 export interface ServicePath {
   /** `http` or `https`, as the client reached the gateway. */
@@ -66,16 +68,25 @@ const HOP_BY_HOP = [
 
 /** The header a shadow's copy carries so the shadow can tell it is one. */
 export const SHADOW_MARKER = "x-daeploy-shadow";
+/** This gateway's signature of a copy's request id: how it knows a copy that comes back in as its own. */
+export const SHADOW_PROOF = "x-daeploy-shadow-proof";
+
+const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
+
+/** A client's X-Request-Id is kept only if it is 1–128 visible ASCII characters. */
+export const isUsableRequestId = (id: string | null): id is string => id !== null && REQUEST_ID.test(id);
 
 export interface ForwardingFacts {
   path: ServicePath;
   requestId: string;
   /** A WebSocket upgrade keeps its Upgrade header; the runtime performs the handshake. */
   upgrade: boolean;
+  /** This gateway's name in `Via`. */
+  gatewayId: string;
 }
 
-/** The client's headers minus hop-by-hop ones, plus X-Forwarded-* and the shared X-Request-Id. */
-export function forwardedHeaders(incoming: Headers, { path, requestId, upgrade }: ForwardingFacts): Headers {
+/** The client's headers minus hop-by-hop ones, plus X-Forwarded-*, Via and the shared X-Request-Id. */
+export function forwardedHeaders(incoming: Headers, { path, requestId, upgrade, gatewayId }: ForwardingFacts): Headers {
   const headers = new Headers(incoming);
   const connection = incoming.get("connection");
   if (connection !== null) {
@@ -96,13 +107,19 @@ export function forwardedHeaders(incoming: Headers, { path, requestId, upgrade }
   headers.set("x-forwarded-host", path.host);
   headers.set("x-forwarded-prefix", `${PREFIX}${path.segment}`);
   headers.set("x-request-id", requestId);
+  headers.set("via", appendVia(incoming.get("via"), gatewayId));
   // Only the gateway may mark a copy as a shadow; a client cannot make main believe it is one.
   headers.delete(SHADOW_MARKER);
+  headers.delete(SHADOW_PROOF);
   return headers;
 }
 
-export function shadowHeaders(mainHeaders: Headers): Headers {
-  const headers = new Headers(mainHeaders);
+/** Marks headers as a shadow copy's, with the proof that this gateway made it. */
+export function markAsShadow(headers: Headers, proof: string): Headers {
   headers.set(SHADOW_MARKER, "1");
+  headers.set(SHADOW_PROOF, proof);
   return headers;
 }
+
+export const shadowHeaders = (mainHeaders: Headers, proof: string): Headers =>
+  markAsShadow(new Headers(mainHeaders), proof);

@@ -22,7 +22,7 @@ function chunkedStream(chunks: Uint8Array[]): ReadableStream<Uint8Array> {
 
 /** The headers a shadow must share with main: all but Host (each origin has its own) and the marker. */
 function comparableHeaders(seen: RecordedRequest | undefined) {
-  const { host: _host, "x-daeploy-shadow": _marker, ...rest } = seen?.headers ?? {};
+  const { host: _host, "x-daeploy-shadow": _marker, "x-daeploy-shadow-proof": _proof, ...rest } = seen?.headers ?? {};
   return rest;
 }
 
@@ -84,6 +84,7 @@ describe("mirroring", () => {
       expect(shadow?.method).toBe("POST");
       expect(shadow?.url).toBe("/orders/42?expand=items&x=%20y");
       expect(shadow?.headers["x-daeploy-shadow"]).toBe("1");
+      expect(shadow?.headers["x-daeploy-shadow-proof"]).toMatch(/^[0-9a-f]{64}$/);
       expect(comparableHeaders(shadow)).toEqual(comparableHeaders(main));
       expect(shadow?.bodyBase64).toBe(main?.bodyBase64);
     }

@@ -1,0 +1,185 @@
+import { describe, expect, inject, it } from "vitest";
+import type { RecordedRequest } from "../support/origins.ts";
+import { deploy, GATEWAY, gateway, seenBy, uniqueName, waitForSeen, withVars } from "./proxy-helpers.ts";
+
+const origins = inject("origins");
+
+const header = (seen: RecordedRequest | undefined, name: string) => {
+  const value = seen?.headers[name];
+  return Array.isArray(value) ? value.join(", ") : value;
+};
+
+/** This gateway's name in Via, learnt the way an origin learns it. */
+async function gatewayId(): Promise<string> {
+  const name = uniqueName("via");
+  await deploy(name, "1.0.0", origins.v1);
+  const id = `${name}-learn`;
+  await gateway(`/services/${name}/`, { headers: { "x-request-id": id } });
+  const [seen] = await seenBy(origins.v1, id);
+  const match = /^1\.1 (daeploy-[0-9a-f]{12})$/.exec(header(seen, "via") ?? "");
+  if (!match?.[1]) throw new Error(`no Via from the gateway: ${JSON.stringify(seen?.headers)}`);
+  return match[1];
+}
+
+describe("Via and the hop limit", () => {
+  it("appends Via to main's request and every shadow copy, after what came in", async () => {
+    const name = uniqueName("viaall");
+    await deploy(name, "1.0.0", origins.v1);
+    await deploy(name, "2.0.0", origins.v2);
+    const id = `${name}-1`;
+    await gateway(`/services/${name}/x`, { headers: { "x-request-id": id, via: "1.1 edge.example" } });
+    const [main] = await seenBy(origins.v1, id);
+    const [shadow] = await waitForSeen(origins.v2, id);
+    expect(header(main, "via")).toMatch(/^1\.1 edge\.example, 1\.1 daeploy-[0-9a-f]{12}$/);
+    expect(header(shadow, "via")).toBe(header(main, "via"));
+  });
+
+  it("names itself differently under another admin token, so ids differ between deployments", async () => {
+    const ours = await gatewayId();
+    const name = uniqueName("other");
+    await deploy(name, "1.0.0", origins.v1);
+    const id = `${name}-1`;
+    const request = new Request(`${GATEWAY}/services/${name}/`, { headers: { "x-request-id": id } });
+    await (await withVars({ ADMIN_TOKEN: "another-token" }, request)).response.text();
+    const [seen] = await seenBy(origins.v1, id);
+    expect(header(seen, "via")).toMatch(/^1\.1 daeploy-[0-9a-f]{12}$/);
+    expect(header(seen, "via")).not.toBe(`1.1 ${ours}`);
+  });
+
+  it("answers 508 loop_detected to a request that passed MAX_HOPS times, and sends it nowhere", async () => {
+    const ours = await gatewayId();
+    const name = uniqueName("hops");
+    await deploy(name, "1.0.0", origins.v1);
+    await deploy(name, "2.0.0", origins.v2);
+    const via = (hops: number) => [`1.0 fred`, ...Array(hops).fill(`1.1 ${ours}`)].join(", ");
+
+    const below = await gateway(`/services/${name}/`, { headers: { "x-request-id": `${name}-4`, via: via(4) } });
+    expect(below.status).toBe(200);
+    const [passed] = await seenBy(origins.v1, `${name}-4`);
+    expect(header(passed, "via")).toBe(via(5));
+
+    const id = `${name}-5`;
+    const refused = await gateway(`/services/${name}/`, { headers: { "x-request-id": id, via: via(5) } });
+    expect(refused.status).toBe(508);
+    expect(await refused.json()).toMatchObject({ error: { code: "loop_detected" } });
+    // Another gateway's entries, however many, are not this gateway's hops.
+    const foreign = Array(9).fill("1.1 daeploy-000000000000").join(", ");
+    expect((await gateway(`/services/${name}/`, { headers: { via: foreign } })).status).toBe(200);
+    await waitForSeen(origins.v2, `${name}-4`);
+    expect(await seenBy(origins.v1, id)).toEqual([]);
+    expect(await seenBy(origins.v2, id)).toEqual([]);
+  });
+
+  it("takes the limit from MAX_HOPS", async () => {
+    const ours = await gatewayId();
+    const name = uniqueName("maxhops");
+    await deploy(name, "1.0.0", origins.v1);
+    const request = new Request(`${GATEWAY}/services/${name}/`, { headers: { via: `1.1 ${ours}, 1.1 ${ours}` } });
+    expect((await withVars({ MAX_HOPS: "2" }, request.clone())).response.status).toBe(508);
+    expect((await withVars({ MAX_HOPS: "3" }, request.clone())).response.status).toBe(200);
+  });
+});
+
+describe("a shadow copy that comes back in", () => {
+  async function copyOf(name: string, id: string) {
+    await deploy(name, "1.0.0", origins.v1);
+    await deploy(name, "2.0.0", origins.v2);
+    await gateway(`/services/${name}/buy`, { method: "POST", headers: { "x-request-id": id }, body: "one" });
+    const [copy] = await waitForSeen(origins.v2, id);
+    expect(header(copy, "x-daeploy-shadow")).toBe("1");
+    return copy;
+  }
+
+  it("goes to main only, still marked", async () => {
+    const name = uniqueName("back");
+    const id = `${name}-1`;
+    const copy = await copyOf(name, id);
+    // Sent back exactly as a shadow whose origin is this gateway would receive it.
+    const again = await gateway(`/services/${name}/buy`, {
+      method: "POST",
+      headers: {
+        "x-request-id": id,
+        "x-daeploy-shadow": "1",
+        "x-daeploy-shadow-proof": header(copy, "x-daeploy-shadow-proof") ?? "",
+        via: header(copy, "via") ?? "",
+      },
+      body: "one",
+    });
+    expect(again.status).toBe(200);
+    const seenByMain = await seenBy(origins.v1, id);
+    expect(seenByMain.map((seen) => header(seen, "x-daeploy-shadow"))).toEqual([undefined, "1"]);
+    expect(header(seenByMain[1], "x-daeploy-shadow-proof")).toBe(header(copy, "x-daeploy-shadow-proof"));
+    // A second copy would have reached v2 by the time main's answer came back; give it a moment more.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await seenBy(origins.v2, id)).toHaveLength(1);
+  });
+
+  it("cannot be forged by a client: without a valid proof the marker is removed and the request mirrored", async () => {
+    const name = uniqueName("forge");
+    const copy = await copyOf(name, `${name}-real`);
+    const proofOfAnother = header(copy, "x-daeploy-shadow-proof") ?? "";
+    const forgeries: Record<string, Record<string, string>> = {
+      "marker alone": { "x-daeploy-shadow": "1" },
+      "garbage proof": { "x-daeploy-shadow": "1", "x-daeploy-shadow-proof": "f".repeat(64) },
+      "another request's proof": { "x-daeploy-shadow": "1", "x-daeploy-shadow-proof": proofOfAnother },
+    };
+    for (const [what, forged] of Object.entries(forgeries)) {
+      const id = `${name}-${what.replaceAll(" ", "-")}`;
+      const response = await gateway(`/services/${name}/buy`, {
+        method: "POST",
+        headers: { ...forged, "x-request-id": id },
+        body: "x",
+      });
+      expect(response.status, what).toBe(200);
+      const [main] = await seenBy(origins.v1, id);
+      expect(header(main, "x-daeploy-shadow"), what).toBeUndefined();
+      expect(header(main, "x-daeploy-shadow-proof"), what).toBeUndefined();
+      expect(await waitForSeen(origins.v2, id), what).toHaveLength(1);
+    }
+  });
+});
+
+describe("request ids", () => {
+  it("keeps a client's id of 1 to 128 visible ASCII characters", async () => {
+    const name = uniqueName("rid");
+    await deploy(name, "1.0.0", origins.v1);
+    for (const id of [`${name}-${"x".repeat(128 - name.length - 1)}`, `${name}!~:/`]) {
+      await gateway(`/services/${name}/`, { headers: { "x-request-id": id } });
+      expect(await seenBy(origins.v1, id), id).toHaveLength(1);
+    }
+  });
+
+  it("replaces an empty, too long or non-visible id with a fresh one", async () => {
+    const name = uniqueName("ridbad");
+    await deploy(name, "1.0.0", origins.v1);
+    const bad = ["", `${name}-${"x".repeat(128)}`, `${name} with spaces`, `${name}-caf\u00e9`];
+    for (const [i, id] of bad.entries()) {
+      await gateway(`/services/${name}/${name}-${i}`, { headers: { "x-request-id": id } });
+    }
+    const all = (await (await fetch(`${origins.v1}/__requests`)).json()) as RecordedRequest[];
+    const seen = all.filter((r) => r.url.startsWith(`/${name}-`));
+    expect(seen).toHaveLength(bad.length);
+    for (const request of seen) expect(header(request, "x-request-id"), request.url).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe("a pinned version's failure", () => {
+  it("names that version, not main", async () => {
+    const name = uniqueName("pinfail");
+    await deploy(name, "1.0.0", origins.v1);
+    await deploy(name, "2.0.0", origins.dead);
+    await deploy(name, "3.0.0", origins.slow);
+    const unreachable = await gateway(`/services/${name}_2.0.0/`);
+    expect(unreachable.status).toBe(502);
+    const { error } = (await unreachable.json()) as { error: { message: string } };
+    expect(error.message).toContain(`version 2.0.0 of ${name}`);
+    expect(error.message).not.toContain("main");
+
+    const request = new Request(`${GATEWAY}/services/${name}_3.0.0/`);
+    const { response } = await withVars({ ORIGIN_TIMEOUT_MS: "200" }, request);
+    expect(response.status).toBe(504);
+    const timedOut = ((await response.json()) as { error: { message: string } }).error.message;
+    expect(timedOut).toContain(`version 3.0.0 of ${name}`);
+    expect(timedOut).not.toContain("main");
+  });
+});
