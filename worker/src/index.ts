@@ -7,6 +7,7 @@ import { probeAllOrigins } from "./health/cron.ts";
 import { proxy } from "./proxy/index.ts";
 
 export { ServiceCoordinator } from "./coordinator/ServiceCoordinator.ts";
+export { EvidenceLedger } from "./evidence/ledger.ts";
 
 const app = new Hono<AppEnv>();
 
