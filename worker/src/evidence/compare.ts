@@ -219,9 +219,7 @@ class JsonWalker {
     const shared = Math.min(main.length, shadow.length);
     if (shared === 0) return;
     if (depth >= this.maxDepth) {
-      if (JSON.stringify(main.slice(0, shared)) !== JSON.stringify(shadow.slice(0, shared))) {
-        this.collector.add(this.#path("[]"), "value");
-      }
+      if (!deepEqual(main.slice(0, shared), shadow.slice(0, shared))) this.collector.add(this.#path("[]"), "value");
       return;
     }
     this.#segments.push("[]");
@@ -231,7 +229,7 @@ class JsonWalker {
 
   #compareObjects(main: Record<string, unknown>, shadow: Record<string, unknown>, depth: number): void {
     if (depth >= this.maxDepth) {
-      if (JSON.stringify(main) !== JSON.stringify(shadow)) this.collector.add(this.#path(), "value");
+      if (!deepEqual(main, shadow)) this.collector.add(this.#path(), "value");
       return;
     }
     for (const key in main) {
@@ -254,4 +252,35 @@ class JsonWalker {
       }
     }
   }
+}
+
+/** Equality of two JSON values without recursion, for subtrees past the depth limit however deep they go. */
+function deepEqual(a: unknown, b: unknown): boolean {
+  const stack: [unknown, unknown][] = [[a, b]];
+  for (let pair = stack.pop(); pair !== undefined; pair = stack.pop()) {
+    const [x, y] = pair;
+    if (x === y) continue;
+    const type = jsonTypeOf(x);
+    if (type !== jsonTypeOf(y)) return false;
+    if (type === "array") {
+      const xs = x as unknown[];
+      const ys = y as unknown[];
+      if (xs.length !== ys.length) return false;
+      for (let i = 0; i < xs.length; i++) stack.push([xs[i], ys[i]]);
+    } else if (type === "object") {
+      const xo = x as Record<string, unknown>;
+      const yo = y as Record<string, unknown>;
+      let size = 0;
+      for (const key in xo) {
+        if (!Object.hasOwn(yo, key)) return false;
+        stack.push([xo[key], yo[key]]);
+        size++;
+      }
+      for (const key in yo) if (Object.hasOwn(yo, key)) size--;
+      if (size !== 0) return false;
+    } else {
+      return false;
+    }
+  }
+  return true;
 }
