@@ -255,7 +255,12 @@ export class EvidenceBatcher {
   /** Sends a name's pending batch now; resolves when done, whether it worked or not. */
   async flush(name: string): Promise<void> {
     const batch = this.#pending.get(name);
-    if (!batch) return;
+    if (batch) await this.#send(name, batch);
+  }
+
+  async #send(name: string, batch: PendingBatch): Promise<void> {
+    // A timer only sends the batch that set it: one flushed early by hand is not sent twice.
+    if (this.#pending.get(name) !== batch) return;
     this.#pending.delete(name);
     const body = batch.toBatch();
     if (body.dropped > 0) {
@@ -282,7 +287,8 @@ export class EvidenceBatcher {
     if (!batch) {
       batch = new PendingBatch();
       this.#pending.set(name, batch);
-      waitUntil(new Promise((resolve) => setTimeout(resolve, this.#intervalMs)).then(() => this.flush(name)));
+      const opened = batch;
+      waitUntil(new Promise((resolve) => setTimeout(resolve, this.#intervalMs)).then(() => this.#send(name, opened)));
     }
     return batch;
   }
