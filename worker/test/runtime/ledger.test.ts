@@ -288,7 +288,7 @@ describe("EvidenceLedger", () => {
   });
 
   it("keeps at most 5 samples per version and path across batches, bodies cut to 8 KiB", async () => {
-    const { name, ledger } = ledgerFor("samples");
+    const { ledger } = ledgerFor("samples");
     const big = "x".repeat(SAMPLE_BODY_BYTES * 3);
     const sample = (i: number, paths: string[]): ExchangeSample & { version: string } => ({
       version: "2.0.0",
