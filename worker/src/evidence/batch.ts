@@ -177,10 +177,10 @@ export class EvidenceBatcher {
   readonly #maxSignatures: number;
   readonly #log: (line: string) => void;
 
-  constructor(
-    readonly sink: EvidenceSink,
-    options: BatcherOptions = {},
-  ) {
+  readonly sink: EvidenceSink;
+
+  constructor(sink: EvidenceSink, options: BatcherOptions = {}) {
+    this.sink = sink;
     this.#intervalMs = options.intervalMs ?? 1000;
     this.#maxSamples = options.maxSamples ?? 50;
     this.#maxBytes = options.maxBytes ?? 512 * 1024;

@@ -49,26 +49,41 @@ export interface Comparison {
 
 const NOT_JSON: unique symbol = Symbol("not json");
 
-/**
- * An answer decoded once, so main's body is parsed once however many shadows
- * it is compared with.
- */
-export interface PreparedAnswer {
-  answer: CapturedAnswer;
-  bytes: Uint8Array | undefined;
-  json: unknown;
-  mediaType: string | undefined;
-}
-
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/**
+ * An answer prepared once, so main's body is parsed at most once however many
+ * shadows it is compared with, and not at all when every shadow's bytes equal it.
+ */
+export class PreparedAnswer {
+  readonly answer: CapturedAnswer;
+  readonly mediaType: string | undefined;
+  /** Undefined when the body is incomplete. */
+  readonly bytes: Uint8Array | undefined;
+  #json: unknown;
+  #parsed = false;
+
+  constructor(answer: CapturedAnswer) {
+    this.answer = answer;
+    const contentType = answer.contentType ?? answer.headers["content-type"];
+    this.mediaType = contentType === undefined ? undefined : mediaTypeOf(contentType);
+    if (answer.bodyComplete) {
+      this.bytes = typeof answer.body === "string" ? encoder.encode(answer.body) : (answer.body ?? new Uint8Array());
+    }
+  }
+
+  get json(): unknown {
+    if (!this.#parsed) {
+      this.#json = this.bytes === undefined ? NOT_JSON : parseJsonDocument(this.answer.body, this.bytes);
+      this.#parsed = true;
+    }
+    return this.#json;
+  }
+}
+
 export function prepareAnswer(answer: CapturedAnswer): PreparedAnswer {
-  const contentType = answer.contentType ?? answer.headers["content-type"];
-  const mediaType = contentType === undefined ? undefined : mediaTypeOf(contentType);
-  if (!answer.bodyComplete) return { answer, bytes: undefined, json: NOT_JSON, mediaType };
-  const bytes = typeof answer.body === "string" ? encoder.encode(answer.body) : (answer.body ?? new Uint8Array());
-  return { answer, bytes, json: parseJsonDocument(answer.body, bytes), mediaType };
+  return new PreparedAnswer(answer);
 }
 
 /** Media type only: `application/json; charset=utf-8` and `Application/JSON` are the same. */
@@ -102,8 +117,8 @@ export function compareAnswers(
   shadow: CapturedAnswer | PreparedAnswer,
   options: CompareOptions = {},
 ): Comparison {
-  const left = "answer" in main ? main : prepareAnswer(main);
-  const right = "answer" in shadow ? shadow : prepareAnswer(shadow);
+  const left = main instanceof PreparedAnswer ? main : new PreparedAnswer(main);
+  const right = shadow instanceof PreparedAnswer ? shadow : new PreparedAnswer(shadow);
   const collector = new Collector(options.maxPaths ?? 64);
 
   if (left.answer.status !== right.answer.status) collector.add("status", "value");
@@ -117,11 +132,15 @@ export function compareAnswers(
   if (left.bytes === undefined || right.bytes === undefined) {
     return { differences: collector.differences, body: "notCompared", capped: collector.capped };
   }
-  if (left.json !== NOT_JSON && right.json !== NOT_JSON) {
-    const walker = new JsonWalker(collector, options.maxDepth ?? 32);
-    walker.compare(left.json, right.json, 0);
-  } else if (!sameBytes(left.bytes, right.bytes)) {
-    collector.add("body", "value");
+  // Equal bytes are equal documents: the common case costs no parsing.
+  if (!sameBytes(left.bytes, right.bytes)) {
+    const mainJson = left.json;
+    const shadowJson = mainJson === NOT_JSON ? NOT_JSON : right.json;
+    if (mainJson !== NOT_JSON && shadowJson !== NOT_JSON) {
+      new JsonWalker(collector, options.maxDepth ?? 32).compare(mainJson, shadowJson, 0);
+    } else {
+      collector.add("body", "value");
+    }
   }
   return { differences: collector.differences, body: "compared", capped: collector.capped };
 }
@@ -145,7 +164,11 @@ class Collector {
   readonly #seen = new Set<string>();
   capped = false;
 
-  constructor(readonly maxPaths: number) {}
+  readonly maxPaths: number;
+
+  constructor(maxPaths: number) {
+    this.maxPaths = maxPaths;
+  }
 
   get full(): boolean {
     return this.differences.length >= this.maxPaths;
@@ -185,10 +208,13 @@ function segmentOf(key: string): string {
 class JsonWalker {
   readonly #segments: string[] = ["body"];
 
-  constructor(
-    readonly collector: Collector,
-    readonly maxDepth: number,
-  ) {}
+  readonly collector: Collector;
+  readonly maxDepth: number;
+
+  constructor(collector: Collector, maxDepth: number) {
+    this.collector = collector;
+    this.maxDepth = maxDepth;
+  }
 
   #path(last?: string): string {
     let path = this.#segments.join("");
