@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS counters (
 CREATE TABLE IF NOT EXISTS signatures (
   version TEXT NOT NULL, minute INTEGER NOT NULL, signature TEXT NOT NULL, count INTEGER NOT NULL,
   PRIMARY KEY (version, minute, signature));
+-- Noise is main against main, whichever version was main that minute: it describes the service's answers.
 CREATE TABLE IF NOT EXISTS noise (minute INTEGER PRIMARY KEY, sampled INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS noise_paths (
   minute INTEGER NOT NULL, path TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (minute, path));
