@@ -8,6 +8,7 @@ import { answerOwnProbe } from "./health/probe.ts";
 import { proxy } from "./proxy/index.ts";
 
 export { ServiceCoordinator } from "./coordinator/ServiceCoordinator.ts";
+export { EvidenceLedger } from "./evidence/ledger.ts";
 
 const app = new Hono<AppEnv>();
 

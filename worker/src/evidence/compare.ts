@@ -1,0 +1,312 @@
+/**
+ * Compares main's answer with a shadow's answer to the same request.
+ *
+ * Paths: `status`, `header.<lower-case name>`, `body` (bytes) or
+ * `body.<json path>` with array indices written `[]`. Kinds say what the
+ * shadow did relative to main: `value` (same type, other value), `type`
+ * (other JSON type), `missing` (main has it, the shadow does not), `extra`
+ * (the shadow has it, main does not), `length` (an array's length differs).
+ *
+ * Arrays: a length difference is one `length` at the array's path; the
+ * elements both sides have are compared index by index under `[]`, and the
+ * surplus elements are not reported one by one (the `length` says it).
+ * A (path, kind) pair is reported at most once per exchange.
+ */
+
+export type DiffKind = "value" | "type" | "missing" | "extra" | "length";
+
+export interface Difference {
+  path: string;
+  kind: DiffKind;
+}
+
+/** One side's answer as the proxy captured it. */
+export interface CapturedAnswer {
+  status: number;
+  /** Lower-case header names to values; only the headers that matter need be here. */
+  headers: Record<string, string>;
+  body?: Uint8Array | string;
+  /** False when the body went past the cap or is a stream (SSE): then only status and headers are compared. */
+  bodyComplete: boolean;
+  contentType?: string;
+}
+
+export interface CompareOptions {
+  /** Extra headers to compare (the policy's), any case. */
+  headers?: readonly string[];
+  /** Deeper JSON subtrees are compared as a whole and reported at the depth limit. */
+  maxDepth?: number;
+  /** At most this many distinct differences per exchange; `capped` says when more were dropped. */
+  maxPaths?: number;
+}
+
+export interface Comparison {
+  differences: Difference[];
+  /** `notCompared` when either body was incomplete, so only status and headers were compared. */
+  body: "compared" | "notCompared";
+  capped: boolean;
+}
+
+const NOT_JSON: unique symbol = Symbol("not json");
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * An answer prepared once, so main's body is parsed at most once however many
+ * shadows it is compared with, and not at all when every shadow's bytes equal it.
+ */
+export class PreparedAnswer {
+  readonly answer: CapturedAnswer;
+  readonly mediaType: string | undefined;
+  /** Undefined when the body is incomplete. */
+  readonly bytes: Uint8Array | undefined;
+  #json: unknown;
+  #parsed = false;
+
+  constructor(answer: CapturedAnswer) {
+    this.answer = answer;
+    const contentType = answer.contentType ?? answer.headers["content-type"];
+    this.mediaType = contentType === undefined ? undefined : mediaTypeOf(contentType);
+    if (answer.bodyComplete) {
+      this.bytes = typeof answer.body === "string" ? encoder.encode(answer.body) : (answer.body ?? new Uint8Array());
+    }
+  }
+
+  get json(): unknown {
+    if (!this.#parsed) {
+      this.#json = this.bytes === undefined ? NOT_JSON : parseJsonDocument(this.answer.body, this.bytes);
+      this.#parsed = true;
+    }
+    return this.#json;
+  }
+}
+
+export function prepareAnswer(answer: CapturedAnswer): PreparedAnswer {
+  return new PreparedAnswer(answer);
+}
+
+/** Media type only: `application/json; charset=utf-8` and `Application/JSON` are the same. */
+export function mediaTypeOf(contentType: string): string {
+  const semicolon = contentType.indexOf(";");
+  return (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase();
+}
+
+/**
+ * Only bodies that start with `{` or `[` are tried as JSON: a scalar JSON
+ * body compares the same as its bytes, and binaries are not decoded at all.
+ */
+function parseJsonDocument(body: Uint8Array | string | undefined, bytes: Uint8Array): unknown {
+  let first = 0;
+  while (first < bytes.length && isJsonSpace(bytes[first])) first++;
+  const opener = bytes[first];
+  if (opener !== 0x7b && opener !== 0x5b) return NOT_JSON;
+  try {
+    return JSON.parse(typeof body === "string" ? body : decoder.decode(bytes));
+  } catch {
+    return NOT_JSON;
+  }
+}
+
+function isJsonSpace(byte: number | undefined): boolean {
+  return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
+}
+
+export function compareAnswers(
+  main: CapturedAnswer | PreparedAnswer,
+  shadow: CapturedAnswer | PreparedAnswer,
+  options: CompareOptions = {},
+): Comparison {
+  const left = main instanceof PreparedAnswer ? main : new PreparedAnswer(main);
+  const right = shadow instanceof PreparedAnswer ? shadow : new PreparedAnswer(shadow);
+  const collector = new Collector(options.maxPaths ?? 64);
+
+  if (left.answer.status !== right.answer.status) collector.add("status", "value");
+  compareHeader(collector, "content-type", left.mediaType, right.mediaType);
+  for (const name of options.headers ?? []) {
+    const lower = name.toLowerCase();
+    if (lower === "content-type") continue;
+    compareHeader(collector, lower, left.answer.headers[lower], right.answer.headers[lower]);
+  }
+
+  if (left.bytes === undefined || right.bytes === undefined) {
+    return { differences: collector.differences, body: "notCompared", capped: collector.capped };
+  }
+  // Equal bytes are equal documents: the common case costs no parsing.
+  if (!sameBytes(left.bytes, right.bytes)) {
+    const mainJson = left.json;
+    const shadowJson = mainJson === NOT_JSON ? NOT_JSON : right.json;
+    if (mainJson !== NOT_JSON && shadowJson !== NOT_JSON) {
+      new JsonWalker(collector, options.maxDepth ?? 32).compare(mainJson, shadowJson, 0);
+    } else {
+      collector.add("body", "value");
+    }
+  }
+  return { differences: collector.differences, body: "compared", capped: collector.capped };
+}
+
+function compareHeader(collector: Collector, name: string, main: string | undefined, shadow: string | undefined) {
+  if (main === shadow) return;
+  const path = `header.${name}`;
+  if (shadow === undefined) collector.add(path, "missing");
+  else if (main === undefined) collector.add(path, "extra");
+  else collector.add(path, "value");
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+class Collector {
+  readonly differences: Difference[] = [];
+  readonly #seen = new Set<string>();
+  capped = false;
+
+  readonly maxPaths: number;
+
+  constructor(maxPaths: number) {
+    this.maxPaths = maxPaths;
+  }
+
+  get full(): boolean {
+    return this.differences.length >= this.maxPaths;
+  }
+
+  add(path: string, kind: DiffKind): void {
+    const key = `${path} ${kind}`;
+    if (this.#seen.has(key)) return;
+    if (this.full) {
+      this.capped = true;
+      return;
+    }
+    this.#seen.add(key);
+    this.differences.push({ path, kind });
+  }
+}
+
+type JsonType = "null" | "array" | "object" | "string" | "number" | "boolean";
+
+function jsonTypeOf(value: unknown): JsonType {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "array";
+  return typeof value as JsonType;
+}
+
+const PLAIN_KEY = /^[A-Za-z0-9_$-]+$/;
+
+/** `.price`, or `["a.b"]` for a key that would otherwise read as two segments. */
+function segmentOf(key: string): string {
+  return PLAIN_KEY.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+}
+
+/**
+ * Walks both documents in step. The path is a stack of segments joined only
+ * when a difference is found, so equal subtrees allocate no strings.
+ */
+class JsonWalker {
+  readonly #segments: string[] = ["body"];
+
+  readonly collector: Collector;
+  readonly maxDepth: number;
+
+  constructor(collector: Collector, maxDepth: number) {
+    this.collector = collector;
+    this.maxDepth = maxDepth;
+  }
+
+  #path(last?: string): string {
+    let path = this.#segments.join("");
+    if (last !== undefined) path += last;
+    return path;
+  }
+
+  compare(main: unknown, shadow: unknown, depth: number): void {
+    if (main === shadow || this.collector.capped) return;
+    const mainType = jsonTypeOf(main);
+    const shadowType = jsonTypeOf(shadow);
+    if (mainType !== shadowType) {
+      this.collector.add(this.#path(), "type");
+      return;
+    }
+    if (mainType === "array") {
+      this.#compareArrays(main as unknown[], shadow as unknown[], depth);
+    } else if (mainType === "object") {
+      this.#compareObjects(main as Record<string, unknown>, shadow as Record<string, unknown>, depth);
+    } else {
+      // Same scalar type and not ===: numbers, strings or booleans that differ.
+      this.collector.add(this.#path(), "value");
+    }
+  }
+
+  #compareArrays(main: unknown[], shadow: unknown[], depth: number): void {
+    if (main.length !== shadow.length) this.collector.add(this.#path(), "length");
+    const shared = Math.min(main.length, shadow.length);
+    if (shared === 0) return;
+    if (depth >= this.maxDepth) {
+      if (!deepEqual(main.slice(0, shared), shadow.slice(0, shared))) this.collector.add(this.#path("[]"), "value");
+      return;
+    }
+    this.#segments.push("[]");
+    for (let i = 0; i < shared && !this.collector.capped; i++) this.compare(main[i], shadow[i], depth + 1);
+    this.#segments.pop();
+  }
+
+  #compareObjects(main: Record<string, unknown>, shadow: Record<string, unknown>, depth: number): void {
+    if (depth >= this.maxDepth) {
+      if (!deepEqual(main, shadow)) this.collector.add(this.#path(), "value");
+      return;
+    }
+    for (const key in main) {
+      if (this.collector.capped) return;
+      if (!Object.hasOwn(shadow, key)) {
+        this.collector.add(this.#path(segmentOf(key)), "missing");
+        continue;
+      }
+      const a = main[key];
+      const b = shadow[key];
+      if (a === b) continue;
+      this.#segments.push(segmentOf(key));
+      this.compare(a, b, depth + 1);
+      this.#segments.pop();
+    }
+    for (const key in shadow) {
+      if (this.collector.capped) return;
+      if (!Object.hasOwn(main, key)) {
+        this.collector.add(this.#path(segmentOf(key)), "extra");
+      }
+    }
+  }
+}
+
+/** Equality of two JSON values without recursion, for subtrees past the depth limit however deep they go. */
+function deepEqual(a: unknown, b: unknown): boolean {
+  const stack: [unknown, unknown][] = [[a, b]];
+  for (let pair = stack.pop(); pair !== undefined; pair = stack.pop()) {
+    const [x, y] = pair;
+    if (x === y) continue;
+    const type = jsonTypeOf(x);
+    if (type !== jsonTypeOf(y)) return false;
+    if (type === "array") {
+      const xs = x as unknown[];
+      const ys = y as unknown[];
+      if (xs.length !== ys.length) return false;
+      for (let i = 0; i < xs.length; i++) stack.push([xs[i], ys[i]]);
+    } else if (type === "object") {
+      const xo = x as Record<string, unknown>;
+      const yo = y as Record<string, unknown>;
+      let size = 0;
+      for (const key in xo) {
+        if (!Object.hasOwn(yo, key)) return false;
+        stack.push([xo[key], yo[key]]);
+        size++;
+      }
+      for (const key in yo) if (Object.hasOwn(yo, key)) size--;
+      if (size !== 0) return false;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}

@@ -1,0 +1,322 @@
+import { DurableObject } from "cloudflare:workers";
+import type { Env } from "../env.ts";
+import { cutBody, type EvidenceBatch, type ExchangeSample, SAMPLES_PER_PATH, type SampleSide } from "./batch.ts";
+import { type HistogramJson, LatencyHistogram } from "./histogram.ts";
+import {
+  type EvidencePolicy,
+  type EvidenceReport,
+  type NoiseEvidence,
+  noiseReport,
+  type ShadowEvidence,
+  shadowReport,
+  withDefaults,
+} from "./verdict.ts";
+
+const MINUTE_MS = 60_000;
+/** Evidence older than this is pruned. */
+export const RETENTION_MS = 7 * 24 * 60 * MINUTE_MS;
+const PRUNE_EVERY_MS = 60 * MINUTE_MS;
+
+export interface ReportInput {
+  name: string;
+  /** Window in ms since the epoch: a minute belongs to it when the minute starts in [from, to). */
+  from: number;
+  to: number;
+  main: string;
+  shadows: string[];
+  policy?: Partial<Omit<EvidencePolicy, "gate">> & { gate?: Partial<EvidencePolicy["gate"]> };
+}
+
+export interface StoredSample extends ExchangeSample {
+  version: string;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS counters (
+  version TEXT NOT NULL, minute INTEGER NOT NULL,
+  mirrored INTEGER NOT NULL, compared INTEGER NOT NULL, not_compared INTEGER NOT NULL, skipped INTEGER NOT NULL,
+  errors_main INTEGER NOT NULL, errors_shadow INTEGER NOT NULL,
+  latency_main TEXT NOT NULL, latency_shadow TEXT NOT NULL,
+  PRIMARY KEY (version, minute));
+CREATE TABLE IF NOT EXISTS signatures (
+  version TEXT NOT NULL, minute INTEGER NOT NULL, signature TEXT NOT NULL, count INTEGER NOT NULL,
+  PRIMARY KEY (version, minute, signature));
+-- Noise is main against main, whichever version was main that minute: it describes the service's answers.
+CREATE TABLE IF NOT EXISTS noise (minute INTEGER PRIMARY KEY, sampled INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS noise_paths (
+  minute INTEGER NOT NULL, path TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (minute, path));
+CREATE TABLE IF NOT EXISTS samples (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, version TEXT NOT NULL, minute INTEGER NOT NULL, sample TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sample_paths (
+  version TEXT NOT NULL, path TEXT NOT NULL, sample_id INTEGER NOT NULL, PRIMARY KEY (version, path, sample_id));
+CREATE INDEX IF NOT EXISTS samples_by_minute ON samples (minute);
+`;
+
+/**
+ * The evidence of one service name: per (version, minute) counters and
+ * latency histograms, signatures of differences, noise, and samples.
+ * Isolates write batches; the report applies noise and ignore rules when it
+ * reads, so a policy change corrects past windows.
+ */
+export class EvidenceLedger extends DurableObject<Env> {
+  #schemaReady = false;
+  #alarmSet = false;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    void ctx.blockConcurrencyWhile(async () => {
+      this.#ensureSchema();
+      this.#alarmSet = (await ctx.storage.getAlarm()) !== null;
+    });
+  }
+
+  async record(batch: EvidenceBatch): Promise<void> {
+    this.#ensureSchema();
+    const sql = this.ctx.storage.sql;
+    this.ctx.storage.transactionSync(() => {
+      for (const m of batch.shadows) {
+        const existing = sql
+          .exec<{ latency_main: string; latency_shadow: string }>(
+            "SELECT latency_main, latency_shadow FROM counters WHERE version = ? AND minute = ?",
+            m.version,
+            m.minute,
+          )
+          .toArray()[0];
+        const latencyMain = mergedJson(existing?.latency_main, m.latencyMain);
+        const latencyShadow = mergedJson(existing?.latency_shadow, m.latencyShadow);
+        sql.exec(
+          `INSERT INTO counters VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (version, minute) DO UPDATE SET
+             mirrored = mirrored + excluded.mirrored, compared = compared + excluded.compared,
+             not_compared = not_compared + excluded.not_compared, skipped = skipped + excluded.skipped,
+             errors_main = errors_main + excluded.errors_main, errors_shadow = errors_shadow + excluded.errors_shadow,
+             latency_main = excluded.latency_main, latency_shadow = excluded.latency_shadow`,
+          m.version,
+          m.minute,
+          m.mirrored,
+          m.compared,
+          m.notCompared,
+          m.skipped,
+          m.errorsMain,
+          m.errorsShadow,
+          latencyMain,
+          latencyShadow,
+        );
+        for (const [signature, count] of Object.entries(m.signatures)) {
+          sql.exec(
+            `INSERT INTO signatures VALUES (?, ?, ?, ?)
+             ON CONFLICT (version, minute, signature) DO UPDATE SET count = count + excluded.count`,
+            m.version,
+            m.minute,
+            signature,
+            count,
+          );
+        }
+      }
+      for (const n of batch.noise) {
+        sql.exec(
+          "INSERT INTO noise VALUES (?, ?) ON CONFLICT (minute) DO UPDATE SET sampled = sampled + excluded.sampled",
+          n.minute,
+          n.sampled,
+        );
+        for (const [path, count] of Object.entries(n.paths)) {
+          sql.exec(
+            `INSERT INTO noise_paths VALUES (?, ?, ?)
+             ON CONFLICT (minute, path) DO UPDATE SET count = count + excluded.count`,
+            n.minute,
+            path,
+            count,
+          );
+        }
+      }
+      for (const sample of batch.samples) this.#keepSample(sample);
+    });
+    if (!this.#alarmSet) {
+      await this.ctx.storage.setAlarm(Date.now() + PRUNE_EVERY_MS);
+      this.#alarmSet = true;
+    }
+  }
+
+  async report(input: ReportInput): Promise<EvidenceReport> {
+    this.#ensureSchema();
+    const policy = withDefaults(input.policy);
+    const sql = this.ctx.storage.sql;
+    const lo = Math.ceil(input.from / MINUTE_MS);
+    const hi = Math.ceil(input.to / MINUTE_MS);
+
+    const noise: NoiseEvidence = { sampled: 0, paths: new Map() };
+    noise.sampled = Number(
+      sql
+        .exec<{ sampled: number | null }>(
+          "SELECT SUM(sampled) AS sampled FROM noise WHERE minute >= ? AND minute < ?",
+          lo,
+          hi,
+        )
+        .one().sampled ?? 0,
+    );
+    for (const row of sql.exec<{ path: string; count: number }>(
+      "SELECT path, SUM(count) AS count FROM noise_paths WHERE minute >= ? AND minute < ? GROUP BY path",
+      lo,
+      hi,
+    )) {
+      noise.paths.set(row.path, row.count);
+    }
+
+    const shadows = input.shadows.map((version) => shadowReport(this.#evidenceOf(version, lo, hi), noise, policy));
+    return {
+      name: input.name,
+      main: input.main,
+      window: { from: new Date(input.from).toISOString(), to: new Date(input.to).toISOString() },
+      shadows,
+      noise: noiseReport(noise),
+    };
+  }
+
+  /** Newest samples first; with `path`, only those kept for that path. */
+  async diffs(
+    version: string,
+    options: { path?: string; limit?: number } = {},
+  ): Promise<{ samples: ExchangeSample[] }> {
+    this.#ensureSchema();
+    const limit = Math.max(1, Math.min(options.limit ?? 10, 100));
+    const sql = this.ctx.storage.sql;
+    const rows =
+      options.path === undefined
+        ? sql.exec<{ sample: string }>(
+            "SELECT sample FROM samples WHERE version = ? ORDER BY id DESC LIMIT ?",
+            version,
+            limit,
+          )
+        : sql.exec<{ sample: string }>(
+            `SELECT s.sample FROM samples s JOIN sample_paths p ON p.sample_id = s.id
+             WHERE p.version = ? AND p.path = ? ORDER BY s.id DESC LIMIT ?`,
+            version,
+            options.path,
+            limit,
+          );
+    return { samples: rows.toArray().map((row) => JSON.parse(row.sample) as ExchangeSample) };
+  }
+
+  /** Forgets everything: the name was killed. */
+  async destroy(): Promise<void> {
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    this.#schemaReady = false;
+    this.#alarmSet = false;
+  }
+
+  override async alarm(): Promise<void> {
+    this.#ensureSchema();
+    const cutoff = Math.floor((Date.now() - RETENTION_MS) / MINUTE_MS);
+    const sql = this.ctx.storage.sql;
+    this.ctx.storage.transactionSync(() => {
+      sql.exec("DELETE FROM counters WHERE minute < ?", cutoff);
+      sql.exec("DELETE FROM signatures WHERE minute < ?", cutoff);
+      sql.exec("DELETE FROM noise WHERE minute < ?", cutoff);
+      sql.exec("DELETE FROM noise_paths WHERE minute < ?", cutoff);
+      sql.exec("DELETE FROM sample_paths WHERE sample_id IN (SELECT id FROM samples WHERE minute < ?)", cutoff);
+      sql.exec("DELETE FROM samples WHERE minute < ?", cutoff);
+    });
+    const left = sql
+      .exec<{ n: number }>("SELECT (SELECT COUNT(*) FROM counters) + (SELECT COUNT(*) FROM noise) AS n")
+      .one().n;
+    if (left > 0) {
+      await this.ctx.storage.setAlarm(Date.now() + PRUNE_EVERY_MS);
+    } else {
+      this.#alarmSet = false;
+    }
+  }
+
+  #ensureSchema(): void {
+    if (this.#schemaReady) return;
+    this.ctx.storage.sql.exec(SCHEMA);
+    this.#schemaReady = true;
+  }
+
+  #evidenceOf(version: string, lo: number, hi: number): ShadowEvidence {
+    const sql = this.ctx.storage.sql;
+    const evidence: ShadowEvidence = {
+      version,
+      mirrored: 0,
+      compared: 0,
+      notCompared: 0,
+      skipped: 0,
+      errorsMain: 0,
+      errorsShadow: 0,
+      latencyMain: new LatencyHistogram(),
+      latencyShadow: new LatencyHistogram(),
+      signatures: new Map(),
+    };
+    for (const row of sql.exec<{
+      mirrored: number;
+      compared: number;
+      not_compared: number;
+      skipped: number;
+      errors_main: number;
+      errors_shadow: number;
+      latency_main: string;
+      latency_shadow: string;
+    }>("SELECT * FROM counters WHERE version = ? AND minute >= ? AND minute < ?", version, lo, hi)) {
+      evidence.mirrored += row.mirrored;
+      evidence.compared += row.compared;
+      evidence.notCompared += row.not_compared;
+      evidence.skipped += row.skipped;
+      evidence.errorsMain += row.errors_main;
+      evidence.errorsShadow += row.errors_shadow;
+      evidence.latencyMain.mergeJson(JSON.parse(row.latency_main) as HistogramJson);
+      evidence.latencyShadow.mergeJson(JSON.parse(row.latency_shadow) as HistogramJson);
+    }
+    for (const row of sql.exec<{ signature: string; count: number }>(
+      `SELECT signature, SUM(count) AS count FROM signatures
+       WHERE version = ? AND minute >= ? AND minute < ? GROUP BY signature`,
+      version,
+      lo,
+      hi,
+    )) {
+      evidence.signatures.set(row.signature, row.count);
+    }
+    return evidence;
+  }
+
+  /** Keeps a sample only for the paths that have fewer than five, with bodies cut to 8 KiB. */
+  #keepSample(sample: StoredSample): void {
+    const sql = this.ctx.storage.sql;
+    const wanted = [...new Set(sample.paths)].filter(
+      (path) =>
+        sql
+          .exec<{ n: number }>(
+            "SELECT COUNT(*) AS n FROM sample_paths WHERE version = ? AND path = ?",
+            sample.version,
+            path,
+          )
+          .one().n < SAMPLES_PER_PATH,
+    );
+    if (wanted.length === 0) return;
+    const { version, ...exchange } = sample;
+    const stored: ExchangeSample = { ...exchange, main: cutSide(sample.main), shadow: cutSide(sample.shadow) };
+    const at = Date.parse(sample.at);
+    const minute = Math.floor((Number.isNaN(at) ? Date.now() : at) / MINUTE_MS);
+    const { id } = sql
+      .exec<{ id: number }>(
+        "INSERT INTO samples (version, minute, sample) VALUES (?, ?, ?) RETURNING id",
+        version,
+        minute,
+        JSON.stringify(stored),
+      )
+      .one();
+    for (const path of wanted) sql.exec("INSERT INTO sample_paths VALUES (?, ?, ?)", version, path, id);
+  }
+}
+
+function mergedJson(stored: string | undefined, added: HistogramJson): string {
+  if (stored === undefined) return JSON.stringify(added);
+  const histogram = LatencyHistogram.fromJson(JSON.parse(stored) as HistogramJson);
+  histogram.mergeJson(added);
+  return JSON.stringify(histogram.toJson());
+}
+
+/** The ledger cuts bodies again, so a sample from any writer stays within 8 KiB a side. */
+function cutSide(side: SampleSide): SampleSide {
+  const { body, cut } = cutBody(side.body);
+  return cut ? { ...side, body, truncated: true } : side;
+}

@@ -1,0 +1,396 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import {
+  type EvidenceBatch,
+  EvidenceBatcher,
+  type ExchangeSample,
+  type MinuteCounts,
+  SAMPLE_BODY_BYTES,
+  type ShadowResult,
+} from "../../src/evidence/batch.ts";
+import type { Difference } from "../../src/evidence/compare.ts";
+import { compareAnswers } from "../../src/evidence/compare.ts";
+import type { EvidenceLedger, ReportInput } from "../../src/evidence/ledger.ts";
+
+const MINUTE = 60_000;
+/** A whole minute in the recent past, so the alarm's 7-day pruning leaves it alone. */
+const NOW = Math.floor(Date.now() / MINUTE) * MINUTE;
+
+let counter = 0;
+function ledgerFor(prefix: string) {
+  const name = `${prefix}_${++counter}`;
+  return { name, ledger: env.EVIDENCE_LEDGER.getByName(name) };
+}
+
+/** A batcher whose every flush goes straight to the real ledger, and whose writes are counted. */
+function realBatcher(name: string) {
+  const ledger = env.EVIDENCE_LEDGER.getByName(name);
+  const writes: EvidenceBatch[] = [];
+  const batcher = new EvidenceBatcher(
+    async (_name, batch) => {
+      writes.push(batch);
+      await ledger.record(batch);
+    },
+    { intervalMs: 50 },
+  );
+  const pending: Promise<unknown>[] = [];
+  return {
+    batcher,
+    writes,
+    waitUntil: (promise: Promise<unknown>) => {
+      pending.push(promise);
+    },
+    settle: async () => {
+      while (pending.length > 0) await Promise.all(pending.splice(0));
+    },
+  };
+}
+
+function json(body: unknown, status = 200) {
+  return {
+    status,
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+    bodyComplete: true,
+  };
+}
+
+function exchangeSample(
+  main: ReturnType<typeof json>,
+  shadow: ReturnType<typeof json>,
+  differences: readonly Difference[],
+  i: number,
+): ExchangeSample {
+  const side = (a: ReturnType<typeof json>) => ({
+    status: a.status,
+    headers: a.headers,
+    body: a.body,
+    truncated: false,
+  });
+  return {
+    at: new Date(NOW).toISOString(),
+    requestId: `req-${i}`,
+    method: "GET",
+    url: `/services/hello/items/${i}`,
+    paths: differences.map((d) => d.path),
+    main: side(main),
+    shadow: side(shadow),
+  };
+}
+
+/** Compares real JSON answers and feeds the outcome through the batcher, as the proxy will. */
+function feed(
+  tools: ReturnType<typeof realBatcher>,
+  name: string,
+  i: number,
+  main: ReturnType<typeof json>,
+  shadow: ReturnType<typeof json>,
+  extra: Partial<ShadowResult> = {},
+) {
+  const { differences } = compareAnswers(main, shadow);
+  tools.batcher.addShadow(
+    name,
+    {
+      version: "2.0.0",
+      at: NOW,
+      compared: true,
+      bodyCompared: true,
+      differences,
+      mainError: main.status >= 500,
+      shadowError: shadow.status >= 500,
+      latencyMs: { main: 20, shadow: 20 },
+      sample: () => exchangeSample(main, shadow, differences, i),
+      ...extra,
+    },
+    tools.waitUntil,
+  );
+}
+
+const hour = (name: string, extra: Partial<ReportInput> = {}): ReportInput => ({
+  name,
+  from: NOW - 59 * MINUTE,
+  to: NOW + MINUTE,
+  main: "1.0.0",
+  shadows: ["2.0.0"],
+  policy: { gate: { minRequests: 100 } },
+  ...extra,
+});
+
+function counts(version: string, minute: number, extra: Partial<MinuteCounts> = {}): MinuteCounts {
+  return {
+    version,
+    minute: Math.floor(minute / MINUTE),
+    mirrored: 10,
+    compared: 10,
+    notCompared: 0,
+    skipped: 0,
+    errorsMain: 0,
+    errorsShadow: 0,
+    latencyMain: {},
+    latencyShadow: {},
+    signatures: {},
+    ...extra,
+  };
+}
+
+describe("EvidenceLedger", () => {
+  it("reports a field that differs on 10 % of compared requests at rate 0.1, with samples of both bodies", async () => {
+    const { name, ledger } = ledgerFor("ten_percent");
+    const tools = realBatcher(name);
+    for (let i = 0; i < 200; i++) {
+      const main = json({ id: i, price: 10 });
+      const shadow = json({ id: i, price: i % 10 === 0 ? 11 : 10 });
+      feed(tools, name, i, main, shadow);
+    }
+    await tools.settle();
+    const report = await ledger.report(hour(name));
+    const [shadow] = report.shadows;
+    expect(shadow?.requests).toEqual({
+      mirrored: 200,
+      compared: 200,
+      same: 180,
+      different: 20,
+      notCompared: 0,
+      skipped: 0,
+    });
+    expect(shadow?.fields).toEqual([
+      { path: "body.price", kind: "value", count: 20, rate: 0.1, noiseRate: 0, ignored: false, counts: true },
+    ]);
+    expect(shadow?.verdict).toBe("fail");
+
+    const { samples } = await ledger.diffs("2.0.0", { path: "body.price", limit: 50 });
+    expect(samples).toHaveLength(5);
+    for (const sample of samples) {
+      expect(JSON.parse(sample.main.body).price).toBe(10);
+      expect(JSON.parse(sample.shadow.body).price).toBe(11);
+      expect(sample.paths).toEqual(["body.price"]);
+    }
+  });
+
+  it("learns a field that differs on every call as noise: it does not count and the shadow passes", async () => {
+    const { name, ledger } = ledgerFor("noise");
+    const tools = realBatcher(name);
+    for (let i = 0; i < 200; i++) {
+      const main = json({ price: 10, time: `t${i}a` });
+      feed(tools, name, i, main, json({ price: 10, time: `t${i}b` }));
+      if (i % 20 === 0) {
+        const again = json({ price: 10, time: `t${i}c` });
+        tools.batcher.addNoise(
+          name,
+          { at: NOW, differences: compareAnswers(main, again).differences },
+          tools.waitUntil,
+        );
+      }
+    }
+    await tools.settle();
+    const report = await ledger.report(hour(name));
+    expect(report.noise).toEqual({ sampled: 10, fields: [{ path: "body.time", rate: 1 }] });
+    const [shadow] = report.shadows;
+    expect(shadow?.fields).toEqual([
+      { path: "body.time", kind: "value", count: 200, rate: 1, noiseRate: 1, ignored: false, counts: false },
+    ]);
+    expect(shadow?.requests.different).toBe(0);
+    expect(shadow?.verdict).toBe("pass");
+  });
+
+  it("stops counting a path retroactively once the policy ignores it", async () => {
+    const { name, ledger } = ledgerFor("ignore");
+    const tools = realBatcher(name);
+    for (let i = 0; i < 150; i++) feed(tools, name, i, json({ time: i }), json({ time: -i - 1 }));
+    await tools.settle();
+    const before = await ledger.report(hour(name));
+    expect(before.shadows[0]?.requests.different).toBe(150);
+    expect(before.shadows[0]?.verdict).toBe("fail");
+    const after = await ledger.report(hour(name, { policy: { ignore: ["body.time"] } }));
+    expect(after.shadows[0]?.requests.different).toBe(0);
+    expect(after.shadows[0]?.fields[0]).toMatchObject({ path: "body.time", ignored: true, counts: false });
+    expect(after.shadows[0]?.verdict).toBe("pass");
+  });
+
+  it("shows a shadow 50 ms slower in its p50 and p99, against main's on the same requests", async () => {
+    const { name, ledger } = ledgerFor("slow");
+    const tools = realBatcher(name);
+    for (let i = 0; i < 200; i++) {
+      const main = 20 + (i % 10);
+      feed(tools, name, i, json({}), json({}), { latencyMs: { main, shadow: main + 50 } });
+    }
+    await tools.settle();
+    const { latencyMs, verdict, reasons } = (await ledger.report(hour(name))).shadows[0] ?? {};
+    const within = (read: number | undefined, exact: number) => Math.abs((read ?? 0) - exact) / exact;
+    expect(within(latencyMs?.main.p50, 24)).toBeLessThanOrEqual(0.05);
+    expect(within(latencyMs?.shadow.p50, 74)).toBeLessThanOrEqual(0.05);
+    expect(within(latencyMs?.main.p99, 29)).toBeLessThanOrEqual(0.05);
+    expect(within(latencyMs?.shadow.p99, 79)).toBeLessThanOrEqual(0.05);
+    expect(verdict).toBe("fail");
+    expect(reasons?.[0]).toContain("shadow p99");
+  });
+
+  it("gives a shadow answering 500 on 5 % its error rate against main's", async () => {
+    const { name, ledger } = ledgerFor("errors");
+    const tools = realBatcher(name);
+    for (let i = 0; i < 200; i++) {
+      feed(tools, name, i, json({ ok: true }), i % 20 === 0 ? json({ error: "boom" }, 500) : json({ ok: true }));
+    }
+    await tools.settle();
+    const [shadow] = (await ledger.report(hour(name))).shadows;
+    expect(shadow?.errors).toEqual({ main: 0, shadow: 10 });
+    expect(shadow?.verdict).toBe("fail");
+    expect(shadow?.reasons).toContain("shadow error rate 5% against main's 0%, more than 1% above it");
+  });
+
+  it("honours window boundaries: a minute counts when it starts inside [from, to)", async () => {
+    const { name, ledger } = ledgerFor("window");
+    await ledger.record({
+      shadows: [
+        counts("2.0.0", NOW - 120 * MINUTE, { mirrored: 1 }),
+        counts("2.0.0", NOW - 60 * MINUTE, { mirrored: 10 }),
+        counts("2.0.0", NOW - 59 * MINUTE, { mirrored: 100 }),
+        counts("2.0.0", NOW, { mirrored: 1000 }),
+        counts("2.0.0", NOW + MINUTE, { mirrored: 10_000 }),
+      ],
+      noise: [],
+      samples: [],
+      dropped: 0,
+    });
+    const mirrored = async (from: number, to: number) =>
+      (await ledger.report(hour(name, { from, to }))).shadows[0]?.requests.mirrored;
+    expect(await mirrored(NOW - 60 * MINUTE, NOW + MINUTE)).toBe(1110);
+    expect(await mirrored(NOW - 60 * MINUTE + 1, NOW + MINUTE)).toBe(1100);
+    expect(await mirrored(NOW - 60 * MINUTE, NOW)).toBe(110);
+    expect(await mirrored(NOW - 60 * MINUTE, NOW + 1)).toBe(1110);
+    expect(await mirrored(NOW - 7 * 24 * 60 * MINUTE, NOW + 2 * MINUTE)).toBe(11_111);
+    const report = await ledger.report(hour(name, { from: NOW - 60 * MINUTE, to: NOW }));
+    expect(report.window).toEqual({
+      from: new Date(NOW - 60 * MINUTE).toISOString(),
+      to: new Date(NOW).toISOString(),
+    });
+  });
+
+  it("reports a shadow with no evidence as inconclusive with zeros", async () => {
+    const { name, ledger } = ledgerFor("empty");
+    const report = await ledger.report(hour(name, { shadows: ["2.0.0", "3.0.0"] }));
+    expect(report).toEqual({
+      name,
+      main: "1.0.0",
+      window: { from: new Date(NOW - 59 * MINUTE).toISOString(), to: new Date(NOW + MINUTE).toISOString() },
+      shadows: ["2.0.0", "3.0.0"].map((version) => ({
+        version,
+        verdict: "inconclusive",
+        reasons: ["0 compared requests, fewer than the 100 the gate needs"],
+        requests: { mirrored: 0, compared: 0, same: 0, different: 0, notCompared: 0, skipped: 0 },
+        errors: { main: 0, shadow: 0 },
+        latencyMs: { main: { p50: 0, p95: 0, p99: 0 }, shadow: { p50: 0, p95: 0, p99: 0 } },
+        fields: [],
+      })),
+      noise: { sampled: 0, fields: [] },
+    });
+  });
+
+  it("keeps at most 5 samples per version and path across batches, bodies cut to 8 KiB", async () => {
+    const { ledger } = ledgerFor("samples");
+    const big = "x".repeat(SAMPLE_BODY_BYTES * 3);
+    const sample = (i: number, paths: string[]): ExchangeSample & { version: string } => ({
+      version: "2.0.0",
+      at: new Date(NOW).toISOString(),
+      requestId: `r${i}`,
+      method: "POST",
+      url: "/services/x/",
+      paths,
+      main: { status: 200, headers: {}, body: big, truncated: false },
+      shadow: { status: 200, headers: {}, body: "short", truncated: false },
+    });
+    for (let round = 0; round < 3; round++) {
+      await ledger.record({
+        shadows: [],
+        noise: [],
+        samples: Array.from({ length: 4 }, (_, i) => sample(round * 4 + i, ["body.a"])),
+        dropped: 0,
+      });
+    }
+    await ledger.record({ shadows: [], noise: [], samples: [sample(99, ["body.a", "body.b"])], dropped: 0 });
+    const a = await ledger.diffs("2.0.0", { path: "body.a", limit: 100 });
+    expect(a.samples.map((s) => s.requestId)).toEqual(["r4", "r3", "r2", "r1", "r0"]);
+    expect(a.samples[0]?.main).toMatchObject({ truncated: true });
+    expect(a.samples[0]?.main.body).toHaveLength(SAMPLE_BODY_BYTES);
+    expect(a.samples[0]?.shadow).toEqual({ status: 200, headers: {}, body: "short", truncated: false });
+    const b = await ledger.diffs("2.0.0", { path: "body.b" });
+    expect(b.samples.map((s) => s.requestId)).toEqual(["r99"]);
+    expect((await ledger.diffs("2.0.0", { limit: 2 })).samples.map((s) => s.requestId)).toEqual(["r99", "r4"]);
+    expect((await ledger.diffs("3.0.0")).samples).toEqual([]);
+  });
+
+  it("takes many requests in few writes", async () => {
+    const { name, ledger } = ledgerFor("batching");
+    const tools = realBatcher(name);
+    for (let i = 0; i < 1000; i++) feed(tools, name, i, json({ a: 1 }), json({ a: 1 }));
+    await tools.settle();
+    expect(tools.writes.length).toBe(1);
+    const [shadow] = (await ledger.report(hour(name))).shadows;
+    expect(shadow?.requests.compared).toBe(1000);
+  });
+
+  it("is empty after destroy, and usable again", async () => {
+    const { name, ledger } = ledgerFor("destroy");
+    await ledger.record({
+      shadows: [counts("2.0.0", NOW)],
+      noise: [{ minute: NOW / MINUTE, sampled: 3, paths: {} }],
+      samples: [],
+      dropped: 0,
+    });
+    await ledger.destroy();
+    const stub = env.EVIDENCE_LEDGER.getByName(name);
+    const left = await runInDurableObject(stub, async (_instance: EvidenceLedger, state) => ({
+      alarm: await state.storage.getAlarm(),
+      tables: state.storage.sql
+        .exec(
+          "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite%'",
+        )
+        .toArray(),
+    }));
+    expect(left).toEqual({ alarm: null, tables: [] });
+    const report = await ledger.report(hour(name));
+    expect(report.shadows[0]?.requests.mirrored).toBe(0);
+    expect(report.noise.sampled).toBe(0);
+    await ledger.record({ shadows: [counts("2.0.0", NOW)], noise: [], samples: [], dropped: 0 });
+    expect((await ledger.report(hour(name))).shadows[0]?.requests.mirrored).toBe(10);
+  });
+
+  it("prunes minutes older than 7 days when its alarm runs, and keeps the rest", async () => {
+    const { name, ledger } = ledgerFor("prune");
+    const old = NOW - 8 * 24 * 60 * MINUTE;
+    await ledger.record({
+      shadows: [counts("2.0.0", old, { signatures: { "body.a value": 3 } }), counts("2.0.0", NOW)],
+      noise: [
+        { minute: old / MINUTE, sampled: 5, paths: { "body.t": 5 } },
+        { minute: NOW / MINUTE, sampled: 1, paths: {} },
+      ],
+      samples: [
+        {
+          version: "2.0.0",
+          at: new Date(old).toISOString(),
+          requestId: "old",
+          method: "GET",
+          url: "/",
+          paths: ["body.a"],
+          main: { status: 200, headers: {}, body: "", truncated: false },
+          shadow: { status: 200, headers: {}, body: "", truncated: false },
+        },
+      ],
+      dropped: 0,
+    });
+    const everything = hour(name, { from: old - MINUTE, to: NOW + MINUTE });
+    expect((await ledger.report(everything)).shadows[0]?.requests.mirrored).toBe(20);
+    expect(await runDurableObjectAlarm(env.EVIDENCE_LEDGER.getByName(name))).toBe(true);
+    const report = await ledger.report(everything);
+    expect(report.shadows[0]?.requests.mirrored).toBe(10);
+    expect(report.shadows[0]?.fields).toEqual([]);
+    expect(report.noise).toEqual({ sampled: 1, fields: [] });
+    expect((await ledger.diffs("2.0.0")).samples).toEqual([]);
+    // Evidence is left, so pruning goes on.
+    const alarm = await runInDurableObject(env.EVIDENCE_LEDGER.getByName(name), (_i: EvidenceLedger, state) =>
+      state.storage.getAlarm(),
+    );
+    expect(alarm).not.toBeNull();
+  });
+});

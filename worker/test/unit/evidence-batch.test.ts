@@ -1,0 +1,248 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import {
+  cutBody,
+  type EvidenceBatch,
+  EvidenceBatcher,
+  type ExchangeSample,
+  SAMPLE_BODY_BYTES,
+  type ShadowResult,
+  sampleSide,
+} from "../../src/evidence/batch.ts";
+import { LatencyHistogram } from "../../src/evidence/histogram.ts";
+
+const T0 = Date.UTC(2026, 10, 26, 12, 0, 0);
+
+function result(extra: Partial<ShadowResult> = {}): ShadowResult {
+  return {
+    version: "2.0.0",
+    at: T0,
+    compared: true,
+    bodyCompared: true,
+    differences: [],
+    mainError: false,
+    shadowError: false,
+    latencyMs: { main: 10, shadow: 20 },
+    ...extra,
+  };
+}
+
+function sample(body = "{}"): ExchangeSample {
+  const side = { status: 200, headers: {}, body, truncated: false };
+  return {
+    at: new Date(T0).toISOString(),
+    requestId: "r",
+    method: "GET",
+    url: "/x",
+    paths: [],
+    main: side,
+    shadow: side,
+  };
+}
+
+function harness(options: ConstructorParameters<typeof EvidenceBatcher>[1] = {}) {
+  const sent: { name: string; batch: EvidenceBatch }[] = [];
+  const logs: string[] = [];
+  let fail = false;
+  const batcher = new EvidenceBatcher(
+    async (name, batch) => {
+      if (fail) throw new Error("ledger overloaded");
+      sent.push({ name, batch });
+    },
+    { log: (line) => logs.push(line), ...options },
+  );
+  const pending: Promise<unknown>[] = [];
+  const waitUntil = (promise: Promise<unknown>) => {
+    pending.push(promise);
+  };
+  return {
+    batcher,
+    sent,
+    logs,
+    waitUntil,
+    pending,
+    failNext: (value: boolean) => {
+      fail = value;
+    },
+  };
+}
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("EvidenceBatcher", () => {
+  it("sends one batch per name per second however many results arrive", async () => {
+    const { batcher, sent, waitUntil, pending } = harness();
+    for (let i = 0; i < 500; i++) {
+      batcher.addShadow(
+        "hello",
+        result({ differences: i % 10 === 0 ? [{ path: "body.a", kind: "value" }] : [] }),
+        waitUntil,
+      );
+      batcher.addShadow("other", result(), waitUntil);
+    }
+    expect(pending).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(sent).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(1);
+    await Promise.all(pending);
+    expect(sent.map((s) => s.name).sort()).toEqual(["hello", "other"]);
+    const hello = sent.find((s) => s.name === "hello")?.batch;
+    expect(hello?.shadows).toHaveLength(1);
+    expect(hello?.shadows[0]).toMatchObject({
+      version: "2.0.0",
+      minute: Math.floor(T0 / 60_000),
+      mirrored: 500,
+      compared: 500,
+      signatures: { "body.a value": 50 },
+    });
+    const main = LatencyHistogram.fromJson(hello?.shadows[0]?.latencyMain);
+    const shadow = LatencyHistogram.fromJson(hello?.shadows[0]?.latencyShadow);
+    expect(main.count).toBe(500);
+    expect(Math.abs(shadow.quantile(0.5) - 20)).toBeLessThan(1);
+    expect(batcher.stats.flushes).toBe(2);
+  });
+
+  it("opens a fresh batch after a flush, so writes stay a second apart", async () => {
+    const { batcher, sent, waitUntil, pending } = harness();
+    batcher.addShadow("hello", result(), waitUntil);
+    await vi.advanceTimersByTimeAsync(1000);
+    batcher.addShadow("hello", result(), waitUntil);
+    batcher.addShadow("hello", result(), waitUntil);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(sent).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(500);
+    await Promise.all(pending);
+    expect(sent.map((s) => s.batch.shadows[0]?.mirrored)).toEqual([1, 2]);
+  });
+
+  it("keeps counters per version and minute, and counts skipped, notCompared and errors", async () => {
+    const { batcher, sent, waitUntil } = harness();
+    batcher.addShadow("hello", result({ compared: false, shadowError: true, latencyMs: undefined }), waitUntil);
+    batcher.addShadow("hello", result({ bodyCompared: false, mainError: true }), waitUntil);
+    batcher.addShadow("hello", result({ at: T0 + 60_000 }), waitUntil);
+    batcher.addShadow("hello", result({ version: "3.0.0" }), waitUntil);
+    await batcher.flush("hello");
+    const shadows = sent[0]?.batch.shadows ?? [];
+    expect(shadows.map((m) => [m.version, m.minute - Math.floor(T0 / 60_000), m.mirrored])).toEqual([
+      ["2.0.0", 0, 2],
+      ["2.0.0", 1, 1],
+      ["3.0.0", 0, 1],
+    ]);
+    expect(shadows[0]).toMatchObject({ compared: 1, skipped: 1, notCompared: 1, errorsMain: 1, errorsShadow: 1 });
+    expect(LatencyHistogram.fromJson(shadows[0]?.latencyShadow).count).toBe(1);
+  });
+
+  it("counts noise per minute and path, once per exchange", async () => {
+    const { batcher, sent, waitUntil } = harness();
+    for (let i = 0; i < 4; i++) {
+      batcher.addNoise(
+        "hello",
+        {
+          at: T0,
+          differences:
+            i === 0
+              ? [
+                  { path: "body.time", kind: "value" },
+                  { path: "body.time", kind: "type" },
+                ]
+              : [],
+        },
+        waitUntil,
+      );
+    }
+    await batcher.flush("hello");
+    expect(sent[0]?.batch.noise).toEqual([{ minute: Math.floor(T0 / 60_000), sampled: 4, paths: { "body.time": 1 } }]);
+  });
+
+  it("builds a sample only while a path still wants one, five per version and path", async () => {
+    const { batcher, sent, waitUntil } = harness();
+    let built = 0;
+    const differing = result({
+      differences: [{ path: "body.a", kind: "value" }],
+      sample: () => {
+        built++;
+        return sample();
+      },
+    });
+    for (let i = 0; i < 20; i++) batcher.addShadow("hello", differing, waitUntil);
+    await batcher.flush("hello");
+    for (let i = 0; i < 20; i++) batcher.addShadow("hello", differing, waitUntil);
+    await batcher.flush("hello");
+    expect(built).toBe(5);
+    expect(sent[0]?.batch.samples).toHaveLength(5);
+    expect(sent[1]?.batch.samples).toHaveLength(0);
+    expect(sent[0]?.batch.samples[0]?.version).toBe("2.0.0");
+  });
+
+  it("drops samples past its memory bound, counts and logs it, and keeps counting", async () => {
+    const { batcher, sent, logs, waitUntil } = harness({ maxBytes: 20_000 });
+    for (let i = 0; i < 10; i++) {
+      batcher.addShadow(
+        "hello",
+        result({ differences: [{ path: `body.f${i}`, kind: "value" }], sample: () => sample("x".repeat(4000)) }),
+        waitUntil,
+      );
+    }
+    await batcher.flush("hello");
+    const batch = sent[0]?.batch;
+    expect(batch?.samples.length).toBeLessThan(10);
+    expect(batch?.dropped).toBe(10 - (batch?.samples.length ?? 0));
+    expect(batch?.shadows[0]?.compared).toBe(10);
+    expect(batcher.stats.dropped).toBe(batch?.dropped);
+    expect(logs.map((l) => JSON.parse(l))).toEqual([
+      { event: "evidence_dropped", name: "hello", dropped: batch?.dropped },
+    ]);
+  });
+
+  it("drops whole results past maxSignatures distinct difference sets", async () => {
+    const { batcher, sent, waitUntil } = harness({ maxSignatures: 3 });
+    for (let i = 0; i < 5; i++) {
+      batcher.addShadow("hello", result({ differences: [{ path: `body.f${i}`, kind: "value" }] }), waitUntil);
+    }
+    batcher.addShadow("hello", result({ differences: [{ path: "body.f0", kind: "value" }] }), waitUntil);
+    await batcher.flush("hello");
+    expect(sent[0]?.batch.shadows[0]?.compared).toBe(4);
+    expect(sent[0]?.batch.dropped).toBe(2);
+  });
+
+  it("counts and logs a failed flush as one JSON line, and never rejects", async () => {
+    const { batcher, logs, waitUntil, pending, failNext, sent } = harness();
+    failNext(true);
+    batcher.addShadow("hello", result(), waitUntil);
+    batcher.addShadow("hello", result(), waitUntil);
+    await vi.advanceTimersByTimeAsync(1000);
+    await expect(Promise.all(pending)).resolves.toBeDefined();
+    expect(batcher.stats.failedFlushes).toBe(1);
+    expect(logs.map((l) => JSON.parse(l))).toEqual([
+      { event: "evidence_flush_failed", name: "hello", reason: "ledger overloaded", exchanges: 2 },
+    ]);
+    failNext(false);
+    batcher.addShadow("hello", result(), waitUntil);
+    await batcher.flush("hello");
+    expect(sent.map((s) => s.batch.shadows[0]?.mirrored)).toEqual([1]);
+  });
+});
+
+describe("sample bodies", () => {
+  it("are cut to 8 KiB at a character boundary and marked truncated", () => {
+    const body = "é".repeat(SAMPLE_BODY_BYTES);
+    const cut = cutBody(body);
+    expect(cut.cut).toBe(true);
+    expect(new TextEncoder().encode(cut.body).length).toBeLessThanOrEqual(SAMPLE_BODY_BYTES);
+    expect(cut.body).toBe("é".repeat(SAMPLE_BODY_BYTES / 2));
+    const side = sampleSide({ status: 200, headers: {}, body: new TextEncoder().encode(body), bodyComplete: true });
+    expect(side.truncated).toBe(true);
+    expect(sampleSide({ status: 200, headers: {}, body: "short", bodyComplete: true })).toEqual({
+      status: 200,
+      headers: {},
+      body: "short",
+      truncated: false,
+    });
+    expect(sampleSide({ status: 200, headers: {}, body: "partial", bodyComplete: false }).truncated).toBe(true);
+  });
+});
