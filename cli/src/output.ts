@@ -1,5 +1,5 @@
 import { formatWithOptions } from "node:util";
-import { type ConsolaInstance, type ConsolaReporter, createConsola } from "consola";
+import { type ConsolaInstance, type ConsolaReporter, createConsola } from "consola/core";
 
 /** Lines exactly as given: the messages and the table are a contract, so no badges, dates or colours. */
 const plainReporter: ConsolaReporter = {
