@@ -1,4 +1,4 @@
-import type { ArgsDef } from "citty";
+import type { ArgsDef, CommandDef } from "citty";
 
 /** Levenshtein distance: the fewest single-character edits that turn `a` into `b`. */
 export function editDistance(a: string, b: string): number {
@@ -43,19 +43,28 @@ export function topLevelProblem(rawArgs: readonly string[], commands: readonly s
 
 const kebab = (name: string) => name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
 
-/**
- * The first argument a command does not take: an option it does not define, or one positional
- * argument too many. citty would silently ignore both.
- */
-export function unexpectedArgument(rawArgs: readonly string[], args: ArgsDef): string | undefined {
+/** Every command here declares its arguments as a plain object. */
+export const plainArgs = <T extends ArgsDef>(args: CommandDef<T>["args"]): ArgsDef =>
+  args === undefined || typeof args === "function" || args instanceof Promise ? {} : args;
+
+export interface ArgumentCheck {
+  /** The first argument the command does not take: an unknown option, or one positional too many. */
+  unexpected?: string;
+  /** The first required positional argument that is missing, upper-cased as the help shows it. */
+  missing?: string;
+}
+
+/** Reads the words after a command name the way citty will, to catch what citty would ignore. */
+export function checkArguments(rawArgs: readonly string[], args: ArgsDef): ArgumentCheck {
   const options = new Map<string, "boolean" | "value">([
     ["help", "boolean"],
     ["h", "boolean"],
   ]);
-  const positionals: string[] = [];
+  const positionals: { label: string; required: boolean }[] = [];
   for (const [name, def] of Object.entries(args)) {
     if (def.type === "positional") {
-      positionals.push(def.required === false ? `[${name.toUpperCase()}]` : name.toUpperCase());
+      const required = def.required !== false && def.default === undefined;
+      positionals.push({ label: required ? name.toUpperCase() : `[${name.toUpperCase()}]`, required });
       continue;
     }
     const kind = def.type === "boolean" ? "boolean" : "value";
@@ -80,7 +89,7 @@ export function unexpectedArgument(rawArgs: readonly string[], args: ArgsDef): s
       const names = arg.startsWith("--") || spelled.length === 1 ? [spelled] : [...spelled];
       for (const [at, name] of names.entries()) {
         const kind = options.get(name);
-        if (!kind) return `Unknown option ${arg.startsWith("--") ? "--" : "-"}${name}`;
+        if (!kind) return { unexpected: `Unknown option ${arg.startsWith("--") ? "--" : "-"}${name}` };
         // A value option takes the next word, unless it was given as --name=value.
         if (kind === "value" && at === names.length - 1 && value === undefined) i++;
       }
@@ -88,9 +97,15 @@ export function unexpectedArgument(rawArgs: readonly string[], args: ArgsDef): s
     }
     given++;
     if (given > positionals.length) {
-      const takes = positionals.length === 0 ? "takes no arguments" : `takes ${positionals.join(" ")}`;
-      return `Unexpected argument ${JSON.stringify(arg)}: the command ${takes}`;
+      const labels = positionals.map((positional) => positional.label);
+      const takes = labels.length === 0 ? "takes no arguments" : `takes ${labels.join(" ")}`;
+      return { unexpected: `Unexpected argument ${JSON.stringify(arg)}: the command ${takes}` };
     }
   }
-  return undefined;
+  const missing = positionals.slice(given).find((positional) => positional.required);
+  return missing ? { missing: missing.label } : {};
 }
+
+/** The first argument a command does not take, which citty would silently ignore. */
+export const unexpectedArgument = (rawArgs: readonly string[], args: ArgsDef): string | undefined =>
+  checkArguments(rawArgs, args).unexpected;

@@ -1,5 +1,5 @@
 import type { ArgsDef, CommandDef } from "citty";
-import { unexpectedArgument } from "./argv.ts";
+import { plainArgs, unexpectedArgument } from "./argv.ts";
 import { describeFailure, failureAsJson, UsageError } from "./errors.ts";
 import { createOutput } from "./output.ts";
 import { closePrompts } from "./prompt.ts";
@@ -9,10 +9,6 @@ import { closePrompts } from "./prompt.ts";
  * stack trace (DEBUG=1 adds it); with `--json`, also `{"error":{…}}` on stdout. Arguments the
  * command does not take are failures too. citty still handles --help and missing arguments itself.
  */
-/** Every command here declares its arguments as a plain object. */
-const plainArgs = <T extends ArgsDef>(args: CommandDef<T>["args"]): ArgsDef =>
-  args === undefined || typeof args === "function" || args instanceof Promise ? {} : args;
-
 export function reportingFailures<T extends ArgsDef>(name: string, command: CommandDef<T>): CommandDef<T> {
   const run = command.run;
   if (!run) return command;

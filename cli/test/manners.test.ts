@@ -109,6 +109,9 @@ describe('--json failures: {"error":{…}} on stdout, exit 1', () => {
     const result = await asUser(["ls", "a", "b", "c", "--json"]);
     expect(result.code).toBe(1);
     expect(JSON.parse(result.stdout)).toMatchObject({ error: { code: "usage" } });
+    const missing = await asUser(["deploy", "hello", "--json"]);
+    expect(expectOneLine(missing)).toBe("Missing argument VERSION. See `daeploy-edge deploy --help`.");
+    expect(JSON.parse(missing.stdout)).toEqual({ error: { code: "usage", message: missing.err[0] } });
   });
 
   it('a declined prompt prints {"cancelled":true} and exits 0', async () => {

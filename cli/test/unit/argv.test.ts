@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { editDistance, nearest, topLevelProblem, unexpectedArgument } from "../../src/argv.ts";
-import { connectionArgs, jsonArg, serviceFilterArgs, yesArg } from "../../src/commands/args.ts";
+import { checkArguments, editDistance, nearest, topLevelProblem, unexpectedArgument } from "../../src/argv.ts";
+import { connectionArgs, jsonArg, serviceArgs, serviceFilterArgs, yesArg } from "../../src/commands/args.ts";
 
 const COMMANDS = ["login", "logout", "deploy", "ls", "assign", "kill"];
 const killArgs = {
@@ -66,5 +66,15 @@ describe("arguments a command does not take", () => {
   it("counts positionals after --", () => {
     expect(unexpectedArgument(["--", "a", "b", "c"], killArgs)).toMatch(/^Unexpected argument "c"/);
     expect(unexpectedArgument(["now"], {})).toBe('Unexpected argument "now": the command takes no arguments');
+  });
+});
+
+describe("a missing argument", () => {
+  it("names the first required positional that was not given", () => {
+    const assignArgs = { ...serviceArgs, ...jsonArg, ...connectionArgs };
+    expect(checkArguments(["hello", "--json"], assignArgs)).toEqual({ missing: "VERSION" });
+    expect(checkArguments(["--host", "hello", "--json"], assignArgs)).toEqual({ missing: "NAME" });
+    expect(checkArguments(["hello", "1.0.0"], serviceArgs)).toEqual({});
+    expect(checkArguments([], serviceFilterArgs)).toEqual({});
   });
 });
