@@ -7,7 +7,8 @@ import { closePrompts } from "./prompt.ts";
 /**
  * The one place a failure becomes output and an exit code: one line on stderr, exit 1, never a
  * stack trace (DEBUG=1 adds it); with `--json`, also `{"error":{…}}` on stdout. Arguments the
- * command does not take are failures too. citty still handles --help and missing arguments itself.
+ * command does not take are failures too. citty still handles --help, and missing arguments unless --json
+ * is given (cli.ts answers those).
  */
 export function reportingFailures<T extends ArgsDef>(name: string, command: CommandDef<T>): CommandDef<T> {
   const run = command.run;
