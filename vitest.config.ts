@@ -8,7 +8,7 @@ export default defineConfig({
         // Pure rules and parsing: no bindings, plain Node.
         test: {
           name: "unit",
-          include: ["worker/test/unit/**/*.test.ts", "bench/test/**/*.test.ts"],
+          include: ["worker/test/unit/**/*.test.ts", "cli/test/unit/**/*.test.ts", "bench/test/**/*.test.ts"],
           environment: "node",
         },
       },
@@ -39,7 +39,7 @@ export default defineConfig({
         // Files run one at a time: they share that gateway, and `kill --all` touches every name.
         test: {
           name: "cli",
-          include: ["cli/test/**/*.test.ts"],
+          include: ["cli/test/*.test.ts"],
           environment: "node",
           globalSetup: ["./cli/test/global-setup.ts"],
           fileParallelism: false,
@@ -52,7 +52,8 @@ export default defineConfig({
           name: "e2e",
           include: ["e2e/**/*.test.ts"],
           environment: "node",
-          // One gateway for every file, and the story ends with `kill --all`: one file at a time.
+          // The same setup as the cli project: one CLI build per run, a gateway per project.
+          // Files share that gateway, and the story ends with `kill --all`: one file at a time.
           fileParallelism: false,
           globalSetup: ["./cli/test/global-setup.ts"],
           env: { TZ: "UTC" },

@@ -1,16 +1,19 @@
 #!/usr/bin/env node
 // `npm run dev [-- <wrangler dev args>]`: the gateway on http://127.0.0.1:8787 with a
 // migrated local D1 and the admin token from .dev.vars, on a fresh clone and offline.
+// `--env-file F` reads the token (and any vars) from F instead, and leaves .dev.vars alone;
+// `--no-cron` turns off the once-a-minute health probe (scripts/gateway.ts uses both for tests).
 import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const wrangler = join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin", "wrangler.js");
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
-const args = process.argv.slice(2);
+const cron = !process.argv.includes("--no-cron");
+const args = process.argv.slice(2).filter((a) => a !== "--no-cron");
 
 const optionValue = (name) => {
   const at = args.findIndex((a) => a === name || a.startsWith(`${name}=`));
@@ -18,12 +21,17 @@ const optionValue = (name) => {
   return args[at].includes("=") ? args[at].slice(name.length + 1) : args[at + 1];
 };
 
+const envFile = optionValue("--env-file");
 const devVars = join(root, ".dev.vars");
-if (!existsSync(devVars)) {
+if (!envFile && !existsSync(devVars)) {
   copyFileSync(join(root, ".dev.vars.example"), devVars);
   console.log("Created .dev.vars from .dev.vars.example");
 }
-const token = /^ADMIN_TOKEN=(.*)$/m.exec(readFileSync(devVars, "utf8"))?.[1]?.trim();
+const secrets = envFile ? resolve(envFile) : devVars;
+const token = /^ADMIN_TOKEN=(.*)$/m
+  .exec(readFileSync(secrets, "utf8"))?.[1]
+  ?.trim()
+  .replace(/^"(.*)"$/, "$1");
 
 const persistTo = optionValue("--persist-to");
 const migrate = spawnSync(
@@ -44,13 +52,15 @@ const defaults = [
   ...(optionValue("--port") ? [] : ["--port", port]),
   "--show-interactive-dev-session=false",
 ];
-console.log(`daeploy-edge gateway: http://${ip}:${port}  (admin token: ${token ?? "see .dev.vars"})`);
+console.log(`daeploy-edge gateway: http://${ip}:${port}  (admin token: ${token ?? `see ${secrets}`})`);
 console.log(`In another terminal: export DAEPLOY_HOST=http://${ip}:${port} DAEPLOY_TOKEN=${token ?? "<token>"}`);
 
 const child = spawn(process.execPath, [wrangler, "dev", ...defaults, ...args], { cwd: root, env, stdio: "inherit" });
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
 
 // wrangler dev does not fire Cron Triggers; fire the health probe once a minute as Cloudflare would.
-const cronUrl = `http://${ip.includes(":") ? `[${ip}]` : ip}:${port}/cdn-cgi/local/scheduled`;
-setInterval(() => fetch(cronUrl).catch(() => {}), 60_000).unref();
+if (cron) {
+  const cronUrl = `http://${ip.includes(":") ? `[${ip}]` : ip}:${port}/cdn-cgi/local/scheduled`;
+  setInterval(() => fetch(cronUrl).catch(() => {}), 60_000).unref();
+}
 child.on("exit", (code, signal) => process.exit(signal ? 1 : (code ?? 0)));

@@ -3,7 +3,6 @@
 // failure or Ctrl-C.
 import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 
 export interface Started {
@@ -50,6 +49,14 @@ export function startProcess(
   return started;
 }
 
+/** Registers a process started elsewhere (the gateway launcher) so that stopAll() and killAllNow() reach it. */
+export function adoptProcess(name: string, child: ChildProcess, logPath: string): Started {
+  if (child.pid === undefined) throw new Error(`${name} has no process id`);
+  const started = { name, child, pid: child.pid, logPath };
+  running.add(started);
+  return started;
+}
+
 function exited(child: ChildProcess, timeoutMs: number): Promise<boolean> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
   return new Promise((resolve) => {
@@ -81,17 +88,7 @@ export function killAllNow(): void {
 }
 
 /** A free TCP port on 127.0.0.1 (bound, then released). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from "../../scripts/gateway.ts";
 
 /** Polls `url` until `isReady(response)` or the timeout; a process that exits early fails at once. */
 export async function waitForHttp(

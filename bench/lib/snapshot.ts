@@ -12,7 +12,6 @@ const GATEWAY_FILES = [
   "package.json",
   "tsconfig.json",
   ".dev.vars.example",
-  ".dev.vars",
 ];
 
 /** Copies what `npm run dev` needs from `root` into `dir`, links `nodeModules` there, and returns `dir`. */

@@ -3,8 +3,9 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { startGateway as launchGateway } from "../../scripts/gateway.ts";
 import { processTree, type RuntimeProcess, readCmdline } from "./proc-stats.ts";
-import { type Started, startProcess, waitForHttp } from "./processes.ts";
+import { adoptProcess, type Started, startProcess, waitForHttp } from "./processes.ts";
 
 export interface WorkerdRuntime {
   url: string;
@@ -49,20 +50,17 @@ function wranglerProcesses(started: Started, port: number): RuntimeProcess[] {
   });
 }
 
-/** The default route-cache TTL, as wrangler.toml ships it, so a developer's .dev.vars cannot skew the run. */
+/** The default route-cache TTL, as wrangler.toml ships it, so a gateway root's own settings cannot skew the run. */
 export function defaultRoutesCacheTtlMs(root: string): string {
   const match = /^ROUTES_CACHE_TTL_MS\s*=\s*"(\d+)"/m.exec(readFileSync(join(root, "wrangler.toml"), "utf8"));
   if (!match?.[1]) throw new Error("wrangler.toml has no ROUTES_CACHE_TTL_MS in [vars]");
   return match[1];
 }
 
-function adminTokenOf(root: string): string {
-  const token = /^ADMIN_TOKEN=(.*)$/m.exec(readFileSync(join(root, ".dev.vars"), "utf8"))?.[1]?.trim();
-  if (!token)
-    throw new Error(".dev.vars has no ADMIN_TOKEN; delete it and run again to recreate it from .dev.vars.example");
-  return token;
-}
+/** Not a secret: the gateway lives for one run, on 127.0.0.1. */
+const BENCH_ADMIN_TOKEN = "bench-token";
 
+/** The gateway as `npm run dev` runs it (cron included), through the launcher the tests use too. */
 export async function startGateway(options: {
   root: string;
   port: number;
@@ -71,40 +69,25 @@ export async function startGateway(options: {
   logDir: string;
 }): Promise<Gateway> {
   const { root, port, inspectorPort, stateDir, logDir } = options;
-  const started = startProcess(
-    "gateway",
-    process.execPath,
-    [
-      join(root, "scripts", "dev.mjs"),
-      "--port",
-      String(port),
-      "--persist-to",
-      stateDir,
-      "--var",
-      `ROUTES_CACHE_TTL_MS:${defaultRoutesCacheTtlMs(root)}`,
-      "--inspector-port",
-      String(inspectorPort),
-      ...wranglerLogLevel,
-    ],
-    { cwd: root, env: quietEnv, logDir },
-  );
-  const url = `http://127.0.0.1:${port}`;
-  // Any answer means wrangler is up; dev.mjs has written .dev.vars by then.
-  await waitForHttp(`${url}/api/v1/services`, started, 90_000);
-  const adminToken = adminTokenOf(root);
-  await waitForHttp(
-    `${url}/api/v1/services`,
-    started,
-    10_000,
-    { headers: { authorization: `Bearer ${adminToken}` } },
-    (r) => r.ok,
-  );
+  const logPath = join(logDir, "gateway.log");
+  const gateway = await launchGateway({
+    root,
+    port,
+    inspectorPort,
+    stateDir,
+    token: BENCH_ADMIN_TOKEN,
+    cron: true,
+    vars: { ROUTES_CACHE_TTL_MS: defaultRoutesCacheTtlMs(root) },
+    wranglerArgs: wranglerLogLevel,
+    logPath,
+  });
+  const started = adoptProcess("gateway", gateway.child, logPath);
   return {
-    url,
+    url: gateway.url,
     inspectorPort,
     sourceRoot: root,
     process: started,
-    adminToken,
+    adminToken: gateway.token,
     processes: () => wranglerProcesses(started, port),
   };
 }

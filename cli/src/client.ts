@@ -57,10 +57,10 @@ interface AnsweredResponse {
 async function refusal(response: AnsweredResponse): Promise<ApiRefusal> {
   const reason = STATUS_CODES[response.status] ?? (response.statusText || "Unknown Status");
   const text = await response.text().catch(() => "");
-  let detail = text.trim().split("\n")[0]?.slice(0, 200) || "no details given";
+  const detail = text.trim().split("\n")[0]?.slice(0, 200) || "no details given";
   try {
     const body: unknown = JSON.parse(text);
-    if (isErrorBody(body)) detail = body.error.message;
+    if (isErrorBody(body)) return new ApiRefusal(response.status, reason, body.error.message, body.error);
   } catch {
     // Not JSON (a proxy in front of the gateway, say): its first line is the best detail there is.
   }
@@ -72,7 +72,8 @@ export interface AdminApiClient {
   readonly host: string;
   listServices(name?: string): Promise<ServiceRecord[]>;
   deploy(request: DeployRequest): Promise<ServiceRecord>;
-  assignMain(name: string, version: string): Promise<ServiceRecord[]>;
+  /** The versions of the name afterwards; `changed` is false when the version already was main. */
+  assignMain(name: string, version: string): Promise<{ services: ServiceRecord[]; changed?: boolean }>;
   killVersion(name: string, version: string): Promise<ServiceRecord[]>;
   killName(name: string): Promise<ServiceRecord[]>;
 }
@@ -121,7 +122,12 @@ export function connectAdminApi({ host, token }: Connection): AdminApiClient {
     },
     async assignMain(name, version) {
       const response = await api.services[":name"].main.$put({ param: { name }, json: { version } });
-      return listFrom((await answer(response)).services, "services");
+      const body = await answer(response);
+      const services = listFrom(body.services, "services");
+      // Older gateways do not say whether anything changed.
+      return "changed" in body && typeof body.changed === "boolean"
+        ? { services, changed: body.changed }
+        : { services };
     },
     async killVersion(name, version) {
       const response = await api.services[":name"][":version"].$delete({ param: { name, version } });

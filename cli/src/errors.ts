@@ -1,6 +1,15 @@
 /** A failure the user can act on: its message is the one line the CLI prints, and the exit code is 1. */
 export class CliError extends Error {
   override readonly name: string = "CliError";
+  /** Stable, for scripts reading `--json` output; API refusals carry the API's own code instead. */
+  readonly code: string = "cli_error";
+}
+
+/** The error object of the API's `{ "error": { … } }` body. */
+export interface ApiErrorObject {
+  code: string;
+  message: string;
+  field?: string;
 }
 
 /** The gateway answered, but refused: printed as Daeploy does, `Command failed: <status> - <reason>: <message>`. */
@@ -10,6 +19,8 @@ export class ApiRefusal extends CliError {
     readonly status: number,
     readonly reason: string,
     readonly detail: string,
+    /** What the API said, when it said it as JSON. */
+    readonly apiError?: ApiErrorObject,
   ) {
     super(`Command failed: ${status} - ${reason}: ${detail}`);
   }
@@ -18,6 +29,7 @@ export class ApiRefusal extends CliError {
 /** No answer at all from the host: wrong URL, gateway not running, DNS, timeout. */
 export class HostUnreachable extends CliError {
   override readonly name = "HostUnreachable";
+  override readonly code = "host_unreachable";
   constructor(host: string, why: string) {
     super(
       `Cannot reach the gateway at ${host} (${why}); check that it is running (\`npm run dev\` locally) ` +
@@ -29,6 +41,7 @@ export class HostUnreachable extends CliError {
 /** Something answered, but not as a daeploy-edge gateway would. */
 export class NotAGateway extends CliError {
   override readonly name = "NotAGateway";
+  override readonly code = "not_a_gateway";
   constructor(host: string, what: string) {
     super(`The host ${host} does not look like a daeploy-edge gateway (${what}); check the host URL`);
   }
@@ -37,11 +50,13 @@ export class NotAGateway extends CliError {
 /** Missing host or token, a bad host URL, a bad saved login file. */
 export class ConnectionSetupError extends CliError {
   override readonly name = "ConnectionSetupError";
+  override readonly code = "connection_setup";
 }
 
 /** Arguments that make no sense together, or name nothing. */
 export class UsageError extends CliError {
   override readonly name = "UsageError";
+  override readonly code = "usage";
 }
 
 /** The one line shown for any failure; never a stack trace (set DEBUG=1 to get one on stderr). */
@@ -49,4 +64,16 @@ export function describeFailure(error: unknown): string {
   if (error instanceof CliError) return error.message;
   const message = error instanceof Error ? error.message : String(error);
   return `Unexpected error: ${message}`;
+}
+
+/**
+ * What `--json` prints on stdout for a failure: the API's own error object for a refusal, else one
+ * made here with a stable code, so a script always finds `error.code` and `error.message`.
+ */
+export function failureAsJson(error: unknown): { error: ApiErrorObject & { status?: number } } {
+  if (error instanceof ApiRefusal) {
+    return { error: error.apiError ?? { code: `http_${error.status}`, message: error.detail } };
+  }
+  if (error instanceof CliError) return { error: { code: error.code, message: error.message } };
+  return { error: { code: "unexpected", message: describeFailure(error) } };
 }

@@ -1,7 +1,8 @@
 import { formatWithOptions } from "node:util";
-import { type ConsolaInstance, type ConsolaReporter, createConsola } from "consola";
+import { type ConsolaInstance, type ConsolaReporter, createConsola } from "consola/core";
+import { colourOn } from "./colour.ts";
 
-/** Lines exactly as given: the messages and the table are a contract, so no badges, dates or colours. */
+/** Lines exactly as given: the messages and the table are a contract, so no badges or dates. */
 const plainReporter: ConsolaReporter = {
   log(logObj, ctx) {
     const line = `${formatWithOptions({}, ...logObj.args)}\n`;
@@ -15,8 +16,12 @@ export interface Output {
   say: ConsolaInstance;
   /** Where a prompt writes its question (the same place as the human lines). */
   promptStream: NodeJS.WritableStream;
+  /** Whether the human lines go to a terminal that wants colour. */
+  colour: boolean;
   /** Machine output for `--json`; the only thing written to stdout in that mode. */
   json(value: unknown): void;
+  /** A declined prompt: a line for people, and `{"cancelled":true}` for `--json` scripts. */
+  cancelled(message: string): void;
 }
 
 /**
@@ -25,11 +30,18 @@ export interface Output {
  */
 export function createOutput(options: { json?: boolean } = {}): Output {
   const human = options.json ? process.stderr : process.stdout;
+  const say = createConsola({ reporters: [plainReporter], stdout: human, stderr: process.stderr });
+  const json = (value: unknown) => {
+    process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  };
   return {
-    say: createConsola({ reporters: [plainReporter], stdout: human, stderr: process.stderr }),
+    say,
     promptStream: human,
-    json: (value) => {
-      process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+    colour: colourOn(human),
+    json,
+    cancelled(message) {
+      say.log(message);
+      if (options.json) json({ cancelled: true });
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { ServiceRecord } from "./client.ts";
+import { red } from "./colour.ts";
 
 export const SERVICE_TABLE_HEADERS = ["MAIN", "NAME", "VERSION", "STATUS", "RUNNING"] as const;
 
@@ -10,16 +11,32 @@ const HEADER_PADDING = 2;
  * A table in tabulate's "simple" format (what Daeploy prints): left-aligned columns, a dashes line
  * under the header, two spaces between columns, no trailing spaces.
  */
-export function formatSimpleTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+export function formatSimpleTable(
+  headers: readonly string[],
+  rows: readonly (readonly string[])[],
+  /** Colours a body cell; widths are measured on the plain text, so colour never shifts a column. */
+  paint: (cell: string, column: number) => string = (cell) => cell,
+): string {
   const widths = headers.map((header, column) =>
     Math.max(header.length + HEADER_PADDING, ...rows.map((row) => (row[column] ?? "").length)),
   );
-  const line = (cells: readonly string[]) =>
+  const line = (cells: readonly string[], painted: boolean) =>
     widths
-      .map((width, column) => (cells[column] ?? "").padEnd(width))
+      .map((width, column) => {
+        const cell = cells[column] ?? "";
+        const padding = " ".repeat(width - cell.length);
+        return `${painted && cell !== "" ? paint(cell, column) : cell}${padding}`;
+      })
       .join(COLUMN_SEPARATOR)
       .trimEnd();
-  return [line(headers), line(widths.map((width) => "-".repeat(width))), ...rows.map((row) => line(row))].join("\n");
+  return [
+    line(headers, false),
+    line(
+      widths.map((width) => "-".repeat(width)),
+      false,
+    ),
+    ...rows.map((row) => line(row, true)),
+  ].join("\n");
 }
 
 const pad2 = (n: number) => String(n).padStart(2, "0");
@@ -48,5 +65,13 @@ export function serviceRow(record: ServiceRecord): string[] {
   ];
 }
 
-export const formatServiceTable = (records: readonly ServiceRecord[]): string =>
-  formatSimpleTable(SERVICE_TABLE_HEADERS, records.map(serviceRow));
+const STATUS_COLUMN = SERVICE_TABLE_HEADERS.indexOf("STATUS");
+
+/** With `colour` (a terminal), an `unreachable` STATUS is red so a dead origin stands out. */
+export const formatServiceTable = (
+  records: readonly ServiceRecord[],
+  { colour = false }: { colour?: boolean } = {},
+): string =>
+  formatSimpleTable(SERVICE_TABLE_HEADERS, records.map(serviceRow), (cell, column) =>
+    colour && column === STATUS_COLUMN && cell === "unreachable" ? red(cell) : cell,
+  );

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { type CliResult, newUser, since } from "./support/run-cli.ts";
 
-// Daeploy's tutorial, with origin URLs instead of source directories, in DESIGN.md's order.
+// Daeploy's tutorial, with origin URLs instead of source directories, in the README's order.
 // The steps build on each other, so they run in order within this file.
 
 const { gateway, origins } = inject("cliWorld");

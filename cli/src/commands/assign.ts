@@ -17,12 +17,15 @@ export default defineCommand({
       output: output.promptStream,
     });
     if (!confirmed) {
-      output.say.log("Assign cancelled.");
+      output.cancelled("Assign cancelled.");
       return;
     }
-    const services = await api.assignMain(name, version);
-    output.say.log(`Changed main version to ${name} ${version}`);
-    if (args.json) output.json({ services });
-    else output.say.log(formatServiceTable(services));
+    const { services, changed } = await api.assignMain(name, version);
+    // Assigning the current main changes nothing, and says so.
+    output.say.log(
+      changed === false ? `${name} ${version} is already main` : `Changed main version to ${name} ${version}`,
+    );
+    if (args.json) output.json(changed === undefined ? { services } : { services, changed });
+    else output.say.log(formatServiceTable(services, output));
   },
 });

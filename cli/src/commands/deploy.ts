@@ -28,6 +28,6 @@ export default defineCommand({
     const record = await api.deploy({ name: args.name, version: args.version, origin: args.origin, check: args.check });
     output.say.log("Service deployed successfully");
     if (args.json) output.json(record);
-    else output.say.log(formatServiceTable([record]));
+    else output.say.log(formatServiceTable([record], output));
   },
 });

@@ -1,17 +1,18 @@
-import type { ArgsDef, CommandDef } from "citty";
 import { reportingFailures } from "../reporting.ts";
+import assign from "./assign.ts";
+import deploy from "./deploy.ts";
+import kill from "./kill.ts";
+import login from "./login.ts";
+import logout from "./logout.ts";
+import ls from "./ls.ts";
 
-/** Loaded on use, so `daeploy-edge ls` never parses the other commands; failures are reported in one place. */
-const lazy =
-  <T extends ArgsDef>(load: () => Promise<{ default: CommandDef<T> }>) =>
-  async () =>
-    reportingFailures((await load()).default);
-
+// Plain imports: the build bundles the whole CLI into one small file, so a lazy import() would be
+// inlined anyway and save nothing. Every command reports its failures in one place.
 export const commands = {
-  login: lazy(() => import("./login.ts")),
-  logout: lazy(() => import("./logout.ts")),
-  deploy: lazy(() => import("./deploy.ts")),
-  ls: lazy(() => import("./ls.ts")),
-  assign: lazy(() => import("./assign.ts")),
-  kill: lazy(() => import("./kill.ts")),
+  login: reportingFailures("login", login),
+  logout: reportingFailures("logout", logout),
+  deploy: reportingFailures("deploy", deploy),
+  ls: reportingFailures("ls", ls),
+  assign: reportingFailures("assign", assign),
+  kill: reportingFailures("kill", kill),
 };

@@ -31,13 +31,13 @@ export default defineCommand({
       if (args.json) output.json({ killed: [] });
       return;
     }
-    output.say.log(formatServiceTable(victims));
+    output.say.log(formatServiceTable(victims, output));
     const confirmed = await confirm("Are you sure you want to kill the above service(s)?", {
       assumeYes: args.yes,
       output: output.promptStream,
     });
     if (!confirmed) {
-      output.say.log("Service(s) not killed");
+      output.cancelled("Service(s) not killed");
       return;
     }
     const killed: ServiceRecord[] = [];

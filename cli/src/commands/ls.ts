@@ -17,6 +17,6 @@ export default defineCommand({
     const api = await openSession(args, output);
     const services = await listMatching(api, args.name, args.version);
     if (args.json) output.json({ services });
-    else output.say.log(formatServiceTable(services));
+    else output.say.log(formatServiceTable(services, output));
   },
 });

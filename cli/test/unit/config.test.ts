@@ -1,6 +1,7 @@
-import { mkdtemp, readFile, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   forgetLogin,
   loginFilePath,
@@ -86,13 +87,19 @@ describe("host URLs", () => {
 });
 
 describe("the saved login file", () => {
+  let scratchDir: string;
+  beforeAll(async () => {
+    scratchDir = await mkdtemp(join(tmpdir(), "daeploy-edge-config-"));
+  });
+  afterAll(() => rm(scratchDir, { recursive: true, force: true }));
+
   it("lives under XDG_CONFIG_HOME, else under ~/.config", () => {
     expect(loginFilePath({ XDG_CONFIG_HOME: "/x/config", HOME: "/home/a" })).toBe("/x/config/daeploy-edge/login.json");
     expect(loginFilePath({ HOME: "/home/a" })).toBe("/home/a/.config/daeploy-edge/login.json");
   });
 
   it("is written with mode 0600 (even over a looser file) and read back", async () => {
-    const path = join(await mkdtemp(join(inject("cliWorld").scratchDir, "config-")), "nested", "login.json");
+    const path = join(await mkdtemp(join(scratchDir, "config-")), "nested", "login.json");
     await saveLogin(saved, path);
     expect((await stat(path)).mode & 0o777).toBe(0o600);
     expect((await stat(join(path, ".."))).mode & 0o777).toBe(0o700);
@@ -103,14 +110,14 @@ describe("the saved login file", () => {
   });
 
   it("reads as no login when missing, and as a one-line error when damaged", async () => {
-    const dir = await mkdtemp(join(inject("cliWorld").scratchDir, "config-"));
+    const dir = await mkdtemp(join(scratchDir, "config-"));
     expect(await readSavedLogin(join(dir, "login.json"))).toBeUndefined();
     await writeFile(join(dir, "login.json"), "{ not json");
     await expect(readSavedLogin(join(dir, "login.json"))).rejects.toThrow(/is damaged; run `daeploy-edge login` again/);
   });
 
   it("is deleted by forgetLogin, which says whether there was one", async () => {
-    const path = join(await mkdtemp(join(inject("cliWorld").scratchDir, "config-")), "login.json");
+    const path = join(await mkdtemp(join(scratchDir, "config-")), "login.json");
     await saveLogin(saved, path);
     expect(await forgetLogin(path)).toEqual({ forgotten: true, host: saved.host });
     await expect(readFile(path)).rejects.toThrow(/ENOENT/);

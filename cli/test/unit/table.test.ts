@@ -50,6 +50,20 @@ describe("the service table (Daeploy's tabulate 'simple' format)", () => {
     );
   });
 
+  it("on a terminal, colours an unreachable STATUS red without moving any column", () => {
+    process.env.TZ = "UTC";
+    const records = [record({ status: "unreachable" }), record({ version: "2.0.0", main: false })];
+    const plain = formatServiceTable(records, { colour: false });
+    const coloured = formatServiceTable(records, { colour: true });
+    expect(plain).not.toContain("\u001B[");
+    expect(formatServiceTable(records)).toBe(plain);
+    expect(coloured.split("\n")[2]).toBe(
+      "*       hello   1.0.0      \u001B[31munreachable\u001B[39m  Unreachable (since 2026-11-26 11:30:00)",
+    );
+    expect(coloured.replaceAll("\u001B[31m", "").replaceAll("\u001B[39m", "")).toBe(plain);
+    expect(coloured.split("\n")[3]).not.toContain("\u001B[");
+  });
+
   it("never leaves trailing spaces, even when the last column is empty", () => {
     const table = formatSimpleTable(["A", "B"], [["x", ""]]);
     expect(table).toBe("A    B\n---  ---\nx");

@@ -1,3 +1,4 @@
+// The rules and their tags (I1–I6) are written out in docs/rules.md.
 import { AppError } from "../errors.ts";
 
 /** What a rule needs to know about one version of a name. */

@@ -1,0 +1,111 @@
+import type { ArgsDef, CommandDef } from "citty";
+
+/** Levenshtein distance: the fewest single-character edits that turn `a` into `b`. */
+export function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+/** The known name nearest to a typo, if one is close: at most two edits, and fewer than the typo is long. */
+export function nearest(typo: string, known: readonly string[]): string | undefined {
+  let best: { name: string; distance: number } | undefined;
+  for (const name of known) {
+    const distance = editDistance(typo.toLowerCase(), name);
+    if (distance <= 2 && distance < typo.length && (!best || distance < best.distance)) best = { name, distance };
+  }
+  return best?.name;
+}
+
+const isFlag = (arg: string) => arg.startsWith("-") && arg !== "-" && !/^-\d/.test(arg);
+
+/**
+ * What is wrong with the words before the command name, if anything: the CLI itself takes only
+ * --help and --version, and the command must be one it knows.
+ */
+export function topLevelProblem(rawArgs: readonly string[], commands: readonly string[]): string | undefined {
+  if (rawArgs.some((arg) => arg === "--help" || arg === "-h")) return undefined;
+  if (rawArgs.length === 1 && (rawArgs[0] === "--version" || rawArgs[0] === "-v")) return undefined;
+  const first = rawArgs[0];
+  if (first === undefined) return undefined;
+  if (isFlag(first)) return `Unknown option ${first.split("=")[0]}. Run \`daeploy-edge --help\` to see the commands.`;
+  if (commands.includes(first)) return undefined;
+  const suggestion = nearest(first, commands);
+  return `Unknown command ${first}.${suggestion ? ` Did you mean ${suggestion}?` : " Run `daeploy-edge --help` to see the commands."}`;
+}
+
+const kebab = (name: string) => name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+
+/** Every command here declares its arguments as a plain object. */
+export const plainArgs = <T extends ArgsDef>(args: CommandDef<T>["args"]): ArgsDef =>
+  args === undefined || typeof args === "function" || args instanceof Promise ? {} : args;
+
+export interface ArgumentCheck {
+  /** The first argument the command does not take: an unknown option, or one positional too many. */
+  unexpected?: string;
+  /** The first required positional argument that is missing, upper-cased as the help shows it. */
+  missing?: string;
+}
+
+/** Reads the words after a command name the way citty will, to catch what citty would ignore. */
+export function checkArguments(rawArgs: readonly string[], args: ArgsDef): ArgumentCheck {
+  const options = new Map<string, "boolean" | "value">([
+    ["help", "boolean"],
+    ["h", "boolean"],
+  ]);
+  const positionals: { label: string; required: boolean }[] = [];
+  for (const [name, def] of Object.entries(args)) {
+    if (def.type === "positional") {
+      const required = def.required !== false && def.default === undefined;
+      positionals.push({ label: required ? name.toUpperCase() : `[${name.toUpperCase()}]`, required });
+      continue;
+    }
+    const kind = def.type === "boolean" ? "boolean" : "value";
+    const alias = "alias" in def ? def.alias : undefined;
+    const aliases = alias === undefined ? [] : Array.isArray(alias) ? alias : [alias];
+    for (const spelling of [name, kebab(name), ...aliases]) {
+      options.set(spelling, kind);
+      if (kind === "boolean") options.set(`no-${spelling}`, kind);
+    }
+  }
+
+  let given = 0;
+  let onlyPositionals = false;
+  for (let i = 0; i < rawArgs.length; i++) {
+    const arg = rawArgs[i] ?? "";
+    if (arg === "--" && !onlyPositionals) {
+      onlyPositionals = true;
+      continue;
+    }
+    if (!onlyPositionals && isFlag(arg)) {
+      const [spelled = "", value] = arg.replace(/^--?/, "").split("=", 2);
+      const names = arg.startsWith("--") || spelled.length === 1 ? [spelled] : [...spelled];
+      for (const [at, name] of names.entries()) {
+        const kind = options.get(name);
+        if (!kind) return { unexpected: `Unknown option ${arg.startsWith("--") ? "--" : "-"}${name}` };
+        // A value option takes the next word, unless it was given as --name=value.
+        if (kind === "value" && at === names.length - 1 && value === undefined) i++;
+      }
+      continue;
+    }
+    given++;
+    if (given > positionals.length) {
+      const labels = positionals.map((positional) => positional.label);
+      const takes = labels.length === 0 ? "takes no arguments" : `takes ${labels.join(" ")}`;
+      return { unexpected: `Unexpected argument ${JSON.stringify(arg)}: the command ${takes}` };
+    }
+  }
+  const missing = positionals.slice(given).find((positional) => positional.required);
+  return missing ? { missing: missing.label } : {};
+}
+
+/** The first argument a command does not take, which citty would silently ignore. */
+export const unexpectedArgument = (rawArgs: readonly string[], args: ArgsDef): string | undefined =>
+  checkArguments(rawArgs, args).unexpected;
