@@ -48,7 +48,7 @@ const conversion = {
 function jsonSchemaOf(schema: GenericSchema): JsonSchema {
   const name = names.get(schema);
   if (name) return { $ref: refTo(name) };
-  const { $defs: _, ...converted } = toJsonSchema(schema, { ...conversion, definitions: NAMED_SCHEMAS });
+  const { $defs: _, $schema: __, ...converted } = toJsonSchema(schema, { ...conversion, definitions: NAMED_SCHEMAS });
   return converted;
 }
 
