@@ -1,6 +1,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { afterAll, describe, expect, it } from "vitest";
+import type { Env } from "../../src/env.ts";
 import worker from "../../src/index.ts";
 import { deploy, TOKEN } from "./admin-client.ts";
 
