@@ -3,14 +3,12 @@ import type { Hono, MiddlewareHandler } from "hono";
 import type * as v from "valibot";
 import type { AppEnv } from "../env.ts";
 import { NAMED_SCHEMAS } from "./schemas.ts";
-import { type ObjectSchema, type Target, validatedInputs } from "./validate.ts";
-
-type GenericSchema = v.GenericSchema;
+import { MAX_JSON_BODY_BYTES, type ObjectSchema, type Target, validatedInputs } from "./validate.ts";
 
 interface Operation {
   summary: string;
   /** The success status and its body, then the errors only this route gives. */
-  success: { status: number; description: string; schema?: GenericSchema };
+  success: { status: number; description: string; schema?: v.GenericSchema };
   errors?: Record<number, string>;
 }
 
@@ -32,7 +30,7 @@ const EVERY_ROUTE: Record<number, string> = {
 const WITH_INPUT: Record<number, string> = { 422: "A field is invalid; `error.field` names it" };
 const WITH_BODY: Record<number, string> = {
   400: "The body is not valid JSON",
-  413: "The body is larger than 64 KiB",
+  413: `The body is larger than ${MAX_JSON_BODY_BYTES} bytes`,
   415: "The body is not sent as `application/json`",
 };
 
@@ -45,14 +43,14 @@ const conversion = {
   overrideRef: ({ referenceId }) => refTo(referenceId),
 } satisfies ConversionConfig;
 
-function jsonSchemaOf(schema: GenericSchema): JsonSchema {
+function jsonSchemaOf(schema: v.GenericSchema): JsonSchema {
   const name = names.get(schema);
   if (name) return { $ref: refTo(name) };
   const { $defs: _, $schema: __, ...converted } = toJsonSchema(schema, { ...conversion, definitions: NAMED_SCHEMAS });
   return converted;
 }
 
-const jsonContent = (schema: GenericSchema) => ({ "application/json": { schema: jsonSchemaOf(schema) } });
+const jsonContent = (schema: v.GenericSchema) => ({ "application/json": { schema: jsonSchemaOf(schema) } });
 
 /** The OpenAPI 3.1 document of every described route of `api`, mounted at `base`. */
 export function openApiDocument(api: Hono<AppEnv>, base: string) {
