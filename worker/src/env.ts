@@ -1,19 +1,11 @@
-import type { ServiceCoordinator } from "./coordinator/ServiceCoordinator.ts";
-import type { EvidenceLedger } from "./evidence/ledger.ts";
+/// <reference path="./worker-configuration.d.ts" />
 
-/** The bindings and variables of wrangler.toml, plus the ADMIN_TOKEN secret. */
-export interface Env {
-  DB: D1Database;
-  SERVICE_COORDINATOR: DurableObjectNamespace<ServiceCoordinator>;
-  EVIDENCE_LEDGER: DurableObjectNamespace<EvidenceLedger>;
-  ADMIN_TOKEN?: string;
-  MIRROR_MAX_BODY_BYTES?: string;
-  ORIGIN_TIMEOUT_MS?: string;
-  SHADOW_TIMEOUT_MS?: string;
-  ROUTES_CACHE_TTL_MS?: string;
-  HEALTH_TIMEOUT_MS?: string;
-  MAX_HOPS?: string;
-}
+/**
+ * The bindings and variables of wrangler.toml, as `wrangler types` generates
+ * them (the first line of that file is the command to run again). A secret
+ * can still be missing at run time, and the admin API fails closed when it is.
+ */
+export type Env = Omit<Cloudflare.Env, "ADMIN_TOKEN"> & { ADMIN_TOKEN?: string };
 
 export interface AppEnv {
   Bindings: Env;

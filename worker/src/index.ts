@@ -1,8 +1,8 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { adminApi } from "./api/routes.ts";
+import { ADMIN_API_BASE, adminApi } from "./api/routes.ts";
 import type { AppEnv, Env } from "./env.ts";
-import { AppError, errorResponse } from "./errors.ts";
+import { AppError, reasonOf } from "./errors.ts";
 import { probeAllOrigins } from "./health/cron.ts";
 import { answerOwnProbe } from "./health/probe.ts";
 import { proxy } from "./proxy/index.ts";
@@ -13,26 +13,28 @@ export { EvidenceLedger } from "./evidence/ledger.ts";
 const app = new Hono<AppEnv>();
 
 app.use(answerOwnProbe);
-app.route("/api/v1", adminApi);
+app.route(ADMIN_API_BASE, adminApi);
 app.route("/services", proxy);
 
 app.notFound((c) =>
-  errorResponse(new AppError(404, "not_found", `Nothing at ${c.req.path}; services live under /services/<name>/`)),
+  new AppError(404, "not_found", `Nothing at ${c.req.path}; services live under /services/<name>/`).getResponse(),
 );
 
 app.onError((error) => {
-  if (error instanceof AppError) return errorResponse(error);
-  if (error instanceof HTTPException && error.status === 415) {
-    return errorResponse(
-      new AppError(415, "unsupported_media_type", "Send the body as JSON, with `Content-Type: application/json`"),
-    );
-  }
-  if (error instanceof HTTPException && error.status < 500) {
+  if (error instanceof AppError) return error.getResponse();
+  // Hono's own middleware throws these for a request it cannot take.
+  if (error instanceof HTTPException) {
     const code = error.status === 400 ? "bad_request" : "http_error";
-    return errorResponse(new AppError(error.status, code, error.message || "Bad request"));
+    return new AppError(error.status, code, error.message || "The request was refused").getResponse();
   }
-  console.error(JSON.stringify({ event: "unhandled_error", message: String(error), stack: (error as Error).stack }));
-  return errorResponse(new AppError(500, "internal_error", "The gateway failed to handle this request"));
+  console.error(
+    JSON.stringify({
+      event: "unhandled_error",
+      message: reasonOf(error),
+      stack: error instanceof Error ? error.stack : undefined,
+    }),
+  );
+  return new AppError(500, "internal_error", "The gateway failed to handle this request").getResponse();
 });
 
 export default {

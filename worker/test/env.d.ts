@@ -1,14 +1,10 @@
 import type { D1Migration } from "cloudflare:test";
-import type { Env as WorkerEnv } from "../src/env.ts";
 
+// The worker's bindings and main module come from the generated worker/src/worker-configuration.d.ts.
 declare global {
   namespace Cloudflare {
-    interface Env extends WorkerEnv {
+    interface Env {
       TEST_MIGRATIONS: D1Migration[];
-    }
-    interface GlobalProps {
-      mainModule: typeof import("../src/index.ts");
-      durableNamespaces: "ServiceCoordinator" | "EvidenceLedger";
     }
   }
 }

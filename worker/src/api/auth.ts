@@ -11,10 +11,8 @@ async function tokensMatch(given: string, expected: string): Promise<boolean> {
   return crypto.subtle.timingSafeEqual(a, b);
 }
 
-const unauthorized = (message: string) => {
-  const error = new AppError(401, "unauthorized", message);
-  return Response.json(error.toBody(), { status: 401, headers: { "WWW-Authenticate": 'Bearer realm="daeploy-edge"' } });
-};
+const unauthorized = (message: string) =>
+  new AppError(401, "unauthorized", message, undefined, { "WWW-Authenticate": 'Bearer realm="daeploy-edge"' });
 
 /** Bearer auth against the ADMIN_TOKEN secret; with no secret set, the API refuses everything. */
 export function adminAuth() {
@@ -30,8 +28,8 @@ export function adminAuth() {
     }
     const header = c.req.header("Authorization") ?? "";
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!match?.[1]) return unauthorized("Send the admin token as `Authorization: Bearer <token>`");
-    if (!(await tokensMatch(match[1], expected))) return unauthorized("The admin token is wrong");
+    if (!match?.[1]) throw unauthorized("Send the admin token as `Authorization: Bearer <token>`");
+    if (!(await tokensMatch(match[1], expected))) throw unauthorized("The admin token is wrong");
     await next();
   });
 }

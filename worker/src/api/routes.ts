@@ -1,4 +1,4 @@
-import { createRoute, OpenAPIHono, type z } from "@hono/zod-openapi";
+import { Hono } from "hono";
 import { readConfig } from "../config.ts";
 import type { Outcome, ServiceCoordinator } from "../coordinator/ServiceCoordinator.ts";
 import { listServices, openDatabase, toRecord } from "../db/queries.ts";
@@ -9,10 +9,11 @@ import { gatewayKey } from "../proxy/gateway-key.ts";
 import { forgetRoutes } from "../proxy/route-table.ts";
 import { decideDeploy } from "../registry/rules.ts";
 import { adminAuth } from "./auth.ts";
+import { describe, openApiDocument } from "./openapi.ts";
 import {
   AssignBodySchema,
+  AssignResultSchema,
   DeployBodySchema,
-  ErrorSchema,
   KilledListSchema,
   ListQuerySchema,
   NameParamSchema,
@@ -20,16 +21,10 @@ import {
   ServiceRecordSchema,
   VersionParamSchema,
 } from "./schemas.ts";
+import { validate } from "./validate.ts";
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  content: { "application/json": { schema } },
-  description,
-});
-const errors = (...statuses: number[]) =>
-  Object.fromEntries(statuses.map((status) => [status, json(ErrorSchema, `Error ${status}`)]));
-const jsonBody = <T extends z.ZodType>(schema: T) => ({
-  body: { content: { "application/json": { schema } }, required: true },
-});
+/** Where the admin API is mounted; the OpenAPI document's server URL. */
+export const ADMIN_API_BASE = "/api/v1";
 
 /** Every write of a name goes through that name's coordinator, which answers with data, not errors. */
 async function coordinate<T>(
@@ -43,48 +38,35 @@ async function coordinate<T>(
   return outcome.value;
 }
 
-/** Zod's first complaint, turned into one error that names the field. */
-function validationError(error: z.ZodError): AppError {
-  const issue = error.issues[0];
-  const field = issue?.path.map(String).join(".") || "body";
-  const message =
-    issue?.code === "invalid_type" && issue.input === undefined ? "is required" : (issue?.message ?? "is invalid");
-  return new AppError(422, "invalid_field", `${field} ${message}`, field);
-}
-
-export const adminApi = new OpenAPIHono<AppEnv>({
-  defaultHook: (result) => {
-    if (!result.success) throw validationError(result.error);
-  },
-});
+export const adminApi = new Hono<AppEnv>();
 
 adminApi.use("*", adminAuth());
 
-adminApi.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
-
 const routes = adminApi
-  .openapi(
-    createRoute({
-      method: "get",
-      path: "/services",
+  .get(
+    "/services",
+    describe({
       summary: "List every version, optionally of one name",
-      request: { query: ListQuerySchema },
-      responses: { 200: json(ServiceListSchema, "The versions"), ...errors(401, 422) },
+      success: { status: 200, description: "The versions", schema: ServiceListSchema },
     }),
+    validate("query", ListQuerySchema),
     async (c) => {
       const { name } = c.req.valid("query");
       const rows = await listServices(openDatabase(c.env.DB), name);
       return c.json({ services: rows.map(toRecord) }, 200);
     },
   )
-  .openapi(
-    createRoute({
-      method: "post",
-      path: "/services",
+  .post(
+    "/services",
+    describe({
       summary: "Deploy a version of a service at an already-running origin",
-      request: jsonBody(DeployBodySchema),
-      responses: { 201: json(ServiceRecordSchema, "The new version"), ...errors(400, 401, 409, 422) },
+      success: { status: 201, description: "The new version", schema: ServiceRecordSchema },
+      errors: {
+        409: "This version of the name is already deployed",
+        422: "A field is invalid, or the origin did not answer the check; `error.field` names it",
+      },
     }),
+    validate("json", DeployBodySchema),
     async (c) => {
       const { name, version, origin, check } = c.req.valid("json");
       let status: "running" | "unknown" = "unknown";
@@ -114,14 +96,14 @@ const routes = adminApi
       return c.json(record, 201);
     },
   )
-  .openapi(
-    createRoute({
-      method: "get",
-      path: "/services/{name}",
+  .get(
+    "/services/:name",
+    describe({
       summary: "List the versions of one name",
-      request: { params: NameParamSchema },
-      responses: { 200: json(ServiceListSchema, "The versions"), ...errors(401, 404, 422) },
+      success: { status: 200, description: "The versions", schema: ServiceListSchema },
+      errors: { 404: "No version of this name is deployed" },
     }),
+    validate("param", NameParamSchema),
     async (c) => {
       const { name } = c.req.valid("param");
       const rows = await listServices(openDatabase(c.env.DB), name);
@@ -129,43 +111,51 @@ const routes = adminApi
       return c.json({ services: rows.map(toRecord) }, 200);
     },
   )
-  .openapi(
-    createRoute({
-      method: "put",
-      path: "/services/{name}/main",
+  .put(
+    "/services/:name/main",
+    describe({
       summary: "Make a version the main of its name",
-      request: { params: NameParamSchema, ...jsonBody(AssignBodySchema) },
-      responses: { 200: json(ServiceListSchema, "The versions after the change"), ...errors(400, 401, 404, 422) },
+      success: {
+        status: 200,
+        description: "Whether main changed, and the versions after the call",
+        schema: AssignResultSchema,
+      },
+      errors: { 404: "The name, or this version of it, is not deployed" },
     }),
+    validate("param", NameParamSchema),
+    validate("json", AssignBodySchema),
     async (c) => {
       const { name } = c.req.valid("param");
       const { version } = c.req.valid("json");
-      const services = await coordinate(c.env, name, (co) => co.assign(name, version));
-      return c.json({ services }, 200);
+      const result = await coordinate(c.env, name, (co) => co.assign(name, version));
+      return c.json(result, 200);
     },
   )
-  .openapi(
-    createRoute({
-      method: "delete",
-      path: "/services/{name}/{version}",
+  .delete(
+    "/services/:name/:version",
+    describe({
       summary: "Kill one version (a main only once it has no shadows)",
-      request: { params: VersionParamSchema },
-      responses: { 200: json(KilledListSchema, "The killed version"), ...errors(401, 403, 404, 422) },
+      success: { status: 200, description: "The killed version", schema: KilledListSchema },
+      errors: {
+        403: "The version is main and still has shadows",
+        404: "The name, or this version of it, is not deployed",
+      },
     }),
+    validate("param", VersionParamSchema),
     async (c) => {
       const { name, version } = c.req.valid("param");
       const killed = await coordinate(c.env, name, (co) => co.kill(name, version));
       return c.json({ killed }, 200);
     },
   )
-  .openapi(
-    createRoute({
-      method: "delete",
-      path: "/services/{name}",
+  .delete(
+    "/services/:name",
+    describe({
       summary: "Kill every version of a name at once",
-      request: { params: NameParamSchema },
-      responses: { 200: json(KilledListSchema, "The killed versions"), ...errors(401, 404, 422) },
+      success: { status: 200, description: "The killed versions", schema: KilledListSchema },
+      errors: { 404: "No version of this name is deployed" },
     }),
+    validate("param", NameParamSchema),
     async (c) => {
       const { name } = c.req.valid("param");
       const killed = await coordinate(c.env, name, (co) => co.kill(name));
@@ -173,15 +163,17 @@ const routes = adminApi
     },
   );
 
-adminApi.doc31("/openapi.json", {
-  openapi: "3.1.0",
-  info: {
-    title: "daeploy-edge admin API",
-    version: "1",
-    description: "Deploy, assign and kill versions of services behind the shadow gateway.",
+let document: ReturnType<typeof openApiDocument> | undefined;
+
+adminApi.get(
+  "/openapi.json",
+  describe({ summary: "This document", success: { status: 200, description: "The OpenAPI 3.1 document" } }),
+  (c) => {
+    // Built on first use, so that an isolate that only proxies never pays for it.
+    document ??= openApiDocument(adminApi, ADMIN_API_BASE);
+    return c.json(document);
   },
-  security: [{ bearer: [] }],
-});
+);
 
 /** The route types the CLI's `hono/client` is built from. */
 export type AdminApi = typeof routes;

@@ -1,53 +1,72 @@
-import { z } from "@hono/zod-openapi";
+import * as v from "valibot";
 import { SERVICE_STATUSES } from "../db/schema.ts";
+import type { ErrorBody } from "../errors.ts";
 import { originUrl, serviceName, serviceVersion } from "../registry/validation.ts";
 
-export const ServiceRecordSchema = z
-  .object({
-    name: z.string(),
-    version: z.string(),
-    origin: z.string(),
-    main: z.boolean(),
-    status: z.enum(SERVICE_STATUSES),
-    statusSince: z.string().openapi({ format: "date-time" }),
-    createdAt: z.string().openapi({ format: "date-time" }),
-  })
-  .openapi("ServiceRecord");
+// One source for validation, the OpenAPI document and the CLI's types.
+// Each message completes a sentence that starts with the field's name.
 
-export const ServiceListSchema = z.object({ services: z.array(ServiceRecordSchema) }).openapi("ServiceList");
-export const KilledListSchema = z.object({ killed: z.array(ServiceRecordSchema) }).openapi("KilledList");
+const dateTime = v.pipe(v.string(), v.metadata({ format: "date-time" }));
 
-export const ErrorSchema = z
-  .object({
-    error: z.object({
-      code: z.string(),
-      message: z.string(),
-      field: z.string().optional(),
-    }),
-  })
-  .openapi("Error");
-
-export const DeployBodySchema = z
-  .object({
-    name: serviceName.openapi({ example: "hello" }),
-    version: serviceVersion.openapi({ example: "1.0.0" }),
-    origin: originUrl.openapi({ example: "https://hello-v1.example.com", type: "string", format: "uri" }),
-    check: z
-      .boolean({ error: "must be true or false" })
-      .default(true)
-      .openapi({ description: "Refuse the deploy unless the origin answers (any HTTP status)" }),
-  })
-  .openapi("DeployRequest");
-
-export const AssignBodySchema = z
-  .object({ version: serviceVersion.openapi({ example: "2.0.0" }) })
-  .openapi("AssignRequest");
-
-export const NameParamSchema = z.object({ name: serviceName.openapi({ param: { name: "name", in: "path" } }) });
-export const VersionParamSchema = z.object({
-  name: serviceName.openapi({ param: { name: "name", in: "path" } }),
-  version: serviceVersion.openapi({ param: { name: "version", in: "path" } }),
+export const ServiceRecordSchema = v.object({
+  name: v.string(),
+  version: v.string(),
+  origin: v.string(),
+  main: v.boolean(),
+  status: v.picklist(SERVICE_STATUSES),
+  statusSince: dateTime,
+  createdAt: dateTime,
 });
-export const ListQuerySchema = z.object({
-  name: serviceName.optional().openapi({ param: { name: "name", in: "query" } }),
+
+/** A version as the admin API and the CLI show it. */
+export type ServiceRecord = v.InferOutput<typeof ServiceRecordSchema>;
+
+export const ServiceListSchema = v.object({ services: v.array(ServiceRecordSchema) });
+export const KilledListSchema = v.object({ killed: v.array(ServiceRecordSchema) });
+export const AssignResultSchema = v.object({
+  changed: v.pipe(v.boolean(), v.description("false when the version already was main: nothing was changed")),
+  services: v.array(ServiceRecordSchema),
 });
+export type AssignResult = v.InferOutput<typeof AssignResultSchema>;
+
+export const ErrorSchema = v.object({
+  error: v.object({ code: v.string(), message: v.string(), field: v.optional(v.string()) }),
+}) satisfies v.GenericSchema<ErrorBody>;
+
+const BODY_MUST_BE_OBJECT = "must be a JSON object";
+
+export const DeployBodySchema = v.object(
+  {
+    name: v.pipe(serviceName, v.metadata({ examples: ["hello"] })),
+    version: v.pipe(serviceVersion, v.metadata({ examples: ["1.0.0"] })),
+    origin: originUrl,
+    check: v.optional(
+      v.pipe(
+        v.boolean("must be true or false"),
+        v.description("Refuse the deploy unless the origin answers (any HTTP status)"),
+      ),
+      true,
+    ),
+  },
+  BODY_MUST_BE_OBJECT,
+);
+
+export const AssignBodySchema = v.object(
+  { version: v.pipe(serviceVersion, v.metadata({ examples: ["2.0.0"] })) },
+  BODY_MUST_BE_OBJECT,
+);
+
+export const NameParamSchema = v.object({ name: serviceName });
+export const VersionParamSchema = v.object({ name: serviceName, version: serviceVersion });
+export const ListQuerySchema = v.object({ name: v.optional(serviceName) });
+
+/** The named schemas of the OpenAPI document's components. */
+export const NAMED_SCHEMAS = {
+  ServiceRecord: ServiceRecordSchema,
+  ServiceList: ServiceListSchema,
+  KilledList: KilledListSchema,
+  AssignResult: AssignResultSchema,
+  Error: ErrorSchema,
+  DeployRequest: DeployBodySchema,
+  AssignRequest: AssignBodySchema,
+};

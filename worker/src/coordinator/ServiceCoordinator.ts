@@ -1,15 +1,14 @@
 import { DurableObject } from "cloudflare:workers";
+import type { AssignResult, ServiceRecord } from "../api/schemas.ts";
 import {
   deleteName,
   deleteVersion,
   insertVersion,
   listServices,
   openDatabase,
-  type ServiceRecord,
   setMain,
   toRecord,
 } from "../db/queries.ts";
-import type { ServiceStatus } from "../db/schema.ts";
 import type { Env } from "../env.ts";
 import { AppError, type ErrorBody } from "../errors.ts";
 import { decideAssign, decideDeploy, decideKillName, decideKillVersion } from "../registry/rules.ts";
@@ -17,12 +16,7 @@ import { decideAssign, decideDeploy, decideKillName, decideKillVersion } from ".
 /** Errors lose their class across RPC, so the coordinator answers with plain data. */
 export type Outcome<T> = { ok: true; value: T } | { ok: false; status: AppError["status"]; body: ErrorBody };
 
-export interface DeployInput {
-  name: string;
-  version: string;
-  origin: string;
-  status: ServiceStatus;
-}
+export type DeployInput = Pick<ServiceRecord, "name" | "version" | "origin" | "status">;
 
 /**
  * One instance per service name. Every change of that name runs here, one at
@@ -43,13 +37,13 @@ export class ServiceCoordinator extends DurableObject<Env> {
     });
   }
 
-  assign(name: string, version: string): Promise<Outcome<ServiceRecord[]>> {
+  assign(name: string, version: string): Promise<Outcome<AssignResult>> {
     return this.#serialised(async () => {
       const existing = await listServices(this.#db, name);
       const decision = decideAssign(existing, name, version);
-      if (!decision.change) return existing.map(toRecord);
+      if (!decision.change) return { changed: false, services: existing.map(toRecord) };
       await setMain(this.#db, name, version);
-      return (await listServices(this.#db, name)).map(toRecord);
+      return { changed: true, services: (await listServices(this.#db, name)).map(toRecord) };
     });
   }
 

@@ -1,21 +1,11 @@
 import { and, asc, eq, ne } from "drizzle-orm";
 import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
-import { type ServiceRow, type ServiceStatus, services } from "./schema.ts";
+import type { ServiceRecord } from "../api/schemas.ts";
+import { type ServiceRow, services } from "./schema.ts";
 
 export type Database = DrizzleD1Database;
 
 export const openDatabase = (d1: D1Database): Database => drizzle(d1);
-
-/** A version as the admin API and the CLI show it. */
-export interface ServiceRecord {
-  name: string;
-  version: string;
-  origin: string;
-  main: boolean;
-  status: ServiceStatus;
-  statusSince: string;
-  createdAt: string;
-}
 
 export const toRecord = (row: ServiceRow): ServiceRecord => ({
   name: row.name,
@@ -36,14 +26,8 @@ export async function listServices(db: Database, name?: string): Promise<Service
     : query.where(eq(services.name, name)).orderBy(...listingOrder);
 }
 
-export interface NewVersion {
-  name: string;
-  version: string;
-  origin: string;
-  main: boolean;
-  status: ServiceStatus;
-  now: Date;
-}
+/** A record as it is first written: its times are both `now`. */
+export type NewVersion = Pick<ServiceRecord, "name" | "version" | "origin" | "main" | "status"> & { now: Date };
 
 export async function insertVersion(db: Database, v: NewVersion): Promise<ServiceRow> {
   const [row] = await db
@@ -91,8 +75,8 @@ export async function deleteName(db: Database, name: string): Promise<ServiceRow
 /** Records a health result; `statusSince` moves only when the status actually changes. */
 export async function recordStatus(
   db: Database,
-  target: { name: string; version: string },
-  status: ServiceStatus,
+  target: Pick<ServiceRecord, "name" | "version">,
+  status: ServiceRecord["status"],
   now: Date,
 ): Promise<boolean> {
   const changed = await db

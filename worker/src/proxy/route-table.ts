@@ -1,7 +1,7 @@
 import { listServices, openDatabase } from "../db/queries.ts";
 import type { ServiceRow } from "../db/schema.ts";
-import { parseServiceSegment } from "../registry/segment.ts";
 import { ExpiringCache } from "./expiring-cache.ts";
+import { parseServiceSegment } from "./segment.ts";
 
 /** Where one copy of a request goes. */
 export interface Target {

@@ -1,29 +1,24 @@
-import { z } from "zod";
+import * as v from "valibot";
+import { NAME_MAX_LENGTH, NAME_PATTERN, ORIGIN_MAX_LENGTH, SEMVER_PATTERN, VERSION_MAX_LENGTH } from "./patterns.ts";
 
-/** Daeploy's rule: lower-case letters, digits and underscores, not starting or ending with "_". */
-export const NAME_PATTERN = /^[a-z0-9](?:[a-z0-9_]*[a-z0-9])?$/;
-export const NAME_MAX_LENGTH = 63;
+// Each message completes a sentence that starts with the field's name: "name must be a string".
+const MUST_BE_STRING = "must be a string";
 
-// Strict SemVer 2.0: no leading zeros in numeric identifiers, optional pre-release and build metadata.
-const numeric = "(?:0|[1-9]\\d*)";
-const prerelease = "(?:0|[1-9]\\d*|\\d*[a-zA-Z-][0-9a-zA-Z-]*)";
-const build = "[0-9a-zA-Z-]+";
-export const SEMVER_SOURCE = `${numeric}\\.${numeric}\\.${numeric}(?:-${prerelease}(?:\\.${prerelease})*)?(?:\\+${build}(?:\\.${build})*)?`;
-export const SEMVER_PATTERN = new RegExp(`^${SEMVER_SOURCE}$`);
-export const VERSION_MAX_LENGTH = 128;
+export const serviceName = v.pipe(
+  v.string(MUST_BE_STRING),
+  v.minLength(1, "must not be empty"),
+  v.maxLength(NAME_MAX_LENGTH, `must be at most ${NAME_MAX_LENGTH} characters`),
+  v.regex(
+    NAME_PATTERN,
+    "must be lower-case letters, digits and underscores, not starting or ending with an underscore",
+  ),
+);
 
-export const serviceName = z
-  .string({ error: "must be a string" })
-  .min(1, { error: "must not be empty" })
-  .max(NAME_MAX_LENGTH, { error: `must be at most ${NAME_MAX_LENGTH} characters` })
-  .regex(NAME_PATTERN, {
-    error: "must be lower-case letters, digits and underscores, not starting or ending with an underscore",
-  });
-
-export const serviceVersion = z
-  .string({ error: "must be a string" })
-  .max(VERSION_MAX_LENGTH, { error: `must be at most ${VERSION_MAX_LENGTH} characters` })
-  .regex(SEMVER_PATTERN, { error: "must be a SemVer 2.0 version such as 1.0.0 or 2.1.0-rc.1" });
+export const serviceVersion = v.pipe(
+  v.string(MUST_BE_STRING),
+  v.maxLength(VERSION_MAX_LENGTH, `must be at most ${VERSION_MAX_LENGTH} characters`),
+  v.regex(SEMVER_PATTERN, "must be a SemVer 2.0 version such as 1.0.0 or 2.1.0-rc.1"),
+);
 
 /**
  * Checks an origin URL and returns it without a trailing slash, so that
@@ -45,11 +40,17 @@ export function normaliseOrigin(raw: string): { origin: string } | { problem: st
   return { origin: `${url.origin}${url.pathname.replace(/\/+$/, "")}` };
 }
 
-export const originUrl = z.string({ error: "must be a string" }).transform((raw, ctx) => {
-  const result = normaliseOrigin(raw);
-  if ("problem" in result) {
-    ctx.addIssue({ code: "custom", message: result.problem });
-    return z.NEVER;
-  }
-  return result.origin;
-});
+/** The length is checked first: valibot stops a pipe before its transformation once an issue is found. */
+export const originUrl = v.pipe(
+  v.string(MUST_BE_STRING),
+  v.maxLength(ORIGIN_MAX_LENGTH, `must be at most ${ORIGIN_MAX_LENGTH} characters`),
+  v.metadata({ format: "uri", examples: ["https://hello-v1.example.com"] }),
+  v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    const result = normaliseOrigin(dataset.value);
+    if ("problem" in result) {
+      addIssue({ message: result.problem });
+      return NEVER;
+    }
+    return result.origin;
+  }),
+);

@@ -1,5 +1,5 @@
 import { exports } from "cloudflare:workers";
-import type { ServiceRecord } from "../../src/db/queries.ts";
+import type { ServiceRecord } from "../../src/api/schemas.ts";
 import type { ErrorBody } from "../../src/errors.ts";
 
 export const TOKEN = "test-token";
@@ -8,6 +8,7 @@ export const TOKEN = "test-token";
 export interface ApiBody extends Partial<ServiceRecord> {
   services?: ServiceRecord[];
   killed?: ServiceRecord[];
+  changed?: boolean;
   error?: ErrorBody["error"];
 }
 

@@ -151,6 +151,78 @@ describe("deploy", () => {
     expect(res.body.error?.message.startsWith(`${field} `)).toBe(true);
   });
 
+  it.each([
+    ["a number for a name", { name: 123, version: "1.0.0", origin: "http://a.test" }, "name must be a string"],
+    ["a list for a version", { name: "t", version: ["1.0.0"], origin: "http://a.test" }, "version must be a string"],
+    ["an object for an origin", { name: "t", version: "1.0.0", origin: { url: "x" } }, "origin must be a string"],
+    [
+      "a string for check",
+      { name: "t", version: "1.0.0", origin: "http://a.test", check: "false" },
+      "check must be true or false",
+    ],
+    ["a missing origin", { name: "t", version: "1.0.0" }, "origin is required"],
+  ])("says what a field must be for %s", async (_, body, message) => {
+    const res = await api("POST", "/services", { body });
+    expect(res.status).toBe(422);
+    expect(res.body.error).toEqual({ code: "invalid_field", message, field: message.split(" ")[0] });
+  });
+
+  it("answers 422 naming origin for an origin over 2,048 characters, and takes one of exactly 2,048", async () => {
+    const base = "http://127.0.0.1:1/";
+    const longest = base + "p".repeat(2048 - base.length);
+    const refused = await api("POST", "/services", {
+      body: { name: "long_origin", version: "1.0.0", origin: `${longest}p`, check: false },
+    });
+    expect(refused.status).toBe(422);
+    expect(refused.body.error).toMatchObject({ field: "origin", message: "origin must be at most 2048 characters" });
+    expect(await versionsOf("long_origin")).toEqual([]);
+    const taken = await deploy("long_origin", "1.0.0", longest);
+    expect(taken.status).toBe(201);
+    expect(taken.body.origin).toBe(longest);
+  });
+
+  it("answers 413 body_too_large for a body over 64 KiB of declared length, and writes nothing", async () => {
+    const body = JSON.stringify({
+      name: "big_body",
+      version: "1.0.0",
+      origin: "http://a.test",
+      check: false,
+      pad: "x".repeat(64 * 1024),
+    });
+    const res = await api("POST", "/services", { rawBody: body });
+    expect(res.status).toBe(413);
+    expect(res.body.error).toMatchObject({ code: "body_too_large", field: "body" });
+    expect(await versionsOf("big_body")).toEqual([]);
+  });
+
+  it("stops reading a chunked body once it passes 64 KiB, and answers 413", async () => {
+    // A stream that could go on for 100 MiB; the gateway must give up long before that.
+    const chunk = new TextEncoder().encode(`{"pad":"${"x".repeat(16 * 1024)}`);
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent >= 100 * 1024 * 1024) return controller.close();
+        sent += chunk.byteLength;
+        controller.enqueue(chunk);
+      },
+    });
+    const res = await exports.default.fetch("http://gateway.test/api/v1/services", {
+      method: "POST",
+      headers: { authorization: "Bearer test-token", "content-type": "application/json" },
+      body,
+    });
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("body_too_large");
+    expect(sent).toBeLessThan(1024 * 1024);
+  });
+
+  it("takes a body of just under 64 KiB", async () => {
+    const padded = { name: "near_limit", version: "1.0.0", origin: "http://a.test", check: false, pad: "" };
+    padded.pad = "x".repeat(64 * 1024 - JSON.stringify(padded).length);
+    const res = await api("POST", "/services", { rawBody: JSON.stringify(padded) });
+    expect(res.status).toBe(201);
+  });
+
   it("answers 415 saying how to send the body when it is not JSON, and writes nothing", async () => {
     const res = await exports.default.fetch("http://gateway.test/api/v1/services", {
       method: "POST",
@@ -193,6 +265,12 @@ describe("listing", () => {
     expect((one.body.services ?? []).map((s) => s.version)).toEqual(["1.0.0", "1.1.0"]);
   });
 
+  it("answers 422 saying so for a repeated ?name=", async () => {
+    const res = await api("GET", "/services?name=a&name=b");
+    expect(res.status).toBe(422);
+    expect(res.body.error).toMatchObject({ field: "name", message: "name must be given once, not 2 times" });
+  });
+
   it("answers 422 for an invalid ?name=", async () => {
     const res = await api("GET", "/services?name=Not-A-Name");
     expect(res.status).toBe(422);
@@ -216,17 +294,21 @@ describe("assign (I6)", () => {
     await deploy("assign_ok", "2.0.0", origins.v2);
     const res = await api("PUT", "/services/assign_ok/main", { body: { version: "2.0.0" } });
     expect(res.status).toBe(200);
+    expect(res.body.changed).toBe(true);
     expect(res.body.services?.map((s) => [s.version, s.main])).toEqual([
       ["1.0.0", false],
       ["2.0.0", true],
     ]);
   });
 
-  it("is a 200 no-op for the current main", async () => {
+  it("is a 200 no-op for the current main, saying that nothing changed", async () => {
     await deploy("assign_noop", "1.0.0", origins.v1);
     await deploy("assign_noop", "2.0.0", origins.v2);
+    const before = await versionsOf("assign_noop");
     const res = await api("PUT", "/services/assign_noop/main", { body: { version: "1.0.0" } });
     expect(res.status).toBe(200);
+    expect(res.body.changed).toBe(false);
+    expect(res.body.services).toEqual(before);
     expect(res.body.services?.filter((s) => s.main).map((s) => s.version)).toEqual(["1.0.0"]);
   });
 

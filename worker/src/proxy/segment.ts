@@ -1,4 +1,4 @@
-import { NAME_MAX_LENGTH, NAME_PATTERN, SEMVER_SOURCE } from "./validation.ts";
+import { NAME_MAX_LENGTH, NAME_PATTERN, SEMVER_SOURCE } from "../registry/patterns.ts";
 
 const VERSIONED = new RegExp(`^(.+)_(${SEMVER_SOURCE})$`);
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseServiceSegment } from "../../src/registry/segment.ts";
+import { parseServiceSegment } from "../../src/proxy/segment.ts";
 
 describe("parseServiceSegment", () => {
   it("reads a plain name as a name only", () => {
