@@ -10,6 +10,8 @@ const record = (overrides: Partial<ServiceRecord>): ServiceRecord => ({
   status: "running",
   statusSince: "2026-11-26T11:30:00.000Z",
   createdAt: "2026-11-26T11:30:00.000Z",
+  mirrorPercent: 100,
+  mirrorMethods: null,
   ...overrides,
 });
 

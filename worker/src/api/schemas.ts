@@ -16,6 +16,11 @@ export const ServiceRecordSchema = v.object({
   status: v.picklist(SERVICE_STATUSES),
   statusSince: dateTime,
   createdAt: dateTime,
+  mirrorPercent: v.pipe(v.number(), v.description("Share of requests (0–100) this version receives while a shadow")),
+  mirrorMethods: v.pipe(
+    v.nullable(v.array(v.string())),
+    v.description("Methods this version receives while a shadow; null for every method"),
+  ),
 });
 
 /** A version as the admin API and the CLI show it. */

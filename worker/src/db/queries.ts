@@ -15,6 +15,8 @@ export const toRecord = (row: ServiceRow): ServiceRecord => ({
   status: row.status,
   statusSince: row.statusSince.toISOString(),
   createdAt: row.createdAt.toISOString(),
+  mirrorPercent: row.mirrorPercent,
+  mirrorMethods: row.mirrorMethods ?? null,
 });
 
 const listingOrder = [asc(services.name), asc(services.createdAt), asc(services.version)];
@@ -27,7 +29,8 @@ export async function listServices(db: Database, name?: string): Promise<Service
 }
 
 /** A record as it is first written: its times are both `now`. */
-export type NewVersion = Pick<ServiceRecord, "name" | "version" | "origin" | "main" | "status"> & { now: Date };
+export type NewVersion = Pick<ServiceRecord, "name" | "version" | "origin" | "main" | "status"> &
+  Partial<Pick<ServiceRecord, "mirrorPercent" | "mirrorMethods">> & { now: Date };
 
 export async function insertVersion(db: Database, v: NewVersion): Promise<ServiceRow> {
   const [row] = await db
@@ -40,6 +43,8 @@ export async function insertVersion(db: Database, v: NewVersion): Promise<Servic
       status: v.status,
       statusSince: v.now,
       createdAt: v.now,
+      mirrorPercent: v.mirrorPercent,
+      mirrorMethods: v.mirrorMethods,
     })
     .returning();
   if (!row) throw new Error(`insert of ${v.name} ${v.version} returned no row`);

@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
-import { integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import type { PolicyOverrides } from "../evidence/verdict.ts";
 
 export const SERVICE_STATUSES = ["running", "unreachable", "unknown"] as const;
 export type ServiceStatus = (typeof SERVICE_STATUSES)[number];
@@ -15,6 +16,10 @@ export const services = sqliteTable(
     status: text({ enum: SERVICE_STATUSES }).notNull().default("unknown"),
     statusSince: integer("status_since", { mode: "timestamp_ms" }).notNull(),
     createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+    // Traffic controls, in effect while the version is a shadow: the share of requests it receives
+    // (0–100, two decimals) and the methods it receives (null: every method).
+    mirrorPercent: real("mirror_percent").notNull().default(100),
+    mirrorMethods: text("mirror_methods", { mode: "json" }).$type<string[] | null>(),
   },
   (t) => [
     // The composite key is the unique index on (name, version): deploying twice can never replace.
@@ -25,3 +30,13 @@ export const services = sqliteTable(
 );
 
 export type ServiceRow = typeof services.$inferSelect;
+
+/**
+ * A name's evidence policy (ignore list, compared headers, noise sampling, gate), as the
+ * admin API validated it. A name without a row has the defaults; the row goes with the name.
+ */
+export const policies = sqliteTable("policies", {
+  name: text().primaryKey(),
+  policy: text({ mode: "json" }).notNull().$type<PolicyOverrides>(),
+  updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
+});

@@ -25,8 +25,11 @@ export const defaultPolicy: EvidencePolicy = {
   gate: { minRequests: 100, maxDiffRate: 0.01, maxErrorRateIncrease: 0.01, maxP99Ratio: 1.5, minP99DeltaMs: 25 },
 };
 
+/** What an operator set of a policy; everything else takes the defaults, so better defaults reach old policies. */
+export type PolicyOverrides = Partial<Omit<EvidencePolicy, "gate">> & { gate?: Partial<Gate> };
+
 /** A partial policy (as stored or sent) completed with the defaults. */
-export function withDefaults(policy: Partial<Omit<EvidencePolicy, "gate">> & { gate?: Partial<Gate> } = {}) {
+export function withDefaults(policy: PolicyOverrides = {}) {
   return {
     ...defaultPolicy,
     ...policy,
