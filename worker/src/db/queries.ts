@@ -1,7 +1,8 @@
 import { and, asc, eq, ne } from "drizzle-orm";
 import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
 import type { ServiceRecord } from "../api/schemas.ts";
-import { type ServiceRow, services } from "./schema.ts";
+import { type EvidencePolicy, type PolicyOverrides, withDefaults } from "../evidence/verdict.ts";
+import { policies, type ServiceRow, services } from "./schema.ts";
 
 export type Database = DrizzleD1Database;
 
@@ -90,4 +91,22 @@ export async function recordStatus(
     .where(and(eq(services.name, target.name), eq(services.version, target.version), ne(services.status, status)))
     .returning({ name: services.name });
   return changed.length > 0;
+}
+
+/** A name's policy: what its operator set, completed with the defaults. */
+export async function readPolicy(db: Database, name: string): Promise<EvidencePolicy> {
+  const [row] = await db.select({ policy: policies.policy }).from(policies).where(eq(policies.name, name));
+  return withDefaults(row?.policy);
+}
+
+/** Stores what the operator set; the defaults stay out of the row, so better defaults reach it later. */
+export async function writePolicy(db: Database, name: string, overrides: PolicyOverrides, now: Date): Promise<void> {
+  await db
+    .insert(policies)
+    .values({ name, policy: overrides, updatedAt: now })
+    .onConflictDoUpdate({ target: policies.name, set: { policy: overrides, updatedAt: now } });
+}
+
+export async function deletePolicy(db: Database, name: string): Promise<void> {
+  await db.delete(policies).where(eq(policies.name, name));
 }
