@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
 import type { AssignResult } from "../../src/api/schemas.ts";
 import type { Env } from "../../src/env.ts";
-import { api, deploy, recordEvidence, versionsOf } from "./admin-client.ts";
+import { api, deploy, type EvidenceMinute, recordEvidence, versionsOf } from "./admin-client.ts";
 
 const origins = inject("origins");
 const HOUR = 3_600_000;
@@ -23,7 +23,7 @@ const assign = (name: string, version: string, force?: boolean) =>
 const mainOf = async (name: string) => (await versionsOf(name)).find((v) => v.main)?.version;
 
 /** 200 compared requests, `different` of them differing at body.price, equal latency. */
-const evidence = (different: number) => ({
+const evidence = (different: number): EvidenceMinute => ({
   compared: 200,
   different: different > 0 ? { "body.price": different } : {},
   latencyMs: { main: 20, shadow: 21 },
