@@ -47,6 +47,9 @@ async function coordinate<T>(
   return outcome.value;
 }
 
+const EVIDENCE_UNAVAILABLE =
+  "The evidence ledger could not be read (`evidence_unavailable`), or the ADMIN_TOKEN secret is not set";
+
 /** Reads of evidence go straight to the name's ledger; one that cannot answer is a 503 saying so. */
 async function readEvidence<T>(env: Env, name: string, call: Parameters<typeof callLedger<T>>[2]): Promise<T> {
   try {
@@ -228,7 +231,7 @@ const routes = adminApi
     describe({
       summary: "Each shadow's evidence against main over a window, and its verdict",
       success: { status: 200, description: "The report", schema: EvidenceReportSchema },
-      errors: { 404: "No version of this name is deployed" },
+      errors: { 404: "No version of this name is deployed", 503: EVIDENCE_UNAVAILABLE },
     }),
     validate("param", NameParamSchema),
     validate("query", ReportQuerySchema),
@@ -253,7 +256,7 @@ const routes = adminApi
     describe({
       summary: "Sampled exchanges where a version answered differently from main, newest first",
       success: { status: 200, description: "The samples, main beside the version", schema: DiffsSchema },
-      errors: { 404: "The name, or this version of it, is not deployed" },
+      errors: { 404: "The name, or this version of it, is not deployed", 503: EVIDENCE_UNAVAILABLE },
     }),
     validate("param", VersionParamSchema),
     validate("query", DiffsQuerySchema),
