@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { readConfig } from "../config.ts";
 import { callLedger } from "../coordinator/ledger-call.ts";
-import type { Outcome, ServiceCoordinator } from "../coordinator/ServiceCoordinator.ts";
+import { GATE_WINDOW, type Outcome, type ServiceCoordinator } from "../coordinator/ServiceCoordinator.ts";
 import { listServices, openDatabase, readPolicy, toPolicyResult, toRecord } from "../db/queries.ts";
 import type { AppEnv, Env } from "../env.ts";
 import { AppError, reasonOf } from "../errors.ts";
@@ -9,13 +9,13 @@ import { probeOrigin } from "../health/probe.ts";
 import { gatewayKey } from "../proxy/gateway-key.ts";
 import { forgetRoutes } from "../proxy/route-table.ts";
 import { decideDeploy, findVersion, requireName } from "../registry/rules.ts";
+import { parseWindow } from "../registry/validation.ts";
 import { adminAuth } from "./auth.ts";
 import { describe, openApiDocument } from "./openapi.ts";
 import {
   AssignBodySchema,
   AssignResultSchema,
   DeployBodySchema,
-  DIFFS_DEFAULT_LIMIT,
   DiffsQuerySchema,
   DiffsSchema,
   EvidenceReportSchema,
@@ -237,7 +237,7 @@ const routes = adminApi
     validate("query", ReportQuerySchema),
     async (c) => {
       const { name } = c.req.valid("param");
-      const { window } = c.req.valid("query");
+      const window = parseWindow(c.req.valid("query").window) ?? GATE_WINDOW.ms;
       const db = openDatabase(c.env.DB);
       const versions = await listServices(db, name);
       requireName(versions, name);
@@ -262,9 +262,9 @@ const routes = adminApi
     validate("query", DiffsQuerySchema),
     async (c) => {
       const { name, version } = c.req.valid("param");
-      const { path, limit = DIFFS_DEFAULT_LIMIT } = c.req.valid("query");
+      const { path, limit } = c.req.valid("query");
       findVersion(await listServices(openDatabase(c.env.DB), name), name, version);
-      const diffs = await readEvidence(c.env, name, (ledger) => ledger.diffs(version, { path, limit }));
+      const diffs = await readEvidence(c.env, name, (ledger) => ledger.diffs(version, { path, limit: Number(limit) }));
       return c.json(diffs, 200);
     },
   )

@@ -95,11 +95,11 @@ describe("origin field", () => {
 });
 
 describe("mirror percent", () => {
-  it.each([0, 0.01, 0.07, 0.29, 12.5, 33.33, 99.99, 100])("accepts %d, keeping it exact", (percent) => {
+  it.each([0, 0.01, 0.07, 0.29, 12.5, 33.33, 99.99, 100])("accepts %d as it is", (percent) => {
     expect(v.parse(mirrorPercent, percent)).toBe(percent);
   });
 
-  it.each([-0.01, 100.01, 12.345, 0.001, Number.NaN, Number.POSITIVE_INFINITY])("rejects %d", (percent) => {
+  it.each([-0.01, 100.01, 12.345, 0.001, 12.3400001, Number.NaN, Number.POSITIVE_INFINITY])("rejects %d", (percent) => {
     expect(v.is(mirrorPercent, percent)).toBe(false);
   });
 
@@ -171,8 +171,8 @@ describe("report windows", () => {
     ["24h", 86_400_000],
     ["7d", 604_800_000],
   ])("reads %s as %d ms", (text, ms) => {
+    expect(v.is(reportWindow, text)).toBe(true);
     expect(parseWindow(text)).toBe(ms);
-    expect(v.parse(reportWindow, text)).toBe(ms);
   });
 
   it.each(["4m", "8d", "169h", "10081m"])("refuses %s, outside 5m to 7d", (text) => {
