@@ -12,6 +12,15 @@ type AdminClient = ReturnType<typeof createAdminClient>;
 export type ServiceRecord = InferResponseType<AdminClient["services"]["$post"], 201>;
 export type DeployRequest = Parameters<AdminClient["services"]["$post"]>[0]["json"];
 
+export type { ExchangeSample as DiffSample } from "../../worker/src/evidence/batch.ts";
+// Until the evidence routes are typed in the worker's routes, the worker's own evidence types.
+export type {
+  EvidencePolicy,
+  EvidenceReport,
+  PolicyOverrides as PolicyChange,
+  ShadowReport,
+} from "../../worker/src/evidence/verdict.ts";
+
 /** Long enough for a deploy whose origin check waits out HEALTH_TIMEOUT_MS; short enough not to hang a script. */
 const REQUEST_TIMEOUT_MS = 60_000;
 
