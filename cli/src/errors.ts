@@ -1,3 +1,5 @@
+import type { ErrorBody } from "../../worker/src/errors.ts";
+
 /** A failure the user can act on: its message is the one line the CLI prints, and the exit code is 1. */
 export class CliError extends Error {
   override readonly name: string = "CliError";
@@ -6,11 +8,7 @@ export class CliError extends Error {
 }
 
 /** The error object of the API's `{ "error": { … } }` body. */
-export interface ApiErrorObject {
-  code: string;
-  message: string;
-  field?: string;
-}
+export type ApiErrorObject = ErrorBody["error"];
 
 /** The gateway answered, but refused: printed as Daeploy does, `Command failed: <status> - <reason>: <message>`. */
 export class ApiRefusal extends CliError {

@@ -44,21 +44,9 @@ export const changesPolicy = (flags: PolicyFlags) =>
     flags.minP99Delta,
   ].some((value) => value !== undefined);
 
-export interface PlannedChange {
-  /** The partial policy to PUT: only what the flags change. */
-  change: PolicyChange;
-  /** Paths asked to be unignored that were not ignored, to say so. */
-  notIgnored: string[];
-}
-
-/** The PUT body for the flags, given the stored policy (the ignore list is edited, not replaced). */
-export function planPolicyChange(current: EvidencePolicy, flags: PolicyFlags): PlannedChange {
-  const change: PolicyChange = {};
-  const notIgnored = flags.unignore.filter((path) => !current.ignore.includes(path));
-  if (flags.ignore.length > 0 || flags.unignore.length > 0) {
-    const kept = current.ignore.filter((path) => !flags.unignore.includes(path));
-    change.ignore = [...new Set([...kept, ...flags.ignore.filter((path) => !flags.unignore.includes(path))])];
-  }
+/** The thresholds the flags set, by the API's names; checked before anything is sent. */
+export function thresholdChange(flags: PolicyFlags): Pick<PolicyChange, "noisePercent" | "gate"> {
+  const change: Pick<PolicyChange, "noisePercent" | "gate"> = {};
   const noisePercent = numberFlag("noise-percent", flags.noisePercent);
   if (noisePercent !== undefined) change.noisePercent = noisePercent;
   const gate: NonNullable<PolicyChange["gate"]> = {};
@@ -73,6 +61,25 @@ export function planPolicyChange(current: EvidencePolicy, flags: PolicyFlags): P
   const minP99Delta = numberFlag("min-p99-delta", flags.minP99Delta);
   if (minP99Delta !== undefined) gate.minP99DeltaMs = minP99Delta;
   if (Object.keys(gate).length > 0) change.gate = gate;
+  return change;
+}
+
+export interface PlannedChange {
+  /** The partial policy to PUT: only what the flags change. */
+  change: PolicyChange;
+  /** Paths asked to be unignored that were not ignored, to say so. */
+  notIgnored: string[];
+}
+
+/** The PUT body for the flags, given the stored policy: the ignore list is edited, not replaced. */
+export function planPolicyChange(current: EvidencePolicy, flags: PolicyFlags): PlannedChange {
+  const change: PolicyChange = thresholdChange(flags);
+  const notIgnored = flags.unignore.filter((path) => !current.ignore.includes(path));
+  if (flags.ignore.length > 0 || flags.unignore.length > 0) {
+    const kept = current.ignore.filter((path) => !flags.unignore.includes(path));
+    const added = flags.ignore.filter((path) => !flags.unignore.includes(path));
+    change.ignore = [...new Set([...kept, ...added])];
+  }
   return { change, notIgnored };
 }
 

@@ -1,0 +1,65 @@
+import { defineCommand } from "citty";
+import { repeatedOption } from "../argv.ts";
+import { createOutput } from "../output.ts";
+import { changesPolicy, formatPolicy, planPolicyChange, thresholdChange } from "../policy.ts";
+import { openSession } from "../session.ts";
+import { connectionArgs, jsonArg } from "./args.ts";
+
+export default defineCommand({
+  meta: {
+    name: "policy",
+    description: "Show or change a name's evidence policy: ignored paths, noise sampling and the gate's thresholds",
+  },
+  args: {
+    name: { type: "positional", required: true, description: "Service name" },
+    ignore: {
+      type: "string",
+      valueHint: "path",
+      description: "Never count differences at this path (e.g. body.time); repeat it or give a comma list",
+    },
+    unignore: {
+      type: "string",
+      valueHint: "path",
+      description: "Count this path again; repeat it or give a comma list",
+    },
+    noisePercent: {
+      type: "string",
+      valueHint: "0-100",
+      description: "Share of mirrored GET/HEAD requests also sent to main to learn noise",
+    },
+    minRequests: { type: "string", valueHint: "n", description: "Compared requests needed before a verdict" },
+    maxDiffRate: {
+      type: "string",
+      valueHint: "rate",
+      description: "Largest share of requests with a counting difference (0.01 or 1%)",
+    },
+    maxErrorIncrease: {
+      type: "string",
+      valueHint: "rate",
+      description: "Largest excess of the shadow's error rate over main's (0.01 or 1%)",
+    },
+    maxP99Ratio: { type: "string", valueHint: "x", description: "Largest ratio of the shadow's p99 to main's" },
+    minP99Delta: { type: "string", valueHint: "ms", description: "A slower p99 only fails past this many ms" },
+    ...jsonArg,
+    ...connectionArgs,
+  },
+  async run({ args, rawArgs }) {
+    // citty keeps only the last of a repeated option, so the lists come from the raw words.
+    const flags = { ...args, ignore: repeatedOption(rawArgs, "ignore"), unignore: repeatedOption(rawArgs, "unignore") };
+    thresholdChange(flags); // a value that is no number stops here, before the host is asked anything
+    const output = createOutput({ json: args.json });
+    const api = await openSession(args, output);
+    const { name } = args;
+    let policy = await api.policy(name);
+    if (changesPolicy(flags)) {
+      const { change, notIgnored } = planPolicyChange(policy, flags);
+      for (const path of notIgnored) output.say.warn(`${path} was not in the ignore list of ${name}`);
+      policy = await api.changePolicy(name, change);
+      output.say.log(`Changed the policy of ${name}:`);
+    } else {
+      output.say.log(`Policy of ${name}:`);
+    }
+    if (args.json) output.json(policy);
+    else output.say.log(formatPolicy(policy).join("\n"));
+  },
+});
