@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { type RunningHello, startHello } from "./support/hello.ts";
-import { newUser } from "./support/run-cli.ts";
+import { newUser, runOnTerminal } from "./support/run-cli.ts";
 
 // The promotion gate on evidence from real traffic: examples/hello origins behind the test gateway,
 // requests through /services/, then report, diffs, policy and assign as an operator runs them.
@@ -172,6 +172,16 @@ describe("a shadow that changes the price on 20% of its answers", () => {
     };
     expect(json.samples).toHaveLength(3);
     for (const sample of json.samples) expect(sample.paths).toContain("body.price");
+  });
+
+  it("diffs are coloured on a terminal only: main's lines red, the shadow's green", async () => {
+    const connection = { DAEPLOY_HOST: gateway.url, DAEPLOY_TOKEN: gateway.token };
+    const args = ["diffs", "pricey", "2.0.0", "--path", "body.price", "--limit", "1"];
+    const coloured = await runOnTerminal(user.home, args, connection);
+    expect(coloured).toContain('\u001B[31m-  "price": 10,\u001B[39m');
+    expect(coloured).toContain('\u001B[32m+  "price": 12,\u001B[39m');
+    expect(await runOnTerminal(user.home, args, { ...connection, NO_COLOR: "1" })).not.toContain("\u001B[");
+    expect((await asUser(args)).stdout).not.toContain("\u001B[");
   });
 
   it("assign refuses without asking: the verdict line, the reasons, one line on stderr, exit 1", async () => {
