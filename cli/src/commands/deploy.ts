@@ -19,12 +19,12 @@ export default defineCommand({
       description: "Refuse unless the origin answers (any HTTP status)",
       negativeDescription: "Deploy without checking that the origin answers",
     },
-    mirrorPercent: {
+    "mirror-percent": {
       type: "string",
       valueHint: "0-100",
       description: "Share of requests it receives while a shadow (default 100: every request)",
     },
-    mirrorMethods: {
+    "mirror-methods": {
       type: "string",
       valueHint: "GET,HEAD|all",
       description: "Only these methods while a shadow, comma-separated (default all)",
@@ -33,8 +33,8 @@ export default defineCommand({
     ...connectionArgs,
   },
   async run({ args }) {
-    const mirrorPercent = parsePercent("mirror-percent", args.mirrorPercent);
-    const mirrorMethods = parseMethods(args.mirrorMethods);
+    const mirrorPercent = parsePercent("mirror-percent", args["mirror-percent"]);
+    const mirrorMethods = parseMethods(args["mirror-methods"]);
     const output = createOutput({ json: args.json });
     const api = await openSession(args, output);
     output.say.log("Deploying service...");

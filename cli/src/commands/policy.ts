@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { repeatedOption } from "../argv.ts";
 import { createOutput } from "../output.ts";
-import { changesPolicy, formatPolicy, planPolicyChange, thresholdChange } from "../policy.ts";
+import { changesPolicy, formatPolicy, type PolicyFlags, planPolicyChange, thresholdChange } from "../policy.ts";
 import { openSession } from "../session.ts";
 import { connectionArgs, jsonArg } from "./args.ts";
 
@@ -22,30 +22,39 @@ export default defineCommand({
       valueHint: "path",
       description: "Count this path again; repeat it or give a comma list",
     },
-    noisePercent: {
+    "noise-percent": {
       type: "string",
       valueHint: "0-100",
       description: "Share of mirrored GET/HEAD requests also sent to main to learn noise",
     },
-    minRequests: { type: "string", valueHint: "n", description: "Compared requests needed before a verdict" },
-    maxDiffRate: {
+    "min-requests": { type: "string", valueHint: "n", description: "Compared requests needed before a verdict" },
+    "max-diff-rate": {
       type: "string",
       valueHint: "rate",
       description: "Largest share of requests with a counting difference (0.01 or 1%)",
     },
-    maxErrorIncrease: {
+    "max-error-increase": {
       type: "string",
       valueHint: "rate",
       description: "Largest excess of the shadow's error rate over main's (0.01 or 1%)",
     },
-    maxP99Ratio: { type: "string", valueHint: "x", description: "Largest ratio of the shadow's p99 to main's" },
-    minP99Delta: { type: "string", valueHint: "ms", description: "A slower p99 only fails past this many ms" },
+    "max-p99-ratio": { type: "string", valueHint: "x", description: "Largest ratio of the shadow's p99 to main's" },
+    "min-p99-delta": { type: "string", valueHint: "ms", description: "A slower p99 only fails past this many ms" },
     ...jsonArg,
     ...connectionArgs,
   },
   async run({ args, rawArgs }) {
     // citty keeps only the last of a repeated option, so the lists come from the raw words.
-    const flags = { ...args, ignore: repeatedOption(rawArgs, "ignore"), unignore: repeatedOption(rawArgs, "unignore") };
+    const flags: PolicyFlags = {
+      ignore: repeatedOption(rawArgs, "ignore"),
+      unignore: repeatedOption(rawArgs, "unignore"),
+      noisePercent: args["noise-percent"],
+      minRequests: args["min-requests"],
+      maxDiffRate: args["max-diff-rate"],
+      maxErrorIncrease: args["max-error-increase"],
+      maxP99Ratio: args["max-p99-ratio"],
+      minP99Delta: args["min-p99-delta"],
+    };
     thresholdChange(flags); // a value that is no number stops here, before the host is asked anything
     const output = createOutput({ json: args.json });
     const api = await openSession(args, output);
