@@ -213,9 +213,7 @@ describe("request bodies and the mirror cap", () => {
     expect(await response.json()).toMatchObject({ version: "1.0.0", bytes: body.length });
     const [main] = await seenBy(origins.v1, id);
     expect(decodeBase64(main?.bodyBase64 ?? "")).toEqual(body);
-    expect(log.of(id)).toEqual([
-      { version: "2.0.0", skipped: "body too large", name, requestId: id },
-    ]);
+    expect(log.of(id)).toEqual([{ version: "2.0.0", skipped: "body too large", name, requestId: id }]);
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(await seenBy(origins.v2, id)).toEqual([]);
   });
