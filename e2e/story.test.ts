@@ -210,13 +210,14 @@ describe("evidence: what the shadows answered, from real traffic", () => {
   it("runs the tutorial's origins: main, a shadow that changes the price on every fifth answer, a slow one", async () => {
     const main = await startHello("1.0.0", ["--timestamp"]);
     const pricey = await startHello("2.0.0", ["--timestamp", "--differ", "price:0.2"]);
-    const slow = await startHello("2.1.0", ["--timestamp", "--delay-ms", "60"]);
+    const slow = await startHello("2.1.0", ["--timestamp", "--delay-ms", "150"]);
     evidenceOrigins.push(main, pricey, slow);
     expect((await cli(["deploy", "pricing", "1.0.0", main.url])).code).toBe(0);
     expect((await cli(["deploy", "pricing", "2.0.0", pricey.url])).code).toBe(0);
     expect((await cli(["deploy", "pricing", "2.1.0", slow.url])).code).toBe(0);
-    // More noise copies than the default 5 %, so that this short run learns body.time for sure.
-    expect((await cli(["policy", "pricing", "--noise-percent", "25"])).code).toBe(0);
+    // More noise copies than the default 5 %, so that this short run learns body.time for sure; and a
+    // slower p99 fails only past 100 ms, which the 150 ms shadow is and a shared machine's jitter is not.
+    expect((await cli(["policy", "pricing", "--noise-percent", "25", "--min-p99-delta", "100"])).code).toBe(0);
   });
 
   it("sends 120 real requests; the clients only ever see main's answers", async () => {
@@ -252,7 +253,7 @@ describe("evidence: what the shadows answered, from real traffic", () => {
     expect(pricey?.fields.find((field) => field.path === "body.time")).toMatchObject({ rate: 1, counts: false });
     expect((await report()).noise.fields.map((field) => field.path)).toContain("body.time");
     expect(pricey?.verdict).toBe("fail");
-    expect(slow?.latencyMs.shadow.p50).toBeGreaterThan((slow?.latencyMs.main.p50 ?? 0) + 50);
+    expect(slow?.latencyMs.shadow.p50).toBeGreaterThan((slow?.latencyMs.main.p50 ?? 0) + 140);
     expect(slow?.verdict).toBe("fail");
   });
 });

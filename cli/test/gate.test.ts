@@ -82,7 +82,9 @@ beforeAll(async () => {
     expect((await asUser(["deploy", name, "1.0.0", main.url])).code).toBe(0);
     expect((await asUser(["deploy", name, "2.0.0", shadow.url])).code).toBe(0);
     // One noise copy in five, so that even this short run learns that body.time differs on its own.
-    expect((await asUser(["policy", name, "--ignore", "body.version", "--noise-percent", "20"])).code).toBe(0);
+    // These tests judge answers, not speed: on a shared test machine a p99 can jump by tens of ms.
+    const policy = ["--ignore", "body.version", "--noise-percent", "20", "--min-p99-delta", "1000"];
+    expect((await asUser(["policy", name, ...policy])).code).toBe(0);
   }
   await Promise.all([traffic("clean", REQUESTS), traffic("pricey", REQUESTS)]);
   await Promise.all([evidenceSettled("clean", REQUESTS), evidenceSettled("pricey", REQUESTS)]);
@@ -164,8 +166,8 @@ describe("a shadow that changes the price on 20% of its answers", () => {
     expect(text.match(/^GET \S*\/prices\?item=\d+$/gm)).toHaveLength(2);
     expect(text.match(/^ {2}status: main 200, shadow 200$/gm)).toHaveLength(2);
     expect(text.match(/^ {2}differs at: .*body\.price/gm)).toHaveLength(2);
-    expect(text.match(/^ {2}- {3}"price": 10,$/gm)).toHaveLength(2);
-    expect(text.match(/^ {2}\+ {3}"price": 12,$/gm)).toHaveLength(2);
+    expect(text.match(/^ {2}- {2}"price": 10,$/gm)).toHaveLength(2);
+    expect(text.match(/^ {2}\+ {2}"price": 12,$/gm)).toHaveLength(2);
 
     const json = JSON.parse((await asUser(["diffs", "pricey", "2.0.0", "--limit", "3", "--json"])).stdout) as {
       samples: { paths: string[]; main: { body: string }; shadow: { body: string } }[];

@@ -7,7 +7,7 @@
 // gateway's evidence shows:
 //   --differ FIELD:SHARE  change FIELD on that share of answers (`--differ price:0.2`:
 //                         every fifth answer, counted in the order requests arrive)
-//   --timestamp           add a `time` field that changes on every call
+//   --timestamp           add a `time` field (to the microsecond) that changes on every call
 //   --delay-ms N          wait N ms before answering
 //   --errors SHARE        answer 500 on that share of requests
 import { createServer } from "node:http";
@@ -57,6 +57,13 @@ const inShare = (n, rate) => Math.floor(n * rate) > Math.floor((n - 1) * rate);
 /** The same value, changed: numbers grow by a fifth, anything else gets a mark. */
 const changed = (value) => (typeof value === "number" ? Math.round(value * 120) / 100 : `${value ?? ""} (changed)`);
 
+/** Now, to the microsecond: two answers never share it, even two sent at once. */
+function microsecondTime() {
+  const ms = performance.timeOrigin + performance.now();
+  const micros = String(Math.floor((ms % 1) * 1000)).padStart(3, "0");
+  return new Date(Math.floor(ms)).toISOString().replace("Z", `${micros}Z`);
+}
+
 let answered = 0;
 
 const server = createServer((req, res) => {
@@ -76,7 +83,7 @@ const server = createServer((req, res) => {
       return;
     }
     const body = { service: "hello", version, path: req.url, bytes: Buffer.concat(chunks).length, price: 10 };
-    if (parsed.values.timestamp) body.time = new Date().toISOString();
+    if (parsed.values.timestamp) body.time = microsecondTime();
     if (differField && n > 0 && inShare(n, differShare)) body[differField] = changed(body[differField]);
     res.writeHead(200, { "content-type": "application/json" });
     res.end(`${JSON.stringify(body)}\n`);
