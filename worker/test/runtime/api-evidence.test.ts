@@ -192,14 +192,13 @@ describe("GET /services/:name/report", () => {
     expect(res.body.error).toEqual({ code: "invalid_field", message, field: "window" });
   });
 
-  it("answers 503 saying so when the ledger cannot be reached", async () => {
+  it.each(["report", "2.0.0/diffs"])("answers 503 saying so when the ledger cannot be reached (%s)", async (route) => {
     const name = await freshName("2.0.0");
-    const down = {
-      getByName: () => ({ report: () => Promise.reject(new Error("connection lost")) }),
-    } as unknown as Env["EVIDENCE_LEDGER"];
+    const fail = () => Promise.reject(new Error("connection lost"));
+    const down = { getByName: () => ({ report: fail, diffs: fail }) } as unknown as Env["EVIDENCE_LEDGER"];
     const ctx = createExecutionContext();
     const res = await worker.fetch(
-      new Request(`http://gateway.test/api/v1/services/${name}/report`, {
+      new Request(`http://gateway.test/api/v1/services/${name}/${route}`, {
         headers: { authorization: `Bearer ${TOKEN}` },
       }),
       { ...env, EVIDENCE_LEDGER: down },
@@ -209,7 +208,7 @@ describe("GET /services/:name/report", () => {
     expect(res.status).toBe(503);
     const body = await res.json<{ error: { code: string; message: string } }>();
     expect(body.error.code).toBe("evidence_unavailable");
-    expect(body.error.message).toContain("connection lost");
+    expect(body.error.message).toBe(`The evidence of ${name} could not be read (connection lost); try again shortly`);
   });
 });
 
