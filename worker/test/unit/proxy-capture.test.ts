@@ -34,7 +34,10 @@ describe("readCapped", () => {
 
 describe("captureBody", () => {
   it("does not read an event stream or a body declared over the cap, and cancels it", async () => {
-    for (const headers of [{ "content-type": "text/event-stream" }, { "content-length": "11" }]) {
+    for (const headers of [[["content-type", "text/event-stream"]], [["content-length", "11"]]] as [
+      string,
+      string,
+    ][][]) {
       const source = stream([bytes(11)]);
       const memory = new ComparisonMemory(1_000);
       const captured = await captureBody(new Response(source.body, { headers }), 10, memory);
