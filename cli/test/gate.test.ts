@@ -205,7 +205,13 @@ describe("a shadow that changes the price on 20% of its answers", () => {
   it("under --json the refusal is JSON too", async () => {
     const result = await asUser(["assign", "pricey", "2.0.0", "--yes", "--json"]);
     expect(result.code).toBe(1);
-    expect(JSON.parse(result.stdout)).toEqual({ error: { code: "gate_failed", message: expect.any(String) } });
+    expect(JSON.parse(result.stdout)).toEqual({
+      error: {
+        code: "gate_failed",
+        message: expect.stringMatching(/^pricey 2\.0\.0 fails the promotion gate/),
+        reasons: [expect.stringMatching(/^20% of compared requests differ \(30 of 150\)/)],
+      },
+    });
   });
 
   it("--force asks, and declining still changes nothing", async () => {

@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import type { AdminApiClient } from "../client.ts";
-import { ApiRefusal, CliError } from "../errors.ts";
+import { ApiRefusal, GateRefusal } from "../errors.ts";
 import { verdictLine } from "../evidence.ts";
 import { createOutput, type Output } from "../output.ts";
 import { confirm } from "../prompt.ts";
@@ -10,12 +10,6 @@ import { connectionArgs, jsonArg, serviceArgs, yesArg } from "./args.ts";
 
 /** The gateway judges assigns over the last hour; the line before the question shows that same window. */
 const GATE_WINDOW = "1h";
-
-/** A failing verdict stops the assign before the question, unless --force. */
-class GateRefusal extends CliError {
-  override readonly name = "GateRefusal";
-  override readonly code = "gate_failed";
-}
 
 /**
  * The version's evidence over the gate's window, or nothing when there is none to show (the
@@ -63,6 +57,7 @@ export default defineCommand({
           throw new GateRefusal(
             `${name} ${version} fails the promotion gate, so it stays a shadow. See \`daeploy-edge report ${name}\` ` +
               `and \`daeploy-edge diffs ${name} ${version}\`, or assign anyway with --force.`,
+            evidence.shadow.reasons,
           );
         }
       }
