@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import type { AdminApiClient } from "../client.ts";
+import type { AdminApiClient, AssignResult } from "../client.ts";
 import { ApiRefusal, GateRefusal } from "../errors.ts";
 import { verdictLine } from "../evidence.ts";
 import { createOutput, type Output } from "../output.ts";
@@ -70,7 +70,7 @@ export default defineCommand({
       output.cancelled("Assign cancelled.");
       return;
     }
-    let result: Awaited<ReturnType<AdminApiClient["assignMain"]>>;
+    let result: AssignResult;
     try {
       result = await api.assignMain(name, version, force);
     } catch (error) {

@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import type { ServiceRecord } from "../client.ts";
 import { UsageError } from "../errors.ts";
 import { listMatching } from "../listing.ts";
 import { createOutput } from "../output.ts";
@@ -33,7 +34,7 @@ export default defineCommand({
     const output = createOutput({ json: args.json });
     const api = await openSession(args, output);
     const { name, version } = args;
-    let record: Awaited<ReturnType<typeof api.setTrafficControls>> | undefined;
+    let record: ServiceRecord | undefined;
     if (mirrorPercent === undefined && mirrorMethods === undefined) {
       [record] = await listMatching(api, name, version);
       if (!record)
