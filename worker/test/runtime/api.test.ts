@@ -14,6 +14,11 @@ describe("authentication", () => {
     ["PUT", "/services/auth/main", { version: "1.0.0" }],
     ["DELETE", "/services/auth/1.0.0"],
     ["DELETE", "/services/auth"],
+    ["PATCH", "/services/auth/1.0.0", { mirrorPercent: 5 }],
+    ["GET", "/services/auth/policy"],
+    ["PUT", "/services/auth/policy", { noisePercent: 1 }],
+    ["GET", "/services/auth/report"],
+    ["GET", "/services/auth/1.0.0/diffs"],
     ["GET", "/openapi.json"],
   ];
   const badHeaders: [string, string | null][] = [
@@ -400,6 +405,9 @@ describe("OpenAPI", () => {
     expect(Object.keys(doc.paths.services ?? doc.paths["/services"] ?? {}).sort()).toEqual(["get", "post"]);
     expect(Object.keys(doc.paths["/services/{name}"] ?? {}).sort()).toEqual(["delete", "get"]);
     expect(Object.keys(doc.paths["/services/{name}/main"] ?? {})).toEqual(["put"]);
-    expect(Object.keys(doc.paths["/services/{name}/{version}"] ?? {})).toEqual(["delete"]);
+    expect(Object.keys(doc.paths["/services/{name}/{version}"] ?? {}).sort()).toEqual(["delete", "patch"]);
+    expect(Object.keys(doc.paths["/services/{name}/policy"] ?? {}).sort()).toEqual(["get", "put"]);
+    expect(Object.keys(doc.paths["/services/{name}/report"] ?? {})).toEqual(["get"]);
+    expect(Object.keys(doc.paths["/services/{name}/{version}/diffs"] ?? {})).toEqual(["get"]);
   });
 });
