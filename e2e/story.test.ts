@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { type RunningHello, startHello } from "../cli/test/support/hello.ts";
 import { newUser } from "../cli/test/support/run-cli.ts";
 import { deadPort, type RecordedRequest, type RunningOrigin, startOrigin } from "../worker/test/support/origins.ts";
 
@@ -7,6 +8,8 @@ import { deadPort, type RecordedRequest, type RunningOrigin, startOrigin } from 
 
 const { gateway } = inject("cliWorld");
 const origins: Record<string, RunningOrigin> = {};
+/** The tutorial's own origins (examples/hello), for the evidence and gate chapters. */
+const evidenceOrigins: RunningHello[] = [];
 let deadUrl: string;
 let user: Awaited<ReturnType<typeof newUser>>;
 
@@ -49,6 +52,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(Object.values(origins).map((origin) => origin.close()));
+  await Promise.all(evidenceOrigins.map((origin) => origin.stop()));
 });
 
 const o = (key: string): RunningOrigin => {
@@ -177,6 +181,112 @@ describe("shadows that misbehave never reach the client", () => {
     const dead = ls.out.find((line) => line.includes("1.3.0"));
     expect(dead).toMatch(/unreachable\s+Unreachable \(since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\)$/);
     expect(ls.out.find((line) => line.includes("1.1.0"))).toMatch(/running\s+Running \(since /);
+  });
+});
+
+describe("evidence: what the shadows answered, from real traffic", () => {
+  interface Field {
+    path: string;
+    kind: string;
+    rate: number;
+    counts: boolean;
+  }
+  interface Shadow {
+    version: string;
+    verdict: string;
+    requests: { mirrored: number; compared: number; different: number };
+    latencyMs: { main: { p50: number }; shadow: { p50: number } };
+    fields: Field[];
+  }
+  const report = async () => {
+    const result = await cli(["report", "pricing", "--json"]);
+    expect(result.code).toBe(0);
+    return JSON.parse(result.stdout) as { main: string; shadows: Shadow[]; noise: { fields: { path: string }[] } };
+  };
+  const shadowOf = (shadows: Shadow[], version: string) => shadows.find((shadow) => shadow.version === version);
+
+  it("runs the tutorial's origins: main, a shadow that changes the price on every fifth answer, a slow one", async () => {
+    const main = await startHello("1.0.0", ["--timestamp"]);
+    const pricey = await startHello("2.0.0", ["--timestamp", "--differ", "price:0.2"]);
+    const slow = await startHello("2.1.0", ["--timestamp", "--delay-ms", "150"]);
+    evidenceOrigins.push(main, pricey, slow);
+    expect((await cli(["deploy", "pricing", "1.0.0", main.url])).code).toBe(0);
+    expect((await cli(["deploy", "pricing", "2.0.0", pricey.url])).code).toBe(0);
+    expect((await cli(["deploy", "pricing", "2.1.0", slow.url])).code).toBe(0);
+    // More noise copies than the default 5 %, so that this short run learns body.time for sure; and a
+    // slower p99 fails only past 100 ms, which the 150 ms shadow is and a shared machine's jitter is not.
+    expect((await cli(["policy", "pricing", "--noise-percent", "25", "--min-p99-delta", "100"])).code).toBe(0);
+  });
+
+  it("sends 120 real requests; the clients only ever see main's answers", async () => {
+    for (let sent = 0; sent < 120; sent += 10) {
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          call(`/services/pricing/items/${sent + i}`, { id: `story-ev-${sent + i}` }),
+        ),
+      );
+      for (const answer of answers) {
+        expect(answer.status).toBe(200);
+        expect(JSON.parse(answer.body)).toMatchObject({ version: "1.0.0", price: 10 });
+      }
+    }
+  });
+
+  it("report --json: the changed price at 20 %, the version at 100 %, the time learnt as noise, the slow shadow's latency", async () => {
+    const deadline = Date.now() + 15_000;
+    let shadows = (await report()).shadows;
+    while (shadows.some((shadow) => shadow.requests.compared < 120) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      shadows = (await report()).shadows;
+    }
+    const pricey = shadowOf(shadows, "2.0.0");
+    const slow = shadowOf(shadows, "2.1.0");
+    expect(pricey?.requests).toMatchObject({ mirrored: 120, compared: 120, different: 120 });
+    const counting = (shadow: Shadow | undefined) =>
+      shadow?.fields.filter((field) => field.counts).map(({ path, kind, rate }) => ({ path, kind, rate }));
+    expect(counting(pricey)).toEqual([
+      { path: "body.version", kind: "value", rate: 1 },
+      { path: "body.price", kind: "value", rate: 0.2 },
+    ]);
+    expect(pricey?.fields.find((field) => field.path === "body.time")).toMatchObject({ rate: 1, counts: false });
+    expect((await report()).noise.fields.map((field) => field.path)).toContain("body.time");
+    expect(pricey?.verdict).toBe("fail");
+    expect(slow?.latencyMs.shadow.p50).toBeGreaterThan((slow?.latencyMs.main.p50 ?? 0) + 140);
+    expect(slow?.verdict).toBe("fail");
+  });
+});
+
+describe("the promotion gate", () => {
+  it("ignoring body.version (it differs by design) still leaves the price: assign refuses", async () => {
+    expect((await cli(["policy", "pricing", "--ignore", "body.version"])).code).toBe(0);
+    const refused = await cli(["assign", "pricing", "2.0.0", "--yes"]);
+    expect(refused.code).toBe(1);
+    expect(refused.out[1]).toMatch(/^Evidence for pricing 2\.0\.0 \(last 1h\): fail — 120 compared, 20% different, /);
+    expect(refused.err).toEqual([
+      expect.stringMatching(/^pricing 2\.0\.0 fails the promotion gate, so it stays a shadow\./),
+    ]);
+    expect(JSON.parse((await call("/services/pricing/", { id: "story-gate-1" })).body).version).toBe("1.0.0");
+  });
+
+  it("the new prices are intended: ignore body.price, and assign proceeds on a pass", async () => {
+    expect((await cli(["policy", "pricing", "--ignore", "body.price"])).code).toBe(0);
+    const assigned = await cli(["assign", "pricing", "2.0.0", "--yes"]);
+    expect(assigned.code).toBe(0);
+    expect(assigned.out[1]).toMatch(/^Evidence for pricing 2\.0\.0 \(last 1h\): pass — 1\d\d compared, 0% different, /);
+    expect(assigned.out[2]).toBe("Changed main version to pricing 2.0.0");
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    expect(JSON.parse((await call("/services/pricing/", { id: "story-gate-2" })).body).version).toBe("2.0.0");
+  });
+
+  it("the slow shadow fails on latency, and only --force moves main to it", async () => {
+    const refused = await cli(["assign", "pricing", "2.1.0", "--yes"]);
+    expect(refused.code).toBe(1);
+    expect(refused.out.join("\n")).toMatch(
+      /shadow p99 [\d.]+ ms against main's [\d.]+ ms on the same requests, more than 1\.5× and 100 ms slower/,
+    );
+    const forced = await cli(["assign", "pricing", "2.1.0", "--yes", "--force"]);
+    expect(forced.code).toBe(0);
+    expect(forced.out).toContain("Changed main version to pricing 2.1.0");
   });
 });
 

@@ -1,4 +1,5 @@
 import type { ArgsDef, CommandDef } from "citty";
+import { UsageError } from "./errors.ts";
 
 /** Levenshtein distance: the fewest single-character edits that turn `a` into `b`. */
 export function editDistance(a: string, b: string): number {
@@ -109,3 +110,40 @@ export function checkArguments(rawArgs: readonly string[], args: ArgsDef): Argum
 /** The first argument a command does not take, which citty would silently ignore. */
 export const unexpectedArgument = (rawArgs: readonly string[], args: ArgsDef): string | undefined =>
   checkArguments(rawArgs, args).unexpected;
+
+/** Splits `a,b` on commas, except inside double quotes (a path may quote an odd JSON key). */
+export function splitList(text: string): string[] {
+  const items: string[] = [];
+  let current = "";
+  let quoted = false;
+  for (const char of text) {
+    if (char === '"') quoted = !quoted;
+    if (char === "," && !quoted) {
+      items.push(current);
+      current = "";
+    } else current += char;
+  }
+  items.push(current);
+  return items.map((item) => item.trim()).filter((item) => item !== "");
+}
+
+/**
+ * Every value of an option that may be given more than once (`--ignore a --ignore b`, or
+ * `--ignore a,b`). citty keeps only the last one, so these are read from the raw words.
+ */
+export function repeatedOption(rawArgs: readonly string[], name: string): string[] {
+  const values: string[] = [];
+  for (let i = 0; i < rawArgs.length; i++) {
+    const arg = rawArgs[i] ?? "";
+    if (arg === "--") break;
+    if (arg === `--${name}`) {
+      const next = rawArgs[i + 1];
+      if (next === undefined || isFlag(next)) throw new UsageError(`--${name} needs a value after it`);
+      values.push(...splitList(next));
+      i++;
+    } else if (arg.startsWith(`--${name}=`)) {
+      values.push(...splitList(arg.slice(name.length + 3)));
+    }
+  }
+  return values;
+}

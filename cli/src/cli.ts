@@ -15,7 +15,8 @@ const main = defineCommand({
   meta: {
     name: "daeploy-edge",
     version: manifest.version,
-    description: "Deploy, list, assign and kill versions of services behind a daeploy-edge shadow gateway",
+    description:
+      "Deploy, list, assign and kill versions of services behind a daeploy-edge shadow gateway, and judge shadows by their evidence",
   },
   subCommands: commands,
 });

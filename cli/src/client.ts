@@ -12,6 +12,20 @@ type AdminClient = ReturnType<typeof createAdminClient>;
 export type ServiceRecord = InferResponseType<AdminClient["services"]["$post"], 201>;
 export type DeployRequest = Parameters<AdminClient["services"]["$post"]>[0]["json"];
 
+type NameRoutes = AdminClient["services"][":name"];
+type VersionRoutes = NameRoutes[":version"];
+
+export type TrafficControls = Parameters<VersionRoutes["$patch"]>[0]["json"];
+export type AssignResult = InferResponseType<NameRoutes["main"]["$put"], 200>;
+/** Each shadow's evidence against main over a window, and its verdict. */
+export type EvidenceReport = InferResponseType<NameRoutes["report"]["$get"], 200>;
+export type ShadowReport = EvidenceReport["shadows"][number];
+export type DiffSample = InferResponseType<VersionRoutes["diffs"]["$get"], 200>["samples"][number];
+/** A name's whole policy, defaults included. */
+export type EvidencePolicy = InferResponseType<NameRoutes["policy"]["$get"], 200>;
+/** What a policy change sends: only the given fields change, gate thresholds one by one. */
+export type PolicyChange = Parameters<NameRoutes["policy"]["$put"]>[0]["json"];
+
 /** Long enough for a deploy whose origin check waits out HEALTH_TIMEOUT_MS; short enough not to hang a script. */
 const REQUEST_TIMEOUT_MS = 60_000;
 
@@ -72,10 +86,15 @@ export interface AdminApiClient {
   readonly host: string;
   listServices(name?: string): Promise<ServiceRecord[]>;
   deploy(request: DeployRequest): Promise<ServiceRecord>;
-  /** The versions of the name afterwards; `changed` is false when the version already was main. */
-  assignMain(name: string, version: string): Promise<{ services: ServiceRecord[]; changed?: boolean }>;
+  /** Changes main unless the gate refuses (409 gate_failed) and `force` is not set. */
+  assignMain(name: string, version: string, force?: boolean): Promise<AssignResult>;
   killVersion(name: string, version: string): Promise<ServiceRecord[]>;
   killName(name: string): Promise<ServiceRecord[]>;
+  setTrafficControls(name: string, version: string, controls: TrafficControls): Promise<ServiceRecord>;
+  report(name: string, window?: string): Promise<EvidenceReport>;
+  diffs(name: string, version: string, filter: { path?: string; limit?: string }): Promise<DiffSample[]>;
+  policy(name: string): Promise<EvidencePolicy>;
+  changePolicy(name: string, change: PolicyChange): Promise<EvidencePolicy>;
 }
 
 export function connectAdminApi({ host, token }: Connection): AdminApiClient {
@@ -120,14 +139,11 @@ export function connectAdminApi({ host, token }: Connection): AdminApiClient {
       if (typeof record?.name !== "string") throw new NotAGateway(host, "its answer to a deploy was no service");
       return record;
     },
-    async assignMain(name, version) {
-      const response = await api.services[":name"].main.$put({ param: { name }, json: { version } });
+    async assignMain(name, version, force = false) {
+      const response = await api.services[":name"].main.$put({ param: { name }, json: { version, force } });
       const body = await answer(response);
-      const services = listFrom(body.services, "services");
-      // Older gateways do not say whether anything changed.
-      return "changed" in body && typeof body.changed === "boolean"
-        ? { services, changed: body.changed }
-        : { services };
+      listFrom(body.services, "services");
+      return body;
     },
     async killVersion(name, version) {
       const response = await api.services[":name"][":version"].$delete({ param: { name, version } });
@@ -136,6 +152,29 @@ export function connectAdminApi({ host, token }: Connection): AdminApiClient {
     async killName(name) {
       const response = await api.services[":name"].$delete({ param: { name } });
       return listFrom((await answer(response)).killed, "killed services");
+    },
+    async setTrafficControls(name, version, controls) {
+      const response = await api.services[":name"][":version"].$patch({ param: { name, version }, json: controls });
+      return answer(response);
+    },
+    async report(name, window) {
+      const query = window === undefined ? {} : { window };
+      const report = await answer(await api.services[":name"].report.$get({ param: { name }, query }));
+      if (!Array.isArray(report?.shadows)) throw new NotAGateway(host, "its report had no shadows");
+      return report;
+    },
+    async diffs(name, version, { path, limit }) {
+      const query = { ...(path !== undefined && { path }), ...(limit !== undefined && { limit }) };
+      const response = await api.services[":name"][":version"].diffs.$get({ param: { name, version }, query });
+      const { samples } = await answer(response);
+      if (!Array.isArray(samples)) throw new NotAGateway(host, "its answer had no samples");
+      return samples;
+    },
+    async policy(name) {
+      return answer(await api.services[":name"].policy.$get({ param: { name } }));
+    },
+    async changePolicy(name, change) {
+      return answer(await api.services[":name"].policy.$put({ param: { name }, json: change }));
     },
   };
 }

@@ -1,3 +1,5 @@
+import type { ErrorBody } from "../../worker/src/errors.ts";
+
 /** A failure the user can act on: its message is the one line the CLI prints, and the exit code is 1. */
 export class CliError extends Error {
   override readonly name: string = "CliError";
@@ -6,11 +8,7 @@ export class CliError extends Error {
 }
 
 /** The error object of the API's `{ "error": { … } }` body. */
-export interface ApiErrorObject {
-  code: string;
-  message: string;
-  field?: string;
-}
+export type ApiErrorObject = ErrorBody["error"];
 
 /** The gateway answered, but refused: printed as Daeploy does, `Command failed: <status> - <reason>: <message>`. */
 export class ApiRefusal extends CliError {
@@ -59,6 +57,19 @@ export class UsageError extends CliError {
   override readonly code = "usage";
 }
 
+/** A version whose evidence fails the promotion gate, refused before asking; the same code as the API's 409. */
+export class GateRefusal extends CliError {
+  override readonly name = "GateRefusal";
+  override readonly code = "gate_failed";
+  constructor(
+    message: string,
+    /** Each rule that failed, with its numbers. */
+    readonly reasons: string[],
+  ) {
+    super(message);
+  }
+}
+
 /** The one line shown for any failure; never a stack trace (set DEBUG=1 to get one on stderr). */
 export function describeFailure(error: unknown): string {
   if (error instanceof CliError) return error.message;
@@ -74,6 +85,8 @@ export function failureAsJson(error: unknown): { error: ApiErrorObject & { statu
   if (error instanceof ApiRefusal) {
     return { error: error.apiError ?? { code: `http_${error.status}`, message: error.detail } };
   }
+  if (error instanceof GateRefusal)
+    return { error: { code: error.code, message: error.message, reasons: error.reasons } };
   if (error instanceof CliError) return { error: { code: error.code, message: error.message } };
   return { error: { code: "unexpected", message: describeFailure(error) } };
 }

@@ -106,7 +106,18 @@ describe("usage and the bin itself", () => {
   it("the built dist/cli.mjs runs as an executable (shebang, mode) and lists every command", async () => {
     const result = await user.run(["--help"], { executable: cliPath });
     expect(result.code).toBe(0);
-    for (const command of ["login", "logout", "deploy", "ls", "assign", "kill"]) {
+    for (const command of [
+      "login",
+      "logout",
+      "deploy",
+      "ls",
+      "assign",
+      "kill",
+      "mirror",
+      "report",
+      "diffs",
+      "policy",
+    ]) {
       expect(result.stdout).toMatch(new RegExp(`^\\s+${command}\\s`, "m"));
     }
   });

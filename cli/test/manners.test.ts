@@ -1,11 +1,10 @@
-import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { type CliResult, newUser } from "./support/run-cli.ts";
+import { type CliResult, newUser, runOnTerminal } from "./support/run-cli.ts";
 
 // How the CLI behaves when a person or a script gets something wrong: one line and exit 1,
 // JSON on stdout for scripts, colour only for people at a terminal.
 
-const { gateway, origins, cliPath } = inject("cliWorld");
+const { gateway, origins } = inject("cliWorld");
 const ESC = "\u001B[";
 
 let user: Awaited<ReturnType<typeof newUser>>;
@@ -18,22 +17,7 @@ function expectOneLine(result: CliResult): string {
   return result.err[0] ?? "";
 }
 
-/** Runs the CLI under a pseudo-terminal (util-linux `script`), so its stdout is a TTY. */
-function onTerminal(args: string[], env: Record<string, string>): Promise<string> {
-  const command = [process.execPath, cliPath, ...args].map((word) => `'${word}'`).join(" ");
-  return new Promise((resolve, reject) => {
-    const child = spawn("script", ["-qec", command, "/dev/null"], {
-      env: { PATH: process.env.PATH ?? "", HOME: user.home, TZ: "UTC", TERM: "xterm", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.on("error", reject);
-    child.on("close", () => resolve(output));
-  });
-}
+const onTerminal = (args: string[], env: Record<string, string>) => runOnTerminal(user.home, args, env);
 
 beforeAll(async () => {
   user = await newUser();

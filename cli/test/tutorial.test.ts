@@ -7,6 +7,9 @@ import { type CliResult, newUser, since } from "./support/run-cli.ts";
 const { gateway, origins } = inject("cliWorld");
 const HEADER = "MAIN    NAME    VERSION    STATUS    RUNNING";
 const DASHES = "------  ------  ---------  --------  -----------------------------------";
+// The one line daeploy-edge adds to Daeploy's assign: with no traffic yet there is no verdict, and the assign proceeds.
+const NO_EVIDENCE =
+  "Evidence for hello 2.0.0 (last 1h): inconclusive (0/100 compared) — too few to judge, so the gate lets it through";
 
 let user: Awaited<ReturnType<typeof newUser>>;
 const asUser = (args: string[], input?: string) =>
@@ -92,6 +95,7 @@ describe("the tutorial", () => {
     expect(result.code).toBe(0);
     expect(result.out).toEqual([
       `Active host: ${gateway.url}`,
+      NO_EVIDENCE,
       "Change hello 2.0.0 to main? [y/N]: ",
       "Assign cancelled.",
     ]);
@@ -111,6 +115,7 @@ describe("the tutorial", () => {
     const [first, second] = await listed("hello");
     expect(result.out).toEqual([
       `Active host: ${gateway.url}`,
+      NO_EVIDENCE,
       "Change hello 2.0.0 to main? [y/N]: ",
       "Changed main version to hello 2.0.0",
       HEADER,

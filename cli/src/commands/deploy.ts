@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import { createOutput } from "../output.ts";
 import { openSession } from "../session.ts";
 import { formatServiceTable } from "../table.ts";
+import { parseMethods, parsePercent } from "../traffic.ts";
 import { connectionArgs, jsonArg, serviceArgs } from "./args.ts";
 
 export default defineCommand({
@@ -18,14 +19,33 @@ export default defineCommand({
       description: "Refuse unless the origin answers (any HTTP status)",
       negativeDescription: "Deploy without checking that the origin answers",
     },
+    "mirror-percent": {
+      type: "string",
+      valueHint: "0-100",
+      description: "Share of requests it receives while a shadow (default 100: every request)",
+    },
+    "mirror-methods": {
+      type: "string",
+      valueHint: "GET,HEAD|all",
+      description: "Only these methods while a shadow, comma-separated (default all)",
+    },
     ...jsonArg,
     ...connectionArgs,
   },
   async run({ args }) {
+    const mirrorPercent = parsePercent("mirror-percent", args["mirror-percent"]);
+    const mirrorMethods = parseMethods(args["mirror-methods"]);
     const output = createOutput({ json: args.json });
     const api = await openSession(args, output);
     output.say.log("Deploying service...");
-    const record = await api.deploy({ name: args.name, version: args.version, origin: args.origin, check: args.check });
+    const record = await api.deploy({
+      name: args.name,
+      version: args.version,
+      origin: args.origin,
+      check: args.check,
+      ...(mirrorPercent !== undefined && { mirrorPercent }),
+      ...(mirrorMethods !== undefined && { mirrorMethods }),
+    });
     output.say.log("Service deployed successfully");
     if (args.json) output.json(record);
     else output.say.log(formatServiceTable([record], output));

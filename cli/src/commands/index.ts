@@ -1,10 +1,14 @@
 import { reportingFailures } from "../reporting.ts";
 import assign from "./assign.ts";
 import deploy from "./deploy.ts";
+import diffs from "./diffs.ts";
 import kill from "./kill.ts";
 import login from "./login.ts";
 import logout from "./logout.ts";
 import ls from "./ls.ts";
+import mirror from "./mirror.ts";
+import policy from "./policy.ts";
+import report from "./report.ts";
 
 // Plain imports: the build bundles the whole CLI into one small file, so a lazy import() would be
 // inlined anyway and save nothing. Every command reports its failures in one place.
@@ -15,4 +19,8 @@ export const commands = {
   ls: reportingFailures("ls", ls),
   assign: reportingFailures("assign", assign),
   kill: reportingFailures("kill", kill),
+  mirror: reportingFailures("mirror", mirror),
+  report: reportingFailures("report", report),
+  diffs: reportingFailures("diffs", diffs),
+  policy: reportingFailures("policy", policy),
 };

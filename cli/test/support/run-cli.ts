@@ -79,3 +79,21 @@ export async function newUser() {
 
 /** Daeploy's RUNNING cell for a record, in UTC (the tests run the CLI with TZ=UTC). */
 export const since = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
+
+/** Runs the CLI under a pseudo-terminal (util-linux `script`), so its stdout is a TTY; resolves with what it printed. */
+export function runOnTerminal(home: string, args: string[], env: Record<string, string>): Promise<string> {
+  const { cliPath } = inject("cliWorld");
+  const command = [nodeForCli, cliPath, ...args].map((word) => `'${word}'`).join(" ");
+  return new Promise((resolve, reject) => {
+    const child = spawn("script", ["-qec", command, "/dev/null"], {
+      env: { PATH: process.env.PATH ?? "", HOME: home, TZ: "UTC", TERM: "xterm", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.on("error", reject);
+    child.on("close", () => resolve(output));
+  });
+}

@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { checkArguments, editDistance, nearest, topLevelProblem, unexpectedArgument } from "../../src/argv.ts";
+import {
+  checkArguments,
+  editDistance,
+  nearest,
+  repeatedOption,
+  splitList,
+  topLevelProblem,
+  unexpectedArgument,
+} from "../../src/argv.ts";
 import { connectionArgs, jsonArg, serviceArgs, serviceFilterArgs, yesArg } from "../../src/commands/args.ts";
 
 const COMMANDS = ["login", "logout", "deploy", "ls", "assign", "kill"];
@@ -76,5 +84,27 @@ describe("a missing argument", () => {
     expect(checkArguments(["--host", "hello", "--json"], assignArgs)).toEqual({ missing: "NAME" });
     expect(checkArguments(["hello", "1.0.0"], serviceArgs)).toEqual({});
     expect(checkArguments([], serviceFilterArgs)).toEqual({});
+  });
+});
+
+describe("options given more than once", () => {
+  it("collects every --ignore, as separate words, with =, or as comma lists", () => {
+    expect(
+      repeatedOption(
+        ["hello", "--ignore", "body.a", "--json", "--ignore=body.b,header.etag", "--ignore", "body.c"],
+        "ignore",
+      ),
+    ).toEqual(["body.a", "body.b", "header.etag", "body.c"]);
+    expect(repeatedOption(["hello", "--unignore", "body.a"], "ignore")).toEqual([]);
+    expect(repeatedOption(["hello", "--", "--ignore", "x"], "ignore")).toEqual([]);
+  });
+
+  it("keeps a quoted key with a comma in one piece", () => {
+    expect(splitList('body."a,b",body.c')).toEqual(['body."a,b"', "body.c"]);
+  });
+
+  it("an --ignore without a value is one line saying so", () => {
+    expect(() => repeatedOption(["hello", "--ignore"], "ignore")).toThrow("--ignore needs a value after it");
+    expect(() => repeatedOption(["hello", "--ignore", "--json"], "ignore")).toThrow("--ignore needs a value after it");
   });
 });

@@ -1,0 +1,52 @@
+import { defineCommand } from "citty";
+import type { ServiceRecord } from "../client.ts";
+import { UsageError } from "../errors.ts";
+import { listMatching } from "../listing.ts";
+import { createOutput } from "../output.ts";
+import { openSession } from "../session.ts";
+import { formatServiceTable } from "../table.ts";
+import { describeTrafficControls, parseMethods, parsePercent } from "../traffic.ts";
+import { connectionArgs, jsonArg, serviceArgs } from "./args.ts";
+
+export default defineCommand({
+  meta: {
+    name: "mirror",
+    description: "Show or change which share and which methods of requests a version receives while it is a shadow",
+  },
+  args: {
+    ...serviceArgs,
+    percent: {
+      type: "string",
+      valueHint: "0-100",
+      description: "Share of requests this version receives as a shadow (two decimals; 100 is every request)",
+    },
+    methods: {
+      type: "string",
+      valueHint: "GET,HEAD|all",
+      description: "Only these methods, comma-separated; `all` for every method",
+    },
+    ...jsonArg,
+    ...connectionArgs,
+  },
+  async run({ args }) {
+    const mirrorPercent = parsePercent("percent", args.percent);
+    const mirrorMethods = parseMethods(args.methods);
+    const output = createOutput({ json: args.json });
+    const api = await openSession(args, output);
+    const { name, version } = args;
+    let record: ServiceRecord | undefined;
+    if (mirrorPercent === undefined && mirrorMethods === undefined) {
+      [record] = await listMatching(api, name, version);
+      if (!record)
+        throw new UsageError(`No service matches ${name} ${version}; \`daeploy-edge ls ${name}\` lists its versions.`);
+    } else {
+      record = await api.setTrafficControls(name, version, {
+        ...(mirrorPercent !== undefined && { mirrorPercent }),
+        ...(mirrorMethods !== undefined && { mirrorMethods }),
+      });
+    }
+    output.say.log(describeTrafficControls(record));
+    if (args.json) output.json(record);
+    else output.say.log(formatServiceTable([record], output));
+  },
+});

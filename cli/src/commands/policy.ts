@@ -1,0 +1,74 @@
+import { defineCommand } from "citty";
+import { repeatedOption } from "../argv.ts";
+import { createOutput } from "../output.ts";
+import { changesPolicy, formatPolicy, type PolicyFlags, planPolicyChange, thresholdChange } from "../policy.ts";
+import { openSession } from "../session.ts";
+import { connectionArgs, jsonArg } from "./args.ts";
+
+export default defineCommand({
+  meta: {
+    name: "policy",
+    description: "Show or change a name's evidence policy: ignored paths, noise sampling and the gate's thresholds",
+  },
+  args: {
+    name: { type: "positional", required: true, description: "Service name" },
+    ignore: {
+      type: "string",
+      valueHint: "path",
+      description: "Never count differences at this path (e.g. body.time); repeat it or give a comma list",
+    },
+    unignore: {
+      type: "string",
+      valueHint: "path",
+      description: "Count this path again; repeat it or give a comma list",
+    },
+    "noise-percent": {
+      type: "string",
+      valueHint: "0-100",
+      description: "Share of mirrored GET/HEAD requests also sent to main to learn noise",
+    },
+    "min-requests": { type: "string", valueHint: "n", description: "Compared requests needed before a verdict" },
+    "max-diff-rate": {
+      type: "string",
+      valueHint: "rate",
+      description: "Largest share of requests with a counting difference (0.01 or 1%)",
+    },
+    "max-error-increase": {
+      type: "string",
+      valueHint: "rate",
+      description: "Largest excess of the shadow's error rate over main's (0.01 or 1%)",
+    },
+    "max-p99-ratio": { type: "string", valueHint: "x", description: "Largest ratio of the shadow's p99 to main's" },
+    "min-p99-delta": { type: "string", valueHint: "ms", description: "A slower p99 only fails past this many ms" },
+    ...jsonArg,
+    ...connectionArgs,
+  },
+  async run({ args, rawArgs }) {
+    // citty keeps only the last of a repeated option, so the lists come from the raw words.
+    const flags: PolicyFlags = {
+      ignore: repeatedOption(rawArgs, "ignore"),
+      unignore: repeatedOption(rawArgs, "unignore"),
+      noisePercent: args["noise-percent"],
+      minRequests: args["min-requests"],
+      maxDiffRate: args["max-diff-rate"],
+      maxErrorIncrease: args["max-error-increase"],
+      maxP99Ratio: args["max-p99-ratio"],
+      minP99Delta: args["min-p99-delta"],
+    };
+    thresholdChange(flags); // a value that is no number stops here, before the host is asked anything
+    const output = createOutput({ json: args.json });
+    const api = await openSession(args, output);
+    const { name } = args;
+    let policy = await api.policy(name);
+    if (changesPolicy(flags)) {
+      const { change, notIgnored } = planPolicyChange(policy, flags);
+      for (const path of notIgnored) output.say.warn(`${path} was not in the ignore list of ${name}`);
+      policy = await api.changePolicy(name, change);
+      output.say.log(`Changed the policy of ${name}:`);
+    } else {
+      output.say.log(`Policy of ${name}:`);
+    }
+    if (args.json) output.json(policy);
+    else output.say.log(formatPolicy(policy).join("\n"));
+  },
+});

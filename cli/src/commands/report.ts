@@ -1,0 +1,44 @@
+import { defineCommand } from "citty";
+import { UsageError } from "../errors.ts";
+import { formatFailures, formatNoise, formatReportTable } from "../evidence.ts";
+import { createOutput } from "../output.ts";
+import { openSession } from "../session.ts";
+import { connectionArgs, jsonArg, serviceFilterArgs } from "./args.ts";
+
+export default defineCommand({
+  meta: {
+    name: "report",
+    description: "Each shadow's evidence against main (answers compared, errors, latency) and its verdict",
+  },
+  args: {
+    name: { ...serviceFilterArgs.name, required: true, description: "Service name" },
+    version: { ...serviceFilterArgs.version, description: "Only this shadow (main's row stays as the baseline)" },
+    window: {
+      type: "string",
+      valueHint: "1h",
+      description: "How far back: <n>m, <n>h or <n>d, from 5m to 7d (default 1h)",
+    },
+    ...jsonArg,
+    ...connectionArgs,
+  },
+  async run({ args }) {
+    const output = createOutput({ json: args.json });
+    const api = await openSession(args, output);
+    const { name, version } = args;
+    const [report, policy] = await Promise.all([api.report(name, args.window), api.policy(name)]);
+    if (version !== undefined && version !== report.main) {
+      if (!report.shadows.some((shadow) => shadow.version === version)) {
+        throw new UsageError(`${name} has no shadow ${version}; \`daeploy-edge ls ${name}\` lists its versions.`);
+      }
+      report.shadows = report.shadows.filter((shadow) => shadow.version === version);
+    }
+    if (args.json) {
+      output.json(report);
+      return;
+    }
+    output.say.log(formatReportTable(report, policy.gate.minRequests));
+    for (const block of formatFailures(report)) output.say.log(`\n${block}`);
+    const noise = formatNoise(report);
+    if (noise) output.say.log(`\n${noise}`);
+  },
+});

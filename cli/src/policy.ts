@@ -1,0 +1,101 @@
+import type { EvidencePolicy, PolicyChange } from "./client.ts";
+import { UsageError } from "./errors.ts";
+import { formatRate } from "./evidence.ts";
+
+/** The policy flags the command takes, as citty hands them over (strings, or undefined when absent). */
+export interface PolicyFlags {
+  ignore: readonly string[];
+  unignore: readonly string[];
+  noisePercent?: string | undefined;
+  minRequests?: string | undefined;
+  maxDiffRate?: string | undefined;
+  maxErrorIncrease?: string | undefined;
+  maxP99Ratio?: string | undefined;
+  minP99Delta?: string | undefined;
+}
+
+/**
+ * A number as typed. A share may be written as a fraction or with a percent sign (`0.01` or `1%`).
+ * Anything else is one line naming the flag; whether the number is in range is the API's to say.
+ */
+export function numberFlag(flag: string, text: string | undefined, { share = false } = {}): number | undefined {
+  if (text === undefined) return undefined;
+  const trimmed = text.trim();
+  const percent = share && trimmed.endsWith("%");
+  const digits = percent ? trimmed.slice(0, -1) : trimmed;
+  const value = Number(digits);
+  if (digits === "" || !Number.isFinite(value)) {
+    const example = share ? " (a fraction such as 0.01, or 1%)" : "";
+    throw new UsageError(`--${flag} takes a number${example}; got ${JSON.stringify(text)}`);
+  }
+  return percent ? value / 100 : value;
+}
+
+/** Whether any flag asks for a change; without one, `policy NAME` only shows the policy. */
+export const changesPolicy = (flags: PolicyFlags) =>
+  flags.ignore.length > 0 ||
+  flags.unignore.length > 0 ||
+  [
+    flags.noisePercent,
+    flags.minRequests,
+    flags.maxDiffRate,
+    flags.maxErrorIncrease,
+    flags.maxP99Ratio,
+    flags.minP99Delta,
+  ].some((value) => value !== undefined);
+
+/** The thresholds the flags set, by the API's names; checked before anything is sent. */
+export function thresholdChange(flags: PolicyFlags): Pick<PolicyChange, "noisePercent" | "gate"> {
+  const change: Pick<PolicyChange, "noisePercent" | "gate"> = {};
+  const noisePercent = numberFlag("noise-percent", flags.noisePercent);
+  if (noisePercent !== undefined) change.noisePercent = noisePercent;
+  const gate: NonNullable<PolicyChange["gate"]> = {};
+  const minRequests = numberFlag("min-requests", flags.minRequests);
+  if (minRequests !== undefined) gate.minRequests = minRequests;
+  const maxDiffRate = numberFlag("max-diff-rate", flags.maxDiffRate, { share: true });
+  if (maxDiffRate !== undefined) gate.maxDiffRate = maxDiffRate;
+  const maxErrorIncrease = numberFlag("max-error-increase", flags.maxErrorIncrease, { share: true });
+  if (maxErrorIncrease !== undefined) gate.maxErrorRateIncrease = maxErrorIncrease;
+  const maxP99Ratio = numberFlag("max-p99-ratio", flags.maxP99Ratio);
+  if (maxP99Ratio !== undefined) gate.maxP99Ratio = maxP99Ratio;
+  const minP99Delta = numberFlag("min-p99-delta", flags.minP99Delta);
+  if (minP99Delta !== undefined) gate.minP99DeltaMs = minP99Delta;
+  if (Object.keys(gate).length > 0) change.gate = gate;
+  return change;
+}
+
+export interface PlannedChange {
+  /** The partial policy to PUT: only what the flags change. */
+  change: PolicyChange;
+  /** Paths asked to be unignored that were not ignored, to say so. */
+  notIgnored: string[];
+}
+
+/** The PUT body for the flags, given the stored policy: the ignore list is edited, not replaced. */
+export function planPolicyChange(current: EvidencePolicy, flags: PolicyFlags): PlannedChange {
+  const change: PolicyChange = thresholdChange(flags);
+  const notIgnored = flags.unignore.filter((path) => !current.ignore.includes(path));
+  if (flags.ignore.length > 0 || flags.unignore.length > 0) {
+    const kept = current.ignore.filter((path) => !flags.unignore.includes(path));
+    const added = flags.ignore.filter((path) => !flags.unignore.includes(path));
+    change.ignore = [...new Set([...kept, ...added])];
+  }
+  return { change, notIgnored };
+}
+
+/** The policy as lines named after the flags that change them, so the output says how to change it. */
+export function formatPolicy(policy: EvidencePolicy): string[] {
+  const { gate } = policy;
+  const rows: [string, string][] = [
+    ["ignore", policy.ignore.length > 0 ? policy.ignore.join(", ") : "(nothing)"],
+    ["headers", policy.headers && policy.headers.length > 0 ? policy.headers.join(", ") : "(content-type only)"],
+    ["noise-percent", `${policy.noisePercent} (of mirrored GET and HEAD requests)`],
+    ["min-requests", `${gate.minRequests} (compared, before a verdict)`],
+    ["max-diff-rate", `${gate.maxDiffRate} (${formatRate(gate.maxDiffRate)})`],
+    ["max-error-increase", `${gate.maxErrorRateIncrease} (${formatRate(gate.maxErrorRateIncrease)})`],
+    ["max-p99-ratio", `${gate.maxP99Ratio}`],
+    ["min-p99-delta", `${gate.minP99DeltaMs} ms`],
+  ];
+  const width = Math.max(...rows.map(([label]) => label.length)) + 2;
+  return rows.map(([label, value]) => `  ${label.padEnd(width)}${value}`);
+}

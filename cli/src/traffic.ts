@@ -1,0 +1,36 @@
+import type { ServiceRecord } from "./client.ts";
+import { UsageError } from "./errors.ts";
+
+/** `25` or `25%`: a number, or one line naming the flag; the range is the API's to check. */
+export function parsePercent(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const digits = text.trim().replace(/%$/, "");
+  const value = Number(digits);
+  if (digits === "" || !Number.isFinite(value)) {
+    throw new UsageError(
+      `--${flag} takes a share of requests from 0 to 100, e.g. --${flag} 12.5; got ${JSON.stringify(text)}`,
+    );
+  }
+  return value;
+}
+
+/** `GET,HEAD` (any case, spaces allowed) becomes `["GET","HEAD"]`; `all` means every method (null). */
+export function parseMethods(text: string | undefined): string[] | null | undefined {
+  if (text === undefined) return undefined;
+  if (text.trim().toLowerCase() === "all") return null;
+  return [
+    ...new Set(
+      text
+        .split(",")
+        .map((method) => method.trim().toUpperCase())
+        .filter((method) => method !== ""),
+    ),
+  ];
+}
+
+/** One line saying what a version receives while it is a shadow. */
+export function describeTrafficControls(record: ServiceRecord): string {
+  const methods = record.mirrorMethods === null ? "every method" : `methods ${record.mirrorMethods.join(", ")}`;
+  const when = record.main ? " (they apply once it is a shadow; main gets everything)" : "";
+  return `Traffic controls of ${record.name} ${record.version}: ${record.mirrorPercent}% of requests, ${methods}${when}`;
+}

@@ -1,0 +1,251 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { type RunningHello, startHello } from "./support/hello.ts";
+import { newUser, runOnTerminal } from "./support/run-cli.ts";
+
+// The promotion gate on evidence from real traffic: examples/hello origins behind the test gateway,
+// requests through /services/, then report, diffs, policy and assign as an operator runs them.
+// `clean` has a shadow that answers like main; `pricey` has one that changes the price on every
+// fifth answer. Every hello names its own version and time in its answers, so both names ignore
+// body.version (it differs by design) and learn body.time as noise.
+
+const { gateway } = inject("cliWorld");
+const REQUESTS = 150;
+const ROW = (version: string, counts: string, verdict: string) =>
+  new RegExp(`^${version.replaceAll(".", "\\.")}\\s+${counts}\\s+0%\\s+[\\d.]+ ms\\s+[\\d.]+ ms\\s+${verdict}$`);
+
+let user: Awaited<ReturnType<typeof newUser>>;
+const asUser = (args: string[], input?: string) =>
+  user.run(args, {
+    ...(input === undefined ? {} : { input }),
+    env: { DAEPLOY_HOST: gateway.url, DAEPLOY_TOKEN: gateway.token },
+  });
+
+const hellos: RunningHello[] = [];
+async function hello(version: string, flags: string[] = []): Promise<RunningHello> {
+  const started = await startHello(version, flags);
+  hellos.push(started);
+  return started;
+}
+
+/** Real clients: GETs through the gateway, ten at a time, each with its own request id. */
+async function traffic(name: string, count: number): Promise<void> {
+  for (let sent = 0; sent < count; sent += 10) {
+    await Promise.all(
+      Array.from({ length: Math.min(10, count - sent) }, async (_, i) => {
+        const response = await fetch(`${gateway.url}/services/${name}/prices?item=${sent + i}`, {
+          headers: { "x-request-id": `gate-${name}-${randomUUID()}` },
+        });
+        expect(response.status).toBe(200);
+        await response.arrayBuffer();
+      }),
+    );
+  }
+}
+
+interface Compared {
+  shadows: { version: string; requests: { compared: number } }[];
+}
+
+/** Evidence reaches the ledger in batches (one write per isolate per second): wait until it has all of it. */
+async function evidenceSettled(name: string, compared: number): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const response = await fetch(`${gateway.url}/api/v1/services/${name}/report`, {
+      headers: { authorization: `Bearer ${gateway.token}` },
+    });
+    const report = (await response.json()) as Compared;
+    const counts = report.shadows.map((shadow) => shadow.requests.compared);
+    if (counts.every((count) => count >= compared)) return;
+    if (Date.now() > deadline) throw new Error(`${name}: compared ${counts.join(", ")} of ${compared} after 15 s`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+const mains = async (name: string) => {
+  const { services } = JSON.parse((await asUser(["ls", name, "--json"])).stdout) as {
+    services: { version: string; main: boolean }[];
+  };
+  return services.filter((service) => service.main).map((service) => service.version);
+};
+
+beforeAll(async () => {
+  user = await newUser();
+  expect((await asUser(["kill", "--all", "--yes"])).code).toBe(0);
+  const main = await hello("1.0.0", ["--timestamp"]);
+  const clean = await hello("2.0.0", ["--timestamp"]);
+  const pricey = await hello("2.0.0", ["--timestamp", "--differ", "price:0.2"]);
+  for (const [name, shadow] of [
+    ["clean", clean],
+    ["pricey", pricey],
+  ] as const) {
+    expect((await asUser(["deploy", name, "1.0.0", main.url])).code).toBe(0);
+    expect((await asUser(["deploy", name, "2.0.0", shadow.url])).code).toBe(0);
+    // One noise copy in five, so that even this short run learns that body.time differs on its own.
+    // These tests judge answers, not speed: on a shared test machine a p99 can jump by tens of ms.
+    const policy = ["--ignore", "body.version", "--noise-percent", "20", "--min-p99-delta", "1000"];
+    expect((await asUser(["policy", name, ...policy])).code).toBe(0);
+  }
+  await Promise.all([traffic("clean", REQUESTS), traffic("pricey", REQUESTS)]);
+  await Promise.all([evidenceSettled("clean", REQUESTS), evidenceSettled("pricey", REQUESTS)]);
+}, 60_000);
+
+afterAll(async () => {
+  await asUser(["kill", "--all", "--yes"]);
+  await Promise.all(hellos.map((started) => started.stop()));
+});
+
+describe("a shadow that answers like main", () => {
+  it("passes in the report", async () => {
+    const result = await asUser(["report", "clean"]);
+    expect(result.code).toBe(0);
+    expect(result.out.slice(0, 3)).toEqual([
+      `Active host: ${gateway.url}`,
+      expect.stringMatching(/^VERSION {4}COMPARED {4}SAME {4}DIFFERENT {4}ERRORS {4}P50 +P99 +VERDICT$/),
+      expect.stringMatching(/^-{9} {2}-{10} {2}-{6} {2}-{11} {2}-{8} {2}-+ {2}-+ {2}-{9}$/),
+    ]);
+    expect(result.out[3]).toMatch(ROW("1.0.0", "-\\s+-\\s+-", "main"));
+    expect(result.out[4]).toMatch(ROW("2.0.0", `${REQUESTS}\\s+${REQUESTS}\\s+0`, "pass"));
+    expect(result.out[6]).toMatch(/^Noise \(main against itself, \d+ copies\): body\.time 100%$/);
+  });
+
+  it("is assigned, with its verdict line before the question", async () => {
+    const result = await asUser(["assign", "clean", "2.0.0"], "y\n");
+    expect(result.code).toBe(0);
+    expect(result.out[1]).toMatch(
+      new RegExp(
+        `^Evidence for clean 2\\.0\\.0 \\(last 1h\\): pass — ${REQUESTS} compared, 0% different, ` +
+          "errors 0% vs 0% on main, p99 [\\d.]+ ms vs [\\d.]+ ms$",
+      ),
+    );
+    expect(result.out.slice(2, 4)).toEqual([
+      "Change clean 2.0.0 to main? [y/N]: ",
+      "Changed main version to clean 2.0.0",
+    ]);
+    expect(await mains("clean")).toEqual(["2.0.0"]);
+  });
+});
+
+describe("a shadow that changes the price on 20% of its answers", () => {
+  it("fails in the report, with the reason and the field that counts", async () => {
+    const result = await asUser(["report", "pricey"]);
+    expect(result.code).toBe(0);
+    expect(result.out[4]).toMatch(ROW("2.0.0", `${REQUESTS}\\s+120\\s+30`, "fail"));
+    expect(result.out.slice(5, 11)).toEqual([
+      "",
+      "2.0.0 fails:",
+      "  20% of compared requests differ (30 of 150), more than the 1% allowed; top fields: body.price (value, 20%)",
+      "  PATH        KIND    RATE    NOISE RATE",
+      "  ----------  ------  ------  ------------",
+      "  body.price  value   20%     0%",
+    ]);
+  });
+
+  it("report --json is the API's report, with the field's rate", async () => {
+    const result = await asUser(["report", "pricey", "--json"]);
+    const report = JSON.parse(result.stdout) as {
+      main: string;
+      shadows: {
+        verdict: string;
+        requests: { compared: number; different: number };
+        fields: { path: string; rate: number; counts: boolean }[];
+      }[];
+    };
+    expect(report.main).toBe("1.0.0");
+    const [shadow] = report.shadows;
+    expect(shadow).toMatchObject({ verdict: "fail", requests: { compared: REQUESTS, different: 30 } });
+    expect(shadow?.fields.filter((field) => field.counts)).toEqual([
+      expect.objectContaining({ path: "body.price", rate: 0.2 }),
+    ]);
+  });
+
+  it("diffs shows sampled exchanges, main's price beside the shadow's", async () => {
+    const result = await asUser(["diffs", "pricey", "2.0.0", "--path", "body.price", "--limit", "2"]);
+    expect(result.code).toBe(0);
+    const text = result.out.join("\n");
+    expect(text.match(/^GET \S*\/prices\?item=\d+$/gm)).toHaveLength(2);
+    expect(text.match(/^ {2}status: main 200, shadow 200$/gm)).toHaveLength(2);
+    expect(text.match(/^ {2}differs at: .*body\.price/gm)).toHaveLength(2);
+    expect(text.match(/^ {2}- {2}"price": 10,$/gm)).toHaveLength(2);
+    expect(text.match(/^ {2}\+ {2}"price": 12,$/gm)).toHaveLength(2);
+
+    const json = JSON.parse((await asUser(["diffs", "pricey", "2.0.0", "--limit", "3", "--json"])).stdout) as {
+      samples: { paths: string[]; main: { body: string }; shadow: { body: string } }[];
+    };
+    expect(json.samples).toHaveLength(3);
+    for (const sample of json.samples) expect(sample.paths).toContain("body.price");
+  });
+
+  it("diffs are coloured on a terminal only: main's lines red, the shadow's green", async () => {
+    const connection = { DAEPLOY_HOST: gateway.url, DAEPLOY_TOKEN: gateway.token };
+    const args = ["diffs", "pricey", "2.0.0", "--path", "body.price", "--limit", "1"];
+    const coloured = await runOnTerminal(user.home, args, connection);
+    expect(coloured).toContain('\u001B[31m-  "price": 10,\u001B[39m');
+    expect(coloured).toContain('\u001B[32m+  "price": 12,\u001B[39m');
+    expect(await runOnTerminal(user.home, args, { ...connection, NO_COLOR: "1" })).not.toContain("\u001B[");
+    expect((await asUser(args)).stdout).not.toContain("\u001B[");
+  });
+
+  it("assign refuses without asking: the verdict line, the reasons, one line on stderr, exit 1", async () => {
+    const result = await asUser(["assign", "pricey", "2.0.0", "--yes"]);
+    expect(result.code).toBe(1);
+    expect(result.out[1]).toMatch(
+      /^Evidence for pricey 2\.0\.0 \(last 1h\): fail — 150 compared, 20% different, errors 0% vs 0% on main, p99 /,
+    );
+    expect(result.out.slice(2)).toEqual([
+      "  20% of compared requests differ (30 of 150), more than the 1% allowed; top fields: body.price (value, 20%)",
+    ]);
+    expect(result.err).toEqual([
+      "pricey 2.0.0 fails the promotion gate, so it stays a shadow. See `daeploy-edge report pricey` and " +
+        "`daeploy-edge diffs pricey 2.0.0`, or assign anyway with --force.",
+    ]);
+    expect(await mains("pricey")).toEqual(["1.0.0"]);
+  });
+
+  it("under --json the refusal is JSON too", async () => {
+    const result = await asUser(["assign", "pricey", "2.0.0", "--yes", "--json"]);
+    expect(result.code).toBe(1);
+    expect(JSON.parse(result.stdout)).toEqual({
+      error: {
+        code: "gate_failed",
+        message: expect.stringMatching(/^pricey 2\.0\.0 fails the promotion gate/),
+        reasons: [expect.stringMatching(/^20% of compared requests differ \(30 of 150\)/)],
+      },
+    });
+  });
+
+  it("--force asks, and declining still changes nothing", async () => {
+    const result = await asUser(["assign", "pricey", "2.0.0", "--force"], "n\n");
+    expect(result.code).toBe(0);
+    expect(result.out.slice(-2)).toEqual(["Change pricey 2.0.0 to main? [y/N]: ", "Assign cancelled."]);
+    expect(await mains("pricey")).toEqual(["1.0.0"]);
+  });
+
+  it("--force, confirmed, assigns it", async () => {
+    const result = await asUser(["assign", "pricey", "2.0.0", "--force"], "y\n");
+    expect(result.code).toBe(0);
+    expect(result.out.slice(3, 5)).toEqual([
+      "Change pricey 2.0.0 to main? [y/N]: ",
+      "Changed main version to pricey 2.0.0",
+    ]);
+    expect(await mains("pricey")).toEqual(["2.0.0"]);
+    // Back to 1.0.0, which as a shadow has no evidence: inconclusive, so the gate lets it through.
+    const back = await asUser(["assign", "pricey", "1.0.0", "--yes"]);
+    expect(back.code).toBe(0);
+    expect(back.out[1]).toBe(
+      "Evidence for pricey 1.0.0 (last 1h): inconclusive (0/100 compared) — too few to judge, so the gate lets it through",
+    );
+  });
+
+  it("ignoring body.price (the new prices are intended) makes it pass, and assign proceeds", async () => {
+    const policy = await asUser(["policy", "pricey", "--ignore", "body.price"]);
+    expect(policy.out[2]).toBe("  ignore              body.version, body.price");
+    const report = await asUser(["report", "pricey"]);
+    // The ignore list applies when the ledger is read: the same 150 exchanges, judged again.
+    expect(report.out[4]).toMatch(ROW("2.0.0", `${REQUESTS}\\s+${REQUESTS}\\s+0`, "pass"));
+    const assigned = await asUser(["assign", "pricey", "2.0.0", "--yes"]);
+    expect(assigned.code).toBe(0);
+    expect(assigned.out[1]).toMatch(/^Evidence for pricey 2\.0\.0 \(last 1h\): pass — 150 compared, 0% different, /);
+    expect(assigned.out[2]).toBe("Changed main version to pricey 2.0.0");
+  });
+});

@@ -1,0 +1,77 @@
+import { describe, expect, it } from "vitest";
+import type { EvidencePolicy } from "../../src/client.ts";
+import { UsageError } from "../../src/errors.ts";
+import { changesPolicy, formatPolicy, numberFlag, planPolicyChange } from "../../src/policy.ts";
+
+const stored: EvidencePolicy = {
+  ignore: ["body.time", "header.etag"],
+  headers: [],
+  noisePercent: 5,
+  gate: { minRequests: 100, maxDiffRate: 0.01, maxErrorRateIncrease: 0.01, maxP99Ratio: 1.5, minP99DeltaMs: 25 },
+};
+
+const none = { ignore: [], unignore: [] };
+
+describe("policy flags", () => {
+  it("no flag means show, any flag means change", () => {
+    expect(changesPolicy(none)).toBe(false);
+    expect(changesPolicy({ ...none, ignore: ["body.a"] })).toBe(true);
+    expect(changesPolicy({ ...none, minP99Delta: "10" })).toBe(true);
+  });
+
+  it("edits the ignore list: adds once, removes what --unignore names, keeps the rest in order", () => {
+    const { change, notIgnored } = planPolicyChange(stored, {
+      ignore: ["body.price", "body.time", "body.price"],
+      unignore: ["header.etag", "body.nothing"],
+    });
+    expect(change).toEqual({ ignore: ["body.time", "body.price"] });
+    expect(notIgnored).toEqual(["body.nothing"]);
+  });
+
+  it("sends only the thresholds given, by the API's names; shares as fractions or percents", () => {
+    const { change } = planPolicyChange(stored, {
+      ...none,
+      noisePercent: "10",
+      minRequests: "50",
+      maxDiffRate: "2%",
+      maxErrorIncrease: "0.005",
+      maxP99Ratio: "2",
+      minP99Delta: "40",
+    });
+    expect(change).toEqual({
+      noisePercent: 10,
+      gate: { minRequests: 50, maxDiffRate: 0.02, maxErrorRateIncrease: 0.005, maxP99Ratio: 2, minP99DeltaMs: 40 },
+    });
+    expect(planPolicyChange(stored, { ...none, maxP99Ratio: "3" }).change).toEqual({ gate: { maxP99Ratio: 3 } });
+  });
+
+  it("a value that is no number is one line naming the flag; a number out of range is left to the API", () => {
+    expect(() => numberFlag("min-requests", "lots")).toThrow(
+      new UsageError('--min-requests takes a number; got "lots"'),
+    );
+    expect(() => numberFlag("max-diff-rate", "", { share: true })).toThrow(
+      '--max-diff-rate takes a number (a fraction such as 0.01, or 1%); got ""',
+    );
+    expect(numberFlag("max-diff-rate", "7", { share: true })).toBe(7);
+    expect(numberFlag("min-requests", undefined)).toBeUndefined();
+  });
+});
+
+describe("the policy as printed", () => {
+  it("one line per setting, named after its flag", () => {
+    expect(formatPolicy(stored)).toEqual([
+      "  ignore              body.time, header.etag",
+      "  headers             (content-type only)",
+      "  noise-percent       5 (of mirrored GET and HEAD requests)",
+      "  min-requests        100 (compared, before a verdict)",
+      "  max-diff-rate       0.01 (1%)",
+      "  max-error-increase  0.01 (1%)",
+      "  max-p99-ratio       1.5",
+      "  min-p99-delta       25 ms",
+    ]);
+    expect(formatPolicy({ ...stored, ignore: [], headers: ["etag"] }).slice(0, 2)).toEqual([
+      "  ignore              (nothing)",
+      "  headers             etag",
+    ]);
+  });
+});

@@ -1,0 +1,43 @@
+import { describe, expect, it } from "vitest";
+import type { ServiceRecord } from "../../src/client.ts";
+import { describeTrafficControls, parseMethods, parsePercent } from "../../src/traffic.ts";
+
+const record = (overrides: Partial<ServiceRecord>): ServiceRecord => ({
+  name: "hello",
+  version: "2.0.0",
+  origin: "http://127.0.0.1:3002",
+  main: false,
+  status: "running",
+  statusSince: "2026-11-26T11:30:00.000Z",
+  createdAt: "2026-11-26T11:30:00.000Z",
+  mirrorPercent: 100,
+  mirrorMethods: null,
+  ...overrides,
+});
+
+describe("traffic-control flags", () => {
+  it("a percent with or without its sign; anything else names the flag", () => {
+    expect(parsePercent("percent", "12.5")).toBe(12.5);
+    expect(parsePercent("percent", "25%")).toBe(25);
+    expect(parsePercent("percent", "150")).toBe(150);
+    expect(parsePercent("percent", undefined)).toBeUndefined();
+    expect(() => parsePercent("mirror-percent", "half")).toThrow(
+      '--mirror-percent takes a share of requests from 0 to 100, e.g. --mirror-percent 12.5; got "half"',
+    );
+  });
+
+  it("methods in any case and spacing, once each; `all` is every method", () => {
+    expect(parseMethods("get, Head,GET")).toEqual(["GET", "HEAD"]);
+    expect(parseMethods("ALL")).toBeNull();
+    expect(parseMethods(undefined)).toBeUndefined();
+  });
+
+  it("says what a shadow receives, and that a main's controls wait until it is a shadow", () => {
+    expect(describeTrafficControls(record({ mirrorPercent: 12.5, mirrorMethods: ["GET", "HEAD"] }))).toBe(
+      "Traffic controls of hello 2.0.0: 12.5% of requests, methods GET, HEAD",
+    );
+    expect(describeTrafficControls(record({ main: true }))).toBe(
+      "Traffic controls of hello 2.0.0: 100% of requests, every method (they apply once it is a shadow; main gets everything)",
+    );
+  });
+});
