@@ -2,11 +2,14 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.ts";
 import { cutBody, type EvidenceBatch, type ExchangeSample, SAMPLES_PER_PATH, type SampleSide } from "./batch.ts";
 import { type HistogramJson, LatencyHistogram } from "./histogram.ts";
+import { p99OrNull, seriesSteps, stepOf } from "./series.ts";
 import {
   type EvidencePolicy,
   type EvidenceReport,
   type NoiseEvidence,
   noiseReport,
+  parseSignature,
+  type ReportSeries,
   type ShadowEvidence,
   shadowReport,
   withDefaults,
@@ -200,6 +203,12 @@ export class EvidenceLedger extends DurableObject<Env> {
     return { samples: rows.toArray().map((row) => JSON.parse(row.sample) as ExchangeSample) };
   }
 
+  /** The report with its window step by step (`series`), read in one turn so that both tell the same story. */
+  async reportWithSeries(input: ReportInput): Promise<EvidenceReport & { series: ReportSeries }> {
+    const report = await this.report(input);
+    return { ...report, series: this.#series(input, report) };
+  }
+
   /** Forgets everything: the name was killed. */
   async destroy(): Promise<void> {
     await this.ctx.storage.deleteAlarm();
@@ -279,6 +288,76 @@ export class EvidenceLedger extends DurableObject<Env> {
       evidence.signatures.set(row.signature, row.count);
     }
     return evidence;
+  }
+
+  /**
+   * Each version step by step over the report's window. A step's `different`
+   * counts the signatures holding a field that counts in `report` (over the
+   * whole window), so the steps add up to the report's numbers.
+   */
+  #series(input: ReportInput, report: EvidenceReport): ReportSeries {
+    const sql = this.ctx.storage.sql;
+    const lo = Math.ceil(input.from / MINUTE_MS);
+    const hi = Math.ceil(input.to / MINUTE_MS);
+    const steps = seriesSteps(lo, hi);
+    const zeros = () => new Array<number>(steps.length).fill(0);
+    const histograms = () => Array.from({ length: steps.length }, () => new LatencyHistogram());
+    const mainRequests = zeros();
+    const mainLatency = histograms();
+
+    const shadows = input.shadows.map((version) => {
+      const requests = zeros();
+      const compared = zeros();
+      const different = zeros();
+      const latency = histograms();
+      for (const row of sql.exec<{
+        minute: number;
+        mirrored: number;
+        compared: number;
+        latency_main: string;
+        latency_shadow: string;
+      }>(
+        `SELECT minute, mirrored, compared, latency_main, latency_shadow FROM counters
+         WHERE version = ? AND minute >= ? AND minute < ?`,
+        version,
+        lo,
+        hi,
+      )) {
+        const i = stepOf(steps, row.minute);
+        requests[i] = (requests[i] ?? 0) + row.mirrored;
+        compared[i] = (compared[i] ?? 0) + row.compared;
+        latency[i]?.mergeJson(JSON.parse(row.latency_shadow) as HistogramJson);
+        mainLatency[i]?.mergeJson(JSON.parse(row.latency_main) as HistogramJson);
+      }
+      const fields = report.shadows.find((shadow) => shadow.version === version)?.fields ?? [];
+      const counting = new Set(fields.filter((field) => field.counts).map((field) => `${field.path} ${field.kind}`));
+      const decided = new Map<string, boolean>();
+      for (const row of sql.exec<{ minute: number; signature: string; count: number }>(
+        "SELECT minute, signature, count FROM signatures WHERE version = ? AND minute >= ? AND minute < ?",
+        version,
+        lo,
+        hi,
+      )) {
+        let counts = decided.get(row.signature);
+        if (counts === undefined) {
+          counts = parseSignature(row.signature).some((d) => counting.has(`${d.path} ${d.kind}`));
+          decided.set(row.signature, counts);
+        }
+        const i = stepOf(steps, row.minute);
+        if (counts) different[i] = (different[i] ?? 0) + row.count;
+      }
+      // Sampling is nested, so main's mirrored requests in a step are those of its widest shadow.
+      requests.forEach((n, i) => {
+        mainRequests[i] = Math.max(mainRequests[i] ?? 0, n);
+      });
+      return { version, requests, compared, different, p99Ms: latency.map(p99OrNull) };
+    });
+
+    return {
+      from: new Date(steps.first * MINUTE_MS).toISOString(),
+      stepSeconds: steps.step * 60,
+      versions: [{ version: input.main, requests: mainRequests, p99Ms: mainLatency.map(p99OrNull) }, ...shadows],
+    };
   }
 
   /** Keeps a sample only for the paths that have fewer than five, with bodies cut to 8 KiB. */
