@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
 import type { MinuteCounts } from "../../src/evidence/batch.ts";
 import { LatencyHistogram } from "../../src/evidence/histogram.ts";
-import type { EvidenceReport, ReportSeries } from "../../src/evidence/verdict.ts";
+import type { EvidenceReport, PolicyOverrides, ReportSeries } from "../../src/evidence/verdict.ts";
 import { api, deploy, recordEvidence } from "./admin-client.ts";
 
 const origins = inject("origins");
@@ -228,6 +228,37 @@ describe("GET /services/:name/report?series=true", () => {
     expect(series.versions[1]?.p99Ms[i]).toEqual(near(10));
     expect(series.versions[0]?.p99Ms[i]).toEqual(near(15));
     expect(series.versions[1]?.compared?.[i]).toBe(200);
+  });
+
+  it("carries exactly the report it would answer without series", async () => {
+    const name = await freshName("2.0.0", "3.0.0");
+    const now = Date.now();
+    await recordEvidence(name, "2.0.0", {
+      at: now - 20 * MINUTE,
+      mirrored: 130,
+      compared: 120,
+      notCompared: 3,
+      skipped: 10,
+      different: { "body.price": 6, "body.time": 90, "header.etag": 2 },
+      errorsMain: 1,
+      errorsShadow: 4,
+      latencyMs: { main: 12, shadow: 45 },
+      noise: { sampled: 9, paths: { "body.time": 8 } },
+    });
+    await recordEvidence(name, "2.0.0", { at: now, compared: 40, latencyMs: { main: 200, shadow: 210 } });
+    await recordEvidence(name, "3.0.0", { at: now - 3 * MINUTE, compared: 15, different: { "body.id": 15 } });
+    await recordEvidence(name, "3.0.0", { at: now - 2 * HOUR, compared: 1000 });
+    const ledger = env.EVIDENCE_LEDGER.getByName(name);
+    const cases: [number, PolicyOverrides][] = [
+      [HOUR, { ignore: ["header"] }],
+      [DAY, { ignore: ["body.price"], gate: { minRequests: 10 } }],
+    ];
+    for (const [window, policy] of cases) {
+      const input = { name, from: now - window, to: now, main: "1.0.0", shadows: ["2.0.0", "3.0.0"], policy };
+      const { series, ...report } = await ledger.reportWithSeries(input);
+      expect(report).toEqual(await ledger.report(input));
+      expect(series.versions.map((v) => v.version)).toEqual(["1.0.0", "2.0.0", "3.0.0"]);
+    }
   });
 
   it.each([
