@@ -328,6 +328,22 @@ export class EvidenceLedger extends DurableObject<Env> {
     };
   }
 
+  /**
+   * Forgets one version's counters, signatures and samples: it was killed, and
+   * a version deployed again under that number starts with no evidence. Noise
+   * stays, because it describes the name's main.
+   */
+  async forget(version: string): Promise<void> {
+    this.#ensureSchema();
+    const sql = this.ctx.storage.sql;
+    this.ctx.storage.transactionSync(() => {
+      sql.exec("DELETE FROM counters WHERE version = ?", version);
+      sql.exec("DELETE FROM signatures WHERE version = ?", version);
+      sql.exec("DELETE FROM sample_paths WHERE version = ?", version);
+      sql.exec("DELETE FROM samples WHERE version = ?", version);
+    });
+  }
+
   /** Forgets everything: the name was killed. */
   async destroy(): Promise<void> {
     await this.ctx.storage.deleteAlarm();
