@@ -13,6 +13,8 @@ export { EvidenceLedger } from "./evidence/ledger.ts";
 const app = new Hono<AppEnv>();
 
 app.use(answerOwnProbe);
+// The dashboard itself is static assets (wrangler.toml [assets]); the root leads there.
+app.get("/", (c) => c.redirect("/dashboard/", 302));
 app.route(ADMIN_API_BASE, adminApi);
 app.route("/services", proxy);
 
