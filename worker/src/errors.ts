@@ -3,7 +3,14 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 
 /** The one error body every failure of the gateway is answered with. */
 export interface ErrorBody {
-  error: { code: string; message: string; field?: string };
+  error: { code: string; message: string; field?: string; reasons?: string[] };
+}
+
+/** What some errors carry besides their message. */
+export interface ErrorDetails {
+  headers?: HeadersInit;
+  /** Each rule that decided a refusal, with its numbers (a failed promotion gate). */
+  reasons?: string[];
 }
 
 /**
@@ -13,19 +20,31 @@ export interface ErrorBody {
  */
 export class AppError extends HTTPException {
   override readonly name = "AppError";
+  readonly headers?: HeadersInit;
+  readonly reasons?: string[];
+
   constructor(
     status: ContentfulStatusCode,
     readonly code: string,
     message: string,
     readonly field?: string,
-    readonly headers?: HeadersInit,
+    details: ErrorDetails = {},
   ) {
     super(status, { message });
+    this.headers = details.headers;
+    this.reasons = details.reasons;
   }
 
   toBody(): ErrorBody {
-    const { code, message, field } = this;
-    return { error: field === undefined ? { code, message } : { code, message, field } };
+    const { code, message, field, reasons } = this;
+    return {
+      error: {
+        code,
+        message,
+        ...(field !== undefined && { field }),
+        ...(reasons !== undefined && { reasons }),
+      },
+    };
   }
 
   override getResponse(): Response {
@@ -34,7 +53,8 @@ export class AppError extends HTTPException {
 
   /** Errors lose their class across Durable Object RPC, so they travel as plain data. */
   static fromBody(status: ContentfulStatusCode, body: ErrorBody): AppError {
-    return new AppError(status, body.error.code, body.error.message, body.error.field);
+    const { code, message, field, reasons } = body.error;
+    return new AppError(status, code, message, field, { reasons });
   }
 }
 

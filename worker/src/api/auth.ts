@@ -12,7 +12,9 @@ async function tokensMatch(given: string, expected: string): Promise<boolean> {
 }
 
 const unauthorized = (message: string) =>
-  new AppError(401, "unauthorized", message, undefined, { "WWW-Authenticate": 'Bearer realm="daeploy-edge"' });
+  new AppError(401, "unauthorized", message, undefined, {
+    headers: { "WWW-Authenticate": 'Bearer realm="daeploy-edge"' },
+  });
 
 /** Bearer auth against the ADMIN_TOKEN secret; with no secret set, the API refuses everything. */
 export function adminAuth() {

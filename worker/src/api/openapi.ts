@@ -41,6 +41,9 @@ const conversion = {
   target: "draft-2020-12",
   typeMode: "input",
   overrideRef: ({ referenceId }) => refTo(referenceId),
+  // Custom checks (two decimals, no repeats, the shape of a difference path) have no JSON Schema form;
+  // the descriptions and the 422 messages say them.
+  ignoreActions: ["check"],
 } satisfies ConversionConfig;
 
 function jsonSchemaOf(schema: v.GenericSchema): JsonSchema {

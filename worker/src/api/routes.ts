@@ -1,24 +1,33 @@
 import { Hono } from "hono";
 import { readConfig } from "../config.ts";
+import { callLedger } from "../coordinator/ledger-call.ts";
 import type { Outcome, ServiceCoordinator } from "../coordinator/ServiceCoordinator.ts";
-import { listServices, openDatabase, toRecord } from "../db/queries.ts";
+import { listServices, openDatabase, readPolicy, toPolicyResult, toRecord } from "../db/queries.ts";
 import type { AppEnv, Env } from "../env.ts";
-import { AppError } from "../errors.ts";
+import { AppError, reasonOf } from "../errors.ts";
 import { probeOrigin } from "../health/probe.ts";
 import { gatewayKey } from "../proxy/gateway-key.ts";
 import { forgetRoutes } from "../proxy/route-table.ts";
-import { decideDeploy } from "../registry/rules.ts";
+import { decideDeploy, findVersion, requireName } from "../registry/rules.ts";
 import { adminAuth } from "./auth.ts";
 import { describe, openApiDocument } from "./openapi.ts";
 import {
   AssignBodySchema,
   AssignResultSchema,
   DeployBodySchema,
+  DIFFS_DEFAULT_LIMIT,
+  DiffsQuerySchema,
+  DiffsSchema,
+  EvidenceReportSchema,
   KilledListSchema,
   ListQuerySchema,
   NameParamSchema,
+  PolicyBodySchema,
+  PolicySchema,
+  ReportQuerySchema,
   ServiceListSchema,
   ServiceRecordSchema,
+  TrafficControlsBodySchema,
   VersionParamSchema,
 } from "./schemas.ts";
 import { validate } from "./validate.ts";
@@ -36,6 +45,20 @@ async function coordinate<T>(
   forgetRoutes(name);
   if (!outcome.ok) throw AppError.fromBody(outcome.status, outcome.body);
   return outcome.value;
+}
+
+/** Reads of evidence go straight to the name's ledger; one that cannot answer is a 503 saying so. */
+async function readEvidence<T>(env: Env, name: string, call: Parameters<typeof callLedger<T>>[2]): Promise<T> {
+  try {
+    return await callLedger(env, name, call);
+  } catch (error) {
+    console.error(JSON.stringify({ event: "ledger_unavailable", name, message: reasonOf(error) }));
+    throw new AppError(
+      503,
+      "evidence_unavailable",
+      `The evidence of ${name} could not be read (${reasonOf(error)}); try again shortly`,
+    );
+  }
 }
 
 export const adminApi = new Hono<AppEnv>();
@@ -68,7 +91,7 @@ const routes = adminApi
     }),
     validate("json", DeployBodySchema),
     async (c) => {
-      const { name, version, origin, check } = c.req.valid("json");
+      const { name, version, origin, check, mirrorPercent, mirrorMethods } = c.req.valid("json");
       let status: "running" | "unknown" = "unknown";
       if (check) {
         // A version that exists is refused before its origin is waited on; the coordinator still decides.
@@ -92,7 +115,9 @@ const routes = adminApi
         }
         status = "running";
       }
-      const record = await coordinate(c.env, name, (co) => co.deploy({ name, version, origin, status }));
+      const record = await coordinate(c.env, name, (co) =>
+        co.deploy({ name, version, origin, status, mirrorPercent, mirrorMethods }),
+      );
       return c.json(record, 201);
     },
   )
@@ -114,21 +139,130 @@ const routes = adminApi
   .put(
     "/services/:name/main",
     describe({
-      summary: "Make a version the main of its name",
+      summary: "Make a version the main of its name, if its evidence over the last hour does not fail the gate",
       success: {
         status: 200,
-        description: "Whether main changed, and the versions after the call",
+        description:
+          "Whether main changed, the versions after the call, the verdict the gate decided on, " +
+          "and a warning when main changed without a pass",
         schema: AssignResultSchema,
       },
-      errors: { 404: "The name, or this version of it, is not deployed" },
+      errors: {
+        404: "The name, or this version of it, is not deployed",
+        409: "The version's verdict over the last hour is fail (`gate_failed`); `error.reasons` says why. Send `force: true` to assign anyway",
+      },
     }),
     validate("param", NameParamSchema),
     validate("json", AssignBodySchema),
     async (c) => {
       const { name } = c.req.valid("param");
-      const { version } = c.req.valid("json");
-      const result = await coordinate(c.env, name, (co) => co.assign(name, version));
+      const { version, force } = c.req.valid("json");
+      const result = await coordinate(c.env, name, (co) => co.assign(name, version, force));
       return c.json(result, 200);
+    },
+  )
+  .patch(
+    "/services/:name/:version",
+    describe({
+      summary:
+        "Change the traffic controls of a version: the share and the methods of requests it receives as a shadow",
+      success: { status: 200, description: "The version after the change", schema: ServiceRecordSchema },
+      errors: {
+        404: "The name, or this version of it, is not deployed",
+        422: "A field is invalid, or the body sets neither field; `error.field` names it",
+      },
+    }),
+    validate("param", VersionParamSchema),
+    validate("json", TrafficControlsBodySchema),
+    async (c) => {
+      const { name, version } = c.req.valid("param");
+      const { mirrorPercent, mirrorMethods } = c.req.valid("json");
+      const changes = {
+        ...(mirrorPercent !== undefined && { mirrorPercent }),
+        ...(mirrorMethods !== undefined && { mirrorMethods }),
+      };
+      if (Object.keys(changes).length === 0) {
+        throw new AppError(422, "invalid_field", "body must set mirrorPercent, mirrorMethods or both", "body");
+      }
+      const record = await coordinate(c.env, name, (co) => co.setTrafficControls(name, version, changes));
+      return c.json(record, 200);
+    },
+  )
+  .get(
+    "/services/:name/policy",
+    describe({
+      summary: "The name's evidence policy: ignored paths, compared headers, noise sampling and gate thresholds",
+      success: { status: 200, description: "The policy, defaults included", schema: PolicySchema },
+      errors: { 404: "No version of this name is deployed" },
+    }),
+    validate("param", NameParamSchema),
+    async (c) => {
+      const { name } = c.req.valid("param");
+      const db = openDatabase(c.env.DB);
+      requireName(await listServices(db, name), name);
+      return c.json(toPolicyResult(await readPolicy(db, name)), 200);
+    },
+  )
+  .put(
+    "/services/:name/policy",
+    describe({
+      summary: "Change the name's policy: given fields replace the stored ones, gate thresholds one by one",
+      success: {
+        status: 200,
+        description: "The whole policy after the change, defaults included",
+        schema: PolicySchema,
+      },
+      errors: { 404: "No version of this name is deployed" },
+    }),
+    validate("param", NameParamSchema),
+    validate("json", PolicyBodySchema),
+    async (c) => {
+      const { name } = c.req.valid("param");
+      const changes = c.req.valid("json");
+      const policy = await coordinate(c.env, name, (co) => co.setPolicy(name, changes));
+      return c.json(policy, 200);
+    },
+  )
+  .get(
+    "/services/:name/report",
+    describe({
+      summary: "Each shadow's evidence against main over a window, and its verdict",
+      success: { status: 200, description: "The report", schema: EvidenceReportSchema },
+      errors: { 404: "No version of this name is deployed" },
+    }),
+    validate("param", NameParamSchema),
+    validate("query", ReportQuerySchema),
+    async (c) => {
+      const { name } = c.req.valid("param");
+      const { window } = c.req.valid("query");
+      const db = openDatabase(c.env.DB);
+      const versions = await listServices(db, name);
+      requireName(versions, name);
+      const policy = await readPolicy(db, name);
+      const main = versions.find((v) => v.main)?.version ?? "";
+      const shadows = versions.filter((v) => !v.main).map((v) => v.version);
+      const to = Date.now();
+      const report = await readEvidence(c.env, name, (ledger) =>
+        ledger.report({ name, from: to - window, to, main, shadows, policy }),
+      );
+      return c.json(report, 200);
+    },
+  )
+  .get(
+    "/services/:name/:version/diffs",
+    describe({
+      summary: "Sampled exchanges where a version answered differently from main, newest first",
+      success: { status: 200, description: "The samples, main beside the version", schema: DiffsSchema },
+      errors: { 404: "The name, or this version of it, is not deployed" },
+    }),
+    validate("param", VersionParamSchema),
+    validate("query", DiffsQuerySchema),
+    async (c) => {
+      const { name, version } = c.req.valid("param");
+      const { path, limit = DIFFS_DEFAULT_LIMIT } = c.req.valid("query");
+      findVersion(await listServices(openDatabase(c.env.DB), name), name, version);
+      const diffs = await readEvidence(c.env, name, (ledger) => ledger.diffs(version, { path, limit }));
+      return c.json(diffs, 200);
     },
   )
   .delete(

@@ -1,12 +1,27 @@
 import * as v from "valibot";
 import { SERVICE_STATUSES } from "../db/schema.ts";
 import type { ErrorBody } from "../errors.ts";
-import { originUrl, serviceName, serviceVersion } from "../registry/validation.ts";
+import type { ExchangeSample } from "../evidence/batch.ts";
+import type { DiffKind } from "../evidence/compare.ts";
+import type { EvidenceReport, ShadowReport, Verdict } from "../evidence/verdict.ts";
+import {
+  differencePath,
+  headerName,
+  mirrorMethods,
+  mirrorPercent,
+  originUrl,
+  reportWindow,
+  serviceName,
+  serviceVersion,
+} from "../registry/validation.ts";
 
 // One source for validation, the OpenAPI document and the CLI's types.
 // Each message completes a sentence that starts with the field's name.
 
 const dateTime = v.pipe(v.string(), v.metadata({ format: "date-time" }));
+
+const MIRROR_PERCENT = "Share of requests (0–100, two decimals) this version receives while a shadow";
+const MIRROR_METHODS = "Methods this version receives while a shadow; null for every method";
 
 export const ServiceRecordSchema = v.object({
   name: v.string(),
@@ -16,11 +31,8 @@ export const ServiceRecordSchema = v.object({
   status: v.picklist(SERVICE_STATUSES),
   statusSince: dateTime,
   createdAt: dateTime,
-  mirrorPercent: v.pipe(v.number(), v.description("Share of requests (0–100) this version receives while a shadow")),
-  mirrorMethods: v.pipe(
-    v.nullable(v.array(v.string())),
-    v.description("Methods this version receives while a shadow; null for every method"),
-  ),
+  mirrorPercent: v.pipe(v.number(), v.description(MIRROR_PERCENT)),
+  mirrorMethods: v.pipe(v.nullable(v.array(v.string())), v.description(MIRROR_METHODS)),
 });
 
 /** A version as the admin API and the CLI show it. */
@@ -28,15 +40,115 @@ export type ServiceRecord = v.InferOutput<typeof ServiceRecordSchema>;
 
 export const ServiceListSchema = v.object({ services: v.array(ServiceRecordSchema) });
 export const KilledListSchema = v.object({ killed: v.array(ServiceRecordSchema) });
+
+export const ErrorSchema = v.object({
+  error: v.object({
+    code: v.string(),
+    message: v.string(),
+    field: v.optional(v.string()),
+    reasons: v.optional(
+      v.pipe(v.array(v.string()), v.description("Each rule that decided the refusal, with its numbers")),
+    ),
+  }),
+}) satisfies v.GenericSchema<ErrorBody>;
+
+// Evidence, as the ledger reports it.
+
+const VERDICTS = ["pass", "fail", "inconclusive"] as const satisfies readonly Verdict[];
+const DIFF_KINDS = ["value", "type", "missing", "extra", "length"] as const satisfies readonly DiffKind[];
+const count = v.pipe(v.number(), v.integer());
+const rate = v.pipe(v.number(), v.description("A fraction of compared requests, 0–1"));
+const latency = v.object({ p50: v.number(), p95: v.number(), p99: v.number() });
+
+export const ShadowReportSchema = v.object({
+  version: v.string(),
+  verdict: v.picklist(VERDICTS),
+  reasons: v.pipe(v.array(v.string()), v.description("Which rules decided, with the numbers and the top fields")),
+  requests: v.object({
+    mirrored: count,
+    compared: count,
+    same: count,
+    different: count,
+    notCompared: count,
+    skipped: count,
+  }),
+  errors: v.object({ main: count, shadow: count }),
+  latencyMs: v.object({ main: latency, shadow: latency }),
+  fields: v.array(
+    v.object({
+      path: v.string(),
+      kind: v.picklist(DIFF_KINDS),
+      count,
+      rate,
+      noiseRate: rate,
+      ignored: v.boolean(),
+      counts: v.pipe(v.boolean(), v.description("Whether this field counts against the shadow after noise and ignore")),
+    }),
+  ),
+}) satisfies v.GenericSchema<ShadowReport>;
+
+export const EvidenceReportSchema = v.object({
+  name: v.string(),
+  main: v.string(),
+  window: v.object({ from: dateTime, to: dateTime }),
+  shadows: v.array(ShadowReportSchema),
+  noise: v.object({ sampled: count, fields: v.array(v.object({ path: v.string(), rate })) }),
+}) satisfies v.GenericSchema<EvidenceReport>;
+
+const sampleSide = v.object({
+  status: count,
+  headers: v.record(v.string(), v.string()),
+  body: v.string(),
+  truncated: v.boolean(),
+});
+
+export const DiffsSchema = v.object({
+  samples: v.array(
+    v.object({
+      at: dateTime,
+      requestId: v.string(),
+      method: v.string(),
+      url: v.string(),
+      paths: v.array(v.string()),
+      main: sampleSide,
+      shadow: sampleSide,
+    }),
+  ),
+}) satisfies v.GenericSchema<{ samples: ExchangeSample[] }>;
+
 export const AssignResultSchema = v.object({
   changed: v.pipe(v.boolean(), v.description("false when the version already was main: nothing was changed")),
   services: v.array(ServiceRecordSchema),
+  verdict: v.pipe(
+    v.nullable(ShadowReportSchema),
+    v.description("The version's evidence over the last hour that the gate decided on; null when nothing changed"),
+  ),
+  warning: v.optional(
+    v.pipe(v.string(), v.description("Why main changed without a passing verdict (none yet, forced, unreadable)")),
+  ),
 });
 export type AssignResult = v.InferOutput<typeof AssignResultSchema>;
 
-export const ErrorSchema = v.object({
-  error: v.object({ code: v.string(), message: v.string(), field: v.optional(v.string()) }),
-}) satisfies v.GenericSchema<ErrorBody>;
+const gateFields = {
+  minRequests: v.pipe(v.number(), v.description("Compared requests needed before a verdict")),
+  maxDiffRate: v.pipe(v.number(), v.description("Largest share of requests with a counting difference")),
+  maxErrorRateIncrease: v.pipe(v.number(), v.description("Largest excess of the shadow's error rate over main's")),
+  maxP99Ratio: v.pipe(v.number(), v.description("Largest ratio of the shadow's p99 to main's")),
+  minP99DeltaMs: v.pipe(v.number(), v.description("A slower p99 only fails past this many ms")),
+};
+
+export const PolicySchema = v.object({
+  ignore: v.pipe(v.array(v.string()), v.description("Difference paths (and their sub-paths) that never count")),
+  headers: v.pipe(v.array(v.string()), v.description("Response headers compared besides content-type")),
+  noisePercent: v.pipe(
+    v.number(),
+    v.description("Share of mirrored GET/HEAD requests also sent to main to learn noise"),
+  ),
+  gate: v.object(gateFields),
+});
+export type PolicyResult = v.InferOutput<typeof PolicySchema>;
+
+// Requests.
 
 const BODY_MUST_BE_OBJECT = "must be a JSON object";
 
@@ -52,18 +164,136 @@ export const DeployBodySchema = v.object(
       ),
       true,
     ),
+    mirrorPercent: v.optional(v.pipe(mirrorPercent, v.description(MIRROR_PERCENT)), 100),
+    mirrorMethods: v.optional(v.pipe(mirrorMethods, v.description(MIRROR_METHODS)), null),
+  },
+  BODY_MUST_BE_OBJECT,
+);
+
+export const TrafficControlsBodySchema = v.object(
+  {
+    mirrorPercent: v.optional(v.pipe(mirrorPercent, v.description(MIRROR_PERCENT), v.metadata({ examples: [10] }))),
+    mirrorMethods: v.optional(
+      v.pipe(mirrorMethods, v.description(MIRROR_METHODS), v.metadata({ examples: [["GET", "HEAD"]] })),
+    ),
   },
   BODY_MUST_BE_OBJECT,
 );
 
 export const AssignBodySchema = v.object(
-  { version: v.pipe(serviceVersion, v.metadata({ examples: ["2.0.0"] })) },
+  {
+    version: v.pipe(serviceVersion, v.metadata({ examples: ["2.0.0"] })),
+    force: v.optional(
+      v.pipe(
+        v.boolean("must be true or false"),
+        v.description("Change main even when the version's verdict over the last hour is fail"),
+      ),
+      false,
+    ),
+  },
   BODY_MUST_BE_OBJECT,
 );
+
+const IGNORE_MAX = 200;
+const HEADERS_MAX = 20;
+const distinct = (items: string[]) => new Set(items).size === items.length;
+const fraction = (what: string) => {
+  const range = `must be a number from 0 to 1 (${what})`;
+  return v.pipe(v.number(range), v.minValue(0, range), v.maxValue(1, range));
+};
+
+export const PolicyBodySchema = v.object(
+  {
+    ignore: v.optional(
+      v.pipe(
+        v.array(differencePath, "must be a list of difference paths"),
+        v.maxLength(IGNORE_MAX, `must list at most ${IGNORE_MAX} paths`),
+        v.check(distinct, "must not list a path twice"),
+        v.description("Replaces the ignore list"),
+        v.metadata({ examples: [["body.time", "header.etag"]] }),
+      ),
+    ),
+    headers: v.optional(
+      v.pipe(
+        v.array(headerName, "must be a list of header names"),
+        v.maxLength(HEADERS_MAX, `must list at most ${HEADERS_MAX} headers`),
+        v.check(distinct, "must not list a header twice"),
+        v.description("Replaces the compared headers"),
+        v.metadata({ examples: [["cache-control"]] }),
+      ),
+    ),
+    noisePercent: v.optional(
+      v.pipe(
+        v.number("must be a number from 0 to 100"),
+        v.minValue(0, "must be a number from 0 to 100"),
+        v.maxValue(100, "must be a number from 0 to 100"),
+        v.metadata({ examples: [5] }),
+      ),
+    ),
+    gate: v.optional(
+      v.pipe(
+        v.object(
+          {
+            minRequests: v.optional(
+              v.pipe(
+                v.number("must be a whole number of at least 1"),
+                v.integer("must be a whole number of at least 1"),
+                v.minValue(1, "must be a whole number of at least 1"),
+              ),
+            ),
+            maxDiffRate: v.optional(fraction("0.01 is 1 %")),
+            maxErrorRateIncrease: v.optional(fraction("0.01 is 1 %")),
+            maxP99Ratio: v.optional(
+              v.pipe(v.number("must be a number of at least 1"), v.minValue(1, "must be a number of at least 1")),
+            ),
+            minP99DeltaMs: v.optional(
+              v.pipe(
+                v.number("must be a number of ms, at least 0"),
+                v.minValue(0, "must be a number of ms, at least 0"),
+              ),
+            ),
+          },
+          "must be an object of gate thresholds",
+        ),
+        v.description("Only the given thresholds change"),
+      ),
+    ),
+  },
+  BODY_MUST_BE_OBJECT,
+);
+export type PolicyBody = v.InferOutput<typeof PolicyBodySchema>;
 
 export const NameParamSchema = v.object({ name: serviceName });
 export const VersionParamSchema = v.object({ name: serviceName, version: serviceVersion });
 export const ListQuerySchema = v.object({ name: v.optional(serviceName) });
+
+export const ReportQuerySchema = v.object({
+  window: v.optional(
+    v.pipe(
+      reportWindow,
+      v.description("How far back: <n>m, <n>h or <n>d, from 5m to 7d"),
+      v.metadata({ examples: ["1h"] }),
+    ),
+    "1h",
+  ),
+});
+
+const LIMIT_RANGE = "must be a whole number from 1 to 100";
+export const DIFFS_DEFAULT_LIMIT = 10;
+
+export const DiffsQuerySchema = v.object({
+  path: v.optional(v.pipe(differencePath, v.description("Only samples that differ at this path"))),
+  limit: v.optional(
+    v.pipe(
+      v.string(LIMIT_RANGE),
+      v.regex(/^[0-9]{1,3}$/, LIMIT_RANGE),
+      v.transform(Number),
+      v.minValue(1, LIMIT_RANGE),
+      v.maxValue(100, LIMIT_RANGE),
+      v.description(`At most this many samples, newest first (default ${DIFFS_DEFAULT_LIMIT})`),
+    ),
+  ),
+});
 
 /** The named schemas of the OpenAPI document's components. */
 export const NAMED_SCHEMAS = {
@@ -71,7 +301,13 @@ export const NAMED_SCHEMAS = {
   ServiceList: ServiceListSchema,
   KilledList: KilledListSchema,
   AssignResult: AssignResultSchema,
+  ShadowReport: ShadowReportSchema,
+  EvidenceReport: EvidenceReportSchema,
+  Diffs: DiffsSchema,
+  Policy: PolicySchema,
   Error: ErrorSchema,
   DeployRequest: DeployBodySchema,
   AssignRequest: AssignBodySchema,
+  TrafficControlsRequest: TrafficControlsBodySchema,
+  PolicyRequest: PolicyBodySchema,
 };

@@ -1,22 +1,45 @@
 import { DurableObject } from "cloudflare:workers";
-import type { AssignResult, ServiceRecord } from "../api/schemas.ts";
+import type { AssignResult, PolicyBody, PolicyResult, ServiceRecord } from "../api/schemas.ts";
 import {
-  deleteName,
   deleteVersion,
+  forgetName,
   insertVersion,
   listServices,
   openDatabase,
+  readPolicy,
+  readPolicyOverrides,
   setMain,
+  toPolicyResult,
   toRecord,
+  updateTrafficControls,
+  writePolicy,
 } from "../db/queries.ts";
 import type { Env } from "../env.ts";
-import { AppError, type ErrorBody } from "../errors.ts";
-import { decideAssign, decideDeploy, decideKillName, decideKillVersion } from "../registry/rules.ts";
+import { AppError, type ErrorBody, reasonOf } from "../errors.ts";
+import type { PolicyOverrides, ShadowReport } from "../evidence/verdict.ts";
+import {
+  decideAssign,
+  decideDeploy,
+  decideGate,
+  decideKillName,
+  decideKillVersion,
+  decideTrafficChange,
+  type GateEvidence,
+  killEndsName,
+  requireName,
+} from "../registry/rules.ts";
+import { callLedger } from "./ledger-call.ts";
 
 /** Errors lose their class across RPC, so the coordinator answers with plain data. */
 export type Outcome<T> = { ok: true; value: T } | { ok: false; status: AppError["status"]; body: ErrorBody };
 
-export type DeployInput = Pick<ServiceRecord, "name" | "version" | "origin" | "status">;
+export type DeployInput = Pick<ServiceRecord, "name" | "version" | "origin" | "status"> &
+  Partial<Pick<ServiceRecord, "mirrorPercent" | "mirrorMethods">>;
+
+export type TrafficControls = Partial<Pick<ServiceRecord, "mirrorPercent" | "mirrorMethods">>;
+
+/** The gate judges the last hour of evidence. */
+export const GATE_WINDOW = { ms: 60 * 60_000, label: "1h" } as const;
 
 /**
  * One instance per service name. Every change of that name runs here, one at
@@ -37,27 +60,92 @@ export class ServiceCoordinator extends DurableObject<Env> {
     });
   }
 
-  assign(name: string, version: string): Promise<Outcome<AssignResult>> {
+  /** Moves main after the promotion gate, which reads the target's evidence in this same step. */
+  assign(name: string, version: string, force = false): Promise<Outcome<AssignResult>> {
     return this.#serialised(async () => {
       const existing = await listServices(this.#db, name);
       const decision = decideAssign(existing, name, version);
-      if (!decision.change) return { changed: false, services: existing.map(toRecord) };
+      if (!decision.change) return { changed: false, services: existing.map(toRecord), verdict: null };
+      const { verdict, evidence } = await this.#verdictOf(name, decision.previousMain, version);
+      const { warning } = decideGate(evidence, name, version, { force, window: GATE_WINDOW.label });
       await setMain(this.#db, name, version);
-      return { changed: true, services: (await listServices(this.#db, name)).map(toRecord) };
+      const services = (await listServices(this.#db, name)).map(toRecord);
+      return { changed: true, services, verdict, ...(warning !== undefined && { warning }) };
     });
   }
 
-  /** Kills one version, or every version of the name when `version` is omitted. */
+  /**
+   * Kills one version, or every version of the name when `version` is omitted.
+   * When the name ends, its policy goes in the same D1 batch and its evidence ledger is destroyed.
+   */
   kill(name: string, version?: string): Promise<Outcome<ServiceRecord[]>> {
     return this.#serialised(async () => {
       const existing = await listServices(this.#db, name);
-      if (version === undefined) {
-        decideKillName(existing, name);
-        return (await deleteName(this.#db, name)).map(toRecord);
+      if (version === undefined) decideKillName(existing, name);
+      else decideKillVersion(existing, name, version);
+      if (version !== undefined && !killEndsName(existing, version)) {
+        // A shadow's evidence stays in the ledger, and its minutes age out with the rest.
+        return (await deleteVersion(this.#db, name, version)).map(toRecord);
       }
-      decideKillVersion(existing, name, version);
-      return (await deleteVersion(this.#db, name, version)).map(toRecord);
+      const killed = await forgetName(this.#db, name, version);
+      await this.#destroyEvidence(name);
+      return killed.map(toRecord);
     });
+  }
+
+  setTrafficControls(name: string, version: string, changes: TrafficControls): Promise<Outcome<ServiceRecord>> {
+    return this.#serialised(async () => {
+      decideTrafficChange(await listServices(this.#db, name), name, version);
+      const row = await updateTrafficControls(this.#db, { name, version }, changes);
+      if (!row) throw new Error(`update of ${name} ${version} found no row`);
+      return toRecord(row);
+    });
+  }
+
+  /** Given fields replace the stored ones, gate thresholds one by one; here, so that a kill cannot orphan the row. */
+  setPolicy(name: string, changes: PolicyBody): Promise<Outcome<PolicyResult>> {
+    return this.#serialised(async () => {
+      requireName(await listServices(this.#db, name), name);
+      const stored = await readPolicyOverrides(this.#db, name);
+      const { gate, ...rest } = changes;
+      const merged: PolicyOverrides = { ...stored, ...rest };
+      if (gate !== undefined) merged.gate = { ...stored.gate, ...gate };
+      await writePolicy(this.#db, name, merged, new Date());
+      return toPolicyResult(await readPolicy(this.#db, name));
+    });
+  }
+
+  /** The target's shadow report over the gate's window, or why it could not be read. */
+  async #verdictOf(
+    name: string,
+    main: string | undefined,
+    version: string,
+  ): Promise<{ verdict: ShadowReport | null; evidence: GateEvidence }> {
+    const policy = await readPolicy(this.#db, name);
+    try {
+      const to = Date.now();
+      const report = await callLedger(this.env, name, (ledger) =>
+        ledger.report({ name, from: to - GATE_WINDOW.ms, to, main: main ?? "", shadows: [version], policy }),
+      );
+      const verdict = report.shadows.find((shadow) => shadow.version === version);
+      if (!verdict) return { verdict: null, evidence: { unavailable: "the ledger reported no entry for it" } };
+      return { verdict, evidence: verdict };
+    } catch (error) {
+      console.error(JSON.stringify({ event: "gate_evidence_unavailable", name, version, message: reasonOf(error) }));
+      return { verdict: null, evidence: { unavailable: reasonOf(error) } };
+    }
+  }
+
+  /**
+   * Best effort, after D1: the name is gone either way. A ledger that could not be
+   * destroyed (logged) shows its old minutes to a name deployed again, until they age out.
+   */
+  async #destroyEvidence(name: string): Promise<void> {
+    try {
+      await callLedger(this.env, name, (ledger) => ledger.destroy());
+    } catch (error) {
+      console.error(JSON.stringify({ event: "ledger_destroy_failed", name, message: reasonOf(error) }));
+    }
   }
 
   #serialised<T>(operation: () => Promise<T>): Promise<Outcome<T>> {

@@ -1,6 +1,6 @@
 import { and, asc, eq, ne } from "drizzle-orm";
 import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
-import type { ServiceRecord } from "../api/schemas.ts";
+import type { PolicyResult, ServiceRecord } from "../api/schemas.ts";
 import { type EvidencePolicy, type PolicyOverrides, withDefaults } from "../evidence/verdict.ts";
 import { policies, type ServiceRow, services } from "./schema.ts";
 
@@ -73,9 +73,34 @@ export async function deleteVersion(db: Database, name: string, version: string)
     .returning();
 }
 
-/** One statement, so every version of the name goes at once or none does. */
-export async function deleteName(db: Database, name: string): Promise<ServiceRow[]> {
-  return db.delete(services).where(eq(services.name, name)).returning();
+/**
+ * Forgets a name in one D1 batch: every version (or the given one, when it is
+ * the last) and the name's policy, so that all of it goes at once or none does.
+ */
+export async function forgetName(db: Database, name: string, lastVersion?: string): Promise<ServiceRow[]> {
+  const versions =
+    lastVersion === undefined
+      ? eq(services.name, name)
+      : and(eq(services.name, name), eq(services.version, lastVersion));
+  const [killed] = await db.batch([
+    db.delete(services).where(versions).returning(),
+    db.delete(policies).where(eq(policies.name, name)),
+  ]);
+  return killed;
+}
+
+/** The traffic controls of one version; only the given ones change. `undefined` when the version is gone. */
+export async function updateTrafficControls(
+  db: Database,
+  target: Pick<ServiceRecord, "name" | "version">,
+  changes: Partial<Pick<ServiceRecord, "mirrorPercent" | "mirrorMethods">>,
+): Promise<ServiceRow | undefined> {
+  const [row] = await db
+    .update(services)
+    .set(changes)
+    .where(and(eq(services.name, target.name), eq(services.version, target.version)))
+    .returning();
+  return row;
 }
 
 /** Records a health result; `statusSince` moves only when the status actually changes. */
@@ -97,6 +122,20 @@ export async function recordStatus(
 export async function readPolicy(db: Database, name: string): Promise<EvidencePolicy> {
   const [row] = await db.select({ policy: policies.policy }).from(policies).where(eq(policies.name, name));
   return withDefaults(row?.policy);
+}
+
+/** A policy as the admin API shows it: every field present. */
+export const toPolicyResult = (policy: EvidencePolicy): PolicyResult => ({
+  ignore: policy.ignore,
+  headers: policy.headers ?? [],
+  noisePercent: policy.noisePercent,
+  gate: policy.gate,
+});
+
+/** Only what the operator set of a name's policy, without the defaults: what a partial update builds on. */
+export async function readPolicyOverrides(db: Database, name: string): Promise<PolicyOverrides> {
+  const [row] = await db.select({ policy: policies.policy }).from(policies).where(eq(policies.name, name));
+  return row?.policy ?? {};
 }
 
 /** Stores what the operator set; the defaults stay out of the row, so better defaults reach it later. */

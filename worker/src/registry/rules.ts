@@ -9,6 +9,19 @@ export interface VersionState {
 
 const describe = (name: string, version: string) => `${name} ${version}`;
 
+/** A name that has no version is unknown: 404. */
+export function requireName(existing: readonly VersionState[], name: string): void {
+  if (existing.length === 0) throw new AppError(404, "service_not_found", `No service named ${name}`);
+}
+
+/** The version a call is about, or 404 saying whether the name or only the version is unknown. */
+export function findVersion<V extends VersionState>(existing: readonly V[], name: string, version: string): V {
+  const target = existing.find((v) => v.version === version);
+  if (target) return target;
+  requireName(existing, name);
+  throw new AppError(404, "version_not_found", `${describe(name, version)} is not deployed`);
+}
+
 /** I2 and I5: the first version of a name is main, later ones are shadows, and no version is deployed twice. */
 export function decideDeploy(existing: readonly VersionState[], name: string, version: string): { main: boolean } {
   if (existing.some((v) => v.version === version)) {
@@ -27,24 +40,14 @@ export function decideAssign(
   name: string,
   version: string,
 ): { change: false } | { change: true; previousMain: string | undefined } {
-  const target = existing.find((v) => v.version === version);
-  if (!target) {
-    throw existing.length === 0
-      ? new AppError(404, "service_not_found", `No service named ${name}`)
-      : new AppError(404, "version_not_found", `${describe(name, version)} is not deployed`);
-  }
+  const target = findVersion(existing, name, version);
   if (target.main) return { change: false };
   return { change: true, previousMain: existing.find((v) => v.main)?.version };
 }
 
 /** I3 and I4: shadows can always go, a main only when it is the last version. */
 export function decideKillVersion(existing: readonly VersionState[], name: string, version: string): void {
-  const target = existing.find((v) => v.version === version);
-  if (!target) {
-    throw existing.length === 0
-      ? new AppError(404, "service_not_found", `No service named ${name}`)
-      : new AppError(404, "version_not_found", `${describe(name, version)} is not deployed`);
-  }
+  const target = findVersion(existing, name, version);
   if (!target.main) return;
   const shadows = existing.filter((v) => !v.main).map((v) => describe(name, v.version));
   if (shadows.length > 0) {
@@ -59,5 +62,53 @@ export function decideKillVersion(existing: readonly VersionState[], name: strin
 
 /** I4: killing by name takes every version at once; an unknown name is 404. */
 export function decideKillName(existing: readonly VersionState[], name: string): void {
-  if (existing.length === 0) throw new AppError(404, "service_not_found", `No service named ${name}`);
+  requireName(existing, name);
+}
+
+/** Killing the last version of a name, by name or by version, forgets the name: its policy and its evidence go too. */
+export function killEndsName(existing: readonly VersionState[], version?: string): boolean {
+  return version === undefined || existing.every((v) => v.version === version);
+}
+
+/** Traffic controls can change on any deployed version; they take effect while it is a shadow. */
+export function decideTrafficChange(existing: readonly VersionState[], name: string, version: string): void {
+  findVersion(existing, name, version);
+}
+
+/** What the promotion gate knows about the version being assigned, over its window. */
+export type GateEvidence =
+  | { verdict: "pass" | "fail" | "inconclusive"; reasons: readonly string[] }
+  | { unavailable: string };
+
+/**
+ * G1–G4, the promotion gate, applied when assign would change main: a failing
+ * shadow is refused unless forced; no verdict yet, a forced failure, or
+ * evidence that cannot be read proceed with a warning; a pass proceeds.
+ */
+export function decideGate(
+  evidence: GateEvidence,
+  name: string,
+  version: string,
+  options: { force: boolean; window: string },
+): { warning?: string } {
+  const subject = `${describe(name, version)} (last ${options.window})`;
+  if ("unavailable" in evidence) {
+    return {
+      warning: `The evidence for ${subject} could not be read (${evidence.unavailable}); main changed unchecked`,
+    };
+  }
+  const { verdict, reasons } = evidence;
+  if (verdict === "pass") return {};
+  if (verdict === "inconclusive") {
+    return { warning: `No verdict for ${subject} yet: ${reasons.join("; ")}; main changed anyway` };
+  }
+  if (options.force) return { warning: `${subject} fails the promotion gate; main changed anyway (force)` };
+  throw new AppError(
+    409,
+    "gate_failed",
+    `${subject} fails the promotion gate: ${reasons.join("; ")}. ` +
+      "Fix the shadow, ignore noisy paths in the name's policy, or assign with force",
+    undefined,
+    { reasons: [...reasons] },
+  );
 }

@@ -54,3 +54,123 @@ export const originUrl = v.pipe(
     return result.origin;
   }),
 );
+
+// Traffic controls: what share of requests, and which methods, a version receives while a shadow.
+
+/** Shares are kept to two decimals (0.01 % steps); more would promise a precision sampling cannot give. */
+export function hasAtMostTwoDecimals(value: number): boolean {
+  const hundredths = value * 100;
+  return Math.abs(hundredths - Math.round(hundredths)) < 1e-6;
+}
+
+const PERCENT_RANGE = "must be a number from 0 to 100";
+
+export const mirrorPercent = v.pipe(
+  v.number(PERCENT_RANGE),
+  v.minValue(0, PERCENT_RANGE),
+  v.maxValue(100, PERCENT_RANGE),
+  v.check(hasAtMostTwoDecimals, "must have at most two decimals, such as 12.5 or 0.25"),
+  v.transform((value) => Math.round(value * 100) / 100),
+);
+
+/** A request method is a token (RFC 9110 §9.1), and methods are case-sensitive: `get` is not `GET`. */
+export const HTTP_METHOD_PATTERN = /^[A-Z][A-Z0-9!#$%&'*+.^_`|~-]*$/;
+const METHODS_MAX = 32;
+const METHOD_MAX_LENGTH = 32;
+
+export const mirrorMethods = v.nullable(
+  v.pipe(
+    v.array(
+      v.pipe(
+        v.string(MUST_BE_STRING),
+        v.maxLength(METHOD_MAX_LENGTH, `must be at most ${METHOD_MAX_LENGTH} characters`),
+        v.regex(HTTP_METHOD_PATTERN, "must be an upper-case HTTP method such as GET or POST"),
+      ),
+      'must be a list of HTTP methods such as ["GET", "HEAD"], or null for every method',
+    ),
+    v.minLength(1, "must name at least one method, or be null for every method"),
+    v.maxLength(METHODS_MAX, `must name at most ${METHODS_MAX} methods`),
+    v.check((methods) => new Set(methods).size === methods.length, "must not name a method twice"),
+  ),
+);
+
+// Evidence policies: the paths a difference can have, compared headers, and windows of time.
+
+/** A lower-case header name; header names are case-insensitive, and the gateway compares them lower-cased. */
+export const HEADER_NAME_PATTERN = /^[a-z0-9!#$%&'*+.^_`|~-]+$/;
+const PLAIN_KEY = /^\.[A-Za-z0-9_$-]+/;
+
+/**
+ * A path as the comparison writes it: `status`, `header.<lower-case name>`,
+ * `body`, or `body` followed by `.key`, `[]` (any array index) or `["odd key"]`
+ * (a JSON string, for keys that are not plain).
+ */
+export function isDifferencePath(path: string): boolean {
+  if (path === "status") return true;
+  if (path.startsWith("header.")) return HEADER_NAME_PATTERN.test(path.slice("header.".length));
+  if (!path.startsWith("body")) return false;
+  let at = "body".length;
+  while (at < path.length) {
+    const rest = path.slice(at);
+    const plain = PLAIN_KEY.exec(rest);
+    if (plain) at += plain[0].length;
+    else if (rest.startsWith("[]")) at += 2;
+    else if (rest.startsWith('["')) {
+      const end = quotedKeyEnd(path, at + 1);
+      if (end === undefined) return false;
+      at = end;
+    } else return false;
+  }
+  return true;
+}
+
+/** Where `["…"]` starting at the quote `from` ends (after its `]`), when it holds one valid JSON string. */
+function quotedKeyEnd(path: string, from: number): number | undefined {
+  let at = from + 1;
+  while (at < path.length && path[at] !== '"') at += path[at] === "\\" ? 2 : 1;
+  if (path[at + 1] !== "]") return undefined;
+  try {
+    JSON.parse(path.slice(from, at + 1));
+  } catch {
+    return undefined;
+  }
+  return at + 2;
+}
+
+export const DIFFERENCE_PATH_MAX_LENGTH = 256;
+const DIFFERENCE_PATH_SHAPE =
+  "must be a difference path: status, header.<lower-case name>, body, or body.<json path> with [] for array indexes";
+
+export const differencePath = v.pipe(
+  v.string(MUST_BE_STRING),
+  v.maxLength(DIFFERENCE_PATH_MAX_LENGTH, `must be at most ${DIFFERENCE_PATH_MAX_LENGTH} characters`),
+  v.check(isDifferencePath, DIFFERENCE_PATH_SHAPE),
+);
+
+export const headerName = v.pipe(
+  v.string(MUST_BE_STRING),
+  v.minLength(1, "must not be empty"),
+  v.maxLength(128, "must be at most 128 characters"),
+  v.regex(HEADER_NAME_PATTERN, "must be a lower-case header name such as etag or cache-control"),
+);
+
+const MINUTE_MS = 60_000;
+const UNIT_MS = { m: MINUTE_MS, h: 60 * MINUTE_MS, d: 24 * 60 * MINUTE_MS } as const;
+export const WINDOW_MIN_MS = 5 * MINUTE_MS;
+export const WINDOW_MAX_MS = 7 * UNIT_MS.d;
+const WINDOW_PATTERN = /^([1-9][0-9]{0,5})([mhd])$/;
+
+/** `90m`, `1h` or `7d` in ms; `undefined` when it is not such a duration. */
+export function parseWindow(text: string): number | undefined {
+  const match = WINDOW_PATTERN.exec(text);
+  if (!match) return undefined;
+  return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
+}
+
+/** A report's window, given as `<n>m`, `<n>h` or `<n>d`, from 5 minutes to 7 days; read as ms. */
+export const reportWindow = v.pipe(
+  v.string(MUST_BE_STRING),
+  v.check((text) => parseWindow(text) !== undefined, "must be a duration such as 5m, 1h or 7d"),
+  v.transform((text) => parseWindow(text) ?? 0),
+  v.check((ms) => ms >= WINDOW_MIN_MS && ms <= WINDOW_MAX_MS, "must be from 5m to 7d"),
+);

@@ -1,6 +1,8 @@
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import type { ServiceRecord } from "../../src/api/schemas.ts";
 import type { ErrorBody } from "../../src/errors.ts";
+import type { ExchangeSample, MinuteCounts } from "../../src/evidence/batch.ts";
+import { LatencyHistogram } from "../../src/evidence/histogram.ts";
 
 export const TOKEN = "test-token";
 
@@ -12,18 +14,18 @@ export interface ApiBody extends Partial<ServiceRecord> {
   error?: ErrorBody["error"];
 }
 
-export interface ApiCall {
+export interface ApiCall<B = ApiBody> {
   status: number;
   headers: Headers;
-  body: ApiBody;
+  body: B;
 }
 
-/** Calls the admin API through the worker's real fetch handler. */
-export async function api(
+/** Calls the admin API through the worker's real fetch handler; `B` types a body other than a record's. */
+export async function api<B = ApiBody>(
   method: string,
   path: string,
   options: { body?: unknown; rawBody?: string; authorization?: string | null } = {},
-): Promise<ApiCall> {
+): Promise<ApiCall<B & { error?: ErrorBody["error"] }>> {
   const headers = new Headers();
   const authorization = options.authorization === undefined ? `Bearer ${TOKEN}` : options.authorization;
   if (authorization !== null) headers.set("authorization", authorization);
@@ -34,7 +36,7 @@ export async function api(
   }
   const response = await exports.default.fetch(`http://gateway.test/api/v1${path}`, { method, headers, body });
   const text = await response.text();
-  return { status: response.status, headers: response.headers, body: text ? (JSON.parse(text) as ApiBody) : {} };
+  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : {} };
 }
 
 export const deploy = (name: string, version: string, origin: string, check = false) =>
@@ -44,4 +46,54 @@ export const deploy = (name: string, version: string, origin: string, check = fa
 export async function versionsOf(name: string): Promise<ServiceRecord[]> {
   const { body } = await api("GET", `/services?name=${name}`);
   return body.services ?? [];
+}
+
+const MINUTE_MS = 60_000;
+
+/** One minute of one shadow's evidence, as the proxy's batches would leave it in the ledger. */
+export interface EvidenceMinute {
+  /** Any moment of the minute; now by default. */
+  at?: number;
+  mirrored?: number;
+  compared: number;
+  notCompared?: number;
+  skipped?: number;
+  /** Compared requests that differed at exactly one path each (kind `value`), by path. */
+  different?: Record<string, number>;
+  errorsMain?: number;
+  errorsShadow?: number;
+  /** Latency of every compared request, main and shadow. */
+  latencyMs?: { main: number; shadow: number };
+  /** Main-against-main exchanges of the minute, and the paths that differed on them. */
+  noise?: { sampled: number; paths: Record<string, number> };
+  samples?: ExchangeSample[];
+}
+
+/** Writes evidence straight into a name's ledger through its own `record` RPC. */
+export async function recordEvidence(name: string, version: string, minute: EvidenceMinute): Promise<void> {
+  const at = minute.at ?? Date.now();
+  const latency = (ms: number | undefined) => {
+    const histogram = new LatencyHistogram();
+    if (ms !== undefined) histogram.add(ms, minute.compared);
+    return histogram.toJson();
+  };
+  const counts: MinuteCounts = {
+    version,
+    minute: Math.floor(at / MINUTE_MS),
+    mirrored: minute.mirrored ?? minute.compared,
+    compared: minute.compared,
+    notCompared: minute.notCompared ?? 0,
+    skipped: minute.skipped ?? 0,
+    errorsMain: minute.errorsMain ?? 0,
+    errorsShadow: minute.errorsShadow ?? 0,
+    latencyMain: latency(minute.latencyMs?.main),
+    latencyShadow: latency(minute.latencyMs?.shadow),
+    signatures: Object.fromEntries(Object.entries(minute.different ?? {}).map(([path, n]) => [`${path} value`, n])),
+  };
+  await env.EVIDENCE_LEDGER.getByName(name).record({
+    shadows: [counts],
+    noise: minute.noise ? [{ minute: counts.minute, ...minute.noise }] : [],
+    samples: (minute.samples ?? []).map((sample) => ({ ...sample, version })),
+    dropped: 0,
+  });
 }

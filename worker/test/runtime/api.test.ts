@@ -400,6 +400,9 @@ describe("OpenAPI", () => {
     expect(Object.keys(doc.paths.services ?? doc.paths["/services"] ?? {}).sort()).toEqual(["get", "post"]);
     expect(Object.keys(doc.paths["/services/{name}"] ?? {}).sort()).toEqual(["delete", "get"]);
     expect(Object.keys(doc.paths["/services/{name}/main"] ?? {})).toEqual(["put"]);
-    expect(Object.keys(doc.paths["/services/{name}/{version}"] ?? {})).toEqual(["delete"]);
+    expect(Object.keys(doc.paths["/services/{name}/{version}"] ?? {}).sort()).toEqual(["delete", "patch"]);
+    expect(Object.keys(doc.paths["/services/{name}/policy"] ?? {}).sort()).toEqual(["get", "put"]);
+    expect(Object.keys(doc.paths["/services/{name}/report"] ?? {})).toEqual(["get"]);
+    expect(Object.keys(doc.paths["/services/{name}/{version}/diffs"] ?? {})).toEqual(["get"]);
   });
 });

@@ -3,11 +3,12 @@ import { env, exports } from "cloudflare:workers";
 import { afterAll, describe, expect, it } from "vitest";
 import type { Env } from "../../src/env.ts";
 import worker from "../../src/index.ts";
-import { deploy, TOKEN } from "./admin-client.ts";
+import { deploy, recordEvidence, TOKEN } from "./admin-client.ts";
 
 interface Parameter {
   name: string;
   in: "path" | "query";
+  required: boolean;
 }
 interface Operation {
   parameters?: Parameter[];
@@ -62,8 +63,13 @@ describe("the OpenAPI document", () => {
       "get /openapi.json",
       "get /services",
       "get /services/{name}",
+      "get /services/{name}/policy",
+      "get /services/{name}/report",
+      "get /services/{name}/{version}/diffs",
+      "patch /services/{name}/{version}",
       "post /services",
       "put /services/{name}/main",
+      "put /services/{name}/policy",
     ]);
   });
 });
@@ -91,9 +97,11 @@ describe("every documented operation, against the running worker", () => {
     let url = `${GATEWAY}${doc.servers[0]?.url}${path}`;
     const query = new URLSearchParams();
     for (const parameter of operation.parameters ?? []) {
-      const value = values[parameter.name] ?? "";
-      if (parameter.in === "path") url = url.replace(`{${parameter.name}}`, encodeURIComponent(value));
-      else query.set(parameter.name, value);
+      const value = values[parameter.name];
+      // A well-formed call leaves out an optional query parameter it has no value for.
+      if (value === undefined && !parameter.required) continue;
+      if (parameter.in === "path") url = url.replace(`{${parameter.name}}`, encodeURIComponent(value ?? ""));
+      else query.set(parameter.name, value ?? "");
     }
     if (query.size > 0) url += `?${query}`;
     const ref = operation.requestBody?.content["application/json"].schema.$ref;
@@ -133,6 +141,14 @@ describe("every documented operation, against the running worker", () => {
           ["a new version", async () => ({ name: await freshName(), version: "3.0.0" })],
           ["a shadow", async () => ({ name: await freshName(), version: "2.0.0" })],
           ["the main", async () => ({ name: await freshName(), version: "1.0.0" })],
+          [
+            "a shadow whose evidence fails the gate",
+            async () => {
+              const name = await freshName();
+              await recordEvidence(name, "2.0.0", { compared: 200, different: { "body.price": 100 } });
+              return { name, version: "2.0.0" };
+            },
+          ],
           ["an unknown name", async () => ({ name: `nobody_${++fixtures}`, version: "1.0.0" })],
         ];
         for (const [state, values] of states) {

@@ -1,0 +1,25 @@
+import type { Env } from "../env.ts";
+import type { EvidenceLedger } from "../evidence/ledger.ts";
+
+/** A ledger that answers slower than this counts as unreachable, so that it cannot hold an admin call (or a name's queue). */
+export const LEDGER_TIMEOUT_MS = 5_000;
+
+/** One call to a name's evidence ledger, bounded in time. */
+export async function callLedger<T>(
+  env: Pick<Env, "EVIDENCE_LEDGER">,
+  name: string,
+  call: (ledger: DurableObjectStub<EvidenceLedger>) => Promise<T>,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`the ledger did not answer within ${LEDGER_TIMEOUT_MS} ms`)),
+      LEDGER_TIMEOUT_MS,
+    );
+  });
+  try {
+    return await Promise.race([call(env.EVIDENCE_LEDGER.getByName(name)), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
