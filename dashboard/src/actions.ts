@@ -1,7 +1,7 @@
 // Promote, kill and mirror settings: each opens a modal dialog, which the refresh never touches.
 import {
   ApiError,
-  type AssignOutcome,
+  type AssignResult,
   callApi,
   describeFailure,
   enc,
@@ -17,12 +17,7 @@ export interface ActionContext {
 }
 
 function openDialog(title: string, ...content: (Node | string)[]): HTMLDialogElement {
-  const dialog = h(
-    "dialog",
-    { "aria-labelledby": "dialog-title" },
-    h("h2", { id: "dialog-title" }, title),
-    ...content,
-  );
+  const dialog = h("dialog", { "aria-labelledby": "dialog-title" }, h("h2", { id: "dialog-title" }, title), ...content);
   dialog.addEventListener("close", () => dialog.remove());
   document.body.append(dialog);
   dialog.showModal();
@@ -61,7 +56,7 @@ export function promoteDialog(context: ActionContext, name: string, version: str
 
   const send = async (force: boolean) => {
     try {
-      const outcome = await callApi<AssignOutcome>(context.token, "PUT", `/services/${enc(name)}/main`, {
+      const outcome = await callApi<AssignResult>(context.token, "PUT", `/services/${enc(name)}/main`, {
         version,
         ...(force ? { force: true } : {}),
       });
@@ -103,7 +98,11 @@ export function promoteDialog(context: ActionContext, name: string, version: str
         "p",
         { class: "confirm" },
         confirm,
-        h("label", { for: "force-confirm" }, `I have read the reasons and want ${version} to take main's traffic anyway`),
+        h(
+          "label",
+          { for: "force-confirm" },
+          `I have read the reasons and want ${version} to take main's traffic anyway`,
+        ),
       ),
       h("div", { class: "buttons" }, force),
     );

@@ -1,10 +1,10 @@
 // Every call goes to this origin's /api/v1 with the token as a Bearer header, never in a URL.
-import type { ServiceRecord } from "../../worker/src/api/schemas.ts";
+import type { AssignResult, PolicyResult, ServiceRecord } from "../../worker/src/api/schemas.ts";
 import type { ErrorBody } from "../../worker/src/errors.ts";
 import type { ExchangeSample } from "../../worker/src/evidence/batch.ts";
-import type { EvidencePolicy, EvidenceReport, ShadowReport } from "../../worker/src/evidence/verdict.ts";
+import type { EvidenceReport, ShadowReport } from "../../worker/src/evidence/verdict.ts";
 
-export type { EvidencePolicy, EvidenceReport, ExchangeSample, ServiceRecord, ShadowReport };
+export type { AssignResult, EvidenceReport, ExchangeSample, PolicyResult, ServiceRecord, ShadowReport };
 
 /**
  * Per-minute evidence for the charts. The report does not carry it yet; when it does, each array holds
@@ -26,13 +26,6 @@ export interface ReportSeries {
 }
 
 export type Report = EvidenceReport & { series?: ReportSeries };
-
-export interface AssignOutcome {
-  changed: boolean;
-  services: ServiceRecord[];
-  verdict: ShadowReport | null;
-  warning?: string;
-}
 
 /** The API refused the call: its status, code and message, as the dashboard shows them. */
 export class ApiError extends Error {
@@ -79,7 +72,7 @@ export async function callApi<T>(token: string, method: Method, path: string, bo
     if (parsed === undefined) throw new ApiUnreachable(`The API answered ${response.status} without JSON.`);
     return parsed as T;
   }
-  const refusal = (parsed as (ErrorBody & { error: { reasons?: string[] } }) | undefined)?.error;
+  const refusal = (parsed as ErrorBody | undefined)?.error;
   if (!refusal || typeof refusal.message !== "string") {
     throw new ApiUnreachable(`The API answered ${response.status} ${response.statusText} without an error message.`);
   }

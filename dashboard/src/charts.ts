@@ -69,7 +69,8 @@ export function drawCharts(host: HTMLElement, report: Report): () => void {
             label: line.label,
             stroke: COLOURS[index % COLOURS.length],
             width: 2,
-            value: (_: uPlot, value: number | null) => (value === null ? "—" : `${Number(value.toFixed(2))} ${spec.unit}`),
+            value: (_: uPlot, value: number | null) =>
+              value === null ? "—" : `${Number(value.toFixed(2))} ${spec.unit}`,
           })),
         ],
         axes: [{}, { size: 56 }],

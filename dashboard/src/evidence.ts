@@ -28,7 +28,13 @@ function numbers(shadow: ShadowReport): HTMLElement {
     h(
       "thead",
       {},
-      h("tr", {}, h("th", { scope: "col" }, ""), h("th", { scope: "col" }, "main"), h("th", { scope: "col" }, shadow.version)),
+      h(
+        "tr",
+        {},
+        h("th", { scope: "col" }, ""),
+        h("th", { scope: "col" }, "main"),
+        h("th", { scope: "col" }, shadow.version),
+      ),
     ),
     h(
       "tbody",
@@ -141,22 +147,41 @@ export function shadowCards(
         { class: "buttons" },
         h(
           "button",
-          { type: "button", "data-focus-key": `promote ${record.version}`, onclick: () => handlers.promote(record.version) },
+          {
+            type: "button",
+            "data-focus-key": `promote ${record.version}`,
+            onclick: () => handlers.promote(record.version),
+          },
           "Promote…",
         ),
         h(
           "button",
-          { type: "button", class: "secondary", "data-focus-key": `mirror ${record.version}`, onclick: () => handlers.mirror(record) },
+          {
+            type: "button",
+            class: "secondary",
+            "data-focus-key": `mirror ${record.version}`,
+            onclick: () => handlers.mirror(record),
+          },
           "Traffic…",
         ),
         h(
           "button",
-          { type: "button", class: "danger", "data-focus-key": `kill ${record.version}`, onclick: () => handlers.kill(record) },
+          {
+            type: "button",
+            class: "danger",
+            "data-focus-key": `kill ${record.version}`,
+            onclick: () => handlers.kill(record),
+          },
           "Kill…",
         ),
         h(
           "button",
-          { type: "button", class: "secondary", "data-focus-key": `all-samples ${record.version}`, onclick: () => handlers.samples(record.version) },
+          {
+            type: "button",
+            class: "secondary",
+            "data-focus-key": `all-samples ${record.version}`,
+            onclick: () => handlers.samples(record.version),
+          },
           "Samples",
         ),
       );

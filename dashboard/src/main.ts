@@ -6,9 +6,9 @@ import {
   ApiError,
   callApi,
   describeFailure,
-  type EvidencePolicy,
-  enc,
   type ExchangeSample,
+  enc,
+  type PolicyResult,
   type Report,
   type ServiceRecord,
 } from "./api.ts";
@@ -213,15 +213,18 @@ async function toggleIgnore(path: string, ignored: boolean): Promise<void> {
   if (!current?.selected) return;
   const name = current.selected;
   try {
-    const policy = await callApi<EvidencePolicy>(current.token, "GET", `/services/${enc(name)}/policy`);
+    const policy = await callApi<PolicyResult>(current.token, "GET", `/services/${enc(name)}/policy`);
     let ignore = policy.ignore.filter((entry) => entry !== path);
     if (ignored) ignore = [...ignore, path];
     else if (ignore.length === policy.ignore.length) {
-      notify(`${path} is ignored through a broader rule (${policy.ignore.join(", ")}); change that rule instead.`, "error");
+      notify(
+        `${path} is ignored through a broader rule (${policy.ignore.join(", ")}); change that rule instead.`,
+        "error",
+      );
       void refresh();
       return;
     }
-    await callApi<EvidencePolicy>(current.token, "PUT", `/services/${enc(name)}/policy`, { ignore });
+    await callApi<PolicyResult>(current.token, "PUT", `/services/${enc(name)}/policy`, { ignore });
     notify(ignored ? `${path} is now ignored for ${name}.` : `${path} counts again for ${name}.`);
   } catch (error) {
     notify(`Changing the ignore list failed: ${describeFailure(error)}`, "error");
@@ -253,7 +256,13 @@ function render(): void {
   const current = state;
   if (!current) return;
   // Rebuild only when what is shown changed, and put the focus back where it was.
-  const snapshot = JSON.stringify([current.services, current.selected, current.window, current.report, current.reportError]);
+  const snapshot = JSON.stringify([
+    current.services,
+    current.selected,
+    current.window,
+    current.report,
+    current.reportError,
+  ]);
   if (snapshot === lastRendered) return;
   lastRendered = snapshot;
   const focusKey = document.activeElement?.getAttribute("data-focus-key");
@@ -286,7 +295,12 @@ function renderEvidence(current: State): void {
     return;
   }
   const records = current.services.filter((record) => record.name === name);
-  const heading = h("h2", {}, `Evidence for ${name}`, h("span", { class: "quiet" }, ` over the last ${current.window}`));
+  const heading = h(
+    "h2",
+    {},
+    `Evidence for ${name}`,
+    h("span", { class: "quiet" }, ` over the last ${current.window}`),
+  );
   if (current.reportError || !current.report) {
     replaceChildren(regions.evidence, heading, h("p", { class: "message error" }, current.reportError ?? "Loading…"));
     replaceChildren(regions.charts);
@@ -329,7 +343,12 @@ function renderViewer(): void {
     },
     "Close samples",
   );
-  const title = h("h2", { tabindex: "-1" }, `Samples of ${viewer.version}`, viewer.path ? ` where ${viewer.path} differs` : "");
+  const title = h(
+    "h2",
+    { tabindex: "-1" },
+    `Samples of ${viewer.version}`,
+    viewer.path ? ` where ${viewer.path} differs` : "",
+  );
   if (viewer.error) {
     replaceChildren(regions.viewer, title, h("p", { class: "message error" }, viewer.error), close);
     return;

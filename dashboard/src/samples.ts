@@ -46,7 +46,14 @@ function jsonLines(value: unknown, path: string, indent: string, key: string, la
     }
     out.push({ text: `${indent}${key}{`, path });
     entries.forEach(([name, item], index) => {
-      jsonLines(item, `${path}${segment(name)}`, `${indent}  `, `${JSON.stringify(name)}: `, index === entries.length - 1, out);
+      jsonLines(
+        item,
+        `${path}${segment(name)}`,
+        `${indent}  `,
+        `${JSON.stringify(name)}: `,
+        index === entries.length - 1,
+        out,
+      );
     });
     out.push({ text: `${indent}}${comma}`, path });
     return;
@@ -65,7 +72,11 @@ function bodyView(side: Side, paths: readonly string[]): HTMLElement {
   }
   if (!isJson) {
     const whole = paths.includes("body");
-    return h("pre", { class: whole ? "body diff" : "body" }, h("code", {}, side.body === "" ? "(empty body)" : side.body));
+    return h(
+      "pre",
+      { class: whole ? "body diff" : "body" },
+      h("code", {}, side.body === "" ? "(empty body)" : side.body),
+    );
   }
   const lines: Line[] = [];
   jsonLines(parsed, "body", "", "", true, lines);
@@ -110,7 +121,17 @@ export function sampleView(sample: ExchangeSample, version: string): HTMLElement
       h("code", {}, sample.url),
       h("span", { class: "quiet" }, ` at ${sample.at}, request ${sample.requestId}`),
     ),
-    h("p", {}, "Differing paths: ", sample.paths.flatMap((path, index) => [index > 0 ? ", " : "", h("code", {}, path)])),
-    h("div", { class: "sides" }, sideView("main", sample.main, sample.paths), sideView(version, sample.shadow, sample.paths)),
+    h(
+      "p",
+      {},
+      "Differing paths: ",
+      sample.paths.flatMap((path, index) => [index > 0 ? ", " : "", h("code", {}, path)]),
+    ),
+    h(
+      "div",
+      { class: "sides" },
+      sideView("main", sample.main, sample.paths),
+      sideView(version, sample.shadow, sample.paths),
+    ),
   );
 }

@@ -28,7 +28,11 @@ export function servicesTable(
         class: [record.main ? "main" : "shadow", record.name === selected ? "selected" : ""].join(" ").trim(),
         "data-service": `${record.name} ${record.version}`,
       },
-      h("td", { class: "main-cell" }, record.main ? h("span", { class: "badge main", title: "main" }, "★ main") : "shadow"),
+      h(
+        "td",
+        { class: "main-cell" },
+        record.main ? h("span", { class: "badge main", title: "main" }, "★ main") : "shadow",
+      ),
       h(
         "td",
         {},

@@ -2,7 +2,10 @@ import { ApiError, ApiUnreachable, callApi, describeFailure, type ServiceRecord 
 import { h } from "./dom.ts";
 
 /** The sign-in form: the token counts only once GET /api/v1/services accepts it. */
-export function signInForm(onSignedIn: (token: string, services: ServiceRecord[]) => void, notice?: string): HTMLElement {
+export function signInForm(
+  onSignedIn: (token: string, services: ServiceRecord[]) => void,
+  notice?: string,
+): HTMLElement {
   const input = h("input", {
     id: "token",
     name: "token",
