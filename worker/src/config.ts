@@ -8,6 +8,12 @@ export interface GatewayConfig {
   healthTimeoutMs: number;
   /** A request that has passed through this gateway this many times is refused with 508. */
   maxHops: number;
+  /** Compare main's and each shadow's answers and keep the evidence; off: mirror only. */
+  compareResponses: boolean;
+  /** Largest body (main's or a shadow's) read for comparison; larger ones are compared on status and headers. */
+  compareMaxBodyBytes: number;
+  /** Bodies held for comparison at once, per isolate; past it, exchanges are mirrored but not compared. */
+  compareMemoryBytes: number;
 }
 
 export const DEFAULT_CONFIG: GatewayConfig = {
@@ -17,6 +23,9 @@ export const DEFAULT_CONFIG: GatewayConfig = {
   routesCacheTtlMs: 1_000,
   healthTimeoutMs: 5_000,
   maxHops: 5,
+  compareResponses: true,
+  compareMaxBodyBytes: 256 * 1024,
+  compareMemoryBytes: 32 * 1024 * 1024,
 };
 
 // A mistyped variable falls back to its default rather than turning every request into a 500.
@@ -45,6 +54,9 @@ export function readConfig(env: Env): GatewayConfig {
       routesCacheTtlMs: nonNegativeInt(env.ROUTES_CACHE_TTL_MS, DEFAULT_CONFIG.routesCacheTtlMs),
       healthTimeoutMs: nonNegativeInt(env.HEALTH_TIMEOUT_MS, DEFAULT_CONFIG.healthTimeoutMs),
       maxHops: positiveInt(env.MAX_HOPS, DEFAULT_CONFIG.maxHops),
+      compareResponses: env.COMPARE_RESPONSES?.trim().toLowerCase() !== "off",
+      compareMaxBodyBytes: nonNegativeInt(env.COMPARE_MAX_BODY_BYTES, DEFAULT_CONFIG.compareMaxBodyBytes),
+      compareMemoryBytes: nonNegativeInt(env.COMPARE_MEMORY_BYTES, DEFAULT_CONFIG.compareMemoryBytes),
     };
     parsed.set(env, config);
   }

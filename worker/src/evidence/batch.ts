@@ -228,6 +228,18 @@ export class EvidenceBatcher {
     }
   }
 
+  /** A shadow the traffic controls (or the proxy) gave no copy of this request: counted under `skipped` only. */
+  addSkipped(name: string, version: string, at: number, waitUntil: WaitUntil): void {
+    const batch = this.#batchFor(name, waitUntil);
+    const key = `${Math.floor(at / 60_000)}\t${version}`;
+    let counts = batch.shadows.get(key);
+    if (!counts) {
+      counts = new PendingMinute();
+      batch.shadows.set(key, counts);
+    }
+    counts.skipped++;
+  }
+
   addNoise(name: string, result: NoiseResult, waitUntil: WaitUntil): void {
     const batch = this.#batchFor(name, waitUntil);
     const minute = Math.floor(result.at / 60_000);

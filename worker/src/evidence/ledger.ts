@@ -50,6 +50,8 @@ CREATE TABLE IF NOT EXISTS samples (
 CREATE TABLE IF NOT EXISTS sample_paths (
   version TEXT NOT NULL, path TEXT NOT NULL, sample_id INTEGER NOT NULL, PRIMARY KEY (version, path, sample_id));
 CREATE INDEX IF NOT EXISTS samples_by_minute ON samples (minute);
+-- How many batches this ledger has taken: its write load, read by tests and the bench.
+CREATE TABLE IF NOT EXISTS writes (id INTEGER PRIMARY KEY CHECK (id = 1), count INTEGER NOT NULL);
 `;
 
 /**
@@ -130,6 +132,7 @@ export class EvidenceLedger extends DurableObject<Env> {
         }
       }
       for (const sample of batch.samples) this.#keepSample(sample);
+      sql.exec("INSERT INTO writes VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET count = count + 1");
     });
     if (!this.#alarmSet) {
       await this.ctx.storage.setAlarm(Date.now() + PRUNE_EVERY_MS);

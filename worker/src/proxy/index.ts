@@ -2,7 +2,9 @@ import { Hono } from "hono";
 import { readConfig } from "../config.ts";
 import type { AppEnv } from "../env.ts";
 import { AppError } from "../errors.ts";
-import { readBodyForMirroring } from "./body.ts";
+import { type ForwardBody, readBodyForMirroring } from "./body.ts";
+import { teeForComparison } from "./capture.ts";
+import { compareExchange, comparisonMemory, type MainSide, recordSkipped, useEvidence } from "./exchange.ts";
 import {
   decodeSegment,
   forwardedHeaders,
@@ -16,9 +18,19 @@ import {
 } from "./forward.ts";
 import { type GatewayKey, gatewayKey } from "./gateway-key.ts";
 import { hopsThrough } from "./loops.ts";
-import { fetchMain } from "./main.ts";
-import { logNotMirrored, mirrorToShadows } from "./mirror.ts";
-import { resolveRoute } from "./route-table.ts";
+import { fetchMain, type Role } from "./main.ts";
+import {
+  logMirror,
+  mirrorToShadows,
+  type NotMirroredReason,
+  type ShadowOutcome,
+  sendCopy,
+  sendShadow,
+} from "./mirror.ts";
+import { ShadowPauses } from "./pause.ts";
+import { resolveRoute, type Shadow, type Target } from "./route-table.ts";
+import { isSampled, noiseBucket } from "./sampling.ts";
+import { pauseKey, selectShadows } from "./selection.ts";
 
 const notFound = (segment: string) =>
   new AppError(
@@ -32,7 +44,7 @@ const notFound = (segment: string) =>
 const isWebSocketUpgrade = (headers: Headers) => headers.get("upgrade")?.toLowerCase() === "websocket";
 
 /** Why a request goes to main alone, or `undefined` when it is mirrored. */
-function mainOnlyReason(ownCopy: boolean, upgrade: boolean, method: string): string | undefined {
+function mainOnlyReason(ownCopy: boolean, upgrade: boolean, method: string): NotMirroredReason | undefined {
   if (ownCopy) return "already a shadow copy";
   // Tunnels are one conversation with one origin; a copy of their opening request means nothing to a shadow.
   if (upgrade) return "WebSocket upgrade";
@@ -46,6 +58,9 @@ async function ownShadowProof(headers: Headers, requestId: string, key: GatewayK
   if (proof === null || headers.get(SHADOW_MARKER) !== "1") return undefined;
   return (await key.verify("shadow", requestId, proof)) ? proof : undefined;
 }
+
+/** Per isolate: shadows whose copies keep failing to connect are paused here. */
+const pauses = new ShadowPauses();
 
 /** The shadow proxy, mounted at /services: main answers, shadows get copies in the background. */
 export const proxy = new Hono<AppEnv>();
@@ -82,22 +97,62 @@ proxy.all("*", async (c) => {
   if (ownCopyProof) markAsShadow(headers, ownCopyProof);
 
   const mainOnly = mainOnlyReason(ownCopyProof !== undefined, upgrade, method);
+  const straight = (target: Target, role: Role) =>
+    fetchMain(
+      target,
+      role,
+      targetUrl(target.origin, path.rest, path.search),
+      { method, headers, body: request.body },
+      config.originTimeoutMs,
+    );
 
   // One version, or nothing to mirror to: stream the body straight through.
-  if (route.kind === "pinned" || route.shadows.length === 0 || mainOnly) {
-    const [main, role] = route.kind === "pinned" ? [route.target, "pinned" as const] : [route.main, "main" as const];
-    if (mainOnly && route.kind === "group") logNotMirrored(route.shadows, requestId, mainOnly);
-    const url = targetUrl(main.origin, path.rest, path.search);
-    return fetchMain(main, role, url, { method, headers, body: request.body }, config.originTimeoutMs);
+  if (route.kind === "pinned") return straight(route.target, "pinned");
+  const { main, shadows, policy } = route;
+  if (shadows.length === 0) return straight(main, "main");
+  if (mainOnly) {
+    logMirror(main.name, requestId, skippedAll(shadows, mainOnly));
+    return straight(main, "main");
   }
 
-  const { main, shadows } = route;
-  const forward = await readBodyForMirroring(
-    request.body,
-    request.headers.get("content-length"),
-    config.mirrorMaxBodyBytes,
-  );
-  // Main's copy starts first, so that when shadows exceed the runtime's open-connection limit they queue, not main.
+  const compare = config.compareResponses;
+  const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise);
+  if (compare) useEvidence(c.env.EVIDENCE_LEDGER, config.compareMemoryBytes);
+  const selection = selectShadows(main.name, shadows, { method, requestId }, pauses);
+  const skipped: ShadowOutcome[] = selection.skipped.map(({ version, reason }) => ({ version, skipped: reason }));
+  if (selection.send.length === 0) {
+    logMirror(main.name, requestId, skipped);
+    if (compare) recordSkipped({ name: main.name, waitUntil }, skipped);
+    return straight(main, "main");
+  }
+
+  let forward: ForwardBody;
+  try {
+    forward = await readBodyForMirroring(
+      request.body,
+      request.headers.get("content-length"),
+      config.mirrorMaxBodyBytes,
+    );
+  } catch (error) {
+    withdraw(main.name, selection.send);
+    throw error;
+  }
+  if (!forward.mirrored) {
+    withdraw(main.name, selection.send);
+    const notSent = [...skippedAll(selection.send, "body too large"), ...skipped];
+    logMirror(main.name, requestId, notSent);
+    if (compare) recordSkipped({ name: main.name, waitUntil }, notSent);
+    return fetchMain(
+      main,
+      "main",
+      targetUrl(main.origin, path.rest, path.search),
+      { method, headers, body: forward.body },
+      config.originTimeoutMs,
+    );
+  }
+
+  // Main's copy starts first, so that when copies exceed the runtime's open-connection limit they queue, not main.
+  const mainStarted = Date.now();
   const answer = fetchMain(
     main,
     "main",
@@ -105,20 +160,72 @@ proxy.all("*", async (c) => {
     { method, headers, body: forward.body },
     config.originTimeoutMs,
   );
-  if (forward.mirrored) {
-    const copy = {
-      name: main.name,
-      requestId,
-      method,
-      headers: shadowHeaders(headers, await key.sign("shadow", requestId)),
-      body: forward.body,
-      rest: path.rest,
-      search: path.search,
-      timeoutMs: config.shadowTimeoutMs,
-    };
-    c.executionCtx.waitUntil(mirrorToShadows(shadows, copy));
-  } else {
-    logNotMirrored(shadows, requestId, `body too large (over ${config.mirrorMaxBodyBytes} bytes)`);
+  const copy = {
+    name: main.name,
+    requestId,
+    method,
+    headers: shadowHeaders(headers, await key.sign("shadow", requestId)),
+    body: forward.body,
+    rest: path.rest,
+    search: path.search,
+    timeoutMs: config.shadowTimeoutMs,
+  };
+  if (!compare) {
+    waitUntil(mirrorToShadows(selection.send, copy, pauses, skipped));
+    return answer;
   }
-  return answer;
+
+  const capture = { cap: config.compareMaxBodyBytes, memory: comparisonMemory };
+  const copies = selection.send.map((shadow) => sendShadow(shadow, copy, pauses, capture));
+  // Noise: a marked copy to main itself, for a share of GET/HEAD requests chosen apart from the shadows' share.
+  const learnsNoise = (method === "GET" || method === "HEAD") && isSampled(noiseBucket(requestId), policy.noisePercent);
+  const twin = learnsNoise ? sendCopy(main, copy, capture) : undefined;
+  const answered = answer.then(
+    (response) => {
+      const at = Date.now();
+      const { client, body } = teeForComparison(response, capture.cap, capture.memory);
+      const side: MainSide = {
+        ok: true,
+        status: response.status,
+        headers: response.headers,
+        body,
+        ms: at - mainStarted,
+        at,
+      };
+      return { client, side };
+    },
+    () => {
+      const at = Date.now();
+      const side: MainSide = { ok: false, ms: at - mainStarted, at };
+      return { client: undefined, side };
+    },
+  );
+  const exchange = {
+    name: main.name,
+    requestId,
+    method,
+    url: `/services/${path.segment}${path.rest}${path.search}`,
+    policy,
+    waitUntil,
+  };
+  waitUntil(
+    compareExchange(
+      exchange,
+      answered.then(({ side }) => side),
+      copies,
+      twin,
+      skipped,
+    ),
+  );
+  // Main's own failure (502/504) reaches the client as before.
+  return (await answered).client ?? answer;
 });
+
+/** Every copy that goes unsent for one reason, as the mirror line shows it. */
+const skippedAll = (shadows: readonly Shadow[], reason: NotMirroredReason): ShadowOutcome[] =>
+  shadows.map(({ version }) => ({ version, skipped: reason }));
+
+/** Copies admitted by the pauses but never sent give their trial back. */
+function withdraw(name: string, shadows: readonly Shadow[]): void {
+  for (const shadow of shadows) pauses.withdraw(pauseKey(name, shadow));
+}

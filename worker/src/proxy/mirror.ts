@@ -1,20 +1,28 @@
 import { reasonOf } from "../errors.ts";
+import { type CapturedBody, type ComparisonMemory, captureBody } from "./capture.ts";
 import { targetUrl } from "./forward.ts";
-import type { Target } from "./route-table.ts";
+import type { ShadowPauses } from "./pause.ts";
+import type { Shadow, Target } from "./route-table.ts";
+import { pauseKey, type SkipReason } from "./selection.ts";
 
-/** How one shadow copy fared. */
+/** Why a request reached main alone, whatever the traffic controls say. */
+export type NotMirroredReason = "body too large" | "already a shadow copy" | "WebSocket upgrade" | "CONNECT";
+
+/** How one shadow fared with one request: its status, its error, or why it got no copy. */
 export interface ShadowOutcome {
   version: string;
   status?: number;
   error?: string;
-  ms: number;
+  /** Time to response headers (or to the failure), for copies that were sent. */
+  ms?: number;
+  skipped?: SkipReason | NotMirroredReason;
 }
 
 /**
- * One line per mirrored request, naming every shadow's outcome, so `wrangler tail`
- * and dev output show how each version fared. One line, not one per shadow: a
- * log call is the costliest thing mirroring does (see bench/RESULTS.md), and
- * Workers Logs bill per line.
+ * One line per request of a name with shadows, naming every shadow's outcome,
+ * so `wrangler tail` and dev output show how each version fared and why one
+ * got no copy. One line, not one per shadow: a log call is the costliest thing
+ * mirroring does (see bench/RESULTS.md), and Workers Logs bill per line.
  */
 export interface MirrorLog {
   event: "mirror";
@@ -23,9 +31,13 @@ export interface MirrorLog {
   shadows: ShadowOutcome[];
 }
 
-const logMirror = (line: MirrorLog): void => console.log(JSON.stringify(line));
+export function logMirror(name: string, requestId: string, shadows: ShadowOutcome[]): void {
+  if (shadows.length === 0) return;
+  const line: MirrorLog = { event: "mirror", name, requestId, shadows };
+  console.log(JSON.stringify(line));
+}
 
-/** What every shadow copy shares: method, headers (already marked), body and query. */
+/** What every copy shares: method, headers (already marked), body and query. */
 export interface ShadowCopy {
   name: string;
   requestId: string;
@@ -37,7 +49,21 @@ export interface ShadowCopy {
   timeoutMs: number;
 }
 
-async function sendShadow(target: Target, copy: ShadowCopy): Promise<ShadowOutcome> {
+/** A copy's answer: any HTTP answer, with its body when it was read for comparison; or how it failed. */
+export type CopyAnswer =
+  | { ok: true; version: string; status: number; headers: Headers; body?: CapturedBody; ms: number }
+  | { ok: false; version: string; error: string; ms: number };
+
+/**
+ * Sends one copy. With `capture`, the answer's body is read up to the
+ * comparison cap; without, it is cancelled at once so it frees its
+ * connection. Never rejects.
+ */
+export async function sendCopy(
+  target: Target,
+  copy: ShadowCopy,
+  capture?: { cap: number; memory: ComparisonMemory },
+): Promise<CopyAnswer> {
   const started = Date.now();
   const signal = copy.timeoutMs > 0 ? AbortSignal.timeout(copy.timeoutMs) : undefined;
   try {
@@ -48,29 +74,48 @@ async function sendShadow(target: Target, copy: ShadowCopy): Promise<ShadowOutco
       redirect: "manual",
       signal,
     });
-    // Nobody reads a shadow's answer; cancelling frees its connection for the next copy.
-    await response.body?.cancel();
-    return { version: target.version, status: response.status, ms: Date.now() - started };
+    const ms = Date.now() - started;
+    const { status, headers } = response;
+    if (!capture) {
+      await response.body?.cancel();
+      return { ok: true, version: target.version, status, headers, ms };
+    }
+    const body = await captureBody(response, capture.cap, capture.memory);
+    return { ok: true, version: target.version, status, headers, body, ms };
   } catch (error) {
     const message = signal?.aborted === true ? `timed out after ${copy.timeoutMs} ms` : reasonOf(error);
-    return { version: target.version, error: message, ms: Date.now() - started };
+    return { ok: false, version: target.version, error: message, ms: Date.now() - started };
   }
 }
 
-/**
- * Sends one copy to every shadow at once. Each copy settles on its own (answer,
- * error or timeout); the returned promise never rejects, so it can go straight
- * to `ctx.waitUntil`.
- */
-export async function mirrorToShadows(shadows: readonly Target[], copy: ShadowCopy): Promise<void> {
-  const outcomes = await Promise.all(shadows.map((shadow) => sendShadow(shadow, copy)));
-  logMirror({ event: "mirror", name: copy.name, requestId: copy.requestId, shadows: outcomes });
+/** Sends a shadow its copy and tells the isolate's pauses whether it connected (any HTTP answer) or not. */
+export async function sendShadow(
+  shadow: Shadow,
+  copy: ShadowCopy,
+  pauses: ShadowPauses,
+  capture?: { cap: number; memory: ComparisonMemory },
+): Promise<CopyAnswer> {
+  const answer = await sendCopy(shadow, copy, capture);
+  pauses.report(pauseKey(copy.name, shadow), answer.ok);
+  return answer;
 }
 
-/** Logs that this request reached main only, and why. */
-export function logNotMirrored(shadows: readonly Target[], requestId: string, reason: string): void {
-  const [first] = shadows;
-  if (!first) return;
-  const outcomes = shadows.map(({ version }) => ({ version, error: `not mirrored: ${reason}`, ms: 0 }));
-  logMirror({ event: "mirror", name: first.name, requestId, shadows: outcomes });
+export const outcomeOf = (answer: CopyAnswer): ShadowOutcome =>
+  answer.ok
+    ? { version: answer.version, status: answer.status, ms: answer.ms }
+    : { version: answer.version, error: answer.error, ms: answer.ms };
+
+/**
+ * Mirroring without comparison: one copy to every selected shadow at once.
+ * Each copy settles on its own (answer, error or timeout); the returned
+ * promise never rejects, so it can go straight to `ctx.waitUntil`.
+ */
+export async function mirrorToShadows(
+  shadows: readonly Shadow[],
+  copy: ShadowCopy,
+  pauses: ShadowPauses,
+  skipped: ShadowOutcome[],
+): Promise<void> {
+  const answers = await Promise.all(shadows.map((shadow) => sendShadow(shadow, copy, pauses)));
+  logMirror(copy.name, copy.requestId, [...answers.map(outcomeOf), ...skipped]);
 }

@@ -33,6 +33,12 @@ export class ShadowPauses {
     return true;
   }
 
+  /** Gives back a trial copy that `admit` allowed but that was never sent (say, its body was too large to copy). */
+  withdraw(key: string): void {
+    const health = this.#shadows.get(key);
+    if (health) health.trialInFlight = false;
+  }
+
   /** Records how a copy to `key` fared: `reached` is any HTTP answer; otherwise it failed to connect or timed out. */
   report(key: string, reached: boolean): void {
     if (reached) {

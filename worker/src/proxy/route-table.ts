@@ -1,7 +1,10 @@
-import { listServices, openDatabase } from "../db/queries.ts";
-import type { ServiceRow } from "../db/schema.ts";
+import { asc, eq } from "drizzle-orm";
+import { openDatabase } from "../db/queries.ts";
+import { policies, type ServiceRow, services } from "../db/schema.ts";
+import { type EvidencePolicy, withDefaults } from "../evidence/verdict.ts";
 import { ExpiringCache } from "./expiring-cache.ts";
 import { parseServiceSegment } from "./segment.ts";
+import type { ShadowControls } from "./selection.ts";
 
 /** Where one copy of a request goes. */
 export interface Target {
@@ -10,8 +13,13 @@ export interface Target {
   origin: string;
 }
 
-/** A segment resolves to main plus its shadows, or to one pinned version. */
-export type Route = { kind: "group"; main: Target; shadows: Target[] } | { kind: "pinned"; target: Target };
+/** A shadow with its traffic controls, as the D1 row had them when the route was read. */
+export type Shadow = Target & ShadowControls;
+
+/** A segment resolves to main plus its shadows and the name's policy, or to one pinned version. */
+export type Route =
+  | { kind: "group"; main: Target; shadows: Shadow[]; policy: EvidencePolicy }
+  | { kind: "pinned"; target: Target };
 
 /** Every version of one name, shaped once per lookup so that requests only pick from it. */
 interface NameRoutes {
@@ -30,21 +38,37 @@ export function forgetRoutes(name: string): void {
   cache.delete(name);
 }
 
-function shapeRoutes(rows: ServiceRow[]): NameRoutes {
+function shapeRoutes(rows: ServiceRow[], policy: EvidencePolicy): NameRoutes {
   const pinned = new Map<string, Route & { kind: "pinned" }>();
-  const shadows: Target[] = [];
+  const shadows: Shadow[] = [];
   let main: Target | undefined;
-  for (const { name, version, origin, main: isMain } of rows) {
-    const target = { name, version, origin };
-    pinned.set(version, { kind: "pinned", target });
-    if (isMain) main = target;
-    else shadows.push(target);
+  for (const row of rows) {
+    const target = { name: row.name, version: row.version, origin: row.origin };
+    pinned.set(row.version, { kind: "pinned", target });
+    if (row.main) main = target;
+    else
+      shadows.push({
+        ...target,
+        status: row.status,
+        mirrorPercent: row.mirrorPercent,
+        mirrorMethods: row.mirrorMethods ?? null,
+      });
   }
-  return { group: main && { kind: "group", main, shadows }, pinned };
+  return { group: main && { kind: "group", main, shadows, policy }, pinned };
+}
+
+/** The name's versions and its policy in one D1 round trip. */
+async function loadRoutes(d1: D1Database, name: string): Promise<NameRoutes> {
+  const db = openDatabase(d1);
+  const [rows, policyRows] = await db.batch([
+    db.select().from(services).where(eq(services.name, name)).orderBy(asc(services.createdAt), asc(services.version)),
+    db.select({ policy: policies.policy }).from(policies).where(eq(policies.name, name)),
+  ]);
+  return shapeRoutes(rows, withDefaults(policyRows[0]?.policy));
 }
 
 function routesOf(d1: D1Database, name: string, ttlMs: number): Promise<NameRoutes> {
-  return cache.get(name, ttlMs, async () => shapeRoutes(await listServices(openDatabase(d1), name)));
+  return cache.get(name, ttlMs, () => loadRoutes(d1, name));
 }
 
 /** Resolves the segment after /services/ by whole segment; `undefined` means no such service. */

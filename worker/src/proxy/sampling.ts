@@ -6,6 +6,10 @@
  *
  *   bucket  = fmix32(fnv1a32(utf8(requestId))) mod 10000
  *   sampled = bucket < round(percent × 100)
+ *
+ * The noise sample (the extra copy to main itself) uses the same hash over
+ * "noise:" + requestId, so whether a request measures noise does not depend
+ * on whether the shadows sampled it.
  */
 
 /** Buckets per 100 %: two decimals of a percent. */
@@ -30,3 +34,6 @@ export function requestBucket(requestId: string): number {
 
 /** Whether a request in `bucket` goes to a shadow mirroring `percent` (0–100, two decimals) of traffic. */
 export const isSampled = (bucket: number, percent: number): boolean => bucket < Math.round(percent * 100);
+
+/** The bucket that decides the noise sample: independent of the shadows' bucket. */
+export const noiseBucket = (requestId: string): number => requestBucket(`noise:${requestId}`);

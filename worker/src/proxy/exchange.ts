@@ -1,0 +1,152 @@
+import type { ExchangeSample, ShadowResult } from "../evidence/batch.ts";
+import { EvidenceBatcher, sampleSide } from "../evidence/batch.ts";
+import { type CapturedAnswer, compareAnswers, PreparedAnswer } from "../evidence/compare.ts";
+import type { EvidenceLedger } from "../evidence/ledger.ts";
+import type { EvidencePolicy } from "../evidence/verdict.ts";
+import { type CapturedBody, ComparisonMemory, capturedAnswer } from "./capture.ts";
+import { type CopyAnswer, logMirror, outcomeOf, type ShadowOutcome } from "./mirror.ts";
+
+type WaitUntil = (promise: Promise<unknown>) => void;
+
+/** Main's side of one exchange: its answer (body still arriving), or a failure to answer at all. */
+export type MainSide =
+  | { ok: true; status: number; headers: Headers; body: Promise<CapturedBody>; ms: number; at: number }
+  | { ok: false; ms: number; at: number };
+
+/** What one mirrored request is, for the evidence it leaves. */
+export interface Exchange {
+  name: string;
+  requestId: string;
+  method: string;
+  /** The path and query the client asked the gateway for. */
+  url: string;
+  policy: EvidencePolicy;
+  waitUntil: WaitUntil;
+}
+
+// Per isolate: one comparison memory bound and one batcher for every name.
+export const comparisonMemory = new ComparisonMemory(32 * 1024 * 1024);
+let ledgers: DurableObjectNamespace<EvidenceLedger> | undefined;
+export const evidenceBatcher = new EvidenceBatcher(async (name, batch) => {
+  if (!ledgers) throw new Error("no EVIDENCE_LEDGER binding");
+  await ledgers.getByName(name).record(batch);
+});
+
+/** Every request hands over its bindings and limits; they are the same for all requests of an isolate. */
+export function useEvidence(namespace: DurableObjectNamespace<EvidenceLedger>, memoryBytes: number): void {
+  ledgers = namespace;
+  comparisonMemory.limit = memoryBytes;
+}
+
+/** Shadows that got no copy of a request still count, under `skipped`. */
+export function recordSkipped(exchange: Pick<Exchange, "name" | "waitUntil">, skipped: ShadowOutcome[]): void {
+  const at = Date.now();
+  for (const { version } of skipped) evidenceBatcher.addSkipped(exchange.name, version, at, exchange.waitUntil);
+}
+
+const isError = (side: { ok: boolean; status?: number }) => !side.ok || (side.status ?? 0) >= 500;
+
+const headerRecord = (headers: Headers): Record<string, string> => Object.fromEntries(headers);
+
+function sampleAnswer(status: number, headers: Headers, body: CapturedBody): CapturedAnswer {
+  return { status, headers: headerRecord(headers), body: body.bytes, bodyComplete: body.bytes !== undefined };
+}
+
+/**
+ * Waits for main's answer and each copy's, compares them, and hands the
+ * results to the batcher; then logs the request's one mirror line. Runs in
+ * waitUntil and never rejects.
+ */
+export async function compareExchange(
+  exchange: Exchange,
+  mainSide: Promise<MainSide>,
+  copies: Promise<CopyAnswer>[],
+  twin: Promise<CopyAnswer> | undefined,
+  skipped: ShadowOutcome[],
+): Promise<void> {
+  const reserved: number[] = [];
+  const outcomes: ShadowOutcome[] = [];
+  try {
+    const main = await mainSide;
+    const compared = exchange.policy.headers ?? [];
+    let mainBody: CapturedBody | undefined;
+    let prepared: PreparedAnswer | undefined;
+    if (main.ok) {
+      mainBody = await main.body;
+      reserved.push(mainBody.reserved);
+      prepared = new PreparedAnswer(capturedAnswer(main.status, main.headers, mainBody, compared));
+    }
+    const results = copies.map(async (pending) => {
+      const copy = await pending;
+      outcomes.push(outcomeOf(copy));
+      if (copy.ok && copy.body) reserved.push(copy.body.reserved);
+      evidenceBatcher.addShadow(
+        exchange.name,
+        shadowResult(exchange, main, mainBody, prepared, copy),
+        exchange.waitUntil,
+      );
+    });
+    await Promise.all(results);
+    if (twin) {
+      const copy = await twin;
+      if (copy.ok && copy.body) reserved.push(copy.body.reserved);
+      if (prepared && copy.ok && copy.body?.bytes !== undefined && mainBody?.bytes !== undefined) {
+        const comparison = compareAnswers(prepared, capturedAnswer(copy.status, copy.headers, copy.body, compared), {
+          headers: compared,
+        });
+        evidenceBatcher.addNoise(
+          exchange.name,
+          { at: main.at, differences: comparison.differences },
+          exchange.waitUntil,
+        );
+      }
+    }
+    recordSkipped(exchange, skipped);
+  } catch (error) {
+    console.error(JSON.stringify({ event: "compare_failed", name: exchange.name, reason: String(error) }));
+  } finally {
+    for (const bytes of reserved) comparisonMemory.release(bytes);
+    logMirror(exchange.name, exchange.requestId, [...outcomes, ...skipped]);
+  }
+}
+
+function shadowResult(
+  exchange: Exchange,
+  main: MainSide,
+  mainBody: CapturedBody | undefined,
+  prepared: PreparedAnswer | undefined,
+  copy: CopyAnswer,
+): ShadowResult {
+  const base = {
+    version: copy.version,
+    at: main.at,
+    mainError: isError(main),
+    shadowError: isError(copy),
+    latencyMs: main.ok && copy.ok ? { main: main.ms, shadow: copy.ms } : undefined,
+  };
+  const noComparison = { ...base, compared: false, bodyCompared: false, differences: [] };
+  // A side that never answered, or a body the memory bound kept out: mirrored, not compared.
+  if (!main.ok || !copy.ok || !prepared || !mainBody || !copy.body) return noComparison;
+  if (mainBody.incomplete === "memory" || copy.body.incomplete === "memory") return noComparison;
+  const shadowBody = copy.body;
+  const names = exchange.policy.headers ?? [];
+  const comparison = compareAnswers(prepared, capturedAnswer(copy.status, copy.headers, shadowBody, names), {
+    headers: names,
+  });
+  const sample = (): ExchangeSample => ({
+    at: new Date(main.at).toISOString(),
+    requestId: exchange.requestId,
+    method: exchange.method,
+    url: exchange.url,
+    paths: [...new Set(comparison.differences.map((d) => d.path))],
+    main: sampleSide(sampleAnswer(main.status, main.headers, mainBody)),
+    shadow: sampleSide(sampleAnswer(copy.status, copy.headers, shadowBody)),
+  });
+  return {
+    ...base,
+    compared: true,
+    bodyCompared: comparison.body === "compared",
+    differences: comparison.differences,
+    sample,
+  };
+}
