@@ -13,7 +13,10 @@ const { url: gateway, token } = world.gateway;
 async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
   const response = await fetch(`${gateway}/api/v1${path}`, {
     method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();
@@ -41,7 +44,8 @@ let browser: Browser;
 let page: Page;
 const problems: string[] = [];
 
-const shot = async (name: string) => page.screenshot({ path: join(world.screenshotDir, `${name}.png`), fullPage: true });
+const shot = async (name: string) =>
+  page.screenshot({ path: join(world.screenshotDir, `${name}.png`), fullPage: true });
 const card = (version: string) => page.locator(`[data-shadow="${version}"]`);
 const verdictOf = (version: string) => card(version).locator("[data-verdict]").getAttribute("data-verdict");
 
@@ -223,9 +227,7 @@ describe("the operator's dashboard", () => {
     await force.click();
     await page.locator("dialog[open]").waitFor({ state: "detached" });
     await expect.poll(() => page.locator("#notice").textContent()).toContain("hello 2.0.0 is now main.");
-    await expect
-      .poll(() => page.locator('[data-service="hello 2.0.0"] td').nth(0).textContent())
-      .toContain("main");
+    await expect.poll(() => page.locator('[data-service="hello 2.0.0"] td').nth(0).textContent()).toContain("main");
   });
 
   it("changes a shadow's mirror percent", async () => {
@@ -235,7 +237,9 @@ describe("the operator's dashboard", () => {
     await dialog.getByLabel(/Share of requests/).fill("50");
     await dialog.getByLabel(/Methods copied/).fill("get, head");
     await dialog.getByRole("button", { name: "Save" }).click();
-    await expect.poll(() => card(shadow).locator(".mirror").textContent()).toBe("Mirroring: 50% of requests, GET, HEAD");
+    await expect
+      .poll(() => card(shadow).locator(".mirror").textContent())
+      .toBe("Mirroring: 50% of requests, GET, HEAD");
   });
 
   it("kills a shadow after a confirmation", async () => {
@@ -246,7 +250,10 @@ describe("the operator's dashboard", () => {
     expect(await page.locator(`[data-service="hello ${shadow}"]`).count()).toBe(1);
 
     await card(shadow).getByRole("button", { name: "Kill…" }).click();
-    await page.locator("dialog[open]").getByRole("button", { name: `Kill ${shadow}` }).click();
+    await page
+      .locator("dialog[open]")
+      .getByRole("button", { name: `Kill ${shadow}` })
+      .click();
     await page.locator(`[data-service="hello ${shadow}"]`).waitFor({ state: "detached" });
     expect(await page.locator("#notice").textContent()).toBe(`Service hello ${shadow} killed.`);
     expect((await api<{ services: unknown[] }>("GET", "/services/hello")).services).toHaveLength(1);
@@ -268,18 +275,9 @@ describe("the operator's dashboard", () => {
   });
 
   it("logged no console errors and no CSP violations", async () => {
-    // The listener does catch a violation: an inline style attribute in a page of its own.
-    const probe = await browser.newPage({ locale: "en-US" });
-    const seen: string[] = [];
-    probe.on("console", (message) => seen.push(message.text()));
-    await probe.addInitScript(() => {
-      document.addEventListener("securitypolicyviolation", (event) => console.error(`CSP violation: ${event.violatedDirective}`));
-    });
-    await probe.goto(`${gateway}/dashboard/`);
-    await probe.evaluate(() => document.body.insertAdjacentHTML("beforeend", '<p style="color: red">x</p>'));
-    await expect.poll(() => seen.join("\n")).toContain("CSP violation: style-src-attr");
-    await probe.close();
-
     expect(problems).toEqual([]);
+    // And the listener does catch one: an inline style attribute is refused and reported.
+    await page.evaluate(() => document.body.insertAdjacentHTML("beforeend", '<p style="color: red">x</p>'));
+    await expect.poll(() => problems.join("\n")).toContain("CSP violation: style-src-attr");
   });
 });
