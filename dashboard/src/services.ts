@@ -30,12 +30,12 @@ export function servicesTable(
       },
       h(
         "td",
-        { class: "main-cell" },
+        { class: "main-cell", "data-label": "MAIN" },
         record.main ? h("span", { class: "badge main", title: "main" }, "★ main") : "shadow",
       ),
       h(
         "td",
-        {},
+        { "data-label": "NAME" },
         h(
           "button",
           {
@@ -48,9 +48,13 @@ export function servicesTable(
           record.name,
         ),
       ),
-      h("td", {}, record.version),
-      h("td", {}, h("span", { class: `status ${record.status}` }, record.status)),
-      h("td", {}, `${RUNNING_LABELS[record.status]} (since ${localTimestamp(record.statusSince)})`),
+      h("td", { "data-label": "VERSION" }, record.version),
+      h("td", { "data-label": "STATUS" }, h("span", { class: `status ${record.status}` }, record.status)),
+      h(
+        "td",
+        { "data-label": "RUNNING" },
+        `${RUNNING_LABELS[record.status]} (since ${localTimestamp(record.statusSince)})`,
+      ),
     ),
   );
   return h(
