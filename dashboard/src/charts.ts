@@ -8,10 +8,13 @@ const COLOURS = ["#1f5fbf", "#c2410c", "#15803d", "#7e22ce", "#a16207", "#0e7490
 interface ChartSpec {
   title: string;
   unit: string;
-  lines: { label: string; values: (number | null)[] }[];
+  lines: { label: string; colour: string; values: (number | null)[] }[];
 }
 
 function specs(series: ReportSeries, main: string): ChartSpec[] {
+  // A version keeps its colour in every chart.
+  const colourOf = (version: string) =>
+    COLOURS[series.versions.findIndex((entry) => entry.version === version) % COLOURS.length] ?? "#000";
   const shadows = series.versions.filter((entry) => entry.version !== main);
   return [
     {
@@ -19,6 +22,7 @@ function specs(series: ReportSeries, main: string): ChartSpec[] {
       unit: "requests",
       lines: series.versions.map((entry) => ({
         label: entry.version === main ? `${entry.version} (main)` : entry.version,
+        colour: colourOf(entry.version),
         values: entry.requests.map((count) => (count * 60) / series.stepSeconds),
       })),
     },
@@ -27,6 +31,7 @@ function specs(series: ReportSeries, main: string): ChartSpec[] {
       unit: "%",
       lines: shadows.map((entry) => ({
         label: entry.version,
+        colour: colourOf(entry.version),
         values: (entry.compared ?? []).map((compared, index) =>
           compared > 0 ? (100 * (entry.different?.[index] ?? 0)) / compared : null,
         ),
@@ -37,6 +42,7 @@ function specs(series: ReportSeries, main: string): ChartSpec[] {
       unit: "ms",
       lines: series.versions.map((entry) => ({
         label: entry.version === main ? `${entry.version} (main)` : entry.version,
+        colour: colourOf(entry.version),
         values: entry.p99Ms,
       })),
     },
@@ -65,9 +71,9 @@ export function drawCharts(host: HTMLElement, report: Report): () => void {
         height: 180,
         series: [
           {},
-          ...spec.lines.map((line, index) => ({
+          ...spec.lines.map((line) => ({
             label: line.label,
-            stroke: COLOURS[index % COLOURS.length],
+            stroke: line.colour,
             width: 2,
             value: (_: uPlot, value: number | null) =>
               value === null ? "—" : `${Number(value.toFixed(2))} ${spec.unit}`,
