@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 // Builds the operator's dashboard into dashboard/dist, the Worker's static assets directory
-// (wrangler.toml [assets]): dashboard/dist/dashboard/* is served at /dashboard/*, and
-// dashboard/dist/_headers gives every page its security headers. Test gateways start in
-// parallel and each runs this, so every file is written to a temporary name and renamed.
+// (wrangler.toml [assets]): dashboard/dist/dashboard/* is served at /dashboard/* by the Worker.
+// Test gateways start in parallel and each runs this, so every file is written to a temporary name and renamed.
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
@@ -38,5 +37,4 @@ await Promise.all([
   put(join(page, "index.html"), await readFile(join(here, "static", "index.html"))),
   put(join(page, "style.css"), await readFile(join(here, "static", "style.css"))),
   put(join(page, "uPlot.min.css"), await readFile(uplotCss)),
-  put(join(out, "_headers"), await readFile(join(here, "static", "_headers"))),
 ]);

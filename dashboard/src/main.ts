@@ -48,6 +48,8 @@ let timer: ReturnType<typeof setTimeout> | undefined;
 let generation = 0;
 let dropCharts = () => {};
 let lastRendered = "";
+/** A failed refresh says so until the next one succeeds. */
+let refreshFailed = false;
 
 const regions = {
   notice: h("div", { id: "notice", class: "message", role: "status", "aria-live": "polite" }),
@@ -163,6 +165,10 @@ async function refresh(): Promise<void> {
       current.report = undefined;
     }
     if (mine !== generation) return;
+    if (refreshFailed) {
+      refreshFailed = false;
+      notify("");
+    }
     render();
   } catch (error) {
     if (mine !== generation) return;
@@ -171,7 +177,8 @@ async function refresh(): Promise<void> {
       showSignIn("The gateway no longer accepts this token (401). Sign in again.");
       return;
     }
-    notify(`Refresh failed: ${describeFailure(error)}`, "error");
+    refreshFailed = true;
+    notify(`Refresh failed, retrying: ${describeFailure(error)}`, "error");
   }
   schedule();
 }

@@ -39,7 +39,8 @@ async function sendTraffic(count: number): Promise<void> {
 
 const GATE_MIN_REQUESTS = 20;
 /** Chromium logs every refused fetch; these are the refusals the steps below provoke on purpose. */
-const EXPECTED_REFUSALS = /Failed to load resource: the server responded with a status of (401|409)/;
+const EXPECTED_REFUSALS =
+  /Failed to load resource: (the server responded with a status of (401|409|422)|net::ERR_CONNECTION_REFUSED)/;
 
 let browser: Browser;
 let page: Page;
@@ -99,6 +100,23 @@ describe("the operator's dashboard", () => {
     expect(headers["x-frame-options"]).toBe("DENY");
     expect(headers["x-content-type-options"]).toBe("nosniff");
     expect(headers["referrer-policy"]).toBe("no-referrer");
+
+    const script = await fetch(`${gateway}/dashboard/app.js`);
+    await script.arrayBuffer();
+    expect(script.headers.get("content-type")).toContain("javascript");
+    expect(script.headers.get("content-security-policy")).toBe(headers["content-security-policy"]);
+    expect(script.headers.get("x-content-type-options")).toBe("nosniff");
+    const missing = await fetch(`${gateway}/dashboard/nothing-here.js`);
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ error: { code: "not_found" } });
+  });
+
+  it("says so when the API cannot be reached", async () => {
+    await page.route("**/api/v1/services", (route) => route.abort("connectionrefused"));
+    await page.getByLabel("Admin token").fill(token);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect.poll(() => page.locator("#signin-message").textContent()).toContain("cannot be reached");
+    await page.unrouteAll();
   });
 
   it("refuses a wrong token with a clear message, then signs in with the right one", async () => {
@@ -272,6 +290,10 @@ describe("the operator's dashboard", () => {
     await card(shadow).getByRole("button", { name: "Traffic…" }).click();
     const dialog = page.locator("dialog[open]");
     await dialog.getByLabel(/Share of requests/).fill("50");
+    await dialog.getByLabel(/Methods copied/).fill("get, not a method");
+    await dialog.getByRole("button", { name: "Save" }).click();
+    // The API's refusal, naming the field, and nothing changed.
+    await expect.poll(() => dialog.locator(".message").textContent()).toMatch(/^422 \w+: .*mirrorMethods/);
     await dialog.getByLabel(/Methods copied/).fill("get, head");
     await dialog.getByRole("button", { name: "Save" }).click();
     await expect
