@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { readConfig } from "../config.ts";
 import { callLedger } from "../coordinator/ledger-call.ts";
-import type { Outcome, ServiceCoordinator } from "../coordinator/ServiceCoordinator.ts";
+import { GATE_WINDOW, type Outcome, type ServiceCoordinator } from "../coordinator/ServiceCoordinator.ts";
 import { listServices, openDatabase, readPolicy, toPolicyResult, toRecord } from "../db/queries.ts";
 import type { AppEnv, Env } from "../env.ts";
 import { AppError, reasonOf } from "../errors.ts";
@@ -9,13 +9,13 @@ import { probeOrigin } from "../health/probe.ts";
 import { gatewayKey } from "../proxy/gateway-key.ts";
 import { forgetRoutes } from "../proxy/route-table.ts";
 import { decideDeploy, findVersion, requireName } from "../registry/rules.ts";
+import { parseWindow } from "../registry/validation.ts";
 import { adminAuth } from "./auth.ts";
 import { describe, openApiDocument } from "./openapi.ts";
 import {
   AssignBodySchema,
   AssignResultSchema,
   DeployBodySchema,
-  DIFFS_DEFAULT_LIMIT,
   DiffsQuerySchema,
   DiffsSchema,
   EvidenceReportSchema,
@@ -46,6 +46,9 @@ async function coordinate<T>(
   if (!outcome.ok) throw AppError.fromBody(outcome.status, outcome.body);
   return outcome.value;
 }
+
+const EVIDENCE_UNAVAILABLE =
+  "The evidence ledger could not be read (`evidence_unavailable`), or the ADMIN_TOKEN secret is not set";
 
 /** Reads of evidence go straight to the name's ledger; one that cannot answer is a 503 saying so. */
 async function readEvidence<T>(env: Env, name: string, call: Parameters<typeof callLedger<T>>[2]): Promise<T> {
@@ -228,13 +231,13 @@ const routes = adminApi
     describe({
       summary: "Each shadow's evidence against main over a window, and its verdict",
       success: { status: 200, description: "The report", schema: EvidenceReportSchema },
-      errors: { 404: "No version of this name is deployed" },
+      errors: { 404: "No version of this name is deployed", 503: EVIDENCE_UNAVAILABLE },
     }),
     validate("param", NameParamSchema),
     validate("query", ReportQuerySchema),
     async (c) => {
       const { name } = c.req.valid("param");
-      const { window } = c.req.valid("query");
+      const window = parseWindow(c.req.valid("query").window) ?? GATE_WINDOW.ms;
       const db = openDatabase(c.env.DB);
       const versions = await listServices(db, name);
       requireName(versions, name);
@@ -253,15 +256,15 @@ const routes = adminApi
     describe({
       summary: "Sampled exchanges where a version answered differently from main, newest first",
       success: { status: 200, description: "The samples, main beside the version", schema: DiffsSchema },
-      errors: { 404: "The name, or this version of it, is not deployed" },
+      errors: { 404: "The name, or this version of it, is not deployed", 503: EVIDENCE_UNAVAILABLE },
     }),
     validate("param", VersionParamSchema),
     validate("query", DiffsQuerySchema),
     async (c) => {
       const { name, version } = c.req.valid("param");
-      const { path, limit = DIFFS_DEFAULT_LIMIT } = c.req.valid("query");
+      const { path, limit } = c.req.valid("query");
       findVersion(await listServices(openDatabase(c.env.DB), name), name, version);
-      const diffs = await readEvidence(c.env, name, (ledger) => ledger.diffs(version, { path, limit }));
+      const diffs = await readEvidence(c.env, name, (ledger) => ledger.diffs(version, { path, limit: Number(limit) }));
       return c.json(diffs, 200);
     },
   )

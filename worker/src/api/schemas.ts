@@ -287,11 +287,11 @@ export const DiffsQuerySchema = v.object({
     v.pipe(
       v.string(LIMIT_RANGE),
       v.regex(/^[0-9]{1,3}$/, LIMIT_RANGE),
-      v.transform(Number),
-      v.minValue(1, LIMIT_RANGE),
-      v.maxValue(100, LIMIT_RANGE),
-      v.description(`At most this many samples, newest first (default ${DIFFS_DEFAULT_LIMIT})`),
+      v.check((text) => Number(text) >= 1 && Number(text) <= 100, LIMIT_RANGE),
+      v.description("At most this many samples, newest first: 1 to 100"),
+      v.metadata({ examples: ["10"] }),
     ),
+    String(DIFFS_DEFAULT_LIMIT),
   ),
 });
 

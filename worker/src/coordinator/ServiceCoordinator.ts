@@ -60,7 +60,7 @@ export class ServiceCoordinator extends DurableObject<Env> {
     });
   }
 
-  /** Moves main after the promotion gate, which reads the target's evidence in this same step. */
+  /** G1: moves main after the promotion gate, which reads the target's evidence in this same serialised step. */
   assign(name: string, version: string, force = false): Promise<Outcome<AssignResult>> {
     return this.#serialised(async () => {
       const existing = await listServices(this.#db, name);

@@ -65,12 +65,12 @@ export function decideKillName(existing: readonly VersionState[], name: string):
   requireName(existing, name);
 }
 
-/** Killing the last version of a name, by name or by version, forgets the name: its policy and its evidence go too. */
+/** N1: killing the last version of a name, by name or by version, forgets the name: its policy and evidence go too. */
 export function killEndsName(existing: readonly VersionState[], version?: string): boolean {
   return version === undefined || existing.every((v) => v.version === version);
 }
 
-/** Traffic controls can change on any deployed version; they take effect while it is a shadow. */
+/** T1: traffic controls can change on any deployed version; they take effect while it is a shadow. */
 export function decideTrafficChange(existing: readonly VersionState[], name: string, version: string): void {
   findVersion(existing, name, version);
 }
@@ -81,8 +81,8 @@ export type GateEvidence =
   | { unavailable: string };
 
 /**
- * G1–G4, the promotion gate, applied when assign would change main: a failing
- * shadow is refused unless forced; no verdict yet, a forced failure, or
+ * G2–G4, the promotion gate, applied when assign would change main: a failing
+ * version is refused unless forced; no verdict yet, a forced failure, or
  * evidence that cannot be read proceed with a warning; a pass proceeds.
  */
 export function decideGate(

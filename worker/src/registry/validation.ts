@@ -57,10 +57,13 @@ export const originUrl = v.pipe(
 
 // Traffic controls: what share of requests, and which methods, a version receives while a shadow.
 
-/** Shares are kept to two decimals (0.01 % steps); more would promise a precision sampling cannot give. */
+/**
+ * Shares are kept to two decimals (0.01 % steps); more would promise a precision sampling cannot give.
+ * The margin absorbs binary fractions only: 0.07 × 100 is 7.000000000000001.
+ */
 export function hasAtMostTwoDecimals(value: number): boolean {
   const hundredths = value * 100;
-  return Math.abs(hundredths - Math.round(hundredths)) < 1e-6;
+  return Math.abs(hundredths - Math.round(hundredths)) < 1e-9;
 }
 
 const PERCENT_RANGE = "must be a number from 0 to 100";
@@ -70,7 +73,6 @@ export const mirrorPercent = v.pipe(
   v.minValue(0, PERCENT_RANGE),
   v.maxValue(100, PERCENT_RANGE),
   v.check(hasAtMostTwoDecimals, "must have at most two decimals, such as 12.5 or 0.25"),
-  v.transform((value) => Math.round(value * 100) / 100),
 );
 
 /** A request method is a token (RFC 9110 §9.1), and methods are case-sensitive: `get` is not `GET`. */
@@ -167,10 +169,15 @@ export function parseWindow(text: string): number | undefined {
   return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
 }
 
-/** A report's window, given as `<n>m`, `<n>h` or `<n>d`, from 5 minutes to 7 days; read as ms. */
+/**
+ * A report's window, given as `<n>m`, `<n>h` or `<n>d`, from 5 minutes to 7 days. It stays text
+ * here (the OpenAPI document describes inputs up to their first transformation); `parseWindow` reads it.
+ */
 export const reportWindow = v.pipe(
   v.string(MUST_BE_STRING),
   v.check((text) => parseWindow(text) !== undefined, "must be a duration such as 5m, 1h or 7d"),
-  v.transform((text) => parseWindow(text) ?? 0),
-  v.check((ms) => ms >= WINDOW_MIN_MS && ms <= WINDOW_MAX_MS, "must be from 5m to 7d"),
+  v.check((text) => {
+    const ms = parseWindow(text) ?? 0;
+    return ms >= WINDOW_MIN_MS && ms <= WINDOW_MAX_MS;
+  }, "must be from 5m to 7d"),
 );

@@ -14,6 +14,11 @@ describe("authentication", () => {
     ["PUT", "/services/auth/main", { version: "1.0.0" }],
     ["DELETE", "/services/auth/1.0.0"],
     ["DELETE", "/services/auth"],
+    ["PATCH", "/services/auth/1.0.0", { mirrorPercent: 5 }],
+    ["GET", "/services/auth/policy"],
+    ["PUT", "/services/auth/policy", { noisePercent: 1 }],
+    ["GET", "/services/auth/report"],
+    ["GET", "/services/auth/1.0.0/diffs"],
     ["GET", "/openapi.json"],
   ];
   const badHeaders: [string, string | null][] = [

@@ -1,8 +1,17 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
-import { api, deploy, versionsOf } from "./admin-client.ts";
+import type { AssignResult } from "../../src/api/schemas.ts";
+import { api, deploy, recordEvidence, versionsOf } from "./admin-client.ts";
 
 const origins = inject("origins");
+
+/** A policy row never outlives its name: a kill cannot race a policy write into an orphan. */
+async function expectNoOrphanPolicy(name: string, versions: unknown[]) {
+  const row = await env.DB.prepare("SELECT COUNT(*) AS n FROM policies WHERE name = ?")
+    .bind(name)
+    .first<{ n: number }>();
+  if (versions.length === 0) expect(row?.n, `${name}: policy without versions`).toBe(0);
+}
 
 /** I1 as seen by a reader: a name with versions has exactly one main. */
 async function expectOneMainOrNone(name: string) {
@@ -33,31 +42,70 @@ describe("ServiceCoordinator under concurrency", () => {
   });
 
   // Many rounds of real D1 writes: generous time, since this asserts correctness, not speed.
-  it("never leaves shadows without a main, nor answers 5xx, when assign, kill and deploy race", {
-    timeout: 60_000,
+  it("never leaves shadows without a main, nor a policy without a name, nor answers 5xx, when assign (through the gate), kill, deploy, PATCH and policy writes race", {
+    timeout: 90_000,
   }, async () => {
     const name = "race_mixed";
     const rounds = 25;
     for (let round = 0; round < rounds; round++) {
       const versions = ["1.0.0", "2.0.0", "3.0.0", "4.0.0"];
       for (const version of versions) await deploy(name, version, origins.v1);
-      // Every call that could leave a name headless, fired at once in a different order each round.
+      // 4.0.0 differs on half its answers: it fails the gate unless the policy write lands first.
+      await recordEvidence(name, "4.0.0", { compared: 200, different: { "body.price": 100 } });
+      // Every call that could leave a name headless, or a policy orphaned, fired at once in a different order each round.
+      const assign = (version: string, force?: boolean) =>
+        api<AssignResult>("PUT", `/services/${name}/main`, { body: { version, force } });
       const calls = [
-        () => api("PUT", `/services/${name}/main`, { body: { version: "2.0.0" } }),
-        () => api("PUT", `/services/${name}/main`, { body: { version: "3.0.0" } }),
+        () => assign("2.0.0"),
+        () => assign("3.0.0"),
+        () => assign("4.0.0"),
+        () => assign("4.0.0", true),
         () => api("DELETE", `/services/${name}/1.0.0`),
         () => api("DELETE", `/services/${name}/2.0.0`),
         () => api("DELETE", `/services/${name}/3.0.0`),
         () => api("DELETE", `/services/${name}/4.0.0`),
+        () => api("PUT", `/services/${name}/policy`, { body: { gate: { maxDiffRate: 0.6 } } }),
+        () => api("PATCH", `/services/${name}/3.0.0`, { body: { mirrorPercent: 10 } }),
+        () => (round % 3 === 0 ? api("DELETE", `/services/${name}`) : api("GET", `/services/${name}`)),
         () => deploy(name, "5.0.0", origins.v2),
       ];
       const shuffled = calls
-        .map((call, i) => ({ call, key: (i * 7 + round * 13) % calls.length }))
+        .map((call, i) => ({ call, i, key: (i * 7 + round * 13) % calls.length }))
         .sort((a, b) => a.key - b.key);
       const results = await Promise.all(shuffled.map(({ call }) => call()));
       for (const result of results) expect(result.status, JSON.stringify(result.body)).toBeLessThan(500);
-      await expectOneMainOrNone(name);
+      // The gate decided on what it read in the same step: an unforced 4.0.0 became main only on a pass.
+      const unforced = results[shuffled.findIndex(({ i }) => i === 2)];
+      if (unforced?.status === 200 && unforced.body.changed) {
+        expect(unforced.body).toMatchObject({ verdict: { verdict: "pass" } });
+      } else if (unforced?.status === 409) {
+        expect(unforced.body.error?.code).toBe("gate_failed");
+      }
+      await expectNoOrphanPolicy(name, await expectOneMainOrNone(name));
       await api("DELETE", `/services/${name}`);
+      await expectNoOrphanPolicy(name, []);
+    }
+  });
+
+  it("never leaves a policy behind when policy writes and assigns race a kill by name", {
+    timeout: 60_000,
+  }, async () => {
+    const name = "race_policy";
+    for (let round = 0; round < 15; round++) {
+      await deploy(name, "1.0.0", origins.v1);
+      await deploy(name, "2.0.0", origins.v1);
+      const calls = [
+        () => api("PUT", `/services/${name}/policy`, { body: { noisePercent: round } }),
+        () => api("PUT", `/services/${name}/policy`, { body: { gate: { minRequests: round + 1 } } }),
+        () => api("PUT", `/services/${name}/main`, { body: { version: "2.0.0" } }),
+        () => api("DELETE", `/services/${name}`),
+        () => api("PUT", `/services/${name}/policy`, { body: { ignore: ["body.time"] } }),
+      ];
+      const order = calls.map((_, i) => (i + round) % calls.length);
+      const results = await Promise.all(order.map((i) => calls[i]?.()));
+      for (const result of results) expect(result?.status, JSON.stringify(result?.body)).toBeLessThan(500);
+      expect(await versionsOf(name)).toEqual([]);
+      await expectNoOrphanPolicy(name, []);
     }
   });
 

@@ -3,8 +3,11 @@ import { AppError } from "../../src/errors.ts";
 import {
   decideAssign,
   decideDeploy,
+  decideGate,
   decideKillName,
   decideKillVersion,
+  decideTrafficChange,
+  killEndsName,
   type VersionState,
 } from "../../src/registry/rules.ts";
 
@@ -81,5 +84,62 @@ describe("kill (I3, I4)", () => {
 
   it("lets a name with shadows be killed as a whole", () => {
     expect(() => decideKillName([main("1.0.0"), shadow("2.0.0")], "hello")).not.toThrow();
+  });
+});
+
+describe("killing forgets the name (its policy and evidence) only with its last version", () => {
+  it("by name always, by version only when no other version is left", () => {
+    expect(killEndsName([main("1.0.0"), shadow("2.0.0")])).toBe(true);
+    expect(killEndsName([main("1.0.0")], "1.0.0")).toBe(true);
+    expect(killEndsName([main("1.0.0"), shadow("2.0.0")], "2.0.0")).toBe(false);
+  });
+});
+
+describe("traffic controls (T1)", () => {
+  it("change on any deployed version, main or shadow", () => {
+    expect(() => decideTrafficChange([main("1.0.0"), shadow("2.0.0")], "hello", "1.0.0")).not.toThrow();
+    expect(() => decideTrafficChange([main("1.0.0"), shadow("2.0.0")], "hello", "2.0.0")).not.toThrow();
+  });
+
+  it("are 404 for an unknown version or name, saying which", () => {
+    expect(refusal(() => decideTrafficChange([main("1.0.0")], "hello", "2.0.0")).code).toBe("version_not_found");
+    expect(refusal(() => decideTrafficChange([], "hello", "1.0.0")).code).toBe("service_not_found");
+  });
+});
+
+describe("the promotion gate (G1–G4)", () => {
+  const options = { force: false, window: "1h" };
+  const failing = { verdict: "fail", reasons: ["20% of compared requests differ"] } as const;
+
+  it("lets a pass through without a warning", () => {
+    expect(decideGate({ verdict: "pass", reasons: [] }, "hello", "2.0.0", options)).toEqual({});
+  });
+
+  it("refuses a fail with 409 gate_failed carrying the reasons, and says how to go on", () => {
+    const error = refusal(() => decideGate(failing, "hello", "2.0.0", options));
+    expect(error.status).toBe(409);
+    expect(error.code).toBe("gate_failed");
+    expect(error.reasons).toEqual(["20% of compared requests differ"]);
+    expect(error.message).toContain("hello 2.0.0 (last 1h) fails the promotion gate");
+    expect(error.message).toMatch(/policy.*force/);
+    expect(error.toBody().error.reasons).toEqual(["20% of compared requests differ"]);
+  });
+
+  it("lets a forced fail through with a warning", () => {
+    expect(decideGate(failing, "hello", "2.0.0", { ...options, force: true }).warning).toMatch(/force/);
+  });
+
+  it("lets inconclusive through with a warning that gives the reason, forced or not", () => {
+    const evidence = {
+      verdict: "inconclusive",
+      reasons: ["12 compared requests, fewer than the 100 the gate needs"],
+    } as const;
+    const { warning } = decideGate(evidence, "hello", "2.0.0", options);
+    expect(warning).toContain("12 compared requests");
+    expect(decideGate(evidence, "hello", "2.0.0", { ...options, force: true }).warning).toBe(warning);
+  });
+
+  it("lets unreadable evidence through with a warning, so assign never depends on the ledger", () => {
+    expect(decideGate({ unavailable: "timed out" }, "hello", "2.0.0", options).warning).toContain("timed out");
   });
 });

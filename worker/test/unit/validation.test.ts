@@ -1,6 +1,18 @@
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
-import { normaliseOrigin, originUrl, serviceName, serviceVersion } from "../../src/registry/validation.ts";
+import {
+  differencePath,
+  hasAtMostTwoDecimals,
+  isDifferencePath,
+  mirrorMethods,
+  mirrorPercent,
+  normaliseOrigin,
+  originUrl,
+  parseWindow,
+  reportWindow,
+  serviceName,
+  serviceVersion,
+} from "../../src/registry/validation.ts";
 
 describe("service names", () => {
   it.each(["hello", "a", "0", "hello_world", "a_b_c", "v2", "x".repeat(63)])("accepts %s", (name) => {
@@ -79,5 +91,95 @@ describe("origin field", () => {
   it("says what is wrong with a malformed one", () => {
     expect(v.safeParse(originUrl, "ftp://a.test").issues?.[0]?.message).toBe("must use http: or https:, not ftp:");
     expect(v.safeParse(originUrl, 7).issues?.[0]?.message).toBe("must be a string");
+  });
+});
+
+describe("mirror percent", () => {
+  it.each([0, 0.01, 0.07, 0.29, 12.5, 33.33, 99.99, 100])("accepts %d as it is", (percent) => {
+    expect(v.parse(mirrorPercent, percent)).toBe(percent);
+  });
+
+  it.each([-0.01, 100.01, 12.345, 0.001, 12.3400001, Number.NaN, Number.POSITIVE_INFINITY])("rejects %d", (percent) => {
+    expect(v.is(mirrorPercent, percent)).toBe(false);
+  });
+
+  it("reads 0.07 × 100 as seven hundredths, not 7.000000000000001", () => {
+    expect(hasAtMostTwoDecimals(0.07)).toBe(true);
+    expect(hasAtMostTwoDecimals(0.075)).toBe(false);
+  });
+});
+
+describe("mirror methods", () => {
+  it.each([[null], [["GET"]], [["GET", "HEAD", "M-SEARCH", "PROPFIND"]]])("accepts %j", (methods) => {
+    expect(v.is(mirrorMethods, methods)).toBe(true);
+  });
+
+  it.each([[[]], [["get"]], [["GET", "GET"]], [["GET HEAD"]], [[""]], ["GET"], [["-GET"]]])("rejects %j", (methods) => {
+    expect(v.is(mirrorMethods, methods)).toBe(false);
+  });
+});
+
+describe("difference paths", () => {
+  it.each([
+    "status",
+    "header.content-type",
+    "header.x-request-id",
+    "body",
+    "body.price",
+    "body.items[].price",
+    "body[]",
+    "body[][]",
+    'body["a.b"]',
+    'body["a\\"b"].c',
+    'body["with ] bracket"]',
+    "body.$ref",
+  ])("accepts %s", (path) => {
+    expect(isDifferencePath(path)).toBe(true);
+  });
+
+  it.each([
+    "",
+    "Status",
+    "header.",
+    "header.Content-Type",
+    "headers.etag",
+    "body.",
+    "body..a",
+    "body.items[0]",
+    "body[",
+    'body["a"',
+    'body["a"x',
+    'body["\\x"]',
+    "body.a b",
+    "bodyx",
+    "price",
+  ])("rejects %j", (path) => {
+    expect(isDifferencePath(path)).toBe(false);
+  });
+
+  it("bounds the length at 256", () => {
+    expect(v.is(differencePath, `body.${"x".repeat(251)}`)).toBe(true);
+    expect(v.is(differencePath, `body.${"x".repeat(252)}`)).toBe(false);
+  });
+});
+
+describe("report windows", () => {
+  it.each([
+    ["5m", 300_000],
+    ["90m", 5_400_000],
+    ["1h", 3_600_000],
+    ["24h", 86_400_000],
+    ["7d", 604_800_000],
+  ])("reads %s as %d ms", (text, ms) => {
+    expect(v.is(reportWindow, text)).toBe(true);
+    expect(parseWindow(text)).toBe(ms);
+  });
+
+  it.each(["4m", "8d", "169h", "10081m"])("refuses %s, outside 5m to 7d", (text) => {
+    expect(v.is(reportWindow, text)).toBe(false);
+  });
+
+  it.each(["", "1", "h", "0m", "01h", "1.5h", "1w", "1H", " 1h", "1h "])("does not read %j", (text) => {
+    expect(parseWindow(text)).toBeUndefined();
   });
 });
