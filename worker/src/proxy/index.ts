@@ -186,7 +186,8 @@ proxy.all("*", async (c) => {
   const answered = answer.then(
     (response) => {
       const at = Date.now();
-      const { client, body } = teeForComparison(response, capture.cap, capture.memory);
+      // Main's compared branch gets the shadows' time limit, so a slow stream cannot hold memory for long.
+      const { client, body } = teeForComparison(response, capture.cap, capture.memory, config.shadowTimeoutMs);
       const side: MainSide = {
         ok: true,
         status: response.status,
