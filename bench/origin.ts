@@ -9,6 +9,11 @@ const { values } = parseArgs({
 });
 const delayMs = Number(values["delay-ms"]);
 const answer = JSON.stringify({ origin: values.name, ok: true });
+// GET /json4k: a 4 KiB JSON document, the same from every origin, for the comparison scenarios.
+const json4k = JSON.stringify({
+  items: Array.from({ length: 40 }, (_, i) => ({ id: i, name: `item-${i}`, price: i * 1.25, tags: ["a", "b"] })),
+});
+const JSON_4K = `${json4k.slice(0, -1)},"pad":"${"x".repeat(Math.max(0, 4096 - json4k.length - 9))}"}`;
 
 // Counted so the harness can check that shadows really received their copies and
 // wait for slow copies to finish before it reads the runtime's CPU time.
@@ -28,9 +33,10 @@ const server = createServer((req, res) => {
   res.on("close", () => inFlight--);
   req.resume();
   req.on("end", () => {
+    const body = req.url?.startsWith("/json4k") ? JSON_4K : answer;
     const reply = () => {
-      res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(answer) });
-      res.end(answer);
+      res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+      res.end(body);
     };
     if (delayMs > 0) setTimeout(reply, delayMs);
     else reply();

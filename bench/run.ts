@@ -15,6 +15,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { PROFILE_INTERVAL_US } from "./lib/inspector.ts";
+import { ledgerWrites } from "./lib/ledger-writes.ts";
 import { describeMachine } from "./lib/machine.ts";
 import type { LoadSettings, Scenario } from "./lib/measure.ts";
 import { measure } from "./lib/measure.ts";
@@ -84,21 +85,21 @@ async function startRuntimes(workDir: string) {
     startOrigin("shadow-slow", SLOW_SHADOW_MS, logDir),
   ]);
   const deadOrigin = `http://127.0.0.1:${await freePort()}`;
+  // Its own port, so that marking it does not mark scenario 6's dead shadow too.
+  const markedDeadOrigin = `http://127.0.0.1:${await freePort()}`;
   log("origins up; starting the gateway and the bare Worker under wrangler dev");
 
-  const [gatewayPort, gatewayInspector, passthroughPort, passthroughInspector, nginxPort] = await Promise.all([
-    freePort(),
-    freePort(),
-    freePort(),
-    freePort(),
-    freePort(),
-  ]);
-  const [gateway, passthrough] = await Promise.all([
+  const [gatewayPort, gatewayInspector, passthroughPort, passthroughInspector, nginxPort, offPort, offInspector] =
+    await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const gatewayState = join(workDir, "gateway-state");
+  // A second gateway with comparison off, for the on/off ratios; only when one of its scenarios runs.
+  const wantsCompareOff = only === undefined || only.test(IDS.jsonCompareOff);
+  const [gateway, passthrough, compareOff] = await Promise.all([
     startGateway({
       root: snapshotGateway(gatewayRoot, join(workDir, "gateway-src"), join(root, "node_modules")),
       port: gatewayPort,
       inspectorPort: gatewayInspector,
-      stateDir: join(workDir, "gateway-state"),
+      stateDir: gatewayState,
       logDir,
     }),
     startPassthrough({
@@ -109,6 +110,17 @@ async function startRuntimes(workDir: string) {
       logDir,
       origin: main.url,
     }),
+    wantsCompareOff
+      ? startGateway({
+          root: snapshotGateway(gatewayRoot, join(workDir, "gateway-off-src"), join(root, "node_modules")),
+          port: offPort,
+          inspectorPort: offInspector,
+          stateDir: join(workDir, "gateway-off-state"),
+          logDir,
+          vars: { COMPARE_RESPONSES: "off" },
+          label: "gateway-compare-off",
+        })
+      : undefined,
   ]);
 
   const groups: Record<string, Origin[]> = {
@@ -125,6 +137,20 @@ async function startRuntimes(workDir: string) {
   }
   await deployService(gateway, { name: "dead", version: "1.0.0", origin: main.url, check: true });
   await deployService(gateway, { name: "dead", version: "1.1.0", origin: deadOrigin, check: false });
+
+  // Comparison: 3 shadows answering the same 4 KiB JSON as main, without and with noise copies.
+  const three = [shadowA, shadowB, shadowC];
+  for (const g of compareOff ? [gateway, compareOff] : [gateway]) {
+    await deployGroup(g, "json3", main, three);
+    await admin(g, "PUT", "/services/json3/policy", { noisePercent: 0 });
+  }
+  await deployGroup(gateway, "json3noise", main, three);
+  await admin(gateway, "PUT", "/services/json3noise/policy", { noisePercent: 5 });
+  // Traffic controls: 3 shadows at 10 %, and a dead shadow the health probe has marked.
+  await deployGroup(gateway, "tenpct", main, three, 10);
+  await deployService(gateway, { name: "deadmarked", version: "1.0.0", origin: main.url, check: true });
+  await deployService(gateway, { name: "deadmarked", version: "1.1.0", origin: markedDeadOrigin, check: false });
+  await markByProbe(gateway, "deadmarked", "1.1.0", "unreachable");
 
   const nginxAt = await nginxVersion();
   let nginx: NginxRuntime | undefined;
@@ -144,11 +170,59 @@ async function startRuntimes(workDir: string) {
   } else {
     log(`nginx is not on PATH; skipping its scenarios. ${NGINX_INSTALL_HINT}`);
   }
-  return { origins: { main, shadowA, shadowB, shadowC, shadowSlow }, gateway, passthrough, nginx, nginxAt };
+  return {
+    origins: { main, shadowA, shadowB, shadowC, shadowSlow },
+    gateway,
+    gatewayState,
+    compareOff,
+    passthrough,
+    nginx,
+    nginxAt,
+  };
+}
+
+/** One admin API call; a refusal stops the run with the API's answer. */
+async function admin(gateway: Gateway, method: string, path: string, body: unknown): Promise<unknown> {
+  const response = await fetch(`${gateway.url}/api/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${gateway.adminToken}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${path} failed: ${response.status} ${text}`);
+  return JSON.parse(text);
+}
+
+/** Main at `main`, then one shadow per origin, each mirroring `percent` of requests. */
+async function deployGroup(gateway: Gateway, name: string, main: Origin, shadows: Origin[], percent = 100) {
+  await deployService(gateway, { name, version: "1.0.0", origin: main.url, check: true });
+  for (const [i, shadow] of shadows.entries()) {
+    await admin(gateway, "POST", "/services", {
+      name,
+      version: `1.${i + 1}.0`,
+      origin: shadow.url,
+      check: true,
+      mirrorPercent: percent,
+    });
+  }
+}
+
+/** Fires the gateway's health probe (as its cron would) until the version has the status. */
+async function markByProbe(gateway: Gateway, name: string, version: string, status: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    await (await fetch(`${gateway.url}/cdn-cgi/local/scheduled`)).arrayBuffer();
+    const { services } = (await admin(gateway, "GET", `/services/${name}`, undefined)) as {
+      services: { version: string; status: string }[];
+    };
+    if (services.find((s) => s.version === version)?.status === status) return;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error(`The health probe did not mark ${name} ${version} ${status} within 30 s`);
 }
 
 function scenarioList(runtimes: Awaited<ReturnType<typeof startRuntimes>>): Scenario[] {
-  const { origins, gateway, passthrough, nginx } = runtimes;
+  const { origins, gateway, gatewayState, compareOff, passthrough, nginx } = runtimes;
   const { main, shadowA, shadowB, shadowC, shadowSlow } = origins;
   const base = { main, bodyBytes: 0, shadowDelayMs: 0 };
   const viaGateway = (g: Gateway) => ({
@@ -247,6 +321,53 @@ function scenarioList(runtimes: Awaited<ReturnType<typeof startRuntimes>>): Scen
       shadows: 3,
       bodyBytes: POST_BODY_BYTES,
       liveShadows: [shadowA, shadowB, shadowC],
+    },
+    {
+      ...viaGateway(gateway),
+      id: IDS.jsonCompare,
+      name: "9a gateway 4 KiB JSON, 3 shadows, comparison on",
+      url: `${gateway.url}/services/json3/json4k`,
+      shadows: 3,
+      liveShadows: [shadowA, shadowB, shadowC],
+      ledgerWrites: () => ledgerWrites(gatewayState),
+    },
+    ...(compareOff
+      ? [
+          {
+            ...viaGateway(compareOff),
+            id: IDS.jsonCompareOff,
+            name: "9b gateway 4 KiB JSON, 3 shadows, COMPARE_RESPONSES=off",
+            url: `${compareOff.url}/services/json3/json4k`,
+            shadows: 3,
+            liveShadows: [shadowA, shadowB, shadowC],
+          },
+        ]
+      : []),
+    {
+      ...viaGateway(gateway),
+      id: IDS.jsonNoise,
+      name: "9c gateway 4 KiB JSON, 3 shadows, comparison and 5 % noise copies",
+      url: `${gateway.url}/services/json3noise/json4k`,
+      shadows: 3,
+      liveShadows: [shadowA, shadowB, shadowC],
+      ledgerWrites: () => ledgerWrites(gatewayState),
+    },
+    {
+      ...viaGateway(gateway),
+      id: IDS.tenPercent,
+      name: "10a gateway, 3 shadows at 10 %",
+      url: `${gateway.url}/services/tenpct/bench`,
+      shadows: 3,
+      // Copies delivered then reads about 10 %.
+      liveShadows: [shadowA, shadowB, shadowC],
+    },
+    {
+      ...viaGateway(gateway),
+      id: IDS.deadMarked,
+      name: "10b gateway, 1 dead shadow the probe marked unreachable",
+      url: `${gateway.url}/services/deadmarked/bench`,
+      shadows: 1,
+      liveShadows: [],
     },
   ];
   if (nginx) {

@@ -24,6 +24,8 @@ export interface Scenario {
   /** The Worker's inspector and source, when the target is a Worker under wrangler dev. */
   inspectorPort?: number;
   sourceRoot?: string;
+  /** Batches the gateway's evidence ledgers have taken so far, when it compares answers. */
+  ledgerWrites?: () => number;
 }
 
 export interface LoadSettings {
@@ -70,6 +72,7 @@ export async function measure(scenario: Scenario, load: LoadSettings): Promise<S
   const counted = [scenario.main, ...scenario.liveShadows];
   const receivedBefore = await received(counted);
   const processes = scenario.processes();
+  const writesBefore = scenario.ledgerWrites?.();
   const cpuBefore = cpuMsByPid(processes);
   const machineBefore = cpuSnapshot();
   const startedAt = performance.now();
@@ -90,6 +93,9 @@ export async function measure(scenario: Scenario, load: LoadSettings): Promise<S
   }
   // Shadow copies still running belong to this run's cost.
   await drainOrigins(load.allOrigins, DRAIN_TIMEOUT_MS);
+  // The last evidence batch is written a second after it opened.
+  if (writesBefore !== undefined) await new Promise((resolve) => setTimeout(resolve, 1_500));
+  const writesAfter = scenario.ledgerWrites?.();
 
   const cpuAfter = cpuMsByPid(processes);
   const machineAfter = cpuSnapshot();
@@ -140,6 +146,10 @@ export async function measure(scenario: Scenario, load: LoadSettings): Promise<S
     peakRssMb: processes.length > 0 ? memory.peakMb : null,
     peakRssMbByProcess: processes.length > 0 ? memory.byLabelMb : null,
     shadowCopiesDelivered: expectedCopies > 0 ? copies / expectedCopies : null,
+    ledgerWritesPerReq:
+      writesBefore !== undefined && writesAfter !== undefined && requests > 0
+        ? (writesAfter - writesBefore) / requests
+        : null,
     profiled: load.onProfile !== undefined && scenario.inspectorPort !== undefined,
     otherLoadPct: otherLoadPercent(machineBefore, machineAfter, wallMs, availableParallelism()),
   };

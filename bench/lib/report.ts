@@ -28,6 +28,8 @@ export interface ScenarioResult {
   peakRssMbByProcess: Record<string, number> | null;
   /** Copies the live shadows received / (requests main received x live shadows); null without live shadows. */
   shadowCopiesDelivered: number | null;
+  /** Evidence ledger writes per proxied request, for gateways that compare answers; null otherwise. */
+  ledgerWritesPerReq?: number | null;
   /** Share of the machine's CPU that processes the bench did not start used during the run. */
   otherLoadPct: number;
   /** A CPU profile was taken during the run, which slows the Worker: do not compare its numbers. */
@@ -89,13 +91,18 @@ export const IDS = {
   deadShadow: "gateway-dead-shadow",
   postNoShadows: "gateway-post-256k-0-shadows",
   postThreeShadows: "gateway-post-256k-3-shadows",
+  jsonCompare: "gateway-json-3-shadows-compare",
+  jsonCompareOff: "gateway-json-3-shadows-compare-off",
+  jsonNoise: "gateway-json-3-shadows-noise",
+  tenPercent: "gateway-3-shadows-10pct",
+  deadMarked: "gateway-dead-shadow-marked",
   nginxProxy: "nginx-proxy",
   nginxOneMirror: "nginx-1-mirror",
   nginxThreeMirrors: "nginx-3-mirrors",
   nginxSlowMirror: "nginx-3-mirrors-1-slow",
 } as const;
 
-type Metric = "rps" | "p99Ms" | "cpuMsPerReq";
+type Metric = "rps" | "p50Ms" | "p99Ms" | "cpuMsPerReq";
 
 /** numerator's metric / denominator's metric, or null when either is missing or the denominator is 0. */
 export function ratio(
@@ -136,6 +143,42 @@ export function targetChecks(results: ScenarioResult[]): TargetCheck[] {
       "at-least",
       0.7,
     ),
+    check(
+      "(c) CPU per request, 4 KiB JSON to 3 shadows, comparison on / off",
+      ratio(results, IDS.jsonCompare, IDS.jsonCompareOff, "cpuMsPerReq"),
+      "at-most",
+      1.25,
+    ),
+    check(
+      "(c) throughput, comparison on / off",
+      ratio(results, IDS.jsonCompare, IDS.jsonCompareOff, "rps"),
+      "at-least",
+      0.8,
+    ),
+    check(
+      "(c) main's p50, comparison on / off",
+      ratio(results, IDS.jsonCompare, IDS.jsonCompareOff, "p50Ms"),
+      "at-most",
+      1.1,
+    ),
+    check(
+      "(c) ledger writes / proxied requests, comparison on",
+      results.find((r) => r.id === IDS.jsonCompare)?.ledgerWritesPerReq ?? null,
+      "at-most",
+      0.02,
+    ),
+    check(
+      "(d) throughput, 3 shadows at 10 % / no shadows",
+      ratio(results, IDS.tenPercent, IDS.noShadows, "rps"),
+      "at-least",
+      0.85,
+    ),
+    check(
+      "(d) throughput, dead shadow marked unreachable / no shadows",
+      ratio(results, IDS.deadMarked, IDS.noShadows, "rps"),
+      "at-least",
+      0.9,
+    ),
   ];
 }
 
@@ -173,6 +216,22 @@ export function contextRatios(results: ScenarioResult[]): { label: string; value
     {
       label: "CPU per request, pinned version / bare Worker",
       value: ratio(results, IDS.pinned, IDS.bareWorker, "cpuMsPerReq"),
+    },
+    {
+      label: "CPU per request, comparison with 5 % noise copies / comparison off",
+      value: ratio(results, IDS.jsonNoise, IDS.jsonCompareOff, "cpuMsPerReq"),
+    },
+    {
+      label: "throughput, comparison with 5 % noise copies / comparison off",
+      value: ratio(results, IDS.jsonNoise, IDS.jsonCompareOff, "rps"),
+    },
+    {
+      label: "ledger writes / proxied requests, comparison with noise copies",
+      value: results.find((r) => r.id === IDS.jsonNoise)?.ledgerWritesPerReq ?? null,
+    },
+    {
+      label: "CPU per request, 3 shadows at 10 % / no shadows",
+      value: ratio(results, IDS.tenPercent, IDS.noShadows, "cpuMsPerReq"),
     },
     {
       label: "throughput, nginx 3 mirrors one at 2 s / nginx plain proxy",

@@ -67,9 +67,14 @@ export async function startGateway(options: {
   inspectorPort: number;
   stateDir: string;
   logDir: string;
+  /** More `[vars]`, say COMPARE_RESPONSES = "off" for a second gateway. */
+  vars?: Record<string, string>;
+  /** Names this gateway's log file and process, when a run starts more than one. */
+  label?: string;
 }): Promise<Gateway> {
   const { root, port, inspectorPort, stateDir, logDir } = options;
-  const logPath = join(logDir, "gateway.log");
+  const label = options.label ?? "gateway";
+  const logPath = join(logDir, `${label}.log`);
   const gateway = await launchGateway({
     root,
     port,
@@ -77,11 +82,11 @@ export async function startGateway(options: {
     stateDir,
     token: BENCH_ADMIN_TOKEN,
     cron: true,
-    vars: { ROUTES_CACHE_TTL_MS: defaultRoutesCacheTtlMs(root) },
+    vars: { ROUTES_CACHE_TTL_MS: defaultRoutesCacheTtlMs(root), ...options.vars },
     wranglerArgs: wranglerLogLevel,
     logPath,
   });
-  const started = adoptProcess("gateway", gateway.child, logPath);
+  const started = adoptProcess(label, gateway.child, logPath);
   return {
     url: gateway.url,
     inspectorPort,

@@ -38,7 +38,7 @@ describe("target checks", () => {
       result(IDS.bareWorker, 100, 10),
       result(IDS.pinned, 70, 10),
     ]);
-    expect(atBounds.map((c) => c.met)).toEqual([true, true, true]);
+    expect(atBounds.slice(0, 3).map((c) => c.met)).toEqual([true, true, true]);
 
     const pastBounds = targetChecks([
       result(IDS.noShadows, 100, 10),
@@ -46,7 +46,33 @@ describe("target checks", () => {
       result(IDS.bareWorker, 100, 10),
       result(IDS.pinned, 69, 10),
     ]);
-    expect(pastBounds.map((c) => c.met)).toEqual([false, false, false]);
+    expect(pastBounds.slice(0, 3).map((c) => c.met)).toEqual([false, false, false]);
+  });
+
+  it("meets the comparison and traffic-control targets at their bounds and misses them just past", () => {
+    const compare = (on: { rps: number; p50: number; cpu: number; writes: number }) => [
+      { ...result(IDS.jsonCompareOff, 100, 10), p50Ms: 5, cpuMsPerReq: 1 },
+      { ...result(IDS.jsonCompare, on.rps, 10), p50Ms: on.p50, cpuMsPerReq: on.cpu, ledgerWritesPerReq: on.writes },
+      result(IDS.noShadows, 100, 10),
+    ];
+    const labels = (checks: ReturnType<typeof targetChecks>) =>
+      checks.filter((c) => c.label.startsWith("(c)") || c.label.startsWith("(d)"));
+    const at = labels(
+      targetChecks([
+        ...compare({ rps: 80, p50: 5.5, cpu: 1.25, writes: 0.02 }),
+        result(IDS.tenPercent, 85, 10),
+        result(IDS.deadMarked, 90, 10),
+      ]),
+    );
+    expect(at.map((c) => c.met)).toEqual([true, true, true, true, true, true]);
+    const past = labels(
+      targetChecks([
+        ...compare({ rps: 79, p50: 5.6, cpu: 1.26, writes: 0.021 }),
+        result(IDS.tenPercent, 84, 10),
+        result(IDS.deadMarked, 89, 10),
+      ]),
+    );
+    expect(past.map((c) => c.met)).toEqual([false, false, false, false, false, false]);
   });
 
   it("reports a target as not measured when a scenario did not run", () => {

@@ -18,6 +18,9 @@ declare module "vitest" {
       redirect: string;
       /** Accepts WebSocket upgrades and echoes text messages. */
       ws: string;
+      /** The comparison lab's two sides: same paths, answers that differ in known ways. */
+      labMain: string;
+      labShadow: string;
     };
   }
 }
@@ -40,6 +43,8 @@ export default async function setup(project: TestProject) {
     sse: await start({ version: "sse", sse: true }),
     redirect: await start({ version: "redirect", redirectTo: "/elsewhere" }),
     ws: await start({ version: "ws", websocket: true }),
+    labMain: await start({ version: "lab-main", lab: "main" }),
+    labShadow: await start({ version: "lab-shadow", lab: "shadow" }),
   });
   return async () => {
     await Promise.all(running.map((origin) => origin.close()));

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 
 /** What an origin saw of one request, as the tests compare it. */
@@ -29,6 +29,11 @@ export interface OriginBehaviour {
   sse?: boolean;
   /** Accept WebSocket upgrades and echo every text message back, prefixed with the version. */
   websocket?: boolean;
+  /**
+   * Answer as one side of the comparison lab (see `labAnswer`): the same
+   * paths on a "main" and a "shadow" lab answer alike or differ in known ways.
+   */
+  lab?: "main" | "shadow";
 }
 
 export interface RunningOrigin {
@@ -122,6 +127,95 @@ function acceptWebSocket(req: IncomingMessage, socket: Socket, version: string):
   socket.on("error", () => socket.destroy());
 }
 
+/** The number at the end of a request's X-Request-Id (`name-17` is 17), or 0. */
+function requestNumber(req: IncomingMessage): number {
+  const match = /(\d+)$/.exec(String(req.headers["x-request-id"] ?? ""));
+  return match?.[1] ? Number(match[1]) : 0;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+let labCounter = 0;
+
+/**
+ * The comparison lab. With n the number at the end of X-Request-Id:
+ * - /same: identical JSON on both sides;
+ * - /field: the shadow's `price` is 2 instead of 1 when n % 10 is 0 (10 % of ids 0…99);
+ * - /time: a `time` that differs on every call, on both sides;
+ * - /slow: the shadow answers 50 ms later;
+ * - /error: the shadow answers 500 when n % 20 is 0 (5 %);
+ * - /text: text/plain, the shadow adds "!" when n is even;
+ * - /big?bytes=N[&chunked=1]: a JSON document of N bytes, with Content-Length or in 16 KiB chunks;
+ * - /download?bytes=N: N bytes of text in 64 KiB chunks, 5 ms apart; GET /__closed-early lists
+ *   the ids whose download the gateway hung up on before the end.
+ */
+async function labAnswer(
+  role: "main" | "shadow",
+  req: IncomingMessage,
+  res: ServerResponse,
+  closedEarly: string[],
+): Promise<void> {
+  const url = new URL(req.url ?? "/", "http://origin");
+  const n = requestNumber(req);
+  const shadow = role === "shadow";
+  const json = (body: unknown, status = 200) => {
+    res.writeHead(status, { "content-type": "application/json", "x-lab": role });
+    res.end(JSON.stringify(body));
+  };
+  switch (url.pathname) {
+    case "/field":
+      return json({ id: n, name: "widget", price: shadow && n % 10 === 0 ? 2 : 1 });
+    case "/time":
+      return json({ id: n, time: `${Date.now()}.${++labCounter}`, price: 1 });
+    case "/slow":
+      if (shadow) await sleep(50);
+      return json({ id: n });
+    case "/error":
+      return shadow && n % 20 === 0 ? json({ error: "boom" }, 500) : json({ id: n });
+    case "/text":
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.end(`hello ${n}${shadow && n % 2 === 0 ? "!" : ""}`);
+      return;
+    case "/big": {
+      const bytes = Number(url.searchParams.get("bytes") ?? "0");
+      const body = Buffer.from(`{"pad":"${"a".repeat(Math.max(0, bytes - 10))}"}`);
+      if (url.searchParams.get("chunked") !== "1") {
+        res.writeHead(200, { "content-type": "application/json", "content-length": body.length });
+        res.end(body);
+        return;
+      }
+      res.writeHead(200, { "content-type": "application/json" });
+      for (let offset = 0; offset < body.length; offset += 16_384) {
+        res.write(body.subarray(offset, offset + 16_384));
+        await sleep(1);
+      }
+      res.end();
+      return;
+    }
+    case "/download": {
+      const bytes = Number(url.searchParams.get("bytes") ?? "0");
+      const id = String(req.headers["x-request-id"]);
+      let finished = false;
+      res.on("close", () => {
+        if (!finished) closedEarly.push(id);
+      });
+      res.writeHead(200, { "content-type": "text/plain" });
+      const chunk = Buffer.alloc(65_536, "d");
+      for (let sent = 0; sent < bytes && !res.destroyed; sent += chunk.length) {
+        res.write(chunk);
+        await sleep(5);
+      }
+      finished = !res.destroyed;
+      res.end();
+      return;
+    }
+    default:
+      return json({ id: n });
+  }
+}
+
+/** Extra listeners a test opens on ports of its choosing, to bring a dead origin back on the same port. */
+const revived = new Map<number, Server>();
+
 /**
  * A real HTTP origin on 127.0.0.1. It records every request and exposes the
  * record at GET /__requests (optionally `?id=<x-request-id>`), so tests that
@@ -129,6 +223,7 @@ function acceptWebSocket(req: IncomingMessage, socket: Socket, version: string):
  */
 export async function startOrigin(behaviour: OriginBehaviour): Promise<RunningOrigin> {
   const seen: RecordedRequest[] = [];
+  const closedEarly: string[] = [];
   const releases = new Releases();
   const server: Server = createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://origin");
@@ -145,8 +240,39 @@ export async function startOrigin(behaviour: OriginBehaviour): Promise<RunningOr
       res.end();
       return;
     }
+    if (url.pathname === "/__closed-early") {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify(closedEarly));
+      return;
+    }
+    if (url.pathname === "/__free-port") {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ port: await deadPort() }));
+      return;
+    }
+    if (url.pathname === "/__listen" || url.pathname === "/__unlisten") {
+      // Brings up (or down) a listener on the given port that answers and records like this origin.
+      const port = Number(url.searchParams.get("port"));
+      const existing = revived.get(port);
+      if (url.pathname === "/__unlisten" && existing) {
+        revived.delete(port);
+        existing.closeAllConnections();
+        await new Promise<void>((resolve) => existing.close(() => resolve()));
+      } else if (url.pathname === "/__listen" && !existing) {
+        const extra = createServer((inner, out) => server.emit("request", inner, out));
+        await new Promise<void>((resolve) => extra.listen(port, "127.0.0.1", resolve));
+        revived.set(port, extra);
+      }
+      res.writeHead(204);
+      res.end();
+      return;
+    }
     const body = await readBody(req);
     seen.push(record(req, body));
+    if (behaviour.lab) {
+      await labAnswer(behaviour.lab, req, res, closedEarly);
+      return;
+    }
     if (behaviour.reset) {
       req.socket.destroy();
       return;
@@ -185,6 +311,11 @@ export async function startOrigin(behaviour: OriginBehaviour): Promise<RunningOr
     port,
     close: () =>
       new Promise<void>((resolve) => {
+        for (const [port, extra] of revived) {
+          revived.delete(port);
+          extra.closeAllConnections();
+          extra.close();
+        }
         server.closeAllConnections();
         for (const socket of upgraded) socket.destroy();
         server.close(() => resolve());

@@ -60,4 +60,14 @@ describe("ShadowPauses", () => {
     expect(pauses.admit("dead")).toBe(false);
     expect(pauses.admit("alive")).toBe(true);
   });
+
+  it("a trial copy that was admitted but never sent is given back", () => {
+    const { pauses, advance } = clocked();
+    fail(pauses, "s", PAUSE_AFTER_FAILURES);
+    advance(PAUSE_MS);
+    expect(pauses.admit("s")).toBe(true);
+    expect(pauses.admit("s")).toBe(false);
+    pauses.withdraw("s");
+    expect(pauses.admit("s")).toBe(true);
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isSampled, requestBucket, SAMPLING_BUCKETS } from "../../src/proxy/sampling.ts";
+import { isSampled, noiseBucket, requestBucket, SAMPLING_BUCKETS } from "../../src/proxy/sampling.ts";
 
 const ids = (count: number, make: (i: number) => string) => Array.from({ length: count }, (_, i) => make(i));
 const share = (requestIds: string[], percent: number) =>
@@ -67,3 +67,14 @@ function fmixReference(value: number): number {
   h ^= h >>> 16;
   return h >>> 0;
 }
+
+describe("noise sampling", () => {
+  it("picks its share independently of the shadows' bucket", () => {
+    const requestIds = ids(20_000, (i) => `req-${i}`);
+    const sampledByShadow = requestIds.filter((id) => isSampled(requestBucket(id), 10));
+    const noiseAmongThem = sampledByShadow.filter((id) => isSampled(noiseBucket(id), 5)).length;
+    // Were the buckets one, the 5 % noise sample would be half of the 10 % shadow sample.
+    expect(noiseAmongThem / sampledByShadow.length).toBeGreaterThan(0.03);
+    expect(noiseAmongThem / sampledByShadow.length).toBeLessThan(0.07);
+  });
+});

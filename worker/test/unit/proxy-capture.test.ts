@@ -1,0 +1,91 @@
+import { describe, expect, it } from "vitest";
+import { ComparisonMemory, captureBody, readCapped, teeForComparison } from "../../src/proxy/capture.ts";
+
+function stream(chunks: Uint8Array[]): { body: ReadableStream<Uint8Array>; cancelled: () => boolean } {
+  let next = 0;
+  let cancelled = false;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      const chunk = chunks[next++];
+      if (chunk) controller.enqueue(chunk);
+      else controller.close();
+    },
+    cancel() {
+      cancelled = true;
+    },
+  });
+  return { body, cancelled: () => cancelled };
+}
+
+const bytes = (length: number, fill = 1) => new Uint8Array(length).fill(fill);
+
+describe("readCapped", () => {
+  it("reads a body of exactly the cap, chunks joined in order", async () => {
+    const { body } = stream([bytes(3, 1), bytes(2, 2)]);
+    expect(await readCapped(body, 5)).toEqual({ bytes: Uint8Array.of(1, 1, 1, 2, 2), reserved: 0 });
+  });
+
+  it("cancels a body at the cap, so it holds no connection", async () => {
+    const source = stream([bytes(3), bytes(3), bytes(3)]);
+    expect(await readCapped(source.body, 5)).toEqual({ incomplete: "over cap", reserved: 0 });
+    expect(source.cancelled()).toBe(true);
+  });
+
+  it("gives up on a body still arriving after the time limit, and cancels it", async () => {
+    let cancelled = false;
+    const endless = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(bytes(1));
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    expect(await readCapped(endless, 100, 50)).toEqual({ incomplete: "unreadable", reserved: 0 });
+    expect(cancelled).toBe(true);
+  });
+});
+
+describe("captureBody", () => {
+  it("does not read an event stream or a body declared over the cap, and cancels it", async () => {
+    for (const headers of [[["content-type", "text/event-stream"]], [["content-length", "11"]]] as [
+      string,
+      string,
+    ][][]) {
+      const source = stream([bytes(11)]);
+      const memory = new ComparisonMemory(1_000);
+      const captured = await captureBody(new Response(source.body, { headers }), 10, memory);
+      expect(captured.bytes).toBeUndefined();
+      expect(source.cancelled()).toBe(true);
+      expect(memory.used).toBe(0);
+    }
+  });
+
+  it("holds the body's declared size of the memory bound until released, and refuses past the bound", async () => {
+    const memory = new ComparisonMemory(150);
+    const first = await captureBody(new Response(bytes(100), { headers: { "content-length": "100" } }), 1_000, memory);
+    expect(first).toMatchObject({ reserved: 100 });
+    expect(memory.used).toBe(100);
+    const second = await captureBody(new Response(bytes(100), { headers: { "content-length": "100" } }), 1_000, memory);
+    expect(second).toEqual({ incomplete: "memory", reserved: 0 });
+    memory.release(first.reserved);
+    expect(memory.used).toBe(0);
+  });
+});
+
+describe("teeForComparison", () => {
+  it("gives the client every byte while the other branch stops at the cap", async () => {
+    const memory = new ComparisonMemory(1_000);
+    const { client, body } = teeForComparison(new Response(stream([bytes(4), bytes(4), bytes(4)]).body), 6, memory);
+    expect(new Uint8Array(await client.arrayBuffer())).toEqual(bytes(12));
+    expect(await body).toEqual({ incomplete: "over cap", reserved: 0 });
+    expect(memory.used).toBe(0);
+  });
+
+  it("hands an event stream to the client untouched", async () => {
+    const response = new Response("data: x\n\n", { headers: { "content-type": "text/event-stream" } });
+    const { client, body } = teeForComparison(response, 100, new ComparisonMemory(1_000));
+    expect(client).toBe(response);
+    expect(await body).toEqual({ incomplete: "stream", reserved: 0 });
+  });
+});
