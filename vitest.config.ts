@@ -60,6 +60,19 @@ export default defineConfig({
           testTimeout: 30_000,
         },
       },
+      {
+        // The operator's dashboard in a real headless Chromium, on a gateway of its own with real origins.
+        // One operator's session in order: one file, one browser page.
+        test: {
+          name: "browser",
+          include: ["dashboard/test/**/*.test.ts"],
+          environment: "node",
+          globalSetup: ["./dashboard/test/global-setup.ts"],
+          fileParallelism: false,
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
     ],
   },
 });

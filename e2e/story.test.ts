@@ -248,7 +248,10 @@ describe("evidence: what the shadows answered, from real traffic", () => {
       { path: "body.version", kind: "value", rate: 1 },
       { path: "body.price", kind: "value", rate: 0.2 },
     ]);
-    expect(pricey?.fields.find((field) => field.path === "body.time")).toMatchObject({ rate: 1, counts: false });
+    // Two processes can stamp the same microsecond now and then, so "nearly every call" is what is certain.
+    const time = pricey?.fields.find((field) => field.path === "body.time");
+    expect(time).toMatchObject({ counts: false });
+    expect(time?.rate).toBeGreaterThan(0.9);
     expect((await report()).noise.fields.map((field) => field.path)).toContain("body.time");
     expect(pricey?.verdict).toBe("fail");
     expect(slow?.latencyMs.shadow.p50).toBeGreaterThan((slow?.latencyMs.main.p50 ?? 0) + 140);

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { ADMIN_API_BASE, adminApi } from "./api/routes.ts";
+import { serveDashboard } from "./dashboard/index.ts";
 import type { AppEnv, Env } from "./env.ts";
 import { AppError, reasonOf } from "./errors.ts";
 import { probeAllOrigins } from "./health/cron.ts";
@@ -13,6 +14,9 @@ export { EvidenceLedger } from "./evidence/ledger.ts";
 const app = new Hono<AppEnv>();
 
 app.use(answerOwnProbe);
+app.get("/", (c) => c.redirect("/dashboard/", 302));
+app.get("/dashboard", serveDashboard);
+app.get("/dashboard/*", serveDashboard);
 app.route(ADMIN_API_BASE, adminApi);
 app.route("/services", proxy);
 

@@ -54,14 +54,27 @@ function reservation(headers: Headers, cap: number): number {
   return Number.isFinite(length) && length >= 0 ? length : cap;
 }
 
-/** Reads at most `cap` bytes; a longer stream is cancelled at the cap, so it never holds its connection. */
-export async function readCapped(body: ReadableStream<Uint8Array>, cap: number): Promise<CapturedBody> {
+/**
+ * Reads at most `cap` bytes; a longer stream is cancelled at the cap, so it
+ * never holds its connection. With `timeoutMs`, a body still arriving then is
+ * cancelled too (a slow stream must not hold comparison memory for long).
+ */
+export async function readCapped(body: ReadableStream<Uint8Array>, cap: number, timeoutMs = 0): Promise<CapturedBody> {
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
+  let timedOut = false;
+  const timer =
+    timeoutMs > 0
+      ? setTimeout(() => {
+          timedOut = true;
+          reader.cancel().catch(() => undefined);
+        }, timeoutMs)
+      : undefined;
   try {
     for (;;) {
       const { done, value } = await reader.read();
+      if (timedOut) return { incomplete: "unreadable", reserved: 0 };
       if (done) break;
       size += value.byteLength;
       if (size > cap) {
@@ -73,6 +86,8 @@ export async function readCapped(body: ReadableStream<Uint8Array>, cap: number):
   } catch {
     reader.cancel().catch(() => undefined);
     return { incomplete: "unreadable", reserved: 0 };
+  } finally {
+    clearTimeout(timer);
   }
   if (chunks.length === 1 && chunks[0]) return { bytes: chunks[0], reserved: 0 };
   const bytes = new Uint8Array(size);
@@ -113,6 +128,7 @@ export function teeForComparison(
   response: Response,
   cap: number,
   memory: ComparisonMemory,
+  timeoutMs = 0,
 ): { client: Response; body: Promise<CapturedBody> } {
   const body = response.body;
   if (body === null) return { client: response, body: Promise.resolve(EMPTY) };
@@ -121,7 +137,7 @@ export function teeForComparison(
   const size = reservation(response.headers, cap);
   if (!memory.reserve(size)) return { client: response, body: Promise.resolve({ incomplete: "memory", reserved: 0 }) };
   const [toClient, toCompare] = body.tee();
-  const captured = readCapped(toCompare, cap).then((read) => {
+  const captured = readCapped(toCompare, cap, timeoutMs).then((read) => {
     if (read.bytes === undefined) memory.release(size);
     else read.reserved = size;
     return read;

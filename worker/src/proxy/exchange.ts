@@ -1,3 +1,4 @@
+import { reasonOf } from "../errors.ts";
 import type { ExchangeSample, ShadowResult } from "../evidence/batch.ts";
 import { EvidenceBatcher, sampleSide } from "../evidence/batch.ts";
 import { type CapturedAnswer, compareAnswers, PreparedAnswer } from "../evidence/compare.ts";
@@ -103,7 +104,7 @@ export async function compareExchange(
     }
     recordSkipped(exchange, skipped);
   } catch (error) {
-    console.error(JSON.stringify({ event: "compare_failed", name: exchange.name, reason: String(error) }));
+    console.error(JSON.stringify({ event: "compare_failed", name: exchange.name, reason: reasonOf(error) }));
   } finally {
     for (const bytes of reserved) comparisonMemory.release(bytes);
     logMirror(exchange.name, exchange.requestId, [...outcomes, ...skipped]);

@@ -24,6 +24,7 @@ import {
   mirrorToShadows,
   type NotMirroredReason,
   type ShadowOutcome,
+  SkippedCopies,
   sendCopy,
   sendShadow,
 } from "./mirror.ts";
@@ -61,6 +62,8 @@ async function ownShadowProof(headers: Headers, requestId: string, key: GatewayK
 
 /** Per isolate: shadows whose copies keep failing to connect are paused here. */
 const pauses = new ShadowPauses();
+/** Per isolate: the tally of requests that sent no copy at all. */
+const skippedCopies = new SkippedCopies();
 
 /** The shadow proxy, mounted at /services: main answers, shadows get copies in the background. */
 export const proxy = new Hono<AppEnv>();
@@ -121,7 +124,7 @@ proxy.all("*", async (c) => {
   const selection = selectShadows(main.name, shadows, { method, requestId }, pauses);
   const skipped: ShadowOutcome[] = selection.skipped.map(({ version, reason }) => ({ version, skipped: reason }));
   if (selection.send.length === 0) {
-    logMirror(main.name, requestId, skipped);
+    skippedCopies.add(main.name, selection.skipped, waitUntil);
     if (compare) recordSkipped({ name: main.name, waitUntil }, skipped);
     return straight(main, "main");
   }
@@ -183,7 +186,8 @@ proxy.all("*", async (c) => {
   const answered = answer.then(
     (response) => {
       const at = Date.now();
-      const { client, body } = teeForComparison(response, capture.cap, capture.memory);
+      // Main's compared branch gets the shadows' time limit, so a slow stream cannot hold memory for long.
+      const { client, body } = teeForComparison(response, capture.cap, capture.memory, config.shadowTimeoutMs);
       const side: MainSide = {
         ok: true,
         status: response.status,

@@ -37,6 +37,57 @@ export function logMirror(name: string, requestId: string, shadows: ShadowOutcom
   console.log(JSON.stringify(line));
 }
 
+/** How many requests of a name sent one shadow no copy, for one reason, within about a second. */
+export interface SkippedCount {
+  version: string;
+  skipped: SkipReason;
+  count: number;
+}
+
+/** The summary line of requests that sent no copy at all: `{"event":"mirror_skipped",…}`. */
+export interface MirrorSkippedLog {
+  event: "mirror_skipped";
+  name: string;
+  shadows: SkippedCount[];
+}
+
+type WaitUntil = (promise: Promise<unknown>) => void;
+
+/**
+ * Requests that the traffic controls kept from every shadow get no line of
+ * their own: at 10 % sampling that would be nine lines for every copy sent,
+ * and a log line costs more than the request (see bench/RESULTS.md). They
+ * are tallied per name instead, and the tally is logged once a second, in
+ * the waitUntil of the request that started it.
+ */
+export class SkippedCopies {
+  readonly #pending = new Map<string, Map<string, SkippedCount>>();
+
+  constructor(private readonly intervalMs = 1_000) {}
+
+  add(name: string, skipped: readonly { version: string; reason: SkipReason }[], waitUntil: WaitUntil): void {
+    let tally = this.#pending.get(name);
+    if (!tally) {
+      tally = new Map();
+      this.#pending.set(name, tally);
+      const opened = tally;
+      waitUntil(
+        new Promise((resolve) => setTimeout(resolve, this.intervalMs)).then(() => {
+          if (this.#pending.get(name) === opened) this.#pending.delete(name);
+          const line: MirrorSkippedLog = { event: "mirror_skipped", name, shadows: [...opened.values()] };
+          console.log(JSON.stringify(line));
+        }),
+      );
+    }
+    for (const { version, reason } of skipped) {
+      const key = `${version}\t${reason}`;
+      const count = tally.get(key);
+      if (count) count.count++;
+      else tally.set(key, { version, skipped: reason, count: 1 });
+    }
+  }
+}
+
 /** What every copy shares: method, headers (already marked), body and query. */
 export interface ShadowCopy {
   name: string;

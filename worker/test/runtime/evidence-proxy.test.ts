@@ -183,7 +183,8 @@ describe("comparison", () => {
     const streamed = await reportOf(sse, 1);
     expect(streamed.shadow.requests).toMatchObject({ compared: 1, notCompared: 1 });
     expect(streamed.shadow.fields).toEqual([expect.objectContaining({ path: "header.content-type", kind: "value" })]);
-  });
+    // Over a megabyte through the gateway and two origins: more than the default 5 s on a loaded 2-core machine.
+  }, 20_000);
 
   it("lets a client hang up mid-download: main and the shadow are let go, and the next request is served", async () => {
     const name = await lab("hangup");

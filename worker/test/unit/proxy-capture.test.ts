@@ -30,6 +30,20 @@ describe("readCapped", () => {
     expect(await readCapped(source.body, 5)).toEqual({ incomplete: "over cap", reserved: 0 });
     expect(source.cancelled()).toBe(true);
   });
+
+  it("gives up on a body still arriving after the time limit, and cancels it", async () => {
+    let cancelled = false;
+    const endless = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(bytes(1));
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    expect(await readCapped(endless, 100, 50)).toEqual({ incomplete: "unreadable", reserved: 0 });
+    expect(cancelled).toBe(true);
+  });
 });
 
 describe("captureBody", () => {

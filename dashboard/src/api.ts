@@ -1,0 +1,89 @@
+// Every call goes to this origin's /api/v1 with the token as a Bearer header, never in a URL.
+import type { AssignResult, PolicyResult, ServiceRecord } from "../../worker/src/api/schemas.ts";
+import type { ErrorBody } from "../../worker/src/errors.ts";
+import type { ExchangeSample } from "../../worker/src/evidence/batch.ts";
+import type { EvidenceReport, ShadowReport } from "../../worker/src/evidence/verdict.ts";
+
+export type { AssignResult, EvidenceReport, ExchangeSample, PolicyResult, ServiceRecord, ShadowReport };
+
+/**
+ * Per-minute evidence for the charts. The report does not carry it yet; when it does, each array holds
+ * one value per step from `from`, oldest first, and a missing minute is 0 (counts) or null (latency).
+ */
+export interface ReportSeries {
+  /** Start of the first step, ISO 8601. */
+  from: string;
+  stepSeconds: number;
+  versions: {
+    version: string;
+    /** Requests of that version that were mirrored (for main: the requests it served that were mirrored). */
+    requests: number[];
+    /** Shadows only: compared requests and those with a counting difference. */
+    compared?: number[];
+    different?: number[];
+    p99Ms: (number | null)[];
+  }[];
+}
+
+export type Report = EvidenceReport & { series?: ReportSeries };
+
+/** The API refused the call: its status, code and message, as the dashboard shows them. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly reasons: string[] = [],
+  ) {
+    super(message);
+  }
+}
+
+/** The API could not be reached at all. */
+export class ApiUnreachable extends Error {}
+
+type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+export async function callApi<T>(token: string, method: Method, path: string, body?: unknown): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(`/api/v1${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: "no-store",
+    });
+  } catch (error) {
+    throw new ApiUnreachable(
+      `The gateway's API at ${location.origin}/api/v1 cannot be reached (${error instanceof Error ? error.message : String(error)}).`,
+    );
+  }
+  const text = await response.text();
+  let parsed: unknown;
+  try {
+    parsed = text === "" ? undefined : JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  if (response.ok) {
+    if (parsed === undefined) throw new ApiUnreachable(`The API answered ${response.status} without JSON.`);
+    return parsed as T;
+  }
+  const refusal = (parsed as ErrorBody | undefined)?.error;
+  if (!refusal || typeof refusal.message !== "string") {
+    throw new ApiUnreachable(`The API answered ${response.status} ${response.statusText} without an error message.`);
+  }
+  throw new ApiError(response.status, refusal.code, refusal.message, refusal.reasons ?? []);
+}
+
+/** One line for a notice: `409 gate_failed: …`. */
+export function describeFailure(error: unknown): string {
+  if (error instanceof ApiError) return `${error.status} ${error.code}: ${error.message}`;
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+export const enc = encodeURIComponent;

@@ -1,0 +1,45 @@
+// A small element builder: text is always set as text, so nothing the API returns becomes markup.
+
+type Child = Node | string | number | false | null | undefined;
+type Prop = string | number | boolean | undefined | ((event: Event) => void);
+
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  props: Record<string, Prop> = {},
+  ...children: (Child | Child[])[]
+): HTMLElementTagNameMap[K] {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(props)) {
+    if (typeof value === "function") element.addEventListener(name.slice(2), value);
+    else if (value === true) element.setAttribute(name, "");
+    else if (value !== false && value !== undefined) element.setAttribute(name, String(value));
+  }
+  append(element, children);
+  return element;
+}
+
+export function append(parent: Node, children: (Child | Child[])[]): void {
+  for (const child of children.flat()) {
+    if (child === false || child === null || child === undefined) continue;
+    parent.appendChild(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+export function replaceChildren(parent: Element, ...children: (Child | Child[])[]): void {
+  parent.replaceChildren();
+  append(parent, children);
+}
+
+export function percent(rate: number): string {
+  return `${Number((rate * 100).toFixed(2))}%`;
+}
+
+const pad2 = (n: number) => String(n).padStart(2, "0");
+
+/** `YYYY-MM-DD HH:MM:SS` in the browser's time zone, as Daeploy's table shows start times. */
+export function localTimestamp(iso: string): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  const day = `${date.getFullYear()}-${pad2(date.getMonth() + 1)}-${pad2(date.getDate())}`;
+  return `${day} ${pad2(date.getHours())}:${pad2(date.getMinutes())}:${pad2(date.getSeconds())}`;
+}

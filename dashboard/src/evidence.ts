@@ -1,0 +1,220 @@
+// Each shadow's verdict and numbers beside main's, and the fields that differ.
+import type { Report, ServiceRecord, ShadowReport } from "./api.ts";
+import { h, percent } from "./dom.ts";
+
+export interface EvidenceHandlers {
+  promote(version: string): void;
+  kill(record: ServiceRecord): void;
+  mirror(record: ServiceRecord): void;
+  ignore(path: string, ignored: boolean): void;
+  samples(version: string, path?: string): void;
+}
+
+const rate = (count: number, total: number) => (total > 0 ? count / total : 0);
+const ms = (value: number) => `${value} ms`;
+
+function mirrorLine(record: ServiceRecord): string {
+  const methods = record.mirrorMethods === null ? "all methods" : record.mirrorMethods.join(", ");
+  return `${record.mirrorPercent}% of requests, ${methods}`;
+}
+
+function numbers(shadow: ShadowReport): HTMLElement {
+  const { requests, errors, latencyMs } = shadow;
+  const row = (label: string, main: string, other: string) =>
+    h("tr", {}, h("th", { scope: "row" }, label), h("td", {}, main), h("td", {}, other));
+  return h(
+    "table",
+    { class: "numbers" },
+    h(
+      "thead",
+      {},
+      h(
+        "tr",
+        {},
+        h("th", { scope: "col" }, ""),
+        h("th", { scope: "col" }, "main"),
+        h("th", { scope: "col" }, shadow.version),
+      ),
+    ),
+    h(
+      "tbody",
+      {},
+      row("mirrored", String(requests.mirrored), String(requests.mirrored)),
+      row("compared", "—", String(requests.compared)),
+      row("different", "—", `${requests.different} (${percent(rate(requests.different, requests.compared))})`),
+      row(
+        "error rate",
+        `${percent(rate(errors.main, requests.mirrored))} (${errors.main})`,
+        `${percent(rate(errors.shadow, requests.mirrored))} (${errors.shadow})`,
+      ),
+      row("p50", ms(latencyMs.main.p50), ms(latencyMs.shadow.p50)),
+      row("p99", ms(latencyMs.main.p99), ms(latencyMs.shadow.p99)),
+    ),
+  );
+}
+
+function fieldsTable(shadow: ShadowReport, handlers: EvidenceHandlers): HTMLElement {
+  if (shadow.fields.length === 0) return h("p", { class: "quiet" }, "No differing fields in this window.");
+  return h(
+    "div",
+    { class: "table-scroll" },
+    h(
+      "table",
+      { class: "fields", "data-fields": shadow.version },
+      h("caption", {}, `Differing fields of ${shadow.version}`),
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          ["path", "kind", "count", "rate", "noise rate", "counts", "ignore", ""].map((label) =>
+            h("th", { scope: "col" }, label),
+          ),
+        ),
+      ),
+      h(
+        "tbody",
+        {},
+        shadow.fields.map((field) => {
+          const id = `ignore-${shadow.version}-${field.path}-${field.kind}`;
+          return h(
+            "tr",
+            { "data-path": field.path, class: field.counts ? "counts" : "" },
+            h("td", {}, h("code", {}, field.path)),
+            h("td", {}, field.kind),
+            h("td", {}, String(field.count)),
+            h("td", {}, percent(field.rate)),
+            h("td", {}, percent(field.noiseRate)),
+            h("td", {}, field.counts ? "yes" : "no"),
+            h(
+              "td",
+              {},
+              h("input", {
+                type: "checkbox",
+                id,
+                checked: field.ignored,
+                "data-focus-key": id,
+                "aria-label": `Ignore ${field.path}`,
+                onchange: (event: Event) => {
+                  const box = event.target;
+                  if (box instanceof HTMLInputElement) handlers.ignore(field.path, box.checked);
+                },
+              }),
+            ),
+            h(
+              "td",
+              {},
+              h(
+                "button",
+                {
+                  type: "button",
+                  class: "secondary small",
+                  "data-focus-key": `samples ${shadow.version} ${field.path}`,
+                  onclick: () => handlers.samples(shadow.version, field.path),
+                },
+                "Samples",
+              ),
+            ),
+          );
+        }),
+      ),
+    ),
+  );
+}
+
+function noTraffic(name: string, version: string, window: string): HTMLElement {
+  return h(
+    "div",
+    { class: "empty" },
+    h("p", {}, `No traffic has been mirrored to ${version} in the last ${window}. Send some to ${name}:`),
+    h("pre", {}, `curl ${location.origin}/services/${name}/`),
+  );
+}
+
+export function shadowCards(
+  report: Report,
+  records: readonly ServiceRecord[],
+  window: string,
+  handlers: EvidenceHandlers,
+): HTMLElement[] {
+  return records
+    .filter((record) => !record.main)
+    .map((record) => {
+      const shadow = report.shadows.find((entry) => entry.version === record.version);
+      const actions = h(
+        "div",
+        { class: "buttons" },
+        h(
+          "button",
+          {
+            type: "button",
+            "data-focus-key": `promote ${record.version}`,
+            onclick: () => handlers.promote(record.version),
+          },
+          "Promote…",
+        ),
+        h(
+          "button",
+          {
+            type: "button",
+            class: "secondary",
+            "data-focus-key": `mirror ${record.version}`,
+            onclick: () => handlers.mirror(record),
+          },
+          "Traffic…",
+        ),
+        h(
+          "button",
+          {
+            type: "button",
+            class: "danger",
+            "data-focus-key": `kill ${record.version}`,
+            onclick: () => handlers.kill(record),
+          },
+          "Kill…",
+        ),
+        h(
+          "button",
+          {
+            type: "button",
+            class: "secondary",
+            "data-focus-key": `all-samples ${record.version}`,
+            onclick: () => handlers.samples(record.version),
+          },
+          "Samples",
+        ),
+      );
+      const header = h(
+        "header",
+        {},
+        h("h3", {}, `${record.name} ${record.version}`, " ", h("span", { class: "quiet" }, "shadow")),
+        shadow ? h("span", { class: `badge ${shadow.verdict}`, "data-verdict": shadow.verdict }, shadow.verdict) : "",
+      );
+      const mirror = h("p", { class: "mirror" }, "Mirroring: ", mirrorLine(record));
+      if (!shadow || shadow.requests.mirrored === 0) {
+        return h(
+          "section",
+          { class: "shadow-card", "data-shadow": record.version },
+          header,
+          mirror,
+          noTraffic(record.name, record.version, window),
+          actions,
+        );
+      }
+      return h(
+        "section",
+        { class: "shadow-card", "data-shadow": record.version },
+        header,
+        h(
+          "ul",
+          { class: "reasons" },
+          shadow.reasons.map((reason) => h("li", {}, reason)),
+        ),
+        mirror,
+        numbers(shadow),
+        actions,
+        fieldsTable(shadow, handlers),
+      );
+    });
+}

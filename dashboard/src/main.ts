@@ -1,0 +1,404 @@
+// The operator's dashboard: sign in, then services, each shadow's evidence and the actions on it.
+// It refreshes every few seconds; what is open (the chosen service, window, sample viewer, dialogs
+// and the focused control) stays open.
+import { killDialog, mirrorDialog, promoteDialog } from "./actions.ts";
+import {
+  ApiError,
+  callApi,
+  describeFailure,
+  type ExchangeSample,
+  enc,
+  type PolicyResult,
+  type Report,
+  type ServiceRecord,
+} from "./api.ts";
+import { drawCharts } from "./charts.ts";
+import { h, replaceChildren } from "./dom.ts";
+import { type EvidenceHandlers, shadowCards } from "./evidence.ts";
+import { sampleView } from "./samples.ts";
+import { servicesTable } from "./services.ts";
+import { forgetToken, readToken, saveToken } from "./session.ts";
+import { signInForm } from "./signin.ts";
+
+const REFRESH_MS = 5_000;
+const WINDOWS = ["15m", "1h", "24h", "7d"] as const;
+type Window = (typeof WINDOWS)[number];
+
+interface Viewer {
+  version: string;
+  path?: string;
+  samples?: ExchangeSample[];
+  index: number;
+  error?: string;
+}
+
+interface State {
+  token: string;
+  window: Window;
+  selected?: string;
+  services: ServiceRecord[];
+  report?: Report;
+  reportError?: string;
+  viewer?: Viewer;
+}
+
+const root = document.getElementById("app") ?? document.body;
+let state: State | undefined;
+let timer: ReturnType<typeof setTimeout> | undefined;
+let generation = 0;
+let dropCharts = () => {};
+let lastRendered = "";
+/** A failed refresh says so until the next one succeeds. */
+let refreshFailed = false;
+
+const regions = {
+  notice: h("div", { id: "notice", class: "message", role: "status", "aria-live": "polite" }),
+  services: h("section", { id: "services", "aria-label": "Services" }),
+  evidence: h("section", { id: "evidence", "aria-label": "Evidence" }),
+  charts: h("div", { id: "charts", class: "charts" }),
+  viewer: h("section", { id: "viewer", "aria-label": "Sampled exchanges" }),
+};
+
+function showSignIn(notice?: string): void {
+  state = undefined;
+  generation++;
+  if (timer !== undefined) clearTimeout(timer);
+  dropCharts();
+  replaceChildren(
+    root,
+    signInForm((token, services) => {
+      saveToken(token);
+      start(token, services);
+    }, notice),
+  );
+  document.getElementById("token")?.focus();
+}
+
+function notify(text: string, kind: "info" | "error" = "info"): void {
+  regions.notice.className = `message ${kind}`;
+  regions.notice.setAttribute("role", kind === "error" ? "alert" : "status");
+  regions.notice.textContent = text;
+}
+
+function start(token: string, services: ServiceRecord[]): void {
+  const first = services.find((record) => !record.main)?.name ?? services[0]?.name;
+  state = { token, window: "1h", services, selected: first };
+  const windowSelect = h(
+    "select",
+    {
+      id: "window",
+      onchange: (event: Event) => {
+        const select = event.target;
+        if (state && select instanceof HTMLSelectElement) {
+          state.window = select.value as Window;
+          void refresh();
+        }
+      },
+    },
+    WINDOWS.map((value) => h("option", { value, selected: value === "1h" }, value)),
+  );
+  const header = h(
+    "header",
+    { class: "top" },
+    h("h1", {}, "daeploy-edge"),
+    h(
+      "div",
+      { class: "controls" },
+      h("label", { for: "window" }, "Window"),
+      windowSelect,
+      h(
+        "button",
+        {
+          type: "button",
+          class: "secondary",
+          id: "sign-out",
+          onclick: () => {
+            forgetToken();
+            showSignIn("Signed out.");
+          },
+        },
+        "Sign out",
+      ),
+    ),
+  );
+  replaceChildren(
+    root,
+    header,
+    h("main", {}, regions.notice, regions.services, regions.evidence, regions.charts, regions.viewer),
+  );
+  regions.notice.textContent = "";
+  lastRendered = "";
+  render();
+  void refresh();
+}
+
+function schedule(): void {
+  if (timer !== undefined) clearTimeout(timer);
+  timer = setTimeout(() => void refresh(), REFRESH_MS);
+}
+
+/** Reads everything the page shows, then renders; a sign-in in between makes the answer stale. */
+async function refresh(): Promise<void> {
+  const current = state;
+  if (!current) return;
+  const mine = ++generation;
+  try {
+    const { services } = await callApi<{ services: ServiceRecord[] }>(current.token, "GET", "/services");
+    if (mine !== generation) return;
+    current.services = services;
+    if (current.selected && !services.some((record) => record.name === current.selected)) current.selected = undefined;
+    current.selected ??= services.find((record) => !record.main)?.name ?? services[0]?.name;
+    if (current.selected) {
+      try {
+        current.report = await callApi<Report>(
+          current.token,
+          "GET",
+          `/services/${enc(current.selected)}/report?window=${current.window}`,
+        );
+        current.reportError = undefined;
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 401) throw error;
+        current.report = undefined;
+        current.reportError = `Evidence is not available: ${describeFailure(error)}`;
+      }
+    } else {
+      current.report = undefined;
+    }
+    if (mine !== generation) return;
+    if (refreshFailed) {
+      refreshFailed = false;
+      notify("");
+    }
+    render();
+  } catch (error) {
+    if (mine !== generation) return;
+    if (error instanceof ApiError && error.status === 401) {
+      forgetToken();
+      showSignIn("The gateway no longer accepts this token (401). Sign in again.");
+      return;
+    }
+    refreshFailed = true;
+    notify(`Refresh failed, retrying: ${describeFailure(error)}`, "error");
+  }
+  schedule();
+}
+
+const handlers: EvidenceHandlers = {
+  promote(version) {
+    if (!state?.selected) return;
+    const evidence = state.report?.shadows.find((shadow) => shadow.version === version);
+    promoteDialog(actionContext(), state.selected, version, evidence);
+  },
+  kill(record) {
+    killDialog(actionContext(), record);
+  },
+  mirror(record) {
+    mirrorDialog(actionContext(), record);
+  },
+  ignore(path, ignored) {
+    void toggleIgnore(path, ignored);
+  },
+  samples(version, path) {
+    if (!state) return;
+    state.viewer = { version, path, index: 0 };
+    void loadSamples();
+  },
+};
+
+function actionContext() {
+  return {
+    token: state?.token ?? "",
+    done(message: string) {
+      notify(message);
+      void refresh();
+    },
+  };
+}
+
+async function toggleIgnore(path: string, ignored: boolean): Promise<void> {
+  const current = state;
+  if (!current?.selected) return;
+  const name = current.selected;
+  try {
+    const policy = await callApi<PolicyResult>(current.token, "GET", `/services/${enc(name)}/policy`);
+    let ignore = policy.ignore.filter((entry) => entry !== path);
+    if (ignored) ignore = [...ignore, path];
+    else if (ignore.length === policy.ignore.length) {
+      notify(
+        `${path} is ignored through a broader rule (${policy.ignore.join(", ")}); change that rule instead.`,
+        "error",
+      );
+      void refresh();
+      return;
+    }
+    await callApi<PolicyResult>(current.token, "PUT", `/services/${enc(name)}/policy`, { ignore });
+    notify(ignored ? `${path} is now ignored for ${name}.` : `${path} counts again for ${name}.`);
+  } catch (error) {
+    notify(`Changing the ignore list failed: ${describeFailure(error)}`, "error");
+  }
+  await refresh();
+}
+
+async function loadSamples(): Promise<void> {
+  const current = state;
+  const viewer = current?.viewer;
+  if (!current?.selected || !viewer) return;
+  const query = new URLSearchParams({ limit: "10", ...(viewer.path ? { path: viewer.path } : {}) });
+  try {
+    const { samples } = await callApi<{ samples: ExchangeSample[] }>(
+      current.token,
+      "GET",
+      `/services/${enc(current.selected)}/${enc(viewer.version)}/diffs?${query}`,
+    );
+    viewer.samples = samples;
+    viewer.error = undefined;
+  } catch (error) {
+    viewer.error = describeFailure(error);
+  }
+  renderViewer();
+  regions.viewer.querySelector("h2")?.scrollIntoView({ block: "start" });
+}
+
+function render(): void {
+  const current = state;
+  if (!current) return;
+  // Rebuild only when what is shown changed, and put the focus back where it was.
+  const snapshot = JSON.stringify([
+    current.services,
+    current.selected,
+    current.window,
+    current.report,
+    current.reportError,
+  ]);
+  if (snapshot === lastRendered) return;
+  lastRendered = snapshot;
+  const focusKey = document.activeElement?.getAttribute("data-focus-key");
+
+  replaceChildren(
+    regions.services,
+    h("h2", {}, "Services"),
+    servicesTable(current.services, current.selected, (name) => {
+      current.selected = name;
+      current.viewer = undefined;
+      renderViewer();
+      void refresh();
+    }),
+  );
+  renderEvidence(current);
+  if (focusKey) {
+    for (const element of document.querySelectorAll<HTMLElement>("[data-focus-key]")) {
+      if (element.getAttribute("data-focus-key") === focusKey) element.focus();
+    }
+  }
+}
+
+function renderEvidence(current: State): void {
+  dropCharts();
+  dropCharts = () => {};
+  const name = current.selected;
+  if (!name) {
+    replaceChildren(regions.evidence);
+    replaceChildren(regions.charts);
+    return;
+  }
+  const records = current.services.filter((record) => record.name === name);
+  const heading = h(
+    "h2",
+    {},
+    `Evidence for ${name}`,
+    h("span", { class: "quiet" }, ` over the last ${current.window}`),
+  );
+  if (current.reportError || !current.report) {
+    replaceChildren(regions.evidence, heading, h("p", { class: "message error" }, current.reportError ?? "Loading…"));
+    replaceChildren(regions.charts);
+    return;
+  }
+  const cards = shadowCards(current.report, records, current.window, handlers);
+  replaceChildren(
+    regions.evidence,
+    heading,
+    cards.length > 0
+      ? cards
+      : h(
+          "p",
+          { class: "empty" },
+          `${name} has no shadows. Deploy another version of it to mirror traffic and compare: `,
+          h("code", {}, `npx daeploy-edge deploy ${name} <version> <origin>`),
+        ),
+  );
+  replaceChildren(regions.charts, h("h2", {}, "Over the window"));
+  const host = h("div", { class: "chart-list" });
+  regions.charts.append(host);
+  dropCharts = drawCharts(host, current.report);
+}
+
+function renderViewer(): void {
+  const viewer = state?.viewer;
+  if (!viewer) {
+    replaceChildren(regions.viewer);
+    return;
+  }
+  const close = h(
+    "button",
+    {
+      type: "button",
+      class: "secondary",
+      onclick: () => {
+        if (state) state.viewer = undefined;
+        renderViewer();
+      },
+    },
+    "Close samples",
+  );
+  const title = h(
+    "h2",
+    { tabindex: "-1" },
+    `Samples of ${viewer.version}`,
+    viewer.path ? ` where ${viewer.path} differs` : "",
+  );
+  if (viewer.error) {
+    replaceChildren(regions.viewer, title, h("p", { class: "message error" }, viewer.error), close);
+    return;
+  }
+  const samples = viewer.samples;
+  if (!samples) {
+    replaceChildren(regions.viewer, title, h("p", {}, "Loading…"), close);
+    return;
+  }
+  if (samples.length === 0) {
+    replaceChildren(regions.viewer, title, h("p", { class: "empty" }, "No sampled exchanges for this yet."), close);
+    return;
+  }
+  const index = Math.min(viewer.index, samples.length - 1);
+  const sample = samples[index];
+  const step = (delta: number) => () => {
+    viewer.index = (index + delta + samples.length) % samples.length;
+    renderViewer();
+  };
+  replaceChildren(
+    regions.viewer,
+    title,
+    h(
+      "div",
+      { class: "buttons" },
+      h("button", { type: "button", class: "secondary", onclick: step(-1), "aria-label": "Previous sample" }, "◀"),
+      h("span", {}, `${index + 1} of ${samples.length}`),
+      h("button", { type: "button", class: "secondary", onclick: step(1), "aria-label": "Next sample" }, "▶"),
+      close,
+    ),
+    sample ? sampleView(sample, viewer.version) : "",
+  );
+}
+
+const saved = readToken();
+if (saved) {
+  callApi<{ services: ServiceRecord[] }>(saved, "GET", "/services").then(
+    ({ services }) => start(saved, services),
+    (error: unknown) => {
+      if (error instanceof ApiError && error.status === 401) forgetToken();
+      showSignIn(describeFailure(error));
+    },
+  );
+} else {
+  showSignIn();
+}

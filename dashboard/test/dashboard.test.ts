@@ -1,0 +1,344 @@
+// The dashboard in a real headless Chromium (@sparticuz/chromium driven by playwright-core), against
+// a real gateway with real origins and real traffic. One operator's session, step by step.
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import chromium from "@sparticuz/chromium";
+import { type Browser, type Page, chromium as playwright } from "playwright-core";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import type { EvidenceReport } from "../../worker/src/evidence/verdict.ts";
+import type { Report, ReportSeries } from "../src/api.ts";
+
+const world = inject("dashboardWorld");
+const { url: gateway, token } = world.gateway;
+
+async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const response = await fetch(`${gateway}/api/v1${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${text}`);
+  return JSON.parse(text) as T;
+}
+
+/** Real traffic through the proxy; main answers, v2 gets every copy. */
+async function sendTraffic(count: number): Promise<void> {
+  for (let start = 0; start < count; start += 10) {
+    await Promise.all(
+      Array.from({ length: Math.min(10, count - start) }, async (_, offset) => {
+        const response = await fetch(`${gateway}/services/hello/items/${start + offset}`);
+        await response.arrayBuffer();
+      }),
+    );
+  }
+}
+
+const GATE_MIN_REQUESTS = 20;
+/** Chromium logs every refused fetch; these are the refusals the steps below provoke on purpose. */
+const EXPECTED_REFUSALS =
+  /Failed to load resource: (the server responded with a status of (401|409|422)|net::ERR_CONNECTION_REFUSED)/;
+
+let browser: Browser;
+let page: Page;
+const problems: string[] = [];
+
+const shot = async (name: string) =>
+  page.screenshot({ path: join(world.screenshotDir, `${name}.png`), fullPage: true });
+const card = (version: string) => page.locator(`[data-shadow="${version}"]`);
+const verdictOf = (version: string) => card(version).locator("[data-verdict]").getAttribute("data-verdict");
+
+beforeAll(async () => {
+  await mkdir(world.screenshotDir, { recursive: true });
+  browser = await playwright.launch({ executablePath: await chromium.executablePath(), args: chromium.args });
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 }, locale: "en-US" });
+  page.setDefaultTimeout(10_000);
+  await page.addInitScript(() => {
+    document.addEventListener("securitypolicyviolation", (event) => {
+      console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI}`);
+    });
+  });
+  page.on("console", (message) => {
+    if (message.type() === "error" && !EXPECTED_REFUSALS.test(message.text())) problems.push(message.text());
+  });
+  page.on("pageerror", (error) => problems.push(`uncaught: ${error.message}`));
+}, 30_000);
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+// A step that failed with a dialog open must not block the next one.
+afterEach(async () => {
+  if (await page.locator("dialog[open]").count()) await page.keyboard.press("Escape");
+});
+
+/** The version of hello that is a shadow right now (which one depends on whether the promotion went through). */
+async function currentShadow(): Promise<string> {
+  const { services } = await api<{ services: { version: string; main: boolean }[] }>("GET", "/services/hello");
+  const shadow = services.find((record) => !record.main);
+  if (!shadow) throw new Error("hello has no shadow");
+  return shadow.version;
+}
+
+describe("the operator's dashboard", () => {
+  it("is served at /dashboard/ with strict security headers, and / leads there", async () => {
+    const root = await fetch(`${gateway}/`, { redirect: "manual" });
+    expect([302, 308]).toContain(root.status);
+    expect(root.headers.get("location")).toBe("/dashboard/");
+
+    const response = await page.goto(`${gateway}/`);
+    expect(page.url()).toBe(`${gateway}/dashboard/`);
+    const headers = response?.headers() ?? {};
+    expect(headers["content-security-policy"]).toContain("default-src 'none'");
+    expect(headers["content-security-policy"]).toContain("script-src 'self'");
+    expect(headers["content-security-policy"]).toContain("frame-ancestors 'none'");
+    expect(headers["content-security-policy"]).not.toContain("unsafe-inline");
+    expect(headers["x-frame-options"]).toBe("DENY");
+    expect(headers["x-content-type-options"]).toBe("nosniff");
+    expect(headers["referrer-policy"]).toBe("no-referrer");
+
+    const script = await fetch(`${gateway}/dashboard/app.js`);
+    await script.arrayBuffer();
+    expect(script.headers.get("content-type")).toContain("javascript");
+    expect(script.headers.get("content-security-policy")).toBe(headers["content-security-policy"]);
+    expect(script.headers.get("x-content-type-options")).toBe("nosniff");
+    const missing = await fetch(`${gateway}/dashboard/nothing-here.js`);
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ error: { code: "not_found" } });
+  });
+
+  it("says so when the API cannot be reached", async () => {
+    await page.route("**/api/v1/services", (route) => route.abort("connectionrefused"));
+    await page.getByLabel("Admin token").fill(token);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect.poll(() => page.locator("#signin-message").textContent()).toContain("cannot be reached");
+    await page.unrouteAll();
+  });
+
+  it("refuses a wrong token with a clear message, then signs in with the right one", async () => {
+    await page.getByLabel("Admin token").fill("not-the-token");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect.poll(() => page.locator("#signin-message").textContent()).toContain("refused this token (401)");
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+
+    await page.getByLabel("Admin token").fill(token);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.locator("#no-services").waitFor();
+    expect(await page.locator("#no-services").textContent()).toContain("No services yet");
+    // The token is kept for this tab, never in the address.
+    expect(page.url()).not.toContain(token);
+  });
+
+  it("shows every service with Daeploy's columns, and an unreachable origin stands out", async () => {
+    await api("POST", "/services", { name: "hello", version: "1.0.0", origin: world.origins.v1 });
+    await api("POST", "/services", { name: "hello", version: "2.0.0", origin: world.origins.v2 });
+    await api("POST", "/services", { name: "ghost", version: "1.0.0", origin: world.origins.dead, check: false });
+    await api("PUT", "/services/hello/policy", { gate: { minRequests: GATE_MIN_REQUESTS } });
+    // The health probe, as the cron fires it, marks ghost's dead origin.
+    await fetch(`${gateway}/cdn-cgi/local/scheduled`).then((r) => r.arrayBuffer());
+
+    // Signed in still after a reload: the token stays in sessionStorage.
+    await page.reload();
+    const table = page.locator("#services-table");
+    await table.waitFor();
+    expect(await table.locator("thead th").allTextContents()).toEqual(["MAIN", "NAME", "VERSION", "STATUS", "RUNNING"]);
+    const main = table.locator('[data-service="hello 1.0.0"]');
+    expect(await main.locator("td").nth(0).textContent()).toContain("main");
+    expect(await table.locator('[data-service="hello 2.0.0"] td').nth(0).textContent()).toBe("shadow");
+    expect(await main.locator("td").nth(4).textContent()).toMatch(/^Running \(since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\)$/);
+    const ghost = table.locator('[data-service="ghost 1.0.0"]');
+    await expect.poll(() => ghost.locator(".status").textContent(), { timeout: 10_000 }).toBe("unreachable");
+    expect(await ghost.locator(".status.unreachable").count()).toBe(1);
+    expect(await ghost.locator("td").nth(4).textContent()).toContain("Unreachable (since");
+  });
+
+  it("says how to send traffic to a shadow that has none yet", async () => {
+    await expect.poll(() => card("2.0.0").textContent()).toContain(`curl ${gateway}/services/hello/`);
+  });
+
+  it("shows a failing shadow's verdict, its numbers beside main's, and the differing fields", async () => {
+    await sendTraffic(GATE_MIN_REQUESTS + 10);
+    await expect
+      .poll(
+        async () => (await api<EvidenceReport>("GET", "/services/hello/report")).shadows[0]?.requests.compared ?? 0,
+        { timeout: 15_000, interval: 500 },
+      )
+      .toBeGreaterThanOrEqual(GATE_MIN_REQUESTS);
+    await expect.poll(() => verdictOf("2.0.0"), { timeout: 10_000 }).toBe("fail");
+    const numbers = card("2.0.0").locator("table.numbers");
+    expect(await numbers.locator("thead th").allTextContents()).toEqual(["", "main", "2.0.0"]);
+    expect(await numbers.locator("tbody th").allTextContents()).toEqual([
+      "mirrored",
+      "compared",
+      "different",
+      "error rate",
+      "p50",
+      "p99",
+    ]);
+    expect(await card("2.0.0").locator(".mirror").textContent()).toBe("Mirroring: 100% of requests, all methods");
+    const field = card("2.0.0").locator('tr[data-path="body.version"]');
+    const cells = await field.locator("td").allTextContents();
+    expect(cells.slice(0, 2)).toEqual(["body.version", "value"]);
+    expect(cells[3]).toBe("100%");
+    expect(cells[5]).toBe("yes");
+    await page.locator("#window").selectOption("15m");
+    await expect.poll(() => page.locator("#evidence h2").textContent()).toContain("over the last 15m");
+    await shot("dashboard-1280");
+  });
+
+  it("flips the verdict when a field is ignored, and back", async () => {
+    const ignore = page.getByLabel("Ignore body.version");
+    await ignore.check();
+    await expect.poll(() => verdictOf("2.0.0"), { timeout: 10_000 }).toBe("pass");
+    expect((await api<{ ignore: string[] }>("GET", "/services/hello/policy")).ignore).toEqual(["body.version"]);
+    expect(await page.getByLabel("Ignore body.version").isChecked()).toBe(true);
+
+    await page.getByLabel("Ignore body.version").uncheck();
+    await expect.poll(() => verdictOf("2.0.0"), { timeout: 10_000 }).toBe("fail");
+    expect((await api<{ ignore: string[] }>("GET", "/services/hello/policy")).ignore).toEqual([]);
+  });
+
+  it("shows a sampled exchange, main's body beside the shadow's, with the differing path marked", async () => {
+    await card("2.0.0").locator('tr[data-path="body.version"]').getByRole("button", { name: "Samples" }).click();
+    const viewer = page.locator("#viewer");
+    await viewer.locator(".sample").waitFor();
+    expect(await viewer.locator(".request").textContent()).toMatch(/^GET \/services\/hello\/items\/\d+/);
+    const marked = viewer.locator('.line.diff[data-path="body.version"]');
+    expect(await marked.allTextContents()).toEqual(['  "version": "1.0.0",\n', '  "version": "2.0.0",\n']);
+    // The fields that are the same are not marked.
+    expect(await viewer.locator('.line.diff[data-path="body.method"]').count()).toBe(0);
+    await shot("samples");
+  });
+
+  it("fits a 390 px wide phone without horizontal scrolling", async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    // With a shadow's numbers, its fields and the sample viewer (main beside shadow) open.
+    await page.locator("#viewer .sample").waitFor();
+    await card("2.0.0").locator("table.numbers").waitFor();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await shot("dashboard-390");
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  it("keeps what is open across refreshes", async () => {
+    await card("2.0.0").getByRole("button", { name: "Samples", exact: true }).first().click();
+    await page.locator("#viewer h2").waitFor();
+    const focused = card("2.0.0").getByRole("button", { name: "Promote…" });
+    await focused.focus();
+    // Wait for the next refresh of the page (every 5 s) to come back.
+    await page.waitForResponse((response) => response.url().includes("/report?window=15m"), { timeout: 8_000 });
+    await page.waitForTimeout(200);
+    expect(await page.locator("#viewer h2").textContent()).toContain("Samples of 2.0.0");
+    expect(await page.locator("#window").inputValue()).toBe("15m");
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Promote…");
+    await page.getByRole("button", { name: "Close samples" }).click();
+  });
+
+  it("draws the three charts when the report has a per-minute series", async () => {
+    // The report has totals only so far. This step adds a `series`, in the shape the dashboard reads,
+    // to the real report on its way to the page, so the charts (uPlot, under the CSP) are drawn for real.
+    const minutes = 15;
+    const ramp = (scale: number) => Array.from({ length: minutes }, (_, minute) => minute * scale);
+    await page.route("**/api/v1/services/hello/report?*", async (route) => {
+      const response = await route.fetch();
+      const report = (await response.json()) as Report;
+      const series: ReportSeries = {
+        from: report.window.from,
+        stepSeconds: 60,
+        versions: [
+          { version: "1.0.0", requests: ramp(2), p99Ms: ramp(1) },
+          { version: "2.0.0", requests: ramp(2), compared: ramp(2), different: ramp(1), p99Ms: ramp(1.5) },
+        ],
+      };
+      await route.fulfill({ response, json: { ...report, series } });
+    });
+    // A new window reloads the report at once.
+    await page.locator("#window").selectOption("1h");
+    await page.locator("#charts canvas").first().waitFor({ timeout: 8_000 });
+    expect(await page.locator("#charts figcaption").allTextContents()).toEqual([
+      "Requests per minute",
+      "Difference rate",
+      "p99 latency",
+    ]);
+    expect(await page.locator("#charts figure.chart canvas").count()).toBe(3);
+    expect(await page.locator("#charts figure.chart").first().locator(".u-legend").textContent()).toContain(
+      "1.0.0 (main)",
+    );
+    await shot("charts");
+    await page.unrouteAll();
+    await page.locator("#window").selectOption("15m");
+    await page.locator("#no-series").waitFor({ timeout: 8_000 });
+  });
+
+  it("refuses to promote a failing shadow, then promotes it after a second explicit confirmation", async () => {
+    await card("2.0.0").getByRole("button", { name: "Promote…" }).click();
+    const dialog = page.locator("dialog[open]");
+    expect(await dialog.locator(".gate .badge").textContent()).toBe("fail");
+    await dialog.getByRole("button", { name: "Promote 2.0.0" }).click();
+    await dialog.getByText("The gate refused (409 gate_failed)").waitFor();
+    expect(await dialog.locator("li").count()).toBeGreaterThan(0);
+    const force = dialog.getByRole("button", { name: "Force promote 2.0.0" });
+    expect(await force.isDisabled()).toBe(true);
+    expect((await api<{ services: { version: string; main: boolean }[] }>("GET", "/services/hello")).services).toEqual(
+      expect.arrayContaining([expect.objectContaining({ version: "1.0.0", main: true })]),
+    );
+    await shot("promote-refused");
+
+    await dialog.getByLabel(/want 2.0.0 to take main's traffic anyway/).check();
+    await force.click();
+    await page.locator("dialog[open]").waitFor({ state: "detached" });
+    await expect.poll(() => page.locator("#notice").textContent()).toContain("hello 2.0.0 is now main.");
+    await expect.poll(() => page.locator('[data-service="hello 2.0.0"] td').nth(0).textContent()).toContain("main");
+  });
+
+  it("changes a shadow's mirror percent", async () => {
+    const shadow = await currentShadow();
+    await card(shadow).getByRole("button", { name: "Traffic…" }).click();
+    const dialog = page.locator("dialog[open]");
+    await dialog.getByLabel(/Share of requests/).fill("50");
+    await dialog.getByLabel(/Methods copied/).fill("get, not a method");
+    await dialog.getByRole("button", { name: "Save" }).click();
+    // The API's refusal, naming the field, and nothing changed.
+    await expect.poll(() => dialog.locator(".message").textContent()).toMatch(/^422 \w+: .*mirrorMethods/);
+    await dialog.getByLabel(/Methods copied/).fill("get, head");
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await expect
+      .poll(() => card(shadow).locator(".mirror").textContent())
+      .toBe("Mirroring: 50% of requests, GET, HEAD");
+  });
+
+  it("kills a shadow after a confirmation", async () => {
+    const shadow = await currentShadow();
+    await card(shadow).getByRole("button", { name: "Kill…" }).click();
+    const dialog = page.locator("dialog[open]");
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+    expect(await page.locator(`[data-service="hello ${shadow}"]`).count()).toBe(1);
+
+    await card(shadow).getByRole("button", { name: "Kill…" }).click();
+    await page
+      .locator("dialog[open]")
+      .getByRole("button", { name: `Kill ${shadow}` })
+      .click();
+    await page.locator(`[data-service="hello ${shadow}"]`).waitFor({ state: "detached" });
+    expect(await page.locator("#notice").textContent()).toBe(`Service hello ${shadow} killed.`);
+    expect((await api<{ services: unknown[] }>("GET", "/services/hello")).services).toHaveLength(1);
+  });
+
+  it("signs out", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByLabel("Admin token").waitFor();
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+  });
+
+  it("logged no console errors and no CSP violations", async () => {
+    expect(problems).toEqual([]);
+    // And the listener does catch one: an inline style attribute is refused and reported.
+    await page.evaluate(() => document.body.insertAdjacentHTML("beforeend", '<p style="color: red">x</p>'));
+    await expect.poll(() => problems.join("\n")).toContain("CSP violation: style-src-attr");
+  });
+});
