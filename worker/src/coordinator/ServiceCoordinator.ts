@@ -55,6 +55,9 @@ export class ServiceCoordinator extends DurableObject<Env> {
     return this.#serialised(async () => {
       const existing = await listServices(this.#db, input.name);
       const { main } = decideDeploy(existing, input.name, input.version);
+      // Copies already in flight when an earlier deployment of this version was killed may have
+      // landed in the ledger since; before the version exists again, nothing new can.
+      if (!main) await this.#forgetEvidence(input.name, input.version);
       const row = await insertVersion(this.#db, { ...input, main, now: new Date() });
       return toRecord(row);
     });
@@ -77,7 +80,7 @@ export class ServiceCoordinator extends DurableObject<Env> {
   /**
    * Kills one version, or every version of the name when `version` is omitted.
    * When the name ends, its policy goes in the same D1 batch and its evidence ledger is destroyed;
-   * a killed shadow's evidence is forgotten, so a version deployed again under its number starts clean.
+   * a killed shadow's evidence is forgotten (and again when it is deployed anew), so it starts clean.
    */
   kill(name: string, version?: string): Promise<Outcome<ServiceRecord[]>> {
     return this.#serialised(async () => {
