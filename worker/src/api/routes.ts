@@ -5,6 +5,7 @@ import { GATE_WINDOW, type Outcome, type ServiceCoordinator } from "../coordinat
 import { listServices, openDatabase, readPolicy, toPolicyResult, toRecord } from "../db/queries.ts";
 import type { AppEnv, Env } from "../env.ts";
 import { AppError, reasonOf } from "../errors.ts";
+import type { EvidenceReport } from "../evidence/verdict.ts";
 import { probeOrigin } from "../health/probe.ts";
 import { gatewayKey } from "../proxy/gateway-key.ts";
 import { forgetRoutes } from "../proxy/route-table.ts";
@@ -29,6 +30,7 @@ import {
   ServiceRecordSchema,
   TrafficControlsBodySchema,
   VersionParamSchema,
+  wantsSeries,
 } from "./schemas.ts";
 import { validate } from "./validate.ts";
 
@@ -229,7 +231,8 @@ const routes = adminApi
   .get(
     "/services/:name/report",
     describe({
-      summary: "Each shadow's evidence against main over a window, and its verdict",
+      summary:
+        "Each shadow's evidence against main over a window, and its verdict; with `series=true`, step by step too",
       success: { status: 200, description: "The report", schema: EvidenceReportSchema },
       errors: { 404: "No version of this name is deployed", 503: EVIDENCE_UNAVAILABLE },
     }),
@@ -237,7 +240,8 @@ const routes = adminApi
     validate("query", ReportQuerySchema),
     async (c) => {
       const { name } = c.req.valid("param");
-      const window = parseWindow(c.req.valid("query").window) ?? GATE_WINDOW.ms;
+      const query = c.req.valid("query");
+      const window = parseWindow(query.window) ?? GATE_WINDOW.ms;
       const db = openDatabase(c.env.DB);
       const versions = await listServices(db, name);
       requireName(versions, name);
@@ -245,8 +249,9 @@ const routes = adminApi
       const main = versions.find((v) => v.main)?.version ?? "";
       const shadows = versions.filter((v) => !v.main).map((v) => v.version);
       const to = Date.now();
-      const report = await readEvidence(c.env, name, (ledger) =>
-        ledger.report({ name, from: to - window, to, main, shadows, policy }),
+      const input = { name, from: to - window, to, main, shadows, policy };
+      const report: EvidenceReport = await readEvidence(c.env, name, (ledger) =>
+        wantsSeries(query.series) ? ledger.reportWithSeries(input) : ledger.report(input),
       );
       return c.json(report, 200);
     },

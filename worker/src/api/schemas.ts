@@ -3,7 +3,7 @@ import { SERVICE_STATUSES } from "../db/schema.ts";
 import type { ErrorBody } from "../errors.ts";
 import type { ExchangeSample } from "../evidence/batch.ts";
 import type { DiffKind } from "../evidence/compare.ts";
-import type { EvidenceReport, ShadowReport, Verdict } from "../evidence/verdict.ts";
+import type { EvidenceReport, ReportSeries, ShadowReport, Verdict } from "../evidence/verdict.ts";
 import {
   differencePath,
   headerName,
@@ -87,12 +87,45 @@ export const ShadowReportSchema = v.object({
   ),
 }) satisfies v.GenericSchema<ShadowReport>;
 
+const perStep = (what: string) => v.pipe(v.array(count), v.description(what));
+
+export const ReportSeriesSchema = v.pipe(
+  v.object({
+    from: v.pipe(dateTime, v.description("Start of the first step")),
+    stepSeconds: v.pipe(
+      count,
+      v.description("60 up to a 4 h window; wider steps (multiples of 60) keep a longer window to about 240 steps"),
+    ),
+    versions: v.pipe(
+      v.array(
+        v.object({
+          version: v.string(),
+          requests: perStep(
+            "Mirrored requests per step; main's are those of its widest shadow (sampling is nested, so it saw them all)",
+          ),
+          compared: v.optional(perStep("Shadows only: compared requests per step")),
+          different: v.optional(
+            perStep("Shadows only: requests with a counting difference per step, after the ignore and noise rules"),
+          ),
+          p99Ms: v.pipe(
+            v.array(v.nullable(v.number())),
+            v.description("p99 latency per step in ms, null for a step without requests"),
+          ),
+        }),
+      ),
+      v.description("Main first, then the shadows; every list holds one value per step, oldest first"),
+    ),
+  }),
+  v.description("The report's window step by step, for charts; only with `series=true`"),
+) satisfies v.GenericSchema<ReportSeries>;
+
 export const EvidenceReportSchema = v.object({
   name: v.string(),
   main: v.string(),
   window: v.object({ from: dateTime, to: dateTime }),
   shadows: v.array(ShadowReportSchema),
   noise: v.object({ sampled: count, fields: v.array(v.object({ path: v.string(), rate })) }),
+  series: v.optional(ReportSeriesSchema),
 }) satisfies v.GenericSchema<EvidenceReport>;
 
 const sampleSide = v.object({
@@ -276,7 +309,18 @@ export const ReportQuerySchema = v.object({
     ),
     "1h",
   ),
+  series: v.optional(
+    v.pipe(
+      v.picklist(["true", "false", "1", "0"], "must be true or false (or 1 or 0)"),
+      v.description("Add `series`: each version's requests, differences and p99 step by step over the window"),
+      v.metadata({ examples: ["true"] }),
+    ),
+    "false",
+  ),
 });
+
+/** Whether a `series` query value asks for the series. */
+export const wantsSeries = (value: string) => value === "true" || value === "1";
 
 const LIMIT_RANGE = "must be a whole number from 1 to 100";
 export const DIFFS_DEFAULT_LIMIT = 10;
@@ -303,6 +347,7 @@ export const NAMED_SCHEMAS = {
   AssignResult: AssignResultSchema,
   ShadowReport: ShadowReportSchema,
   EvidenceReport: EvidenceReportSchema,
+  ReportSeries: ReportSeriesSchema,
   Diffs: DiffsSchema,
   Policy: PolicySchema,
   Error: ErrorSchema,

@@ -55,6 +55,9 @@ export class ServiceCoordinator extends DurableObject<Env> {
     return this.#serialised(async () => {
       const existing = await listServices(this.#db, input.name);
       const { main } = decideDeploy(existing, input.name, input.version);
+      // Copies already in flight when an earlier deployment of this version was killed may have
+      // landed in the ledger since; before the version exists again, nothing new can.
+      if (!main) await this.#forgetEvidence(input.name, input.version);
       const row = await insertVersion(this.#db, { ...input, main, now: new Date() });
       return toRecord(row);
     });
@@ -76,7 +79,8 @@ export class ServiceCoordinator extends DurableObject<Env> {
 
   /**
    * Kills one version, or every version of the name when `version` is omitted.
-   * When the name ends, its policy goes in the same D1 batch and its evidence ledger is destroyed.
+   * When the name ends, its policy goes in the same D1 batch and its evidence ledger is destroyed;
+   * a killed shadow's evidence is forgotten (and again when it is deployed anew), so it starts clean.
    */
   kill(name: string, version?: string): Promise<Outcome<ServiceRecord[]>> {
     return this.#serialised(async () => {
@@ -84,8 +88,9 @@ export class ServiceCoordinator extends DurableObject<Env> {
       if (version === undefined) decideKillName(existing, name);
       else decideKillVersion(existing, name, version);
       if (version !== undefined && !killEndsName(existing, version)) {
-        // A shadow's evidence stays in the ledger, and its minutes age out with the rest.
-        return (await deleteVersion(this.#db, name, version)).map(toRecord);
+        const killed = (await deleteVersion(this.#db, name, version)).map(toRecord);
+        await this.#forgetEvidence(name, version);
+        return killed;
       }
       const killed = await forgetName(this.#db, name, version);
       await this.#destroyEvidence(name);
@@ -145,6 +150,19 @@ export class ServiceCoordinator extends DurableObject<Env> {
       await callLedger(this.env, name, (ledger) => ledger.destroy());
     } catch (error) {
       console.error(JSON.stringify({ event: "ledger_destroy_failed", name, message: reasonOf(error) }));
+    }
+  }
+
+  /**
+   * Best effort, after D1, as for a name: the version is gone either way. Evidence
+   * that could not be forgotten (logged) would be judged again if the same
+   * version were deployed within the ledger's retention.
+   */
+  async #forgetEvidence(name: string, version: string): Promise<void> {
+    try {
+      await callLedger(this.env, name, (ledger) => ledger.forget(version));
+    } catch (error) {
+      console.error(JSON.stringify({ event: "ledger_forget_failed", name, version, message: reasonOf(error) }));
     }
   }
 

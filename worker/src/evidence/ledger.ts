@@ -2,12 +2,16 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.ts";
 import { cutBody, type EvidenceBatch, type ExchangeSample, SAMPLES_PER_PATH, type SampleSide } from "./batch.ts";
 import { type HistogramJson, LatencyHistogram } from "./histogram.ts";
+import { p99OrNull, seriesSteps, stepOf } from "./series.ts";
 import {
   type EvidencePolicy,
   type EvidenceReport,
   type NoiseEvidence,
   noiseReport,
+  parseSignature,
+  type ReportSeries,
   type ShadowEvidence,
+  type ShadowReport,
   shadowReport,
   withDefaults,
 } from "./verdict.ts";
@@ -26,6 +30,19 @@ export interface ReportInput {
   shadows: string[];
   policy?: Partial<Omit<EvidencePolicy, "gate">> & { gate?: Partial<EvidencePolicy["gate"]> };
 }
+
+/** One row of `counters`, as SQLite returns it. */
+type CounterRow = {
+  minute: number;
+  mirrored: number;
+  compared: number;
+  not_compared: number;
+  skipped: number;
+  errors_main: number;
+  errors_shadow: number;
+  latency_main: string;
+  latency_shadow: string;
+};
 
 export interface StoredSample extends ExchangeSample {
   version: string;
@@ -200,6 +217,133 @@ export class EvidenceLedger extends DurableObject<Env> {
     return { samples: rows.toArray().map((row) => JSON.parse(row.sample) as ExchangeSample) };
   }
 
+  /**
+   * The report with its window step by step (`series`), for charts. One pass
+   * over the window's rows builds both, so they add up and a long window is
+   * read once: each step keeps its own sums and histograms, and the window's
+   * evidence is their merge.
+   */
+  async reportWithSeries(input: ReportInput): Promise<EvidenceReport & { series: ReportSeries }> {
+    this.#ensureSchema();
+    const policy = withDefaults(input.policy);
+    const sql = this.ctx.storage.sql;
+    const lo = Math.ceil(input.from / MINUTE_MS);
+    const hi = Math.ceil(input.to / MINUTE_MS);
+    const steps = seriesSteps(lo, hi);
+    const zeros = () => new Array<number>(steps.length).fill(0);
+    const histograms = () => Array.from({ length: steps.length }, () => new LatencyHistogram());
+    const noise = this.#noiseEvidence(lo, hi);
+    const mainRequests = zeros();
+    const mainLatency = histograms();
+    const shadows: ShadowReport[] = [];
+    const shadowSeries: ReportSeries["versions"] = [];
+
+    for (const version of input.shadows) {
+      const requests = zeros();
+      const compared = zeros();
+      const different = zeros();
+      const latencyShadow = histograms();
+      const latencyMain = histograms();
+      const evidence: ShadowEvidence = {
+        version,
+        mirrored: 0,
+        compared: 0,
+        notCompared: 0,
+        skipped: 0,
+        errorsMain: 0,
+        errorsShadow: 0,
+        latencyMain: new LatencyHistogram(),
+        latencyShadow: new LatencyHistogram(),
+        signatures: new Map(),
+      };
+      for (const row of sql.exec<CounterRow>(
+        "SELECT * FROM counters WHERE version = ? AND minute >= ? AND minute < ?",
+        version,
+        lo,
+        hi,
+      )) {
+        const i = stepOf(steps, row.minute);
+        requests[i] = (requests[i] ?? 0) + row.mirrored;
+        compared[i] = (compared[i] ?? 0) + row.compared;
+        latencyMain[i]?.mergeJson(JSON.parse(row.latency_main) as HistogramJson);
+        latencyShadow[i]?.mergeJson(JSON.parse(row.latency_shadow) as HistogramJson);
+        evidence.mirrored += row.mirrored;
+        evidence.compared += row.compared;
+        evidence.notCompared += row.not_compared;
+        evidence.skipped += row.skipped;
+        evidence.errorsMain += row.errors_main;
+        evidence.errorsShadow += row.errors_shadow;
+      }
+      latencyMain.forEach((histogram, i) => {
+        evidence.latencyMain.merge(histogram);
+        mainLatency[i]?.merge(histogram);
+      });
+      for (const histogram of latencyShadow) evidence.latencyShadow.merge(histogram);
+
+      const signatureSteps = new Map<string, number[]>();
+      for (const row of sql.exec<{ minute: number; signature: string; count: number }>(
+        "SELECT minute, signature, count FROM signatures WHERE version = ? AND minute >= ? AND minute < ?",
+        version,
+        lo,
+        hi,
+      )) {
+        evidence.signatures.set(row.signature, (evidence.signatures.get(row.signature) ?? 0) + row.count);
+        let perStep = signatureSteps.get(row.signature);
+        if (!perStep) {
+          perStep = zeros();
+          signatureSteps.set(row.signature, perStep);
+        }
+        const i = stepOf(steps, row.minute);
+        perStep[i] = (perStep[i] ?? 0) + row.count;
+      }
+
+      const report = shadowReport(evidence, noise, policy);
+      shadows.push(report);
+      // Whether a field counts is decided over the whole window, as in the report; each step then adds its requests.
+      const counting = new Set(report.fields.filter((f) => f.counts).map((f) => `${f.path} ${f.kind}`));
+      for (const [signature, perStep] of signatureSteps) {
+        if (!parseSignature(signature).some((d) => counting.has(`${d.path} ${d.kind}`))) continue;
+        perStep.forEach((n, i) => {
+          different[i] = (different[i] ?? 0) + n;
+        });
+      }
+      // Sampling is nested, so main's mirrored requests in a step are those of its widest shadow.
+      requests.forEach((n, i) => {
+        mainRequests[i] = Math.max(mainRequests[i] ?? 0, n);
+      });
+      shadowSeries.push({ version, requests, compared, different, p99Ms: latencyShadow.map(p99OrNull) });
+    }
+
+    return {
+      name: input.name,
+      main: input.main,
+      window: { from: new Date(input.from).toISOString(), to: new Date(input.to).toISOString() },
+      shadows,
+      noise: noiseReport(noise),
+      series: {
+        from: new Date(steps.first * MINUTE_MS).toISOString(),
+        stepSeconds: steps.step * 60,
+        versions: [{ version: input.main, requests: mainRequests, p99Ms: mainLatency.map(p99OrNull) }, ...shadowSeries],
+      },
+    };
+  }
+
+  /**
+   * Forgets one version's counters, signatures and samples: it was killed, and
+   * a version deployed again under that number starts with no evidence. Noise
+   * stays, because it describes the name's main.
+   */
+  async forget(version: string): Promise<void> {
+    this.#ensureSchema();
+    const sql = this.ctx.storage.sql;
+    this.ctx.storage.transactionSync(() => {
+      sql.exec("DELETE FROM counters WHERE version = ?", version);
+      sql.exec("DELETE FROM signatures WHERE version = ?", version);
+      sql.exec("DELETE FROM sample_paths WHERE version = ?", version);
+      sql.exec("DELETE FROM samples WHERE version = ?", version);
+    });
+  }
+
   /** Forgets everything: the name was killed. */
   async destroy(): Promise<void> {
     await this.ctx.storage.deleteAlarm();
@@ -279,6 +423,27 @@ export class EvidenceLedger extends DurableObject<Env> {
       evidence.signatures.set(row.signature, row.count);
     }
     return evidence;
+  }
+
+  /** Main against main over the minutes [lo, hi). */
+  #noiseEvidence(lo: number, hi: number): NoiseEvidence {
+    const sql = this.ctx.storage.sql;
+    const sampled = sql
+      .exec<{ sampled: number | null }>(
+        "SELECT SUM(sampled) AS sampled FROM noise WHERE minute >= ? AND minute < ?",
+        lo,
+        hi,
+      )
+      .one().sampled;
+    const noise: NoiseEvidence = { sampled: Number(sampled ?? 0), paths: new Map() };
+    for (const row of sql.exec<{ path: string; count: number }>(
+      "SELECT path, SUM(count) AS count FROM noise_paths WHERE minute >= ? AND minute < ? GROUP BY path",
+      lo,
+      hi,
+    )) {
+      noise.paths.set(row.path, row.count);
+    }
+    return noise;
   }
 
   /** Keeps a sample only for the paths that have fewer than five, with bodies cut to 8 KiB. */

@@ -148,6 +148,31 @@ export interface EvidenceReport {
   window: { from: string; to: string };
   shadows: ShadowReport[];
   noise: NoiseReport;
+  /** Only when asked for: the window step by step, for charts. */
+  series?: ReportSeries;
+}
+
+/**
+ * The report's window step by step, oldest first: every array holds one value
+ * per step from `from`. A step without evidence is 0 (counts) or null (p99).
+ */
+export interface ReportSeries {
+  /** Start of the first step, ISO 8601. */
+  from: string;
+  /** 60 for windows up to 4 h; a longer window takes a wider step (a multiple of 60), so at most ~240 steps. */
+  stepSeconds: number;
+  /** Main first, then the shadows. */
+  versions: {
+    version: string;
+    /** A shadow's mirrored requests; main's are those of its widest shadow in each step (sampling is nested). */
+    requests: number[];
+    /** Shadows only: compared requests. */
+    compared?: number[];
+    /** Shadows only: requests with a counting difference, by the same ignore and noise rules as the report. */
+    different?: number[];
+    /** Main's comes from the main histograms of every shadow's rows. */
+    p99Ms: (number | null)[];
+  }[];
 }
 
 export function noiseReport(noise: NoiseEvidence): NoiseReport {

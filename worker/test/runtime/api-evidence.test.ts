@@ -277,6 +277,31 @@ describe("GET /services/:name/:version/diffs", () => {
   });
 });
 
+describe("killing a shadow forgets its evidence", () => {
+  it("deployed again under the same version, it starts with an empty report and samples", async () => {
+    const name = await freshName("2.0.0", "3.0.0");
+    await recordEvidence(name, "2.0.0", {
+      compared: 200,
+      different: { "body.price": 100 },
+      noise: { sampled: 4, paths: { "body.time": 4 } },
+      samples: [sample(1, ["body.price"])],
+    });
+    await recordEvidence(name, "3.0.0", { compared: 7 });
+    expect((await report(name)).body.shadows[0]?.verdict).toBe("fail");
+
+    expect((await api("DELETE", `/services/${name}/2.0.0`)).status).toBe(200);
+    expect((await deploy(name, "2.0.0", origins.v2)).status).toBe(201);
+    const again = await report(name);
+    expect(again.body.shadows).toEqual([
+      expect.objectContaining({ version: "3.0.0", requests: expect.objectContaining({ compared: 7 }) }),
+      noEvidence("2.0.0"),
+    ]);
+    // The noise describes main, which is still there.
+    expect(again.body.noise.sampled).toBe(4);
+    expect((await diffs(name, "2.0.0")).body).toEqual({ samples: [] });
+  });
+});
+
 describe("killing a name empties its evidence", () => {
   it("by name: deployed again, the name has an empty report, no samples and the default policy", async () => {
     const name = await freshName("2.0.0");
@@ -304,7 +329,6 @@ describe("killing a name empties its evidence", () => {
     const name = await freshName("2.0.0");
     await recordEvidence(name, "2.0.0", { compared: 50 });
     expect((await api("DELETE", `/services/${name}/2.0.0`)).status).toBe(200);
-    // Killing a shadow removes nothing else: its minutes stay until they age out.
     expect((await api("DELETE", `/services/${name}/1.0.0`)).status).toBe(200);
     expect((await deploy(name, "1.0.0", origins.v1)).status).toBe(201);
     expect((await deploy(name, "2.0.0", origins.v2)).status).toBe(201);

@@ -1,6 +1,6 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, inject, it } from "vitest";
+import { describe, expect, inject, it, vi } from "vitest";
 import type { AssignResult } from "../../src/api/schemas.ts";
 import type { Env } from "../../src/env.ts";
 import { api, deploy, type EvidenceMinute, recordEvidence, versionsOf } from "./admin-client.ts";
@@ -131,6 +131,54 @@ describe("the promotion gate on PUT /services/:name/main", () => {
     const res = await api("PUT", `/services/${name}/main`, { body: { version: "2.0.0", force: "yes" } });
     expect(res.status).toBe(422);
     expect(res.body.error).toEqual({ code: "invalid_field", message: "force must be true or false", field: "force" });
+  });
+
+  it("does not judge a version deployed again by the evidence of the one that was killed", async () => {
+    const name = await freshName();
+    await recordEvidence(name, "2.0.0", evidence(200));
+    expect((await api("DELETE", `/services/${name}/2.0.0`)).status).toBe(200);
+    expect((await deploy(name, "2.0.0", origins.v2)).status).toBe(201);
+    const res = await assign(name, "2.0.0");
+    expect(res.status).toBe(200);
+    expect(res.body.verdict).toMatchObject({ verdict: "inconclusive", requests: { compared: 0 } });
+    expect(await mainOf(name)).toBe("2.0.0");
+  });
+
+  it("forgets, on deploying it again, what the killed version's copies still in flight left in the ledger", async () => {
+    const name = await freshName();
+    expect((await api("DELETE", `/services/${name}/2.0.0`)).status).toBe(200);
+    // A batch that an isolate flushed after the kill, for copies it had sent before.
+    await recordEvidence(name, "2.0.0", evidence(200));
+    expect((await deploy(name, "2.0.0", origins.v2)).status).toBe(201);
+    const res = await assign(name, "2.0.0");
+    expect(res.status).toBe(200);
+    expect(res.body.verdict).toMatchObject({ verdict: "inconclusive", requests: { compared: 0 } });
+  });
+
+  it("kills and deploys a shadow even when its evidence cannot be forgotten, and says so in the log", async () => {
+    const name = await freshName();
+    const down = {
+      getByName: () => ({ forget: () => Promise.reject(new Error("connection lost")) }),
+    } as unknown as Env["EVIDENCE_LEDGER"];
+    const errors: string[] = [];
+    const spy = vi.spyOn(console, "error").mockImplementation((line: unknown) => {
+      errors.push(String(line));
+    });
+    try {
+      await runInDurableObject(env.SERVICE_COORDINATOR.getByName(name), (instance) => {
+        Reflect.set(instance, "env", { ...env, EVIDENCE_LEDGER: down });
+      });
+      const res = await api("DELETE", `/services/${name}/2.0.0`);
+      expect(res.status).toBe(200);
+      expect(res.body.killed?.map((s) => s.version)).toEqual(["2.0.0"]);
+      expect((await versionsOf(name)).map((s) => s.version)).toEqual(["1.0.0"]);
+      expect((await deploy(name, "2.0.0", origins.v2)).status).toBe(201);
+    } finally {
+      spy.mockRestore();
+    }
+    // Once for the kill, once for the deploy.
+    const failure = { event: "ledger_forget_failed", name, version: "2.0.0", message: "connection lost" };
+    expect(errors.map((line) => JSON.parse(line))).toEqual([failure, failure]);
   });
 
   it("proceeds with a warning and no verdict when the ledger cannot be reached", async () => {

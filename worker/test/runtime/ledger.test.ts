@@ -356,6 +356,48 @@ describe("EvidenceLedger", () => {
     expect((await ledger.report(hour(name))).shadows[0]?.requests.mirrored).toBe(10);
   });
 
+  it("forgets one version's counters, signatures and samples, and keeps other versions and the noise", async () => {
+    const { name, ledger } = ledgerFor("forget");
+    const sample = (version: string, path: string) => ({
+      version,
+      at: new Date(NOW).toISOString(),
+      requestId: `${version}-${path}`,
+      method: "GET",
+      url: "/",
+      paths: [path],
+      main: { status: 200, headers: {}, body: "1", truncated: false },
+      shadow: { status: 200, headers: {}, body: "2", truncated: false },
+    });
+    await ledger.record({
+      shadows: [
+        counts("2.0.0", NOW, { signatures: { "body.a value": 3 } }),
+        counts("2.0.0", NOW - 30 * MINUTE),
+        counts("3.0.0", NOW, { signatures: { "body.b value": 2 } }),
+      ],
+      noise: [{ minute: NOW / MINUTE, sampled: 4, paths: { "body.t": 4 } }],
+      samples: [sample("2.0.0", "body.a"), sample("3.0.0", "body.b")],
+      dropped: 0,
+    });
+    await ledger.forget("2.0.0");
+    const report = await ledger.report(hour(name, { shadows: ["2.0.0", "3.0.0"] }));
+    expect(report.shadows.map((s) => [s.version, s.requests.mirrored, s.fields.map((f) => f.path)])).toEqual([
+      ["2.0.0", 0, []],
+      ["3.0.0", 10, ["body.b"]],
+    ]);
+    expect(report.noise).toEqual({ sampled: 4, fields: [{ path: "body.t", rate: 1 }] });
+    expect((await ledger.diffs("2.0.0")).samples).toEqual([]);
+    expect((await ledger.diffs("2.0.0", { path: "body.a" })).samples).toEqual([]);
+    expect((await ledger.diffs("3.0.0")).samples.map((s) => s.requestId)).toEqual(["3.0.0-body.b"]);
+    // A version deployed again under that number keeps five samples per path from scratch.
+    await ledger.record({
+      shadows: [],
+      noise: [],
+      samples: [1, 2, 3, 4, 5, 6].map((i) => ({ ...sample("2.0.0", "body.a"), requestId: `again-${i}` })),
+      dropped: 0,
+    });
+    expect((await ledger.diffs("2.0.0")).samples).toHaveLength(5);
+  });
+
   it("prunes minutes older than 7 days when its alarm runs, and keeps the rest", async () => {
     const { name, ledger } = ledgerFor("prune");
     const old = NOW - 8 * 24 * 60 * MINUTE;
