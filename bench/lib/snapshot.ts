@@ -6,6 +6,10 @@ import { join } from "node:path";
 
 const GATEWAY_FILES = [
   "worker/src",
+  // wrangler.toml's [build] bundles the dashboard before the Worker starts.
+  "dashboard/build.mjs",
+  "dashboard/src",
+  "dashboard/static",
   "migrations",
   "scripts",
   "wrangler.toml",

@@ -2,30 +2,12 @@
 import type { AssignResult, PolicyResult, ServiceRecord } from "../../worker/src/api/schemas.ts";
 import type { ErrorBody } from "../../worker/src/errors.ts";
 import type { ExchangeSample } from "../../worker/src/evidence/batch.ts";
-import type { EvidenceReport, ShadowReport } from "../../worker/src/evidence/verdict.ts";
+import type { EvidenceReport, ReportSeries, ShadowReport } from "../../worker/src/evidence/verdict.ts";
 
-export type { AssignResult, EvidenceReport, ExchangeSample, PolicyResult, ServiceRecord, ShadowReport };
+export type { AssignResult, EvidenceReport, ExchangeSample, PolicyResult, ReportSeries, ServiceRecord, ShadowReport };
 
-/**
- * Per-minute evidence for the charts. The report does not carry it yet; when it does, each array holds
- * one value per step from `from`, oldest first, and a missing minute is 0 (counts) or null (latency).
- */
-export interface ReportSeries {
-  /** Start of the first step, ISO 8601. */
-  from: string;
-  stepSeconds: number;
-  versions: {
-    version: string;
-    /** Requests of that version that were mirrored (for main: the requests it served that were mirrored). */
-    requests: number[];
-    /** Shadows only: compared requests and those with a counting difference. */
-    compared?: number[];
-    different?: number[];
-    p99Ms: (number | null)[];
-  }[];
-}
-
-export type Report = EvidenceReport & { series?: ReportSeries };
+/** The report as the dashboard asks for it: with its per-minute series (`?series=true`). */
+export type Report = EvidenceReport;
 
 /** The API refused the call: its status, code and message, as the dashboard shows them. */
 export class ApiError extends Error {

@@ -153,7 +153,7 @@ async function refresh(): Promise<void> {
         current.report = await callApi<Report>(
           current.token,
           "GET",
-          `/services/${enc(current.selected)}/report?window=${current.window}`,
+          `/services/${enc(current.selected)}/report?window=${current.window}&series=true`,
         );
         current.reportError = undefined;
       } catch (error) {
