@@ -160,36 +160,11 @@ export class EvidenceLedger extends DurableObject<Env> {
   async report(input: ReportInput): Promise<EvidenceReport> {
     this.#ensureSchema();
     const policy = withDefaults(input.policy);
-    const sql = this.ctx.storage.sql;
     const lo = Math.ceil(input.from / MINUTE_MS);
     const hi = Math.ceil(input.to / MINUTE_MS);
-
-    const noise: NoiseEvidence = { sampled: 0, paths: new Map() };
-    noise.sampled = Number(
-      sql
-        .exec<{ sampled: number | null }>(
-          "SELECT SUM(sampled) AS sampled FROM noise WHERE minute >= ? AND minute < ?",
-          lo,
-          hi,
-        )
-        .one().sampled ?? 0,
-    );
-    for (const row of sql.exec<{ path: string; count: number }>(
-      "SELECT path, SUM(count) AS count FROM noise_paths WHERE minute >= ? AND minute < ? GROUP BY path",
-      lo,
-      hi,
-    )) {
-      noise.paths.set(row.path, row.count);
-    }
-
+    const noise = this.#noiseEvidence(lo, hi);
     const shadows = input.shadows.map((version) => shadowReport(this.#evidenceOf(version, lo, hi), noise, policy));
-    return {
-      name: input.name,
-      main: input.main,
-      window: { from: new Date(input.from).toISOString(), to: new Date(input.to).toISOString() },
-      shadows,
-      noise: noiseReport(noise),
-    };
+    return assembleReport(input, shadows, noise);
   }
 
   /** Newest samples first; with `path`, only those kept for that path. */
@@ -244,18 +219,7 @@ export class EvidenceLedger extends DurableObject<Env> {
       const different = zeros();
       const latencyShadow = histograms();
       const latencyMain = histograms();
-      const evidence: ShadowEvidence = {
-        version,
-        mirrored: 0,
-        compared: 0,
-        notCompared: 0,
-        skipped: 0,
-        errorsMain: 0,
-        errorsShadow: 0,
-        latencyMain: new LatencyHistogram(),
-        latencyShadow: new LatencyHistogram(),
-        signatures: new Map(),
-      };
+      const evidence = emptyEvidence(version);
       for (const row of sql.exec<CounterRow>(
         "SELECT * FROM counters WHERE version = ? AND minute >= ? AND minute < ?",
         version,
@@ -315,11 +279,7 @@ export class EvidenceLedger extends DurableObject<Env> {
     }
 
     return {
-      name: input.name,
-      main: input.main,
-      window: { from: new Date(input.from).toISOString(), to: new Date(input.to).toISOString() },
-      shadows,
-      noise: noiseReport(noise),
+      ...assembleReport(input, shadows, noise),
       series: {
         from: new Date(steps.first * MINUTE_MS).toISOString(),
         stepSeconds: steps.step * 60,
@@ -382,18 +342,7 @@ export class EvidenceLedger extends DurableObject<Env> {
 
   #evidenceOf(version: string, lo: number, hi: number): ShadowEvidence {
     const sql = this.ctx.storage.sql;
-    const evidence: ShadowEvidence = {
-      version,
-      mirrored: 0,
-      compared: 0,
-      notCompared: 0,
-      skipped: 0,
-      errorsMain: 0,
-      errorsShadow: 0,
-      latencyMain: new LatencyHistogram(),
-      latencyShadow: new LatencyHistogram(),
-      signatures: new Map(),
-    };
+    const evidence = emptyEvidence(version);
     for (const row of sql.exec<{
       mirrored: number;
       compared: number;
@@ -474,6 +423,33 @@ export class EvidenceLedger extends DurableObject<Env> {
       .one();
     for (const path of wanted) sql.exec("INSERT INTO sample_paths VALUES (?, ?, ?)", version, path, id);
   }
+}
+
+/** A version's evidence before any row of the window is added. */
+function emptyEvidence(version: string): ShadowEvidence {
+  return {
+    version,
+    mirrored: 0,
+    compared: 0,
+    notCompared: 0,
+    skipped: 0,
+    errorsMain: 0,
+    errorsShadow: 0,
+    latencyMain: new LatencyHistogram(),
+    latencyShadow: new LatencyHistogram(),
+    signatures: new Map(),
+  };
+}
+
+/** The report's JSON around its shadows, the same with or without a series. */
+function assembleReport(input: ReportInput, shadows: ShadowReport[], noise: NoiseEvidence): EvidenceReport {
+  return {
+    name: input.name,
+    main: input.main,
+    window: { from: new Date(input.from).toISOString(), to: new Date(input.to).toISOString() },
+    shadows,
+    noise: noiseReport(noise),
+  };
 }
 
 function mergedJson(stored: string | undefined, added: HistogramJson): string {
