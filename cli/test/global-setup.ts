@@ -1,11 +1,7 @@
 import { spawn } from "node:child_process";
-import { randomUUID } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
-import { startGateway } from "../../scripts/gateway.ts";
-import { deadPort, startOrigin } from "../../worker/test/support/origins.ts";
+import { startTestWorld } from "../../worker/test/support/world.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -42,32 +38,12 @@ const buildCliOnce = () => {
 
 /** Each project gets a gateway of its own (cli tests `kill --all`), with its own state and token. */
 export default async function setup(project: TestProject) {
-  const scratchDir = await mkdtemp(join(tmpdir(), `daeploy-edge-${project.name}-`));
-  const started = await Promise.allSettled([
-    startGateway({ token: `test-${randomUUID()}`, stateDir: join(scratchDir, "gateway") }),
-    startOrigin({ version: "1.0.0" }),
-    startOrigin({ version: "2.0.0" }),
-    deadPort(),
-    buildCliOnce(),
-  ]);
-  const ok = <T>(result: PromiseSettledResult<T>) => (result.status === "fulfilled" ? result.value : undefined);
-  const [gateway, v1, v2, dead] = [ok(started[0]), ok(started[1]), ok(started[2]), ok(started[3])];
-  const teardown = async () => {
-    await gateway?.stop();
-    await Promise.all([v1?.close(), v2?.close()]);
-    await rm(scratchDir, { recursive: true, force: true });
-  };
-  const failure = started.find((result) => result.status === "rejected");
-  if (failure || !gateway || !v1 || !v2 || dead === undefined) {
-    await teardown();
-    throw failure?.reason ?? new Error("the test world did not start");
-  }
-
+  const world = await startTestWorld(project.name, [buildCliOnce()]);
   project.provide("cliWorld", {
     cliPath: join(root, "dist", "cli.mjs"),
-    gateway: { url: gateway.url, token: gateway.token },
-    origins: { v1: v1.url, v2: v2.url, dead: `http://127.0.0.1:${dead}` },
-    scratchDir,
+    gateway: world.gateway,
+    origins: world.origins,
+    scratchDir: world.scratchDir,
   });
-  return teardown;
+  return world.teardown;
 }
