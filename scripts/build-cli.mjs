@@ -3,7 +3,7 @@
 // hono's client bundled in, so an installed `daeploy-edge` needs no dependencies and never runs
 // TypeScript from node_modules. The worker is imported for its types only, so none of its code ends
 // up in dist/. `npm run build`, `npm pack` (through prepack), `npm run dev` and the tests run it.
-import { chmod, rename } from "node:fs/promises";
+import { chmod, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -13,7 +13,7 @@ const outfile = join(root, "dist", "cli.mjs");
 // Built aside, then renamed into place: a CLI already running never sees half a file.
 const partial = `${outfile}.${process.pid}.partial`;
 
-await build({
+const result = await build({
   entryPoints: [join(root, "cli", "src", "cli.ts")],
   outfile: partial,
   bundle: true,
@@ -22,7 +22,32 @@ await build({
   format: "esm",
   tsconfig: join(root, "cli", "tsconfig.json"),
   legalComments: "eof",
+  metafile: true,
   logLevel: "warning",
 });
 await chmod(partial, 0o755);
+await writeNotices(Object.keys(result.metafile.inputs));
 await rename(partial, outfile);
+
+/**
+ * The bundled packages' licences travel with the bundle: most of them ask for their notice to be
+ * kept, and esbuild keeps only comments marked as legal, which few packages write.
+ */
+async function writeNotices(inputs) {
+  const packages = new Set();
+  for (const input of inputs) {
+    const match = /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input);
+    if (match) packages.add(match[1]);
+  }
+  const sections = [];
+  for (const name of [...packages].sort()) {
+    const dir = join(root, "node_modules", name);
+    const { version, license } = JSON.parse(await readFile(join(dir, "package.json"), "utf8"));
+    const text = await readFile(join(dir, "LICENSE"), "utf8").catch(() => `Licensed under ${license}.`);
+    sections.push(`## ${name} ${version} (${license})\n\n${text.trim()}\n`);
+  }
+  const notices = `# Third-party software bundled in dist/cli.mjs\n\n${sections.join("\n")}`;
+  const path = join(root, "dist", "THIRD_PARTY_LICENSES.md");
+  await writeFile(`${path}.${process.pid}.partial`, notices);
+  await rename(`${path}.${process.pid}.partial`, path);
+}

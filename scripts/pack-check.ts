@@ -13,7 +13,14 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const systemBin = process.env.SYSTEM_NODE_BIN ?? "/usr/bin";
 // Only the system's tools: an installed CLI must not lean on the clone's node_modules/.bin.
 const systemEnv = { HOME: process.env.HOME ?? tmpdir(), PATH: `${systemBin}:/bin`, NO_COLOR: "1", TZ: "UTC" };
-const EXPECTED_FILES = ["LICENSE", "README.md", "bin/daeploy-edge.mjs", "dist/cli.mjs", "package.json"];
+const EXPECTED_FILES = [
+  "LICENSE",
+  "README.md",
+  "bin/daeploy-edge.mjs",
+  "dist/THIRD_PARTY_LICENSES.md",
+  "dist/cli.mjs",
+  "package.json",
+];
 
 class PackCheckFailure extends Error {}
 
