@@ -57,7 +57,8 @@ export function freePort(): Promise<number> {
   });
 }
 
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
+/** Signals a whole process group (wrangler and its workerd children); a group already gone is fine. */
+export function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal);
   } catch {
@@ -65,7 +66,8 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-function exited(child: ChildProcess, timeoutMs: number): Promise<boolean> {
+/** Whether `child` exits within `timeoutMs`. */
+export function exited(child: ChildProcess, timeoutMs: number): Promise<boolean> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(false), timeoutMs);

@@ -4,6 +4,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { join } from "node:path";
+import { exited, signalGroup } from "../../scripts/gateway.ts";
 
 export interface Started {
   name: string;
@@ -13,14 +14,6 @@ export interface Started {
 }
 
 const running = new Set<Started>();
-
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // Already gone.
-  }
-}
 
 /** Spawns `command` in a new process group; its stdout and stderr go to `<logDir>/<name>.log`. */
 export function startProcess(
@@ -55,17 +48,6 @@ export function adoptProcess(name: string, child: ChildProcess, logPath: string)
   const started = { name, child, pid: child.pid, logPath };
   running.add(started);
   return started;
-}
-
-function exited(child: ChildProcess, timeoutMs: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), timeoutMs);
-    child.once("exit", () => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
 }
 
 /** SIGTERM to each group, then SIGKILL to any group whose leader is still alive after 5 s. */

@@ -137,7 +137,7 @@ const routes = adminApi
     async (c) => {
       const { name } = c.req.valid("param");
       const rows = await listServices(openDatabase(c.env.DB), name);
-      if (rows.length === 0) throw new AppError(404, "service_not_found", `No service named ${name}`);
+      requireName(rows, name);
       return c.json({ services: rows.map(toRecord) }, 200);
     },
   )

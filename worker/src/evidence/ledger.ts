@@ -343,16 +343,12 @@ export class EvidenceLedger extends DurableObject<Env> {
   #evidenceOf(version: string, lo: number, hi: number): ShadowEvidence {
     const sql = this.ctx.storage.sql;
     const evidence = emptyEvidence(version);
-    for (const row of sql.exec<{
-      mirrored: number;
-      compared: number;
-      not_compared: number;
-      skipped: number;
-      errors_main: number;
-      errors_shadow: number;
-      latency_main: string;
-      latency_shadow: string;
-    }>("SELECT * FROM counters WHERE version = ? AND minute >= ? AND minute < ?", version, lo, hi)) {
+    for (const row of sql.exec<CounterRow>(
+      "SELECT * FROM counters WHERE version = ? AND minute >= ? AND minute < ?",
+      version,
+      lo,
+      hi,
+    )) {
       evidence.mirrored += row.mirrored;
       evidence.compared += row.compared;
       evidence.notCompared += row.not_compared;
