@@ -1,11 +1,20 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.ts";
-import { cutBody, type EvidenceBatch, type ExchangeSample, SAMPLES_PER_PATH, type SampleSide } from "./batch.ts";
+import {
+  cutBody,
+  type EvidenceBatch,
+  type ExchangeSample,
+  type MinuteCounts,
+  SAMPLES_PER_PATH,
+  type SampleSide,
+} from "./batch.ts";
+import { boundDifferences } from "./fields.ts";
 import { type HistogramJson, LatencyHistogram } from "./histogram.ts";
 import { p99OrNull, seriesSteps, stepOf } from "./series.ts";
 import {
   type EvidencePolicy,
   type EvidenceReport,
+  fieldKey,
   type NoiseEvidence,
   noiseReport,
   parseSignature,
@@ -13,6 +22,7 @@ import {
   type ShadowEvidence,
   type ShadowReport,
   shadowReport,
+  signatureOf,
   withDefaults,
 } from "./verdict.ts";
 
@@ -37,31 +47,45 @@ type CounterRow = {
   mirrored: number;
   compared: number;
   not_compared: number;
-  skipped: number;
-  errors_main: number;
   errors_shadow: number;
+  down: number;
+  skipped: number;
+  unrecorded: number;
+  errors_main: number;
   latency_main: string;
   latency_shadow: string;
 };
+
+/** Signature rows one (version, minute) may hold; past it, new signatures count as `unrecorded`. */
+export const MAX_SIGNATURES_PER_MINUTE = 500;
+/** Bumped when the tables change: a ledger written by an older gateway is reset, not misread. */
+const SCHEMA_VERSION = 2;
+/** The `fields` row of main-against-main noise (versions are never empty). */
+const NOISE_FIELDS = "";
 
 export interface StoredSample extends ExchangeSample {
   version: string;
 }
 
 const SCHEMA = `
+CREATE TABLE IF NOT EXISTS ledger_schema (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS counters (
   version TEXT NOT NULL, minute INTEGER NOT NULL,
-  mirrored INTEGER NOT NULL, compared INTEGER NOT NULL, not_compared INTEGER NOT NULL, skipped INTEGER NOT NULL,
-  errors_main INTEGER NOT NULL, errors_shadow INTEGER NOT NULL,
-  latency_main TEXT NOT NULL, latency_shadow TEXT NOT NULL,
+  mirrored INTEGER NOT NULL, compared INTEGER NOT NULL, not_compared INTEGER NOT NULL,
+  errors_shadow INTEGER NOT NULL, down INTEGER NOT NULL, skipped INTEGER NOT NULL, unrecorded INTEGER NOT NULL,
+  errors_main INTEGER NOT NULL, latency_main TEXT NOT NULL, latency_shadow TEXT NOT NULL,
   PRIMARY KEY (version, minute));
+-- partial = 1: requests answered but not body-compared, whose status or headers differed.
 CREATE TABLE IF NOT EXISTS signatures (
-  version TEXT NOT NULL, minute INTEGER NOT NULL, signature TEXT NOT NULL, count INTEGER NOT NULL,
-  PRIMARY KEY (version, minute, signature));
+  version TEXT NOT NULL, minute INTEGER NOT NULL, partial INTEGER NOT NULL, signature TEXT NOT NULL,
+  count INTEGER NOT NULL, PRIMARY KEY (version, minute, partial, signature));
+-- The distinct fields (path kind) each version has recorded, capped per version; '' is noise.
+CREATE TABLE IF NOT EXISTS fields (
+  version TEXT NOT NULL, field TEXT NOT NULL, last_minute INTEGER NOT NULL, PRIMARY KEY (version, field));
 -- Noise is main against main, whichever version was main that minute: it describes the service's answers.
 CREATE TABLE IF NOT EXISTS noise (minute INTEGER PRIMARY KEY, sampled INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS noise_paths (
-  minute INTEGER NOT NULL, path TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (minute, path));
+  minute INTEGER NOT NULL, field TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (minute, field));
 CREATE TABLE IF NOT EXISTS samples (
   id INTEGER PRIMARY KEY AUTOINCREMENT, version TEXT NOT NULL, minute INTEGER NOT NULL, sample TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sample_paths (
@@ -70,6 +94,9 @@ CREATE INDEX IF NOT EXISTS samples_by_minute ON samples (minute);
 -- How many batches this ledger has taken: its write load, read by tests and the bench.
 CREATE TABLE IF NOT EXISTS writes (id INTEGER PRIMARY KEY CHECK (id = 1), count INTEGER NOT NULL);
 `;
+
+/** Every table of evidence, dropped when an older layout is found. */
+const EVIDENCE_TABLES = ["counters", "signatures", "fields", "noise", "noise_paths", "sample_paths", "samples"];
 
 /**
  * The evidence of one service name: per (version, minute) counters and
@@ -80,6 +107,8 @@ CREATE TABLE IF NOT EXISTS writes (id INTEGER PRIMARY KEY CHECK (id = 1), count 
 export class EvidenceLedger extends DurableObject<Env> {
   #schemaReady = false;
   #alarmSet = false;
+  /** Per version, the fields it has recorded (see `fields`); dropped whenever rows are deleted. */
+  readonly #fields = new Map<string, Set<string>>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -93,60 +122,29 @@ export class EvidenceLedger extends DurableObject<Env> {
     this.#ensureSchema();
     const sql = this.ctx.storage.sql;
     this.ctx.storage.transactionSync(() => {
-      for (const m of batch.shadows) {
-        const existing = sql
-          .exec<{ latency_main: string; latency_shadow: string }>(
-            "SELECT latency_main, latency_shadow FROM counters WHERE version = ? AND minute = ?",
-            m.version,
-            m.minute,
-          )
-          .toArray()[0];
-        const latencyMain = mergedJson(existing?.latency_main, m.latencyMain);
-        const latencyShadow = mergedJson(existing?.latency_shadow, m.latencyShadow);
-        sql.exec(
-          `INSERT INTO counters VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (version, minute) DO UPDATE SET
-             mirrored = mirrored + excluded.mirrored, compared = compared + excluded.compared,
-             not_compared = not_compared + excluded.not_compared, skipped = skipped + excluded.skipped,
-             errors_main = errors_main + excluded.errors_main, errors_shadow = errors_shadow + excluded.errors_shadow,
-             latency_main = excluded.latency_main, latency_shadow = excluded.latency_shadow`,
-          m.version,
-          m.minute,
-          m.mirrored,
-          m.compared,
-          m.notCompared,
-          m.skipped,
-          m.errorsMain,
-          m.errorsShadow,
-          latencyMain,
-          latencyShadow,
-        );
-        for (const [signature, count] of Object.entries(m.signatures)) {
-          sql.exec(
-            `INSERT INTO signatures VALUES (?, ?, ?, ?)
-             ON CONFLICT (version, minute, signature) DO UPDATE SET count = count + excluded.count`,
-            m.version,
-            m.minute,
-            signature,
-            count,
-          );
-        }
-      }
+      for (const m of batch.shadows) this.#recordMinute(m);
       for (const n of batch.noise) {
         sql.exec(
           "INSERT INTO noise VALUES (?, ?) ON CONFLICT (minute) DO UPDATE SET sampled = sampled + excluded.sampled",
           n.minute,
           n.sampled,
         );
-        for (const [path, count] of Object.entries(n.paths)) {
+        const known = this.#fieldsOf(NOISE_FIELDS);
+        const added = new Set<string>();
+        for (const [key, count] of Object.entries(n.paths)) {
+          const [difference] = boundDifferences(parseSignature(key), known);
+          if (!difference) continue;
+          const field = fieldKey(difference);
+          added.add(field);
           sql.exec(
             `INSERT INTO noise_paths VALUES (?, ?, ?)
-             ON CONFLICT (minute, path) DO UPDATE SET count = count + excluded.count`,
+             ON CONFLICT (minute, field) DO UPDATE SET count = count + excluded.count`,
             n.minute,
-            path,
+            field,
             count,
           );
         }
+        this.#touchFields(NOISE_FIELDS, added, n.minute);
       }
       for (const sample of batch.samples) this.#keepSample(sample);
       sql.exec("INSERT INTO writes VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET count = count + 1");
@@ -154,6 +152,115 @@ export class EvidenceLedger extends DurableObject<Env> {
     if (!this.#alarmSet) {
       await this.ctx.storage.setAlarm(Date.now() + PRUNE_EVERY_MS);
       this.#alarmSet = true;
+    }
+  }
+
+  /**
+   * One (version, minute) of counters. Signatures are bounded twice here: a
+   * field past the version's cap becomes `body many`, and a minute past its
+   * number of signature rows keeps counting the requests as `unrecorded`.
+   */
+  #recordMinute(m: MinuteCounts): void {
+    const sql = this.ctx.storage.sql;
+    const existing = sql
+      .exec<{ latency_main: string; latency_shadow: string }>(
+        "SELECT latency_main, latency_shadow FROM counters WHERE version = ? AND minute = ?",
+        m.version,
+        m.minute,
+      )
+      .toArray()[0];
+    let compared = m.compared;
+    let notCompared = m.notCompared;
+    let unrecorded = m.unrecorded;
+    let rows = sql
+      .exec<{ n: number }>("SELECT COUNT(*) AS n FROM signatures WHERE version = ? AND minute = ?", m.version, m.minute)
+      .one().n;
+    const known = this.#fieldsOf(m.version);
+    const used = new Set<string>();
+    const keep = (partial: 0 | 1, signatures: Record<string, number> | undefined) => {
+      for (const [raw, count] of Object.entries(signatures ?? {})) {
+        const differences = boundDifferences(parseSignature(raw), known);
+        const signature = signatureOf(differences);
+        const stored = sql
+          .exec(
+            "SELECT 1 FROM signatures WHERE version = ? AND minute = ? AND partial = ? AND signature = ?",
+            m.version,
+            m.minute,
+            partial,
+            signature,
+          )
+          .toArray().length;
+        for (const difference of differences) used.add(fieldKey(difference));
+        if (stored === 0 && rows >= MAX_SIGNATURES_PER_MINUTE) {
+          unrecorded += count;
+          if (partial === 0) {
+            compared -= count;
+            notCompared += count;
+          }
+          continue;
+        }
+        if (stored === 0) rows++;
+        sql.exec(
+          `INSERT INTO signatures VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (version, minute, partial, signature) DO UPDATE SET count = count + excluded.count`,
+          m.version,
+          m.minute,
+          partial,
+          signature,
+          count,
+        );
+      }
+    };
+    keep(0, m.signatures);
+    keep(1, m.partialSignatures);
+    this.#touchFields(m.version, used, m.minute);
+    sql.exec(
+      `INSERT INTO counters VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (version, minute) DO UPDATE SET
+         mirrored = mirrored + excluded.mirrored, compared = compared + excluded.compared,
+         not_compared = not_compared + excluded.not_compared, errors_shadow = errors_shadow + excluded.errors_shadow,
+         down = down + excluded.down, skipped = skipped + excluded.skipped,
+         unrecorded = unrecorded + excluded.unrecorded, errors_main = errors_main + excluded.errors_main,
+         latency_main = excluded.latency_main, latency_shadow = excluded.latency_shadow`,
+      m.version,
+      m.minute,
+      m.mirrored,
+      compared,
+      notCompared,
+      m.errorsShadow,
+      m.down ?? 0,
+      m.skipped,
+      unrecorded,
+      m.errorsMain,
+      mergedJson(existing?.latency_main, m.latencyMain),
+      mergedJson(existing?.latency_shadow, m.latencyShadow),
+    );
+  }
+
+  /** A version's known fields, read once per instance and kept in step with the `fields` table. */
+  #fieldsOf(version: string): Set<string> {
+    let known = this.#fields.get(version);
+    if (!known) {
+      known = new Set(
+        this.ctx.storage.sql
+          .exec<{ field: string }>("SELECT field FROM fields WHERE version = ?", version)
+          .toArray()
+          .map((row) => row.field),
+      );
+      this.#fields.set(version, known);
+    }
+    return known;
+  }
+
+  #touchFields(version: string, fields: Iterable<string>, minute: number): void {
+    for (const field of fields) {
+      this.ctx.storage.sql.exec(
+        `INSERT INTO fields VALUES (?, ?, ?)
+         ON CONFLICT (version, field) DO UPDATE SET last_minute = MAX(last_minute, excluded.last_minute)`,
+        version,
+        field,
+        minute,
+      );
     }
   }
 
@@ -231,12 +338,7 @@ export class EvidenceLedger extends DurableObject<Env> {
         compared[i] = (compared[i] ?? 0) + row.compared;
         latencyMain[i]?.mergeJson(JSON.parse(row.latency_main) as HistogramJson);
         latencyShadow[i]?.mergeJson(JSON.parse(row.latency_shadow) as HistogramJson);
-        evidence.mirrored += row.mirrored;
-        evidence.compared += row.compared;
-        evidence.notCompared += row.not_compared;
-        evidence.skipped += row.skipped;
-        evidence.errorsMain += row.errors_main;
-        evidence.errorsShadow += row.errors_shadow;
+        addCounters(evidence, row);
       }
       latencyMain.forEach((histogram, i) => {
         evidence.latencyMain.merge(histogram);
@@ -244,18 +346,21 @@ export class EvidenceLedger extends DurableObject<Env> {
       });
       for (const histogram of latencyShadow) evidence.latencyShadow.merge(histogram);
 
+      // Keyed by partial flag and signature: a partial request that differs is judged, so it joins `compared`.
       const signatureSteps = new Map<string, number[]>();
-      for (const row of sql.exec<{ minute: number; signature: string; count: number }>(
-        "SELECT minute, signature, count FROM signatures WHERE version = ? AND minute >= ? AND minute < ?",
+      for (const row of sql.exec<{ minute: number; partial: number; signature: string; count: number }>(
+        "SELECT minute, partial, signature, count FROM signatures WHERE version = ? AND minute >= ? AND minute < ?",
         version,
         lo,
         hi,
       )) {
-        evidence.signatures.set(row.signature, (evidence.signatures.get(row.signature) ?? 0) + row.count);
-        let perStep = signatureSteps.get(row.signature);
+        const signatures = row.partial ? evidence.partialSignatures : evidence.signatures;
+        signatures.set(row.signature, (signatures.get(row.signature) ?? 0) + row.count);
+        const key = `${row.partial}${row.signature}`;
+        let perStep = signatureSteps.get(key);
         if (!perStep) {
           perStep = zeros();
-          signatureSteps.set(row.signature, perStep);
+          signatureSteps.set(key, perStep);
         }
         const i = stepOf(steps, row.minute);
         perStep[i] = (perStep[i] ?? 0) + row.count;
@@ -265,10 +370,12 @@ export class EvidenceLedger extends DurableObject<Env> {
       shadows.push(report);
       // Whether a field counts is decided over the whole window, as in the report; each step then adds its requests.
       const counting = new Set(report.fields.filter((f) => f.counts).map((f) => `${f.path} ${f.kind}`));
-      for (const [signature, perStep] of signatureSteps) {
-        if (!parseSignature(signature).some((d) => counting.has(`${d.path} ${d.kind}`))) continue;
+      for (const [key, perStep] of signatureSteps) {
+        if (!parseSignature(key.slice(1)).some((d) => counting.has(fieldKey(d)))) continue;
+        const partial = key[0] === "1";
         perStep.forEach((n, i) => {
           different[i] = (different[i] ?? 0) + n;
+          if (partial) compared[i] = (compared[i] ?? 0) + n;
         });
       }
       // Sampling is nested, so main's mirrored requests in a step are those of its widest shadow.
@@ -299,15 +406,18 @@ export class EvidenceLedger extends DurableObject<Env> {
     this.ctx.storage.transactionSync(() => {
       sql.exec("DELETE FROM counters WHERE version = ?", version);
       sql.exec("DELETE FROM signatures WHERE version = ?", version);
+      sql.exec("DELETE FROM fields WHERE version = ?", version);
       sql.exec("DELETE FROM sample_paths WHERE version = ?", version);
       sql.exec("DELETE FROM samples WHERE version = ?", version);
     });
+    this.#fields.delete(version);
   }
 
   /** Forgets everything: the name was killed. */
   async destroy(): Promise<void> {
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
+    this.#fields.clear();
     this.#schemaReady = false;
     this.#alarmSet = false;
   }
@@ -319,11 +429,13 @@ export class EvidenceLedger extends DurableObject<Env> {
     this.ctx.storage.transactionSync(() => {
       sql.exec("DELETE FROM counters WHERE minute < ?", cutoff);
       sql.exec("DELETE FROM signatures WHERE minute < ?", cutoff);
+      sql.exec("DELETE FROM fields WHERE last_minute < ?", cutoff);
       sql.exec("DELETE FROM noise WHERE minute < ?", cutoff);
       sql.exec("DELETE FROM noise_paths WHERE minute < ?", cutoff);
       sql.exec("DELETE FROM sample_paths WHERE sample_id IN (SELECT id FROM samples WHERE minute < ?)", cutoff);
       sql.exec("DELETE FROM samples WHERE minute < ?", cutoff);
     });
+    this.#fields.clear();
     const left = sql
       .exec<{ n: number }>("SELECT (SELECT COUNT(*) FROM counters) + (SELECT COUNT(*) FROM noise) AS n")
       .one().n;
@@ -334,9 +446,38 @@ export class EvidenceLedger extends DurableObject<Env> {
     }
   }
 
+  /**
+   * Creates the tables, and resets a ledger whose tables an older gateway
+   * wrote (a user's `.wrangler` state, say): its rows would be misread, and
+   * evidence is best effort and seven days long, so it starts afresh.
+   */
   #ensureSchema(): void {
     if (this.#schemaReady) return;
-    this.ctx.storage.sql.exec(SCHEMA);
+    const sql = this.ctx.storage.sql;
+    const tables = new Set(
+      sql
+        .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .toArray()
+        .map((row) => row.name),
+    );
+    const stored = tables.has("ledger_schema")
+      ? sql.exec<{ version: number }>("SELECT version FROM ledger_schema").toArray()[0]?.version
+      : undefined;
+    if (stored !== SCHEMA_VERSION) {
+      const old = EVIDENCE_TABLES.filter((table) => tables.has(table));
+      if (old.length > 0) {
+        console.log(JSON.stringify({ event: "ledger_reset", from: stored ?? 1, to: SCHEMA_VERSION }));
+        this.ctx.storage.transactionSync(() => {
+          for (const table of old) sql.exec(`DROP TABLE ${table}`);
+        });
+      }
+      sql.exec(SCHEMA);
+      sql.exec(
+        "INSERT INTO ledger_schema VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET version = excluded.version",
+        SCHEMA_VERSION,
+      );
+    }
+    this.#fields.clear();
     this.#schemaReady = true;
   }
 
@@ -349,23 +490,18 @@ export class EvidenceLedger extends DurableObject<Env> {
       lo,
       hi,
     )) {
-      evidence.mirrored += row.mirrored;
-      evidence.compared += row.compared;
-      evidence.notCompared += row.not_compared;
-      evidence.skipped += row.skipped;
-      evidence.errorsMain += row.errors_main;
-      evidence.errorsShadow += row.errors_shadow;
+      addCounters(evidence, row);
       evidence.latencyMain.mergeJson(JSON.parse(row.latency_main) as HistogramJson);
       evidence.latencyShadow.mergeJson(JSON.parse(row.latency_shadow) as HistogramJson);
     }
-    for (const row of sql.exec<{ signature: string; count: number }>(
-      `SELECT signature, SUM(count) AS count FROM signatures
-       WHERE version = ? AND minute >= ? AND minute < ? GROUP BY signature`,
+    for (const row of sql.exec<{ signature: string; partial: number; count: number }>(
+      `SELECT signature, partial, SUM(count) AS count FROM signatures
+       WHERE version = ? AND minute >= ? AND minute < ? GROUP BY partial, signature`,
       version,
       lo,
       hi,
     )) {
-      evidence.signatures.set(row.signature, row.count);
+      (row.partial ? evidence.partialSignatures : evidence.signatures).set(row.signature, row.count);
     }
     return evidence;
   }
@@ -381,30 +517,31 @@ export class EvidenceLedger extends DurableObject<Env> {
       )
       .one().sampled;
     const noise: NoiseEvidence = { sampled: Number(sampled ?? 0), paths: new Map() };
-    for (const row of sql.exec<{ path: string; count: number }>(
-      "SELECT path, SUM(count) AS count FROM noise_paths WHERE minute >= ? AND minute < ? GROUP BY path",
+    for (const row of sql.exec<{ field: string; count: number }>(
+      "SELECT field, SUM(count) AS count FROM noise_paths WHERE minute >= ? AND minute < ? GROUP BY field",
       lo,
       hi,
     )) {
-      noise.paths.set(row.path, row.count);
+      noise.paths.set(row.field, row.count);
     }
     return noise;
   }
 
-  /** Keeps a sample only for the paths that have fewer than five, with bodies cut to 8 KiB. */
+  /**
+   * Keeps the newest five samples per (version, path), with bodies cut to
+   * 8 KiB: a new sample takes the place of its paths' oldest, and a sample
+   * no path keeps any more is deleted. Only paths the version has recorded
+   * as fields are indexed, so this stays within the fields' cap.
+   */
   #keepSample(sample: StoredSample): void {
     const sql = this.ctx.storage.sql;
-    const wanted = [...new Set(sample.paths)].filter(
-      (path) =>
-        sql
-          .exec<{ n: number }>(
-            "SELECT COUNT(*) AS n FROM sample_paths WHERE version = ? AND path = ?",
-            sample.version,
-            path,
-          )
-          .one().n < SAMPLES_PER_PATH,
-    );
-    if (wanted.length === 0) return;
+    const known = this.#fieldsOf(sample.version);
+    const isKnown = (path: string) => {
+      for (const field of known) if (field.startsWith(`${path} `)) return true;
+      return false;
+    };
+    const paths = [...new Set(sample.paths)].filter(isKnown);
+    if (paths.length === 0) return;
     const { version, ...exchange } = sample;
     const stored: ExchangeSample = { ...exchange, main: cutSide(sample.main), shadow: cutSide(sample.shadow) };
     const at = Date.parse(sample.at);
@@ -417,7 +554,23 @@ export class EvidenceLedger extends DurableObject<Env> {
         JSON.stringify(stored),
       )
       .one();
-    for (const path of wanted) sql.exec("INSERT INTO sample_paths VALUES (?, ?, ?)", version, path, id);
+    for (const path of paths) {
+      sql.exec("INSERT INTO sample_paths VALUES (?, ?, ?)", version, path, id);
+      sql.exec(
+        `DELETE FROM sample_paths WHERE version = ? AND path = ? AND sample_id NOT IN
+           (SELECT sample_id FROM sample_paths WHERE version = ? AND path = ? ORDER BY sample_id DESC LIMIT ?)`,
+        version,
+        path,
+        version,
+        path,
+        SAMPLES_PER_PATH,
+      );
+    }
+    sql.exec(
+      "DELETE FROM samples WHERE version = ? AND id NOT IN (SELECT sample_id FROM sample_paths WHERE version = ?)",
+      version,
+      version,
+    );
   }
 }
 
@@ -428,13 +581,28 @@ function emptyEvidence(version: string): ShadowEvidence {
     mirrored: 0,
     compared: 0,
     notCompared: 0,
+    errors: 0,
+    down: 0,
     skipped: 0,
+    unrecorded: 0,
     errorsMain: 0,
-    errorsShadow: 0,
     latencyMain: new LatencyHistogram(),
     latencyShadow: new LatencyHistogram(),
     signatures: new Map(),
+    partialSignatures: new Map(),
   };
+}
+
+/** Adds one counters row to a window's evidence (histograms are merged by the caller). */
+function addCounters(evidence: ShadowEvidence, row: CounterRow): void {
+  evidence.mirrored += row.mirrored;
+  evidence.compared += row.compared;
+  evidence.notCompared += row.not_compared;
+  evidence.errors += row.errors_shadow;
+  evidence.down += row.down;
+  evidence.skipped += row.skipped;
+  evidence.unrecorded += row.unrecorded;
+  evidence.errorsMain += row.errors_main;
 }
 
 /** The report's JSON around its shadows, the same with or without a series. */
