@@ -8,7 +8,7 @@ import {
   SAMPLES_PER_PATH,
   type SampleSide,
 } from "./batch.ts";
-import { boundDifferences } from "./fields.ts";
+import { boundDifferences, MAX_FIELDS_PER_VERSION } from "./fields.ts";
 import { type HistogramJson, LatencyHistogram } from "./histogram.ts";
 import { p99OrNull, seriesSteps, stepOf } from "./series.ts";
 import {
@@ -530,17 +530,24 @@ export class EvidenceLedger extends DurableObject<Env> {
   /**
    * Keeps the newest five samples per (version, path), with bodies cut to
    * 8 KiB: a new sample takes the place of its paths' oldest, and a sample
-   * no path keeps any more is deleted. Only paths the version has recorded
-   * as fields are indexed, so this stays within the fields' cap.
+   * no path keeps any more is deleted. A version indexes samples under at
+   * most MAX_FIELDS_PER_VERSION distinct paths, so rows stay bounded.
    */
   #keepSample(sample: StoredSample): void {
     const sql = this.ctx.storage.sql;
-    const known = this.#fieldsOf(sample.version);
-    const isKnown = (path: string) => {
-      for (const field of known) if (field.startsWith(`${path} `)) return true;
-      return false;
-    };
-    const paths = [...new Set(sample.paths)].filter(isKnown);
+    let indexed: number | undefined;
+    const paths = [...new Set(sample.paths)].filter((path) => {
+      const kept = sql
+        .exec("SELECT 1 FROM sample_paths WHERE version = ? AND path = ? LIMIT 1", sample.version, path)
+        .toArray().length;
+      if (kept > 0) return true;
+      indexed ??= sql
+        .exec<{ n: number }>("SELECT COUNT(DISTINCT path) AS n FROM sample_paths WHERE version = ?", sample.version)
+        .one().n;
+      if (indexed >= MAX_FIELDS_PER_VERSION) return false;
+      indexed++;
+      return true;
+    });
     if (paths.length === 0) return;
     const { version, ...exchange } = sample;
     const stored: ExchangeSample = { ...exchange, main: cutSide(sample.main), shadow: cutSide(sample.shadow) };
