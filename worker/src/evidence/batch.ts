@@ -7,6 +7,11 @@ import { fieldKey, signatureOf } from "./verdict.ts";
 export const SAMPLE_BODY_BYTES = 8192;
 /** Samples kept per (version, path). */
 export const SAMPLES_PER_PATH = 5;
+/**
+ * An isolate offers up to SAMPLES_PER_PATH samples per (version, path) in
+ * each window this long, so samples stay fresh while differences keep coming.
+ */
+export const SAMPLE_WINDOW_MS = 2_000;
 
 export interface SampleSide {
   status: number;
@@ -237,7 +242,7 @@ export class EvidenceBatcher {
     this.#maxBytes = options.maxBytes ?? 512 * 1024;
     this.#maxSignatures = options.maxSignatures ?? 2000;
     this.#maxFields = options.maxFields ?? MAX_FIELDS_PER_VERSION;
-    this.#sampleWindowMs = options.sampleWindowMs ?? 5_000;
+    this.#sampleWindowMs = options.sampleWindowMs ?? SAMPLE_WINDOW_MS;
     this.#now = options.now ?? Date.now;
     this.#log = options.log ?? ((line) => console.log(line));
   }

@@ -371,9 +371,12 @@ export function judge(
   const inconclusive = (reasons: string[]) => {
     const more = moreRequests(estimates, outcomes);
     confidence.moreRequests = more?.requests ?? null;
+    const uncomparable = comparedShare === 0 && requests.notCompared > 0;
     const tail = more
       ? `about ${formatCount(more.requests)} more requests at these rates would ${more.way} it`
-      : "more requests are needed to decide";
+      : uncomparable
+        ? "it cannot pass until bodies are compared: raise COMPARE_MAX_BODY_BYTES, or send requests with smaller answers"
+        : "more requests are needed to decide";
     return { verdict: "inconclusive" as const, reasons: [...reasons, tail], confidence };
   };
 
