@@ -446,37 +446,9 @@ export class EvidenceLedger extends DurableObject<Env> {
     }
   }
 
-  /**
-   * Creates the tables, and resets a ledger whose tables an older gateway
-   * wrote (a user's `.wrangler` state, say): its rows would be misread, and
-   * evidence is best effort and seven days long, so it starts afresh.
-   */
   #ensureSchema(): void {
     if (this.#schemaReady) return;
-    const sql = this.ctx.storage.sql;
-    const tables = new Set(
-      sql
-        .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'")
-        .toArray()
-        .map((row) => row.name),
-    );
-    const stored = tables.has("ledger_schema")
-      ? sql.exec<{ version: number }>("SELECT version FROM ledger_schema").toArray()[0]?.version
-      : undefined;
-    if (stored !== SCHEMA_VERSION) {
-      const old = EVIDENCE_TABLES.filter((table) => tables.has(table));
-      if (old.length > 0) {
-        console.log(JSON.stringify({ event: "ledger_reset", from: stored ?? 1, to: SCHEMA_VERSION }));
-        this.ctx.storage.transactionSync(() => {
-          for (const table of old) sql.exec(`DROP TABLE ${table}`);
-        });
-      }
-      sql.exec(SCHEMA);
-      sql.exec(
-        "INSERT INTO ledger_schema VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET version = excluded.version",
-        SCHEMA_VERSION,
-      );
-    }
+    prepareSchema(this.ctx.storage);
     this.#fields.clear();
     this.#schemaReady = true;
   }
@@ -579,6 +551,38 @@ export class EvidenceLedger extends DurableObject<Env> {
       version,
     );
   }
+}
+
+/**
+ * Creates the ledger's tables, and resets a ledger whose tables an older
+ * gateway wrote (a user's `.wrangler` state, say): its rows would be
+ * misread, and evidence is best effort and seven days long, so it starts
+ * afresh rather than throw.
+ */
+export function prepareSchema(storage: DurableObjectStorage): void {
+  const sql = storage.sql;
+  const tables = new Set(
+    sql
+      .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'")
+      .toArray()
+      .map((row) => row.name),
+  );
+  const stored = tables.has("ledger_schema")
+    ? sql.exec<{ version: number }>("SELECT version FROM ledger_schema").toArray()[0]?.version
+    : undefined;
+  if (stored === SCHEMA_VERSION) return;
+  const old = EVIDENCE_TABLES.filter((table) => tables.has(table));
+  if (old.length > 0) {
+    console.log(JSON.stringify({ event: "ledger_reset", from: stored ?? 1, to: SCHEMA_VERSION }));
+    storage.transactionSync(() => {
+      for (const table of old) sql.exec(`DROP TABLE ${table}`);
+    });
+  }
+  sql.exec(SCHEMA);
+  sql.exec(
+    "INSERT INTO ledger_schema VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET version = excluded.version",
+    SCHEMA_VERSION,
+  );
 }
 
 /** A version's evidence before any row of the window is added. */

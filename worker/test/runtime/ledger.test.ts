@@ -1,6 +1,6 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   type EvidenceBatch,
   EvidenceBatcher,
@@ -11,7 +11,13 @@ import {
 } from "../../src/evidence/batch.ts";
 import type { Difference } from "../../src/evidence/compare.ts";
 import { compareAnswers } from "../../src/evidence/compare.ts";
-import type { EvidenceLedger, ReportInput } from "../../src/evidence/ledger.ts";
+import { MAX_FIELDS_PER_VERSION } from "../../src/evidence/fields.ts";
+import {
+  type EvidenceLedger,
+  MAX_SIGNATURES_PER_MINUTE,
+  prepareSchema,
+  type ReportInput,
+} from "../../src/evidence/ledger.ts";
 
 const MINUTE = 60_000;
 /** A whole minute in the recent past, so the alarm's 7-day pruning leaves it alone. */
@@ -473,5 +479,93 @@ describe("EvidenceLedger", () => {
       state.storage.getAlarm(),
     );
     expect(alarm).not.toBeNull();
+  });
+
+  it("caps the distinct fields a version records: keys that do not look like ids still cannot grow it", async () => {
+    const { name, ledger } = ledgerFor("capped");
+    // Random words as keys: nothing to fold, so only the cap holds them.
+    const word = (i: number) =>
+      `body.by.${[3, 2, 1, 0].map((p) => "abcdefghijklmnopqrstuvwxyz"[Math.floor(i / 26 ** p) % 26]).join("")}`;
+    for (let round = 0; round < 5; round++) {
+      const signatures = Object.fromEntries(
+        Array.from({ length: 100 }, (_, i) => [`${word(round * 100 + i)} value`, 1]),
+      );
+      await ledger.record({
+        shadows: [counts("2.0.0", NOW, { mirrored: 100, compared: 100, signatures })],
+        noise: [],
+        samples: [],
+        dropped: 0,
+      });
+    }
+    const [shadow] = (await ledger.report(hour(name))).shadows;
+    expect(shadow?.requests).toMatchObject({ mirrored: 500, compared: 500, different: 500 });
+    expect(shadow?.fields.length).toBe(MAX_FIELDS_PER_VERSION + 1);
+    expect(shadow?.fields[0]).toMatchObject({ path: "body", kind: "many", count: 300, counts: true });
+    const fields = await runInDurableObject(
+      env.EVIDENCE_LEDGER.getByName(name),
+      (_i: EvidenceLedger, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM fields").one().n,
+    );
+    expect(fields).toBe(MAX_FIELDS_PER_VERSION + 1);
+  });
+
+  it("keeps counting past the signature rows a minute may hold, as unrecorded", async () => {
+    const { name, ledger } = ledgerFor("rows");
+    const signatures = Object.fromEntries(
+      Array.from({ length: MAX_SIGNATURES_PER_MINUTE + 20 }, (_, i) => {
+        const a = `body.f${"abcdefghijklmnopqrst"[i % 20]}`;
+        const b = `body.g${"abcdefghijklmnopqrstuvwxy"[Math.floor(i / 20) % 25]}`;
+        const c = `body.h${"abcd"[Math.floor(i / 500)]}`;
+        return [`${a} value\n${b} value\n${c} value`, 1];
+      }),
+    );
+    const total = Object.keys(signatures).length;
+    await ledger.record({
+      shadows: [counts("2.0.0", NOW, { mirrored: total, compared: total, signatures })],
+      noise: [],
+      samples: [],
+      dropped: 0,
+    });
+    const [shadow] = (await ledger.report(hour(name))).shadows;
+    expect(shadow?.requests).toMatchObject({ mirrored: total, different: MAX_SIGNATURES_PER_MINUTE, unrecorded: 20 });
+    expect(shadow?.requests.notCompared).toBe(20);
+  });
+
+  it("resets a ledger an older gateway wrote, instead of misreading or throwing", async () => {
+    const { name } = ledgerFor("upgrade");
+    const logs: string[] = [];
+    const spy = vi.spyOn(console, "log").mockImplementation((line: unknown) => {
+      logs.push(String(line));
+    });
+    const after = await runInDurableObject(env.EVIDENCE_LEDGER.getByName(name), (_i: EvidenceLedger, state) => {
+      const sql = state.storage.sql;
+      // The first layout, as a user's .wrangler state may hold it: no ledger_schema, no down or unrecorded.
+      for (const table of ["ledger_schema", "counters", "signatures", "fields", "noise_paths"]) {
+        sql.exec(`DROP TABLE IF EXISTS ${table}`);
+      }
+      sql.exec(`CREATE TABLE counters (version TEXT NOT NULL, minute INTEGER NOT NULL, mirrored INTEGER NOT NULL,
+        compared INTEGER NOT NULL, not_compared INTEGER NOT NULL, skipped INTEGER NOT NULL, errors_main INTEGER NOT NULL,
+        errors_shadow INTEGER NOT NULL, latency_main TEXT NOT NULL, latency_shadow TEXT NOT NULL,
+        PRIMARY KEY (version, minute))`);
+      sql.exec(`CREATE TABLE signatures (version TEXT NOT NULL, minute INTEGER NOT NULL, signature TEXT NOT NULL,
+        count INTEGER NOT NULL, PRIMARY KEY (version, minute, signature))`);
+      sql.exec("CREATE TABLE noise_paths (minute INTEGER NOT NULL, path TEXT NOT NULL, count INTEGER NOT NULL)");
+      sql.exec("INSERT INTO counters VALUES ('2.0.0', ?, 7, 7, 0, 0, 0, 0, '{}', '{}')", NOW / MINUTE);
+      prepareSchema(state.storage);
+      const columns = sql
+        .exec<{ name: string }>("SELECT name FROM pragma_table_info('counters')")
+        .toArray()
+        .map((c) => c.name);
+      const rows = sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM counters").one().n;
+      // Preparing a current ledger again changes nothing.
+      sql.exec("INSERT INTO counters VALUES ('2.0.0', 1, 1, 1, 0, 0, 0, 0, 0, 0, '{}', '{}')");
+      prepareSchema(state.storage);
+      const kept = sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM counters").one().n;
+      return { columns, rows, kept };
+    });
+    spy.mockRestore();
+    expect(after.columns).toEqual(expect.arrayContaining(["down", "unrecorded", "errors_shadow"]));
+    expect(after.rows).toBe(0);
+    expect(after.kept).toBe(1);
+    expect(logs.map((line) => JSON.parse(line))).toEqual([{ event: "ledger_reset", from: 1, to: 2 }]);
   });
 });
