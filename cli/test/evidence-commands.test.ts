@@ -145,10 +145,10 @@ describe("report before any traffic", () => {
     expect(result.code).toBe(0);
     expect(result.out).toEqual([
       `Active host: ${gateway.url}`,
-      "VERSION    COMPARED    SAME    DIFFERENT    ERRORS    P50    P99    VERDICT",
-      "---------  ----------  ------  -----------  --------  -----  -----  --------------------",
-      "1.0.0      -           -       -            -         -      -      main",
-      "2.0.0      0           0       0            -         -      -      inconclusive (0/100)",
+      "VERSION    SAME    DIFFERENT    ERROR    NOT COMPARED    DOWN    ERROR RATE    P50    P99    VERDICT",
+      "---------  ------  -----------  -------  --------------  ------  ------------  -----  -----  --------------------",
+      "1.0.0      -       -            -        -               -       -             -      -      main",
+      "2.0.0      0       0            0        0               0       -             -      -      inconclusive (0/100)",
     ]);
   });
 
@@ -296,7 +296,7 @@ describe("assign with too little evidence", () => {
     expect(result.code).toBe(0);
     expect(result.err).toEqual([
       `Active host: ${gateway.url}`,
-      "Evidence for shop 2.0.0 (last 1h): inconclusive (0/50 compared) — too few to judge, so the gate lets it through",
+      "Evidence for shop 2.0.0 (last 1h): inconclusive (0/50 with an outcome) — about 50 more requests at these rates would pass it; the gate lets it through with a warning",
       "Changed main version to shop 2.0.0",
     ]);
     const body = JSON.parse(result.stdout) as { changed: boolean; verdict: { verdict: string }; warning: string };
