@@ -12,7 +12,7 @@ import { newUser, runOnTerminal } from "./support/run-cli.ts";
 const { gateway } = inject("cliWorld");
 const REQUESTS = 150;
 const PRICEY_REASON =
-  "30 of 150 compared requests differ (20%, at least 14.37% at 95 % confidence), more than the 5% allowed; " +
+  "30 of 150 compared requests differ (20%, at least 14.38% at 95 % confidence), more than the 5% allowed; " +
   "top fields: body.price (value, 20%)";
 const ROW = (version: string, counts: string, verdict: string) =>
   new RegExp(`^${version.replaceAll(".", "\\.")}\\s+${counts}\\s+0%\\s+[\\d.]+ ms\\s+[\\d.]+ ms\\s+${verdict}$`);

@@ -66,7 +66,9 @@ export function promoteDialog(context: ActionContext, name: string, version: str
         outcome.changed ? `${name} ${version} is now main.${warning}` : `${name} ${version} already was main.`,
       );
     } catch (error) {
-      if (error instanceof ApiError && error.status === 409 && error.code === "gate_failed") {
+      // A failing verdict, or evidence the gate could not read (it fails closed): both can be forced.
+      const refused = error instanceof ApiError && error.status === 409;
+      if (refused && (error.code === "gate_failed" || error.code === "evidence_unavailable")) {
         offerForce(error);
       } else {
         replaceChildren(message, describeFailure(error));
@@ -89,6 +91,7 @@ export function promoteDialog(context: ActionContext, name: string, version: str
     replaceChildren(
       message,
       h("p", {}, `The gate refused (${error.status} ${error.code}): ${error.message}`),
+      // evidence_unavailable has no reasons: the message says why.
       h(
         "ul",
         {},
@@ -98,11 +101,7 @@ export function promoteDialog(context: ActionContext, name: string, version: str
         "p",
         { class: "confirm" },
         confirm,
-        h(
-          "label",
-          { for: "force-confirm" },
-          `I have read the reasons and want ${version} to take main's traffic anyway`,
-        ),
+        h("label", { for: "force-confirm" }, `I have read why and want ${version} to take main's traffic anyway`),
       ),
       h("div", { class: "buttons" }, force),
     );
