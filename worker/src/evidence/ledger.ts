@@ -10,6 +10,7 @@ import {
 } from "./batch.ts";
 import { boundDifferences, MAX_FIELDS_PER_VERSION } from "./fields.ts";
 import { type HistogramJson, LatencyHistogram } from "./histogram.ts";
+import { CACHED_WINDOW_MINUTES, ReportCache } from "./report-cache.ts";
 import { p99OrNull, seriesSteps, stepOf } from "./series.ts";
 import {
   type EvidencePolicy,
@@ -107,6 +108,7 @@ const EVIDENCE_TABLES = ["counters", "signatures", "fields", "noise", "noise_pat
 export class EvidenceLedger extends DurableObject<Env> {
   #schemaReady = false;
   #alarmSet = false;
+  readonly #reports = new ReportCache<EvidenceReport>();
   /** Per version, the fields it has recorded (see `fields`); dropped whenever rows are deleted. */
   readonly #fields = new Map<string, Set<string>>();
 
@@ -266,12 +268,25 @@ export class EvidenceLedger extends DurableObject<Env> {
 
   async report(input: ReportInput): Promise<EvidenceReport> {
     this.#ensureSchema();
-    const policy = withDefaults(input.policy);
+    return this.#cached("report", input, (lo, hi) => {
+      const policy = withDefaults(input.policy);
+      const noise = this.#noiseEvidence(lo, hi);
+      const shadows = input.shadows.map((version) => shadowReport(this.#evidenceOf(version, lo, hi), noise, policy));
+      return assembleReport(input, shadows, noise);
+    });
+  }
+
+  /** A long window's report from the cache while its last minute is the same (see ReportCache). */
+  #cached<T extends EvidenceReport>(kind: string, input: ReportInput, read: (lo: number, hi: number) => T): T {
     const lo = Math.ceil(input.from / MINUTE_MS);
     const hi = Math.ceil(input.to / MINUTE_MS);
-    const noise = this.#noiseEvidence(lo, hi);
-    const shadows = input.shadows.map((version) => shadowReport(this.#evidenceOf(version, lo, hi), noise, policy));
-    return assembleReport(input, shadows, noise);
+    if (hi - lo < CACHED_WINDOW_MINUTES) return read(lo, hi);
+    const key = JSON.stringify([kind, lo, input.main, input.shadows, input.policy ?? null]);
+    const hit = this.#reports.get(key, hi) as T | undefined;
+    if (hit) return { ...hit, window: assembleWindow(input) };
+    const report = read(lo, hi);
+    this.#reports.set(key, report);
+    return report;
   }
 
   /** Newest samples first; with `path`, only those kept for that path. */
@@ -307,10 +322,12 @@ export class EvidenceLedger extends DurableObject<Env> {
    */
   async reportWithSeries(input: ReportInput): Promise<EvidenceReport & { series: ReportSeries }> {
     this.#ensureSchema();
+    return this.#cached("series", input, (lo, hi) => this.#readWithSeries(input, lo, hi));
+  }
+
+  #readWithSeries(input: ReportInput, lo: number, hi: number): EvidenceReport & { series: ReportSeries } {
     const policy = withDefaults(input.policy);
     const sql = this.ctx.storage.sql;
-    const lo = Math.ceil(input.from / MINUTE_MS);
-    const hi = Math.ceil(input.to / MINUTE_MS);
     const steps = seriesSteps(lo, hi);
     const zeros = () => new Array<number>(steps.length).fill(0);
     const histograms = () => Array.from({ length: steps.length }, () => new LatencyHistogram());
@@ -411,6 +428,7 @@ export class EvidenceLedger extends DurableObject<Env> {
       sql.exec("DELETE FROM samples WHERE version = ?", version);
     });
     this.#fields.delete(version);
+    this.#reports.clear();
   }
 
   /** Forgets everything: the name was killed. */
@@ -418,6 +436,7 @@ export class EvidenceLedger extends DurableObject<Env> {
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     this.#fields.clear();
+    this.#reports.clear();
     this.#schemaReady = false;
     this.#alarmSet = false;
   }
@@ -436,6 +455,7 @@ export class EvidenceLedger extends DurableObject<Env> {
       sql.exec("DELETE FROM samples WHERE minute < ?", cutoff);
     });
     this.#fields.clear();
+    this.#reports.clear();
     const left = sql
       .exec<{ n: number }>("SELECT (SELECT COUNT(*) FROM counters) + (SELECT COUNT(*) FROM noise) AS n")
       .one().n;
@@ -621,10 +641,15 @@ function assembleReport(input: ReportInput, shadows: ShadowReport[], noise: Nois
   return {
     name: input.name,
     main: input.main,
-    window: { from: new Date(input.from).toISOString(), to: new Date(input.to).toISOString() },
+    window: assembleWindow(input),
     shadows,
     noise: noiseReport(noise),
   };
+}
+
+/** The window as asked for, even when its evidence comes from the cache. */
+function assembleWindow(input: ReportInput): EvidenceReport["window"] {
+  return { from: new Date(input.from).toISOString(), to: new Date(input.to).toISOString() };
 }
 
 function mergedJson(stored: string | undefined, added: HistogramJson): string {

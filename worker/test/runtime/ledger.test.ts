@@ -568,4 +568,35 @@ describe("EvidenceLedger", () => {
     expect(after.kept).toBe(1);
     expect(logs.map((line) => JSON.parse(line))).toEqual([{ event: "ledger_reset", from: 1, to: 2 }]);
   });
+
+  it("reads a long window once per minute (the dashboard refreshes every 5 s), a short one every time", async () => {
+    const { name } = ledgerFor("cached");
+    const stub = env.EVIDENCE_LEDGER.getByName(name);
+    await stub.record({ shadows: [counts("2.0.0", NOW)], noise: [], samples: [], dropped: 0 });
+    const reads = await runInDurableObject(stub, async (instance: EvidenceLedger, state) => {
+      const exec = vi.spyOn(state.storage.sql, "exec");
+      const queries = async (read: () => Promise<unknown>) => {
+        const before = exec.mock.calls.length;
+        await read();
+        return exec.mock.calls.length - before;
+      };
+      const week = hour(name, { from: NOW + MINUTE - 7 * 24 * 60 * MINUTE });
+      const ignoring = { ...week, policy: { ignore: ["body.a"] } };
+      const result = {
+        weekFirst: await queries(() => instance.reportWithSeries(week)),
+        weekAgain: await queries(() => instance.reportWithSeries(week)),
+        weekOtherPolicy: await queries(() => instance.reportWithSeries(ignoring)),
+        hourFirst: await queries(() => instance.report(hour(name))),
+        hourAgain: await queries(() => instance.report(hour(name))),
+      };
+      await instance.forget("3.0.0");
+      return { ...result, weekAfterForget: await queries(() => instance.reportWithSeries(week)) };
+    });
+    expect(reads.weekFirst).toBeGreaterThan(0);
+    expect(reads.weekAgain).toBe(0);
+    expect(reads.weekOtherPolicy).toBeGreaterThan(0);
+    expect(reads.hourFirst).toBeGreaterThan(0);
+    expect(reads.hourAgain).toBe(reads.hourFirst);
+    expect(reads.weekAfterForget).toBeGreaterThan(0);
+  });
 });
