@@ -3,6 +3,8 @@
 // week of their minutes (counters, latency histograms, signatures, noise), written into the
 // ledger's SQLite file while the gateway is stopped, as a week of traffic would have left it.
 // Each report is read cold, then again at once, as the dashboard's 5 s refresh would.
+// `--root <dir>` measures another checkout (say, an export of an older commit); a ledger of the
+// first layout (before outcomes and partial signatures) is seeded in its own layout.
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,7 +13,9 @@ import { parseArgs } from "node:util";
 import { type RunningGateway, startGateway } from "../scripts/gateway.ts";
 import { LatencyHistogram } from "../worker/src/evidence/histogram.ts";
 
-const { values: options } = parseArgs({ options: { days: { type: "string", default: "7" } } });
+const { values: options } = parseArgs({
+  options: { days: { type: "string", default: "7" }, root: { type: "string" } },
+});
 const MINUTE = 60_000;
 const days = Number(options.days);
 const NAME = "busy";
@@ -40,17 +44,30 @@ function histograms(seed: number): [string, string] {
 function seed(file: string, first: number, last: number): number {
   const db = new DatabaseSync(file);
   try {
+    const columns = (table: string) =>
+      (db.prepare(`SELECT name FROM pragma_table_info('${table}')`).all() as { name: string }[]).map((c) => c.name);
+    // The first layout: no down or unrecorded, no partial signatures, noise by path alone, no fields.
+    const firstLayout = !columns("signatures").includes("partial");
     db.exec("BEGIN");
     const counters = db.prepare(
-      `INSERT OR REPLACE INTO counters (version, minute, mirrored, compared, not_compared, errors_shadow, down,
-         skipped, unrecorded, errors_main, latency_main, latency_shadow) VALUES (?, ?, 300, 290, 5, 5, 0, 0, 0, 2, ?, ?)`,
+      firstLayout
+        ? `INSERT OR REPLACE INTO counters (version, minute, mirrored, compared, not_compared, skipped, errors_main,
+             errors_shadow, latency_main, latency_shadow) VALUES (?, ?, 300, 295, 5, 0, 2, 5, ?, ?)`
+        : `INSERT OR REPLACE INTO counters (version, minute, mirrored, compared, not_compared, errors_shadow, down,
+             skipped, unrecorded, errors_main, latency_main, latency_shadow) VALUES (?, ?, 300, 290, 5, 5, 0, 0, 0, 2, ?, ?)`,
     );
     const signatures = db.prepare(
-      "INSERT OR REPLACE INTO signatures (version, minute, partial, signature, count) VALUES (?, ?, 0, ?, ?)",
+      firstLayout
+        ? "INSERT OR REPLACE INTO signatures (version, minute, signature, count) VALUES (?, ?, ?, ?)"
+        : "INSERT OR REPLACE INTO signatures (version, minute, partial, signature, count) VALUES (?, ?, 0, ?, ?)",
     );
     const noise = db.prepare("INSERT OR REPLACE INTO noise (minute, sampled) VALUES (?, 15)");
-    const noisePaths = db.prepare("INSERT OR REPLACE INTO noise_paths (minute, field, count) VALUES (?, ?, 15)");
-    const fields = db.prepare("INSERT OR REPLACE INTO fields (version, field, last_minute) VALUES (?, ?, ?)");
+    const noisePaths = db.prepare(
+      `INSERT OR REPLACE INTO noise_paths (minute, ${firstLayout ? "path" : "field"}, count) VALUES (?, ?, 15)`,
+    );
+    const fields = firstLayout
+      ? undefined
+      : db.prepare("INSERT OR REPLACE INTO fields (version, field, last_minute) VALUES (?, ?, ?)");
     let rows = 0;
     for (let minute = first; minute <= last; minute++) {
       for (const version of SHADOWS) {
@@ -61,12 +78,12 @@ function seed(file: string, first: number, last: number): number {
         rows += 3;
       }
       noise.run(minute);
-      noisePaths.run(minute, "body.time value");
+      noisePaths.run(minute, firstLayout ? "body.time" : "body.time value");
       rows += 2;
     }
     for (const version of SHADOWS) {
-      fields.run(version, "body.time value", last);
-      fields.run(version, "body.price value", last);
+      fields?.run(version, "body.time value", last);
+      fields?.run(version, "body.price value", last);
     }
     db.exec("COMMIT");
     return rows;
@@ -90,7 +107,8 @@ const stateDir = mkdtempSync(join(tmpdir(), "daeploy-report-time-"));
 const token = `bench-${process.pid}`;
 let gateway: RunningGateway | undefined;
 try {
-  gateway = await startGateway({ token, stateDir });
+  const root = options.root;
+  gateway = await startGateway({ token, stateDir, ...(root ? { root } : {}) });
   // Nothing listens below the ephemeral range on 127.0.0.1: the shadows are down, which is fine here.
   for (const [version, origin] of [["1.0.0", "http://127.0.0.1:9"], ...SHADOWS.map((v) => [v, "http://127.0.0.1:9"])]) {
     await api(gateway, "POST", "/services", { name: NAME, version, origin, check: false });
@@ -106,7 +124,7 @@ try {
   const rows = seed(ledgerFile(stateDir), first, last);
   log(`seeded ${days} d × ${SHADOWS.length} shadows: ${rows} rows`);
 
-  gateway = await startGateway({ token, stateDir });
+  gateway = await startGateway({ token, stateDir, ...(root ? { root } : {}) });
   const results: Record<string, number> = {};
   const time = async (label: string, path: string) => {
     const started = performance.now();
