@@ -94,6 +94,8 @@ function shadowRow(shadow: ShadowReport, minRequests: number): string[] {
 function mainRow(report: EvidenceReport): string[] {
   const baseline = baselineOf(report);
   const measured = baseline !== undefined && baseline.requests.mirrored > 0;
+  // Main's latency is measured beside a shadow's answers: none when every copy failed.
+  const timed = baseline !== undefined && baseline.confidence.latencySamples > 0;
   return [
     report.main,
     "-",
@@ -102,8 +104,8 @@ function mainRow(report: EvidenceReport): string[] {
     "-",
     "-",
     measured ? formatRate(ratesOf(baseline).mainErrors) : "-",
-    measured ? formatMs(baseline.latencyMs.main.p50) : "-",
-    measured ? formatMs(baseline.latencyMs.main.p99) : "-",
+    timed ? formatMs(baseline.latencyMs.main.p50) : "-",
+    timed ? formatMs(baseline.latencyMs.main.p99) : "-",
     "main",
   ];
 }
@@ -183,6 +185,6 @@ export function verdictLine(name: string, shadow: ShadowReport, minRequests: num
   return (
     `${head} ${shadow.verdict} — ${formatCount(rates.compared)} compared, ${formatRate(rates.different)} different${interval}, ` +
     `errors ${formatRate(rates.shadowErrors)} vs ${formatRate(rates.mainErrors)} on main, ` +
-    `p99 ${formatMs(own.p99)} vs ${formatMs(main.p99)}`
+    (shadow.confidence.latencySamples > 0 ? `p99 ${formatMs(own.p99)} vs ${formatMs(main.p99)}` : "no latency measured")
   );
 }

@@ -207,6 +207,18 @@ describe("assign's verdict line", () => {
     );
   });
 
+  it("a shadow that never answered has no latency to show", () => {
+    const dead = shadow({
+      verdict: "fail",
+      requests: requests({ error: 5, down: 145 }),
+      errors: { main: 0, shadow: 5 },
+      confidence: confidence({ diffRate: null, latencySamples: 0 }),
+    });
+    expect(verdictLine("hello", dead, 100)).toBe(
+      "Evidence for hello 2.0.0 (last 1h): fail — 0 compared, 0% different, errors 100% vs 0% on main, no latency measured",
+    );
+  });
+
   it("inconclusive says how far from a verdict, and that it proceeds", () => {
     const few = shadow({
       verdict: "inconclusive",

@@ -294,7 +294,9 @@ export function wilson(k: number, n: number): RateInterval {
   const denominator = 1 + z2 / n;
   const centre = (p + z2 / (2 * n)) / denominator;
   const margin = (Z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / denominator;
-  return { rate: p, low: Math.max(0, centre - margin), high: Math.min(1, centre + margin) };
+  // Rounded to a millionth: what it is read for, and free of float dust such as 4e-19 for 0.
+  const round = (x: number) => Math.round(x * 1e6) / 1e6;
+  return { rate: p, low: round(Math.max(0, centre - margin)), high: round(Math.min(1, centre + margin)) };
 }
 
 /**
