@@ -21,7 +21,7 @@ import type { LoadSettings, Scenario } from "./lib/measure.ts";
 import { measure } from "./lib/measure.ts";
 import { NGINX_INSTALL_HINT, type NginxRuntime, nginxVersion, startNginx } from "./lib/nginx.ts";
 import { type Origin, startOrigin } from "./lib/origins.ts";
-import { freePort, killAllNow, stopAll } from "./lib/processes.ts";
+import { deadPort, freePort, killAllNow, stopAll } from "./lib/processes.ts";
 import { type CpuProfile, formatSummary, summariseProfile } from "./lib/profile-summary.ts";
 import {
   contextLines,
@@ -84,9 +84,9 @@ async function startRuntimes(workDir: string) {
     startOrigin("shadow-c", 0, logDir),
     startOrigin("shadow-slow", SLOW_SHADOW_MS, logDir),
   ]);
-  const deadOrigin = `http://127.0.0.1:${await freePort()}`;
+  const deadOrigin = `http://127.0.0.1:${await deadPort()}`;
   // Its own port, so that marking it does not mark scenario 6's dead shadow too.
-  const markedDeadOrigin = `http://127.0.0.1:${await freePort()}`;
+  const markedDeadOrigin = `http://127.0.0.1:${await deadPort()}`;
   log("origins up; starting the gateway and the bare Worker under wrangler dev");
 
   const [gatewayPort, gatewayInspector, passthroughPort, passthroughInspector, nginxPort, offPort, offInspector] =
