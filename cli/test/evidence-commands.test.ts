@@ -149,6 +149,10 @@ describe("report before any traffic", () => {
       "---------  ------  -----------  -------  --------------  ------  ------------  -----  -----  --------------------",
       "1.0.0      -       -            -        -               -       -             -      -      main",
       "2.0.0      0       0            0        0               0       -             -      -      inconclusive (0/100)",
+      "",
+      "2.0.0 is inconclusive:",
+      "  0 copies with an outcome, fewer than the 100 the gate needs",
+      "  about 100 more requests at these rates would pass it",
     ]);
   });
 
@@ -170,7 +174,8 @@ describe("report before any traffic", () => {
 
   it("report NAME VERSION keeps main's row and that shadow only; a version that is no shadow is one line", async () => {
     const result = await asUser(["report", "shop", "2.0.0"]);
-    expect(result.out.slice(3).map((line) => line.split(/\s+/)[0])).toEqual(["1.0.0", "2.0.0"]);
+    expect(result.out.slice(3, 5).map((line) => line.split(/\s+/)[0])).toEqual(["1.0.0", "2.0.0"]);
+    expect(result.out[6]).toBe("2.0.0 is inconclusive:");
     expectOneLineFailure(
       await asUser(["report", "shop", "9.9.9"]),
       "shop has no shadow 9.9.9; `daeploy-edge ls shop` lists its versions.",
