@@ -110,10 +110,9 @@ describe("traffic controls", () => {
   it.each([
     [["--percent", "150"], /^Command failed: 422 - Unprocessable Entity: mirrorPercent /],
     [["--percent", "12.345"], /^Command failed: 422 - Unprocessable Entity: mirrorPercent /],
-    [
-      ["--methods", "GET,FETCH ME"],
-      /^Command failed: 422 - Unprocessable Entity: mirrorMethods\.1 must be an upper-case HTTP method/,
-    ],
+    [["--methods", "GET,FETCH ME"], /^--methods: FETCH ME is not an HTTP method \(RFC 9110 or WebDAV\)$/],
+    // A typo would quietly stop the shadow's copies of GET: refused, with the method meant.
+    [["--methods", "gte"], /^--methods: GTE is not an HTTP method; did you mean GET\?$/],
     [["--percent", "half"], /^--percent takes a share of requests from 0 to 100, e\.g\. --percent 12\.5; got "half"$/],
   ])("mirror shop 2.0.0 %j fails in one line and changes nothing", async (flags, line) => {
     expectOneLineFailure(await asUser(["mirror", "shop", "2.0.0", ...flags]), line);

@@ -34,7 +34,7 @@ export default defineCommand({
   },
   async run({ args }) {
     const mirrorPercent = parsePercent("mirror-percent", args["mirror-percent"]);
-    const mirrorMethods = parseMethods(args["mirror-methods"]);
+    const mirrorMethods = parseMethods("mirror-methods", args["mirror-methods"]);
     const output = createOutput({ json: args.json });
     const api = await openSession(args, output);
     output.say.log("Deploying service...");
