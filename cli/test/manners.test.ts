@@ -115,6 +115,15 @@ describe("assigning the version that already is main", () => {
     expect(result.out).toContain("manners 1.0.0 is already main");
     expect(result.stdout).not.toContain("Changed main version");
   });
+
+  it("says so without asking first: no prompt, even without --yes", async () => {
+    // An empty stdin would read as "no" at a prompt, and cancel.
+    const result = await asUser(["assign", "manners", "1.0.0"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout + result.stderr).not.toContain("Change manners 1.0.0 to main?");
+    expect(result.stdout).not.toContain("cancelled");
+    expect(result.out[0]).toBe("manners 1.0.0 is already main");
+  });
 });
 
 describe("colour", () => {

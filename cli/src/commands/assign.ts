@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import type { AdminApiClient, AssignResult } from "../client.ts";
 import { ApiRefusal, GateRefusal } from "../errors.ts";
 import { verdictLine } from "../evidence.ts";
+import { listMatching } from "../listing.ts";
 import { createOutput, type Output } from "../output.ts";
 import { confirm } from "../prompt.ts";
 import { openSession } from "../session.ts";
@@ -48,7 +49,9 @@ export default defineCommand({
     const api = await openSession(args, output);
     const { name, version } = args;
     const force = args.force === true;
-    const evidence = await evidenceFor(api, name, version);
+    // The current main needs no question: the gateway's answer (a no-op) says it already is.
+    const alreadyMain = (await listMatching(api, name, version)).some((record) => record.main);
+    const evidence = alreadyMain ? undefined : await evidenceFor(api, name, version);
     if (evidence) {
       output.say.log(verdictLine(name, evidence.shadow, evidence.minRequests, GATE_WINDOW));
       if (evidence.shadow.verdict === "fail") {
@@ -62,10 +65,12 @@ export default defineCommand({
         }
       }
     }
-    const confirmed = await confirm(`Change ${name} ${version} to main?`, {
-      assumeYes: args.yes,
-      output: output.promptStream,
-    });
+    const confirmed =
+      alreadyMain ||
+      (await confirm(`Change ${name} ${version} to main?`, {
+        assumeYes: args.yes,
+        output: output.promptStream,
+      }));
     if (!confirmed) {
       output.cancelled("Assign cancelled.");
       return;
