@@ -43,7 +43,7 @@ beforeAll(async () => {
 });
 
 describe("traffic controls", () => {
-  it("deploy --mirror-percent --mirror-methods sets them; the table keeps Daeploy's columns", async () => {
+  it("deploy --mirror-percent --mirror-methods sets them and says so; the table keeps Daeploy's columns", async () => {
     const result = await asUser([
       "deploy",
       "shop",
@@ -57,7 +57,10 @@ describe("traffic controls", () => {
     expect(result.code).toBe(0);
     const record = await recordOf("2.0.0");
     expect(record).toMatchObject({ mirrorPercent: 25, mirrorMethods: ["GET", "HEAD"] });
-    expect(result.out.slice(3)).toEqual([
+    // The controls are said back, before the row.
+    expect(result.out.slice(2)).toEqual([
+      "Service deployed successfully",
+      "Traffic controls of shop 2.0.0: 25% of requests, methods GET, HEAD",
       HEADER,
       DASHES,
       `        shop    2.0.0      running   Running (since ${since(record.statusSince)})`,
