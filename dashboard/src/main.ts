@@ -220,18 +220,24 @@ async function toggleIgnore(path: string, ignored: boolean): Promise<void> {
   if (!current?.selected) return;
   const name = current.selected;
   try {
-    const policy = await callApi<PolicyResult>(current.token, "GET", `/services/${enc(name)}/policy`);
-    let ignore = policy.ignore.filter((entry) => entry !== path);
-    if (ignored) ignore = [...ignore, path];
-    else if (ignore.length === policy.ignore.length) {
-      notify(
-        `${path} is ignored through a broader rule (${policy.ignore.join(", ")}); change that rule instead.`,
-        "error",
-      );
-      void refresh();
-      return;
+    if (!ignored) {
+      const policy = await callApi<PolicyResult>(current.token, "GET", `/services/${enc(name)}/policy`);
+      if (!policy.ignore.includes(path)) {
+        notify(
+          `${path} is ignored through a broader rule (${policy.ignore.join(", ")}); change that rule instead.`,
+          "error",
+        );
+        void refresh();
+        return;
+      }
     }
-    await callApi<PolicyResult>(current.token, "PUT", `/services/${enc(name)}/policy`, { ignore });
+    // One path added or removed on the gateway: another operator's edit of the list in between is kept.
+    await callApi<PolicyResult>(
+      current.token,
+      "PUT",
+      `/services/${enc(name)}/policy`,
+      ignored ? { ignoreAdd: [path] } : { ignoreRemove: [path] },
+    );
     notify(ignored ? `${path} is now ignored for ${name}.` : `${path} counts again for ${name}.`);
   } catch (error) {
     notify(`Changing the ignore list failed: ${describeFailure(error)}`, "error");

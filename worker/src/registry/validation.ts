@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { methodProblem } from "./http-methods.ts";
+import { isKnownMethod, methodProblem } from "./http-methods.ts";
 import { NAME_MAX_LENGTH, NAME_PATTERN, ORIGIN_MAX_LENGTH, SEMVER_PATTERN, VERSION_MAX_LENGTH } from "./patterns.ts";
 
 // Each message completes a sentence that starts with the field's name: "name must be a string".
@@ -86,10 +86,7 @@ export const mirrorMethods = v.nullable(
       v.pipe(
         v.string(MUST_BE_STRING),
         v.maxLength(METHOD_MAX_LENGTH, `must be at most ${METHOD_MAX_LENGTH} characters`),
-        v.rawCheck(({ dataset, addIssue }) => {
-          const problem = dataset.typed ? methodProblem(dataset.value) : undefined;
-          if (problem) addIssue({ message: problem });
-        }),
+        v.check(isKnownMethod, (issue) => methodProblem(String(issue.input)) ?? ""),
       ),
       'must be a list of HTTP methods such as ["GET", "HEAD"], or null for every method',
     ),
