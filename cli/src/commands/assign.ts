@@ -40,7 +40,7 @@ export default defineCommand({
   args: {
     ...serviceArgs,
     ...yesArg,
-    force: { type: "boolean", description: "Assign even when the version's verdict over the last hour is fail" },
+    force: { type: "boolean", description: "Force the promotion even when the version's verdict over the last hour is fail" },
     ...jsonArg,
     ...connectionArgs,
   },
@@ -59,7 +59,7 @@ export default defineCommand({
         if (!force) {
           throw new GateRefusal(
             `${name} ${version} fails the promotion gate, so it stays a shadow. See \`daeploy-edge report ${name}\` ` +
-              `and \`daeploy-edge diffs ${name} ${version}\`, or assign anyway with --force.`,
+              `and \`daeploy-edge diffs ${name} ${version}\`, or force the promotion with --force.`,
             evidence.shadow.reasons,
           );
         }
