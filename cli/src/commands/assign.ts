@@ -40,7 +40,10 @@ export default defineCommand({
   args: {
     ...serviceArgs,
     ...yesArg,
-    force: { type: "boolean", description: "Force the promotion even when the version's verdict over the last hour is fail" },
+    force: {
+      type: "boolean",
+      description: "Force the promotion even when the version's verdict over the last hour is fail",
+    },
     ...jsonArg,
     ...connectionArgs,
   },
