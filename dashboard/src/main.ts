@@ -11,10 +11,13 @@ import {
   type PolicyResult,
   type Report,
   type ServiceRecord,
+  type ShadowReport,
 } from "./api.ts";
+import { attentionOf, firstToOpen, namesByAttention } from "./attention.ts";
 import { drawCharts } from "./charts.ts";
 import { h, replaceChildren } from "./dom.ts";
 import { type EvidenceHandlers, shadowCards } from "./evidence.ts";
+import { foldCards, nameTabs, opensByDefault } from "./layout.ts";
 import { sampleView } from "./samples.ts";
 import { servicesTable } from "./services.ts";
 import { forgetToken, readToken, saveToken } from "./session.ts";
@@ -40,6 +43,10 @@ interface State {
   report?: Report;
   reportError?: string;
   viewer?: Viewer;
+  /** Each name's shadows' verdicts over the window: the table's VERDICT column and what needs attention. */
+  verdicts: Map<string, ShadowReport[]>;
+  /** Shadow cards the operator opened or closed (`name version`), kept across refreshes. */
+  folds: Map<string, boolean>;
 }
 
 const root = document.getElementById("app") ?? document.body;
@@ -81,8 +88,8 @@ function notify(text: string, kind: "info" | "error" = "info"): void {
 }
 
 function start(token: string, services: ServiceRecord[]): void {
-  const first = services.find((record) => !record.main)?.name ?? services[0]?.name;
-  state = { token, window: "1h", services, selected: first };
+  // The name to open is chosen once the first refresh knows the verdicts: one that needs attention.
+  state = { token, window: "1h", services, verdicts: new Map(), folds: new Map() };
   const windowSelect = h(
     "select",
     {
@@ -147,7 +154,10 @@ async function refresh(): Promise<void> {
     if (mine !== generation) return;
     current.services = services;
     if (current.selected && !services.some((record) => record.name === current.selected)) current.selected = undefined;
-    current.selected ??= services.find((record) => !record.main)?.name ?? services[0]?.name;
+    const verdicts = await readVerdicts(current, services);
+    if (mine !== generation) return;
+    current.verdicts = verdicts;
+    current.selected ??= firstToOpen(services, verdicts);
     if (current.selected) {
       try {
         current.report = await callApi<Report>(
@@ -156,6 +166,7 @@ async function refresh(): Promise<void> {
           `/services/${enc(current.selected)}/report?window=${current.window}&series=true`,
         );
         current.reportError = undefined;
+        current.verdicts.set(current.selected, current.report.shadows);
       } catch (error) {
         if (error instanceof ApiError && error.status === 401) throw error;
         current.report = undefined;
@@ -181,6 +192,38 @@ async function refresh(): Promise<void> {
     notify(`Refresh failed, retrying: ${describeFailure(error)}`, "error");
   }
   schedule();
+}
+
+/**
+ * The verdicts of every name but the open one (its report, with series, is read next), over the page's
+ * window. A name whose report cannot be read shows no verdict; a 401 ends the session as usual.
+ */
+async function readVerdicts(current: State, services: readonly ServiceRecord[]): Promise<Map<string, ShadowReport[]>> {
+  const names = [...new Set(services.map((record) => record.name))].filter((name) => name !== current.selected);
+  const answers = await Promise.all(
+    names.map((name) =>
+      callApi<Report>(current.token, "GET", `/services/${enc(name)}/report?window=${current.window}`).then(
+        (report) => [name, report.shadows] as const,
+        (error: unknown) => {
+          if (error instanceof ApiError && error.status === 401) throw error;
+          return [name, undefined] as const;
+        },
+      ),
+    ),
+  );
+  const verdicts = new Map<string, ShadowReport[]>();
+  for (const [name, shadows] of answers) if (shadows) verdicts.set(name, shadows);
+  const open = current.selected && current.verdicts.get(current.selected);
+  if (current.selected && open) verdicts.set(current.selected, open);
+  return verdicts;
+}
+
+function select(name: string): void {
+  if (!state) return;
+  state.selected = name;
+  state.viewer = undefined;
+  renderViewer();
+  void refresh();
 }
 
 const handlers: EvidenceHandlers = {
@@ -275,6 +318,7 @@ function render(): void {
     current.window,
     current.report,
     current.reportError,
+    [...current.verdicts],
   ]);
   if (snapshot === lastRendered) return;
   lastRendered = snapshot;
@@ -283,12 +327,7 @@ function render(): void {
   replaceChildren(
     regions.services,
     h("h2", {}, "Services"),
-    servicesTable(current.services, current.selected, (name) => {
-      current.selected = name;
-      current.viewer = undefined;
-      renderViewer();
-      void refresh();
-    }),
+    servicesTable(current.services, current.selected, select, current.verdicts),
   );
   renderEvidence(current);
   if (focusKey) {
@@ -308,6 +347,14 @@ function renderEvidence(current: State): void {
     return;
   }
   const records = current.services.filter((record) => record.name === name);
+  const tabs = nameTabs(
+    namesByAttention(current.services, current.verdicts).map((each) => ({
+      name: each,
+      attention: attentionOf(each, current.services, current.verdicts),
+    })),
+    name,
+    select,
+  );
   const heading = h(
     "h2",
     {},
@@ -315,13 +362,25 @@ function renderEvidence(current: State): void {
     h("span", { class: "quiet" }, ` over the last ${current.window}`),
   );
   if (current.reportError || !current.report) {
-    replaceChildren(regions.evidence, heading, h("p", { class: "message error" }, current.reportError ?? "Loading…"));
+    replaceChildren(
+      regions.evidence,
+      tabs,
+      heading,
+      h("p", { class: "message error" }, current.reportError ?? "Loading…"),
+    );
     replaceChildren(regions.charts);
     return;
   }
-  const cards = shadowCards(current.report, records, current.window, handlers);
+  const shadows = current.report.shadows;
+  const cards = foldCards(
+    shadowCards(current.report, records, current.window, handlers),
+    shadows,
+    (version, shadow) => current.folds.get(`${name} ${version}`) ?? opensByDefault(shadow, records.length - 1),
+    (version, open) => current.folds.set(`${name} ${version}`, open),
+  );
   replaceChildren(
     regions.evidence,
+    tabs,
     heading,
     cards.length > 0
       ? cards
