@@ -5,6 +5,7 @@
 import uPlot from "uplot";
 import type { Report, ReportSeries } from "./api.ts";
 import { h, localClock, localTimestamp, zoneName } from "./dom.ts";
+import { completeSteps } from "./steps.ts";
 
 const SHADOW_COLOURS = ["#1f5fbf", "#c2410c", "#15803d", "#7e22ce", "#a16207", "#0e7490"];
 const MAIN_COLOUR = "#111827";
@@ -25,21 +26,6 @@ interface ChartSpec {
 }
 
 type SeriesVersion = ReportSeries["versions"][number];
-
-/** The steps that lie wholly inside the report's window: the running step and a clipped first one are left out. */
-export function completeSteps(series: ReportSeries, window: Report["window"]): number[] {
-  const from = Date.parse(series.from);
-  const stepMs = series.stepSeconds * 1000;
-  const windowFrom = Date.parse(window.from);
-  const windowTo = Date.parse(window.to);
-  const length = Math.max(0, ...series.versions.map((entry) => entry.requests.length));
-  const steps: number[] = [];
-  for (let index = 0; index < length; index++) {
-    const start = from + index * stepMs;
-    if (start >= windowFrom && start + stepMs <= windowTo) steps.push(index);
-  }
-  return steps;
-}
 
 function specs(series: ReportSeries, main: string, steps: number[]): ChartSpec[] {
   const pick = <T>(values: readonly T[] | undefined, fill: T) => steps.map((index) => values?.[index] ?? fill);
