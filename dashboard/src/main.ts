@@ -24,6 +24,8 @@ import { forgetToken, readToken, saveToken } from "./session.ts";
 import { signInForm } from "./signin.ts";
 
 const REFRESH_MS = 5_000;
+/** The names not open are re-judged less often: a report per name every 5 s would cost the ledgers more than it shows. */
+const OTHER_VERDICTS_MS = 30_000;
 const WINDOWS = ["15m", "1h", "24h", "7d"] as const;
 type Window = (typeof WINDOWS)[number];
 
@@ -45,6 +47,8 @@ interface State {
   viewer?: Viewer;
   /** Each name's shadows' verdicts over the window: the table's VERDICT column and what needs attention. */
   verdicts: Map<string, ShadowReport[]>;
+  /** When, and over which window, the other names' verdicts were last read. */
+  verdictsRead?: { at: number; window: Window };
   /** Shadow cards the operator opened or closed (`name version`), kept across refreshes. */
   folds: Map<string, boolean>;
 }
@@ -199,7 +203,13 @@ async function refresh(): Promise<void> {
  * window. A name whose report cannot be read shows no verdict; a 401 ends the session as usual.
  */
 async function readVerdicts(current: State, services: readonly ServiceRecord[]): Promise<Map<string, ShadowReport[]>> {
-  const names = [...new Set(services.map((record) => record.name))].filter((name) => name !== current.selected);
+  const read = current.verdictsRead;
+  const fresh = read !== undefined && read.window === current.window && Date.now() - read.at < OTHER_VERDICTS_MS;
+  const known = (name: string) => fresh && current.verdicts.has(name);
+  const names = [...new Set(services.map((record) => record.name))].filter(
+    (name) => name !== current.selected && !known(name),
+  );
+  if (!fresh) current.verdictsRead = { at: Date.now(), window: current.window };
   const answers = await Promise.all(
     names.map((name) =>
       callApi<Report>(current.token, "GET", `/services/${enc(name)}/report?window=${current.window}`).then(
@@ -212,6 +222,10 @@ async function readVerdicts(current: State, services: readonly ServiceRecord[]):
     ),
   );
   const verdicts = new Map<string, ShadowReport[]>();
+  for (const record of services) {
+    const kept = known(record.name) && current.verdicts.get(record.name);
+    if (kept) verdicts.set(record.name, kept);
+  }
   for (const [name, shadows] of answers) if (shadows) verdicts.set(name, shadows);
   const open = current.selected && current.verdicts.get(current.selected);
   if (current.selected && open) verdicts.set(current.selected, open);

@@ -81,7 +81,7 @@ export function servicesTable(
         attention && record.main
           ? h(
               "span",
-              { class: `attention ${attention}`, title: ATTENTION_LABELS[attention] },
+              { class: `attention-note ${attention}`, title: ATTENTION_LABELS[attention] },
               ` ⚠ ${ATTENTION_LABELS[attention]}`,
             )
           : "",

@@ -232,7 +232,9 @@ describe("the operator's dashboard", () => {
     await expect.poll(rowNames).toEqual(["hello 1.0.0", "hello 2.0.0", "ghost 1.0.0"]);
     expect(await page.locator('[data-service="hello 2.0.0"] [data-verdict]').getAttribute("data-verdict")).toBe("fail");
     expect(await page.locator('[data-service="hello 1.0.0"]').getAttribute("data-attention")).toBe("fail");
-    expect(await page.locator('[data-service="hello 1.0.0"] .attention').textContent()).toContain("a shadow fails");
+    expect(await page.locator('[data-service="hello 1.0.0"] .attention-note').textContent()).toContain(
+      "a shadow fails",
+    );
     expect(await tab("hello").getAttribute("aria-selected")).toBe("true");
     expect(await page.locator(".name-tabs [role=tab]").allTextContents()).toEqual(["hello ⚠", "ghost ⚠"]);
     await expect.poll(() => verdictOf("2.0.0")).toBe("fail");
