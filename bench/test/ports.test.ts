@@ -35,6 +35,15 @@ describe("test ports", () => {
     }
   });
 
+  it("hands out dead ports that fetch really tries, and is refused at (not a port fetch blocks itself)", async () => {
+    const port = await deadPort();
+    const failure = await fetch(`http://127.0.0.1:${port}/`).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect((failure as { cause?: { code?: string } } | undefined)?.cause?.code).toBe("ECONNREFUSED");
+  });
+
   it("hands out a free port that can be listened on", async () => {
     const port = await freePort();
     const server = createServer();
