@@ -360,6 +360,32 @@ describe("the operator's dashboard", () => {
     await page.locator("#window").selectOption("15m");
   });
 
+  it("when the gate refuses a promotion the page did not expect to fail, shows the gateway's reasons once", async () => {
+    // The page's copy of the evidence says inconclusive (as it would have a moment before the
+    // evidence tipped); the gateway's gate, reading it afresh, says fail.
+    await page.route("**/report?window=15m&series=true", async (route) => {
+      const report = (await (await route.fetch()).json()) as Report;
+      for (const shadow of report.shadows) Object.assign(shadow, { verdict: "inconclusive", reasons: ["stale"] });
+      await route.fulfill({ json: report });
+    });
+    await expect.poll(() => verdictOf("2.0.0"), { timeout: 10_000 }).toBe("inconclusive");
+    await card("2.0.0").getByRole("button", { name: "Promote…" }).click();
+    const dialog = page.locator("dialog[open]");
+    await dialog.getByRole("button", { name: "Promote 2.0.0" }).click();
+    const force = dialog.getByRole("button", { name: "Force the promotion of 2.0.0" });
+    await force.waitFor();
+    expect(await force.isDisabled()).toBe(true);
+    expect(await dialog.getByRole("button", { name: /^Promote/ }).count()).toBe(0);
+    // The stale reasons gave way to the gateway's, listed once.
+    const { shadows } = await api<EvidenceReport>("GET", "/services/hello/report?window=1h");
+    const reasons = shadows.find((shadow) => shadow.version === "2.0.0")?.reasons ?? [];
+    expect(await dialog.locator("li").allTextContents()).toEqual(reasons);
+    expect(await dialog.textContent()).not.toContain("stale");
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+    await page.unroute("**/report?window=15m&series=true");
+    await expect.poll(() => verdictOf("2.0.0"), { timeout: 10_000 }).toBe("fail");
+  });
+
   it("offers no plain Promote over a failing verdict: only forcing, behind a confirmation, reasons shown once", async () => {
     // The card's own button says what promoting a failing shadow is.
     expect(await card("2.0.0").getByRole("button", { name: "Promote…" }).count()).toBe(0);
