@@ -1,6 +1,7 @@
 // The page's layout for many names and many shadows: one tab per name (the ones that need the
 // operator first), and each shadow's card folded under a one-line summary, so any name's or
 // shadow's cards are a click away instead of a scroll past the others.
+import { formatCount } from "../../worker/src/evidence/count.ts";
 import type { ShadowReport } from "./api.ts";
 import type { Attention } from "./attention.ts";
 import { h } from "./dom.ts";
@@ -60,7 +61,7 @@ export function foldCards(
       shadow
         ? h("span", { class: `badge ${shadow.verdict}` }, shadow.verdict)
         : h("span", { class: "quiet" }, "no traffic yet"),
-      shadow ? h("span", { class: "quiet" }, ` ${shadow.requests.compared.toLocaleString("en-US")} compared`) : "",
+      shadow ? h("span", { class: "quiet" }, ` ${formatCount(shadow.requests.compared)} compared`) : "",
     );
     const fold = h(
       "details",
