@@ -3,7 +3,7 @@
 // the price on a fifth of its answers, one that fails 5 % of requests with a 500), steady traffic
 // through /services/hello/ for a few minutes, then the dashboard in Chromium at 1280 px.
 //
-//   node --disable-warning=ExperimentalWarning scripts/dashboard-screenshot.ts [minutes]
+//   npm run screenshot [-- minutes]
 //
 // Every hello stamps its answers with the time (`--timestamp`), which the gateway learns as noise,
 // and its own version, which the policy ignores (it differs by design).
