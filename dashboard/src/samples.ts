@@ -3,7 +3,7 @@
 // The comparison's own path grammar, so a line's path is the one a difference names (ids folded to `*`).
 import { isWithin, segmentOf as segment } from "../../worker/src/evidence/paths.ts";
 import type { ExchangeSample } from "./api.ts";
-import { h } from "./dom.ts";
+import { h, localTimestamp } from "./dom.ts";
 
 type Side = ExchangeSample["main"];
 
@@ -113,7 +113,13 @@ export function sampleView(sample: ExchangeSample, version: string): HTMLElement
       h("strong", {}, sample.method),
       " ",
       h("code", {}, sample.url),
-      h("span", { class: "quiet" }, ` at ${sample.at}, request ${sample.requestId}`),
+      h(
+        "span",
+        { class: "quiet" },
+        " at ",
+        h("time", { datetime: sample.at }, localTimestamp(sample.at)),
+        `, request ${sample.requestId}`,
+      ),
     ),
     h(
       "p",

@@ -16,7 +16,8 @@ import {
 } from "../db/queries.ts";
 import type { Env } from "../env.ts";
 import { AppError, type ErrorBody, reasonOf } from "../errors.ts";
-import type { PolicyOverrides, ShadowReport } from "../evidence/verdict.ts";
+import { applyPolicyChange } from "../evidence/policy-change.ts";
+import type { ShadowReport } from "../evidence/verdict.ts";
 import {
   decideAssign,
   decideDeploy,
@@ -107,14 +108,14 @@ export class ServiceCoordinator extends DurableObject<Env> {
     });
   }
 
-  /** Given fields replace the stored ones, gate thresholds one by one; here, so that a kill cannot orphan the row. */
+  /**
+   * Applies a policy change to the stored policy (see `applyPolicyChange`); here, so that a kill cannot
+   * orphan the row and two edits of the ignore list cannot both start from the same read.
+   */
   setPolicy(name: string, changes: PolicyBody): Promise<Outcome<PolicyResult>> {
     return this.#serialised(async () => {
       requireName(await listServices(this.#db, name), name);
-      const stored = await readPolicyOverrides(this.#db, name);
-      const { gate, ...rest } = changes;
-      const merged: PolicyOverrides = { ...stored, ...rest };
-      if (gate !== undefined) merged.gate = { ...stored.gate, ...gate };
+      const merged = applyPolicyChange(await readPolicyOverrides(this.#db, name), changes);
       await writePolicy(this.#db, name, merged, new Date());
       return toPolicyResult(await readPolicy(this.#db, name));
     });

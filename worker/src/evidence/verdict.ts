@@ -1,4 +1,5 @@
 import type { Difference, DiffKind } from "./compare.ts";
+import { formatCount } from "./count.ts";
 import type { LatencyHistogram, LatencySummary } from "./histogram.ts";
 import { isWithin } from "./paths.ts";
 
@@ -382,17 +383,19 @@ export function judge(
     return { verdict: "inconclusive" as const, reasons: [...reasons, tail], confidence };
   };
 
-  const diffLine = `${requests.different} of ${requests.compared} compared requests differ`;
+  const diffLine = `${formatCount(requests.different)} of ${formatCount(requests.compared)} compared requests differ`;
   const errorLine =
-    `shadow error rate ${percent(errorRate.rate)} (${requests.error} errors, ${requests.down} down, ` +
-    `of ${outcomes}) against main's ${percent(mainErrorRate)}`;
+    `shadow error rate ${percent(errorRate.rate)} (${formatCount(requests.error)} errors, ` +
+    `${formatCount(requests.down)} down, of ${formatCount(outcomes)}) against main's ${percent(mainErrorRate)}`;
   if (outcomes < gate.minRequests) {
     estimates.push({ requests: gate.minRequests, way: "pass" });
     diffEstimate();
     errorEstimate();
     // Too few to decide either way: a failure-bound rule still needs minRequests first.
     for (const estimate of estimates) estimate.requests = Math.max(estimate.requests, gate.minRequests);
-    return inconclusive([`${outcomes} copies with an outcome, fewer than the ${gate.minRequests} the gate needs`]);
+    return inconclusive([
+      `${formatCount(outcomes)} copies with an outcome, fewer than the ${formatCount(gate.minRequests)} the gate needs`,
+    ]);
   }
 
   const top = report.fields
@@ -425,9 +428,11 @@ export function judge(
   if (requests.compared < gate.minRequests) {
     const why =
       requests.notCompared > 0
-        ? `; ${requests.notCompared} answered but could not be compared (bodies over the cap, streamed, or past the memory bound)`
+        ? `; ${formatCount(requests.notCompared)} answered but could not be compared (bodies over the cap, streamed, or past the memory bound)`
         : "";
-    missing.push(`${requests.compared} compared requests, fewer than the ${gate.minRequests} the gate needs${why}`);
+    missing.push(
+      `${formatCount(requests.compared)} compared requests, fewer than the ${formatCount(gate.minRequests)} the gate needs${why}`,
+    );
     if (comparedShare > 0) estimates.push({ requests: gate.minRequests / comparedShare, way: "pass" });
   }
   if (diffRate === null || diffRate.high > gate.maxDiffRate) {
@@ -447,7 +452,7 @@ export function judge(
   if (slow) missing.push(`${latencyLine}, but on only ${latencySamples} requests measured on both sides`);
   if (requests.unrecorded * 100 >= requests.mirrored && requests.unrecorded > 0) {
     missing.push(
-      `${requests.unrecorded} of ${requests.mirrored} requests lost their field detail under memory pressure`,
+      `${formatCount(requests.unrecorded)} of ${formatCount(requests.mirrored)} requests lost their field detail under memory pressure`,
     );
   }
   if (missing.length > 0) return inconclusive(missing);
@@ -486,8 +491,6 @@ function fraction(count: number, total: number): number {
 function percent(rate: number): string {
   return `${Number((rate * 100).toFixed(2))}%`;
 }
-
-const formatCount = (n: number) => n.toLocaleString("en-US", { maximumFractionDigits: 0 });
 
 function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

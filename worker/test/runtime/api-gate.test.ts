@@ -79,7 +79,9 @@ describe("the promotion gate on PUT /services/:name/main", () => {
     expect(res.status).toBe(200);
     expect(res.body.changed).toBe(true);
     expect(res.body.verdict?.verdict).toBe("fail");
-    expect(res.body.warning).toBe(`${name} 2.0.0 (last 1h) fails the promotion gate; main changed anyway (force)`);
+    expect(res.body.warning).toBe(
+      `${name} 2.0.0 (last 1h) fails the promotion gate; main changed anyway (promotion forced)`,
+    );
     expect(await mainOf(name)).toBe("2.0.0");
   });
 
@@ -198,7 +200,7 @@ describe("the promotion gate on PUT /services/:name/main", () => {
     expect(refused.body.error?.code).toBe("evidence_unavailable");
     expect(refused.body.error?.message).toBe(
       `The evidence for ${name} 2.0.0 (last 1h) could not be read (connection lost), so the promotion gate cannot ` +
-        "judge it. Try again shortly, or assign with force to change main unchecked",
+        "judge it. Try again shortly, or force the promotion (force: true) to change main unchecked",
     );
     expect(await mainOf(name)).toBe("1.0.0");
 
@@ -207,7 +209,7 @@ describe("the promotion gate on PUT /services/:name/main", () => {
     expect(forced.body.changed).toBe(true);
     expect(forced.body.verdict).toBeNull();
     expect(forced.body.warning).toBe(
-      `The evidence for ${name} 2.0.0 (last 1h) could not be read (connection lost); main changed unchecked (force)`,
+      `The evidence for ${name} 2.0.0 (last 1h) could not be read (connection lost); main changed unchecked (promotion forced)`,
     );
     expect(await mainOf(name)).toBe("2.0.0");
   });

@@ -112,7 +112,7 @@ describe("shadowReport", () => {
     ]);
     expect(report.verdict).toBe("fail");
     expect(report.reasons.join(" ")).toContain(
-      "100 of 1000 compared requests differ (10%, at least 8.29% at 95 % confidence)",
+      "100 of 1,000 compared requests differ (10%, at least 8.29% at 95 % confidence)",
     );
     expect(report.reasons.join(" ")).toContain("body.price (value, 10%)");
   });
@@ -177,7 +177,7 @@ describe("shadowReport", () => {
     const failing = shadowReport(evidence(1000, [], { errorsMain: 10, errors: 50 }), noNoise, defaultPolicy);
     expect(failing.verdict).toBe("fail");
     expect(failing.reasons).toEqual([
-      "shadow error rate 5% (50 errors, 0 down, of 1000) against main's 1%: at least 3.81% at 95 % confidence, more than 1% above it",
+      "shadow error rate 5% (50 errors, 0 down, of 1,000) against main's 1%: at least 3.81% at 95 % confidence, more than 1% above it",
     ]);
     const close = shadowReport(evidence(1000, [], { errorsMain: 10, errors: 10 }), noNoise, defaultPolicy);
     expect(close.verdict).toBe("pass");
@@ -210,7 +210,7 @@ describe("shadowReport", () => {
     expect(report.verdict).toBe("pass");
     expect(report.reasons).toHaveLength(3);
     expect(report.reasons[0]).toBe(
-      "5 of 2000 compared requests differ (0.25%, at most 0.58% at 95 % confidence), within 1%",
+      "5 of 2,000 compared requests differ (0.25%, at most 0.58% at 95 % confidence), within 1%",
     );
   });
 
@@ -291,7 +291,7 @@ describe("confidence (95 % Wilson score intervals)", () => {
     expect(overCap.requests).toMatchObject({ mirrored: 5000, compared: 0, notCompared: 5000 });
     expect(overCap.verdict).toBe("inconclusive");
     expect(overCap.reasons[0]).toBe(
-      "0 compared requests, fewer than the 100 the gate needs; 5000 answered but could not be compared (bodies over the cap, streamed, or past the memory bound)",
+      "0 compared requests, fewer than the 100 the gate needs; 5,000 answered but could not be compared (bodies over the cap, streamed, or past the memory bound)",
     );
   });
 
@@ -317,7 +317,7 @@ describe("confidence (95 % Wilson score intervals)", () => {
       defaultPolicy,
     );
     expect(lossy.verdict).toBe("inconclusive");
-    expect(lossy.reasons.join(" ")).toContain("20 of 1020 requests lost their field detail");
+    expect(lossy.reasons.join(" ")).toContain("20 of 1,020 requests lost their field detail");
   });
 });
 
