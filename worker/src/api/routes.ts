@@ -12,6 +12,7 @@ import { forgetRoutes } from "../proxy/route-table.ts";
 import { decideDeploy, findVersion, requireName } from "../registry/rules.ts";
 import { parseWindow } from "../registry/validation.ts";
 import { adminAuth } from "./auth.ts";
+import { type GateAnswer, gateAnswer } from "./gate.ts";
 import { describe, openApiDocument } from "./openapi.ts";
 import {
   AssignBodySchema,
@@ -20,6 +21,8 @@ import {
   DiffsQuerySchema,
   DiffsSchema,
   EvidenceReportSchema,
+  GateQuerySchema,
+  GateResultSchema,
   KilledListSchema,
   ListQuerySchema,
   NameParamSchema,
@@ -65,6 +68,35 @@ async function readEvidence<T>(env: Env, name: string, call: Parameters<typeof c
     );
   }
 }
+
+/** One version's verdict over a window, from its name's ledger; the gate's GET and POST share it. */
+async function readGate(env: Env, name: string, version: string, windowText: string): Promise<GateAnswer> {
+  const window = parseWindow(windowText) ?? GATE_WINDOW.ms;
+  const db = openDatabase(env.DB);
+  const versions = await listServices(db, name);
+  findVersion(versions, name, version);
+  const policy = await readPolicy(db, name);
+  const main = versions.find((v) => v.main)?.version ?? "";
+  const to = Date.now();
+  const input = { name, from: to - window, to, main, shadows: [version], policy };
+  const report: EvidenceReport = await readEvidence(env, name, (ledger) => ledger.report(input));
+  return gateAnswer(report, version, windowText);
+}
+
+const describeGate = (how: string) =>
+  describe({
+    summary: `One version's verdict for a pipeline: 200 only on pass${how}`,
+    success: { status: 200, description: "The verdict is pass", schema: GateResultSchema },
+    errors: {
+      404: "The name, or this version of it, is not deployed",
+      412: {
+        description:
+          "The verdict is fail or inconclusive (a main is always inconclusive); the same body as on pass, with `error`",
+        schema: GateResultSchema,
+      },
+      503: EVIDENCE_UNAVAILABLE,
+    },
+  });
 
 export const adminApi = new Hono<AppEnv>();
 
@@ -254,6 +286,28 @@ const routes = adminApi
         wantsSeries(query.series) ? ledger.reportWithSeries(input) : ledger.report(input),
       );
       return c.json(report, 200);
+    },
+  )
+  .get(
+    "/services/:name/:version/gate",
+    describeGate(" (an Argo Rollouts `web` metric reads `{$.verdict}`)"),
+    validate("param", VersionParamSchema),
+    validate("query", GateQuerySchema),
+    async (c) => {
+      const { name, version } = c.req.valid("param");
+      const { status, body } = await readGate(c.env, name, version, c.req.valid("query").window);
+      return c.json(body, status);
+    },
+  )
+  .post(
+    "/services/:name/:version/gate",
+    describeGate("; any body is accepted and ignored, as a Flagger webhook sends one"),
+    validate("param", VersionParamSchema),
+    validate("query", GateQuerySchema),
+    async (c) => {
+      const { name, version } = c.req.valid("param");
+      const { status, body } = await readGate(c.env, name, version, c.req.valid("query").window);
+      return c.json(body, status);
     },
   )
   .get(

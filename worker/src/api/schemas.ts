@@ -319,6 +319,25 @@ export const ReportQuerySchema = v.object({
   ),
 });
 
+export const GateQuerySchema = v.object({ window: ReportQuerySchema.entries.window });
+
+export const GateResultSchema = v.pipe(
+  v.object({
+    ...ShadowReportSchema.entries,
+    name: v.string(),
+    main: v.pipe(v.string(), v.description("The main the version was compared with")),
+    window: v.object({ from: dateTime, to: dateTime }),
+    error: v.optional(
+      v.pipe(
+        v.object({ code: v.picklist(["gate_not_passed"]), message: v.string() }),
+        v.description("Only on 412: the verdict in one sentence, as every refusal of the API carries one"),
+      ),
+    ),
+  }),
+  v.description("One version's verdict over the window, with the evidence it rests on"),
+);
+export type GateResult = v.InferOutput<typeof GateResultSchema>;
+
 /** Whether a `series` query value asks for the series. */
 export const wantsSeries = (value: string) => value === "true" || value === "1";
 
@@ -346,6 +365,7 @@ export const NAMED_SCHEMAS = {
   KilledList: KilledListSchema,
   AssignResult: AssignResultSchema,
   ShadowReport: ShadowReportSchema,
+  GateResult: GateResultSchema,
   EvidenceReport: EvidenceReportSchema,
   ReportSeries: ReportSeriesSchema,
   Diffs: DiffsSchema,
