@@ -7,6 +7,8 @@ import type { AppEnv, Env } from "../env.ts";
 import { AppError, reasonOf } from "../errors.ts";
 import type { EvidenceReport } from "../evidence/verdict.ts";
 import { probeOrigin } from "../health/probe.ts";
+import { assignEvent, killEvents } from "../notify/events.ts";
+import { notifyName } from "../notify/send.ts";
 import { gatewayKey } from "../proxy/gateway-key.ts";
 import { forgetRoutes } from "../proxy/route-table.ts";
 import { decideDeploy, findVersion, requireName } from "../registry/rules.ts";
@@ -195,6 +197,7 @@ const routes = adminApi
       const { name } = c.req.valid("param");
       const { version, force } = c.req.valid("json");
       const result = await coordinate(c.env, name, (co) => co.assign(name, version, force));
+      if (result.changed) c.executionCtx.waitUntil(notifyName(c.env, name, [assignEvent(name, result, new Date())]));
       return c.json(result, 200);
     },
   )
@@ -340,7 +343,10 @@ const routes = adminApi
     validate("param", VersionParamSchema),
     async (c) => {
       const { name, version } = c.req.valid("param");
+      // Read first: killing a name's last version takes its policy with it.
+      const { notify } = await readPolicy(openDatabase(c.env.DB), name);
       const killed = await coordinate(c.env, name, (co) => co.kill(name, version));
+      c.executionCtx.waitUntil(notifyName(c.env, name, killEvents(killed, new Date()), notify));
       return c.json({ killed }, 200);
     },
   )
@@ -354,7 +360,10 @@ const routes = adminApi
     validate("param", NameParamSchema),
     async (c) => {
       const { name } = c.req.valid("param");
+      // Read first: killing a name takes its policy with it.
+      const { notify } = await readPolicy(openDatabase(c.env.DB), name);
       const killed = await coordinate(c.env, name, (co) => co.kill(name));
+      c.executionCtx.waitUntil(notifyName(c.env, name, killEvents(killed, new Date()), notify));
       return c.json({ killed }, 200);
     },
   );

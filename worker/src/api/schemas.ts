@@ -4,6 +4,7 @@ import type { ErrorBody } from "../errors.ts";
 import type { ExchangeSample } from "../evidence/batch.ts";
 import type { DiffKind } from "../evidence/compare.ts";
 import type { EvidenceReport, ReportSeries, ShadowReport, Verdict } from "../evidence/verdict.ts";
+import { NOTIFY_EVENTS, notifyEvents, notifyUrl } from "../notify/target.ts";
 import {
   differencePath,
   headerName,
@@ -178,6 +179,10 @@ export const PolicySchema = v.object({
     v.description("Share of mirrored GET/HEAD requests also sent to main to learn noise"),
   ),
   gate: v.object(gateFields),
+  notify: v.pipe(
+    v.nullable(v.object({ url: v.string(), events: v.array(v.picklist(NOTIFY_EVENTS)) })),
+    v.description("Where changes of the name are POSTed as JSON events, and which; null for nowhere"),
+  ),
 });
 export type PolicyResult = v.InferOutput<typeof PolicySchema>;
 
@@ -289,6 +294,25 @@ export const PolicyBodySchema = v.object(
           "must be an object of gate thresholds",
         ),
         v.description("Only the given thresholds change"),
+      ),
+    ),
+    notify: v.optional(
+      v.nullable(
+        v.pipe(
+          v.object(
+            {
+              url: notifyUrl,
+              events: v.optional(
+                v.pipe(notifyEvents, v.metadata({ examples: [["verdict", "assign", "kill"]] })),
+                () => [...NOTIFY_EVENTS],
+              ),
+            },
+            "must be an object with url and events",
+          ),
+          v.description(
+            "Replaces where events go: `url` is https: (or http: to loopback), `events` from verdict, assign, kill, rollout (default all); null stops them",
+          ),
+        ),
       ),
     ),
   },
