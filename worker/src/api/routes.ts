@@ -15,7 +15,9 @@ import { decideDeploy, findVersion, requireName } from "../registry/rules.ts";
 import { parseWindow } from "../registry/validation.ts";
 import { adminAuth } from "./auth.ts";
 import { type GateAnswer, gateAnswer } from "./gate.ts";
+import { collectMetrics } from "./metrics.ts";
 import { describe, openApiDocument } from "./openapi.ts";
+import { EXPOSITION_CONTENT_TYPE } from "./prometheus.ts";
 import {
   AssignBodySchema,
   AssignResultSchema,
@@ -312,6 +314,15 @@ const routes = adminApi
       const { status, body } = await readGate(c.env, name, version, c.req.valid("query").window);
       return c.json(body, status);
     },
+  )
+  .get(
+    "/metrics",
+    describe({
+      summary:
+        "Prometheus text exposition: each shadow's copies by outcome, latency histograms, verdict and top fields",
+      success: { status: 200, description: "The metrics, as `text/plain; version=0.0.4`" },
+    }),
+    async (c) => c.body(await collectMetrics(c.env), 200, { "content-type": EXPOSITION_CONTENT_TYPE }),
   )
   .get(
     "/services/:name/:version/diffs",
