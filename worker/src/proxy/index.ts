@@ -211,6 +211,7 @@ proxy.all("*", async (c) => {
     url: `/services/${path.segment}${path.rest}${path.search}`,
     policy,
     waitUntil,
+    events: c.env.EVIDENCE_EVENTS,
   };
   waitUntil(
     compareExchange(
