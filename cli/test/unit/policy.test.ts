@@ -69,6 +69,7 @@ describe("the policy as printed", () => {
       "  max-error-increase  0.01 (1%)",
       "  max-p99-ratio       1.5",
       "  min-p99-delta       25 ms",
+      "  notify              (nowhere)",
     ]);
     expect(formatPolicy({ ...stored, ignore: [], headers: ["etag"] }).slice(0, 2)).toEqual([
       "  ignore              (nothing)",
