@@ -123,7 +123,7 @@ describe("gate's exit code is the verdict", () => {
     });
     expect(result.code).toBe(3);
     expect(result.err).toEqual([
-      expect.stringMatching(/^Cannot reach the gateway at http:\/\/127\.0\.0\.1:\d+ \(connection refused\)/),
+      expect.stringMatching(/^Cannot reach the gateway at http:\/\/127\.0\.0\.1:\d+ \(.+\); check that it is running/),
     ]);
   });
 
