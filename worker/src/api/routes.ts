@@ -74,7 +74,12 @@ async function readEvidence<T>(env: Env, name: string, call: Parameters<typeof c
 }
 
 /** One version's verdict over a window, from its name's ledger; the gate's GET and POST share it. */
-async function readGate(env: Env, name: string, version: string, windowText: string): Promise<GateAnswer> {
+async function readGate(
+  env: Env,
+  name: string,
+  version: string,
+  { window: windowText, answer }: { window: string; answer: "status" | "body" },
+): Promise<GateAnswer> {
   const window = parseWindow(windowText) ?? GATE_WINDOW.ms;
   const db = openDatabase(env.DB);
   const versions = await listServices(db, name);
@@ -84,7 +89,7 @@ async function readGate(env: Env, name: string, version: string, windowText: str
   const to = Date.now();
   const input = { name, from: to - window, to, main, shadows: [version], policy };
   const report: EvidenceReport = await readEvidence(env, name, (ledger) => ledger.report(input));
-  return gateAnswer(report, version, windowText);
+  return gateAnswer(report, version, windowText, answer);
 }
 
 const describeGate = (how: string) =>
@@ -295,12 +300,12 @@ const routes = adminApi
   )
   .get(
     "/services/:name/:version/gate",
-    describeGate(" (an Argo Rollouts `web` metric reads `{$.verdict}`)"),
+    describeGate(" (or always, with `answer=body`: an Argo Rollouts `web` metric reads `{$.verdict}`)"),
     validate("param", VersionParamSchema),
     validate("query", GateQuerySchema),
     async (c) => {
       const { name, version } = c.req.valid("param");
-      const { status, body } = await readGate(c.env, name, version, c.req.valid("query").window);
+      const { status, body } = await readGate(c.env, name, version, c.req.valid("query"));
       return c.json(body, status);
     },
   )
@@ -311,7 +316,7 @@ const routes = adminApi
     validate("query", GateQuerySchema),
     async (c) => {
       const { name, version } = c.req.valid("param");
-      const { status, body } = await readGate(c.env, name, version, c.req.valid("query").window);
+      const { status, body } = await readGate(c.env, name, version, c.req.valid("query"));
       return c.json(body, status);
     },
   )

@@ -343,7 +343,20 @@ export const ReportQuerySchema = v.object({
   ),
 });
 
-export const GateQuerySchema = v.object({ window: ReportQuerySchema.entries.window });
+export const GateQuerySchema = v.object({
+  window: ReportQuerySchema.entries.window,
+  answer: v.optional(
+    v.pipe(
+      v.picklist(["status", "body"], "must be status or body"),
+      v.description(
+        "`status` (default): 200 on pass, 412 otherwise. `body`: always 200, the verdict only in the body, " +
+          "for tools that treat any non-2xx as an error (Argo Rollouts' web metrics)",
+      ),
+      v.metadata({ examples: ["body"] }),
+    ),
+    "status",
+  ),
+});
 
 export const GateResultSchema = v.pipe(
   v.object({

@@ -96,6 +96,20 @@ describe("GET and POST /services/:name/:version/gate", () => {
     expect((await gate("POST", name, "2.0.0", "", [1, 2])).status).toBe(200);
   });
 
+  it("with answer=body, always 200: the verdict only in the body, for tools that take any other status as an error", async () => {
+    const name = await freshName();
+    await recordEvidence(name, "2.0.0", evidence(40));
+    const failing = await gate("GET", name, "2.0.0", "?answer=body");
+    expect(failing.status).toBe(200);
+    expect(failing.body.verdict).toBe("fail");
+    expect(failing.body).not.toHaveProperty("error");
+    const main = await gate("POST", name, "1.0.0", "?answer=body&window=2h");
+    expect([main.status, main.body.verdict]).toEqual([200, "inconclusive"]);
+    const bad = await gate("GET", name, "2.0.0", "?answer=always");
+    expect(bad.status).toBe(422);
+    expect(bad.body.error).toMatchObject({ field: "answer", message: "answer must be status or body" });
+  });
+
   it("answers 404 for an unknown version or name, and 422 naming a bad window", async () => {
     const name = await freshName();
     const unknownVersion = await gate("GET", name, "3.0.0");
