@@ -145,6 +145,14 @@ describe("gate's exit code is the verdict", () => {
     expect(result.err).toEqual(['--wait takes a time such as 90s, 30m or 2h (at most 24h), or 0; got "soon"']);
   });
 
+  it("--json: a refusal is JSON on stdout too, and still exits 3", async () => {
+    const result = await asUser(["gate", "gcmd_clean", "9.0.0", "--json"]);
+    expect(result.code).toBe(3);
+    expect(JSON.parse(result.stdout)).toEqual({
+      error: { code: "version_not_found", message: "gcmd_clean 9.0.0 is not deployed" },
+    });
+  });
+
   it("--json prints the gateway's verdict as JSON, and still exits by it", async () => {
     const result = await asUser(["gate", "gcmd_pricey", "2.0.0", "--json"]);
     expect(result.code).toBe(1);

@@ -142,17 +142,20 @@ export class ServiceCoordinator extends DurableObject<Env> {
   }
 
   /**
-   * Remembers each version's latest verdict (durably, in this object's storage) and
-   * answers those that changed since the last look, so that a verdict that holds for
-   * an hour is told once, not every minute. A version seen for the first time counts
-   * as having been inconclusive: its first pass or fail is a change.
+   * Remembers each version's latest conclusive verdict (durably, in this object's
+   * storage) and answers those that changed since, so that a verdict that holds for an
+   * hour is told once, not every minute. Inconclusive looks change nothing: a sliding
+   * window near `minRequests` would otherwise flap pass, inconclusive, pass and tell
+   * each step. A version's first pass or fail is a change from inconclusive.
    */
   noteVerdicts(verdicts: { version: string; verdict: Verdict }[]): VerdictChange[] {
     const kv = this.ctx.storage.kv;
     const changes: VerdictChange[] = [];
     for (const { version, verdict } of verdicts) {
+      if (verdict === "inconclusive") continue;
       const from = kv.get<Verdict>(`${LAST_VERDICT}${version}`) ?? "inconclusive";
-      if (from !== verdict) changes.push({ version, from, to: verdict });
+      if (from === verdict) continue;
+      changes.push({ version, from, to: verdict });
       kv.put(`${LAST_VERDICT}${version}`, verdict);
     }
     return changes;

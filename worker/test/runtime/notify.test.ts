@@ -172,6 +172,19 @@ describe("events", () => {
     );
     expect(told[1]?.reasons).toHaveLength(1);
   });
+
+  it("a verdict that goes inconclusive and comes back is not told again", async () => {
+    const name = await freshName();
+    await setNotify(name, { url: `${origins.receiver}/ok/${name}`, events: ["verdict"] });
+    await recordEvidence(name, "2.0.0", evidence(0));
+    await runCron();
+    expect(events(await waitForPosts(name, 1)).map((e) => e.verdict)).toEqual(["pass"]);
+    // Two hours on, the last hour holds no evidence: inconclusive. Then the same hour again: pass.
+    await runCron(Date.now() + 2 * 3_600_000);
+    await runCron();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(events(await received(name)).map((e) => e.verdict)).toEqual(["pass"]);
+  });
 });
 
 describe("delivery", () => {
