@@ -1,6 +1,6 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, inject, it } from "vitest";
+import { afterEach, describe, expect, inject, it, vi } from "vitest";
 import type { PolicyResult } from "../../src/api/schemas.ts";
 import worker from "../../src/index.ts";
 import type { NotifyEvent } from "../../src/notify/deliver.ts";
@@ -50,6 +50,10 @@ async function runCron(at = Date.now()) {
   worker.scheduled(createScheduledController({ scheduledTime: at, cron: "* * * * *" }), env, ctx);
   await waitOnExecutionContext(ctx);
 }
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
 
 const counts = (name: string) => env.SERVICE_COORDINATOR.getByName(name).notificationCounts();
 
@@ -201,7 +205,8 @@ describe("delivery", () => {
     await expect.poll(() => counts(name)).toEqual({ delivered: 1, failed: 0 });
   });
 
-  it("a receiver that is always down costs clients nothing: answers first, gives up later, counted", async () => {
+  it("a receiver that is always down costs clients nothing: answers first, gives up later, logged and counted", async () => {
+    const errors = vi.spyOn(console, "error");
     const name = await freshName();
     await setNotify(name, { url: `${origins.dead}/hook`, events: ["assign", "kill"] });
     await recordEvidence(name, "2.0.0", evidence(0));
@@ -229,5 +234,21 @@ describe("delivery", () => {
     expect(max).toBeLessThan(3_500);
 
     await expect.poll(() => counts(name), { timeout: 10_000, interval: 200 }).toEqual({ delivered: 0, failed: 1 });
+    // Logged once, naming the receiver's host only: a webhook's path is often its secret.
+    const logged = errors.mock.calls
+      .map(([line]) => (typeof line === "string" && line.startsWith("{") ? JSON.parse(line) : undefined))
+      .filter((line) => line?.event === "notify_failed" && line.service === name);
+    expect(logged).toEqual([
+      {
+        event: "notify_failed",
+        kind: "assign",
+        service: name,
+        version: "2.0.0",
+        host: new URL(origins.dead).host,
+        attempts: 4,
+        reason: expect.any(String),
+      },
+    ]);
+    expect(JSON.stringify(logged)).not.toContain("/hook");
   });
 });
