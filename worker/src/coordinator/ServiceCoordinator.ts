@@ -17,6 +17,7 @@ import {
 import type { StoredPolicy } from "../db/schema.ts";
 import type { Env } from "../env.ts";
 import { AppError, type ErrorBody, reasonOf } from "../errors.ts";
+import { applyPolicyChange } from "../evidence/policy-change.ts";
 import type { ShadowReport, Verdict } from "../evidence/verdict.ts";
 import {
   decideAssign,
@@ -126,14 +127,19 @@ export class ServiceCoordinator extends DurableObject<Env> {
     });
   }
 
-  /** Given fields replace the stored ones, gate thresholds one by one; here, so that a kill cannot orphan the row. */
+  /**
+   * Applies a policy change to the stored policy (see `applyPolicyChange`); here, so that a kill cannot
+   * orphan the row and two edits of the ignore list cannot both start from the same read.
+   */
   setPolicy(name: string, changes: PolicyBody): Promise<Outcome<PolicyResult>> {
     return this.#serialised(async () => {
       requireName(await listServices(this.#db, name), name);
       const stored = await readPolicyOverrides(this.#db, name);
-      const { gate, notify, ...rest } = changes;
-      const merged: StoredPolicy = { ...stored, ...rest };
-      if (gate !== undefined) merged.gate = { ...stored.gate, ...gate };
+      const { notify, ...evidenceChanges } = changes;
+      const merged: StoredPolicy = {
+        ...applyPolicyChange(stored, evidenceChanges),
+        ...(stored.notify && { notify: stored.notify }),
+      };
       if (notify === null) delete merged.notify;
       else if (notify !== undefined) merged.notify = notify;
       await writePolicy(this.#db, name, merged, new Date());
