@@ -5,7 +5,11 @@
  * them (the first line of that file is the command to run again). A secret
  * can still be missing at run time, and the admin API fails closed when it is.
  */
-export type Env = Omit<Cloudflare.Env, "ADMIN_TOKEN"> & { ADMIN_TOKEN?: string };
+export type Env = Omit<Cloudflare.Env, "ADMIN_TOKEN"> & {
+  ADMIN_TOKEN?: string;
+  /** Optional Analytics Engine dataset for each copy's evidence; see docs/integrations.md. */
+  EVIDENCE_EVENTS?: AnalyticsEngineDataset;
+};
 
 export interface AppEnv {
   Bindings: Env;

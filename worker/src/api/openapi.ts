@@ -7,9 +7,9 @@ import { MAX_JSON_BODY_BYTES, type ObjectSchema, type Target, validatedInputs } 
 
 interface Operation {
   summary: string;
-  /** The success status and its body, then the errors only this route gives. */
+  /** The success status and its body, then the errors only this route gives (an error body by default). */
   success: { status: number; description: string; schema?: v.GenericSchema };
-  errors?: Record<number, string>;
+  errors?: Record<number, string | { description: string; schema: v.GenericSchema }>;
 }
 
 const operations = new WeakMap<object, Operation>();
@@ -91,8 +91,9 @@ export function openApiDocument(api: Hono<AppEnv>, base: string) {
     const responses: Record<string, unknown> = {
       [success.status]: { description: success.description, content: success.schema && jsonContent(success.schema) },
     };
-    for (const [status, description] of Object.entries(errors)) {
-      responses[status] = { description, content: jsonContent(NAMED_SCHEMAS.Error) };
+    for (const [status, error] of Object.entries(errors)) {
+      const { description, schema } = typeof error === "string" ? { description: error, schema: undefined } : error;
+      responses[status] = { description, content: jsonContent(schema ?? NAMED_SCHEMAS.Error) };
     }
     const openApiPath = path.replace(/:(\w+)/g, "{$1}");
     const item = paths[openApiPath] ?? {};

@@ -10,6 +10,15 @@ import {
 } from "./batch.ts";
 import { boundDifferences, MAX_FIELDS_PER_VERSION } from "./fields.ts";
 import { type HistogramJson, LatencyHistogram } from "./histogram.ts";
+import {
+  addNoiseToLifetime,
+  addToLifetime,
+  forgetLifetime,
+  LIFETIME_SCHEMA,
+  LIFETIME_TABLES,
+  type VersionMetrics,
+  versionMetrics,
+} from "./lifetime.ts";
 import { CACHED_WINDOW_MINUTES, ReportCache } from "./report-cache.ts";
 import { p99OrNull, seriesSteps, stepOf } from "./series.ts";
 import {
@@ -97,7 +106,16 @@ CREATE TABLE IF NOT EXISTS writes (id INTEGER PRIMARY KEY CHECK (id = 1), count 
 `;
 
 /** Every table of evidence, dropped when an older layout is found. */
-const EVIDENCE_TABLES = ["counters", "signatures", "fields", "noise", "noise_paths", "sample_paths", "samples"];
+const EVIDENCE_TABLES = [
+  "counters",
+  "signatures",
+  "fields",
+  "noise",
+  "noise_paths",
+  "sample_paths",
+  "samples",
+  ...LIFETIME_TABLES,
+];
 
 /**
  * The evidence of one service name: per (version, minute) counters and
@@ -132,12 +150,12 @@ export class EvidenceLedger extends DurableObject<Env> {
           n.sampled,
         );
         const known = this.#fieldsOf(NOISE_FIELDS);
-        const added = new Set<string>();
+        const added = new Map<string, number>();
         for (const [key, count] of Object.entries(n.paths)) {
           const [difference] = boundDifferences(parseSignature(key), known);
           if (!difference) continue;
           const field = fieldKey(difference);
-          added.add(field);
+          added.set(field, (added.get(field) ?? 0) + count);
           sql.exec(
             `INSERT INTO noise_paths VALUES (?, ?, ?)
              ON CONFLICT (minute, field) DO UPDATE SET count = count + excluded.count`,
@@ -146,7 +164,8 @@ export class EvidenceLedger extends DurableObject<Env> {
             count,
           );
         }
-        this.#touchFields(NOISE_FIELDS, added, n.minute);
+        this.#touchFields(NOISE_FIELDS, added.keys(), n.minute);
+        addNoiseToLifetime(sql, n.sampled, added);
       }
       for (const sample of batch.samples) this.#keepSample(sample);
       sql.exec("INSERT INTO writes VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET count = count + 1");
@@ -179,6 +198,8 @@ export class EvidenceLedger extends DurableObject<Env> {
       .one().n;
     const known = this.#fieldsOf(m.version);
     const used = new Set<string>();
+    // What the minute rows keep, for the version's lifetime totals too.
+    const kept: [Record<string, number>, Record<string, number>] = [{}, {}];
     const keep = (partial: 0 | 1, signatures: Record<string, number> | undefined) => {
       for (const [raw, count] of Object.entries(signatures ?? {})) {
         const differences = boundDifferences(parseSignature(raw), known);
@@ -202,6 +223,7 @@ export class EvidenceLedger extends DurableObject<Env> {
           continue;
         }
         if (stored === 0) rows++;
+        kept[partial][signature] = (kept[partial][signature] ?? 0) + count;
         sql.exec(
           `INSERT INTO signatures VALUES (?, ?, ?, ?, ?)
            ON CONFLICT (version, minute, partial, signature) DO UPDATE SET count = count + excluded.count`,
@@ -216,6 +238,7 @@ export class EvidenceLedger extends DurableObject<Env> {
     keep(0, m.signatures);
     keep(1, m.partialSignatures);
     this.#touchFields(m.version, used, m.minute);
+    addToLifetime(sql, { ...m, compared, notCompared, unrecorded, signatures: kept[0], partialSignatures: kept[1] });
     sql.exec(
       `INSERT INTO counters VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (version, minute) DO UPDATE SET
@@ -426,9 +449,16 @@ export class EvidenceLedger extends DurableObject<Env> {
       sql.exec("DELETE FROM fields WHERE version = ?", version);
       sql.exec("DELETE FROM sample_paths WHERE version = ?", version);
       sql.exec("DELETE FROM samples WHERE version = ?", version);
+      forgetLifetime(sql, version);
     });
     this.#fields.delete(version);
     this.#reports.clear();
+  }
+
+  /** For Prometheus: each shadow's lifetime counters (they outlive pruning) and its verdict over the input's window. */
+  async metrics(input: ReportInput): Promise<VersionMetrics[]> {
+    const hour = await this.report(input);
+    return versionMetrics(this.ctx.storage.sql, withDefaults(input.policy), hour);
   }
 
   /** Forgets everything: the name was killed. */
@@ -598,7 +628,7 @@ export function prepareSchema(storage: DurableObjectStorage): void {
       for (const table of old) sql.exec(`DROP TABLE ${table}`);
     });
   }
-  sql.exec(SCHEMA);
+  sql.exec(SCHEMA + LIFETIME_SCHEMA);
   sql.exec(
     "INSERT INTO ledger_schema VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET version = excluded.version",
     SCHEMA_VERSION,

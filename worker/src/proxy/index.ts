@@ -78,6 +78,8 @@ interface Forwarding {
   requestId: string;
   config: GatewayConfig;
   waitUntil: WaitUntil;
+  /** Analytics Engine, when configured: one data point per compared copy. */
+  events: AppEnv["Bindings"]["EVIDENCE_EVENTS"];
 }
 
 /** The shadow proxy, mounted at /services: main answers, shadows get copies in the background. */
@@ -114,7 +116,15 @@ proxy.all("*", async (c) => {
   const ownCopyProof = await ownShadowProof(request.headers, requestId, key);
   if (ownCopyProof) markAsShadow(headers, ownCopyProof);
   const waitUntil: WaitUntil = (promise) => c.executionCtx.waitUntil(promise);
-  const forwarding: Forwarding = { method, headers, path, requestId, config, waitUntil };
+  const forwarding: Forwarding = {
+    method,
+    headers,
+    path,
+    requestId,
+    config,
+    waitUntil,
+    events: c.env.EVIDENCE_EVENTS,
+  };
 
   // One version, or nothing to mirror to: stream the body straight through.
   if (route.kind === "pinned") return forwardOnly(forwarding, route.target, "pinned", request.body);
@@ -209,7 +219,7 @@ async function mirrorAndCompare(
   body: BodyInit | null,
   { shadows, copy: makeCopy, skipped }: Copies,
 ): Promise<Response> {
-  const { method, requestId, path, config, waitUntil } = forwarding;
+  const { method, requestId, path, config, waitUntil, events } = forwarding;
   const { main, policy } = route;
   const mainStarted = Date.now();
   const answer = forwardOnly(forwarding, main, "main", body);
@@ -247,6 +257,7 @@ async function mirrorAndCompare(
     url: `/services/${path.segment}${path.rest}${path.search}`,
     policy,
     waitUntil,
+    events,
   };
   waitUntil(
     compareExchange(

@@ -9,6 +9,7 @@ const DEFAULTS: PolicyResult = {
   headers: [],
   noisePercent: 5,
   gate: { minRequests: 100, maxDiffRate: 0.01, maxErrorRateIncrease: 0.01, maxP99Ratio: 1.5, minP99DeltaMs: 25 },
+  notify: null,
 };
 
 let names = 0;
@@ -120,6 +121,7 @@ describe("PUT /services/:name/policy", () => {
       headers,
       noisePercent: 100,
       gate: { minRequests: 1, maxDiffRate: 0, maxErrorRateIncrease: 1, maxP99Ratio: 1, minP99DeltaMs: 0 },
+      notify: null,
     });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
@@ -127,6 +129,7 @@ describe("PUT /services/:name/policy", () => {
       headers,
       noisePercent: 100,
       gate: { minRequests: 1, maxDiffRate: 0, maxErrorRateIncrease: 1, maxP99Ratio: 1, minP99DeltaMs: 0 },
+      notify: null,
     });
   });
 

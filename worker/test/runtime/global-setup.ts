@@ -1,5 +1,6 @@
 import type { TestProject } from "vitest/node";
 import { deadPort, type RunningOrigin, startOrigin } from "../support/origins.ts";
+import { startReceiver } from "../support/receiver.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -21,6 +22,8 @@ declare module "vitest" {
       /** The comparison lab's two sides: same paths, answers that differ in known ways. */
       labMain: string;
       labShadow: string;
+      /** A webhook receiver: POST /ok/<key> accepts, /flaky/<key> fails twice first; GET /__received?key= lists. */
+      receiver: string;
     };
   }
 }
@@ -33,6 +36,7 @@ export default async function setup(project: TestProject) {
     running.push(origin);
     return origin.url;
   };
+  const receiver = await startReceiver();
   project.provide("origins", {
     v1: await start({ version: "1.0.0" }),
     v2: await start({ version: "2.0.0" }),
@@ -45,8 +49,9 @@ export default async function setup(project: TestProject) {
     ws: await start({ version: "ws", websocket: true }),
     labMain: await start({ version: "lab-main", lab: "main" }),
     labShadow: await start({ version: "lab-shadow", lab: "shadow" }),
+    receiver: receiver.url,
   });
   return async () => {
-    await Promise.all(running.map((origin) => origin.close()));
+    await Promise.all([...running.map((origin) => origin.close()), receiver.close()]);
   };
 }

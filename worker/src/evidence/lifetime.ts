@@ -1,0 +1,212 @@
+import type { MinuteCounts } from "./batch.ts";
+import { type HistogramJson, LatencyHistogram } from "./histogram.ts";
+import {
+  type EvidencePolicy,
+  type EvidenceReport,
+  type NoiseEvidence,
+  type ShadowEvidence,
+  type ShadowReport,
+  shadowReport,
+  type Verdict,
+} from "./verdict.ts";
+
+/*
+ * Lifetime totals for Prometheus: a counter must never go down while its
+ * version lives, but the ledger prunes minutes after 7 days. So each batch
+ * is also added here, in the same transaction as its minute rows, and only
+ * forgetting a version (or destroying the ledger) removes its totals.
+ */
+
+export const LIFETIME_SCHEMA = `
+CREATE TABLE IF NOT EXISTS lifetime (
+  version TEXT PRIMARY KEY,
+  mirrored INTEGER NOT NULL, compared INTEGER NOT NULL, not_compared INTEGER NOT NULL,
+  errors_shadow INTEGER NOT NULL, down INTEGER NOT NULL, skipped INTEGER NOT NULL, unrecorded INTEGER NOT NULL,
+  errors_main INTEGER NOT NULL, latency_main TEXT NOT NULL, latency_shadow TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS lifetime_signatures (
+  version TEXT NOT NULL, partial INTEGER NOT NULL, signature TEXT NOT NULL, count INTEGER NOT NULL,
+  PRIMARY KEY (version, partial, signature));
+CREATE TABLE IF NOT EXISTS lifetime_noise (id INTEGER PRIMARY KEY CHECK (id = 1), sampled INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS lifetime_noise_paths (field TEXT PRIMARY KEY, count INTEGER NOT NULL);
+`;
+
+/** The lifetime tables, reset with the rest of a ledger of an older layout. */
+export const LIFETIME_TABLES = ["lifetime", "lifetime_signatures", "lifetime_noise", "lifetime_noise_paths"];
+
+/** Signature rows a version keeps over its life; past it, requests count as `unrecorded`, as in a minute. */
+export const MAX_LIFETIME_SIGNATURES = 2_000;
+
+type LifetimeRow = {
+  mirrored: number;
+  compared: number;
+  not_compared: number;
+  errors_shadow: number;
+  down: number;
+  skipped: number;
+  unrecorded: number;
+  errors_main: number;
+  latency_main: string;
+  latency_shadow: string;
+};
+
+function merged(stored: string | undefined, added: HistogramJson): string {
+  const histogram = LatencyHistogram.fromJson(stored === undefined ? undefined : (JSON.parse(stored) as HistogramJson));
+  histogram.mergeJson(added);
+  return JSON.stringify(histogram.toJson());
+}
+
+/**
+ * Adds one (version, minute) of counters to the version's totals, its
+ * signatures already bounded as the minute rows keep them; call inside the
+ * transaction that writes those rows.
+ */
+export function addToLifetime(sql: SqlStorage, m: MinuteCounts): void {
+  const stored = sql
+    .exec<Pick<LifetimeRow, "latency_main" | "latency_shadow">>(
+      "SELECT latency_main, latency_shadow FROM lifetime WHERE version = ?",
+      m.version,
+    )
+    .toArray()[0];
+  let { compared, notCompared, unrecorded } = m;
+  let rows = sql
+    .exec<{ n: number }>("SELECT COUNT(*) AS n FROM lifetime_signatures WHERE version = ?", m.version)
+    .one().n;
+  const keep = (partial: 0 | 1, signatures: Record<string, number>) => {
+    for (const [signature, count] of Object.entries(signatures)) {
+      const known =
+        sql
+          .exec(
+            "SELECT 1 FROM lifetime_signatures WHERE version = ? AND partial = ? AND signature = ?",
+            m.version,
+            partial,
+            signature,
+          )
+          .toArray().length > 0;
+      if (!known && rows >= MAX_LIFETIME_SIGNATURES) {
+        unrecorded += count;
+        if (partial === 0) {
+          compared -= count;
+          notCompared += count;
+        }
+        continue;
+      }
+      if (!known) rows++;
+      sql.exec(
+        `INSERT INTO lifetime_signatures VALUES (?, ?, ?, ?)
+         ON CONFLICT (version, partial, signature) DO UPDATE SET count = count + excluded.count`,
+        m.version,
+        partial,
+        signature,
+        count,
+      );
+    }
+  };
+  keep(0, m.signatures);
+  keep(1, m.partialSignatures);
+  sql.exec(
+    `INSERT INTO lifetime VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (version) DO UPDATE SET
+       mirrored = mirrored + excluded.mirrored, compared = compared + excluded.compared,
+       not_compared = not_compared + excluded.not_compared, errors_shadow = errors_shadow + excluded.errors_shadow,
+       down = down + excluded.down, skipped = skipped + excluded.skipped,
+       unrecorded = unrecorded + excluded.unrecorded, errors_main = errors_main + excluded.errors_main,
+       latency_main = excluded.latency_main, latency_shadow = excluded.latency_shadow`,
+    m.version,
+    m.mirrored,
+    compared,
+    notCompared,
+    m.errorsShadow,
+    m.down,
+    m.skipped,
+    unrecorded,
+    m.errorsMain,
+    merged(stored?.latency_main, m.latencyMain),
+    merged(stored?.latency_shadow, m.latencyShadow),
+  );
+}
+
+/** Adds one minute of noise (its fields already bounded) to the name's totals. */
+export function addNoiseToLifetime(sql: SqlStorage, sampled: number, fields: ReadonlyMap<string, number>): void {
+  sql.exec(
+    "INSERT INTO lifetime_noise VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET sampled = sampled + excluded.sampled",
+    sampled,
+  );
+  for (const [field, count] of fields) {
+    sql.exec(
+      "INSERT INTO lifetime_noise_paths VALUES (?, ?) ON CONFLICT (field) DO UPDATE SET count = count + excluded.count",
+      field,
+      count,
+    );
+  }
+}
+
+/** A forgotten version's counters start again from zero, as its evidence does. */
+export function forgetLifetime(sql: SqlStorage, version: string): void {
+  sql.exec("DELETE FROM lifetime WHERE version = ?", version);
+  sql.exec("DELETE FROM lifetime_signatures WHERE version = ?", version);
+}
+
+/** Everything a version was ever seen to do, as the verdict's rules read a window. */
+export function lifetimeEvidence(sql: SqlStorage, version: string): ShadowEvidence {
+  const row = sql.exec<LifetimeRow>("SELECT * FROM lifetime WHERE version = ?", version).toArray()[0];
+  const signatures = new Map<string, number>();
+  const partialSignatures = new Map<string, number>();
+  for (const s of sql.exec<{ partial: number; signature: string; count: number }>(
+    "SELECT partial, signature, count FROM lifetime_signatures WHERE version = ?",
+    version,
+  )) {
+    (s.partial ? partialSignatures : signatures).set(s.signature, s.count);
+  }
+  const histogram = (json: string | undefined) =>
+    LatencyHistogram.fromJson(json === undefined ? undefined : (JSON.parse(json) as HistogramJson));
+  return {
+    version,
+    mirrored: row?.mirrored ?? 0,
+    compared: row?.compared ?? 0,
+    notCompared: row?.not_compared ?? 0,
+    errors: row?.errors_shadow ?? 0,
+    down: row?.down ?? 0,
+    skipped: row?.skipped ?? 0,
+    unrecorded: row?.unrecorded ?? 0,
+    errorsMain: row?.errors_main ?? 0,
+    latencyMain: histogram(row?.latency_main),
+    latencyShadow: histogram(row?.latency_shadow),
+    signatures,
+    partialSignatures,
+  };
+}
+
+export function lifetimeNoise(sql: SqlStorage): NoiseEvidence {
+  const sampled = sql.exec<{ sampled: number }>("SELECT sampled FROM lifetime_noise WHERE id = 1").toArray()[0];
+  const paths = new Map<string, number>();
+  for (const row of sql.exec<{ field: string; count: number }>("SELECT field, count FROM lifetime_noise_paths")) {
+    paths.set(row.field, row.count);
+  }
+  return { sampled: sampled?.sampled ?? 0, paths };
+}
+
+/** One shadow as Prometheus sees it: lifetime counts and fields, lifetime latency, and the current verdict. */
+export interface VersionMetrics {
+  version: string;
+  /** The verdict's rules over the version's whole life: the counts and fields the counters expose. */
+  lifetime: Pick<ShadowReport, "requests" | "errors" | "fields">;
+  latencyMain: HistogramJson;
+  latencyShadow: HistogramJson;
+  /** Over the last hour, as the gate judges. */
+  verdict: Verdict;
+}
+
+export function versionMetrics(sql: SqlStorage, policy: EvidencePolicy, hour: EvidenceReport): VersionMetrics[] {
+  const noise = lifetimeNoise(sql);
+  return hour.shadows.map(({ version, verdict }) => {
+    const evidence = lifetimeEvidence(sql, version);
+    const { requests, errors, fields } = shadowReport(evidence, noise, policy);
+    return {
+      version,
+      lifetime: { requests, errors, fields },
+      latencyMain: evidence.latencyMain.toJson(),
+      latencyShadow: evidence.latencyShadow.toJson(),
+      verdict,
+    };
+  });
+}
