@@ -278,7 +278,11 @@ const routes = adminApi
       summary:
         "Each shadow's evidence against main over a window, and its verdict; with `series=true`, step by step too",
       success: { status: 200, description: "The report", schema: EvidenceReportSchema },
-      errors: { 404: "No version of this name is deployed", 503: EVIDENCE_UNAVAILABLE },
+      errors: {
+        404: "No version of this name is deployed, or no evidence was kept against the `baseline` asked for",
+        422: "`window`, `series` or `baseline` is not valid",
+        503: EVIDENCE_UNAVAILABLE,
+      },
     }),
     validate("param", NameParamSchema),
     validate("query", ReportQuerySchema),
@@ -293,7 +297,15 @@ const routes = adminApi
       const main = versions.find((v) => v.main)?.version ?? "";
       const shadows = versions.filter((v) => !v.main).map((v) => v.version);
       const to = Date.now();
-      const input = { name, from: to - window, to, main, shadows, policy };
+      const baseline = query.baseline === main ? undefined : query.baseline;
+      const input = { name, from: to - window, to, main, shadows, policy, baseline };
+      if (baseline !== undefined && !(await readEvidence(c.env, name, (ledger) => ledger.hasBaseline(baseline)))) {
+        throw new AppError(
+          404,
+          "baseline_not_found",
+          `No evidence was kept against ${name} ${baseline} as main (baseline); its current main is ${main}`,
+        );
+      }
       const report: EvidenceReport = await readEvidence(c.env, name, (ledger) =>
         wantsSeries(query.series) ? ledger.reportWithSeries(input) : ledger.report(input),
       );

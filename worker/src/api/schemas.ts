@@ -124,6 +124,26 @@ export const ReportSeriesSchema = v.pipe(
       count,
       v.description("60 up to a 4 h window; wider steps (multiples of 60) keep a longer window to about 240 steps"),
     ),
+    main: v.pipe(
+      v.object({
+        requests: perStep("Every request main served, shadows or not"),
+        status: v.object({
+          "2xx": perStep("Main's 2xx answers"),
+          "3xx": perStep("Main's 3xx answers"),
+          "4xx": perStep("Main's 4xx answers"),
+          "5xx": perStep("Main's 5xx answers, and requests main never answered (502/504)"),
+        }),
+        p99Ms: v.pipe(
+          v.array(v.nullable(v.number())),
+          v.description("p99 of main's own answers per step in ms, null for a step without requests"),
+        ),
+      }),
+      v.description("Main's own traffic, whichever version was main in each step: it goes on across promotions"),
+    ),
+    promotions: v.pipe(
+      v.array(v.object({ at: dateTime, main: v.string() })),
+      v.description("Changes of main inside the window (the baseline changed), oldest first"),
+    ),
     versions: v.pipe(
       v.array(
         v.object({
@@ -151,6 +171,25 @@ export const EvidenceReportSchema = v.object({
   name: v.string(),
   main: v.string(),
   window: v.object({ from: dateTime, to: dateTime }),
+  baseline: v.pipe(
+    v.object({
+      main: v.string(),
+      since: v.pipe(
+        v.nullable(dateTime),
+        v.description("When this main took over: evidence against it starts here (null before any)"),
+      ),
+      until: v.optional(v.pipe(v.nullable(dateTime), v.description("An older baseline: when the next main took over"))),
+    }),
+    v.description("The main every shadow in this report was compared with; evidence against two mains is never mixed"),
+  ),
+  mainTraffic: v.pipe(
+    v.object({
+      requests: count,
+      status: v.object({ "2xx": count, "3xx": count, "4xx": count, "5xx": count }),
+      latencyMs: latency,
+    }),
+    v.description("Main's own traffic against this baseline over the window, shadows or not"),
+  ),
   shadows: v.array(ShadowReportSchema),
   noise: v.object({
     sampled: count,
@@ -395,6 +434,15 @@ export const ReportQuerySchema = v.object({
       v.metadata({ examples: ["true"] }),
     ),
     "false",
+  ),
+  baseline: v.optional(
+    v.pipe(
+      serviceVersion,
+      v.description(
+        "Read the evidence against an older main (a version that was main): every version compared with it over the window. 404 when none was kept",
+      ),
+      v.metadata({ examples: ["1.0.0"] }),
+    ),
   ),
 });
 

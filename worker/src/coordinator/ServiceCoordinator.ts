@@ -90,6 +90,7 @@ export class ServiceCoordinator extends DurableObject<Env> {
       const { verdict, evidence } = await this.#verdictOf(name, decision.previousMain, version);
       const { warning } = decideGate(evidence, name, version, { force, window: GATE_WINDOW.label });
       await setMain(this.#db, name, version);
+      await this.#notePromotion(name, version);
       const services = (await listServices(this.#db, name)).map(toRecord);
       return { changed: true, services, verdict, ...(warning !== undefined && { warning }) };
     });
@@ -202,6 +203,19 @@ export class ServiceCoordinator extends DurableObject<Env> {
     } catch (error) {
       console.error(JSON.stringify({ event: "gate_evidence_unavailable", name, version, message: reasonOf(error) }));
       return { verdict: null, evidence: { unavailable: reasonOf(error) } };
+    }
+  }
+
+  /**
+   * Best effort, after D1: the ledger starts the new main's baseline now. A
+   * ledger that missed it (logged) starts it at the first copy compared with it.
+   */
+  async #notePromotion(name: string, main: string): Promise<void> {
+    try {
+      const at = Date.now();
+      await callLedger(this.env, name, (ledger) => ledger.promoted(main, at));
+    } catch (error) {
+      console.error(JSON.stringify({ event: "ledger_promotion_failed", name, main, message: reasonOf(error) }));
     }
   }
 

@@ -41,6 +41,8 @@ export type SentOutcome = "compared" | "notCompared" | "error";
 /** One shadow's outcome for one mirrored request. */
 export interface ShadowResult {
   version: string;
+  /** The main this copy was compared with: evidence is kept per baseline. */
+  baseline: string;
   /** When main's answer arrived, ms since the epoch; decides the minute. */
   at: number;
   outcome: SentOutcome;
@@ -62,6 +64,8 @@ export interface NoiseResult {
 /** One (version, minute) of counters. `mirrored` = compared + notCompared + errorsShadow. */
 export interface MinuteCounts {
   version: string;
+  /** The main version the shadow was compared with in this minute. */
+  baseline: string;
   minute: number;
   mirrored: number;
   compared: number;
@@ -87,7 +91,21 @@ export interface NoiseMinute {
   paths: Record<string, number>;
 }
 
+/** One minute of main's own traffic: every request main served, with or without shadows. */
+export interface MainMinute {
+  /** The version that was main for these requests. */
+  version: string;
+  minute: number;
+  requests: number;
+  /** Requests by status class: 2xx, 3xx, 4xx, 5xx (a main that could not be reached answered 502/504). */
+  status: [number, number, number, number];
+  /** Time to main's response headers. */
+  latency: HistogramJson;
+}
+
 export interface EvidenceBatch {
+  /** Main's own traffic; absent from batches written by an older isolate. */
+  main?: MainMinute[];
   shadows: MinuteCounts[];
   noise: NoiseMinute[];
   samples: (ExchangeSample & { version: string })[];
@@ -154,7 +172,14 @@ class PendingMinute {
   readonly partialSignatures = new Map<string, number>();
 }
 
+class PendingMain {
+  requests = 0;
+  readonly status: [number, number, number, number] = [0, 0, 0, 0];
+  readonly latency = new LatencyHistogram();
+}
+
 class PendingBatch {
+  readonly main = new Map<string, PendingMain>();
   readonly shadows = new Map<string, PendingMinute>();
   readonly noise = new Map<number, NoiseMinute>();
   readonly samples: (ExchangeSample & { version: string })[] = [];
@@ -164,8 +189,8 @@ class PendingBatch {
   bytes = 0;
   dropped = 0;
 
-  minute(version: string, at: number): PendingMinute {
-    const key = `${Math.floor(at / 60_000)}\t${version}`;
+  minute(version: string, baseline: string, at: number): PendingMinute {
+    const key = `${Math.floor(at / 60_000)}\t${baseline}\t${version}`;
     let counts = this.shadows.get(key);
     if (!counts) {
       counts = new PendingMinute();
@@ -184,12 +209,24 @@ class PendingBatch {
   }
 
   toBatch(): EvidenceBatch {
-    const shadows: MinuteCounts[] = [];
-    for (const [key, m] of this.shadows) {
+    const main: MainMinute[] = [];
+    for (const [key, m] of this.main) {
       const tab = key.indexOf("\t");
-      shadows.push({
+      main.push({
         version: key.slice(tab + 1),
         minute: Number(key.slice(0, tab)),
+        requests: m.requests,
+        status: m.status,
+        latency: m.latency.toJson(),
+      });
+    }
+    const shadows: MinuteCounts[] = [];
+    for (const [key, m] of this.shadows) {
+      const [minute = "", baseline = "", version = ""] = key.split("\t");
+      shadows.push({
+        version,
+        baseline,
+        minute: Number(minute),
         mirrored: m.mirrored,
         compared: m.compared,
         notCompared: m.notCompared,
@@ -204,7 +241,7 @@ class PendingBatch {
         partialSignatures: Object.fromEntries(m.partialSignatures),
       });
     }
-    return { shadows, noise: [...this.noise.values()], samples: this.samples, dropped: this.dropped };
+    return { main, shadows, noise: [...this.noise.values()], samples: this.samples, dropped: this.dropped };
   }
 }
 
@@ -249,7 +286,7 @@ export class EvidenceBatcher {
 
   addShadow(name: string, result: ShadowResult, waitUntil: WaitUntil): void {
     const batch = this.#batchFor(name, waitUntil);
-    const counts = batch.minute(result.version, result.at);
+    const counts = batch.minute(result.version, result.baseline, result.at);
     counts.mirrored++;
     if (result.mainError) counts.errorsMain++;
     if (result.latencyMs) {
@@ -288,14 +325,34 @@ export class EvidenceBatcher {
     if (result.sample) this.#maybeSample(name, batch, result, differences);
   }
 
+  /**
+   * One request main served, mirrored or not: main's own traffic. It rides
+   * in the same batch as the evidence, so a name gets no extra writes.
+   * `status` 0 is a main that never answered (the client got 502 or 504).
+   */
+  addMain(name: string, version: string, at: number, status: number, ms: number, waitUntil: WaitUntil): void {
+    const batch = this.#batchFor(name, waitUntil);
+    const key = `${Math.floor(at / 60_000)}\t${version}`;
+    let counts = batch.main.get(key);
+    if (!counts) {
+      counts = new PendingMain();
+      batch.main.set(key, counts);
+    }
+    counts.requests++;
+    const statusClass = status < 300 ? 0 : status < 400 ? 1 : status < 500 ? 2 : 3;
+    // 1xx (a switched protocol) counts with 2xx: main answered.
+    counts.status[status === 0 ? 3 : statusClass]++;
+    counts.latency.add(ms);
+  }
+
   /** A selected copy never sent because its shadow is marked unreachable or paused: the `down` outcome. */
-  addDown(name: string, version: string, at: number, waitUntil: WaitUntil): void {
-    this.#batchFor(name, waitUntil).minute(version, at).down++;
+  addDown(name: string, version: string, baseline: string, at: number, waitUntil: WaitUntil): void {
+    this.#batchFor(name, waitUntil).minute(version, baseline, at).down++;
   }
 
   /** A shadow the traffic controls (or the proxy) gave no copy of this request: counted under `skipped` only. */
-  addSkipped(name: string, version: string, at: number, waitUntil: WaitUntil): void {
-    this.#batchFor(name, waitUntil).minute(version, at).skipped++;
+  addSkipped(name: string, version: string, baseline: string, at: number, waitUntil: WaitUntil): void {
+    this.#batchFor(name, waitUntil).minute(version, baseline, at).skipped++;
   }
 
   addNoise(name: string, result: NoiseResult, waitUntil: WaitUntil): void {

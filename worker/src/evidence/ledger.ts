@@ -4,6 +4,7 @@ import {
   cutBody,
   type EvidenceBatch,
   type ExchangeSample,
+  type MainMinute,
   type MinuteCounts,
   SAMPLES_PER_PATH,
   type SampleSide,
@@ -20,11 +21,13 @@ import {
   versionMetrics,
 } from "./lifetime.ts";
 import { CACHED_WINDOW_MINUTES, ReportCache } from "./report-cache.ts";
-import { p99OrNull, seriesSteps, stepOf } from "./series.ts";
+import { p99OrNull, type SeriesSteps, seriesSteps, stepOf } from "./series.ts";
 import {
+  type BaselineReport,
   type EvidencePolicy,
   type EvidenceReport,
   fieldKey,
+  type MainTrafficReport,
   type NoiseEvidence,
   noiseReport,
   parseSignature,
@@ -48,6 +51,11 @@ export interface ReportInput {
   to: number;
   main: string;
   shadows: string[];
+  /**
+   * An older main to read the evidence against (`?baseline=`): its shadows are every version
+   * compared with it. Absent or equal to `main`: the current main, from its promotion on.
+   */
+  baseline?: string;
   policy?: Partial<Omit<EvidencePolicy, "gate">> & { gate?: Partial<EvidencePolicy["gate"]> };
 }
 
@@ -69,7 +77,7 @@ type CounterRow = {
 /** Signature rows one (version, minute) may hold; past it, new signatures count as `unrecorded`. */
 export const MAX_SIGNATURES_PER_MINUTE = 500;
 /** Bumped when the tables change: a ledger written by an older gateway is reset, not misread. */
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 /** The `fields` row of main-against-main noise (versions are never empty). */
 const NOISE_FIELDS = "";
 
@@ -79,16 +87,24 @@ export interface StoredSample extends ExchangeSample {
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS ledger_schema (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
+-- baseline: the main version the shadow was compared with. Evidence against two mains is never mixed.
 CREATE TABLE IF NOT EXISTS counters (
-  version TEXT NOT NULL, minute INTEGER NOT NULL,
+  version TEXT NOT NULL, baseline TEXT NOT NULL, minute INTEGER NOT NULL,
   mirrored INTEGER NOT NULL, compared INTEGER NOT NULL, not_compared INTEGER NOT NULL,
   errors_shadow INTEGER NOT NULL, down INTEGER NOT NULL, skipped INTEGER NOT NULL, unrecorded INTEGER NOT NULL,
   errors_main INTEGER NOT NULL, latency_main TEXT NOT NULL, latency_shadow TEXT NOT NULL,
-  PRIMARY KEY (version, minute));
+  PRIMARY KEY (version, baseline, minute));
 -- partial = 1: requests answered but not body-compared, whose status or headers differed.
 CREATE TABLE IF NOT EXISTS signatures (
-  version TEXT NOT NULL, minute INTEGER NOT NULL, partial INTEGER NOT NULL, signature TEXT NOT NULL,
-  count INTEGER NOT NULL, PRIMARY KEY (version, minute, partial, signature));
+  version TEXT NOT NULL, baseline TEXT NOT NULL, minute INTEGER NOT NULL, partial INTEGER NOT NULL,
+  signature TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (version, baseline, minute, partial, signature));
+-- Main's own traffic per (version serving as main, minute): s5xx includes a main that never answered.
+CREATE TABLE IF NOT EXISTS main_traffic (
+  version TEXT NOT NULL, minute INTEGER NOT NULL, requests INTEGER NOT NULL,
+  s2xx INTEGER NOT NULL, s3xx INTEGER NOT NULL, s4xx INTEGER NOT NULL, s5xx INTEGER NOT NULL,
+  latency TEXT NOT NULL, PRIMARY KEY (version, minute));
+-- When each main took over (ms since the epoch): where the current baseline's evidence starts.
+CREATE TABLE IF NOT EXISTS mains (since INTEGER PRIMARY KEY, main TEXT NOT NULL);
 -- The distinct fields (path kind) each version has recorded, capped per version; '' is noise.
 CREATE TABLE IF NOT EXISTS fields (
   version TEXT NOT NULL, field TEXT NOT NULL, last_minute INTEGER NOT NULL, PRIMARY KEY (version, field));
@@ -109,6 +125,8 @@ CREATE TABLE IF NOT EXISTS writes (id INTEGER PRIMARY KEY CHECK (id = 1), count 
 const EVIDENCE_TABLES = [
   "counters",
   "signatures",
+  "main_traffic",
+  "mains",
   "fields",
   "noise",
   "noise_paths",
@@ -142,6 +160,7 @@ export class EvidenceLedger extends DurableObject<Env> {
     this.#ensureSchema();
     const sql = this.ctx.storage.sql;
     this.ctx.storage.transactionSync(() => {
+      for (const m of batch.main ?? []) this.#recordMain(m);
       for (const m of batch.shadows) this.#recordMinute(m);
       for (const n of batch.noise) {
         sql.exec(
@@ -176,6 +195,130 @@ export class EvidenceLedger extends DurableObject<Env> {
     }
   }
 
+  /** One (version, minute) of main's own traffic; the name's first main is where its baselines start. */
+  #recordMain(m: MainMinute): void {
+    const sql = this.ctx.storage.sql;
+    const existing = sql
+      .exec<{ latency: string }>(
+        "SELECT latency FROM main_traffic WHERE version = ? AND minute = ?",
+        m.version,
+        m.minute,
+      )
+      .toArray()[0];
+    const [s2xx, s3xx, s4xx, s5xx] = m.status;
+    sql.exec(
+      `INSERT INTO main_traffic VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (version, minute) DO UPDATE SET
+         requests = requests + excluded.requests, s2xx = s2xx + excluded.s2xx, s3xx = s3xx + excluded.s3xx,
+         s4xx = s4xx + excluded.s4xx, s5xx = s5xx + excluded.s5xx, latency = excluded.latency`,
+      m.version,
+      m.minute,
+      m.requests,
+      s2xx,
+      s3xx,
+      s4xx,
+      s5xx,
+      mergedJson(existing?.latency, m.latency),
+    );
+  }
+
+  /**
+   * `main` became the name's main at `at` (ms): the current baseline's evidence starts there.
+   * Only the coordinator tells promotions. An isolate whose routes are a few
+   * seconds stale may still write against the old main: that is kept under
+   * the old baseline, never read as a promotion.
+   */
+  async promoted(main: string, at: number): Promise<void> {
+    this.#ensureSchema();
+    this.ctx.storage.sql.exec(
+      "INSERT INTO mains VALUES (?, ?) ON CONFLICT (since) DO UPDATE SET main = excluded.main",
+      at,
+      main,
+    );
+    this.#reports.clear();
+  }
+
+  /**
+   * Which baseline a report reads and the minutes [lo, hi) of it: the current
+   * main from its latest promotion on, or an older main over the window.
+   */
+  #baselineOf(input: ReportInput, lo: number, hi: number): { report: BaselineReport; lo: number; hi: number } {
+    const sql = this.ctx.storage.sql;
+    const main = input.baseline ?? input.main;
+    const latest = sql
+      .exec<{ since: number }>("SELECT since FROM mains WHERE main = ? ORDER BY since DESC LIMIT 1", main)
+      .toArray()[0]?.since;
+    // Never told of a promotion to this main (the name's first main): its evidence starts at its first minute.
+    const first = sql
+      .exec<{ minute: number | null }>(
+        `SELECT MIN(minute) AS minute FROM (SELECT minute FROM counters WHERE baseline = ?1
+         UNION ALL SELECT minute FROM main_traffic WHERE version = ?1)`,
+        main,
+      )
+      .one().minute;
+    const since = latest ?? (first === null ? undefined : first * MINUTE_MS);
+    const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+    if (main === input.main) {
+      const start = since === undefined ? lo : Math.max(lo, Math.floor(since / MINUTE_MS));
+      return { report: { main, since: iso(since) }, lo: start, hi };
+    }
+    const until =
+      since === undefined
+        ? undefined
+        : sql
+            .exec<{ since: number }>("SELECT since FROM mains WHERE since > ? ORDER BY since LIMIT 1", since)
+            .toArray()[0]?.since;
+    return { report: { main, since: iso(since), until: iso(until) }, lo, hi };
+  }
+
+  /** Versions compared with an older baseline in the minutes [lo, hi). */
+  #shadowsOf(baseline: string, lo: number, hi: number): string[] {
+    return this.ctx.storage.sql
+      .exec<{ version: string }>(
+        "SELECT DISTINCT version FROM counters WHERE baseline = ? AND minute >= ? AND minute < ? ORDER BY version",
+        baseline,
+        lo,
+        hi,
+      )
+      .toArray()
+      .map((row) => row.version);
+  }
+
+  /** Whether any evidence or traffic was ever kept against this main. */
+  async hasBaseline(main: string): Promise<boolean> {
+    this.#ensureSchema();
+    return (
+      this.ctx.storage.sql
+        .exec(
+          `SELECT 1 FROM mains WHERE main = ?1 UNION ALL SELECT 1 FROM counters WHERE baseline = ?1
+           UNION ALL SELECT 1 FROM main_traffic WHERE version = ?1 LIMIT 1`,
+          main,
+        )
+        .toArray().length > 0
+    );
+  }
+
+  /** Main's own traffic of one version over the minutes [lo, hi). */
+  #mainTraffic(version: string, lo: number, hi: number): MainTrafficReport {
+    const latency = new LatencyHistogram();
+    const traffic: MainTrafficReport = {
+      requests: 0,
+      status: { "2xx": 0, "3xx": 0, "4xx": 0, "5xx": 0 },
+      latencyMs: latency.summary(),
+    };
+    for (const row of this.ctx.storage.sql.exec<MainTrafficRow>(
+      "SELECT * FROM main_traffic WHERE version = ? AND minute >= ? AND minute < ?",
+      version,
+      lo,
+      hi,
+    )) {
+      addMainRow(traffic, row);
+      latency.mergeJson(JSON.parse(row.latency) as HistogramJson);
+    }
+    traffic.latencyMs = latency.summary();
+    return traffic;
+  }
+
   /**
    * One (version, minute) of counters. Signatures are bounded twice here: a
    * field past the version's cap becomes `body many`, and a minute past its
@@ -185,8 +328,9 @@ export class EvidenceLedger extends DurableObject<Env> {
     const sql = this.ctx.storage.sql;
     const existing = sql
       .exec<{ latency_main: string; latency_shadow: string }>(
-        "SELECT latency_main, latency_shadow FROM counters WHERE version = ? AND minute = ?",
+        "SELECT latency_main, latency_shadow FROM counters WHERE version = ? AND baseline = ? AND minute = ?",
         m.version,
+        m.baseline,
         m.minute,
       )
       .toArray()[0];
@@ -194,7 +338,12 @@ export class EvidenceLedger extends DurableObject<Env> {
     let notCompared = m.notCompared;
     let unrecorded = m.unrecorded;
     let rows = sql
-      .exec<{ n: number }>("SELECT COUNT(*) AS n FROM signatures WHERE version = ? AND minute = ?", m.version, m.minute)
+      .exec<{ n: number }>(
+        "SELECT COUNT(*) AS n FROM signatures WHERE version = ? AND baseline = ? AND minute = ?",
+        m.version,
+        m.baseline,
+        m.minute,
+      )
       .one().n;
     const known = this.#fieldsOf(m.version);
     const used = new Set<string>();
@@ -206,8 +355,9 @@ export class EvidenceLedger extends DurableObject<Env> {
         const signature = signatureOf(differences);
         const stored = sql
           .exec(
-            "SELECT 1 FROM signatures WHERE version = ? AND minute = ? AND partial = ? AND signature = ?",
+            "SELECT 1 FROM signatures WHERE version = ? AND baseline = ? AND minute = ? AND partial = ? AND signature = ?",
             m.version,
+            m.baseline,
             m.minute,
             partial,
             signature,
@@ -225,9 +375,10 @@ export class EvidenceLedger extends DurableObject<Env> {
         if (stored === 0) rows++;
         kept[partial][signature] = (kept[partial][signature] ?? 0) + count;
         sql.exec(
-          `INSERT INTO signatures VALUES (?, ?, ?, ?, ?)
-           ON CONFLICT (version, minute, partial, signature) DO UPDATE SET count = count + excluded.count`,
+          `INSERT INTO signatures VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT (version, baseline, minute, partial, signature) DO UPDATE SET count = count + excluded.count`,
           m.version,
+          m.baseline,
           m.minute,
           partial,
           signature,
@@ -240,14 +391,15 @@ export class EvidenceLedger extends DurableObject<Env> {
     this.#touchFields(m.version, used, m.minute);
     addToLifetime(sql, { ...m, compared, notCompared, unrecorded, signatures: kept[0], partialSignatures: kept[1] });
     sql.exec(
-      `INSERT INTO counters VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (version, minute) DO UPDATE SET
+      `INSERT INTO counters VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (version, baseline, minute) DO UPDATE SET
          mirrored = mirrored + excluded.mirrored, compared = compared + excluded.compared,
          not_compared = not_compared + excluded.not_compared, errors_shadow = errors_shadow + excluded.errors_shadow,
          down = down + excluded.down, skipped = skipped + excluded.skipped,
          unrecorded = unrecorded + excluded.unrecorded, errors_main = errors_main + excluded.errors_main,
          latency_main = excluded.latency_main, latency_shadow = excluded.latency_shadow`,
       m.version,
+      m.baseline,
       m.minute,
       m.mirrored,
       compared,
@@ -291,11 +443,15 @@ export class EvidenceLedger extends DurableObject<Env> {
 
   async report(input: ReportInput): Promise<EvidenceReport> {
     this.#ensureSchema();
-    return this.#cached("report", input, (lo, hi) => {
+    return this.#cached("report", input, (windowLo, hi) => {
       const policy = withDefaults(input.policy);
+      const baseline = this.#baselineOf(input, windowLo, hi);
+      const { lo } = baseline;
       const noise = this.#noiseEvidence(lo, hi);
-      const shadows = input.shadows.map((version) => shadowReport(this.#evidenceOf(version, lo, hi), noise, policy));
-      return assembleReport(input, shadows, noise);
+      const main = baseline.report.main;
+      const versions = main === input.main ? input.shadows : this.#shadowsOf(main, lo, hi);
+      const shadows = versions.map((version) => shadowReport(this.#evidenceOf(version, main, lo, hi), noise, policy));
+      return assembleReport(input, baseline.report, this.#mainTraffic(main, lo, hi), shadows, noise);
     });
   }
 
@@ -304,7 +460,7 @@ export class EvidenceLedger extends DurableObject<Env> {
     const lo = Math.ceil(input.from / MINUTE_MS);
     const hi = Math.ceil(input.to / MINUTE_MS);
     if (hi - lo < CACHED_WINDOW_MINUTES) return read(lo, hi);
-    const key = JSON.stringify([kind, lo, input.main, input.shadows, input.policy ?? null]);
+    const key = JSON.stringify([kind, lo, input.main, input.baseline ?? null, input.shadows, input.policy ?? null]);
     const hit = this.#reports.get(key, hi) as T | undefined;
     if (hit) return { ...hit, window: assembleWindow(input) };
     const report = read(lo, hi);
@@ -348,19 +504,24 @@ export class EvidenceLedger extends DurableObject<Env> {
     return this.#cached("series", input, (lo, hi) => this.#readWithSeries(input, lo, hi));
   }
 
-  #readWithSeries(input: ReportInput, lo: number, hi: number): EvidenceReport & { series: ReportSeries } {
+  #readWithSeries(input: ReportInput, windowLo: number, hi: number): EvidenceReport & { series: ReportSeries } {
     const policy = withDefaults(input.policy);
     const sql = this.ctx.storage.sql;
-    const steps = seriesSteps(lo, hi);
+    // The steps span the whole window; the shadows' evidence only the baseline's part of it.
+    const steps = seriesSteps(windowLo, hi);
     const zeros = () => new Array<number>(steps.length).fill(0);
     const histograms = () => Array.from({ length: steps.length }, () => new LatencyHistogram());
+    const baseline = this.#baselineOf(input, windowLo, hi);
+    const { lo } = baseline;
+    const main = baseline.report.main;
+    const versions = main === input.main ? input.shadows : this.#shadowsOf(main, lo, hi);
     const noise = this.#noiseEvidence(lo, hi);
     const mainRequests = zeros();
     const mainLatency = histograms();
     const shadows: ShadowReport[] = [];
     const shadowSeries: ReportSeries["versions"] = [];
 
-    for (const version of input.shadows) {
+    for (const version of versions) {
       const requests = zeros();
       const compared = zeros();
       const different = zeros();
@@ -368,8 +529,9 @@ export class EvidenceLedger extends DurableObject<Env> {
       const latencyMain = histograms();
       const evidence = emptyEvidence(version);
       for (const row of sql.exec<CounterRow>(
-        "SELECT * FROM counters WHERE version = ? AND minute >= ? AND minute < ?",
+        "SELECT * FROM counters WHERE version = ? AND baseline = ? AND minute >= ? AND minute < ?",
         version,
+        main,
         lo,
         hi,
       )) {
@@ -389,8 +551,10 @@ export class EvidenceLedger extends DurableObject<Env> {
       // Keyed by partial flag and signature: a partial request that differs is judged, so it joins `compared`.
       const signatureSteps = new Map<string, number[]>();
       for (const row of sql.exec<{ minute: number; partial: number; signature: string; count: number }>(
-        "SELECT minute, partial, signature, count FROM signatures WHERE version = ? AND minute >= ? AND minute < ?",
+        `SELECT minute, partial, signature, count FROM signatures
+         WHERE version = ? AND baseline = ? AND minute >= ? AND minute < ?`,
         version,
+        main,
         lo,
         hi,
       )) {
@@ -426,13 +590,51 @@ export class EvidenceLedger extends DurableObject<Env> {
     }
 
     return {
-      ...assembleReport(input, shadows, noise),
+      ...assembleReport(input, baseline.report, this.#mainTraffic(main, lo, hi), shadows, noise),
       series: {
         from: new Date(steps.first * MINUTE_MS).toISOString(),
         stepSeconds: steps.step * 60,
-        versions: [{ version: input.main, requests: mainRequests, p99Ms: mainLatency.map(p99OrNull) }, ...shadowSeries],
+        main: this.#mainSeries(steps, windowLo, hi),
+        promotions: this.#promotions(windowLo, hi),
+        versions: [{ version: main, requests: mainRequests, p99Ms: mainLatency.map(p99OrNull) }, ...shadowSeries],
       },
     };
+  }
+
+  /** Main's own traffic step by step over the window, whichever version was main. */
+  #mainSeries(steps: SeriesSteps, lo: number, hi: number): ReportSeries["main"] {
+    const zeros = () => new Array<number>(steps.length).fill(0);
+    const series = { requests: zeros(), status: { "2xx": zeros(), "3xx": zeros(), "4xx": zeros(), "5xx": zeros() } };
+    const latency = Array.from({ length: steps.length }, () => new LatencyHistogram());
+    const add = (values: number[], i: number, n: number) => {
+      values[i] = (values[i] ?? 0) + n;
+    };
+    for (const row of this.ctx.storage.sql.exec<MainTrafficRow>(
+      "SELECT * FROM main_traffic WHERE minute >= ? AND minute < ?",
+      lo,
+      hi,
+    )) {
+      const i = stepOf(steps, row.minute);
+      add(series.requests, i, row.requests);
+      add(series.status["2xx"], i, row.s2xx);
+      add(series.status["3xx"], i, row.s3xx);
+      add(series.status["4xx"], i, row.s4xx);
+      add(series.status["5xx"], i, row.s5xx);
+      latency[i]?.mergeJson(JSON.parse(row.latency) as HistogramJson);
+    }
+    return { ...series, p99Ms: latency.map(p99OrNull) };
+  }
+
+  /** Changes of main whose time falls in the minutes [lo, hi). */
+  #promotions(lo: number, hi: number): ReportSeries["promotions"] {
+    return this.ctx.storage.sql
+      .exec<{ since: number; main: string }>(
+        "SELECT since, main FROM mains WHERE since >= ? AND since < ? ORDER BY since",
+        lo * MINUTE_MS,
+        hi * MINUTE_MS,
+      )
+      .toArray()
+      .map((row) => ({ at: new Date(row.since).toISOString(), main: row.main }));
   }
 
   /**
@@ -481,13 +683,18 @@ export class EvidenceLedger extends DurableObject<Env> {
       sql.exec("DELETE FROM fields WHERE last_minute < ?", cutoff);
       sql.exec("DELETE FROM noise WHERE minute < ?", cutoff);
       sql.exec("DELETE FROM noise_paths WHERE minute < ?", cutoff);
+      sql.exec("DELETE FROM main_traffic WHERE minute < ?", cutoff);
+      // The latest promotion stays: it says since when the current main is the baseline.
+      sql.exec("DELETE FROM mains WHERE since < ? AND since < (SELECT MAX(since) FROM mains)", cutoff * MINUTE_MS);
       sql.exec("DELETE FROM sample_paths WHERE sample_id IN (SELECT id FROM samples WHERE minute < ?)", cutoff);
       sql.exec("DELETE FROM samples WHERE minute < ?", cutoff);
     });
     this.#fields.clear();
     this.#reports.clear();
     const left = sql
-      .exec<{ n: number }>("SELECT (SELECT COUNT(*) FROM counters) + (SELECT COUNT(*) FROM noise) AS n")
+      .exec<{ n: number }>(
+        "SELECT (SELECT COUNT(*) FROM counters) + (SELECT COUNT(*) FROM noise) + (SELECT COUNT(*) FROM main_traffic) AS n",
+      )
       .one().n;
     if (left > 0) {
       await this.ctx.storage.setAlarm(Date.now() + PRUNE_EVERY_MS);
@@ -503,12 +710,13 @@ export class EvidenceLedger extends DurableObject<Env> {
     this.#schemaReady = true;
   }
 
-  #evidenceOf(version: string, lo: number, hi: number): ShadowEvidence {
+  #evidenceOf(version: string, baseline: string, lo: number, hi: number): ShadowEvidence {
     const sql = this.ctx.storage.sql;
     const evidence = emptyEvidence(version);
     for (const row of sql.exec<CounterRow>(
-      "SELECT * FROM counters WHERE version = ? AND minute >= ? AND minute < ?",
+      "SELECT * FROM counters WHERE version = ? AND baseline = ? AND minute >= ? AND minute < ?",
       version,
+      baseline,
       lo,
       hi,
     )) {
@@ -518,8 +726,9 @@ export class EvidenceLedger extends DurableObject<Env> {
     }
     for (const row of sql.exec<{ signature: string; partial: number; count: number }>(
       `SELECT signature, partial, SUM(count) AS count FROM signatures
-       WHERE version = ? AND minute >= ? AND minute < ? GROUP BY partial, signature`,
+       WHERE version = ? AND baseline = ? AND minute >= ? AND minute < ? GROUP BY partial, signature`,
       version,
+      baseline,
       lo,
       hi,
     )) {
@@ -654,6 +863,24 @@ function emptyEvidence(version: string): ShadowEvidence {
   };
 }
 
+type MainTrafficRow = {
+  minute: number;
+  requests: number;
+  s2xx: number;
+  s3xx: number;
+  s4xx: number;
+  s5xx: number;
+  latency: string;
+};
+
+function addMainRow(traffic: MainTrafficReport, row: MainTrafficRow): void {
+  traffic.requests += row.requests;
+  traffic.status["2xx"] += row.s2xx;
+  traffic.status["3xx"] += row.s3xx;
+  traffic.status["4xx"] += row.s4xx;
+  traffic.status["5xx"] += row.s5xx;
+}
+
 /** Adds one counters row to a window's evidence (histograms are merged by the caller). */
 function addCounters(evidence: ShadowEvidence, row: CounterRow): void {
   evidence.mirrored += row.mirrored;
@@ -667,11 +894,19 @@ function addCounters(evidence: ShadowEvidence, row: CounterRow): void {
 }
 
 /** The report's JSON around its shadows, the same with or without a series. */
-function assembleReport(input: ReportInput, shadows: ShadowReport[], noise: NoiseEvidence): EvidenceReport {
+function assembleReport(
+  input: ReportInput,
+  baseline: BaselineReport,
+  mainTraffic: MainTrafficReport,
+  shadows: ShadowReport[],
+  noise: NoiseEvidence,
+): EvidenceReport {
   return {
     name: input.name,
     main: input.main,
     window: assembleWindow(input),
+    baseline,
+    mainTraffic,
     shadows,
     noise: noiseReport(noise),
   };

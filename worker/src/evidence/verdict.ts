@@ -164,10 +164,28 @@ export interface NoiseReport {
   fields: { path: string; kind: DiffKind; rate: number }[];
 }
 
+/** Which main the shadows were compared with, and since when (ISO 8601; null before any evidence against it). */
+export interface BaselineReport {
+  main: string;
+  since: string | null;
+  /** An older baseline only: when the next main took over. */
+  until?: string | null;
+}
+
+/** Main's own traffic: every request it served in the window, against this baseline, shadows or not. */
+export interface MainTrafficReport {
+  requests: number;
+  status: { "2xx": number; "3xx": number; "4xx": number; "5xx": number };
+  latencyMs: LatencySummary;
+}
+
 export interface EvidenceReport {
   name: string;
   main: string;
   window: { from: string; to: string };
+  /** The report judges the shadows against this main only, from `since` (or the window's start if later). */
+  baseline: BaselineReport;
+  mainTraffic: MainTrafficReport;
   shadows: ShadowReport[];
   noise: NoiseReport;
   /** Only when asked for: the window step by step, for charts. */
@@ -183,6 +201,17 @@ export interface ReportSeries {
   from: string;
   /** 60 for windows up to 4 h; a longer window takes a wider step (a multiple of 60), so at most ~240 steps. */
   stepSeconds: number;
+  /**
+   * Main's own traffic step by step, whichever version was main: every request it served,
+   * shadows or not, so the line goes on across promotions.
+   */
+  main: {
+    requests: number[];
+    status: { "2xx": number[]; "3xx": number[]; "4xx": number[]; "5xx": number[] };
+    p99Ms: (number | null)[];
+  };
+  /** Changes of main inside the window (the baseline changed), oldest first. */
+  promotions: { at: string; main: string }[];
   /** Main first, then the shadows. */
   versions: {
     version: string;

@@ -18,6 +18,8 @@ export type MainSide =
 /** What one mirrored request is, for the evidence it leaves. */
 export interface Exchange {
   name: string;
+  /** Main's version: the baseline every copy of this request is compared with. */
+  main: string;
   requestId: string;
   method: string;
   /** The path and query the client asked the gateway for. */
@@ -49,11 +51,12 @@ const DOWN_REASONS: ReadonlySet<ShadowOutcome["skipped"]> = new Set(["unreachabl
  * Shadows that got no copy of a request still count: as `down` when the
  * shadow was marked unreachable or paused, else under `skipped`.
  */
-export function recordSkipped(exchange: Pick<Exchange, "name" | "waitUntil">, skipped: ShadowOutcome[]): void {
+export function recordSkipped(exchange: Pick<Exchange, "name" | "main" | "waitUntil">, skipped: ShadowOutcome[]): void {
   const at = Date.now();
+  const { name, main, waitUntil } = exchange;
   for (const { version, skipped: reason } of skipped) {
-    if (DOWN_REASONS.has(reason)) evidenceBatcher.addDown(exchange.name, version, at, exchange.waitUntil);
-    else evidenceBatcher.addSkipped(exchange.name, version, at, exchange.waitUntil);
+    if (DOWN_REASONS.has(reason)) evidenceBatcher.addDown(name, version, main, at, waitUntil);
+    else evidenceBatcher.addSkipped(name, version, main, at, waitUntil);
   }
 }
 
@@ -134,7 +137,13 @@ function shadowResult(
   prepared: PreparedAnswer | undefined,
   copy: CopyAnswer,
 ): ShadowResult {
-  const base = { version: copy.version, at: main.at, mainError: isError(main), differences: [] };
+  const base = {
+    version: copy.version,
+    baseline: exchange.main,
+    at: main.at,
+    mainError: isError(main),
+    differences: [],
+  };
   if (!copy.ok) {
     const latencyMs = main.ok && copy.timedOut ? { main: main.ms, shadow: copy.ms, atLeast: true } : undefined;
     return { ...base, outcome: "error", latencyMs };

@@ -4,7 +4,14 @@ import type { AppEnv } from "../env.ts";
 import { AppError } from "../errors.ts";
 import { type ForwardBody, readBodyForMirroring } from "./body.ts";
 import { teeForComparison } from "./capture.ts";
-import { compareExchange, comparisonMemory, type MainSide, recordSkipped, useEvidence } from "./exchange.ts";
+import {
+  compareExchange,
+  comparisonMemory,
+  evidenceBatcher,
+  type MainSide,
+  recordSkipped,
+  useEvidence,
+} from "./exchange.ts";
 import {
   decodeSegment,
   forwardedHeaders,
@@ -129,6 +136,8 @@ proxy.all("*", async (c) => {
   // One version, or nothing to mirror to: stream the body straight through.
   if (route.kind === "pinned") return forwardOnly(forwarding, route.target, "pinned", request.body);
   const { main, shadows } = route;
+  // Main's own traffic is counted for every name, shadows or not; it rides in the evidence batch.
+  useEvidence(c.env.EVIDENCE_LEDGER, config.compareMemoryBytes);
   if (shadows.length === 0) return forwardOnly(forwarding, main, "main", request.body);
   const mainOnly = mainOnlyReason(ownCopyProof !== undefined, upgrade, method);
   if (mainOnly) {
@@ -137,12 +146,11 @@ proxy.all("*", async (c) => {
   }
 
   const compare = config.compareResponses;
-  if (compare) useEvidence(c.env.EVIDENCE_LEDGER, config.compareMemoryBytes);
   const selection = selectShadows(main.name, shadows, { method, requestId }, pauses);
   const skipped: ShadowOutcome[] = selection.skipped.map(({ version, reason }) => ({ version, skipped: reason }));
   if (selection.send.length === 0) {
     skippedCopies.add(main.name, selection.skipped, waitUntil);
-    if (compare) recordSkipped({ name: main.name, waitUntil }, skipped);
+    if (compare) recordSkipped({ name: main.name, main: main.version, waitUntil }, skipped);
     return forwardOnly(forwarding, main, "main", request.body);
   }
 
@@ -157,7 +165,7 @@ proxy.all("*", async (c) => {
     withdraw(main.name, selection.send);
     const notSent = [...skippedAll(selection.send, "body too large"), ...skipped];
     logMirror(main.name, requestId, notSent);
-    if (compare) recordSkipped({ name: main.name, waitUntil }, notSent);
+    if (compare) recordSkipped({ name: main.name, main: main.version, waitUntil }, notSent);
     return forwardOnly(forwarding, main, "main", body.body);
   }
 
@@ -177,15 +185,33 @@ proxy.all("*", async (c) => {
   return compare ? mirrorAndCompare(forwarding, route, body.body, copies) : mirror(forwarding, main, body.body, copies);
 });
 
-/** Main's (or the pinned version's) copy of the request, its answer streamed back as it arrives. */
+/**
+ * Main's (or the pinned version's) copy of the request, its answer streamed back as it arrives.
+ * Main's answers are counted as main's own traffic when its headers arrive (or it fails).
+ */
 function forwardOnly(forwarding: Forwarding, target: Target, role: Role, body: BodyInit | null): Promise<Response> {
   const { method, headers, path, config } = forwarding;
-  return fetchMain(
+  const answer = fetchMain(
     target,
     role,
     targetUrl(target.origin, path.rest, path.search),
     { method, headers, body },
     config.originTimeoutMs,
+  );
+  if (role === "main") countMain(forwarding, target, answer);
+  return answer;
+}
+
+/** One request of main's own traffic; a main that could not answer counts as a 5xx. */
+function countMain(forwarding: Forwarding, target: Target, answer: Promise<Response>): void {
+  const started = Date.now();
+  const count = (status: number) => {
+    const at = Date.now();
+    evidenceBatcher.addMain(target.name, target.version, at, status, at - started, forwarding.waitUntil);
+  };
+  answer.then(
+    (response) => count(response.status),
+    () => count(0),
   );
 }
 
@@ -252,6 +278,7 @@ async function mirrorAndCompare(
   );
   const exchange = {
     name: main.name,
+    main: main.version,
     requestId,
     method,
     url: `/services/${path.segment}${path.rest}${path.search}`,

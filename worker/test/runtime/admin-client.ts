@@ -69,6 +69,8 @@ export interface EvidenceMinute {
   /** Main-against-main exchanges of the minute, and the `path kind` fields that differed on them. */
   noise?: { sampled: number; paths: Record<string, number> };
   samples?: ExchangeSample[];
+  /** The main the shadow was compared with (1.0.0, the tests' usual main, when not given). */
+  baseline?: string;
 }
 
 /** Writes evidence straight into a name's ledger through its own `record` RPC. */
@@ -81,6 +83,7 @@ export async function recordEvidence(name: string, version: string, minute: Evid
   };
   const counts: MinuteCounts = {
     version,
+    baseline: minute.baseline ?? "1.0.0",
     minute: Math.floor(at / MINUTE_MS),
     mirrored: minute.mirrored ?? minute.compared + (minute.notCompared ?? 0) + (minute.errorsShadow ?? 0),
     compared: minute.compared,

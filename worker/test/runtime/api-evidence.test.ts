@@ -85,8 +85,10 @@ function sample(i: number, paths: string[]): ExchangeSample {
 describe("GET /services/:name/report", () => {
   it("answers the evidence of every shadow over the last hour, in the report's exact shape", async () => {
     const name = await freshName("2.0.0", "3.0.0");
+    const recorded = Date.now();
     // Field rates are over the 200 requests whose answers were compared (195 bodies, 5 on status and headers).
     await recordEvidence(name, "2.0.0", {
+      at: recorded,
       compared: 195,
       notCompared: 5,
       skipped: 10,
@@ -106,6 +108,14 @@ describe("GET /services/:name/report", () => {
     expect(rest).toEqual({
       name,
       main: "1.0.0",
+      // No promotion was told: 1.0.0's baseline starts at its first evidence, this minute.
+      baseline: { main: "1.0.0", since: new Date(Math.floor(recorded / MINUTE) * MINUTE).toISOString() },
+      // Written straight into the ledger: no request went through main.
+      mainTraffic: {
+        requests: 0,
+        status: { "2xx": 0, "3xx": 0, "4xx": 0, "5xx": 0 },
+        latencyMs: { p50: 0, p95: 0, p99: 0 },
+      },
       shadows: [
         {
           version: "2.0.0",

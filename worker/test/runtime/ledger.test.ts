@@ -99,6 +99,7 @@ function feed(
     name,
     {
       version: "2.0.0",
+      baseline: "1.0.0",
       at: NOW,
       outcome: shadow.status >= 500 ? "error" : "compared",
       differences,
@@ -124,6 +125,7 @@ const hour = (name: string, extra: Partial<ReportInput> = {}): ReportInput => ({
 function counts(version: string, minute: number, extra: Partial<MinuteCounts> = {}): MinuteCounts {
   return {
     version,
+    baseline: "1.0.0",
     minute: Math.floor(minute / MINUTE),
     mirrored: 10,
     compared: 10,
@@ -287,6 +289,12 @@ describe("EvidenceLedger", () => {
       name,
       main: "1.0.0",
       window: { from: new Date(NOW - 59 * MINUTE).toISOString(), to: new Date(NOW + MINUTE).toISOString() },
+      baseline: { main: "1.0.0", since: null },
+      mainTraffic: {
+        requests: 0,
+        status: { "2xx": 0, "3xx": 0, "4xx": 0, "5xx": 0 },
+        latencyMs: { p50: 0, p95: 0, p99: 0 },
+      },
       shadows: ["2.0.0", "3.0.0"].map((version) => ({
         version,
         verdict: "inconclusive",
@@ -557,16 +565,53 @@ describe("EvidenceLedger", () => {
         .map((c) => c.name);
       const rows = sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM counters").one().n;
       // Preparing a current ledger again changes nothing.
-      sql.exec("INSERT INTO counters VALUES ('2.0.0', 1, 1, 1, 0, 0, 0, 0, 0, 0, '{}', '{}')");
+      sql.exec("INSERT INTO counters VALUES ('2.0.0', '1.0.0', 1, 1, 1, 0, 0, 0, 0, 0, 0, '{}', '{}')");
       prepareSchema(state.storage);
       const kept = sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM counters").one().n;
       return { columns, rows, kept };
     });
     spy.mockRestore();
-    expect(after.columns).toEqual(expect.arrayContaining(["down", "unrecorded", "errors_shadow"]));
+    expect(after.columns).toEqual(expect.arrayContaining(["baseline", "down", "unrecorded", "errors_shadow"]));
     expect(after.rows).toBe(0);
     expect(after.kept).toBe(1);
-    expect(logs.map((line) => JSON.parse(line))).toEqual([{ event: "ledger_reset", from: 1, to: 2 }]);
+    expect(logs.map((line) => JSON.parse(line))).toEqual([{ event: "ledger_reset", from: 1, to: 3 }]);
+  });
+
+  it("resets a ledger written before evidence was kept per baseline: its rows name no main", async () => {
+    const { name } = ledgerFor("upgrade-baseline");
+    const logs: string[] = [];
+    const spy = vi.spyOn(console, "log").mockImplementation((line: unknown) => {
+      logs.push(String(line));
+    });
+    const after = await runInDurableObject(env.EVIDENCE_LEDGER.getByName(name), (_i: EvidenceLedger, state) => {
+      const sql = state.storage.sql;
+      for (const table of ["ledger_schema", "counters", "main_traffic", "mains"])
+        sql.exec(`DROP TABLE IF EXISTS ${table}`);
+      // Layout 2: counters per (version, minute), whichever main they were compared with.
+      sql.exec("CREATE TABLE ledger_schema (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)");
+      sql.exec("INSERT INTO ledger_schema VALUES (1, 2)");
+      sql.exec(`CREATE TABLE counters (version TEXT NOT NULL, minute INTEGER NOT NULL,
+        mirrored INTEGER NOT NULL, compared INTEGER NOT NULL, not_compared INTEGER NOT NULL,
+        errors_shadow INTEGER NOT NULL, down INTEGER NOT NULL, skipped INTEGER NOT NULL, unrecorded INTEGER NOT NULL,
+        errors_main INTEGER NOT NULL, latency_main TEXT NOT NULL, latency_shadow TEXT NOT NULL,
+        PRIMARY KEY (version, minute))`);
+      sql.exec("INSERT INTO counters VALUES ('2.0.0', ?, 7, 7, 0, 0, 0, 0, 0, 0, '{}', '{}')", NOW / MINUTE);
+      prepareSchema(state.storage);
+      const tables = sql
+        .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .toArray()
+        .map((t) => t.name);
+      const rows = sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM counters").one().n;
+      return { tables, rows };
+    });
+    spy.mockRestore();
+    expect(after.tables).toEqual(expect.arrayContaining(["counters", "main_traffic", "mains"]));
+    expect(after.rows).toBe(0);
+    expect(logs.map((line) => JSON.parse(line))).toEqual([{ event: "ledger_reset", from: 2, to: 3 }]);
+    // The reset ledger takes and reads evidence as a fresh one does.
+    const ledger = env.EVIDENCE_LEDGER.getByName(name);
+    await ledger.record({ shadows: [counts("2.0.0", NOW)], noise: [], samples: [], dropped: 0 });
+    expect((await ledger.report(hour(name))).shadows[0]?.requests.compared).toBe(10);
   });
 
   it("reads a long window once per minute (the dashboard refreshes every 5 s), a short one every time", async () => {

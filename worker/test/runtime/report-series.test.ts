@@ -58,6 +58,7 @@ function histogramOf(latencies: [number, number][]) {
 async function recordMinutes(name: string, minutes: (Partial<MinuteCounts> & { version: string; at: number })[]) {
   await env.EVIDENCE_LEDGER.getByName(name).record({
     shadows: minutes.map(({ at, ...m }) => ({
+      baseline: "1.0.0",
       minute: Math.floor(at / MINUTE),
       mirrored: m.compared ?? 0,
       compared: 0,
@@ -335,7 +336,7 @@ describe("GET /services/:name/report?series=true", () => {
       await recordEvidence(name, "2.0.0", { compared: 3 });
       const res = await report(name, query);
       expect(res.status).toBe(200);
-      expect(Object.keys(res.body)).toEqual(["name", "main", "window", "shadows", "noise"]);
+      expect(Object.keys(res.body)).toEqual(["name", "main", "window", "baseline", "mainTraffic", "shadows", "noise"]);
     },
   );
 

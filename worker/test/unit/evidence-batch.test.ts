@@ -15,6 +15,7 @@ const T0 = Date.UTC(2026, 10, 26, 12, 0, 0);
 function result(extra: Partial<ShadowResult> = {}): ShadowResult {
   return {
     version: "2.0.0",
+    baseline: "1.0.0",
     at: T0,
     outcome: "compared",
     differences: [],
@@ -128,8 +129,8 @@ describe("EvidenceBatcher", () => {
     batcher.addShadow("hello", result({ outcome: "notCompared", differences: status }), waitUntil);
     batcher.addShadow("hello", result({ at: T0 + 60_000 }), waitUntil);
     batcher.addShadow("hello", result({ version: "3.0.0" }), waitUntil);
-    batcher.addDown("hello", "2.0.0", T0, waitUntil);
-    batcher.addSkipped("hello", "2.0.0", T0, waitUntil);
+    batcher.addDown("hello", "2.0.0", "1.0.0", T0, waitUntil);
+    batcher.addSkipped("hello", "2.0.0", "1.0.0", T0, waitUntil);
     await batcher.flush("hello");
     const shadows = sent[0]?.batch.shadows ?? [];
     expect(shadows.map((m) => [m.version, m.minute - Math.floor(T0 / 60_000), m.mirrored])).toEqual([
