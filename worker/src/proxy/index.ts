@@ -137,7 +137,8 @@ proxy.all("*", async (c) => {
   if (route.kind === "pinned") return forwardOnly(forwarding, route.target, "pinned", request.body);
   const { main, shadows } = route;
   // Main's own traffic is counted for every name, shadows or not; it rides in the evidence batch.
-  useEvidence(c.env.EVIDENCE_LEDGER, config.compareMemoryBytes);
+  // COMPARE_RESPONSES = "off" records nothing at all, this included.
+  if (config.compareResponses) useEvidence(c.env.EVIDENCE_LEDGER, config.compareMemoryBytes);
   if (shadows.length === 0) return forwardOnly(forwarding, main, "main", request.body);
   const mainOnly = mainOnlyReason(ownCopyProof !== undefined, upgrade, method);
   if (mainOnly) {
@@ -198,7 +199,7 @@ function forwardOnly(forwarding: Forwarding, target: Target, role: Role, body: B
     { method, headers, body },
     config.originTimeoutMs,
   );
-  if (role === "main") countMain(forwarding, target, answer);
+  if (role === "main" && config.compareResponses) countMain(forwarding, target, answer);
   return answer;
 }
 
