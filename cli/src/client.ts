@@ -93,7 +93,8 @@ export interface AdminApiClient {
   killVersion(name: string, version: string): Promise<ServiceRecord[]>;
   killName(name: string): Promise<ServiceRecord[]>;
   setTrafficControls(name: string, version: string, controls: TrafficControls): Promise<ServiceRecord>;
-  report(name: string, window?: string): Promise<EvidenceReport>;
+  /** `baseline`: an older main to read the evidence against (the current main's when omitted). */
+  report(name: string, window?: string, baseline?: string): Promise<EvidenceReport>;
   diffs(name: string, version: string, filter: { path?: string; limit?: string }): Promise<DiffSample[]>;
   /** The version's verdict over the window: 200 and 412 are both answers; anything else is a refusal. */
   gate(name: string, version: string, window?: string): Promise<GateResult>;
@@ -161,8 +162,8 @@ export function connectAdminApi({ host, token }: Connection): AdminApiClient {
       const response = await api.services[":name"][":version"].$patch({ param: { name, version }, json: controls });
       return answer(response);
     },
-    async report(name, window) {
-      const query = window === undefined ? {} : { window };
+    async report(name, window, baseline) {
+      const query = { ...(window !== undefined && { window }), ...(baseline !== undefined && { baseline }) };
       const report = await answer(await api.services[":name"].report.$get({ param: { name }, query }));
       if (!Array.isArray(report?.shadows)) throw new NotAGateway(host, "its report had no shadows");
       return report;

@@ -1,6 +1,6 @@
 import { formatCount } from "../../worker/src/evidence/count.ts";
 import type { EvidenceReport, ShadowReport } from "./client.ts";
-import { formatSimpleTable } from "./table.ts";
+import { formatLocalTimestamp, formatSimpleTable } from "./table.ts";
 
 /** One column per outcome: every copy sent is SAME, DIFFERENT, ERROR or NOT COMPARED; DOWN were never sent. */
 export const REPORT_TABLE_HEADERS = [
@@ -92,23 +92,68 @@ function shadowRow(shadow: ShadowReport, minRequests: number): string[] {
   ];
 }
 
-function mainRow(report: EvidenceReport): string[] {
+/** Main's numbers as `report` and `assign` both print them; a dash where nothing was measured. */
+export interface MainNumbers {
+  errorRate: number | undefined;
+  p50: number | undefined;
+  p99: number | undefined;
+}
+
+/**
+ * One baseline for main's numbers: main's own traffic against the current main over the window
+ * (every request it served). A gateway that does not count it yet: main's side of the widest shadow.
+ */
+export function mainNumbers(report: EvidenceReport): MainNumbers {
+  const traffic = report.mainTraffic;
+  if (traffic && traffic.requests > 0) {
+    const { p50, p99 } = traffic.latencyMs;
+    return { errorRate: fraction(traffic.status["5xx"], traffic.requests), p50, p99 };
+  }
   const baseline = baselineOf(report);
   const measured = baseline !== undefined && baseline.requests.mirrored > 0;
   // Main's latency is measured beside a shadow's answers: none when every copy failed.
   const timed = baseline !== undefined && baseline.confidence.latencySamples > 0;
+  return {
+    errorRate: measured ? ratesOf(baseline).mainErrors : undefined,
+    p50: timed ? baseline.latencyMs.main.p50 : undefined,
+    p99: timed ? baseline.latencyMs.main.p99 : undefined,
+  };
+}
+
+const orDash = <T>(value: T | undefined, format: (value: T) => string) => (value === undefined ? "-" : format(value));
+
+function mainRow(report: EvidenceReport): string[] {
+  const main = mainNumbers(report);
   return [
-    report.main,
+    report.baseline?.main ?? report.main,
     "-",
     "-",
     "-",
     "-",
     "-",
-    measured ? formatRate(ratesOf(baseline).mainErrors) : "-",
-    timed ? formatMs(baseline.latencyMs.main.p50) : "-",
-    timed ? formatMs(baseline.latencyMs.main.p99) : "-",
+    orDash(main.errorRate, formatRate),
+    orDash(main.p50, formatMs),
+    orDash(main.p99, formatMs),
     "main",
   ];
+}
+
+/**
+ * The line above the table: which main the shadows were compared with, since when, and main's own
+ * traffic over the window, e.g. `Against main 2.0.0 since 2026-11-30 10:42:05: 1,500 requests to main`.
+ */
+export function baselineLine(report: EvidenceReport): string | undefined {
+  const { baseline, mainTraffic } = report;
+  if (!baseline) return undefined;
+  const former = baseline.main !== report.main;
+  const head = `Against ${former ? "former main" : "main"} ${baseline.main}`;
+  const since = baseline.since === null ? " (no evidence yet)" : ` since ${formatLocalTimestamp(baseline.since)}`;
+  const until = former && baseline.until ? ` until ${formatLocalTimestamp(baseline.until)}` : "";
+  const served =
+    !former && mainTraffic
+      ? `: ${formatCount(mainTraffic.requests)} request${mainTraffic.requests === 1 ? "" : "s"} to main`
+      : "";
+  return `${head}${since}${until}${served}`;
 }
 
 /** The evidence table, main's row first as the baseline, then each shadow in the report's order. */
@@ -170,7 +215,13 @@ export function formatNoise(report: EvidenceReport): string | undefined {
  * The line `assign` prints before its question, e.g. `Evidence for hello 2.0.0 (last 1h): pass —
  * 1,204 compared, 0.17% different (at most 0.6%), errors 0.08% vs 0.08% on main, p99 118 ms vs 112 ms`.
  */
-export function verdictLine(name: string, shadow: ShadowReport, minRequests: number, window = "1h"): string {
+export function verdictLine(
+  name: string,
+  shadow: ShadowReport,
+  minRequests: number,
+  window = "1h",
+  main?: MainNumbers,
+): string {
   const head = `Evidence for ${name} ${shadow.version} (last ${window}):`;
   if (shadow.verdict === "inconclusive") {
     const counted = `${formatCount(withOutcome(shadow))}/${formatCount(minRequests)} with an outcome`;
@@ -178,14 +229,19 @@ export function verdictLine(name: string, shadow: ShadowReport, minRequests: num
     return `${head} inconclusive (${counted}) — ${decides}; the gate lets it through with a warning`;
   }
   const rates = ratesOf(shadow);
-  const { main, shadow: own } = shadow.latencyMs;
+  const own = shadow.latencyMs.shadow;
+  // Main's numbers as `report` prints them, when given; else those beside this shadow's copies.
+  const mainErrors = main?.errorRate ?? rates.mainErrors;
+  const mainP99 = main ? main.p99 : shadow.latencyMs.main.p99;
   const bound = shadow.confidence.diffRate;
   const interval = bound
     ? ` (${shadow.verdict === "pass" ? "at most" : "at least"} ${formatRate(shadow.verdict === "pass" ? bound.high : bound.low)})`
     : "";
   return (
     `${head} ${shadow.verdict} — ${formatCount(rates.compared)} compared, ${formatRate(rates.different)} different${interval}, ` +
-    `errors ${formatRate(rates.shadowErrors)} vs ${formatRate(rates.mainErrors)} on main, ` +
-    (shadow.confidence.latencySamples > 0 ? `p99 ${formatMs(own.p99)} vs ${formatMs(main.p99)}` : "no latency measured")
+    `errors ${formatRate(rates.shadowErrors)} vs ${formatRate(mainErrors)} on main, ` +
+    (shadow.confidence.latencySamples > 0
+      ? `p99 ${formatMs(own.p99)} vs ${orDash(mainP99, formatMs)}`
+      : "no latency measured")
   );
 }

@@ -147,6 +147,7 @@ describe("report before any traffic", () => {
     expect(result.code).toBe(0);
     expect(result.out).toEqual([
       `Active host: ${gateway.url}`,
+      "Against main 1.0.0 (no evidence yet): 0 requests to main",
       "VERSION    SAME    DIFFERENT    ERROR    NOT COMPARED    DOWN    ERROR RATE    P50    P99    VERDICT",
       "---------  ------  -----------  -------  --------------  ------  ------------  -----  -----  --------------------",
       "1.0.0      -       -            -        -               -       -             -      -      main",
@@ -176,8 +177,8 @@ describe("report before any traffic", () => {
 
   it("report NAME VERSION keeps main's row and that shadow only; a version that is no shadow is one line", async () => {
     const result = await asUser(["report", "shop", "2.0.0"]);
-    expect(result.out.slice(3, 5).map((line) => line.split(/\s+/)[0])).toEqual(["1.0.0", "2.0.0"]);
-    expect(result.out[6]).toBe("2.0.0 is inconclusive:");
+    expect(result.out.slice(4, 6).map((line) => line.split(/\s+/)[0])).toEqual(["1.0.0", "2.0.0"]);
+    expect(result.out[7]).toBe("2.0.0 is inconclusive:");
     expectOneLineFailure(
       await asUser(["report", "shop", "9.9.9"]),
       "shop has no shadow 9.9.9; `daeploy-edge ls shop` lists its versions.",

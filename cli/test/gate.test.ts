@@ -106,16 +106,17 @@ describe("a shadow that answers like main", () => {
   it("passes in the report", async () => {
     const result = await asUser(["report", "clean"]);
     expect(result.code).toBe(0);
-    expect(result.out.slice(0, 3)).toEqual([
+    expect(result.out.slice(0, 4)).toEqual([
       `Active host: ${gateway.url}`,
+      expect.stringMatching(new RegExp(`^Against main 1\\.0\\.0 since [\\d-]+ [\\d:]+: ${REQUESTS} requests to main$`)),
       expect.stringMatching(
         /^VERSION {4}SAME {4}DIFFERENT {4}ERROR {4}NOT COMPARED {4}DOWN {4}ERROR RATE {4}P50 +P99 +VERDICT$/,
       ),
       expect.stringMatching(/^-{9} {2}-{6} {2}-{11} {2}-{7} {2}-{14} {2}-{6} {2}-{12} {2}-+ {2}-+ {2}-{9}$/),
     ]);
-    expect(result.out[3]).toMatch(ROW("1.0.0", "-\\s+-\\s+-\\s+-\\s+-", "main"));
-    expect(result.out[4]).toMatch(ROW("2.0.0", OUTCOMES(REQUESTS, 0), "pass"));
-    expect(result.out[6]).toMatch(/^Noise \(main against itself, \d+ copies\): body\.time \(value\) 100%$/);
+    expect(result.out[4]).toMatch(ROW("1.0.0", "-\\s+-\\s+-\\s+-\\s+-", "main"));
+    expect(result.out[5]).toMatch(ROW("2.0.0", OUTCOMES(REQUESTS, 0), "pass"));
+    expect(result.out[7]).toMatch(/^Noise \(main against itself, \d+ copies\): body\.time \(value\) 100%$/);
   });
 
   it("is assigned, with its verdict line before the question", async () => {
@@ -139,8 +140,8 @@ describe("a shadow that changes the price on 20% of its answers", () => {
   it("fails in the report, with the reason and the field that counts", async () => {
     const result = await asUser(["report", "pricey"]);
     expect(result.code).toBe(0);
-    expect(result.out[4]).toMatch(ROW("2.0.0", OUTCOMES(120, 30), "fail"));
-    expect(result.out.slice(5, 11)).toEqual([
+    expect(result.out[5]).toMatch(ROW("2.0.0", OUTCOMES(120, 30), "fail"));
+    expect(result.out.slice(6, 12)).toEqual([
       "",
       "2.0.0 fails:",
       `  ${PRICEY_REASON}`,
@@ -193,6 +194,15 @@ describe("a shadow that changes the price on 20% of its answers", () => {
     expect(coloured).toContain('\u001B[32m+  "price": 12,\u001B[39m');
     expect(await runOnTerminal(user.home, args, { ...connection, NO_COLOR: "1" })).not.toContain("\u001B[");
     expect((await asUser(args)).stdout).not.toContain("\u001B[");
+  });
+
+  it("report and assign print the same main p99 for the same window: main's own traffic", async () => {
+    const report = await asUser(["report", "pricey"]);
+    const mainP99 = report.out[4]?.match(/^1\.0\.0\s.*\s([\d.]+ ms)\s+main$/)?.[1];
+    expect(mainP99).toMatch(/^[\d.]+ ms$/);
+    const assign = await asUser(["assign", "pricey", "2.0.0", "--yes"]);
+    expect(assign.code).toBe(1);
+    expect(assign.out[1]).toMatch(new RegExp(`, p99 [\\d.]+ ms vs ${mainP99}$`));
   });
 
   it("assign refuses without asking: the verdict line, the reasons, one line on stderr, exit 1", async () => {
@@ -249,7 +259,7 @@ describe("a shadow that changes the price on 20% of its answers", () => {
     expect(policy.out[2]).toBe("  ignore              body.version, body.price");
     const report = await asUser(["report", "pricey"]);
     // The ignore list applies when the ledger is read: the same 150 exchanges, judged again.
-    expect(report.out[4]).toMatch(ROW("2.0.0", OUTCOMES(REQUESTS, 0), "pass"));
+    expect(report.out[5]).toMatch(ROW("2.0.0", OUTCOMES(REQUESTS, 0), "pass"));
     const assigned = await asUser(["assign", "pricey", "2.0.0", "--yes"]);
     expect(assigned.code).toBe(0);
     expect(assigned.out[1]).toMatch(

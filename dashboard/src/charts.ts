@@ -30,7 +30,14 @@ type SeriesVersion = ReportSeries["versions"][number];
 function specs(series: ReportSeries, main: string, steps: number[]): ChartSpec[] {
   const pick = <T>(values: readonly T[] | undefined, fill: T) => steps.map((index) => values?.[index] ?? fill);
   const shadows = series.versions.filter((entry) => entry.version !== main);
-  const mainEntry = series.versions.find((entry) => entry.version === main);
+  // Main's line is its own traffic (every request it served, whichever version was main), so it is
+  // there with or without shadows and goes on across a promotion. An older gateway's series has no
+  // `main`: then main's side of its widest shadow stands in.
+  const own = series.main;
+  const fromShadows = series.versions.find((entry) => entry.version === main);
+  const mainEntry: SeriesVersion | undefined = own
+    ? { version: main, requests: own.requests, p99Ms: own.p99Ms }
+    : fromShadows;
   // A shadow keeps its colour in every chart; main has its own, and comes last so it is drawn on top.
   const colourOf = (entry: SeriesVersion) =>
     SHADOW_COLOURS[shadows.indexOf(entry) % SHADOW_COLOURS.length] ?? SHADOW_COLOURS[0] ?? "#000";
@@ -81,6 +88,42 @@ function note(id: string, text: string): HTMLElement {
   return h("p", { class: "quiet chart-note", id }, text);
 }
 
+const PROMOTION_COLOUR = "#b91c1c";
+
+/** The baseline changed: who became main, and when, in the page's one time format. */
+function promotionNote(promotions: { at: number; main: string }[]): HTMLElement {
+  return h(
+    "p",
+    { class: "chart-note promotions", id: "promotions" },
+    h("span", { class: "promotion-key", "aria-hidden": "true" }, "┃ "),
+    promotions
+      .map(
+        (p) => `${p.main} became main at ${localTimestamp(new Date(p.at * 1000))}; shadows are compared with it since`,
+      )
+      .join(". "),
+  );
+}
+
+/** A dashed vertical line at each promotion inside the plotted time range. */
+function markPromotions(plot: uPlot, promotions: { at: number; main: string }[]): void {
+  const { ctx, bbox } = plot;
+  const [min, max] = [plot.scales.x?.min, plot.scales.x?.max];
+  if (min === undefined || max === undefined) return;
+  ctx.save();
+  ctx.strokeStyle = PROMOTION_COLOUR;
+  ctx.lineWidth = 2 * devicePixelRatio;
+  ctx.setLineDash([4 * devicePixelRatio, 3 * devicePixelRatio]);
+  for (const { at } of promotions) {
+    if (at < min || at > max) continue;
+    const x = plot.valToPos(at, "x", true);
+    ctx.beginPath();
+    ctx.moveTo(x, bbox.top);
+    ctx.lineTo(x, bbox.top + bbox.height);
+    ctx.stroke();
+  }
+  ctx.restore();
+}
+
 /** Draws the charts into `host`; the old ones are destroyed first. Returns a cleanup. */
 export function drawCharts(host: HTMLElement, report: Report): () => void {
   host.replaceChildren();
@@ -91,6 +134,7 @@ export function drawCharts(host: HTMLElement, report: Report): () => void {
   }
   const steps = completeSteps(series, report.window);
   const noShadows = !series.versions.some((entry) => entry.version !== report.main);
+  const promotions = (series.promotions ?? []).map((p) => ({ at: Date.parse(p.at) / 1000, main: p.main }));
   if (noShadows) {
     host.append(
       note(
@@ -103,6 +147,7 @@ export function drawCharts(host: HTMLElement, report: Report): () => void {
   const stepMs = series.stepSeconds * 1000;
   const times = steps.map((index) => (from + index * stepMs) / 1000);
   const lastEnd = steps.length > 0 ? new Date(from + ((steps.at(-1) ?? 0) + 1) * stepMs) : undefined;
+  if (promotions.length > 0) host.append(promotionNote(promotions));
   const zone = zoneName();
   const multiDay = Date.parse(report.window.to) - Date.parse(report.window.from) > 24 * 3600_000;
   const tick = (seconds: number) => {
@@ -132,6 +177,7 @@ export function drawCharts(host: HTMLElement, report: Report): () => void {
         "data-y-unit": spec.unit,
         "data-x-unit": `local time (${zone})`,
         "data-last-step-end": lastEnd?.toISOString(),
+        "data-promotions": promotions.map((p) => `${new Date(p.at * 1000).toISOString()} ${p.main}`).join(", "),
         "aria-label": `${spec.title}, in ${spec.unit}, against local time (${zone}), complete ${series.stepSeconds / 60}-minute steps up to ${lastEnd ? localTimestamp(lastEnd) : "now"}`,
       },
       h("figcaption", {}, spec.title),
@@ -156,6 +202,15 @@ export function drawCharts(host: HTMLElement, report: Report): () => void {
               value === null ? "—" : `${Number(value.toFixed(2))} ${spec.unit}`,
           })),
         ],
+        // A promotion changed the baseline: a vertical line at that moment, on every chart.
+        hooks: { draw: [(plot: uPlot) => markPromotions(plot, promotions)] },
+        // Up to the end of the last complete step, so a promotion inside it is on the chart.
+        scales: {
+          x: {
+            time: true,
+            range: (_: uPlot, min: number, max: number) => [min, Math.max(max, (lastEnd?.getTime() ?? 0) / 1000)],
+          },
+        },
         axes: [
           { label: `Local time (${zone})`, values: (_: uPlot, ticks: number[]) => ticks.map(tick) },
           { label: spec.unit, size: 56 },

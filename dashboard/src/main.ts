@@ -1,6 +1,8 @@
 // The operator's dashboard: sign in, then services, each shadow's evidence and the actions on it.
 // It refreshes every few seconds; what is open (the chosen service, window, sample viewer, dialogs
 // and the focused control) stays open.
+
+import { formatCount } from "../../worker/src/evidence/count.ts";
 import { killDialog, mirrorDialog, promoteDialog } from "./actions.ts";
 import {
   ApiError,
@@ -15,7 +17,7 @@ import {
 } from "./api.ts";
 import { attentionOf, firstToOpen, namesByAttention } from "./attention.ts";
 import { drawCharts } from "./charts.ts";
-import { h, replaceChildren } from "./dom.ts";
+import { h, localTimestamp, replaceChildren } from "./dom.ts";
 import { type EvidenceHandlers, shadowCards } from "./evidence.ts";
 import { foldCards, nameTabs, opensByDefault } from "./layout.ts";
 import { sampleView } from "./samples.ts";
@@ -396,6 +398,7 @@ function renderEvidence(current: State): void {
     regions.evidence,
     tabs,
     heading,
+    baselineNote(current.report),
     cards.length > 0
       ? cards
       : h(
@@ -409,6 +412,18 @@ function renderEvidence(current: State): void {
   const host = h("div", { class: "chart-list" });
   regions.charts.append(host);
   dropCharts = drawCharts(host, current.report);
+}
+
+/** Which main the shadows are judged against, and since when: evidence against two mains is never mixed. */
+function baselineNote(report: Report): HTMLElement {
+  const { baseline, mainTraffic } = report;
+  const since = baseline.since === null ? " (no evidence yet)" : ` since ${localTimestamp(baseline.since)}`;
+  const served = `${formatCount(mainTraffic.requests)} requests to main in this window`;
+  return h(
+    "p",
+    { class: "quiet baseline", id: "baseline", "data-main": baseline.main, "data-since": baseline.since ?? "" },
+    `Shadows compared against main ${baseline.main}${since}; ${served}.`,
+  );
 }
 
 function renderViewer(): void {

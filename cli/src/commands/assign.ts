@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import type { AdminApiClient, AssignResult } from "../client.ts";
 import { ApiRefusal, GateRefusal } from "../errors.ts";
-import { verdictLine } from "../evidence.ts";
+import { mainNumbers, verdictLine } from "../evidence.ts";
 import { listMatching } from "../listing.ts";
 import { createOutput, type Output } from "../output.ts";
 import { confirm } from "../prompt.ts";
@@ -20,7 +20,7 @@ async function evidenceFor(api: AdminApiClient, name: string, version: string) {
   try {
     const [report, policy] = await Promise.all([api.report(name, GATE_WINDOW), api.policy(name)]);
     const shadow = report.shadows.find((candidate) => candidate.version === version);
-    return shadow && { shadow, minRequests: policy.gate.minRequests };
+    return shadow && { shadow, minRequests: policy.gate.minRequests, main: mainNumbers(report) };
   } catch (error) {
     if (error instanceof ApiRefusal) return undefined;
     throw error;
@@ -56,7 +56,7 @@ export default defineCommand({
     const alreadyMain = (await listMatching(api, name, version)).some((record) => record.main);
     const evidence = alreadyMain ? undefined : await evidenceFor(api, name, version);
     if (evidence) {
-      output.say.log(verdictLine(name, evidence.shadow, evidence.minRequests, GATE_WINDOW));
+      output.say.log(verdictLine(name, evidence.shadow, evidence.minRequests, GATE_WINDOW, evidence.main));
       if (evidence.shadow.verdict === "fail") {
         sayReasons(output, evidence.shadow.reasons);
         if (!force) {

@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { UsageError } from "../errors.ts";
-import { formatFailures, formatNoise, formatReportTable } from "../evidence.ts";
+import { baselineLine, formatFailures, formatNoise, formatReportTable } from "../evidence.ts";
 import { createOutput } from "../output.ts";
 import { openSession } from "../session.ts";
 import { connectionArgs, jsonArg, serviceFilterArgs } from "./args.ts";
@@ -18,6 +18,11 @@ export default defineCommand({
       valueHint: "1h",
       description: "How far back: <n>m, <n>h or <n>d, from 5m to 7d (default 1h)",
     },
+    baseline: {
+      type: "string",
+      valueHint: "version",
+      description: "Read the evidence against a former main instead of the current one",
+    },
     ...jsonArg,
     ...connectionArgs,
   },
@@ -25,8 +30,8 @@ export default defineCommand({
     const output = createOutput({ json: args.json });
     const api = await openSession(args, output);
     const { name, version } = args;
-    const [report, policy] = await Promise.all([api.report(name, args.window), api.policy(name)]);
-    if (version !== undefined && version !== report.main) {
+    const [report, policy] = await Promise.all([api.report(name, args.window, args.baseline), api.policy(name)]);
+    if (version !== undefined && version !== report.baseline.main) {
       if (!report.shadows.some((shadow) => shadow.version === version)) {
         throw new UsageError(`${name} has no shadow ${version}; \`daeploy-edge ls ${name}\` lists its versions.`);
       }
@@ -36,6 +41,8 @@ export default defineCommand({
       output.json(report);
       return;
     }
+    const against = baselineLine(report);
+    if (against) output.say.log(against);
     output.say.log(formatReportTable(report, policy.gate.minRequests));
     for (const block of formatFailures(report)) output.say.log(`\n${block}`);
     const noise = formatNoise(report);

@@ -1,13 +1,16 @@
 import { describe, expect, it } from "vitest";
 import type { EvidenceReport, ShadowReport } from "../../src/client.ts";
 import {
+  baselineLine,
   formatFailures,
   formatMs,
   formatNoise,
   formatRate,
   formatReportTable,
+  mainNumbers,
   verdictLine,
 } from "../../src/evidence.ts";
+import { formatLocalTimestamp } from "../../src/table.ts";
 
 const latency = (p50: number, p99: number) => ({ p50, p95: p99, p99 });
 
@@ -41,6 +44,9 @@ const report = (shadows: ShadowReport[]): EvidenceReport => ({
   name: "hello",
   main: "1.0.0",
   window: { from: "2026-11-26T10:00:00.000Z", to: "2026-11-26T11:00:00.000Z" },
+  baseline: { main: "1.0.0", since: "2026-11-26T09:12:00.000Z" },
+  // An older gateway's report counted no traffic of main's own: main's side of the widest shadow stands in.
+  mainTraffic: { requests: 0, status: { "2xx": 0, "3xx": 0, "4xx": 0, "5xx": 0 }, latencyMs: latency(0, 0) },
   shadows,
   noise: { sampled: 0, fields: [] },
 });
@@ -191,6 +197,46 @@ describe("under the table", () => {
       noise: { sampled: 15, fields: [{ path: "body.time", kind: "value" as const, rate: 1 }] },
     };
     expect(formatNoise(noisy)).toBe("Noise (main against itself, 15 copies): body.time (value) 100%");
+  });
+});
+
+describe("one baseline for main's numbers", () => {
+  const served = {
+    ...report([shadow({}), failing]),
+    mainTraffic: {
+      requests: 2_000,
+      status: { "2xx": 1_990, "3xx": 0, "4xx": 6, "5xx": 4 },
+      latencyMs: latency(40.1, 109.7),
+    },
+  };
+
+  it("main's row is main's own traffic: its 5xx share and its latency, whichever shadow saw more", () => {
+    expect(mainNumbers(served)).toEqual({ errorRate: 0.002, p50: 40.1, p99: 109.7 });
+    expect(formatReportTable(served, 100).split("\n")[2]).toBe(
+      "1.0.0      -       -            -        -               -       0.2%          40 ms   110 ms  main",
+    );
+  });
+
+  it("assign's line prints the same main p99 and error rate as the report, for any shadow", () => {
+    for (const judged of [shadow({}), failing]) {
+      expect(verdictLine("hello", judged, 100, "1h", mainNumbers(served))).toMatch(
+        /vs 0\.2% on main, p99 .* vs 110 ms$/,
+      );
+    }
+  });
+
+  it("the line above the table says which main and since when, in local time", () => {
+    const since = "2026-11-26T09:12:00.000Z";
+    expect(baselineLine(served)).toBe(
+      `Against main 1.0.0 since ${formatLocalTimestamp(since)}: 2,000 requests to main`,
+    );
+    const former = { ...served, main: "2.0.0", baseline: { main: "1.0.0", since, until: "2026-11-26T10:42:00.000Z" } };
+    expect(baselineLine(former)).toBe(
+      `Against former main 1.0.0 since ${formatLocalTimestamp(since)} until ${formatLocalTimestamp("2026-11-26T10:42:00.000Z")}`,
+    );
+    expect(baselineLine({ ...served, baseline: { main: "1.0.0", since: null } })).toBe(
+      "Against main 1.0.0 (no evidence yet): 2,000 requests to main",
+    );
   });
 });
 

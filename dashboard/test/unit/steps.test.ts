@@ -5,6 +5,12 @@ import { completeSteps } from "../../src/steps.ts";
 const series = (from: string, length: number, stepSeconds = 60): ReportSeries => ({
   from,
   stepSeconds,
+  main: {
+    requests: Array(length).fill(1),
+    status: { "2xx": Array(length).fill(1), "3xx": [], "4xx": [], "5xx": [] },
+    p99Ms: Array(length).fill(null),
+  },
+  promotions: [],
   versions: [{ version: "1.0.0", requests: Array(length).fill(1), p99Ms: Array(length).fill(null) }],
 });
 
