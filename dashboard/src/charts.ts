@@ -81,8 +81,6 @@ function specs(series: ReportSeries, main: string, steps: number[]): ChartSpec[]
   ];
 }
 
-const hasData = (spec: ChartSpec) =>
-  spec.lines.some((entry) => entry.values.some((value) => value !== null && value > 0));
 
 function note(id: string, text: string): HTMLElement {
   return h("p", { class: "quiet chart-note", id }, text);
@@ -158,7 +156,8 @@ export function drawCharts(host: HTMLElement, report: Report): () => void {
       : clock;
   };
   const width = Math.max(260, Math.min(host.clientWidth || 600, 1200));
-  const drawn = specs(series, report.main, steps).filter((spec) => (noShadows ? hasData(spec) : spec.lines.length > 0));
+  // Without shadows the difference chart has no line; main's traffic and latency are still drawn.
+  const drawn = specs(series, report.main, steps).filter((spec) => spec.lines.length > 0);
   if (steps.length === 0) {
     host.append(
       note(

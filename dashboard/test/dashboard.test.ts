@@ -426,6 +426,42 @@ describe("the operator's dashboard", () => {
     await expect.poll(() => page.locator('[data-service="hello 2.0.0"] td').nth(0).textContent()).toContain("main");
   });
 
+  it("marks the promotion on the charts, and main's line goes on from main's own traffic", async () => {
+    // Traffic against the new main; the old one is now its shadow.
+    await sendTraffic(20);
+    const seriesOf = async () => {
+      const answer = await page.waitForResponse((r) => /\/report\?window=15m&series=true$/.test(r.url()), {
+        timeout: 8_000,
+      });
+      return (await answer.json()) as Report;
+    };
+    let report = await seriesOf();
+    const total = (values: number[] | undefined) => (values ?? []).reduce((sum, value) => sum + value, 0);
+    // Main's series counts every request main served, before and after the promotion.
+    while (total(report.series?.main.requests) < 20) report = await seriesOf();
+    const [promotion] = report.series?.promotions ?? [];
+    expect(promotion?.main).toBe("2.0.0");
+    expect(report.baseline).toEqual({ main: "2.0.0", since: promotion?.at });
+
+    // Said in words, in the page's one time format, and drawn on every chart.
+    const since = await page.locator("#baseline").textContent();
+    expect(since).toMatch(
+      new RegExp(
+        `^Shadows compared against main 2\\.0\\.0 since \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d ${ZONE.replace("+", "\\+")};`,
+      ),
+    );
+    await expect.poll(() => page.locator("#promotions").textContent()).toContain("2.0.0 became main at");
+    const marks = await page
+      .locator("#charts figure.chart")
+      .evaluateAll((all) => all.map((figure) => figure.getAttribute("data-promotions")));
+    expect(marks.length).toBeGreaterThan(0);
+    for (const mark of marks) expect(mark).toBe(`${promotion?.at} 2.0.0`);
+    // Main's line is in the requests and latency charts, under the new main's name.
+    const requests = page.locator('#charts figure[data-chart="requests"]');
+    expect((await requests.locator(".u-legend .u-series .u-label").allTextContents()).at(-1)).toBe("2.0.0 (main)");
+    await shot("charts-promoted");
+  });
+
   it("changes a shadow's mirror percent", async () => {
     const shadow = await currentShadow();
     await card(shadow).getByRole("button", { name: "Traffic…" }).click();
@@ -459,6 +495,17 @@ describe("the operator's dashboard", () => {
     // With no shadows left, the charts say so instead of drawing nothing.
     await expect.poll(() => page.locator("#no-shadows").textContent()).toContain("hello has no shadows");
     expect((await api<{ services: unknown[] }>("GET", "/services/hello")).services).toHaveLength(1);
+    // Main's own series is still drawn: requests and latency, with main's line, and no difference chart.
+    await sendTraffic(10);
+    await expect
+      .poll(() =>
+        page.locator("#charts figure.chart").evaluateAll((all) => all.map((f) => f.getAttribute("data-chart"))),
+      )
+      .toEqual(["requests", "p99"]);
+    const labels = await page
+      .locator('#charts figure[data-chart="requests"] .u-legend .u-series .u-label')
+      .allTextContents();
+    expect(labels.at(-1)).toBe("2.0.0 (main)");
   });
 
   it("signs out", async () => {
