@@ -152,6 +152,47 @@ describe("EvidenceBatcher", () => {
     expect(LatencyHistogram.fromJson(shadows[0]?.latencyShadow).count).toBe(3);
   });
 
+  it("keeps a shadow's copies compared with two mains apart, in one batch", async () => {
+    const { batcher, sent, waitUntil } = harness();
+    batcher.addShadow("hello", result(), waitUntil);
+    // The same minute, after a promotion: the same shadow against the new main.
+    batcher.addShadow(
+      "hello",
+      result({ baseline: "1.5.0", differences: [{ path: "body.price", kind: "value" }] }),
+      waitUntil,
+    );
+    batcher.addDown("hello", "2.0.0", "1.5.0", T0, waitUntil);
+    await batcher.flush("hello");
+    expect(sent).toHaveLength(1);
+    const shadows = sent[0]?.batch.shadows ?? [];
+    expect(shadows.map((m) => [m.version, m.baseline, m.mirrored, m.down])).toEqual([
+      ["2.0.0", "1.0.0", 1, 0],
+      ["2.0.0", "1.5.0", 1, 1],
+    ]);
+    expect(shadows[1]?.signatures).toEqual({ "body.price value": 1 });
+  });
+
+  it("counts main's own traffic per version and minute, by status class, in the evidence's batch", async () => {
+    const { batcher, sent, waitUntil, pending } = harness();
+    for (const status of [200, 204, 101, 301, 404, 503, 0])
+      batcher.addMain("hello", "1.0.0", T0, status, 10, waitUntil);
+    batcher.addMain("hello", "1.0.0", T0 + 60_000, 200, 30, waitUntil);
+    batcher.addShadow("hello", result(), waitUntil);
+    // One timer for the name, whatever was added: at most one write per interval.
+    expect(pending).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1_000);
+    await Promise.all(pending);
+    expect(sent).toHaveLength(1);
+    const main = sent[0]?.batch.main ?? [];
+    expect(main.map((m) => [m.version, m.minute - Math.floor(T0 / 60_000), m.requests, m.status])).toEqual([
+      // 1xx is main answering (a switched protocol); 0 is main never answering, which the client got as 502/504.
+      ["1.0.0", 0, 7, [3, 1, 1, 2]],
+      ["1.0.0", 1, 1, [1, 0, 0, 0]],
+    ]);
+    expect(LatencyHistogram.fromJson(main[1]?.latency).summary().p99).toBeCloseTo(30, -1);
+    expect(sent[0]?.batch.shadows).toHaveLength(1);
+  });
+
   it("puts a timed-out copy into the shadow's latency at no less than its timeout", async () => {
     const { batcher, sent, waitUntil } = harness();
     batcher.addShadow(
