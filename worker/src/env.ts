@@ -4,9 +4,14 @@
  * The bindings and variables of wrangler.toml, as `wrangler types` generates
  * them (the first line of that file is the command to run again). A secret
  * can still be missing at run time, and the admin API fails closed when it is.
+ * READ_TOKEN is an optional secret, so wrangler.toml does not list it.
  */
-export type Env = Omit<Cloudflare.Env, "ADMIN_TOKEN"> & { ADMIN_TOKEN?: string };
+export type Env = Omit<Cloudflare.Env, "ADMIN_TOKEN"> & { ADMIN_TOKEN?: string; READ_TOKEN?: string };
+
+/** Who made an admin call, as the audit trail records it. */
+export type Actor = "admin-token" | "read-token" | `access:${string}`;
 
 export interface AppEnv {
   Bindings: Env;
+  Variables: { actor: Actor };
 }

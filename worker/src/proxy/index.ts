@@ -17,7 +17,7 @@ import {
   targetUrl,
 } from "./forward.ts";
 import { type GatewayKey, gatewayKey } from "./gateway-key.ts";
-import { hopsThrough } from "./loops.ts";
+import { type CopyFacts, hopsThrough, signShadowProof, verifyShadowProof } from "./loops.ts";
 import { fetchMain, type Role } from "./main.ts";
 import {
   logMirror,
@@ -54,10 +54,10 @@ function mainOnlyReason(ownCopy: boolean, upgrade: boolean, method: string): Not
 }
 
 /** The proof of a copy this gateway made, or `undefined` for anything a client sent. */
-async function ownShadowProof(headers: Headers, requestId: string, key: GatewayKey): Promise<string | undefined> {
+async function ownShadowProof(headers: Headers, facts: CopyFacts, key: GatewayKey): Promise<string | undefined> {
   const proof = headers.get(SHADOW_PROOF);
   if (proof === null || headers.get(SHADOW_MARKER) !== "1") return undefined;
-  return (await key.verify("shadow", requestId, proof)) ? proof : undefined;
+  return (await verifyShadowProof(key, facts, proof)) ? proof : undefined;
 }
 
 /** Per isolate: shadows whose copies keep failing to connect are paused here. */
@@ -96,7 +96,8 @@ proxy.all("*", async (c) => {
   const upgrade = isWebSocketUpgrade(request.headers);
   const headers = forwardedHeaders(request.headers, { path, requestId, upgrade, gatewayId: key.id });
   // One of this gateway's own copies came back in (a shadow's origin leads here): main only, still marked.
-  const ownCopyProof = await ownShadowProof(request.headers, requestId, key);
+  const copyFacts: CopyFacts = { requestId, method, target: `${path.rest}${path.search}` };
+  const ownCopyProof = await ownShadowProof(request.headers, copyFacts, key);
   if (ownCopyProof) markAsShadow(headers, ownCopyProof);
 
   const mainOnly = mainOnlyReason(ownCopyProof !== undefined, upgrade, method);
@@ -167,7 +168,7 @@ proxy.all("*", async (c) => {
     name: main.name,
     requestId,
     method,
-    headers: shadowHeaders(headers, await key.sign("shadow", requestId)),
+    headers: shadowHeaders(headers, await signShadowProof(key, copyFacts, config.shadowTimeoutMs)),
     body: forward.body,
     rest: path.rest,
     search: path.search,

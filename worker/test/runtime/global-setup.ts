@@ -1,4 +1,5 @@
 import type { TestProject } from "vitest/node";
+import { startJwksOrigin } from "../support/jwks-origin.ts";
 import { deadPort, type RunningOrigin, startOrigin } from "../support/origins.ts";
 
 declare module "vitest" {
@@ -22,6 +23,8 @@ declare module "vitest" {
       labMain: string;
       labShadow: string;
     };
+    /** A Cloudflare Access key set that the tests choose (see jwks-origin.ts). */
+    jwks: string;
   }
 }
 
@@ -46,7 +49,9 @@ export default async function setup(project: TestProject) {
     labMain: await start({ version: "lab-main", lab: "main" }),
     labShadow: await start({ version: "lab-shadow", lab: "shadow" }),
   });
+  const jwks = await startJwksOrigin();
+  project.provide("jwks", jwks.url);
   return async () => {
-    await Promise.all(running.map((origin) => origin.close()));
+    await Promise.all([...running.map((origin) => origin.close()), jwks.close()]);
   };
 }

@@ -283,6 +283,12 @@ export async function startOrigin(behaviour: OriginBehaviour): Promise<RunningOr
       res.end();
       return;
     }
+    if (url.pathname.endsWith("/sw.js")) {
+      // A service worker script that asks for the whole origin as its scope.
+      res.writeHead(200, { "content-type": "text/javascript", "service-worker-allowed": "/" });
+      res.end("self.addEventListener('fetch', () => {});");
+      return;
+    }
     if (behaviour.sse) {
       res.writeHead(200, { "content-type": "text/event-stream", "x-origin-version": behaviour.version });
       res.write("data: first\n\n");
