@@ -158,11 +158,14 @@ describe("every documented operation, against the running worker", () => {
         }
       });
 
-      it(`${key}: without a token, and with the secret unset`, async () => {
+      it(`${key}: without a token, with the read token, and with the secret unset`, async () => {
         const { url, body } = call(path, operation, { name: "walk_auth", version: "1.0.0" });
         const json = body && JSON.stringify(body);
         await expectDocumented(key, operation, await send(verb, url, { body: json, token: null }), "no token");
         await expectDocumented(key, operation, await send(verb, url, { body: json, token: "wrong" }), "a wrong token");
+        const readable = { ...env, READ_TOKEN: "walk-read-token" };
+        const read = await send(verb, url, { body: json, token: "walk-read-token", env: readable });
+        await expectDocumented(key, operation, read, "the read token");
         const unset = { ...env, ADMIN_TOKEN: undefined };
         await expectDocumented(key, operation, await send(verb, url, { body: json, env: unset }), "no secret");
       });
