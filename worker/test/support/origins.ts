@@ -283,6 +283,12 @@ export async function startOrigin(behaviour: OriginBehaviour): Promise<RunningOr
       res.end();
       return;
     }
+    if (url.pathname === "/raw-text") {
+      // Whatever the client asked for, raw, after the version: a body with bytes a terminal obeys.
+      res.writeHead(200, { "content-type": "text/plain; charset=utf-8" });
+      res.end(`${behaviour.version}: ${url.searchParams.get("text") ?? ""}`);
+      return;
+    }
     if (url.pathname.endsWith("/sw.js")) {
       // A service worker script that asks for the whole origin as its scope.
       res.writeHead(200, { "content-type": "text/javascript", "service-worker-allowed": "/" });
