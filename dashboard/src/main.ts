@@ -1,6 +1,8 @@
 // The operator's dashboard: sign in, then services, each shadow's evidence and the actions on it.
 // It refreshes every few seconds; what is open (the chosen service, window, sample viewer, dialogs
 // and the focused control) stays open.
+// First: a browser's language that Intl refuses must be fixed before uPlot loads.
+import "./locale.ts";
 import { killDialog, mirrorDialog, promoteDialog } from "./actions.ts";
 import {
   ApiError,

@@ -53,8 +53,10 @@ const verdictOf = (version: string) => card(version).locator("[data-verdict]").g
 
 beforeAll(async () => {
   await mkdir(world.screenshotDir, { recursive: true });
-  browser = await playwright.launch({ executablePath: await chromium.executablePath(), args: chromium.args });
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 }, locale: "en-US" });
+  // No locale pinned, and LANG=C as on a bare server: Chromium then reports `en-US@posix`, which Intl refuses.
+  const env = { ...process.env, LANG: "C" };
+  browser = await playwright.launch({ executablePath: await chromium.executablePath(), args: chromium.args, env });
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.setDefaultTimeout(10_000);
   await page.addInitScript(() => {
     document.addEventListener("securitypolicyviolation", (event) => {
