@@ -100,6 +100,7 @@ describe("origins' text", () => {
     for (const paint of [undefined, terminalPaint]) {
       const printed = formatSample(text, paint);
       // What remains of ESC is the paint's own colour codes, and nothing of the origin's.
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: the paint's escape sequences.
       const withoutPaint = printed.replace(/\u001B\[(?:3[1-9]|1|22)m/g, "");
       // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for control characters.
       expect(withoutPaint).not.toMatch(/[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/);

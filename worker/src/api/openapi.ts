@@ -89,7 +89,8 @@ export function openApiDocument(api: Hono<AppEnv>, base: string) {
       ...operation.errors,
     };
     // Every write refuses the read token; a route with a 403 of its own documents both.
-    if (method !== "GET") errors[403] = operation.errors?.[403] ? `${operation.errors[403]}; or ${READ_ONLY}` : READ_ONLY;
+    if (method !== "GET")
+      errors[403] = operation.errors?.[403] ? `${operation.errors[403]}; or ${READ_ONLY}` : READ_ONLY;
     const { success } = operation;
     const responses: Record<string, unknown> = {
       [success.status]: { description: success.description, content: success.schema && jsonContent(success.schema) },

@@ -2,7 +2,15 @@ import { Hono } from "hono";
 import { readConfig } from "../config.ts";
 import { callLedger } from "../coordinator/ledger-call.ts";
 import { GATE_WINDOW, type Outcome, type ServiceCoordinator } from "../coordinator/ServiceCoordinator.ts";
-import { listServices, openDatabase, readPolicy, toPolicyResult, toRecord } from "../db/queries.ts";
+import {
+  listServices,
+  openDatabase,
+  readAudit,
+  readPolicy,
+  toAuditRecord,
+  toPolicyResult,
+  toRecord,
+} from "../db/queries.ts";
 import type { AppEnv, Env } from "../env.ts";
 import { AppError, reasonOf } from "../errors.ts";
 import type { EvidenceReport } from "../evidence/verdict.ts";
@@ -16,6 +24,8 @@ import { describe, openApiDocument } from "./openapi.ts";
 import {
   AssignBodySchema,
   AssignResultSchema,
+  AuditQuerySchema,
+  AuditSchema,
   DeployBodySchema,
   DiffsQuerySchema,
   DiffsSchema,
@@ -96,7 +106,7 @@ const routes = adminApi
     }),
     validate("json", DeployBodySchema),
     async (c) => {
-      const { name, version, origin, check, mirrorPercent, mirrorMethods } = c.req.valid("json");
+      const { name, version, origin, check, mirrorPercent, mirrorMethods, stripHeaders } = c.req.valid("json");
       let status: "running" | "unknown" = "unknown";
       if (check) {
         // A version that exists is refused before its origin is waited on; the coordinator still decides.
@@ -121,7 +131,7 @@ const routes = adminApi
         status = "running";
       }
       const record = await coordinate(c.env, name, (co) =>
-        co.deploy({ name, version, origin, status, mirrorPercent, mirrorMethods }),
+        co.deploy({ name, version, origin, status, mirrorPercent, mirrorMethods, stripHeaders }, c.get("actor")),
       );
       return c.json(record, 201);
     },
@@ -162,7 +172,7 @@ const routes = adminApi
     async (c) => {
       const { name } = c.req.valid("param");
       const { version, force } = c.req.valid("json");
-      const result = await coordinate(c.env, name, (co) => co.assign(name, version, force));
+      const result = await coordinate(c.env, name, (co) => co.assign(name, version, force, c.get("actor")));
       return c.json(result, 200);
     },
   )
@@ -181,15 +191,23 @@ const routes = adminApi
     validate("json", TrafficControlsBodySchema),
     async (c) => {
       const { name, version } = c.req.valid("param");
-      const { mirrorPercent, mirrorMethods } = c.req.valid("json");
+      const { mirrorPercent, mirrorMethods, stripHeaders } = c.req.valid("json");
       const changes = {
         ...(mirrorPercent !== undefined && { mirrorPercent }),
         ...(mirrorMethods !== undefined && { mirrorMethods }),
+        ...(stripHeaders !== undefined && { stripHeaders }),
       };
       if (Object.keys(changes).length === 0) {
-        throw new AppError(422, "invalid_field", "body must set mirrorPercent, mirrorMethods or both", "body");
+        throw new AppError(
+          422,
+          "invalid_field",
+          "body must set at least one of mirrorPercent, mirrorMethods and stripHeaders",
+          "body",
+        );
       }
-      const record = await coordinate(c.env, name, (co) => co.setTrafficControls(name, version, changes));
+      const record = await coordinate(c.env, name, (co) =>
+        co.setTrafficControls(name, version, changes, c.get("actor")),
+      );
       return c.json(record, 200);
     },
   )
@@ -224,7 +242,7 @@ const routes = adminApi
     async (c) => {
       const { name } = c.req.valid("param");
       const changes = c.req.valid("json");
-      const policy = await coordinate(c.env, name, (co) => co.setPolicy(name, changes));
+      const policy = await coordinate(c.env, name, (co) => co.setPolicy(name, changes, c.get("actor")));
       return c.json(policy, 200);
     },
   )
@@ -286,7 +304,7 @@ const routes = adminApi
     validate("param", VersionParamSchema),
     async (c) => {
       const { name, version } = c.req.valid("param");
-      const killed = await coordinate(c.env, name, (co) => co.kill(name, version));
+      const killed = await coordinate(c.env, name, (co) => co.kill(name, version, c.get("actor")));
       return c.json({ killed }, 200);
     },
   )
@@ -300,8 +318,26 @@ const routes = adminApi
     validate("param", NameParamSchema),
     async (c) => {
       const { name } = c.req.valid("param");
-      const killed = await coordinate(c.env, name, (co) => co.kill(name));
+      const killed = await coordinate(c.env, name, (co) => co.kill(name, undefined, c.get("actor")));
       return c.json({ killed }, 200);
+    },
+  )
+  .get(
+    "/audit",
+    describe({
+      summary:
+        "The change history, newest first: who deployed, assigned (with verdict and force), killed, changed what",
+      success: { status: 200, description: "The rows, newest first", schema: AuditSchema },
+    }),
+    validate("query", AuditQuerySchema),
+    async (c) => {
+      const { name, limit, before } = c.req.valid("query");
+      const rows = await readAudit(openDatabase(c.env.DB), {
+        name,
+        limit: Number(limit),
+        before: before === undefined ? undefined : Number(before),
+      });
+      return c.json({ audit: rows.map(toAuditRecord) }, 200);
     },
   );
 

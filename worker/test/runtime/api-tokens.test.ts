@@ -9,7 +9,8 @@ const GATEWAY = "http://gateway.test/api/v1";
 async function call(method: string, path: string, token: string, body?: unknown) {
   const headers = new Headers({ authorization: `Bearer ${token}` });
   if (body !== undefined) headers.set("content-type", "application/json");
-  const request = new Request(`${GATEWAY}${path}`, { method, headers, body: body && JSON.stringify(body) });
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  const request = new Request(`${GATEWAY}${path}`, { method, headers, body: payload });
   const { response, settled } = await withVars({ READ_TOKEN }, request);
   await settled();
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
@@ -64,7 +65,7 @@ describe("READ_TOKEN", () => {
     expect(writes.map((op) => op.method).sort()).toEqual(expect.arrayContaining(["DELETE", "PATCH", "POST", "PUT"]));
     // Bodies that the admin token's call would carry out.
     const bodies: Record<string, unknown> = {
-      [`POST /services`]: { name, version: "3.0.0", origin: "http://127.0.0.1:1", check: false },
+      "POST /services": { name, version: "3.0.0", origin: "http://127.0.0.1:1", check: false },
       [`PUT /services/${name}/main`]: { version: "2.0.0", force: true },
       [`PATCH /services/${name}/2.0.0`]: { mirrorPercent: 5 },
       [`PUT /services/${name}/policy`]: { ignore: ["body.time"] },

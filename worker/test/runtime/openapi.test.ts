@@ -60,6 +60,7 @@ describe("the OpenAPI document", () => {
     expect(operations.sort()).toEqual([
       "delete /services/{name}",
       "delete /services/{name}/{version}",
+      "get /audit",
       "get /openapi.json",
       "get /services",
       "get /services/{name}",

@@ -1,0 +1,47 @@
+import type { AuditAction, ServiceStatus } from "../db/schema.ts";
+import type { Actor } from "../env.ts";
+import type { Gate, ShadowReport } from "../evidence/verdict.ts";
+
+/** A version as the admin API and the CLI show it. */
+export interface ServiceRecord {
+  name: string;
+  version: string;
+  origin: string;
+  main: boolean;
+  status: ServiceStatus;
+  statusSince: string;
+  createdAt: string;
+  mirrorPercent: number;
+  mirrorMethods: string[] | null;
+  /** Request headers removed from the copies this version receives, lower case. */
+  stripHeaders: string[];
+}
+
+/** What an assignment did: whether main moved, the versions after it, and the verdict the gate decided on. */
+export interface AssignResult {
+  changed: boolean;
+  services: ServiceRecord[];
+  verdict: ShadowReport | null;
+  warning?: string;
+}
+
+/** A name's policy as the admin API shows it: every field present. */
+export interface PolicyResult {
+  ignore: string[];
+  headers: string[];
+  noisePercent: number;
+  /** Sample fields stored redacted besides the credential-named ones: `query.<param>`, `body.<field>`. */
+  redact: string[];
+  gate: Gate;
+}
+
+/** One change in the audit trail, as the admin API shows it. */
+export interface AuditRecord {
+  id: number;
+  at: string;
+  actor: Actor;
+  action: AuditAction;
+  name: string;
+  version: string | null;
+  detail: Record<string, unknown>;
+}
