@@ -1,6 +1,7 @@
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
 import { afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { ACCESS_KEYS_TTL_MS } from "../../src/api/access.ts";
+import { api } from "./admin-client.ts";
 import { withVars } from "./proxy-helpers.ts";
 
 const jwks = inject("jwks");
@@ -75,6 +76,22 @@ describe("Cloudflare Access", () => {
     // Admin, not read-only: a write gets past auth to the body checks (no JSON sent: 415).
     const write = await viaAccess(await assertion(current), "PATCH", "/api/v1/services/nobody/1.0.0");
     expect(write.status).toBe(415);
+  });
+
+  it("records a change made through Access as access:<email> in the audit trail", async () => {
+    const name = `viaaccess${crypto.randomUUID().slice(0, 8)}`;
+    const headers = {
+      "cf-access-jwt-assertion": await assertion(current, { email: "lead@example.com" }),
+      "content-type": "application/json",
+    };
+    const body = JSON.stringify({ name, version: "1.0.0", origin: "http://127.0.0.1:1", check: false });
+    const vars = { ACCESS_TEAM_DOMAIN: TEAM, ACCESS_AUD: AUD, ACCESS_CERTS_URL: jwks };
+    const request = new Request("http://gateway.test/api/v1/services", { method: "POST", headers, body });
+    const { response } = await withVars(vars, request);
+    expect(response.status).toBe(201);
+    await response.body?.cancel();
+    const { body: trail } = await api<{ audit: { actor: string; action: string }[] }>("GET", `/audit?name=${name}`);
+    expect(trail.audit).toMatchObject([{ actor: "access:lead@example.com", action: "deploy" }]);
   });
 
   it.each<[string, () => Promise<string>]>([
