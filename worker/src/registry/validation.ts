@@ -1,5 +1,12 @@
 import * as v from "valibot";
-import { NAME_MAX_LENGTH, NAME_PATTERN, ORIGIN_MAX_LENGTH, SEMVER_PATTERN, VERSION_MAX_LENGTH } from "./patterns.ts";
+import {
+  GATEWAY_HEADERS,
+  NAME_MAX_LENGTH,
+  NAME_PATTERN,
+  ORIGIN_MAX_LENGTH,
+  SEMVER_PATTERN,
+  VERSION_MAX_LENGTH,
+} from "./patterns.ts";
 
 // Each message completes a sentence that starts with the field's name: "name must be a string".
 const MUST_BE_STRING = "must be a string";
@@ -196,6 +203,10 @@ export const strippedHeaders = v.pipe(
   ),
   v.maxLength(50, "must list at most 50 headers"),
   v.check((names) => new Set(names).size === names.length, "must not list a header twice"),
+  v.check(
+    (names) => !names.some((name) => GATEWAY_HEADERS.includes(name)),
+    `must not list the gateway's own headers (${GATEWAY_HEADERS.join(", ")}): they keep copies from looping`,
+  ),
 );
 
 const QUERY_PARAM_PATH = /^query\.[\x21-\x7e]{1,128}$/;
