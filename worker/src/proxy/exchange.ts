@@ -3,6 +3,7 @@ import type { ExchangeSample, ShadowResult } from "../evidence/batch.ts";
 import { EvidenceBatcher, sampleSide } from "../evidence/batch.ts";
 import { type CapturedAnswer, compareAnswers, PreparedAnswer } from "../evidence/compare.ts";
 import type { EvidenceLedger } from "../evidence/ledger.ts";
+import { redactSample } from "../evidence/redact.ts";
 import type { EvidencePolicy } from "../evidence/verdict.ts";
 import { type CapturedBody, ComparisonMemory, capturedAnswer } from "./capture.ts";
 import { type CopyAnswer, logMirror, outcomeOf, type ShadowOutcome } from "./mirror.ts";
@@ -23,6 +24,8 @@ export interface Exchange {
   url: string;
   policy: EvidencePolicy;
   waitUntil: WaitUntil;
+  /** Samples are redacted under it before they leave the isolate. */
+  redactionKey: Uint8Array;
 }
 
 // Per isolate: one comparison memory bound and one batcher for every name.
@@ -148,6 +151,6 @@ function shadowResult(
     compared: true,
     bodyCompared: comparison.body === "compared",
     differences: comparison.differences,
-    sample,
+    sample: () => redactSample(sample(), { key: exchange.redactionKey, paths: exchange.policy.redact ?? [] }),
   };
 }

@@ -212,6 +212,7 @@ proxy.all("*", async (c) => {
     url: `/services/${path.segment}${path.rest}${path.search}`,
     policy,
     waitUntil,
+    redactionKey: key.redactionKey,
   };
   waitUntil(
     compareExchange(
