@@ -5,7 +5,7 @@ import { startTestWorld } from "../../worker/test/support/world.ts";
 declare module "vitest" {
   export interface ProvidedContext {
     dashboardWorld: {
-      gateway: { url: string; token: string };
+      gateway: { url: string; token: string; readToken: string };
       /** v1 and v2 answer with their own version in the body, so v2 always differs from v1 at `body.version`. */
       origins: { v1: string; v2: string; dead: string };
       /** Screenshots of this run (git-ignored). */

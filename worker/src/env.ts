@@ -8,8 +8,7 @@
  */
 export type Env = Omit<Cloudflare.Env, "ADMIN_TOKEN"> & { ADMIN_TOKEN?: string; READ_TOKEN?: string };
 
-/** Who made an admin call, as the audit trail records it. */
-export type Actor = "admin-token" | "read-token" | `access:${string}`;
+import type { Actor } from "./registry/records.ts";
 
 export interface AppEnv {
   Bindings: Env;

@@ -2,6 +2,7 @@ import { reportingFailures } from "../reporting.ts";
 import assign from "./assign.ts";
 import deploy from "./deploy.ts";
 import diffs from "./diffs.ts";
+import history from "./history.ts";
 import kill from "./kill.ts";
 import login from "./login.ts";
 import logout from "./logout.ts";
@@ -23,4 +24,5 @@ export const commands = {
   report: reportingFailures("report", report),
   diffs: reportingFailures("diffs", diffs),
   policy: reportingFailures("policy", policy),
+  history: reportingFailures("history", history),
 };

@@ -1,6 +1,7 @@
 import { createMiddleware } from "hono/factory";
-import type { Actor, AppEnv, Env } from "../env.ts";
+import type { AppEnv, Env } from "../env.ts";
 import { AppError } from "../errors.ts";
+import type { Actor } from "../registry/records.ts";
 import { accessSettings, verifyAccessAssertion } from "./access.ts";
 
 const encoder = new TextEncoder();

@@ -14,10 +14,10 @@ import {
   updateTrafficControls,
   writePolicy,
 } from "../db/queries.ts";
-import type { Actor, Env } from "../env.ts";
+import type { Env } from "../env.ts";
 import { AppError, type ErrorBody, reasonOf } from "../errors.ts";
 import type { PolicyOverrides, ShadowReport } from "../evidence/verdict.ts";
-import type { AssignResult, PolicyResult, ServiceRecord } from "../registry/records.ts";
+import type { Actor, AssignResult, PolicyResult, ServiceRecord } from "../registry/records.ts";
 import {
   decideAssign,
   decideDeploy,

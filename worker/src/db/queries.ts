@@ -1,8 +1,7 @@
 import { and, asc, desc, eq, lt, ne, type SQL } from "drizzle-orm";
 import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
-import type { Actor } from "../env.ts";
 import { type EvidencePolicy, type PolicyOverrides, withDefaults } from "../evidence/verdict.ts";
-import type { AuditRecord, PolicyResult, ServiceRecord } from "../registry/records.ts";
+import type { Actor, AuditRecord, PolicyResult, ServiceRecord } from "../registry/records.ts";
 import { type AuditAction, type AuditRow, audit, policies, type ServiceRow, services } from "./schema.ts";
 
 export type Database = DrizzleD1Database;

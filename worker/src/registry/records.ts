@@ -1,6 +1,8 @@
 import type { AuditAction, ServiceStatus } from "../db/schema.ts";
-import type { Actor } from "../env.ts";
 import type { Gate, ShadowReport } from "../evidence/verdict.ts";
+
+/** Who made an admin call, as the audit trail records it. */
+export type Actor = "admin-token" | "read-token" | `access:${string}`;
 
 /** A version as the admin API and the CLI show it. */
 export interface ServiceRecord {
