@@ -38,6 +38,7 @@ import {
   ReportQuerySchema,
   ServiceListSchema,
   ServiceRecordSchema,
+  SessionSchema,
   TrafficControlsBodySchema,
   VersionParamSchema,
   wantsSeries,
@@ -340,6 +341,18 @@ const routes = adminApi
       return c.json({ audit: rows.map(toAuditRecord) }, 200);
     },
   );
+
+adminApi.get(
+  "/session",
+  describe({
+    summary: "Who this call is made as, and whether it may change anything (the read token may not)",
+    success: { status: 200, description: "The caller", schema: SessionSchema },
+  }),
+  (c) => {
+    const actor = c.get("actor");
+    return c.json({ actor, canWrite: actor !== "read-token" }, 200);
+  },
+);
 
 let document: ReturnType<typeof openApiDocument> | undefined;
 

@@ -376,6 +376,11 @@ export const DiffsQuerySchema = v.object({
   ),
 });
 
+export const SessionSchema = v.object({
+  actor: v.pipe(v.string(), v.description("admin-token, read-token or access:<email>, as the audit trail names it")),
+  canWrite: v.pipe(v.boolean(), v.description("false for the read token: every write would get 403 read_only")),
+});
+
 const AUDIT_LIMIT = "must be a whole number from 1 to 500";
 export const AUDIT_DEFAULT_LIMIT = 50;
 
@@ -412,6 +417,7 @@ export const NAMED_SCHEMAS = {
   Diffs: DiffsSchema,
   Policy: PolicySchema,
   Audit: AuditSchema,
+  Session: SessionSchema,
   Error: ErrorSchema,
   DeployRequest: DeployBodySchema,
   AssignRequest: AssignBodySchema,

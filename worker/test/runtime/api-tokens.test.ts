@@ -80,6 +80,11 @@ describe("READ_TOKEN", () => {
     expect((await call("PATCH", `/services/${name}/2.0.0`, "test-token", { mirrorPercent: 5 })).status).toBe(200);
   });
 
+  it("is named by GET /session, which tells a dashboard to show no write controls", async () => {
+    expect((await call("GET", "/session", READ_TOKEN)).body).toEqual({ actor: "read-token", canWrite: false });
+    expect((await call("GET", "/session", "test-token")).body).toEqual({ actor: "admin-token", canWrite: true });
+  });
+
   it("is refused like any wrong token when READ_TOKEN is not set", async () => {
     const request = new Request(`${GATEWAY}/services`, { headers: { authorization: `Bearer ${READ_TOKEN}` } });
     const { response } = await withVars({ READ_TOKEN: undefined }, request);

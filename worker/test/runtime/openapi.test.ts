@@ -67,6 +67,7 @@ describe("the OpenAPI document", () => {
       "get /services/{name}/policy",
       "get /services/{name}/report",
       "get /services/{name}/{version}/diffs",
+      "get /session",
       "patch /services/{name}/{version}",
       "post /services",
       "put /services/{name}/main",
