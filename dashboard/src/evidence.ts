@@ -69,7 +69,7 @@ function fieldsTable(shadow: ShadowReport, handlers: EvidenceHandlers): HTMLElem
           "tr",
           {},
           ["path", "kind", "count", "rate", "noise rate", "counts", "ignore", ""].map((label) =>
-            h("th", { scope: "col" }, label),
+            h("th", { scope: "col", "data-write": label === "ignore" }, label),
           ),
         ),
       ),
@@ -89,7 +89,7 @@ function fieldsTable(shadow: ShadowReport, handlers: EvidenceHandlers): HTMLElem
             h("td", {}, field.counts ? "yes" : "no"),
             h(
               "td",
-              {},
+              { "data-write": true },
               h("input", {
                 type: "checkbox",
                 id,
@@ -150,6 +150,7 @@ export function shadowCards(
           {
             type: "button",
             "data-focus-key": `promote ${record.version}`,
+            "data-write": true,
             onclick: () => handlers.promote(record.version),
           },
           "Promote…",
@@ -160,6 +161,7 @@ export function shadowCards(
             type: "button",
             class: "secondary",
             "data-focus-key": `mirror ${record.version}`,
+            "data-write": true,
             onclick: () => handlers.mirror(record),
           },
           "Traffic…",
@@ -170,6 +172,7 @@ export function shadowCards(
             type: "button",
             class: "danger",
             "data-focus-key": `kill ${record.version}`,
+            "data-write": true,
             onclick: () => handlers.kill(record),
           },
           "Kill…",
