@@ -10,8 +10,10 @@ const list = (value: unknown) => (Array.isArray(value) ? value.map(String).join(
 export function describeChange(row: AuditRow): string {
   const d = row.detail as Record<string, unknown>;
   switch (row.action) {
-    case "deploy":
-      return `origin ${String(d.origin)}${d.main === true ? ", as main" : ""}`;
+    case "deploy": {
+      const stripped = list(d.stripHeaders);
+      return `origin ${String(d.origin)}${d.main === true ? ", as main" : ""}${stripped ? `, copies without ${stripped}` : ""}`;
+    }
     case "assign": {
       const from = d.from ? `from ${String(d.from)}, ` : "";
       const forced = d.force === true && d.verdict === "fail" ? ", FORCED over the failing gate" : "";

@@ -81,7 +81,14 @@ export class ServiceCoordinator extends DurableObject<Env> {
       const row = await insertVersion(
         this.#db,
         { ...input, main, now: new Date() },
-        change(actor, "deploy", input.name, input.version, { origin: input.origin, main, status: input.status }),
+        change(actor, "deploy", input.name, input.version, {
+          origin: input.origin,
+          main,
+          status: input.status,
+          mirrorPercent: input.mirrorPercent ?? 100,
+          mirrorMethods: input.mirrorMethods ?? null,
+          stripHeaders: input.stripHeaders ?? [],
+        }),
       );
       return toRecord(row);
     });
