@@ -65,18 +65,31 @@ function hex(bytes: Uint8Array): string {
 export const redactedValue = (key: Uint8Array, value: string): string =>
   `REDACTED:${hex(hmacSha256(key, encoder.encode(value))).slice(0, 8)}`;
 
-function redactHeaders(headers: Record<string, string>, key: Uint8Array): Record<string, string> {
+function redactHeaders(
+  headers: Record<string, string>,
+  key: Uint8Array,
+  queryNames: ReadonlySet<string>,
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
     const secret = ALWAYS_REDACTED_HEADERS.has(name.toLowerCase()) || isCredentialName(name);
-    out[name] = secret ? redactedValue(key, value) : value;
+    // A Location or Link header may carry the request's own query back.
+    out[name] = secret ? redactedValue(key, value) : redactParams(value, key, queryNames, QUERY_PAIR);
   }
   return out;
 }
 
-/** A URL (or `a=b&c=d` form text) with credential-named and listed parameters' values redacted. */
-function redactParams(text: string, key: Uint8Array, listed: ReadonlySet<string>): string {
-  return text.replace(/([?&]|^)([^=&#?]+)=([^&#]*)/g, (whole, lead: string, rawName: string, rawValue: string) => {
+/** `name=value` pairs: at the start (a form body) or after `?`/`&` (a query), or only after `?`/`&` in other text. */
+const FORM_PAIR = /(^|[?&])([^=&#?\s"'<>\\]+)=([^&#\s"'<>\\]*)/g;
+const QUERY_PAIR = /([?&])([^=&#?\s"'<>\\]+)=([^&#\s"'<>\\]*)/g;
+
+/**
+ * Credential-named and listed parameters' values redacted, wherever `name=value` pairs stand: a URL, a form
+ * body, or a URL an origin echoes in its body or a Location header. Values stop at quotes and spaces, so
+ * JSON and HTML around them stay well-formed.
+ */
+function redactParams(text: string, key: Uint8Array, listed: ReadonlySet<string>, pairs = FORM_PAIR): string {
+  return text.replace(pairs, (whole, lead: string, rawName: string, rawValue: string) => {
     let name = rawName;
     try {
       name = decodeURIComponent(rawName.replaceAll("+", " "));
@@ -131,17 +144,24 @@ function parseJson(text: string): { value: Json } | undefined {
   }
 }
 
-function redactBody(side: SampleSide, key: Uint8Array, bodyPaths: ReadonlySet<string>): string {
+function redactBody(
+  side: SampleSide,
+  key: Uint8Array,
+  bodyPaths: ReadonlySet<string>,
+  queryNames: ReadonlySet<string>,
+): string {
   const type = Object.entries(side.headers).find(([name]) => name.toLowerCase() === "content-type")?.[1] ?? "";
   if (type.includes("application/x-www-form-urlencoded")) {
     const fields = new Set([...bodyPaths].map((path) => path.slice("body.".length)));
     return redactParams(side.body, key, fields);
   }
-  const parsed = parseJson(side.body);
-  if (!parsed) return redactJsonText(side.body, key, bodyPaths);
+  // First any URL the origin echoes (a link, a redirect target, the request's own URL).
+  const text = redactParams(side.body, key, queryNames, QUERY_PAIR);
+  const parsed = parseJson(text);
+  if (!parsed) return redactJsonText(text, key, bodyPaths);
   const redacted = JSON.stringify(redactJson(parsed.value, "body", key, bodyPaths));
-  // Untouched bodies keep their own formatting.
-  return redacted === JSON.stringify(parsed.value) ? side.body : redacted;
+  // Bodies with no credential field keep their own formatting.
+  return redacted === JSON.stringify(parsed.value) ? text : redacted;
 }
 
 /** A sample as it may be stored. */
@@ -150,8 +170,8 @@ export function redactSample(sample: ExchangeSample, { key, paths }: Redaction):
   const bodyPaths = new Set(paths.filter((p) => p.startsWith("body")));
   const side = (s: SampleSide): SampleSide => ({
     ...s,
-    headers: redactHeaders(s.headers, key),
-    body: redactBody(s, key, bodyPaths),
+    headers: redactHeaders(s.headers, key, queryNames),
+    body: redactBody(s, key, bodyPaths, queryNames),
   });
   return {
     ...sample,

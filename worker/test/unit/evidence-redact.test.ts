@@ -109,6 +109,23 @@ describe("redacting a sample", () => {
     expect(out.shadow.body).toMatch(/^user=ann&password=REDACTED%3A[0-9a-f]{8}&email=REDACTED%3A[0-9a-f]{8}$/);
   });
 
+  it("redacts the query where an origin echoes it: in a JSON string, an HTML link, a Location header", () => {
+    const json = JSON.stringify({ path: "/cart?user=ann&token=t0k3n&item=7" });
+    const html = '<a href="/next?session=s3ss&page=2">next</a>';
+    const out = redactSample(
+      sample({
+        main: side({ "content-type": "application/json", location: "/login?token=t0k3n" }, json),
+        shadow: side({ "content-type": "text/html" }, html),
+      }),
+      redaction(["query.user"]),
+    );
+    expect(JSON.parse(out.main.body).path).toMatch(
+      /^\/cart\?user=REDACTED%3A[0-9a-f]{8}&token=REDACTED%3A[0-9a-f]{8}&item=7$/,
+    );
+    expect(out.main.headers.location).toMatch(/^\/login\?token=REDACTED%3A[0-9a-f]{8}$/);
+    expect(out.shadow.body).toMatch(/^<a href="\/next\?session=REDACTED%3A[0-9a-f]{8}&page=2">next<\/a>$/);
+  });
+
   it("redacts equal values equally, different values differently, and under another key differently", () => {
     expect(redactedValue(key, "s3cr3t")).toBe(redactedValue(key, "s3cr3t"));
     expect(redactedValue(key, "s3cr3t")).not.toBe(redactedValue(key, "s3cr3t!"));
