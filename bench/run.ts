@@ -21,7 +21,7 @@ import type { LoadSettings, Scenario } from "./lib/measure.ts";
 import { measure } from "./lib/measure.ts";
 import { NGINX_INSTALL_HINT, type NginxRuntime, nginxVersion, startNginx } from "./lib/nginx.ts";
 import { type Origin, startOrigin } from "./lib/origins.ts";
-import { freePort, killAllNow, stopAll } from "./lib/processes.ts";
+import { deadPort, freePort, killAllNow, stopAll } from "./lib/processes.ts";
 import { type CpuProfile, formatSummary, summariseProfile } from "./lib/profile-summary.ts";
 import {
   contextLines,
@@ -84,17 +84,18 @@ async function startRuntimes(workDir: string) {
     startOrigin("shadow-c", 0, logDir),
     startOrigin("shadow-slow", SLOW_SHADOW_MS, logDir),
   ]);
-  const deadOrigin = `http://127.0.0.1:${await freePort()}`;
+  const deadOrigin = `http://127.0.0.1:${await deadPort()}`;
   // Its own port, so that marking it does not mark scenario 6's dead shadow too.
-  const markedDeadOrigin = `http://127.0.0.1:${await freePort()}`;
+  const markedDeadOrigin = `http://127.0.0.1:${await deadPort()}`;
   log("origins up; starting the gateway and the bare Worker under wrangler dev");
 
   const [gatewayPort, gatewayInspector, passthroughPort, passthroughInspector, nginxPort, offPort, offInspector] =
     await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const [assetsPort, assetsInspector] = await Promise.all([freePort(), freePort()]);
   const gatewayState = join(workDir, "gateway-state");
   // A second gateway with comparison off, for the on/off ratios; only when one of its scenarios runs.
   const wantsCompareOff = only === undefined || only.test(IDS.jsonCompareOff);
-  const [gateway, passthrough, compareOff] = await Promise.all([
+  const [gateway, passthrough, passthroughAssets, compareOff] = await Promise.all([
     startGateway({
       root: snapshotGateway(gatewayRoot, join(workDir, "gateway-src"), join(root, "node_modules")),
       port: gatewayPort,
@@ -109,6 +110,15 @@ async function startRuntimes(workDir: string) {
       stateDir: join(workDir, "passthrough-state"),
       logDir,
       origin: main.url,
+    }),
+    startPassthrough({
+      root,
+      port: assetsPort,
+      inspectorPort: assetsInspector,
+      stateDir: join(workDir, "passthrough-assets-state"),
+      logDir,
+      origin: main.url,
+      variant: { config: "assets.wrangler.toml", label: "passthrough-assets" },
     }),
     wantsCompareOff
       ? startGateway({
@@ -176,6 +186,7 @@ async function startRuntimes(workDir: string) {
     gatewayState,
     compareOff,
     passthrough,
+    passthroughAssets,
     nginx,
     nginxAt,
   };
@@ -222,7 +233,7 @@ async function markByProbe(gateway: Gateway, name: string, version: string, stat
 }
 
 function scenarioList(runtimes: Awaited<ReturnType<typeof startRuntimes>>): Scenario[] {
-  const { origins, gateway, gatewayState, compareOff, passthrough, nginx } = runtimes;
+  const { origins, gateway, gatewayState, compareOff, passthrough, passthroughAssets, nginx } = runtimes;
   const { main, shadowA, shadowB, shadowC, shadowSlow } = origins;
   const base = { main, bodyBytes: 0, shadowDelayMs: 0 };
   const viaGateway = (g: Gateway) => ({
@@ -254,6 +265,18 @@ function scenarioList(runtimes: Awaited<ReturnType<typeof startRuntimes>>): Scen
       processes: passthrough.processes,
       inspectorPort: passthrough.inspectorPort,
       sourceRoot: passthrough.sourceRoot,
+    },
+    {
+      ...base,
+      id: IDS.bareWorkerAssets,
+      name: "2b bare Worker, gateway's assets set-up",
+      target: "bare-worker",
+      url: `${passthroughAssets.url}/bench`,
+      shadows: 0,
+      liveShadows: [],
+      processes: passthroughAssets.processes,
+      inspectorPort: passthroughAssets.inspectorPort,
+      sourceRoot: passthroughAssets.sourceRoot,
     },
     {
       ...viaGateway(gateway),

@@ -4,9 +4,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort } from "./ports.ts";
 
 export interface GatewayOptions {
   /** Admin token the gateway accepts. */
@@ -43,19 +43,6 @@ export interface RunningGateway {
 }
 
 const checkout = join(dirname(fileURLToPath(import.meta.url)), "..");
-
-/** A TCP port on 127.0.0.1 that nothing listens on right now (bound, then released). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Signals a whole process group (wrangler and its workerd children); a group already gone is fine. */
 export function signalGroup(pid: number, signal: NodeJS.Signals): void {

@@ -70,7 +70,7 @@ export function killAllNow(): void {
 }
 
 /** A free TCP port on 127.0.0.1 (bound, then released). */
-export { freePort } from "../../scripts/gateway.ts";
+export { deadPort, freePort } from "../../scripts/ports.ts";
 
 /** Polls `url` until `isReady(response)` or the timeout; a process that exits early fails at once. */
 export async function waitForHttp(

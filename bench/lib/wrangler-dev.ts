@@ -104,16 +104,18 @@ export async function startPassthrough(options: {
   stateDir: string;
   logDir: string;
   origin: string;
+  /** Another wrangler config in bench/passthrough/ for the same Worker, and the process label it runs under. */
+  variant?: { config: string; label: string };
 }): Promise<WorkerdRuntime> {
-  const { root, port, inspectorPort, stateDir, logDir, origin } = options;
+  const { root, port, inspectorPort, stateDir, logDir, origin, variant } = options;
   const started = startProcess(
-    "passthrough",
+    variant?.label ?? "passthrough",
     process.execPath,
     [
       wranglerBin,
       "dev",
       "--config",
-      join(root, "bench", "passthrough", "wrangler.toml"),
+      join(root, "bench", "passthrough", variant?.config ?? "wrangler.toml"),
       "--ip",
       "127.0.0.1",
       "--port",

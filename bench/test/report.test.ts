@@ -35,16 +35,16 @@ describe("target checks", () => {
     const atBounds = targetChecks([
       result(IDS.noShadows, 100, 10),
       result(IDS.slowShadow, 80, 15),
-      result(IDS.bareWorker, 100, 10),
-      result(IDS.pinned, 70, 10),
+      result(IDS.bareWorkerAssets, 100, 10),
+      result(IDS.pinned, 90, 10),
     ]);
     expect(atBounds.slice(0, 3).map((c) => c.met)).toEqual([true, true, true]);
 
     const pastBounds = targetChecks([
       result(IDS.noShadows, 100, 10),
       result(IDS.slowShadow, 79, 15.1),
-      result(IDS.bareWorker, 100, 10),
-      result(IDS.pinned, 69, 10),
+      result(IDS.bareWorkerAssets, 100, 10),
+      result(IDS.pinned, 89, 10),
     ]);
     expect(pastBounds.slice(0, 3).map((c) => c.met)).toEqual([false, false, false]);
   });

@@ -1,6 +1,9 @@
 import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { freePort } from "../../../scripts/ports.ts";
+
+export { deadPort } from "../../../scripts/ports.ts";
 
 /** What an origin saw of one request, as the tests compare it. */
 export interface RecordedRequest {
@@ -247,7 +250,7 @@ export async function startOrigin(behaviour: OriginBehaviour): Promise<RunningOr
     }
     if (url.pathname === "/__free-port") {
       res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify({ port: await deadPort() }));
+      res.end(JSON.stringify({ port: await freePort() }));
       return;
     }
     if (url.pathname === "/__listen" || url.pathname === "/__unlisten") {
@@ -343,13 +346,4 @@ export async function startOrigin(behaviour: OriginBehaviour): Promise<RunningOr
         server.close(() => resolve());
       }),
   };
-}
-
-/** A port on 127.0.0.1 that refuses connections: bound once, then released. */
-export async function deadPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }

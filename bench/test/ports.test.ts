@@ -1,0 +1,45 @@
+import { connect, createServer, type Server } from "node:net";
+import { describe, expect, it } from "vitest";
+import { deadPort, freePort } from "../../scripts/ports.ts";
+
+function connects(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: "127.0.0.1", port });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+describe("test ports", () => {
+  it("hands out distinct dead ports that stay refused while other processes bind port 0", async () => {
+    const dead = [await deadPort(), await deadPort()];
+    expect(new Set(dead).size).toBe(2);
+    // What workerd or a parallel project does meanwhile: take whatever ephemeral ports the kernel hands out.
+    const taken: Server[] = [];
+    try {
+      for (let i = 0; i < 200; i++) {
+        const server = createServer();
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        taken.push(server);
+      }
+      const ports = taken.map((server) => (server.address() as { port: number }).port);
+      for (const port of dead) {
+        expect(ports).not.toContain(port);
+        expect(await connects(port)).toBe(false);
+      }
+    } finally {
+      await Promise.all(taken.map((server) => new Promise((resolve) => server.close(resolve))));
+    }
+  });
+
+  it("hands out a free port that can be listened on", async () => {
+    const port = await freePort();
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+    expect(await connects(port)).toBe(true);
+    await new Promise((resolve) => server.close(resolve));
+  });
+});
