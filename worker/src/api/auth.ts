@@ -35,7 +35,9 @@ async function identify(env: Env, authorization: string, assertion: string | und
     ]);
     if (admin) return "admin-token";
     if (read) return "read-token";
-    throw unauthorized("The token is wrong");
+    throw unauthorized(
+      env.READ_TOKEN ? "The token is neither the admin token nor the read token" : "The admin token is wrong",
+    );
   }
   const access = accessSettings(env);
   if (access && assertion) {
