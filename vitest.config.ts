@@ -8,7 +8,12 @@ export default defineConfig({
         // Pure rules and parsing: no bindings, plain Node.
         test: {
           name: "unit",
-          include: ["worker/test/unit/**/*.test.ts", "cli/test/unit/**/*.test.ts", "bench/test/**/*.test.ts"],
+          include: [
+            "worker/test/unit/**/*.test.ts",
+            "cli/test/unit/**/*.test.ts",
+            "bench/test/**/*.test.ts",
+            "dashboard/test/unit/**/*.test.ts",
+          ],
           environment: "node",
         },
       },
@@ -65,7 +70,7 @@ export default defineConfig({
         // One operator's session in order: one file, one browser page.
         test: {
           name: "browser",
-          include: ["dashboard/test/**/*.test.ts"],
+          include: ["dashboard/test/*.test.ts"],
           environment: "node",
           globalSetup: ["./dashboard/test/global-setup.ts"],
           fileParallelism: false,

@@ -18,8 +18,8 @@ export function freePort(): Promise<number> {
 /*
  * A released ephemeral port is not dead: any process that binds port 0 next (workerd, wrangler, a parallel test
  * project) may be handed it, and the "refused" origin then answers. Ports below 1024 are never handed out by
- * bind(0), and nothing in this project listens on these, so each one stays refused. None is on the Fetch
- * standard's list of bad ports, which Node's fetch refuses before connecting ("bad port", not "connection refused").
+ * bind(0), and nothing in this project listens on these, so each one stays refused. None is on fetch's list of
+ * "bad ports" either, which fetch refuses without connecting: these fail as a dead origin does, ECONNREFUSED.
  */
 const DEAD_PORT_CANDIDATES = [2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 18, 24, 26, 27, 28, 29, 30, 31, 32, 33];
 let nextCandidate = 0;

@@ -29,6 +29,12 @@ describe("test ports", () => {
       for (const port of dead) {
         expect(ports).not.toContain(port);
         expect(await connects(port)).toBe(false);
+        // Refused by the network, as a dead origin is, not by fetch's own list of ports it never calls.
+        const failure = await fetch(`http://127.0.0.1:${port}/`).then(
+          () => undefined,
+          (error: Error) => error,
+        );
+        expect((failure?.cause as NodeJS.ErrnoException | undefined)?.code).toBe("ECONNREFUSED");
       }
     } finally {
       await Promise.all(taken.map((server) => new Promise((resolve) => server.close(resolve))));

@@ -1,3 +1,4 @@
+import { formatCount } from "../../worker/src/evidence/count.ts";
 import type { EvidenceReport, ShadowReport } from "./client.ts";
 import { formatSimpleTable } from "./table.ts";
 
@@ -15,8 +16,8 @@ export const REPORT_TABLE_HEADERS = [
 /** Counting fields shown under a failing shadow. */
 const TOP_FIELDS = 5;
 
-/** `1,204`: a count as people read it, the same on every machine. */
-export const formatCount = (n: number) => n.toLocaleString("en-US", { maximumFractionDigits: 0 });
+/** `1,204`: a count as people read it, the same on every machine, and as the gateway's reasons write it. */
+export { formatCount };
 
 /** `0.2%`, `20%`: at most two decimals, as the gateway writes rates in its reasons. */
 export const formatRate = (rate: number) => `${Number((rate * 100).toFixed(2))}%`;

@@ -71,15 +71,19 @@ export interface PlannedChange {
   notIgnored: string[];
 }
 
-/** The PUT body for the flags, given the stored policy: the ignore list is edited, not replaced. */
+/**
+ * The PUT body for the flags. The ignore list is edited on the gateway (`ignoreAdd`, `ignoreRemove`),
+ * never sent whole, so another operator's edit made since `current` was read is kept.
+ * `current` only tells which --unignore paths were not ignored, to say so.
+ */
 export function planPolicyChange(current: EvidencePolicy, flags: PolicyFlags): PlannedChange {
   const change: PolicyChange = thresholdChange(flags);
   const notIgnored = flags.unignore.filter((path) => !current.ignore.includes(path));
-  if (flags.ignore.length > 0 || flags.unignore.length > 0) {
-    const kept = current.ignore.filter((path) => !flags.unignore.includes(path));
-    const added = flags.ignore.filter((path) => !flags.unignore.includes(path));
-    change.ignore = [...new Set([...kept, ...added])];
-  }
+  // --unignore wins over --ignore of the same path.
+  const added = [...new Set(flags.ignore.filter((path) => !flags.unignore.includes(path)))];
+  const removed = [...new Set(flags.unignore)];
+  if (added.length > 0) change.ignoreAdd = added;
+  if (removed.length > 0) change.ignoreRemove = removed;
   return { change, notIgnored };
 }
 

@@ -1,3 +1,4 @@
+import { isKnownMethod, suggestMethod } from "../../worker/src/registry/http-methods.ts";
 import type { ServiceRecord } from "./client.ts";
 import { UsageError } from "./errors.ts";
 
@@ -15,10 +16,10 @@ export function parsePercent(flag: string, text: string | undefined): number | u
 }
 
 /** `GET,HEAD` (any case, spaces allowed) becomes `["GET","HEAD"]`; `all` means every method (null). */
-export function parseMethods(text: string | undefined): string[] | null | undefined {
+export function parseMethods(flag: string, text: string | undefined): string[] | null | undefined {
   if (text === undefined) return undefined;
   if (text.trim().toLowerCase() === "all") return null;
-  return [
+  const methods = [
     ...new Set(
       text
         .split(",")
@@ -26,6 +27,15 @@ export function parseMethods(text: string | undefined): string[] | null | undefi
         .filter((method) => method !== ""),
     ),
   ];
+  // A typo would quietly stop a shadow's copies of that method, so it stops here, before the host is asked.
+  for (const method of methods) {
+    if (isKnownMethod(method)) continue;
+    const suggestion = suggestMethod(method);
+    throw new UsageError(
+      `--${flag}: ${method} is not an HTTP method${suggestion ? `; did you mean ${suggestion}?` : " (RFC 9110 or WebDAV)"}`,
+    );
+  }
+  return methods;
 }
 
 /** `authorization,cookie` (any case, spaces allowed) becomes a list; `none` strips nothing again. */

@@ -43,7 +43,7 @@ beforeAll(async () => {
 });
 
 describe("traffic controls", () => {
-  it("deploy --mirror-percent --mirror-methods sets them; the table keeps Daeploy's columns", async () => {
+  it("deploy --mirror-percent --mirror-methods sets them and says so; the table keeps Daeploy's columns", async () => {
     const result = await asUser([
       "deploy",
       "shop",
@@ -57,7 +57,10 @@ describe("traffic controls", () => {
     expect(result.code).toBe(0);
     const record = await recordOf("2.0.0");
     expect(record).toMatchObject({ mirrorPercent: 25, mirrorMethods: ["GET", "HEAD"] });
-    expect(result.out.slice(3)).toEqual([
+    // The controls are said back, before the row.
+    expect(result.out.slice(2)).toEqual([
+      "Service deployed successfully",
+      "Traffic controls of shop 2.0.0: 25% of requests, methods GET, HEAD",
       HEADER,
       DASHES,
       `        shop    2.0.0      running   Running (since ${since(record.statusSince)})`,
@@ -110,10 +113,9 @@ describe("traffic controls", () => {
   it.each([
     [["--percent", "150"], /^Command failed: 422 - Unprocessable Entity: mirrorPercent /],
     [["--percent", "12.345"], /^Command failed: 422 - Unprocessable Entity: mirrorPercent /],
-    [
-      ["--methods", "GET,FETCH ME"],
-      /^Command failed: 422 - Unprocessable Entity: mirrorMethods\.1 must be an upper-case HTTP method/,
-    ],
+    [["--methods", "GET,FETCH ME"], /^--methods: FETCH ME is not an HTTP method \(RFC 9110 or WebDAV\)$/],
+    // A typo would quietly stop the shadow's copies of GET: refused, with the method meant.
+    [["--methods", "gte"], /^--methods: GTE is not an HTTP method; did you mean GET\?$/],
     [["--percent", "half"], /^--percent takes a share of requests from 0 to 100, e\.g\. --percent 12\.5; got "half"$/],
   ])("mirror shop 2.0.0 %j fails in one line and changes nothing", async (flags, line) => {
     expectOneLineFailure(await asUser(["mirror", "shop", "2.0.0", ...flags]), line);

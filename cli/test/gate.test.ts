@@ -197,7 +197,7 @@ describe("a shadow that changes the price on 20% of its answers", () => {
     ]);
     expect(result.err).toEqual([
       "pricey 2.0.0 fails the promotion gate, so it stays a shadow. See `daeploy-edge report pricey` and " +
-        "`daeploy-edge diffs pricey 2.0.0`, or assign anyway with --force.",
+        "`daeploy-edge diffs pricey 2.0.0`, or force the promotion with --force.",
     ]);
     expect(await mains("pricey")).toEqual(["1.0.0"]);
   });

@@ -99,7 +99,9 @@ describe('--json failures: {"error":{…}} on stdout, exit 1', () => {
   });
 
   it('a declined prompt prints {"cancelled":true} and exits 0', async () => {
-    const assign = await asUser(["assign", "manners", "1.0.0", "--json"], { input: "n\n" });
+    // A shadow to ask about: assigning the current main asks nothing.
+    expect((await asUser(["deploy", "manners", "1.0.1", origins.v1])).code).toBe(0);
+    const assign = await asUser(["assign", "manners", "1.0.1", "--json"], { input: "n\n" });
     expect(assign.code).toBe(0);
     expect(JSON.parse(assign.stdout)).toEqual({ cancelled: true });
     const kill = await asUser(["kill", "manners", "--json"], { input: "n\n" });
@@ -114,6 +116,15 @@ describe("assigning the version that already is main", () => {
     expect(result.code).toBe(0);
     expect(result.out).toContain("manners 1.0.0 is already main");
     expect(result.stdout).not.toContain("Changed main version");
+  });
+
+  it("says so without asking first: no prompt, even without --yes", async () => {
+    // An empty stdin would read as "no" at a prompt, and cancel.
+    const result = await asUser(["assign", "manners", "1.0.0"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout + result.stderr).not.toContain("Change manners 1.0.0 to main?");
+    expect(result.stdout).not.toContain("cancelled");
+    expect(result.out.slice(1, 2)).toEqual(["manners 1.0.0 is already main"]);
   });
 });
 

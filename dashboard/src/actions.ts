@@ -27,32 +27,41 @@ function openDialog(title: string, ...content: (Node | string)[]): HTMLDialogEle
 const cancelButton = (dialog: HTMLDialogElement) =>
   h("button", { type: "button", class: "secondary", onclick: () => dialog.close() }, "Cancel");
 
-function verdictBlock(verdict: ShadowReport | undefined | null): HTMLElement {
-  if (!verdict) return h("p", {}, "No evidence for this version yet: the gate will call it inconclusive.");
+function verdictBlock(verdict: Pick<ShadowReport, "verdict" | "reasons"> | undefined): HTMLElement {
+  if (!verdict)
+    return h("p", { class: "gate" }, "No evidence for this version yet: the gate will call it inconclusive.");
   return h(
     "div",
     { class: "gate" },
     h("p", {}, "Gate verdict (this window): ", h("span", { class: `badge ${verdict.verdict}` }, verdict.verdict)),
     h(
       "ul",
-      {},
+      { class: "reasons" },
       verdict.reasons.map((reason) => h("li", {}, reason)),
     ),
   );
 }
 
+/** The one word for promoting over a failing gate, the same as the API's `force` and the CLI's `--force`. */
+export const FORCE_LABEL = "Force the promotion";
+
+/**
+ * Promote a shadow. Over a `fail` verdict there is no plain Promote: the only action is to force the
+ * promotion, after ticking a confirmation. The gate's reasons are shown once, in the verdict block; a
+ * refusal the dialog did not expect (the evidence changed since the page was drawn) replaces that
+ * block with the gateway's reasons instead of adding a second list.
+ */
 export function promoteDialog(context: ActionContext, name: string, version: string, evidence?: ShadowReport): void {
   const message = h("div", { class: "message error", role: "alert" });
-  const promote = h("button", { type: "button", class: "danger" }, `Promote ${version}`);
+  const gate = verdictBlock(evidence);
+  const buttons = h("div", { class: "buttons" });
   const dialog = openDialog(
-    `Promote ${name} ${version} to main?`,
-    verdictBlock(evidence),
+    evidence?.verdict === "fail" ? `Force ${name} ${version} to main?` : `Promote ${name} ${version} to main?`,
+    gate,
     h("p", {}, "The gateway checks the verdict over the last hour again when you promote."),
     message,
-    h("div", { class: "buttons" }, promote, ""),
+    buttons,
   );
-  const buttons = promote.parentElement;
-  buttons?.append(cancelButton(dialog));
 
   const send = async (force: boolean) => {
     try {
@@ -67,33 +76,34 @@ export function promoteDialog(context: ActionContext, name: string, version: str
       );
     } catch (error) {
       if (error instanceof ApiError && error.status === 409 && error.code === "gate_failed") {
-        offerForce(error);
+        gate.replaceWith(verdictBlock({ verdict: "fail", reasons: error.reasons }));
+        offerForce();
       } else {
         replaceChildren(message, describeFailure(error));
       }
     }
   };
 
-  // A failed gate needs a second, explicit confirmation before the forced promotion can be sent.
-  const offerForce = (error: ApiError) => {
+  // Forcing needs a second, explicit step: the confirmation must be ticked before the button works.
+  const offerForce = () => {
     const confirm = h("input", { type: "checkbox", id: "force-confirm" });
-    const force = h("button", { type: "button", class: "danger", disabled: true }, `Force promote ${version}`);
+    const force = h("button", { type: "button", class: "danger", disabled: true }, `${FORCE_LABEL} of ${version}`);
     confirm.addEventListener("change", () => {
       force.disabled = !confirm.checked;
     });
     force.addEventListener("click", () => {
       force.disabled = true;
-      void send(true);
+      void send(true).finally(() => {
+        force.disabled = !confirm.checked;
+      });
     });
-    promote.remove();
     replaceChildren(
       message,
-      h("p", {}, `The gate refused (${error.status} ${error.code}): ${error.message}`),
-      h(
-        "ul",
-        {},
-        error.reasons.map((reason) => h("li", {}, reason)),
-      ),
+      h("p", {}, `${version} fails the promotion gate (reasons above). You can force the promotion anyway.`),
+    );
+    message.className = "message error force";
+    replaceChildren(
+      buttons,
       h(
         "p",
         { class: "confirm" },
@@ -104,17 +114,24 @@ export function promoteDialog(context: ActionContext, name: string, version: str
           `I have read the reasons and want ${version} to take main's traffic anyway`,
         ),
       ),
-      h("div", { class: "buttons" }, force),
+      force,
+      cancelButton(dialog),
     );
     confirm.focus();
   };
 
+  if (evidence?.verdict === "fail") {
+    offerForce();
+    return;
+  }
+  const promote = h("button", { type: "button", class: "danger" }, `Promote ${version}`);
   promote.addEventListener("click", () => {
     promote.disabled = true;
     void send(false).finally(() => {
       promote.disabled = false;
     });
   });
+  buttons.append(promote, cancelButton(dialog));
 }
 
 export function killDialog(context: ActionContext, record: ServiceRecord): void {

@@ -36,10 +36,30 @@ export function percent(rate: number): string {
 
 const pad2 = (n: number) => String(n).padStart(2, "0");
 
-/** `YYYY-MM-DD HH:MM:SS` in the browser's time zone, as Daeploy's table shows start times. */
-export function localTimestamp(iso: string): string {
+/**
+ * The browser's time zone as a short name (`UTC`, `CET`, `GMT+1`). Named in en-US whatever
+ * `navigator.language` says, so it is the same word in the table, the charts and the samples.
+ */
+export function zoneName(date = new Date()): string {
+  const part = new Intl.DateTimeFormat("en-US", { timeZoneName: "short" })
+    .formatToParts(date)
+    .find((entry) => entry.type === "timeZoneName");
+  return part?.value ?? "local time";
+}
+
+/** `HH:MM`, or `HH:MM:SS`, in the browser's time zone. */
+export function localClock(date: Date, seconds = true): string {
+  const clock = `${pad2(date.getHours())}:${pad2(date.getMinutes())}`;
+  return seconds ? `${clock}:${pad2(date.getSeconds())}` : clock;
+}
+
+/**
+ * `YYYY-MM-DD HH:MM:SS UTC`: local time with its zone, the one time format of the page (the
+ * services table, the charts and the samples), as Daeploy's table shows start times plus the zone.
+ */
+export function localTimestamp(iso: string | Date): string {
   const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return iso;
+  if (Number.isNaN(date.getTime())) return String(iso);
   const day = `${date.getFullYear()}-${pad2(date.getMonth() + 1)}-${pad2(date.getDate())}`;
-  return `${day} ${pad2(date.getHours())}:${pad2(date.getMinutes())}:${pad2(date.getSeconds())}`;
+  return `${day} ${localClock(date)} ${zoneName(date)}`;
 }

@@ -153,7 +153,8 @@ export function shadowCards(
             "data-write": true,
             onclick: () => handlers.promote(record.version),
           },
-          "Promote…",
+          // Over a failing verdict, promoting means forcing it: the button says so.
+          shadow?.verdict === "fail" ? "Force the promotion…" : "Promote…",
         ),
         h(
           "button",

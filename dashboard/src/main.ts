@@ -15,17 +15,22 @@ import {
   type Report,
   type ServiceRecord,
   type Session,
+  type ShadowReport,
 } from "./api.ts";
+import { attentionOf, firstToOpen, namesByAttention } from "./attention.ts";
 import { drawCharts } from "./charts.ts";
 import { h, replaceChildren } from "./dom.ts";
 import { type EvidenceHandlers, shadowCards } from "./evidence.ts";
 import { historyPanel } from "./history.ts";
+import { foldCards, nameTabs, opensByDefault } from "./layout.ts";
 import { sampleView } from "./samples.ts";
 import { servicesTable } from "./services.ts";
 import { forgetToken, readToken, saveToken } from "./session.ts";
 import { signInForm } from "./signin.ts";
 
 const REFRESH_MS = 5_000;
+/** The names not open are re-judged less often: a report per name every 5 s would cost the ledgers more than it shows. */
+const OTHER_VERDICTS_MS = 30_000;
 const WINDOWS = ["15m", "1h", "24h", "7d"] as const;
 type Window = (typeof WINDOWS)[number];
 
@@ -47,6 +52,12 @@ interface State {
   report?: Report;
   reportError?: string;
   viewer?: Viewer;
+  /** Each name's shadows' verdicts over the window: the table's VERDICT column and what needs attention. */
+  verdicts: Map<string, ShadowReport[]>;
+  /** When, and over which window, the other names' verdicts were last read. */
+  verdictsRead?: { at: number; window: Window };
+  /** Shadow cards the operator opened or closed (`name version`), kept across refreshes. */
+  folds: Map<string, boolean>;
   history?: AuditRecord[];
   historyError?: string;
 }
@@ -102,8 +113,8 @@ function sessionLine(session: Session): HTMLElement {
 }
 
 function start(token: string, services: ServiceRecord[], session: Session): void {
-  const first = services.find((record) => !record.main)?.name ?? services[0]?.name;
-  state = { token, session, window: "1h", services, selected: first };
+  // The name to open is chosen once the first refresh knows the verdicts: one that needs attention.
+  state = { token, session, window: "1h", services, verdicts: new Map(), folds: new Map() };
   document.body.classList.toggle("read-only", !session.canWrite);
   const windowSelect = h(
     "select",
@@ -179,7 +190,10 @@ async function refresh(): Promise<void> {
     if (mine !== generation) return;
     current.services = services;
     if (current.selected && !services.some((record) => record.name === current.selected)) current.selected = undefined;
-    current.selected ??= services.find((record) => !record.main)?.name ?? services[0]?.name;
+    const verdicts = await readVerdicts(current, services);
+    if (mine !== generation) return;
+    current.verdicts = verdicts;
+    current.selected ??= firstToOpen(services, verdicts);
     if (current.selected) {
       try {
         current.report = await callApi<Report>(
@@ -188,6 +202,7 @@ async function refresh(): Promise<void> {
           `/services/${enc(current.selected)}/report?window=${current.window}&series=true`,
         );
         current.reportError = undefined;
+        current.verdicts.set(current.selected, current.report.shadows);
       } catch (error) {
         if (error instanceof ApiError && error.status === 401) throw error;
         current.report = undefined;
@@ -215,6 +230,48 @@ async function refresh(): Promise<void> {
     notify(`Refresh failed, retrying: ${describeFailure(error)}`, "error");
   }
   schedule();
+}
+
+/**
+ * The verdicts of every name but the open one (its report, with series, is read next), over the page's
+ * window. A name whose report cannot be read shows no verdict; a 401 ends the session as usual.
+ */
+async function readVerdicts(current: State, services: readonly ServiceRecord[]): Promise<Map<string, ShadowReport[]>> {
+  const read = current.verdictsRead;
+  const fresh = read !== undefined && read.window === current.window && Date.now() - read.at < OTHER_VERDICTS_MS;
+  const known = (name: string) => fresh && current.verdicts.has(name);
+  const names = [...new Set(services.map((record) => record.name))].filter(
+    (name) => name !== current.selected && !known(name),
+  );
+  if (!fresh) current.verdictsRead = { at: Date.now(), window: current.window };
+  const answers = await Promise.all(
+    names.map((name) =>
+      callApi<Report>(current.token, "GET", `/services/${enc(name)}/report?window=${current.window}`).then(
+        (report) => [name, report.shadows] as const,
+        (error: unknown) => {
+          if (error instanceof ApiError && error.status === 401) throw error;
+          return [name, undefined] as const;
+        },
+      ),
+    ),
+  );
+  const verdicts = new Map<string, ShadowReport[]>();
+  for (const record of services) {
+    const kept = known(record.name) && current.verdicts.get(record.name);
+    if (kept) verdicts.set(record.name, kept);
+  }
+  for (const [name, shadows] of answers) if (shadows) verdicts.set(name, shadows);
+  const open = current.selected && current.verdicts.get(current.selected);
+  if (current.selected && open) verdicts.set(current.selected, open);
+  return verdicts;
+}
+
+function select(name: string): void {
+  if (!state) return;
+  state.selected = name;
+  state.viewer = undefined;
+  renderViewer();
+  void refresh();
 }
 
 async function loadHistory(current: State, name: string): Promise<void> {
@@ -270,18 +327,24 @@ async function toggleIgnore(path: string, ignored: boolean): Promise<void> {
   if (!current?.selected) return;
   const name = current.selected;
   try {
-    const policy = await callApi<PolicyResult>(current.token, "GET", `/services/${enc(name)}/policy`);
-    let ignore = policy.ignore.filter((entry) => entry !== path);
-    if (ignored) ignore = [...ignore, path];
-    else if (ignore.length === policy.ignore.length) {
-      notify(
-        `${path} is ignored through a broader rule (${policy.ignore.join(", ")}); change that rule instead.`,
-        "error",
-      );
-      void refresh();
-      return;
+    if (!ignored) {
+      const policy = await callApi<PolicyResult>(current.token, "GET", `/services/${enc(name)}/policy`);
+      if (!policy.ignore.includes(path)) {
+        notify(
+          `${path} is ignored through a broader rule (${policy.ignore.join(", ")}); change that rule instead.`,
+          "error",
+        );
+        void refresh();
+        return;
+      }
     }
-    await callApi<PolicyResult>(current.token, "PUT", `/services/${enc(name)}/policy`, { ignore });
+    // One path added or removed on the gateway: another operator's edit of the list in between is kept.
+    await callApi<PolicyResult>(
+      current.token,
+      "PUT",
+      `/services/${enc(name)}/policy`,
+      ignored ? { ignoreAdd: [path] } : { ignoreRemove: [path] },
+    );
     notify(ignored ? `${path} is now ignored for ${name}.` : `${path} counts again for ${name}.`);
   } catch (error) {
     notify(`Changing the ignore list failed: ${describeFailure(error)}`, "error");
@@ -319,6 +382,7 @@ function render(): void {
     current.window,
     current.report,
     current.reportError,
+    [...current.verdicts],
     current.history,
     current.historyError,
   ]);
@@ -329,17 +393,14 @@ function render(): void {
   replaceChildren(
     regions.services,
     h("h2", {}, "Services"),
-    servicesTable(current.services, current.selected, (name) => {
-      current.selected = name;
-      current.viewer = undefined;
-      renderViewer();
-      void refresh();
-    }),
+    servicesTable(current.services, current.selected, select, current.verdicts),
   );
   renderEvidence(current);
-  if (current.selected)
+  if (current.selected) {
     replaceChildren(regions.history, historyPanel(current.selected, current.history, current.historyError));
-  else replaceChildren(regions.history);
+  } else {
+    replaceChildren(regions.history);
+  }
   if (focusKey) {
     for (const element of document.querySelectorAll<HTMLElement>("[data-focus-key]")) {
       if (element.getAttribute("data-focus-key") === focusKey) element.focus();
@@ -357,6 +418,14 @@ function renderEvidence(current: State): void {
     return;
   }
   const records = current.services.filter((record) => record.name === name);
+  const tabs = nameTabs(
+    namesByAttention(current.services, current.verdicts).map((each) => ({
+      name: each,
+      attention: attentionOf(each, current.services, current.verdicts),
+    })),
+    name,
+    select,
+  );
   const heading = h(
     "h2",
     {},
@@ -364,13 +433,25 @@ function renderEvidence(current: State): void {
     h("span", { class: "quiet" }, ` over the last ${current.window}`),
   );
   if (current.reportError || !current.report) {
-    replaceChildren(regions.evidence, heading, h("p", { class: "message error" }, current.reportError ?? "Loading…"));
+    replaceChildren(
+      regions.evidence,
+      tabs,
+      heading,
+      h("p", { class: "message error" }, current.reportError ?? "Loading…"),
+    );
     replaceChildren(regions.charts);
     return;
   }
-  const cards = shadowCards(current.report, records, current.window, handlers);
+  const shadows = current.report.shadows;
+  const cards = foldCards(
+    shadowCards(current.report, records, current.window, handlers),
+    shadows,
+    (version, shadow) => current.folds.get(`${name} ${version}`) ?? opensByDefault(shadow, records.length - 1),
+    (version, open) => current.folds.set(`${name} ${version}`, open),
+  );
   replaceChildren(
     regions.evidence,
+    tabs,
     heading,
     cards.length > 0
       ? cards

@@ -1,6 +1,6 @@
 // Sampled exchanges of one shadow: main's answer beside the shadow's, with the differing paths marked.
 import type { ExchangeSample } from "./api.ts";
-import { h } from "./dom.ts";
+import { h, localTimestamp } from "./dom.ts";
 
 type Side = ExchangeSample["main"];
 
@@ -119,7 +119,13 @@ export function sampleView(sample: ExchangeSample, version: string): HTMLElement
       h("strong", {}, sample.method),
       " ",
       h("code", {}, sample.url),
-      h("span", { class: "quiet" }, ` at ${sample.at}, request ${sample.requestId}`),
+      h(
+        "span",
+        { class: "quiet" },
+        " at ",
+        h("time", { datetime: sample.at }, localTimestamp(sample.at)),
+        `, request ${sample.requestId}`,
+      ),
     ),
     h(
       "p",

@@ -1,4 +1,5 @@
 import type { ServiceRecord } from "./api.ts";
+import { type Attention, attentionOf, namesByAttention, type VerdictsByName } from "./attention.ts";
 import { h, localTimestamp } from "./dom.ts";
 
 const RUNNING_LABELS: Record<ServiceRecord["status"], string> = {
@@ -7,11 +8,30 @@ const RUNNING_LABELS: Record<ServiceRecord["status"], string> = {
   unknown: "Unknown",
 };
 
-/** Daeploy's table (MAIN NAME VERSION STATUS RUNNING); a name selects that service's evidence. */
+const ATTENTION_LABELS: Record<Attention, string> = {
+  fail: "a shadow fails",
+  unreachable: "an origin is unreachable",
+};
+
+function verdictCell(record: ServiceRecord, verdicts: VerdictsByName): HTMLElement {
+  if (record.main) return h("td", { "data-label": "VERDICT", class: "quiet" }, "main");
+  const shadow = verdicts.get(record.name)?.find((entry) => entry.version === record.version);
+  return h(
+    "td",
+    { "data-label": "VERDICT" },
+    shadow ? h("span", { class: `badge ${shadow.verdict}`, "data-verdict": shadow.verdict }, shadow.verdict) : "—",
+  );
+}
+
+/**
+ * Daeploy's table (MAIN NAME VERSION STATUS RUNNING) plus each shadow's VERDICT, the names that need
+ * the operator first; a name selects that service's evidence.
+ */
 export function servicesTable(
   services: readonly ServiceRecord[],
   selected: string | undefined,
   onSelect: (name: string) => void,
+  verdicts: VerdictsByName,
 ): HTMLElement {
   if (services.length === 0) {
     return h(
@@ -21,12 +41,23 @@ export function servicesTable(
       h("pre", {}, "npx daeploy-edge deploy hello 1.0.0 http://origin.example:8080"),
     );
   }
-  const rows = services.map((record) =>
-    h(
+  const ordered = namesByAttention(services, verdicts).flatMap((name) =>
+    services.filter((record) => record.name === name).sort((a, b) => Number(b.main) - Number(a.main)),
+  );
+  const rows = ordered.map((record) => {
+    const attention = attentionOf(record.name, services, verdicts);
+    return h(
       "tr",
       {
-        class: [record.main ? "main" : "shadow", record.name === selected ? "selected" : ""].join(" ").trim(),
+        class: [
+          record.main ? "main" : "shadow",
+          record.name === selected ? "selected" : "",
+          attention ? "attention" : "",
+        ]
+          .join(" ")
+          .trim(),
         "data-service": `${record.name} ${record.version}`,
+        "data-attention": attention,
       },
       h(
         "td",
@@ -47,6 +78,13 @@ export function servicesTable(
           },
           record.name,
         ),
+        attention && record.main
+          ? h(
+              "span",
+              { class: `attention-note ${attention}`, title: ATTENTION_LABELS[attention] },
+              ` ⚠ ${ATTENTION_LABELS[attention]}`,
+            )
+          : "",
       ),
       h("td", { "data-label": "VERSION" }, record.version),
       h("td", { "data-label": "STATUS" }, h("span", { class: `status ${record.status}` }, record.status)),
@@ -55,22 +93,23 @@ export function servicesTable(
         { "data-label": "RUNNING" },
         `${RUNNING_LABELS[record.status]} (since ${localTimestamp(record.statusSince)})`,
       ),
-    ),
-  );
+      verdictCell(record, verdicts),
+    );
+  });
   return h(
     "div",
     { class: "table-scroll" },
     h(
       "table",
       { class: "services", id: "services-table" },
-      h("caption", {}, "Services (choose a name to see its evidence)"),
+      h("caption", {}, "Services, those that need you first (choose a name to see its evidence)"),
       h(
         "thead",
         {},
         h(
           "tr",
           {},
-          ["MAIN", "NAME", "VERSION", "STATUS", "RUNNING"].map((label) => h("th", { scope: "col" }, label)),
+          ["MAIN", "NAME", "VERSION", "STATUS", "RUNNING", "VERDICT"].map((label) => h("th", { scope: "col" }, label)),
         ),
       ),
       h("tbody", {}, rows),

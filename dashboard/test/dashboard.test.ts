@@ -38,6 +38,9 @@ async function sendTraffic(count: number): Promise<void> {
 }
 
 const GATE_MIN_REQUESTS = 20;
+const ZONE_ID = "Asia/Kolkata";
+/** How Chromium names that zone in en-US, as every time on the page shows it. */
+const ZONE = "GMT+5:30";
 /** Chromium logs every refused fetch; these are the refusals the steps below provoke on purpose. */
 const EXPECTED_REFUSALS =
   /Failed to load resource: (the server responded with a status of (401|409|422)|net::ERR_CONNECTION_REFUSED)/;
@@ -49,6 +52,9 @@ const problems: string[] = [];
 const shot = async (name: string) =>
   page.screenshot({ path: join(world.screenshotDir, `${name}.png`), fullPage: true });
 const card = (version: string) => page.locator(`[data-shadow="${version}"]`);
+const tab = (name: string) => page.locator(`.name-tabs [data-tab="${name}"]`);
+const rowNames = () =>
+  page.locator("#services-table tbody tr").evaluateAll((rows) => rows.map((row) => row.getAttribute("data-service")));
 const verdictOf = (version: string) => card(version).locator("[data-verdict]").getAttribute("data-verdict");
 
 beforeAll(async () => {
@@ -56,7 +62,8 @@ beforeAll(async () => {
   // No locale pinned, and LANG=C as on a bare server: Chromium then reports `en-US@posix`, which Intl refuses.
   const env = { ...process.env, LANG: "C" };
   browser = await playwright.launch({ executablePath: await chromium.executablePath(), args: chromium.args, env });
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  // A zone away from UTC, so the page's times must be local and say which zone they are in.
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 }, timezoneId: ZONE_ID });
   page.setDefaultTimeout(10_000);
   await page.addInitScript(() => {
     document.addEventListener("securitypolicyviolation", (event) => {
@@ -147,15 +154,45 @@ describe("the operator's dashboard", () => {
     await page.reload();
     const table = page.locator("#services-table");
     await table.waitFor();
-    expect(await table.locator("thead th").allTextContents()).toEqual(["MAIN", "NAME", "VERSION", "STATUS", "RUNNING"]);
+    expect(await table.locator("thead th").allTextContents()).toEqual([
+      "MAIN",
+      "NAME",
+      "VERSION",
+      "STATUS",
+      "RUNNING",
+      "VERDICT",
+    ]);
     const main = table.locator('[data-service="hello 1.0.0"]');
     expect(await main.locator("td").nth(0).textContent()).toContain("main");
     expect(await table.locator('[data-service="hello 2.0.0"] td').nth(0).textContent()).toBe("shadow");
-    expect(await main.locator("td").nth(4).textContent()).toMatch(/^Running \(since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\)$/);
+    // Local time, with its zone, as everywhere on the page.
+    expect(await main.locator("td").nth(4).textContent()).toMatch(
+      new RegExp(`^Running \\(since \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d ${ZONE.replace("+", "\\+")}\\)$`),
+    );
+    const created = (await api<{ services: { version: string; statusSince: string }[] }>("GET", "/services/hello"))
+      .services[0]?.statusSince;
+    const local = new Date(Date.parse(created ?? "") + 5.5 * 3600_000).toISOString();
+    expect(await main.locator("td").nth(4).textContent()).toContain(`${local.slice(0, 10)} ${local.slice(11, 19)}`);
     const ghost = table.locator('[data-service="ghost 1.0.0"]');
     await expect.poll(() => ghost.locator(".status").textContent(), { timeout: 10_000 }).toBe("unreachable");
     expect(await ghost.locator(".status.unreachable").count()).toBe(1);
     expect(await ghost.locator("td").nth(4).textContent()).toContain("Unreachable (since");
+  });
+
+  it("puts a name that needs attention first and opens it: an unreachable origin before a quiet shadow", async () => {
+    await page.reload();
+    await expect.poll(rowNames).toEqual(["ghost 1.0.0", "hello 1.0.0", "hello 2.0.0"]);
+    expect(await page.locator('[data-service="ghost 1.0.0"]').getAttribute("data-attention")).toBe("unreachable");
+    await expect.poll(() => tab("ghost").getAttribute("aria-selected")).toBe("true");
+    expect(await page.locator("#evidence h2").textContent()).toContain("Evidence for ghost");
+    // A name without shadows says so instead of charting nothing.
+    await expect.poll(() => page.locator("#no-shadows").textContent()).toContain("ghost has no shadows");
+    // No report for hello's shadow has a verdict worth flagging yet: the table shows it as it is.
+    expect(await page.locator('[data-service="hello 2.0.0"] [data-verdict]').getAttribute("data-verdict")).toBe(
+      "inconclusive",
+    );
+    await tab("hello").click();
+    await expect.poll(() => page.locator("#evidence h2").textContent()).toContain("Evidence for hello");
   });
 
   it("says how to send traffic to a shadow that has none yet", async () => {
@@ -192,6 +229,36 @@ describe("the operator's dashboard", () => {
     await shot("dashboard-1280");
   });
 
+  it("puts the failing name first and opens it, its shadow's verdict in the table", async () => {
+    await page.reload();
+    await expect.poll(rowNames).toEqual(["hello 1.0.0", "hello 2.0.0", "ghost 1.0.0"]);
+    expect(await page.locator('[data-service="hello 2.0.0"] [data-verdict]').getAttribute("data-verdict")).toBe("fail");
+    expect(await page.locator('[data-service="hello 1.0.0"]').getAttribute("data-attention")).toBe("fail");
+    expect(await page.locator('[data-service="hello 1.0.0"] .attention-note').textContent()).toContain(
+      "a shadow fails",
+    );
+    expect(await tab("hello").getAttribute("aria-selected")).toBe("true");
+    expect(await page.locator(".name-tabs [role=tab]").allTextContents()).toEqual(["hello ⚠", "ghost ⚠"]);
+    await expect.poll(() => verdictOf("2.0.0")).toBe("fail");
+    // The failing shadow's card is open; the reload went back to the default window.
+    expect(await page.locator('[data-fold="2.0.0"]').getAttribute("open")).not.toBeNull();
+    await page.locator("#window").selectOption("15m");
+  });
+
+  it("reaches a second name's cards without scrolling through the first's", async () => {
+    const tabs = page.locator(".name-tabs");
+    const before = await tabs.boundingBox();
+    await tab("ghost").click();
+    await expect.poll(() => page.locator("#evidence h2").textContent()).toContain("Evidence for ghost");
+    // The first name's cards are gone, not above or below: the second's start right under the same tabs.
+    expect(await page.locator("[data-shadow]").count()).toBe(0);
+    expect((await tabs.boundingBox())?.y).toBe(before?.y);
+    const heading = await page.locator("#evidence h2").boundingBox();
+    expect((heading?.y ?? Number.POSITIVE_INFINITY) - (before?.y ?? 0)).toBeLessThan(120);
+    await tab("hello").click();
+    await card("2.0.0").waitFor();
+  });
+
   it("flips the verdict when a field is ignored, and back", async () => {
     const ignore = page.getByLabel("Ignore body.version");
     await ignore.check();
@@ -209,6 +276,10 @@ describe("the operator's dashboard", () => {
     const viewer = page.locator("#viewer");
     await viewer.locator(".sample").waitFor();
     expect(await viewer.locator(".request").textContent()).toMatch(/^GET \/services\/hello\/items\/\d+/);
+    // The same time format as the table and the charts: local, with the zone.
+    expect(await viewer.locator(".request time").textContent()).toMatch(
+      new RegExp(`^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d ${ZONE.replace("+", "\\+")}$`),
+    );
     const marked = viewer.locator('.line.diff[data-path="body.version"]');
     expect(await marked.allTextContents()).toEqual(['  "version": "1.0.0",\n', '  "version": "2.0.0",\n']);
     // The fields that are the same are not marked.
@@ -230,18 +301,18 @@ describe("the operator's dashboard", () => {
   it("keeps what is open across refreshes", async () => {
     await card("2.0.0").getByRole("button", { name: "Samples", exact: true }).first().click();
     await page.locator("#viewer h2").waitFor();
-    const focused = card("2.0.0").getByRole("button", { name: "Promote…" });
+    const focused = card("2.0.0").getByRole("button", { name: "Force the promotion…" });
     await focused.focus();
     // Wait for the next refresh of the page (every 5 s) to come back.
     await page.waitForResponse((response) => response.url().includes("/report?window=15m"), { timeout: 8_000 });
     await page.waitForTimeout(200);
     expect(await page.locator("#viewer h2").textContent()).toContain("Samples of 2.0.0");
     expect(await page.locator("#window").inputValue()).toBe("15m");
-    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Promote…");
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Force the promotion…");
     await page.getByRole("button", { name: "Close samples" }).click();
   });
 
-  it("draws the three charts from the report's per-minute series of the real traffic", async () => {
+  it("draws the three charts from complete minutes only, with units on every axis and main on top", async () => {
     const seriesAnswer = page.waitForResponse((response) => /\/report\?window=1h&series=true$/.test(response.url()));
     // A new window reloads the report at once.
     await page.locator("#window").selectOption("1h");
@@ -252,29 +323,88 @@ describe("the operator's dashboard", () => {
     expect(total(of("1.0.0")?.requests)).toBeGreaterThan(0);
     expect(total(of("2.0.0")?.different)).toBeGreaterThan(0);
     await page.locator("#charts canvas").first().waitFor({ timeout: 8_000 });
-    expect(await page.locator("#charts figcaption").allTextContents()).toEqual([
+    const figures = page.locator("#charts figure.chart");
+    expect(await figures.locator("figcaption").allTextContents()).toEqual([
       "Requests per minute",
       "Difference rate",
       "p99 latency",
     ]);
-    expect(await page.locator("#charts figure.chart canvas").count()).toBe(3);
+    expect(await figures.locator("canvas").count()).toBe(3);
     expect(await page.locator("#no-series").count()).toBe(0);
-    expect(await page.locator("#charts figure.chart").first().locator(".u-legend").textContent()).toContain(
-      "1.0.0 (main)",
+
+    // Units on both axes of every chart, the time axis in local time with the zone.
+    const units = await figures.evaluateAll((all) =>
+      all.map((figure) => [figure.getAttribute("data-y-unit"), figure.getAttribute("data-x-unit")]),
     );
+    expect(units).toEqual([
+      ["requests/min", `local time (${ZONE})`],
+      ["% of compared", `local time (${ZONE})`],
+      ["ms", `local time (${ZONE})`],
+    ]);
+    expect(await figures.first().getAttribute("aria-label")).toContain(`in requests/min, against local time (${ZONE})`);
+
+    // No partial minute: the last point drawn is the last minute that has ended inside the report's window.
+    const windowTo = Date.parse(report.window.to);
+    for (const end of await figures.evaluateAll((all) => all.map((f) => f.getAttribute("data-last-step-end")))) {
+      const lastEnd = Date.parse(end ?? "");
+      expect(lastEnd).toBeLessThanOrEqual(windowTo);
+      expect(windowTo - lastEnd).toBeLessThan(60_000);
+      expect(lastEnd % 60_000).toBe(0);
+    }
+
+    // Main is in the requests and latency charts, last in the legend: drawn after (on top of) the shadows.
+    for (const index of [0, 2]) {
+      const labels = await figures.nth(index).locator(".u-legend .u-series .u-label").allTextContents();
+      expect(labels.at(-1)).toBe("1.0.0 (main)");
+      expect(labels).toContain("2.0.0");
+    }
     await shot("charts");
     await page.locator("#window").selectOption("15m");
   });
 
-  it("refuses to promote a failing shadow, then promotes it after a second explicit confirmation", async () => {
+  it("when the gate refuses a promotion the page did not expect to fail, shows the gateway's reasons once", async () => {
+    // The page's copy of the evidence says inconclusive (as it would have a moment before the
+    // evidence tipped); the gateway's gate, reading it afresh, says fail.
+    await page.route("**/report?window=15m&series=true", async (route) => {
+      const report = (await (await route.fetch()).json()) as Report;
+      for (const shadow of report.shadows) Object.assign(shadow, { verdict: "inconclusive", reasons: ["stale"] });
+      await route.fulfill({ json: report });
+    });
+    await expect.poll(() => verdictOf("2.0.0"), { timeout: 10_000 }).toBe("inconclusive");
     await card("2.0.0").getByRole("button", { name: "Promote…" }).click();
     const dialog = page.locator("dialog[open]");
-    expect(await dialog.locator(".gate .badge").textContent()).toBe("fail");
     await dialog.getByRole("button", { name: "Promote 2.0.0" }).click();
-    await dialog.getByText("The gate refused (409 gate_failed)").waitFor();
-    expect(await dialog.locator("li").count()).toBeGreaterThan(0);
-    const force = dialog.getByRole("button", { name: "Force promote 2.0.0" });
+    const force = dialog.getByRole("button", { name: "Force the promotion of 2.0.0" });
+    await force.waitFor();
     expect(await force.isDisabled()).toBe(true);
+    expect(await dialog.getByRole("button", { name: /^Promote/ }).count()).toBe(0);
+    // The stale reasons gave way to the gateway's, listed once.
+    const { shadows } = await api<EvidenceReport>("GET", "/services/hello/report?window=1h");
+    const reasons = shadows.find((shadow) => shadow.version === "2.0.0")?.reasons ?? [];
+    expect(await dialog.locator("li").allTextContents()).toEqual(reasons);
+    expect(await dialog.textContent()).not.toContain("stale");
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+    await page.unroute("**/report?window=15m&series=true");
+    await expect.poll(() => verdictOf("2.0.0"), { timeout: 10_000 }).toBe("fail");
+  });
+
+  it("offers no plain Promote over a failing verdict: only forcing, behind a confirmation, reasons shown once", async () => {
+    // The card's own button says what promoting a failing shadow is.
+    expect(await card("2.0.0").getByRole("button", { name: "Promote…" }).count()).toBe(0);
+    await card("2.0.0").getByRole("button", { name: "Force the promotion…" }).click();
+    const dialog = page.locator("dialog[open]");
+    expect(await dialog.locator(".gate .badge").textContent()).toBe("fail");
+    expect(await dialog.getByRole("button", { name: /^Promote/ }).count()).toBe(0);
+    const force = dialog.getByRole("button", { name: "Force the promotion of 2.0.0" });
+    expect(await force.isDisabled()).toBe(true);
+
+    // Each of the gate's reasons appears once in the dialog.
+    const { shadows } = await api<EvidenceReport>("GET", "/services/hello/report?window=15m");
+    const reasons = shadows.find((shadow) => shadow.version === "2.0.0")?.reasons ?? [];
+    expect(reasons.length).toBeGreaterThan(0);
+    const text = (await dialog.textContent()) ?? "";
+    for (const reason of reasons) expect(text.split(reason).length - 1, reason).toBe(1);
+    expect(await dialog.locator("li").count()).toBe(reasons.length);
     expect((await api<{ services: { version: string; main: boolean }[] }>("GET", "/services/hello")).services).toEqual(
       expect.arrayContaining([expect.objectContaining({ version: "1.0.0", main: true })]),
     );
@@ -284,6 +414,7 @@ describe("the operator's dashboard", () => {
     await force.click();
     await page.locator("dialog[open]").waitFor({ state: "detached" });
     await expect.poll(() => page.locator("#notice").textContent()).toContain("hello 2.0.0 is now main.");
+    expect(await page.locator("#notice").textContent()).toContain("(promotion forced)");
     await expect.poll(() => page.locator('[data-service="hello 2.0.0"] td').nth(0).textContent()).toContain("main");
   });
 
@@ -317,6 +448,8 @@ describe("the operator's dashboard", () => {
       .click();
     await page.locator(`[data-service="hello ${shadow}"]`).waitFor({ state: "detached" });
     expect(await page.locator("#notice").textContent()).toBe(`Service hello ${shadow} killed.`);
+    // With no shadows left, the charts say so instead of drawing nothing.
+    await expect.poll(() => page.locator("#no-shadows").textContent()).toContain("hello has no shadows");
     expect((await api<{ services: unknown[] }>("GET", "/services/hello")).services).toHaveLength(1);
   });
 

@@ -90,6 +90,17 @@ const server = createServer((req, res) => {
   });
 });
 
+// A port another process holds is one line and exit 1: requests sent on would reach that leftover
+// process, and its answers would be taken for this version's.
+server.on("error", (error) => {
+  const reason =
+    error.code === "EADDRINUSE"
+      ? `port ${port} is already in use (an older hello still running?); stop that process or choose another port`
+      : `cannot listen on port ${port}: ${error.message}`;
+  console.error(`hello ${version}: ${reason}`);
+  process.exit(1);
+});
+
 // Port 0 takes any free port; the line says which.
 server.listen(Number(port), "127.0.0.1", () => {
   console.log(`hello ${version} listening on http://127.0.0.1:${server.address().port}`);

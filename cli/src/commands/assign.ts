@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import type { AdminApiClient, AssignResult } from "../client.ts";
 import { ApiRefusal, GateRefusal } from "../errors.ts";
 import { verdictLine } from "../evidence.ts";
+import { listMatching } from "../listing.ts";
 import { createOutput, type Output } from "../output.ts";
 import { confirm } from "../prompt.ts";
 import { openSession } from "../session.ts";
@@ -39,7 +40,10 @@ export default defineCommand({
   args: {
     ...serviceArgs,
     ...yesArg,
-    force: { type: "boolean", description: "Assign even when the version's verdict over the last hour is fail" },
+    force: {
+      type: "boolean",
+      description: "Force the promotion even when the version's verdict over the last hour is fail",
+    },
     ...jsonArg,
     ...connectionArgs,
   },
@@ -48,7 +52,9 @@ export default defineCommand({
     const api = await openSession(args, output);
     const { name, version } = args;
     const force = args.force === true;
-    const evidence = await evidenceFor(api, name, version);
+    // The current main needs no question: the gateway's answer (a no-op) says it already is.
+    const alreadyMain = (await listMatching(api, name, version)).some((record) => record.main);
+    const evidence = alreadyMain ? undefined : await evidenceFor(api, name, version);
     if (evidence) {
       output.say.log(verdictLine(name, evidence.shadow, evidence.minRequests, GATE_WINDOW));
       if (evidence.shadow.verdict === "fail") {
@@ -56,16 +62,18 @@ export default defineCommand({
         if (!force) {
           throw new GateRefusal(
             `${name} ${version} fails the promotion gate, so it stays a shadow. See \`daeploy-edge report ${name}\` ` +
-              `and \`daeploy-edge diffs ${name} ${version}\`, or assign anyway with --force.`,
+              `and \`daeploy-edge diffs ${name} ${version}\`, or force the promotion with --force.`,
             evidence.shadow.reasons,
           );
         }
       }
     }
-    const confirmed = await confirm(`Change ${name} ${version} to main?`, {
-      assumeYes: args.yes,
-      output: output.promptStream,
-    });
+    const confirmed =
+      alreadyMain ||
+      (await confirm(`Change ${name} ${version} to main?`, {
+        assumeYes: args.yes,
+        output: output.promptStream,
+      }));
     if (!confirmed) {
       output.cancelled("Assign cancelled.");
       return;

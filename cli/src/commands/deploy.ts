@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { createOutput } from "../output.ts";
 import { openSession } from "../session.ts";
 import { formatServiceTable } from "../table.ts";
-import { parseHeaderList, parseMethods, parsePercent } from "../traffic.ts";
+import { describeTrafficControls, parseHeaderList, parseMethods, parsePercent } from "../traffic.ts";
 import { connectionArgs, jsonArg, serviceArgs } from "./args.ts";
 
 export default defineCommand({
@@ -39,7 +39,7 @@ export default defineCommand({
   },
   async run({ args }) {
     const mirrorPercent = parsePercent("mirror-percent", args["mirror-percent"]);
-    const mirrorMethods = parseMethods(args["mirror-methods"]);
+    const mirrorMethods = parseMethods("mirror-methods", args["mirror-methods"]);
     const stripHeaders = parseHeaderList(args.strip);
     const output = createOutput({ json: args.json });
     const api = await openSession(args, output);
@@ -54,6 +54,10 @@ export default defineCommand({
       ...(stripHeaders !== undefined && { stripHeaders }),
     });
     output.say.log("Service deployed successfully");
+    // Controls that differ from Daeploy's "every request" are said back, so a typo'd share is seen at once.
+    if (mirrorPercent !== undefined || mirrorMethods !== undefined || stripHeaders !== undefined) {
+      output.say.log(describeTrafficControls(record));
+    }
     if (args.json) output.json(record);
     else output.say.log(formatServiceTable([record], output));
   },

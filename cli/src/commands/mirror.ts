@@ -36,7 +36,7 @@ export default defineCommand({
   },
   async run({ args }) {
     const mirrorPercent = parsePercent("percent", args.percent);
-    const mirrorMethods = parseMethods(args.methods);
+    const mirrorMethods = parseMethods("methods", args.methods);
     const stripHeaders = parseHeaderList(args.strip);
     const output = createOutput({ json: args.json });
     const api = await openSession(args, output);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { editDistance } from "../../../worker/src/registry/edit-distance.ts";
 import {
   checkArguments,
-  editDistance,
   nearest,
   repeatedOption,
   splitList,

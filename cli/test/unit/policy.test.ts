@@ -20,13 +20,17 @@ describe("policy flags", () => {
     expect(changesPolicy({ ...none, minP99Delta: "10" })).toBe(true);
   });
 
-  it("edits the ignore list: adds once, removes what --unignore names, keeps the rest in order", () => {
+  it("edits the ignore list path by path, never sending it whole: adds once, --unignore wins", () => {
     const { change, notIgnored } = planPolicyChange(stored, {
-      ignore: ["body.price", "body.time", "body.price"],
-      unignore: ["header.etag", "body.nothing"],
+      ignore: ["body.price", "body.time", "body.price", "body.gone"],
+      unignore: ["header.etag", "body.nothing", "body.gone"],
     });
-    expect(change).toEqual({ ignore: ["body.time", "body.price"] });
-    expect(notIgnored).toEqual(["body.nothing"]);
+    expect(change).toEqual({
+      ignoreAdd: ["body.price", "body.time"],
+      ignoreRemove: ["header.etag", "body.nothing", "body.gone"],
+    });
+    expect(change).not.toHaveProperty("ignore");
+    expect(notIgnored).toEqual(["body.nothing", "body.gone"]);
   });
 
   it("sends only the thresholds given, by the API's names; shares as fractions or percents", () => {

@@ -28,9 +28,16 @@ describe("traffic-control flags", () => {
   });
 
   it("methods in any case and spacing, once each; `all` is every method", () => {
-    expect(parseMethods("get, Head,GET")).toEqual(["GET", "HEAD"]);
-    expect(parseMethods("ALL")).toBeNull();
-    expect(parseMethods(undefined)).toBeUndefined();
+    expect(parseMethods("methods", "get, Head,GET")).toEqual(["GET", "HEAD"]);
+    expect(parseMethods("methods", "ALL")).toBeNull();
+    expect(parseMethods("methods", undefined)).toBeUndefined();
+  });
+
+  it("refuses what is no HTTP method, naming the flag and the method meant", () => {
+    expect(() => parseMethods("methods", "get,gte")).toThrow("--methods: GTE is not an HTTP method; did you mean GET?");
+    expect(() => parseMethods("mirror-methods", "FOO")).toThrow(
+      "--mirror-methods: FOO is not an HTTP method (RFC 9110 or WebDAV)",
+    );
   });
 
   it("says what a shadow receives, and that a main's controls wait until it is a shadow", () => {

@@ -3,6 +3,7 @@ import { AUDIT_ACTIONS, SERVICE_STATUSES } from "../db/schema.ts";
 import type { ErrorBody } from "../errors.ts";
 import type { ExchangeSample } from "../evidence/batch.ts";
 import type { DiffKind } from "../evidence/compare.ts";
+import { IGNORE_MAX } from "../evidence/policy-change.ts";
 import type { EvidenceReport, ReportSeries, ShadowReport, Verdict } from "../evidence/verdict.ts";
 import type { AssignResult, PolicyResult, ServiceRecord } from "../registry/records.ts";
 import {
@@ -255,13 +256,19 @@ export const AssignBodySchema = v.object(
   BODY_MUST_BE_OBJECT,
 );
 
-const IGNORE_MAX = 200;
 const HEADERS_MAX = 20;
 const distinct = (items: string[]) => new Set(items).size === items.length;
 const fraction = (what: string) => {
   const range = `must be a number from 0 to 1 (${what})`;
   return v.pipe(v.number(range), v.minValue(0, range), v.maxValue(1, range));
 };
+
+const ignoreEdit = v.pipe(
+  v.array(differencePath, "must be a list of difference paths"),
+  v.minLength(1, "must name at least one path"),
+  v.maxLength(IGNORE_MAX, `must list at most ${IGNORE_MAX} paths`),
+  v.check(distinct, "must not list a path twice"),
+);
 
 export const PolicyBodySchema = v.object(
   {
@@ -270,8 +277,24 @@ export const PolicyBodySchema = v.object(
         v.array(differencePath, "must be a list of difference paths"),
         v.maxLength(IGNORE_MAX, `must list at most ${IGNORE_MAX} paths`),
         v.check(distinct, "must not list a path twice"),
-        v.description("Replaces the ignore list"),
+        v.description("Replaces the whole ignore list; to add or remove a path, use ignoreAdd or ignoreRemove"),
         v.metadata({ examples: [["body.time", "header.etag"]] }),
+      ),
+    ),
+    ignoreAdd: v.optional(
+      v.pipe(
+        ignoreEdit,
+        v.description(
+          "Adds these paths to the stored ignore list, keeping whatever else is in it (an edit that cannot lose another operator's)",
+        ),
+        v.metadata({ examples: [["body.time"]] }),
+      ),
+    ),
+    ignoreRemove: v.optional(
+      v.pipe(
+        ignoreEdit,
+        v.description("Removes these paths from the stored ignore list; a path not in it is left alone"),
+        v.metadata({ examples: [["header.etag"]] }),
       ),
     ),
     headers: v.optional(

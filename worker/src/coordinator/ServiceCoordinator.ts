@@ -16,8 +16,9 @@ import {
 } from "../db/queries.ts";
 import type { Env } from "../env.ts";
 import { AppError, type ErrorBody, reasonOf } from "../errors.ts";
-import type { PolicyOverrides, ShadowReport } from "../evidence/verdict.ts";
-import type { Actor, AssignResult, PolicyResult, ServiceRecord } from "../registry/records.ts";
+import { applyPolicyChange } from "../evidence/policy-change.ts";
+import type { ShadowReport } from "../evidence/verdict.ts";
+import type { Actor, AssignResult, PolicyChange, PolicyResult, ServiceRecord } from "../registry/records.ts";
 import {
   decideAssign,
   decideDeploy,
@@ -38,9 +39,6 @@ export type DeployInput = Pick<ServiceRecord, "name" | "version" | "origin" | "s
   Partial<Pick<ServiceRecord, "mirrorPercent" | "mirrorMethods" | "stripHeaders">>;
 
 export type TrafficControls = Partial<Pick<ServiceRecord, "mirrorPercent" | "mirrorMethods" | "stripHeaders">>;
-
-/** Given fields of a policy replace the stored ones, gate thresholds one by one. */
-export type PolicyChanges = PolicyOverrides;
 
 /** Who asked for a change: passed in by the API, so the audit row written with the change names them. */
 const change = (
@@ -155,14 +153,14 @@ export class ServiceCoordinator extends DurableObject<Env> {
     });
   }
 
-  /** Given fields replace the stored ones, gate thresholds one by one; here, so that a kill cannot orphan the row. */
-  setPolicy(name: string, changes: PolicyChanges, actor: Actor): Promise<Outcome<PolicyResult>> {
+  /**
+   * Applies a policy change to the stored policy (see `applyPolicyChange`); here, so that a kill cannot
+   * orphan the row and two edits of the ignore list cannot both start from the same read.
+   */
+  setPolicy(name: string, changes: PolicyChange, actor: Actor): Promise<Outcome<PolicyResult>> {
     return this.#serialised(async () => {
       requireName(await listServices(this.#db, name), name);
-      const stored = await readPolicyOverrides(this.#db, name);
-      const { gate, ...rest } = changes;
-      const merged: PolicyOverrides = { ...stored, ...rest };
-      if (gate !== undefined) merged.gate = { ...stored.gate, ...gate };
+      const merged = applyPolicyChange(await readPolicyOverrides(this.#db, name), changes);
       await writePolicy(this.#db, name, merged, change(actor, "policy", name, null, { ...changes }));
       return toPolicyResult(await readPolicy(this.#db, name));
     });

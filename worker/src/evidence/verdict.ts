@@ -1,4 +1,5 @@
 import type { Difference, DiffKind } from "./compare.ts";
+import { formatCount } from "./count.ts";
 import type { LatencyHistogram, LatencySummary } from "./histogram.ts";
 
 export interface Gate {
@@ -234,7 +235,9 @@ export function judge(
   if (requests.compared < gate.minRequests) {
     return {
       verdict: "inconclusive",
-      reasons: [`${requests.compared} compared requests, fewer than the ${gate.minRequests} the gate needs`],
+      reasons: [
+        `${formatCount(requests.compared)} compared requests, fewer than the ${formatCount(gate.minRequests)} the gate needs`,
+      ],
     };
   }
   const reasons: string[] = [];
@@ -243,7 +246,7 @@ export function judge(
     .filter((f) => f.counts)
     .slice(0, 3)
     .map((f) => `${f.path} (${f.kind}, ${percent(f.rate)})`);
-  const diffLine = `${percent(diffRate)} of compared requests differ (${requests.different} of ${requests.compared})`;
+  const diffLine = `${percent(diffRate)} of compared requests differ (${formatCount(requests.different)} of ${formatCount(requests.compared)})`;
   const failures: string[] = [];
   if (diffRate > gate.maxDiffRate) {
     failures.push(`${diffLine}, more than the ${percent(gate.maxDiffRate)} allowed; top fields: ${top.join(", ")}`);

@@ -29,18 +29,19 @@ import {
   sendShadow,
 } from "./mirror.ts";
 import { ShadowPauses } from "./pause.ts";
-import { resolveRoute, type Shadow, type Target } from "./route-table.ts";
+import { type NoRoute, resolveRoute, type Shadow, type Target } from "./route-table.ts";
 import { isSampled, noiseBucket } from "./sampling.ts";
 import { pauseKey, selectShadows } from "./selection.ts";
 
-const notFound = (segment: string) =>
-  new AppError(
-    404,
-    "service_not_found",
-    segment === ""
-      ? "Name a service: /services/<name>/ or /services/<name>_<version>/"
-      : `No service at /services/${segment}`,
-  );
+const notFound = (segment: string, miss?: NoRoute) => {
+  const known = miss?.pinnedName;
+  let message = `No service at /services/${segment}`;
+  if (segment === "") message = "Name a service: /services/<name>/ or /services/<name>_<version>/";
+  // The name is right and the version is not: say which versions there are.
+  else if (known)
+    message = `${known.name} has no version ${known.version}; its versions are ${known.versions.join(", ")} (/services/${known.name}_<version>/, or /services/${known.name}/ for main)`;
+  return new AppError(404, "service_not_found", message);
+};
 
 const isWebSocketUpgrade = (headers: Headers) => headers.get("upgrade")?.toLowerCase() === "websocket";
 
@@ -89,7 +90,7 @@ proxy.all("*", async (c) => {
   }
   const segment = decodeSegment(path.segment);
   const route = segment ? await resolveRoute(c.env.DB, segment, config.routesCacheTtlMs) : undefined;
-  if (!route) throw notFound(path.segment);
+  if (!route || route.kind === "none") throw notFound(path.segment, route);
 
   const clientRequestId = request.headers.get("x-request-id");
   const requestId = isUsableRequestId(clientRequestId) ? clientRequestId : crypto.randomUUID();

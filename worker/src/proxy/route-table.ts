@@ -72,13 +72,22 @@ function routesOf(d1: D1Database, name: string, ttlMs: number): Promise<NameRout
   return cache.get(name, ttlMs, () => loadRoutes(d1, name));
 }
 
-/** Resolves the segment after /services/ by whole segment; `undefined` means no such service. */
-export async function resolveRoute(d1: D1Database, segment: string, ttlMs: number): Promise<Route | undefined> {
+/** No route: and when the segment pinned a version of a name that exists, that name's versions, to say so. */
+export interface NoRoute {
+  kind: "none";
+  pinnedName?: { name: string; version: string; versions: string[] };
+}
+
+/** Resolves the segment after /services/ by whole segment. */
+export async function resolveRoute(d1: D1Database, segment: string, ttlMs: number): Promise<Route | NoRoute> {
   const { name, pinned } = parseServiceSegment(segment);
+  let pinnedName: NoRoute["pinnedName"];
   if (pinned) {
-    const route = (await routesOf(d1, pinned.name, ttlMs)).pinned.get(pinned.version);
+    const routes = await routesOf(d1, pinned.name, ttlMs);
+    const route = routes.pinned.get(pinned.version);
     if (route) return route;
+    if (routes.pinned.size > 0) pinnedName = { ...pinned, versions: [...routes.pinned.keys()] };
   }
-  if (name === undefined) return undefined;
-  return (await routesOf(d1, name, ttlMs)).group;
+  const group = name === undefined ? undefined : (await routesOf(d1, name, ttlMs)).group;
+  return group ?? { kind: "none", ...(pinnedName && { pinnedName }) };
 }

@@ -102,12 +102,13 @@ export function decideGate(
   if (verdict === "inconclusive") {
     return { warning: `No verdict for ${subject} yet: ${reasons.join("; ")}; main changed anyway` };
   }
-  if (options.force) return { warning: `${subject} fails the promotion gate; main changed anyway (force)` };
+  if (options.force) return { warning: `${subject} fails the promotion gate; main changed anyway (promotion forced)` };
+  // The reasons travel once, in `reasons`; every view lists them from there.
   throw new AppError(
     409,
     "gate_failed",
-    `${subject} fails the promotion gate: ${reasons.join("; ")}. ` +
-      "Fix the shadow, ignore noisy paths in the name's policy, or assign with force",
+    `${subject} fails the promotion gate (the reasons are in error.reasons). ` +
+      "Fix the shadow, ignore noisy paths in the name's policy, or force the promotion (force: true)",
     undefined,
     { reasons: [...reasons] },
   );

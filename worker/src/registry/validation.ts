@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { isKnownMethod, methodProblem } from "./http-methods.ts";
 import {
   GATEWAY_HEADERS,
   NAME_MAX_LENGTH,
@@ -82,8 +83,7 @@ export const mirrorPercent = v.pipe(
   v.check(hasAtMostTwoDecimals, "must have at most two decimals, such as 12.5 or 0.25"),
 );
 
-/** A request method is a token (RFC 9110 §9.1), and methods are case-sensitive: `get` is not `GET`. */
-export const HTTP_METHOD_PATTERN = /^[A-Z][A-Z0-9!#$%&'*+.^_`|~-]*$/;
+// A method must be a known one (./http-methods.ts); methods are case-sensitive, so `get` is not `GET`.
 const METHODS_MAX = 32;
 const METHOD_MAX_LENGTH = 32;
 
@@ -93,7 +93,7 @@ export const mirrorMethods = v.nullable(
       v.pipe(
         v.string(MUST_BE_STRING),
         v.maxLength(METHOD_MAX_LENGTH, `must be at most ${METHOD_MAX_LENGTH} characters`),
-        v.regex(HTTP_METHOD_PATTERN, "must be an upper-case HTTP method such as GET or POST"),
+        v.check(isKnownMethod, (issue) => methodProblem(String(issue.input)) ?? ""),
       ),
       'must be a list of HTTP methods such as ["GET", "HEAD"], or null for every method',
     ),

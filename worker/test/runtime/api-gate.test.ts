@@ -77,7 +77,9 @@ describe("the promotion gate on PUT /services/:name/main", () => {
     expect(res.status).toBe(200);
     expect(res.body.changed).toBe(true);
     expect(res.body.verdict?.verdict).toBe("fail");
-    expect(res.body.warning).toBe(`${name} 2.0.0 (last 1h) fails the promotion gate; main changed anyway (force)`);
+    expect(res.body.warning).toBe(
+      `${name} 2.0.0 (last 1h) fails the promotion gate; main changed anyway (promotion forced)`,
+    );
     expect(await mainOf(name)).toBe("2.0.0");
   });
 

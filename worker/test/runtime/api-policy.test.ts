@@ -65,6 +65,35 @@ describe("PUT /services/:name/policy", () => {
     expect(cleared.body.headers).toEqual(["cache-control"]);
   });
 
+  it("adds and removes ignored paths one by one, keeping the rest in order", async () => {
+    const name = await freshName();
+    await putPolicy(name, { ignore: ["body.time", "header.etag"] });
+    const added = await putPolicy(name, { ignoreAdd: ["body.price", "body.time"] });
+    expect(added.status).toBe(200);
+    expect(added.body.ignore).toEqual(["body.time", "header.etag", "body.price"]);
+    const removed = await putPolicy(name, { ignoreRemove: ["header.etag", "body.never"], noisePercent: 3 });
+    expect(removed.body).toEqual({ ...DEFAULTS, ignore: ["body.time", "body.price"], noisePercent: 3 });
+    // A name whose list was never set starts from the default (empty) list.
+    const fresh = await putPolicy(await freshName(), { ignoreAdd: ["status"] });
+    expect(fresh.body.ignore).toEqual(["status"]);
+  });
+
+  it("keeps both of two operators' edits made at once", async () => {
+    const name = await freshName();
+    await putPolicy(name, { ignore: ["header.etag"] });
+    // Each operator's view was read before either wrote; each sends only the path they toggle.
+    const before = (await getPolicy(name)).body.ignore;
+    expect(before).toEqual(["header.etag"]);
+    const edits = [
+      ...Array.from({ length: 8 }, (_, i) => ({ ignoreAdd: [`body.f${i}`] })),
+      { ignoreRemove: ["header.etag"] },
+    ];
+    const answers = await Promise.all(edits.map((edit) => putPolicy(name, edit)));
+    expect(answers.map((answer) => answer.status)).toEqual(edits.map(() => 200));
+    const after = (await getPolicy(name)).body.ignore;
+    expect([...after].sort()).toEqual(Array.from({ length: 8 }, (_, i) => `body.f${i}`).sort());
+  });
+
   it("takes every kind of difference path the comparison writes", async () => {
     const ignore = [
       "status",
@@ -142,6 +171,20 @@ describe("PUT /services/:name/policy", () => {
       "ignore must list at most 200 paths",
     ],
     ["a path twice", { ignore: ["body.a", "body.a"] }, "ignore", "ignore must not list a path twice"],
+    ["ignoreAdd of a bad path", { ignoreAdd: ["body."] }, "ignoreAdd.0", `ignoreAdd.0 ${PATH_SHAPE}`],
+    ["an empty ignoreRemove", { ignoreRemove: [] }, "ignoreRemove", "ignoreRemove must name at least one path"],
+    [
+      "ignore beside ignoreAdd",
+      { ignore: ["body.a"], ignoreAdd: ["body.b"] },
+      "ignore",
+      "body must not set ignore together with ignoreAdd or ignoreRemove: ignore replaces the whole list, the others edit it",
+    ],
+    [
+      "a path both added and removed",
+      { ignoreAdd: ["body.a"], ignoreRemove: ["body.a"] },
+      "ignoreRemove",
+      "ignoreRemove must not name body.a, which ignoreAdd adds",
+    ],
     [
       "an upper-case header",
       { headers: ["ETag"] },

@@ -1,4 +1,5 @@
 import { describe, expect, inject, it } from "vitest";
+import { HTTP_METHODS } from "../../src/registry/http-methods.ts";
 import { api, deploy, versionsOf } from "./admin-client.ts";
 
 const origins = inject("origins");
@@ -64,12 +65,12 @@ describe("PATCH /services/:name/:version", () => {
       mirrorPercent: 10,
       mirrorMethods: null,
     });
-    const methods = await api("PATCH", "/services/tc_patch/2.0.0", { body: { mirrorMethods: ["GET", "M-SEARCH"] } });
+    const methods = await api("PATCH", "/services/tc_patch/2.0.0", { body: { mirrorMethods: ["GET", "PROPFIND"] } });
     expect(methods.status).toBe(200);
-    expect(methods.body).toMatchObject({ mirrorPercent: 10, mirrorMethods: ["GET", "M-SEARCH"] });
+    expect(methods.body).toMatchObject({ mirrorPercent: 10, mirrorMethods: ["GET", "PROPFIND"] });
     expect(await controlsOf("tc_patch")).toEqual([
       ["1.0.0", 100, null],
-      ["2.0.0", 10, ["GET", "M-SEARCH"]],
+      ["2.0.0", 10, ["GET", "PROPFIND"]],
     ]);
   });
 
@@ -144,13 +145,25 @@ describe("PATCH /services/:name/:version", () => {
       "a lower-case method",
       { mirrorMethods: ["GET", "post"] },
       "mirrorMethods.1",
-      "mirrorMethods.1 must be an upper-case HTTP method such as GET or POST",
+      'mirrorMethods.1 must be an HTTP method such as GET or POST; "post" is not one (did you mean POST?)',
     ],
     [
       "a method with a space",
       { mirrorMethods: ["GET HEAD"] },
       "mirrorMethods.0",
-      "mirrorMethods.0 must be an upper-case HTTP method such as GET or POST",
+      'mirrorMethods.0 must be an HTTP method such as GET or POST (RFC 9110 or WebDAV); "GET HEAD" is not one',
+    ],
+    [
+      "a typo of a method",
+      { mirrorMethods: ["GTE"] },
+      "mirrorMethods.0",
+      'mirrorMethods.0 must be an HTTP method such as GET or POST; "GTE" is not one (did you mean GET?)',
+    ],
+    [
+      "a well-formed token that is no method",
+      { mirrorMethods: ["GET", "FOO"] },
+      "mirrorMethods.1",
+      'mirrorMethods.1 must be an HTTP method such as GET or POST (RFC 9110 or WebDAV); "FOO" is not one',
     ],
     [
       "a method twice",
@@ -167,7 +180,7 @@ describe("PATCH /services/:name/:version", () => {
     ["a number for a method", { mirrorMethods: [1] }, "mirrorMethods.0", "mirrorMethods.0 must be a string"],
     [
       "33 methods",
-      { mirrorMethods: Array.from({ length: 33 }, (_, i) => `M${i}`) },
+      { mirrorMethods: HTTP_METHODS.slice(0, 33) },
       "mirrorMethods",
       "mirrorMethods must name at most 32 methods",
     ],

@@ -65,6 +65,25 @@ describe("routing by whole segment", () => {
     }
   });
 
+  it("answers a version the name does not have with 404 naming the versions it has", async () => {
+    const name = uniqueName("ver");
+    await deploy(name, "1.0.0", origins.v1);
+    await deploy(name, "1.1.0", origins.v2);
+    const response = await gateway(`/services/${name}_9.9.9/x`);
+    expect(response.status).toBe(404);
+    expect(await response.json()).toEqual({
+      error: {
+        code: "service_not_found",
+        message: `${name} has no version 9.9.9; its versions are 1.0.0, 1.1.0 (/services/${name}_<version>/, or /services/${name}/ for main)`,
+      },
+    });
+    // A name that does not exist at all is still just "no service".
+    const unknown = await gateway(`/services/${name}x_1.0.0/`);
+    expect(((await unknown.json()) as { error: { message: string } }).error.message).toBe(
+      `No service at /services/${name}x_1.0.0`,
+    );
+  });
+
   it("sends a pinned path to that version only, without mirroring", async () => {
     const name = uniqueName("pin");
     await deploy(name, "1.0.0", origins.v1);

@@ -103,7 +103,7 @@ describe("shadowReport", () => {
       { path: "body.price", kind: "value", count: 100, rate: 0.1, noiseRate: 0, ignored: false, counts: true },
     ]);
     expect(report.verdict).toBe("fail");
-    expect(report.reasons.join(" ")).toContain("10% of compared requests differ (100 of 1000)");
+    expect(report.reasons.join(" ")).toContain("10% of compared requests differ (100 of 1,000)");
     expect(report.reasons.join(" ")).toContain("body.price (value, 10%)");
   });
 
@@ -194,7 +194,7 @@ describe("shadowReport", () => {
     const report = shadowReport(evidence(1000, [[[price], 5]]), noNoise, defaultPolicy);
     expect(report.verdict).toBe("pass");
     expect(report.reasons).toHaveLength(3);
-    expect(report.reasons[0]).toBe("0.5% of compared requests differ (5 of 1000), within 1%");
+    expect(report.reasons[0]).toBe("0.5% of compared requests differ (5 of 1,000), within 1%");
   });
 
   it("gives every failing rule when several fail", () => {

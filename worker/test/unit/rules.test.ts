@@ -121,7 +121,9 @@ describe("the promotion gate (G1–G4)", () => {
     expect(error.code).toBe("gate_failed");
     expect(error.reasons).toEqual(["20% of compared requests differ"]);
     expect(error.message).toContain("hello 2.0.0 (last 1h) fails the promotion gate");
-    expect(error.message).toMatch(/policy.*force/);
+    expect(error.message).toMatch(/policy.*force the promotion \(force: true\)/);
+    // The reasons travel once, in `reasons`: a view that lists them and the message does not say them twice.
+    expect(error.message).not.toContain("20% of compared requests differ");
     expect(error.toBody().error.reasons).toEqual(["20% of compared requests differ"]);
   });
 

@@ -110,12 +110,36 @@ describe("mirror percent", () => {
 });
 
 describe("mirror methods", () => {
-  it.each([[null], [["GET"]], [["GET", "HEAD", "M-SEARCH", "PROPFIND"]]])("accepts %j", (methods) => {
+  it.each([[null], [["GET"]], [["GET", "HEAD", "PATCH", "PROPFIND", "VERSION-CONTROL"]]])("accepts %j", (methods) => {
     expect(v.is(mirrorMethods, methods)).toBe(true);
   });
 
-  it.each([[[]], [["get"]], [["GET", "GET"]], [["GET HEAD"]], [[""]], ["GET"], [["-GET"]]])("rejects %j", (methods) => {
+  it.each([
+    [[]],
+    [["get"]],
+    [["GET", "GET"]],
+    [["GET HEAD"]],
+    [[""]],
+    ["GET"],
+    [["-GET"]],
+    // Well-formed tokens, but no HTTP method: a typo must not quietly stop a shadow's copies.
+    [["GTE"]],
+    [["FOO"]],
+    [["M-SEARCH"]],
+  ])("rejects %j", (methods) => {
     expect(v.is(mirrorMethods, methods)).toBe(false);
+  });
+
+  it("says which method was meant", () => {
+    const issue = (methods: unknown) => v.safeParse(mirrorMethods, methods).issues?.[0]?.message;
+    expect(issue(["GET", "GTE"])).toBe(
+      'must be an HTTP method such as GET or POST; "GTE" is not one (did you mean GET?)',
+    );
+    expect(issue(["get"])).toContain("(did you mean GET?)");
+    expect(issue(["PROPFIN"])).toContain("(did you mean PROPFIND?)");
+    expect(issue(["FROBNICATE"])).toBe(
+      'must be an HTTP method such as GET or POST (RFC 9110 or WebDAV); "FROBNICATE" is not one',
+    );
   });
 });
 
