@@ -1,5 +1,5 @@
 import type { AuditAction, ServiceStatus } from "../db/schema.ts";
-import type { Gate, ShadowReport } from "../evidence/verdict.ts";
+import type { Gate, PolicyOverrides, ShadowReport } from "../evidence/verdict.ts";
 
 /** Who made an admin call, as the audit trail records it. */
 export type Actor = "admin-token" | "read-token" | `access:${string}`;
@@ -36,6 +36,12 @@ export interface PolicyResult {
   redact: string[];
   gate: Gate;
 }
+
+/**
+ * A change to a name's policy: given fields replace the stored ones, gate thresholds one by one, and
+ * `ignoreAdd`/`ignoreRemove` edit the stored ignore list path by path.
+ */
+export type PolicyChange = PolicyOverrides & { ignoreAdd?: string[]; ignoreRemove?: string[] };
 
 /** One change in the audit trail, as the admin API shows it. */
 export interface AuditRecord {

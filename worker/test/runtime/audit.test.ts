@@ -64,7 +64,7 @@ describe("the audit trail", () => {
     expect(older.map((r) => r.action)).toEqual(["deploy", "deploy"]);
     expect(row).toMatchObject({ action: "assign", version: "2.0.0", actor: "admin-token" });
     expect(row?.detail).toMatchObject({ from: "1.0.0", verdict: "fail", force: true });
-    expect(String(row?.detail.warning)).toContain("main changed anyway (force)");
+    expect(String(row?.detail.warning)).toContain("fails the promotion gate; main changed anyway");
     expect(row?.detail.reasons).toEqual(expect.arrayContaining([expect.stringContaining("body.price")]));
   });
 
