@@ -20,6 +20,8 @@ export type AssignResult = InferResponseType<NameRoutes["main"]["$put"], 200>;
 /** Each shadow's evidence against main over a window, and its verdict. */
 export type EvidenceReport = InferResponseType<NameRoutes["report"]["$get"], 200>;
 export type ShadowReport = EvidenceReport["shadows"][number];
+/** One version's verdict as the gate endpoint answers it, on pass (200) and otherwise (412) alike. */
+export type GateResult = InferResponseType<VersionRoutes["gate"]["$get"], 200>;
 export type DiffSample = InferResponseType<VersionRoutes["diffs"]["$get"], 200>["samples"][number];
 /** A name's whole policy, defaults included. */
 export type EvidencePolicy = InferResponseType<NameRoutes["policy"]["$get"], 200>;
@@ -95,6 +97,8 @@ export interface AdminApiClient {
   setTrafficControls(name: string, version: string, controls: TrafficControls): Promise<ServiceRecord>;
   report(name: string, window?: string): Promise<EvidenceReport>;
   diffs(name: string, version: string, filter: { path?: string; limit?: string }): Promise<DiffSample[]>;
+  /** The version's verdict over the window: 200 and 412 are both answers; anything else is a refusal. */
+  gate(name: string, version: string, window?: string): Promise<GateResult>;
   policy(name: string): Promise<EvidencePolicy>;
   changePolicy(name: string, change: PolicyChange): Promise<EvidencePolicy>;
   /** The audit trail, newest first. */
@@ -173,6 +177,19 @@ export function connectAdminApi({ host, token }: Connection): AdminApiClient {
       const { samples } = await answer(response);
       if (!Array.isArray(samples)) throw new NotAGateway(host, "its answer had no samples");
       return samples;
+    },
+    async gate(name, version, window) {
+      const query = window === undefined ? {} : { window };
+      const response = await api.services[":name"][":version"].gate.$get({ param: { name, version }, query });
+      if (response.status !== 200 && response.status !== 412) throw await refusal(response);
+      let body: GateResult;
+      try {
+        body = (await response.json()) as GateResult;
+      } catch {
+        throw new NotAGateway(host, `its answer to ${response.status} was not JSON`);
+      }
+      if (typeof body?.verdict !== "string") throw new NotAGateway(host, "its gate answer had no verdict");
+      return body;
     },
     async policy(name) {
       return answer(await api.services[":name"].policy.$get({ param: { name } }));

@@ -12,6 +12,10 @@ export interface PolicyFlags {
   maxErrorIncrease?: string | undefined;
   maxP99Ratio?: string | undefined;
   minP99Delta?: string | undefined;
+  /** A receiver's URL, or `off`. */
+  notify?: string | undefined;
+  /** A comma list of events, for the receiver given or the one already set. */
+  notifyEvents?: string | undefined;
 }
 
 /**
@@ -42,7 +46,27 @@ export const changesPolicy = (flags: PolicyFlags) =>
     flags.maxErrorIncrease,
     flags.maxP99Ratio,
     flags.minP99Delta,
+    flags.notify,
+    flags.notifyEvents,
   ].some((value) => value !== undefined);
+
+/** What `--notify` and `--notify-events` make of the policy's `notify`; undefined when neither is given. */
+export function notifyChange(current: EvidencePolicy, flags: PolicyFlags): PolicyChange["notify"] {
+  if (flags.notify === "off") {
+    if (flags.notifyEvents !== undefined) throw new UsageError("--notify-events makes no sense with --notify off");
+    return null;
+  }
+  const events = flags.notifyEvents
+    ?.split(",")
+    .map((event) => event.trim())
+    .filter((event) => event !== "") as NonNullable<PolicyChange["notify"]>["events"];
+  if (flags.notify !== undefined) return { url: flags.notify, ...(events && { events }) };
+  if (events === undefined) return undefined;
+  if (!current.notify) {
+    throw new UsageError("--notify-events needs a receiver: give --notify URL too");
+  }
+  return { url: current.notify.url, events };
+}
 
 /** The thresholds the flags set, by the API's names; checked before anything is sent. */
 export function thresholdChange(flags: PolicyFlags): Pick<PolicyChange, "noisePercent" | "gate"> {
@@ -78,6 +102,8 @@ export interface PlannedChange {
  */
 export function planPolicyChange(current: EvidencePolicy, flags: PolicyFlags): PlannedChange {
   const change: PolicyChange = thresholdChange(flags);
+  const notify = notifyChange(current, flags);
+  if (notify !== undefined) change.notify = notify;
   const notIgnored = flags.unignore.filter((path) => !current.ignore.includes(path));
   // --unignore wins over --ignore of the same path.
   const added = [...new Set(flags.ignore.filter((path) => !flags.unignore.includes(path)))];
@@ -99,6 +125,7 @@ export function formatPolicy(policy: EvidencePolicy): string[] {
     ["max-error-increase", `${gate.maxErrorRateIncrease} (${formatRate(gate.maxErrorRateIncrease)})`],
     ["max-p99-ratio", `${gate.maxP99Ratio}`],
     ["min-p99-delta", `${gate.minP99DeltaMs} ms`],
+    ["notify", policy.notify ? `${policy.notify.url} (${policy.notify.events.join(", ")})` : "(nowhere)"],
   ];
   const width = Math.max(...rows.map(([label]) => label.length)) + 2;
   return rows.map(([label, value]) => `  ${label.padEnd(width)}${value}`);

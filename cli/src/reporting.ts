@@ -8,9 +8,13 @@ import { closePrompts } from "./prompt.ts";
  * The one place a failure becomes output and an exit code: one line on stderr, exit 1, never a
  * stack trace (DEBUG=1 adds it); with `--json`, also `{"error":{…}}` on stdout. Arguments the
  * command does not take are failures too. citty still handles --help, and missing arguments unless --json
- * is given (cli.ts answers those).
+ * is given (cli.ts answers those). `gate` exits 3 instead, as 1 is its "fail" verdict.
  */
-export function reportingFailures<T extends ArgsDef>(name: string, command: CommandDef<T>): CommandDef<T> {
+export function reportingFailures<T extends ArgsDef>(
+  name: string,
+  command: CommandDef<T>,
+  failureExitCode = 1,
+): CommandDef<T> {
   const run = command.run;
   if (!run) return command;
   return {
@@ -25,7 +29,7 @@ export function reportingFailures<T extends ArgsDef>(name: string, command: Comm
         createOutput().say.error(describeFailure(error));
         if (json) createOutput({ json }).json(failureAsJson(error));
         if (process.env.DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
-        process.exitCode = 1;
+        process.exitCode = failureExitCode;
       } finally {
         closePrompts();
       }

@@ -220,6 +220,7 @@ describe("policy", () => {
     "  max-error-increase  0.01 (1%)",
     "  max-p99-ratio       1.5",
     "  min-p99-delta       25 ms",
+    "  notify              (nowhere)",
   ];
 
   it("shows the defaults", async () => {
@@ -255,6 +256,7 @@ describe("policy", () => {
       "  max-error-increase  0.01 (1%)",
       "  max-p99-ratio       2",
       "  min-p99-delta       25 ms",
+      "  notify              (nowhere)",
     ]);
   });
 
@@ -267,6 +269,7 @@ describe("policy", () => {
       noisePercent: 5,
       redact: [],
       gate: { minRequests: 50, maxDiffRate: 0.02, maxErrorRateIncrease: 0.01, maxP99Ratio: 2, minP99DeltaMs: 25 },
+      notify: null,
     });
     expect(result.err).toEqual([
       `Active host: ${gateway.url}`,
@@ -290,6 +293,26 @@ describe("policy", () => {
 
   it("of a name that does not exist: 404 in one line", async () => {
     expectOneLineFailure(await asUser(["policy", "nobody"]), /^Command failed: 404 - Not Found: /);
+  });
+
+  it("--notify sets a receiver (all events by default), --notify-events narrows them, --notify off removes it", async () => {
+    const set = await asUser(["policy", "shop", "--notify", "https://hooks.example.com/T0/B0"]);
+    expect(set.code).toBe(0);
+    expect(set.out.at(-1)).toBe(
+      "  notify              https://hooks.example.com/T0/B0 (verdict, assign, kill, rollout)",
+    );
+    const narrowed = await asUser(["policy", "shop", "--notify-events", "verdict,kill"]);
+    expect(narrowed.out.at(-1)).toBe("  notify              https://hooks.example.com/T0/B0 (verdict, kill)");
+    expectOneLineFailure(
+      await asUser(["policy", "shop", "--notify", "http://hooks.example.com/x"]),
+      /^Command failed: 422 - Unprocessable Entity: notify\.url must use https: \(http: only to a loopback address such as 127\.0\.0\.1\)$/,
+    );
+    const off = await asUser(["policy", "shop", "--notify", "off"]);
+    expect(off.out.at(-1)).toBe("  notify              (nowhere)");
+    expectOneLineFailure(
+      await asUser(["policy", "shop", "--notify-events", "kill"]),
+      /^--notify-events needs a receiver: give --notify URL too$/,
+    );
   });
 });
 

@@ -7,6 +7,7 @@ import type { AppEnv, Env } from "./env.ts";
 import { AppError, reasonOf } from "./errors.ts";
 import { probeAllOrigins } from "./health/cron.ts";
 import { answerOwnProbe } from "./health/probe.ts";
+import { watchVerdicts } from "./notify/send.ts";
 import { proxy } from "./proxy/index.ts";
 import { confineServiceWorkers } from "./proxy/scope.ts";
 
@@ -49,5 +50,6 @@ export default {
   fetch: app.fetch,
   scheduled(controller, env, ctx) {
     ctx.waitUntil(probeAllOrigins(env, new Date(controller.scheduledTime)));
+    ctx.waitUntil(watchVerdicts(env, new Date(controller.scheduledTime)));
   },
 } satisfies ExportedHandler<Env>;

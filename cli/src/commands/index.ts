@@ -1,7 +1,9 @@
+import { GATE_EXIT } from "../gating.ts";
 import { reportingFailures } from "../reporting.ts";
 import assign from "./assign.ts";
 import deploy from "./deploy.ts";
 import diffs from "./diffs.ts";
+import gate from "./gate.ts";
 import history from "./history.ts";
 import kill from "./kill.ts";
 import login from "./login.ts";
@@ -24,5 +26,6 @@ export const commands = {
   report: reportingFailures("report", report),
   diffs: reportingFailures("diffs", diffs),
   policy: reportingFailures("policy", policy),
+  gate: reportingFailures("gate", gate, GATE_EXIT.unreachable),
   history: reportingFailures("history", history),
 };

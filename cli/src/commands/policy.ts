@@ -8,7 +8,8 @@ import { connectionArgs, jsonArg } from "./args.ts";
 export default defineCommand({
   meta: {
     name: "policy",
-    description: "Show or change a name's evidence policy: ignored paths, noise sampling and the gate's thresholds",
+    description:
+      "Show or change a name's evidence policy: ignored paths, noise sampling, the gate's thresholds and notifications",
   },
   args: {
     name: { type: "positional", required: true, description: "Service name" },
@@ -40,6 +41,16 @@ export default defineCommand({
     },
     "max-p99-ratio": { type: "string", valueHint: "x", description: "Largest ratio of the shadow's p99 to main's" },
     "min-p99-delta": { type: "string", valueHint: "ms", description: "A slower p99 only fails past this many ms" },
+    notify: {
+      type: "string",
+      valueHint: "url|off",
+      description: "POST a JSON event per change here (https:, or http: to loopback); off stops them",
+    },
+    "notify-events": {
+      type: "string",
+      valueHint: "list",
+      description: "Which changes to send: verdict,assign,kill,rollout (default all)",
+    },
     ...jsonArg,
     ...connectionArgs,
   },
@@ -54,6 +65,8 @@ export default defineCommand({
       maxErrorIncrease: args["max-error-increase"],
       maxP99Ratio: args["max-p99-ratio"],
       minP99Delta: args["min-p99-delta"],
+      notify: args.notify,
+      notifyEvents: args["notify-events"],
     };
     thresholdChange(flags); // a value that is no number stops here, before the host is asked anything
     const output = createOutput({ json: args.json });

@@ -9,6 +9,7 @@ const stored: EvidencePolicy = {
   noisePercent: 5,
   redact: [],
   gate: { minRequests: 100, maxDiffRate: 0.01, maxErrorRateIncrease: 0.01, maxP99Ratio: 1.5, minP99DeltaMs: 25 },
+  notify: null,
 };
 
 const none = { ignore: [], unignore: [] };
@@ -73,6 +74,7 @@ describe("the policy as printed", () => {
       "  max-error-increase  0.01 (1%)",
       "  max-p99-ratio       1.5",
       "  min-p99-delta       25 ms",
+      "  notify              (nowhere)",
     ]);
     expect(formatPolicy({ ...stored, ignore: [], headers: ["etag"] }).slice(0, 2)).toEqual([
       "  ignore              (nothing)",

@@ -21,8 +21,12 @@ const unauthorized = (message: string) =>
 /** The header Cloudflare Access adds to every request it lets through. */
 export const ACCESS_ASSERTION = "Cf-Access-Jwt-Assertion";
 
-/** Reads never change anything; every other method is a write. */
-const isRead = (method: string) => method === "GET" || method === "HEAD";
+/** The gate's POST only reads (a Flagger webhook must POST): the read token may call it. */
+const READING_POST = /\/services\/[^/]+\/[^/]+\/gate$/;
+
+/** Whether a call only reads: GET and HEAD, and the gate's POST. Everything else is a write. */
+export const isReadCall = (method: string, path: string): boolean =>
+  method === "GET" || method === "HEAD" || (method === "POST" && READING_POST.test(path));
 
 /** Who is calling: the admin token, the read token, or a user Cloudflare Access signed in. */
 async function identify(env: Env, authorization: string, assertion: string | undefined): Promise<Actor> {
@@ -63,7 +67,7 @@ export function adminAuth() {
       );
     }
     const actor = await identify(c.env, c.req.header("Authorization") ?? "", c.req.header(ACCESS_ASSERTION));
-    if (actor === "read-token" && !isRead(c.req.method)) {
+    if (actor === "read-token" && !isReadCall(c.req.method, c.req.path)) {
       throw new AppError(
         403,
         "read_only",

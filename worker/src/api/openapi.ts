@@ -2,14 +2,15 @@ import { type ConversionConfig, type JsonSchema, toJsonSchema, toJsonSchemaDefs 
 import type { Hono, MiddlewareHandler } from "hono";
 import type * as v from "valibot";
 import type { AppEnv } from "../env.ts";
+import { isReadCall } from "./auth.ts";
 import { NAMED_SCHEMAS } from "./schemas.ts";
 import { MAX_JSON_BODY_BYTES, type ObjectSchema, type Target, validatedInputs } from "./validate.ts";
 
 interface Operation {
   summary: string;
-  /** The success status and its body, then the errors only this route gives. */
+  /** The success status and its body, then the errors only this route gives (an error body by default). */
   success: { status: number; description: string; schema?: v.GenericSchema };
-  errors?: Record<number, string>;
+  errors?: Record<number, string | { description: string; schema: v.GenericSchema }>;
 }
 
 const operations = new WeakMap<object, Operation>();
@@ -82,21 +83,22 @@ export function openApiDocument(api: Hono<AppEnv>, base: string) {
         })),
       );
     const body = inputs.find((input) => input.target === "json");
-    const errors: Record<number, string> = {
+    const errors: NonNullable<Operation["errors"]> = {
       ...EVERY_ROUTE,
       ...(inputs.length > 0 ? WITH_INPUT : {}),
       ...(body ? WITH_BODY : {}),
       ...operation.errors,
     };
     // Every write refuses the read token; a route with a 403 of its own documents both.
-    if (method !== "GET")
-      errors[403] = operation.errors?.[403] ? `${operation.errors[403]}; or ${READ_ONLY}` : READ_ONLY;
+    const own403 = operation.errors?.[403];
+    if (!isReadCall(method, path)) errors[403] = typeof own403 === "string" ? `${own403}; or ${READ_ONLY}` : READ_ONLY;
     const { success } = operation;
     const responses: Record<string, unknown> = {
       [success.status]: { description: success.description, content: success.schema && jsonContent(success.schema) },
     };
-    for (const [status, description] of Object.entries(errors)) {
-      responses[status] = { description, content: jsonContent(NAMED_SCHEMAS.Error) };
+    for (const [status, error] of Object.entries(errors)) {
+      const { description, schema } = typeof error === "string" ? { description: error, schema: undefined } : error;
+      responses[status] = { description, content: jsonContent(schema ?? NAMED_SCHEMAS.Error) };
     }
     const openApiPath = path.replace(/:(\w+)/g, "{$1}");
     const item = paths[openApiPath] ?? {};

@@ -15,12 +15,17 @@ import type { AppEnv, Env } from "../env.ts";
 import { AppError, reasonOf } from "../errors.ts";
 import type { EvidenceReport } from "../evidence/verdict.ts";
 import { probeOrigin } from "../health/probe.ts";
+import { assignEvent, killEvents } from "../notify/events.ts";
+import { notifyName } from "../notify/send.ts";
 import { gatewayKey } from "../proxy/gateway-key.ts";
 import { forgetRoutes } from "../proxy/route-table.ts";
 import { decideDeploy, findVersion, requireName } from "../registry/rules.ts";
 import { parseWindow } from "../registry/validation.ts";
 import { adminAuth } from "./auth.ts";
+import { type GateAnswer, gateAnswer } from "./gate.ts";
+import { collectMetrics } from "./metrics.ts";
 import { describe, openApiDocument } from "./openapi.ts";
+import { EXPOSITION_CONTENT_TYPE } from "./prometheus.ts";
 import {
   AssignBodySchema,
   AssignResultSchema,
@@ -30,6 +35,8 @@ import {
   DiffsQuerySchema,
   DiffsSchema,
   EvidenceReportSchema,
+  GateQuerySchema,
+  GateResultSchema,
   KilledListSchema,
   ListQuerySchema,
   NameParamSchema,
@@ -76,6 +83,40 @@ async function readEvidence<T>(env: Env, name: string, call: Parameters<typeof c
     );
   }
 }
+
+/** One version's verdict over a window, from its name's ledger; the gate's GET and POST share it. */
+async function readGate(
+  env: Env,
+  name: string,
+  version: string,
+  { window: windowText, answer }: { window: string; answer: "status" | "body" },
+): Promise<GateAnswer> {
+  const window = parseWindow(windowText) ?? GATE_WINDOW.ms;
+  const db = openDatabase(env.DB);
+  const versions = await listServices(db, name);
+  findVersion(versions, name, version);
+  const policy = await readPolicy(db, name);
+  const main = versions.find((v) => v.main)?.version ?? "";
+  const to = Date.now();
+  const input = { name, from: to - window, to, main, shadows: [version], policy };
+  const report: EvidenceReport = await readEvidence(env, name, (ledger) => ledger.report(input));
+  return gateAnswer(report, version, windowText, answer);
+}
+
+const describeGate = (how: string) =>
+  describe({
+    summary: `One version's verdict for a pipeline: 200 only on pass${how}`,
+    success: { status: 200, description: "The verdict is pass", schema: GateResultSchema },
+    errors: {
+      404: "The name, or this version of it, is not deployed",
+      412: {
+        description:
+          "The verdict is fail or inconclusive (a main is always inconclusive); the same body as on pass, with `error`",
+        schema: GateResultSchema,
+      },
+      503: EVIDENCE_UNAVAILABLE,
+    },
+  });
 
 export const adminApi = new Hono<AppEnv>();
 
@@ -174,6 +215,7 @@ const routes = adminApi
       const { name } = c.req.valid("param");
       const { version, force } = c.req.valid("json");
       const result = await coordinate(c.env, name, (co) => co.assign(name, version, force, c.get("actor")));
+      if (result.changed) c.executionCtx.waitUntil(notifyName(c.env, name, [assignEvent(name, result, new Date())]));
       return c.json(result, 200);
     },
   )
@@ -276,6 +318,37 @@ const routes = adminApi
     },
   )
   .get(
+    "/services/:name/:version/gate",
+    describeGate(" (or always, with `answer=body`: an Argo Rollouts `web` metric reads `{$.verdict}`)"),
+    validate("param", VersionParamSchema),
+    validate("query", GateQuerySchema),
+    async (c) => {
+      const { name, version } = c.req.valid("param");
+      const { status, body } = await readGate(c.env, name, version, c.req.valid("query"));
+      return c.json(body, status);
+    },
+  )
+  .post(
+    "/services/:name/:version/gate",
+    describeGate("; any body is accepted and ignored, as a Flagger webhook sends one"),
+    validate("param", VersionParamSchema),
+    validate("query", GateQuerySchema),
+    async (c) => {
+      const { name, version } = c.req.valid("param");
+      const { status, body } = await readGate(c.env, name, version, c.req.valid("query"));
+      return c.json(body, status);
+    },
+  )
+  .get(
+    "/metrics",
+    describe({
+      summary:
+        "Prometheus text exposition: each shadow's copies by outcome, latency histograms, verdict and top fields",
+      success: { status: 200, description: "The metrics, as `text/plain; version=0.0.4`" },
+    }),
+    async (c) => c.body(await collectMetrics(c.env), 200, { "content-type": EXPOSITION_CONTENT_TYPE }),
+  )
+  .get(
     "/services/:name/:version/diffs",
     describe({
       summary: "Sampled exchanges where a version answered differently from main, newest first",
@@ -305,7 +378,10 @@ const routes = adminApi
     validate("param", VersionParamSchema),
     async (c) => {
       const { name, version } = c.req.valid("param");
+      // Read first: killing a name's last version takes its policy with it.
+      const { notify } = await readPolicy(openDatabase(c.env.DB), name);
       const killed = await coordinate(c.env, name, (co) => co.kill(name, version, c.get("actor")));
+      c.executionCtx.waitUntil(notifyName(c.env, name, killEvents(killed, new Date()), notify));
       return c.json({ killed }, 200);
     },
   )
@@ -319,7 +395,10 @@ const routes = adminApi
     validate("param", NameParamSchema),
     async (c) => {
       const { name } = c.req.valid("param");
+      // Read first: killing a name takes its policy with it.
+      const { notify } = await readPolicy(openDatabase(c.env.DB), name);
       const killed = await coordinate(c.env, name, (co) => co.kill(name, undefined, c.get("actor")));
+      c.executionCtx.waitUntil(notifyName(c.env, name, killEvents(killed, new Date()), notify));
       return c.json({ killed }, 200);
     },
   )

@@ -5,6 +5,7 @@ import type { ExchangeSample } from "../evidence/batch.ts";
 import type { DiffKind } from "../evidence/compare.ts";
 import { IGNORE_MAX } from "../evidence/policy-change.ts";
 import type { EvidenceReport, ReportSeries, ShadowReport, Verdict } from "../evidence/verdict.ts";
+import { NOTIFY_EVENTS, notifyEvents, notifyUrl } from "../notify/target.ts";
 import type { AssignResult, PolicyResult, ServiceRecord } from "../registry/records.ts";
 import {
   differencePath,
@@ -184,6 +185,10 @@ export const PolicySchema = v.object({
     v.description("Sample fields stored redacted besides credential-named ones: query.<parameter>, body.<path>"),
   ),
   gate: v.object(gateFields),
+  notify: v.pipe(
+    v.nullable(v.object({ url: v.string(), events: v.array(v.picklist(NOTIFY_EVENTS)) })),
+    v.description("Where changes of the name are POSTed as JSON events, and which; null for nowhere"),
+  ),
 }) satisfies v.GenericSchema<PolicyResult>;
 
 export const AuditSchema = v.object({
@@ -351,6 +356,25 @@ export const PolicyBodySchema = v.object(
         v.description("Only the given thresholds change"),
       ),
     ),
+    notify: v.optional(
+      v.nullable(
+        v.pipe(
+          v.object(
+            {
+              url: notifyUrl,
+              events: v.optional(
+                v.pipe(notifyEvents, v.metadata({ examples: [["verdict", "assign", "kill"]] })),
+                () => [...NOTIFY_EVENTS],
+              ),
+            },
+            "must be an object with url and events",
+          ),
+          v.description(
+            "Replaces where events go: `url` is https: (or http: to loopback), `events` from verdict, assign, kill, rollout (default all); null stops them",
+          ),
+        ),
+      ),
+    ),
   },
   BODY_MUST_BE_OBJECT,
 );
@@ -378,6 +402,38 @@ export const ReportQuerySchema = v.object({
     "false",
   ),
 });
+
+export const GateQuerySchema = v.object({
+  window: ReportQuerySchema.entries.window,
+  answer: v.optional(
+    v.pipe(
+      v.picklist(["status", "body"], "must be status or body"),
+      v.description(
+        "`status` (default): 200 on pass, 412 otherwise. `body`: always 200, the verdict only in the body, " +
+          "for tools that treat any non-2xx as an error (Argo Rollouts' web metrics)",
+      ),
+      v.metadata({ examples: ["body"] }),
+    ),
+    "status",
+  ),
+});
+
+export const GateResultSchema = v.pipe(
+  v.object({
+    ...ShadowReportSchema.entries,
+    name: v.string(),
+    main: v.pipe(v.string(), v.description("The main the version was compared with")),
+    window: v.object({ from: dateTime, to: dateTime }),
+    error: v.optional(
+      v.pipe(
+        v.object({ code: v.picklist(["gate_not_passed"]), message: v.string() }),
+        v.description("Only on 412: the verdict in one sentence, as every refusal of the API carries one"),
+      ),
+    ),
+  }),
+  v.description("One version's verdict over the window, with the evidence it rests on"),
+);
+export type GateResult = v.InferOutput<typeof GateResultSchema>;
 
 /** Whether a `series` query value asks for the series. */
 export const wantsSeries = (value: string) => value === "true" || value === "1";
@@ -435,6 +491,7 @@ export const NAMED_SCHEMAS = {
   KilledList: KilledListSchema,
   AssignResult: AssignResultSchema,
   ShadowReport: ShadowReportSchema,
+  GateResult: GateResultSchema,
   EvidenceReport: EvidenceReportSchema,
   ReportSeries: ReportSeriesSchema,
   Diffs: DiffsSchema,

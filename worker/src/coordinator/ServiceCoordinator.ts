@@ -14,10 +14,11 @@ import {
   updateTrafficControls,
   writePolicy,
 } from "../db/queries.ts";
+import type { StoredPolicy } from "../db/schema.ts";
 import type { Env } from "../env.ts";
 import { AppError, type ErrorBody, reasonOf } from "../errors.ts";
 import { applyPolicyChange } from "../evidence/policy-change.ts";
-import type { ShadowReport } from "../evidence/verdict.ts";
+import type { ShadowReport, Verdict } from "../evidence/verdict.ts";
 import type { Actor, AssignResult, PolicyChange, PolicyResult, ServiceRecord } from "../registry/records.ts";
 import {
   decideAssign,
@@ -55,6 +56,22 @@ const change = (
   version,
   detail,
 });
+
+/** A version's verdict moved between two looks of the cron. */
+export interface VerdictChange {
+  version: string;
+  from: Verdict;
+  to: Verdict;
+}
+
+/** Notifications of this name that reached their receiver, and those given up on. */
+export interface NotificationCounts {
+  delivered: number;
+  failed: number;
+}
+
+const LAST_VERDICT = "verdict:";
+const NOTIFICATIONS = "notifications";
 
 /** The gate judges the last hour of evidence. */
 export const GATE_WINDOW = { ms: 60 * 60_000, label: "1h" } as const;
@@ -130,10 +147,12 @@ export class ServiceCoordinator extends DurableObject<Env> {
       if (version !== undefined && !killEndsName(existing, version)) {
         const killed = (await deleteVersion(this.#db, name, version, audit)).map(toRecord);
         await this.#forgetEvidence(name, version);
+        this.#forgetVerdicts(killed);
         return killed;
       }
       const killed = await forgetName(this.#db, name, audit, version);
       await this.#destroyEvidence(name);
+      this.#forgetVerdicts(killed);
       return killed.map(toRecord);
     });
   }
@@ -160,10 +179,54 @@ export class ServiceCoordinator extends DurableObject<Env> {
   setPolicy(name: string, changes: PolicyChange, actor: Actor): Promise<Outcome<PolicyResult>> {
     return this.#serialised(async () => {
       requireName(await listServices(this.#db, name), name);
-      const merged = applyPolicyChange(await readPolicyOverrides(this.#db, name), changes);
+      const stored = await readPolicyOverrides(this.#db, name);
+      const { notify, ...evidenceChanges } = changes;
+      const merged: StoredPolicy = {
+        ...applyPolicyChange(stored, evidenceChanges),
+        ...(stored.notify && { notify: stored.notify }),
+      };
+      if (notify === null) delete merged.notify;
+      else if (notify !== undefined) merged.notify = notify;
       await writePolicy(this.#db, name, merged, change(actor, "policy", name, null, { ...changes }));
       return toPolicyResult(await readPolicy(this.#db, name));
     });
+  }
+
+  /**
+   * Remembers each version's latest conclusive verdict (durably, in this object's
+   * storage) and answers those that changed since, so that a verdict that holds for an
+   * hour is told once, not every minute. Inconclusive looks change nothing: a sliding
+   * window near `minRequests` would otherwise flap pass, inconclusive, pass and tell
+   * each step. A version's first pass or fail is a change from inconclusive.
+   */
+  noteVerdicts(verdicts: { version: string; verdict: Verdict }[]): VerdictChange[] {
+    const kv = this.ctx.storage.kv;
+    const changes: VerdictChange[] = [];
+    for (const { version, verdict } of verdicts) {
+      if (verdict === "inconclusive") continue;
+      const from = kv.get<Verdict>(`${LAST_VERDICT}${version}`) ?? "inconclusive";
+      if (from === verdict) continue;
+      changes.push({ version, from, to: verdict });
+      kv.put(`${LAST_VERDICT}${version}`, verdict);
+    }
+    return changes;
+  }
+
+  countNotifications(delivered: number, failed: number): NotificationCounts {
+    const kv = this.ctx.storage.kv;
+    const counts = kv.get<NotificationCounts>(NOTIFICATIONS) ?? { delivered: 0, failed: 0 };
+    const next = { delivered: counts.delivered + delivered, failed: counts.failed + failed };
+    kv.put(NOTIFICATIONS, next);
+    return next;
+  }
+
+  notificationCounts(): NotificationCounts {
+    return this.ctx.storage.kv.get<NotificationCounts>(NOTIFICATIONS) ?? { delivered: 0, failed: 0 };
+  }
+
+  /** A killed version deployed again starts with no remembered verdict, as it starts with no evidence. */
+  #forgetVerdicts(killed: readonly { version: string }[]): void {
+    for (const { version } of killed) this.ctx.storage.kv.delete(`${LAST_VERDICT}${version}`);
   }
 
   /** The target's shadow report over the gate's window, or why it could not be read. */

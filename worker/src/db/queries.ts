@@ -1,8 +1,17 @@
 import { and, asc, desc, eq, lt, ne, type SQL } from "drizzle-orm";
 import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
-import { type EvidencePolicy, type PolicyOverrides, withDefaults } from "../evidence/verdict.ts";
+import { type EvidencePolicy, withDefaults } from "../evidence/verdict.ts";
+import type { NotifyTarget } from "../notify/target.ts";
 import type { Actor, AuditRecord, PolicyResult, ServiceRecord } from "../registry/records.ts";
-import { type AuditAction, type AuditRow, audit, policies, type ServiceRow, services } from "./schema.ts";
+import {
+  type AuditAction,
+  type AuditRow,
+  audit,
+  policies,
+  type ServiceRow,
+  type StoredPolicy,
+  services,
+} from "./schema.ts";
 
 export type Database = DrizzleD1Database;
 
@@ -182,23 +191,36 @@ export async function recordStatus(
   return changed.length > 0;
 }
 
+/** A name's whole policy: the evidence policy with its defaults, and its notification target if any. */
+export type NamePolicy = EvidencePolicy & { notify: NotifyTarget | null };
+
 /** A name's policy: what its operator set, completed with the defaults. */
-export async function readPolicy(db: Database, name: string): Promise<EvidencePolicy> {
+export async function readPolicy(db: Database, name: string): Promise<NamePolicy> {
   const [row] = await db.select({ policy: policies.policy }).from(policies).where(eq(policies.name, name));
-  return withDefaults(row?.policy);
+  const { notify, ...evidence } = row?.policy ?? {};
+  return { ...withDefaults(evidence), notify: notify ?? null };
+}
+
+/** Every name whose policy notifies somewhere, with its target: what the cron's verdict watch reads. */
+export async function listNotifyTargets(db: Database): Promise<Map<string, NotifyTarget>> {
+  const rows = await db.select({ name: policies.name, policy: policies.policy }).from(policies);
+  const targets = new Map<string, NotifyTarget>();
+  for (const row of rows) if (row.policy.notify) targets.set(row.name, row.policy.notify);
+  return targets;
 }
 
 /** A policy as the admin API shows it: every field present. */
-export const toPolicyResult = (policy: EvidencePolicy): PolicyResult => ({
+export const toPolicyResult = (policy: NamePolicy): PolicyResult => ({
   ignore: policy.ignore,
   headers: policy.headers ?? [],
   noisePercent: policy.noisePercent,
   redact: policy.redact ?? [],
   gate: policy.gate,
+  notify: policy.notify,
 });
 
 /** Only what the operator set of a name's policy, without the defaults: what a partial update builds on. */
-export async function readPolicyOverrides(db: Database, name: string): Promise<PolicyOverrides> {
+export async function readPolicyOverrides(db: Database, name: string): Promise<StoredPolicy> {
   const [row] = await db.select({ policy: policies.policy }).from(policies).where(eq(policies.name, name));
   return row?.policy ?? {};
 }
@@ -207,7 +229,7 @@ export async function readPolicyOverrides(db: Database, name: string): Promise<P
 export async function writePolicy(
   db: Database,
   name: string,
-  overrides: PolicyOverrides,
+  overrides: StoredPolicy,
   change: AuditEntry,
 ): Promise<void> {
   const now = change.at;

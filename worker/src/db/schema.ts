@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import type { PolicyOverrides } from "../evidence/verdict.ts";
+import type { NotifyTarget } from "../notify/target.ts";
 
 export const SERVICE_STATUSES = ["running", "unreachable", "unknown"] as const;
 export type ServiceStatus = (typeof SERVICE_STATUSES)[number];
@@ -33,13 +34,16 @@ export const services = sqliteTable(
 
 export type ServiceRow = typeof services.$inferSelect;
 
+/** What a policy row holds: the evidence policy's overrides, and where the name's changes are notified. */
+export type StoredPolicy = PolicyOverrides & { notify?: NotifyTarget };
+
 /**
  * A name's evidence policy (ignore list, compared headers, noise sampling, gate), as the
  * admin API validated it. A name without a row has the defaults; the row goes with the name.
  */
 export const policies = sqliteTable("policies", {
   name: text().primaryKey(),
-  policy: text({ mode: "json" }).notNull().$type<PolicyOverrides>(),
+  policy: text({ mode: "json" }).notNull().$type<StoredPolicy>(),
   updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
 });
 

@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.ts";
 import { cutBody, type EvidenceBatch, type ExchangeSample, SAMPLES_PER_PATH, type SampleSide } from "./batch.ts";
 import { type HistogramJson, LatencyHistogram } from "./histogram.ts";
+import { addToLifetime, forgetLifetime, LIFETIME_SCHEMA, type VersionMetrics, versionMetrics } from "./lifetime.ts";
 import { p99OrNull, seriesSteps, stepOf } from "./series.ts";
 import {
   type EvidencePolicy,
@@ -149,6 +150,7 @@ export class EvidenceLedger extends DurableObject<Env> {
         }
       }
       for (const sample of batch.samples) this.#keepSample(sample);
+      addToLifetime(sql, batch);
       sql.exec("INSERT INTO writes VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET count = count + 1");
     });
     if (!this.#alarmSet) {
@@ -301,7 +303,14 @@ export class EvidenceLedger extends DurableObject<Env> {
       sql.exec("DELETE FROM signatures WHERE version = ?", version);
       sql.exec("DELETE FROM sample_paths WHERE version = ?", version);
       sql.exec("DELETE FROM samples WHERE version = ?", version);
+      forgetLifetime(sql, version);
     });
+  }
+
+  /** For Prometheus: each shadow's lifetime counters (they outlive pruning) and its verdict over the input's window. */
+  async metrics(input: ReportInput): Promise<VersionMetrics[]> {
+    const hour = await this.report(input);
+    return versionMetrics(this.ctx.storage.sql, withDefaults(input.policy), hour);
   }
 
   /** Forgets everything: the name was killed. */
@@ -336,7 +345,7 @@ export class EvidenceLedger extends DurableObject<Env> {
 
   #ensureSchema(): void {
     if (this.#schemaReady) return;
-    this.ctx.storage.sql.exec(SCHEMA);
+    this.ctx.storage.sql.exec(SCHEMA + LIFETIME_SCHEMA);
     this.#schemaReady = true;
   }
 

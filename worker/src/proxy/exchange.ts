@@ -6,6 +6,7 @@ import type { EvidenceLedger } from "../evidence/ledger.ts";
 import { redactSample } from "../evidence/redact.ts";
 import type { EvidencePolicy } from "../evidence/verdict.ts";
 import { type CapturedBody, ComparisonMemory, capturedAnswer } from "./capture.ts";
+import { writeEvidenceEvent } from "./evidence-events.ts";
 import { type CopyAnswer, logMirror, outcomeOf, type ShadowOutcome } from "./mirror.ts";
 
 type WaitUntil = (promise: Promise<unknown>) => void;
@@ -24,6 +25,8 @@ export interface Exchange {
   url: string;
   policy: EvidencePolicy;
   waitUntil: WaitUntil;
+  /** Analytics Engine, when bound: one data point per copy. */
+  events?: AnalyticsEngineDataset | undefined;
   /** Samples are redacted under it before they leave the isolate. */
   redactionKey: Uint8Array;
 }
@@ -84,11 +87,9 @@ export async function compareExchange(
       const copy = await pending;
       outcomes.push(outcomeOf(copy));
       if (copy.ok && copy.body) reserved.push(copy.body.reserved);
-      evidenceBatcher.addShadow(
-        exchange.name,
-        shadowResult(exchange, main, mainBody, prepared, copy),
-        exchange.waitUntil,
-      );
+      const result = shadowResult(exchange, main, mainBody, prepared, copy);
+      evidenceBatcher.addShadow(exchange.name, result, exchange.waitUntil);
+      writeEvidenceEvent(exchange.events, exchange.name, result);
     });
     await Promise.all(results);
     if (twin) {

@@ -1,4 +1,5 @@
 import { appendVia } from "./loops.ts";
+import { continueTraceAsShadow } from "./trace.ts";
 
 /** The parts of a gateway URL that forwarding needs, cut from the raw URL so nothing is re-encoded. */
 export interface ServicePath {
@@ -121,5 +122,6 @@ export function markAsShadow(headers: Headers, proof: string): Headers {
   return headers;
 }
 
+/** A shadow copy's headers: main's, marked, and in the client's trace as a span of its own. */
 export const shadowHeaders = (mainHeaders: Headers, proof: string): Headers =>
-  markAsShadow(new Headers(mainHeaders), proof);
+  continueTraceAsShadow(markAsShadow(new Headers(mainHeaders), proof));

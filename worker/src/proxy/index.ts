@@ -213,6 +213,7 @@ proxy.all("*", async (c) => {
     url: `/services/${path.segment}${path.rest}${path.search}`,
     policy,
     waitUntil,
+    events: c.env.EVIDENCE_EVENTS,
     redactionKey: key.redactionKey,
   };
   waitUntil(

@@ -1,5 +1,6 @@
 import type { AuditAction, ServiceStatus } from "../db/schema.ts";
 import type { Gate, PolicyOverrides, ShadowReport } from "../evidence/verdict.ts";
+import type { NotifyTarget } from "../notify/target.ts";
 
 /** Who made an admin call, as the audit trail records it. */
 export type Actor = "admin-token" | "read-token" | `access:${string}`;
@@ -35,13 +36,20 @@ export interface PolicyResult {
   /** Sample fields stored redacted besides the credential-named ones: `query.<param>`, `body.<field>`. */
   redact: string[];
   gate: Gate;
+  /** Where the name's changes are POSTed, and which; null for nowhere. */
+  notify: NotifyTarget | null;
 }
 
 /**
  * A change to a name's policy: given fields replace the stored ones, gate thresholds one by one, and
  * `ignoreAdd`/`ignoreRemove` edit the stored ignore list path by path.
  */
-export type PolicyChange = PolicyOverrides & { ignoreAdd?: string[]; ignoreRemove?: string[] };
+export type PolicyChange = PolicyOverrides & {
+  ignoreAdd?: string[];
+  ignoreRemove?: string[];
+  /** Replaces where events go; null stops them. */
+  notify?: NotifyTarget | null;
+};
 
 /** One change in the audit trail, as the admin API shows it. */
 export interface AuditRecord {

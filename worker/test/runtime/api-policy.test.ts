@@ -10,6 +10,7 @@ const DEFAULTS: PolicyResult = {
   noisePercent: 5,
   redact: [],
   gate: { minRequests: 100, maxDiffRate: 0.01, maxErrorRateIncrease: 0.01, maxP99Ratio: 1.5, minP99DeltaMs: 25 },
+  notify: null,
 };
 
 let names = 0;
@@ -121,6 +122,7 @@ describe("PUT /services/:name/policy", () => {
       headers,
       noisePercent: 100,
       gate: { minRequests: 1, maxDiffRate: 0, maxErrorRateIncrease: 1, maxP99Ratio: 1, minP99DeltaMs: 0 },
+      notify: null,
     });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
@@ -129,6 +131,7 @@ describe("PUT /services/:name/policy", () => {
       noisePercent: 100,
       redact: [],
       gate: { minRequests: 1, maxDiffRate: 0, maxErrorRateIncrease: 1, maxP99Ratio: 1, minP99DeltaMs: 0 },
+      notify: null,
     });
   });
 

@@ -1,6 +1,7 @@
 import type { TestProject } from "vitest/node";
 import { startJwksOrigin } from "../support/jwks-origin.ts";
 import { deadPort, type RunningOrigin, startOrigin } from "../support/origins.ts";
+import { startReceiver } from "../support/receiver.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -22,6 +23,8 @@ declare module "vitest" {
       /** The comparison lab's two sides: same paths, answers that differ in known ways. */
       labMain: string;
       labShadow: string;
+      /** A webhook receiver: POST /ok/<key> accepts, /flaky/<key> fails twice first; GET /__received?key= lists. */
+      receiver: string;
     };
     /** A Cloudflare Access key set that the tests choose (see jwks-origin.ts). */
     jwks: string;
@@ -36,6 +39,7 @@ export default async function setup(project: TestProject) {
     running.push(origin);
     return origin.url;
   };
+  const receiver = await startReceiver();
   project.provide("origins", {
     v1: await start({ version: "1.0.0" }),
     v2: await start({ version: "2.0.0" }),
@@ -48,10 +52,11 @@ export default async function setup(project: TestProject) {
     ws: await start({ version: "ws", websocket: true }),
     labMain: await start({ version: "lab-main", lab: "main" }),
     labShadow: await start({ version: "lab-shadow", lab: "shadow" }),
+    receiver: receiver.url,
   });
   const jwks = await startJwksOrigin();
   project.provide("jwks", jwks.url);
   return async () => {
-    await Promise.all([...running.map((origin) => origin.close()), jwks.close()]);
+    await Promise.all([...running.map((origin) => origin.close()), receiver.close(), jwks.close()]);
   };
 }

@@ -61,15 +61,18 @@ describe("the OpenAPI document", () => {
       "delete /services/{name}",
       "delete /services/{name}/{version}",
       "get /audit",
+      "get /metrics",
       "get /openapi.json",
       "get /services",
       "get /services/{name}",
       "get /services/{name}/policy",
       "get /services/{name}/report",
       "get /services/{name}/{version}/diffs",
+      "get /services/{name}/{version}/gate",
       "get /session",
       "patch /services/{name}/{version}",
       "post /services",
+      "post /services/{name}/{version}/gate",
       "put /services/{name}/main",
       "put /services/{name}/policy",
     ]);
@@ -143,6 +146,14 @@ describe("every documented operation, against the running worker", () => {
           ["a new version", async () => ({ name: await freshName(), version: "3.0.0" })],
           ["a shadow", async () => ({ name: await freshName(), version: "2.0.0" })],
           ["the main", async () => ({ name: await freshName(), version: "1.0.0" })],
+          [
+            "a shadow whose evidence passes the gate",
+            async () => {
+              const name = await freshName();
+              await recordEvidence(name, "2.0.0", { compared: 200, latencyMs: { main: 20, shadow: 21 } });
+              return { name, version: "2.0.0" };
+            },
+          ],
           [
             "a shadow whose evidence fails the gate",
             async () => {

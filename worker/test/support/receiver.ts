@@ -1,0 +1,53 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/** One POST a receiver got, and what it answered. */
+export interface ReceivedPost {
+  path: string;
+  answered: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: unknown;
+  receivedAt: number;
+}
+
+/**
+ * A real webhook receiver on 127.0.0.1, for notification tests running inside workerd.
+ * `POST /ok/<key>` accepts; `POST /flaky/<key>` answers 503 to the first two posts of
+ * each key and then accepts. `GET /__received?key=<key>` lists what each key got.
+ */
+export async function startReceiver(): Promise<{ url: string; close(): Promise<void> }> {
+  const received = new Map<string, ReceivedPost[]>();
+  const server: Server = createServer(async (req, res) => {
+    const url = new URL(req.url ?? "/", "http://receiver");
+    if (req.method === "GET" && url.pathname === "/__received") {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify(received.get(url.searchParams.get("key") ?? "") ?? []));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const [, kind = "", key = ""] = url.pathname.split("/");
+    const posts = received.get(key) ?? [];
+    received.set(key, posts);
+    const answered = kind === "flaky" && posts.length < 2 ? 503 : kind === "ok" || kind === "flaky" ? 200 : 404;
+    let body: unknown;
+    try {
+      body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+    } catch {
+      body = Buffer.concat(chunks).toString("utf8");
+    }
+    posts.push({ path: url.pathname, answered, headers: req.headers, body, receivedAt: Date.now() });
+    res.writeHead(answered, { "content-type": "text/plain" });
+    res.end(answered === 200 ? "ok" : "try again");
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
