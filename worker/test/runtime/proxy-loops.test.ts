@@ -145,6 +145,14 @@ describe("a replayed shadow proof", () => {
   async function copyOfRead(name: string, id: string, vars: Partial<Env> = {}) {
     await deploy(name, "1.0.0", origins.v1);
     await deploy(name, "2.0.0", origins.v2);
+    // No noise copies: main counts only the client's requests (a noise copy would be chosen by the id's hash).
+    const policy = await gateway(`/api/v1/services/${name}/policy`, {
+      method: "PUT",
+      headers: { authorization: "Bearer test-token", "content-type": "application/json" },
+      body: JSON.stringify({ noisePercent: 0 }),
+    });
+    expect(policy.status).toBe(200);
+    await policy.body?.cancel();
     const request = new Request(`${GATEWAY}/services/${name}/read?item=1`, { headers: { "x-request-id": id } });
     const { response, settled } = await withVars(vars, request);
     await response.text();
