@@ -64,7 +64,11 @@ beforeAll(async () => {
     expect((await admin("POST", "/services", { name: SERVICE, version, origin })).status).toBe(201);
   }
   // body.version differs by design; a shared test machine's latency jitter is not what this judges.
-  const policy = { ignore: ["body.version"], gate: { minP99DeltaMs: 1000 } };
+  // Limits of 5 %: 120 clean requests clear them at 95 % confidence (1 % would take about 380).
+  const policy = {
+    ignore: ["body.version"],
+    gate: { minP99DeltaMs: 1000, maxDiffRate: 0.05, maxErrorRateIncrease: 0.05 },
+  };
   expect((await admin("PUT", `/services/${SERVICE}/policy`, policy)).status).toBe(200);
   for (let sent = 0; sent < 120; sent += 10) {
     await Promise.all(

@@ -2,18 +2,21 @@ import { formatCount } from "../../worker/src/evidence/count.ts";
 import type { EvidenceReport, ShadowReport } from "./client.ts";
 import { formatSimpleTable } from "./table.ts";
 
+/** One column per outcome: every copy sent is SAME, DIFFERENT, ERROR or NOT COMPARED; DOWN were never sent. */
 export const REPORT_TABLE_HEADERS = [
   "VERSION",
-  "COMPARED",
   "SAME",
   "DIFFERENT",
-  "ERRORS",
+  "ERROR",
+  "NOT COMPARED",
+  "DOWN",
+  "ERROR RATE",
   "P50",
   "P99",
   "VERDICT",
 ] as const;
 
-/** Counting fields shown under a failing shadow. */
+/** Counting fields shown under a failing shadow; the rest are summed up in one line. */
 const TOP_FIELDS = 5;
 
 /** `1,204`: a count as people read it, the same on every machine, and as the gateway's reasons write it. */
@@ -34,21 +37,28 @@ export interface ShadowRates {
   mainErrors: number;
 }
 
-/** Error rates over mirrored requests and the difference rate over compared ones, as the gate judges them. */
+/**
+ * The rates as the gate judges them: the shadow's errors over every copy with an outcome (a copy
+ * never sent because the shadow was down counts as a failure), main's over mirrored requests, and
+ * differences over compared ones.
+ */
 export function ratesOf(shadow: ShadowReport): ShadowRates {
   const { requests, errors } = shadow;
   return {
     compared: requests.compared,
     different: fraction(requests.different, requests.compared),
-    shadowErrors: fraction(errors.shadow, requests.mirrored),
+    shadowErrors: fraction(requests.error + requests.down, requests.mirrored + requests.down),
     mainErrors: fraction(errors.main, requests.mirrored),
   };
 }
 
-/** `pass`, `fail`, or `inconclusive (12/100)` with the compared count against what the gate needs. */
+/** Copies that have an outcome: the gate decides nothing on fewer than `minRequests` of them. */
+const withOutcome = (shadow: ShadowReport) => shadow.requests.mirrored + shadow.requests.down;
+
+/** `pass`, `fail`, or `inconclusive (12/100)` with the copies that have an outcome against what the gate needs. */
 export function verdictCell(shadow: ShadowReport, minRequests: number): string {
   if (shadow.verdict !== "inconclusive") return shadow.verdict;
-  return `inconclusive (${formatCount(shadow.requests.compared)}/${formatCount(minRequests)})`;
+  return `inconclusive (${formatCount(withOutcome(shadow))}/${formatCount(minRequests)})`;
 }
 
 /**
@@ -66,15 +76,18 @@ export function baselineOf(report: EvidenceReport): ShadowReport | undefined {
 
 function shadowRow(shadow: ShadowReport, minRequests: number): string[] {
   const { requests } = shadow;
-  const measured = requests.mirrored > 0;
+  const judged = withOutcome(shadow) > 0;
+  const timed = shadow.confidence.latencySamples > 0;
   return [
     shadow.version,
-    formatCount(requests.compared),
     formatCount(requests.same),
     formatCount(requests.different),
-    measured ? formatRate(ratesOf(shadow).shadowErrors) : "-",
-    measured ? formatMs(shadow.latencyMs.shadow.p50) : "-",
-    measured ? formatMs(shadow.latencyMs.shadow.p99) : "-",
+    formatCount(requests.error),
+    formatCount(requests.notCompared),
+    formatCount(requests.down),
+    judged ? formatRate(ratesOf(shadow).shadowErrors) : "-",
+    timed ? formatMs(shadow.latencyMs.shadow.p50) : "-",
+    timed ? formatMs(shadow.latencyMs.shadow.p99) : "-",
     verdictCell(shadow, minRequests),
   ];
 }
@@ -82,14 +95,18 @@ function shadowRow(shadow: ShadowReport, minRequests: number): string[] {
 function mainRow(report: EvidenceReport): string[] {
   const baseline = baselineOf(report);
   const measured = baseline !== undefined && baseline.requests.mirrored > 0;
+  // Main's latency is measured beside a shadow's answers: none when every copy failed.
+  const timed = baseline !== undefined && baseline.confidence.latencySamples > 0;
   return [
     report.main,
     "-",
     "-",
     "-",
+    "-",
+    "-",
     measured ? formatRate(ratesOf(baseline).mainErrors) : "-",
-    measured ? formatMs(baseline.latencyMs.main.p50) : "-",
-    measured ? formatMs(baseline.latencyMs.main.p99) : "-",
+    timed ? formatMs(baseline.latencyMs.main.p50) : "-",
+    timed ? formatMs(baseline.latencyMs.main.p99) : "-",
     "main",
   ];
 }
@@ -106,19 +123,35 @@ const indent = (text: string, by = "  ") =>
     .map((line) => `${by}${line}`)
     .join("\n");
 
-/** Under the table: why each failing shadow fails, and the fields that count against it. */
+/**
+ * The fields that count against a shadow, ranked: a different `status` first (it says more than
+ * any field of the body), then by how often.
+ */
+export function rankedFields(shadow: ShadowReport): ShadowReport["fields"] {
+  const counting = shadow.fields.filter((field) => field.counts);
+  return counting.sort((a, b) => Number(b.path === "status") - Number(a.path === "status") || b.count - a.count);
+}
+
+/**
+ * Under the table: why each shadow fails, or what it is waiting for (with about how many more
+ * requests would decide it), and the fields that count against it.
+ */
 export function formatFailures(report: EvidenceReport): string[] {
   const blocks: string[] = [];
   for (const shadow of report.shadows) {
-    if (shadow.verdict !== "fail") continue;
-    const lines = [`${shadow.version} fails:`, ...shadow.reasons.map((reason) => `  ${reason}`)];
-    const counting = shadow.fields.filter((field) => field.counts).slice(0, TOP_FIELDS);
-    if (counting.length > 0) {
+    if (shadow.verdict === "pass") continue;
+    const head = shadow.verdict === "fail" ? `${shadow.version} fails:` : `${shadow.version} is inconclusive:`;
+    const lines = [head, ...shadow.reasons.map((reason) => `  ${reason}`)];
+    const ranked = rankedFields(shadow);
+    const shown = ranked.slice(0, TOP_FIELDS);
+    if (shown.length > 0) {
       const table = formatSimpleTable(
         ["PATH", "KIND", "RATE", "NOISE RATE"],
-        counting.map((field) => [field.path, field.kind, formatRate(field.rate), formatRate(field.noiseRate)]),
+        shown.map((field) => [field.path, field.kind, formatRate(field.rate), formatRate(field.noiseRate)]),
       );
       lines.push(indent(table));
+      const more = ranked.length - shown.length;
+      if (more > 0) lines.push(`  +${more} more field${more === 1 ? "" : "s"}`);
     }
     blocks.push(lines.join("\n"));
   }
@@ -129,25 +162,30 @@ export function formatFailures(report: EvidenceReport): string[] {
 export function formatNoise(report: EvidenceReport): string | undefined {
   const { noise } = report;
   if (noise.sampled === 0 || noise.fields.length === 0) return undefined;
-  const fields = noise.fields.map((field) => `${field.path} ${formatRate(field.rate)}`).join(", ");
+  const fields = noise.fields.map((field) => `${field.path} (${field.kind}) ${formatRate(field.rate)}`).join(", ");
   return `Noise (main against itself, ${formatCount(noise.sampled)} copies): ${fields}`;
 }
 
 /**
  * The line `assign` prints before its question, e.g. `Evidence for hello 2.0.0 (last 1h): pass —
- * 1,204 compared, 0.2% different, errors 0.1% vs 0.1% on main, p99 118 ms vs 112 ms`.
+ * 1,204 compared, 0.17% different (at most 0.6%), errors 0.08% vs 0.08% on main, p99 118 ms vs 112 ms`.
  */
 export function verdictLine(name: string, shadow: ShadowReport, minRequests: number, window = "1h"): string {
   const head = `Evidence for ${name} ${shadow.version} (last ${window}):`;
   if (shadow.verdict === "inconclusive") {
-    const counted = `${formatCount(shadow.requests.compared)}/${formatCount(minRequests)} compared`;
-    return `${head} inconclusive (${counted}) — too few to judge, so the gate lets it through`;
+    const counted = `${formatCount(withOutcome(shadow))}/${formatCount(minRequests)} with an outcome`;
+    const decides = shadow.reasons.at(-1) ?? "more requests are needed to decide";
+    return `${head} inconclusive (${counted}) — ${decides}; the gate lets it through with a warning`;
   }
   const rates = ratesOf(shadow);
   const { main, shadow: own } = shadow.latencyMs;
+  const bound = shadow.confidence.diffRate;
+  const interval = bound
+    ? ` (${shadow.verdict === "pass" ? "at most" : "at least"} ${formatRate(shadow.verdict === "pass" ? bound.high : bound.low)})`
+    : "";
   return (
-    `${head} ${shadow.verdict} — ${formatCount(rates.compared)} compared, ${formatRate(rates.different)} different, ` +
+    `${head} ${shadow.verdict} — ${formatCount(rates.compared)} compared, ${formatRate(rates.different)} different${interval}, ` +
     `errors ${formatRate(rates.shadowErrors)} vs ${formatRate(rates.mainErrors)} on main, ` +
-    `p99 ${formatMs(own.p99)} vs ${formatMs(main.p99)}`
+    (shadow.confidence.latencySamples > 0 ? `p99 ${formatMs(own.p99)} vs ${formatMs(main.p99)}` : "no latency measured")
   );
 }

@@ -32,11 +32,14 @@ export function formatLeft(ms: number): string {
 /** The gate waits while the verdict may still change: a main is never judged, so waiting on it is pointless. */
 export const isSettled = (result: GateResult) => result.verdict !== "inconclusive" || result.main === result.version;
 
-/** `inconclusive, 40/100 compared, 0% different`: where the evidence stands now. */
+/**
+ * `inconclusive, 40/100 with an outcome, 0% different`: where the evidence stands now, counted as
+ * the gate counts it before deciding (copies with an outcome, a down shadow's unsent ones included).
+ */
 export function progressOf(result: GateResult, minRequests: number): string {
-  const { compared, different } = result.requests;
+  const { compared, different, mirrored, down } = result.requests;
   const rate = compared > 0 ? `, ${formatRate(different / compared)} different` : "";
-  return `${result.verdict}, ${formatCount(compared)}/${formatCount(minRequests)} compared${rate}`;
+  return `${result.verdict}, ${formatCount(mirrored + down)}/${formatCount(minRequests)} with an outcome${rate}`;
 }
 
 /** The line that ends a gate: what was decided, over which window. */

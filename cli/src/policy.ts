@@ -120,7 +120,7 @@ export function formatPolicy(policy: EvidencePolicy): string[] {
     ["ignore", policy.ignore.length > 0 ? policy.ignore.join(", ") : "(nothing)"],
     ["headers", policy.headers && policy.headers.length > 0 ? policy.headers.join(", ") : "(content-type only)"],
     ["noise-percent", `${policy.noisePercent} (of mirrored GET and HEAD requests)`],
-    ["min-requests", `${gate.minRequests} (compared, before a verdict)`],
+    ["min-requests", `${gate.minRequests} (copies with an outcome, before a verdict)`],
     ["max-diff-rate", `${gate.maxDiffRate} (${formatRate(gate.maxDiffRate)})`],
     ["max-error-increase", `${gate.maxErrorRateIncrease} (${formatRate(gate.maxErrorRateIncrease)})`],
     ["max-p99-ratio", `${gate.maxP99Ratio}`],

@@ -147,10 +147,14 @@ describe("report before any traffic", () => {
     expect(result.code).toBe(0);
     expect(result.out).toEqual([
       `Active host: ${gateway.url}`,
-      "VERSION    COMPARED    SAME    DIFFERENT    ERRORS    P50    P99    VERDICT",
-      "---------  ----------  ------  -----------  --------  -----  -----  --------------------",
-      "1.0.0      -           -       -            -         -      -      main",
-      "2.0.0      0           0       0            -         -      -      inconclusive (0/100)",
+      "VERSION    SAME    DIFFERENT    ERROR    NOT COMPARED    DOWN    ERROR RATE    P50    P99    VERDICT",
+      "---------  ------  -----------  -------  --------------  ------  ------------  -----  -----  --------------------",
+      "1.0.0      -       -            -        -               -       -             -      -      main",
+      "2.0.0      0       0            0        0               0       -             -      -      inconclusive (0/100)",
+      "",
+      "2.0.0 is inconclusive:",
+      "  0 copies with an outcome, fewer than the 100 the gate needs",
+      "  about 100 more requests at these rates would pass it",
     ]);
   });
 
@@ -172,7 +176,8 @@ describe("report before any traffic", () => {
 
   it("report NAME VERSION keeps main's row and that shadow only; a version that is no shadow is one line", async () => {
     const result = await asUser(["report", "shop", "2.0.0"]);
-    expect(result.out.slice(3).map((line) => line.split(/\s+/)[0])).toEqual(["1.0.0", "2.0.0"]);
+    expect(result.out.slice(3, 5).map((line) => line.split(/\s+/)[0])).toEqual(["1.0.0", "2.0.0"]);
+    expect(result.out[6]).toBe("2.0.0 is inconclusive:");
     expectOneLineFailure(
       await asUser(["report", "shop", "9.9.9"]),
       "shop has no shadow 9.9.9; `daeploy-edge ls shop` lists its versions.",
@@ -215,7 +220,7 @@ describe("policy", () => {
     "  ignore              (nothing)",
     "  headers             (content-type only)",
     "  noise-percent       5 (of mirrored GET and HEAD requests)",
-    "  min-requests        100 (compared, before a verdict)",
+    "  min-requests        100 (copies with an outcome, before a verdict)",
     "  max-diff-rate       0.01 (1%)",
     "  max-error-increase  0.01 (1%)",
     "  max-p99-ratio       1.5",
@@ -251,7 +256,7 @@ describe("policy", () => {
       "  ignore              body.time, header.etag, body.items[].id",
       "  headers             (content-type only)",
       "  noise-percent       5 (of mirrored GET and HEAD requests)",
-      "  min-requests        50 (compared, before a verdict)",
+      "  min-requests        50 (copies with an outcome, before a verdict)",
       "  max-diff-rate       0.02 (2%)",
       "  max-error-increase  0.01 (1%)",
       "  max-p99-ratio       2",
@@ -322,7 +327,7 @@ describe("assign with too little evidence", () => {
     expect(result.code).toBe(0);
     expect(result.err).toEqual([
       `Active host: ${gateway.url}`,
-      "Evidence for shop 2.0.0 (last 1h): inconclusive (0/50 compared) — too few to judge, so the gate lets it through",
+      "Evidence for shop 2.0.0 (last 1h): inconclusive (0/50 with an outcome) — about 50 more requests at these rates would pass it; the gate lets it through with a warning",
       "Changed main version to shop 2.0.0",
     ]);
     const body = JSON.parse(result.stdout) as { changed: boolean; verdict: { verdict: string }; warning: string };

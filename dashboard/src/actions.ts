@@ -78,6 +78,9 @@ export function promoteDialog(context: ActionContext, name: string, version: str
       if (error instanceof ApiError && error.status === 409 && error.code === "gate_failed") {
         gate.replaceWith(verdictBlock({ verdict: "fail", reasons: error.reasons }));
         offerForce();
+      } else if (error instanceof ApiError && error.status === 409 && error.code === "evidence_unavailable") {
+        // The gate fails closed when it cannot read the evidence; forcing is the way through, unchecked.
+        offerForce(`${error.message}.`);
       } else {
         replaceChildren(message, describeFailure(error));
       }
@@ -85,7 +88,9 @@ export function promoteDialog(context: ActionContext, name: string, version: str
   };
 
   // Forcing needs a second, explicit step: the confirmation must be ticked before the button works.
-  const offerForce = () => {
+  const offerForce = (
+    why = `${version} fails the promotion gate (reasons above). You can force the promotion anyway.`,
+  ) => {
     const confirm = h("input", { type: "checkbox", id: "force-confirm" });
     const force = h("button", { type: "button", class: "danger", disabled: true }, `${FORCE_LABEL} of ${version}`);
     confirm.addEventListener("change", () => {
@@ -97,10 +102,7 @@ export function promoteDialog(context: ActionContext, name: string, version: str
         force.disabled = !confirm.checked;
       });
     });
-    replaceChildren(
-      message,
-      h("p", {}, `${version} fails the promotion gate (reasons above). You can force the promotion anyway.`),
-    );
+    replaceChildren(message, h("p", {}, why));
     message.className = "message error force";
     replaceChildren(
       buttons,
@@ -108,11 +110,7 @@ export function promoteDialog(context: ActionContext, name: string, version: str
         "p",
         { class: "confirm" },
         confirm,
-        h(
-          "label",
-          { for: "force-confirm" },
-          `I have read the reasons and want ${version} to take main's traffic anyway`,
-        ),
+        h("label", { for: "force-confirm" }, `I have read why and want ${version} to take main's traffic anyway`),
       ),
       force,
       cancelButton(dialog),

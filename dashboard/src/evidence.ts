@@ -18,10 +18,12 @@ function mirrorLine(record: ServiceRecord): string {
   return `${record.mirrorPercent}% of requests, ${methods}`;
 }
 
+/** Every copy's one outcome, beside main's own counts where main has them. */
 function numbers(shadow: ShadowReport): HTMLElement {
-  const { requests, errors, latencyMs } = shadow;
+  const { requests, errors, latencyMs, confidence } = shadow;
   const row = (label: string, main: string, other: string) =>
     h("tr", {}, h("th", { scope: "row" }, label), h("td", {}, main), h("td", {}, other));
+  const outcome = (count: number) => `${count} (${percent(rate(count, requests.mirrored + requests.down))})`;
   return h(
     "table",
     { class: "numbers" },
@@ -40,16 +42,37 @@ function numbers(shadow: ShadowReport): HTMLElement {
       "tbody",
       {},
       row("mirrored", String(requests.mirrored), String(requests.mirrored)),
-      row("compared", "—", String(requests.compared)),
-      row("different", "—", `${requests.different} (${percent(rate(requests.different, requests.compared))})`),
+      row("same", "—", outcome(requests.same)),
+      row("different", "—", outcome(requests.different)),
+      row("error", String(errors.main), outcome(requests.error)),
+      row("not compared", "—", outcome(requests.notCompared)),
+      row("down", "—", outcome(requests.down)),
       row(
         "error rate",
-        `${percent(rate(errors.main, requests.mirrored))} (${errors.main})`,
-        `${percent(rate(errors.shadow, requests.mirrored))} (${errors.shadow})`,
+        percent(confidence.mainErrorRate),
+        `${percent(confidence.errorRate.rate)} (95 %: ${interval(confidence.errorRate)})`,
+      ),
+      row(
+        "difference rate",
+        "—",
+        confidence.diffRate ? `${percent(confidence.diffRate.rate)} (95 %: ${interval(confidence.diffRate)})` : "—",
       ),
       row("p50", ms(latencyMs.main.p50), ms(latencyMs.shadow.p50)),
       row("p99", ms(latencyMs.main.p99), ms(latencyMs.shadow.p99)),
     ),
+  );
+}
+
+const interval = (bounds: { low: number; high: number }) => `${percent(bounds.low)}–${percent(bounds.high)}`;
+
+/** What would decide an inconclusive shadow, in one line. */
+function moreLine(shadow: ShadowReport): HTMLElement | "" {
+  const more = shadow.confidence.moreRequests;
+  if (shadow.verdict !== "inconclusive" || more === null) return "";
+  return h(
+    "p",
+    { class: "more", "data-more": String(more) },
+    `About ${more.toLocaleString("en-US")} more requests at these rates would decide it.`,
   );
 }
 
@@ -196,7 +219,8 @@ export function shadowCards(
         shadow ? h("span", { class: `badge ${shadow.verdict}`, "data-verdict": shadow.verdict }, shadow.verdict) : "",
       );
       const mirror = h("p", { class: "mirror" }, "Mirroring: ", mirrorLine(record));
-      if (!shadow || shadow.requests.mirrored === 0) {
+      // A shadow that got no copy because it was down has evidence: its down copies.
+      if (!shadow || shadow.requests.mirrored + shadow.requests.down === 0) {
         return h(
           "section",
           { class: "shadow-card", "data-shadow": record.version },
@@ -215,6 +239,7 @@ export function shadowCards(
           { class: "reasons" },
           shadow.reasons.map((reason) => h("li", {}, reason)),
         ),
+        moreLine(shadow),
         mirror,
         numbers(shadow),
         actions,

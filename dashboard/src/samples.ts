@@ -1,21 +1,15 @@
 // Sampled exchanges of one shadow: main's answer beside the shadow's, with the differing paths marked.
+
+// The comparison's own path grammar, so a line's path is the one a difference names (ids folded to `*`).
+import { isWithin, segmentOf as segment } from "../../worker/src/evidence/paths.ts";
 import type { ExchangeSample } from "./api.ts";
 import { h, localTimestamp } from "./dom.ts";
 
 type Side = ExchangeSample["main"];
 
-// The comparison's path syntax: `.key`, or `["odd.key"]`, and `[]` for every array index.
-const PLAIN_KEY = /^[A-Za-z0-9_$-]+$/;
-const segment = (key: string) => (PLAIN_KEY.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`);
-
 /** A path is marked when it differs itself, or lies inside or above something that differs. */
 function marked(path: string, paths: readonly string[]): boolean {
-  return paths.some(
-    (diff) =>
-      diff === path ||
-      (diff.startsWith(path) && (diff[path.length] === "." || diff[path.length] === "[")) ||
-      (path.startsWith(diff) && (path[diff.length] === "." || path[diff.length] === "[")),
-  );
+  return paths.some((diff) => isWithin(diff, path) || isWithin(path, diff));
 }
 
 interface Line {

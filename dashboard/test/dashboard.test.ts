@@ -146,7 +146,10 @@ describe("the operator's dashboard", () => {
     await api("POST", "/services", { name: "hello", version: "1.0.0", origin: world.origins.v1 });
     await api("POST", "/services", { name: "hello", version: "2.0.0", origin: world.origins.v2 });
     await api("POST", "/services", { name: "ghost", version: "1.0.0", origin: world.origins.dead, check: false });
-    await api("PUT", "/services/hello/policy", { gate: { minRequests: GATE_MIN_REQUESTS } });
+    // Limits of 20 %: the 30 requests this session sends clear them at 95 % confidence.
+    await api("PUT", "/services/hello/policy", {
+      gate: { minRequests: GATE_MIN_REQUESTS, maxDiffRate: 0.2, maxErrorRateIncrease: 0.2 },
+    });
     // The health probe, as the cron fires it, marks ghost's dead origin.
     await fetch(`${gateway}/cdn-cgi/local/scheduled`).then((r) => r.arrayBuffer());
 
@@ -212,12 +215,19 @@ describe("the operator's dashboard", () => {
     expect(await numbers.locator("thead th").allTextContents()).toEqual(["", "main", "2.0.0"]);
     expect(await numbers.locator("tbody th").allTextContents()).toEqual([
       "mirrored",
-      "compared",
+      "same",
       "different",
+      "error",
+      "not compared",
+      "down",
       "error rate",
+      "difference rate",
       "p50",
       "p99",
     ]);
+    expect(await numbers.locator("tbody tr").nth(7).locator("td").nth(1).textContent()).toMatch(
+      /^100% \(95 %: \d+(\.\d+)?%–100%\)$/,
+    );
     expect(await card("2.0.0").locator(".mirror").textContent()).toBe("Mirroring: 100% of requests, all methods");
     const field = card("2.0.0").locator('tr[data-path="body.version"]');
     const cells = await field.locator("td").allTextContents();

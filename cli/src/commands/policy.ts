@@ -28,7 +28,11 @@ export default defineCommand({
       valueHint: "0-100",
       description: "Share of mirrored GET/HEAD requests also sent to main to learn noise",
     },
-    "min-requests": { type: "string", valueHint: "n", description: "Compared requests needed before a verdict" },
+    "min-requests": {
+      type: "string",
+      valueHint: "n",
+      description: "Copies with an outcome needed before any verdict, and compared requests for a pass",
+    },
     "max-diff-rate": {
       type: "string",
       valueHint: "rate",

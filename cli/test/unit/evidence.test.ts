@@ -11,13 +11,28 @@ import {
 
 const latency = (p50: number, p99: number) => ({ p50, p95: p99, p99 });
 
+type Requests = ShadowReport["requests"];
+const requests = (counts: Partial<Requests>): Requests => {
+  const r = { same: 0, different: 0, error: 0, notCompared: 0, down: 0, skipped: 0, unrecorded: 0, ...counts };
+  return { ...r, compared: r.same + r.different, mirrored: r.same + r.different + r.error + r.notCompared };
+};
+const confidence = (overrides: Partial<ShadowReport["confidence"]> = {}): ShadowReport["confidence"] => ({
+  diffRate: { rate: 0.0017, low: 0.0005, high: 0.006 },
+  errorRate: { rate: 0.0008, low: 0.0001, high: 0.005 },
+  mainErrorRate: 0.0008,
+  latencySamples: 1204,
+  moreRequests: null,
+  ...overrides,
+});
+
 const shadow = (overrides: Partial<ShadowReport>): ShadowReport => ({
   version: "2.0.0",
   verdict: "pass",
   reasons: [],
-  requests: { mirrored: 1210, compared: 1204, same: 1202, different: 2, notCompared: 0, skipped: 6 },
+  requests: requests({ same: 1202, different: 2, error: 1, notCompared: 3, skipped: 6 }),
   errors: { main: 1, shadow: 1 },
   latencyMs: { main: latency(41.6, 112.3), shadow: latency(44.2, 118.4) },
+  confidence: confidence(),
   fields: [],
   ...overrides,
 });
@@ -34,11 +49,12 @@ const failing = shadow({
   version: "3.0.0",
   verdict: "fail",
   reasons: [
-    "20% of compared requests differ (40 of 200), more than the 1% allowed; top fields: body.price (value, 20%)",
+    "40 of 200 compared requests differ (20%, at least 15.03% at 95 % confidence), more than the 1% allowed; top fields: body.price (value, 20%)",
   ],
-  requests: { mirrored: 200, compared: 200, same: 160, different: 40, notCompared: 0, skipped: 0 },
+  requests: requests({ same: 160, different: 40 }),
   errors: { main: 0, shadow: 0 },
   latencyMs: { main: latency(2.04, 4.5), shadow: latency(2.3, 5.1) },
+  confidence: confidence({ diffRate: { rate: 0.2, low: 0.1503, high: 0.2609 }, latencySamples: 200 }),
   fields: [
     { path: "body.price", kind: "value", count: 40, rate: 0.2, noiseRate: 0, ignored: false, counts: true },
     { path: "body.time", kind: "value", count: 200, rate: 1, noiseRate: 1, ignored: false, counts: false },
@@ -53,7 +69,7 @@ describe("numbers as the report shows them", () => {
 });
 
 describe("the report table", () => {
-  it("puts main first as the baseline, then each shadow with its verdict", () => {
+  it("puts main first as the baseline, then each shadow with one column per outcome and its verdict", () => {
     const table = formatReportTable(
       report([
         shadow({}),
@@ -61,40 +77,49 @@ describe("the report table", () => {
         shadow({
           version: "4.0.0-rc.1",
           verdict: "inconclusive",
-          requests: { mirrored: 12, compared: 12, same: 12, different: 0, notCompared: 0, skipped: 0 },
+          requests: requests({ same: 12 }),
           errors: { main: 0, shadow: 0 },
+        }),
+        shadow({
+          version: "5.0.0",
+          verdict: "fail",
+          requests: requests({ error: 5, down: 145 }),
+          errors: { main: 0, shadow: 5 },
+          confidence: confidence({ latencySamples: 0 }),
         }),
       ]),
       100,
     );
     expect(table.split("\n")).toEqual([
-      "VERSION     COMPARED    SAME    DIFFERENT    ERRORS    P50     P99     VERDICT",
-      "----------  ----------  ------  -----------  --------  ------  ------  ---------------------",
-      "1.0.0       -           -       -            0.08%     42 ms   112 ms  main",
-      "2.0.0       1,204       1,202   2            0.08%     44 ms   118 ms  pass",
-      "3.0.0       200         160     40           0%        2.3 ms  5.1 ms  fail",
-      "4.0.0-rc.1  12          12      0            0%        44 ms   118 ms  inconclusive (12/100)",
+      "VERSION     SAME    DIFFERENT    ERROR    NOT COMPARED    DOWN    ERROR RATE    P50     P99     VERDICT",
+      "----------  ------  -----------  -------  --------------  ------  ------------  ------  ------  ---------------------",
+      "1.0.0       -       -            -        -               -       0.08%         42 ms   112 ms  main",
+      "2.0.0       1,202   2            1        3               0       0.08%         44 ms   118 ms  pass",
+      "3.0.0       160     40           0        0               0       0%            2.3 ms  5.1 ms  fail",
+      "4.0.0-rc.1  12      0            0        0               0       0%            44 ms   118 ms  inconclusive (12/100)",
+      "5.0.0       0       0            5        0               145     100%          -       -       fail",
     ]);
   });
 
   it("with nothing mirrored yet: dashes for rates and latency, every shadow inconclusive (0/N)", () => {
     const empty = shadow({
       verdict: "inconclusive",
-      requests: { mirrored: 0, compared: 0, same: 0, different: 0, notCompared: 0, skipped: 0 },
+      requests: requests({}),
       errors: { main: 0, shadow: 0 },
       latencyMs: { main: latency(0, 0), shadow: latency(0, 0) },
+      confidence: confidence({ latencySamples: 0 }),
     });
     expect(formatReportTable(report([empty]), 100).split("\n")).toEqual([
-      "VERSION    COMPARED    SAME    DIFFERENT    ERRORS    P50    P99    VERDICT",
-      "---------  ----------  ------  -----------  --------  -----  -----  --------------------",
-      "1.0.0      -           -       -            -         -      -      main",
-      "2.0.0      0           0       0            -         -      -      inconclusive (0/100)",
+      "VERSION    SAME    DIFFERENT    ERROR    NOT COMPARED    DOWN    ERROR RATE    P50    P99    VERDICT",
+      "---------  ------  -----------  -------  --------------  ------  ------------  -----  -----  --------------------",
+      "1.0.0      -       -            -        -               -       -             -      -      main",
+      "2.0.0      0       0            0        0               0       -             -      -      inconclusive (0/100)",
     ]);
   });
 
   it("a name without shadows is main's row alone", () => {
     expect(formatReportTable(report([]), 100).split("\n").slice(2)).toEqual([
-      "1.0.0      -           -       -            -         -      -      main",
+      "1.0.0      -       -            -        -               -       -             -      -      main",
     ]);
   });
 });
@@ -104,7 +129,7 @@ describe("under the table", () => {
     expect(formatFailures(report([shadow({}), failing]))).toEqual([
       [
         "3.0.0 fails:",
-        "  20% of compared requests differ (40 of 200), more than the 1% allowed; top fields: body.price (value, 20%)",
+        "  40 of 200 compared requests differ (20%, at least 15.03% at 95 % confidence), more than the 1% allowed; top fields: body.price (value, 20%)",
         "  PATH        KIND    RATE    NOISE RATE",
         "  ----------  ------  ------  ------------",
         "  body.price  value   20%     0%",
@@ -113,33 +138,98 @@ describe("under the table", () => {
     expect(formatFailures(report([shadow({})]))).toEqual([]);
   });
 
+  it("ranks a different status first, shows five fields and says how many more", () => {
+    const field = (path: string, count: number) => ({
+      path,
+      kind: "value" as const,
+      count,
+      rate: count / 200,
+      noiseRate: 0,
+      ignored: false,
+      counts: true,
+    });
+    const many = shadow({
+      verdict: "fail",
+      reasons: ["…"],
+      fields: [...["a", "b", "c", "d", "e", "f", "g"].map((k, i) => field(`body.${k}`, 100 - i)), field("status", 3)],
+    });
+    const [block] = formatFailures(report([many]));
+    const lines = block?.split("\n") ?? [];
+    expect(lines[4]).toMatch(/^ {2}status /);
+    expect(lines.slice(4).map((l) => l.trim().split(/\s+/)[0])).toEqual([
+      "status",
+      "body.a",
+      "body.b",
+      "body.c",
+      "body.d",
+      "+3",
+    ]);
+    expect(lines.at(-1)).toBe("  +3 more fields");
+  });
+
+  it("says what an inconclusive shadow waits for, and about how many more requests would decide it", () => {
+    const waiting = shadow({
+      verdict: "inconclusive",
+      reasons: [
+        "0 of 240 compared requests differ: up to 1.58% at 95 % confidence, not yet clearly within 1%",
+        "about 140 more requests at these rates would pass it",
+      ],
+    });
+    expect(formatFailures(report([waiting]))).toEqual([
+      [
+        "2.0.0 is inconclusive:",
+        "  0 of 240 compared requests differ: up to 1.58% at 95 % confidence, not yet clearly within 1%",
+        "  about 140 more requests at these rates would pass it",
+      ].join("\n"),
+    ]);
+  });
+
   it("what main against itself learnt", () => {
     expect(formatNoise(report([]))).toBeUndefined();
-    const noisy = { ...report([]), noise: { sampled: 15, fields: [{ path: "body.time", rate: 1 }] } };
-    expect(formatNoise(noisy)).toBe("Noise (main against itself, 15 copies): body.time 100%");
+    const noisy = {
+      ...report([]),
+      noise: { sampled: 15, fields: [{ path: "body.time", kind: "value" as const, rate: 1 }] },
+    };
+    expect(formatNoise(noisy)).toBe("Noise (main against itself, 15 copies): body.time (value) 100%");
   });
 });
 
 describe("assign's verdict line", () => {
   it("pass, with the numbers beside main's", () => {
     expect(verdictLine("hello", shadow({}), 100)).toBe(
-      "Evidence for hello 2.0.0 (last 1h): pass — 1,204 compared, 0.17% different, errors 0.08% vs 0.08% on main, p99 118 ms vs 112 ms",
+      "Evidence for hello 2.0.0 (last 1h): pass — 1,204 compared, 0.17% different (at most 0.6%), errors 0.08% vs 0.08% on main, p99 118 ms vs 112 ms",
     );
   });
 
   it("fail", () => {
     expect(verdictLine("hello", failing, 100)).toBe(
-      "Evidence for hello 3.0.0 (last 1h): fail — 200 compared, 20% different, errors 0% vs 0% on main, p99 5.1 ms vs 4.5 ms",
+      "Evidence for hello 3.0.0 (last 1h): fail — 200 compared, 20% different (at least 15.03%), errors 0% vs 0% on main, p99 5.1 ms vs 4.5 ms",
+    );
+  });
+
+  it("a shadow that never answered has no latency to show", () => {
+    const dead = shadow({
+      verdict: "fail",
+      requests: requests({ error: 5, down: 145 }),
+      errors: { main: 0, shadow: 5 },
+      confidence: confidence({ diffRate: null, latencySamples: 0 }),
+    });
+    expect(verdictLine("hello", dead, 100)).toBe(
+      "Evidence for hello 2.0.0 (last 1h): fail — 0 compared, 0% different, errors 100% vs 0% on main, no latency measured",
     );
   });
 
   it("inconclusive says how far from a verdict, and that it proceeds", () => {
     const few = shadow({
       verdict: "inconclusive",
-      requests: { mirrored: 12, compared: 12, same: 12, different: 0, notCompared: 0, skipped: 0 },
+      reasons: [
+        "12 copies with an outcome, fewer than the 100 the gate needs",
+        "about 88 more requests at these rates would pass it",
+      ],
+      requests: requests({ same: 12 }),
     });
     expect(verdictLine("hello", few, 100)).toBe(
-      "Evidence for hello 2.0.0 (last 1h): inconclusive (12/100 compared) — too few to judge, so the gate lets it through",
+      "Evidence for hello 2.0.0 (last 1h): inconclusive (12/100 with an outcome) — about 88 more requests at these rates would pass it; the gate lets it through with a warning",
     );
   });
 });

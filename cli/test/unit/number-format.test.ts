@@ -18,12 +18,15 @@ function shadowOf(compared: number, different: number) {
       mirrored: compared,
       compared,
       notCompared: 0,
+      errors: 0,
+      down: 0,
       skipped: 0,
+      unrecorded: 0,
       errorsMain: 0,
-      errorsShadow: 0,
       latencyMain: latencies(20, compared),
       latencyShadow: latencies(20, compared),
       signatures: new Map([[signatureOf([{ path: "body.price", kind: "value" }]), different]]),
+      partialSignatures: new Map(),
     },
     { sampled: 0, paths: new Map() },
     defaultPolicy,
@@ -44,8 +47,9 @@ describe("one number format in the table and in the gateway's reasons", () => {
     const shadow = shadowOf(1500, 69);
     const table = formatReportTable(reportOf(shadow), defaultPolicy.gate.minRequests);
     const row = table.split("\n").find((line) => line.startsWith("2.0.0")) ?? "";
-    expect(row.split(/\s{2,}/).slice(1, 4)).toEqual(["1,500", "1,431", "69"]);
-    expect(shadow.reasons.join("\n")).toContain("(69 of 1,500)");
+    // SAME and DIFFERENT: the outcome columns.
+    expect(row.split(/\s{2,}/).slice(1, 3)).toEqual(["1,431", "69"]);
+    expect(shadow.reasons.join("\n")).toContain("69 of 1,500 compared requests differ");
     expect(shadow.reasons.join("\n")).not.toMatch(/\d{4}/);
   });
 
@@ -56,16 +60,22 @@ describe("one number format in the table and in the gateway's reasons", () => {
         mirrored: 1200,
         compared: 1200,
         notCompared: 0,
+        errors: 0,
+        down: 0,
         skipped: 0,
+        unrecorded: 0,
         errorsMain: 0,
-        errorsShadow: 0,
         latencyMain: latencies(20, 1200),
         latencyShadow: latencies(20, 1200),
         signatures: new Map(),
+        partialSignatures: new Map(),
       },
       { sampled: 0, paths: new Map() },
       { ...defaultPolicy, gate: { ...defaultPolicy.gate, minRequests: 5000 } },
     );
-    expect(few.reasons).toEqual(["1,200 compared requests, fewer than the 5,000 the gate needs"]);
+    expect(few.reasons).toEqual([
+      "1,200 copies with an outcome, fewer than the 5,000 the gate needs",
+      "about 3,800 more requests at these rates would pass it",
+    ]);
   });
 });

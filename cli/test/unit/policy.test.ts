@@ -69,7 +69,7 @@ describe("the policy as printed", () => {
       "  ignore              body.time, header.etag",
       "  headers             (content-type only)",
       "  noise-percent       5 (of mirrored GET and HEAD requests)",
-      "  min-requests        100 (compared, before a verdict)",
+      "  min-requests        100 (copies with an outcome, before a verdict)",
       "  max-diff-rate       0.01 (1%)",
       "  max-error-increase  0.01 (1%)",
       "  max-p99-ratio       1.5",

@@ -112,13 +112,13 @@ export function writeExposition(names: readonly NameMetrics[]): string {
   for (const { service, shadows, notifications: sent } of names) {
     for (const shadow of shadows) {
       const { version } = shadow;
-      const { requests, errors } = shadow.lifetime;
+      const { requests } = shadow.lifetime;
       const outcomes: Record<string, number> = {
         same: requests.same,
         different: requests.different,
-        error: errors.shadow,
+        error: requests.error,
         not_compared: requests.notCompared,
-        down: "down" in requests && typeof requests.down === "number" ? requests.down : 0,
+        down: requests.down,
         skipped: requests.skipped,
       };
       for (const [outcome, count] of Object.entries(outcomes)) copies.add("", { service, version, outcome }, count);

@@ -206,7 +206,9 @@ const routes = adminApi
       },
       errors: {
         404: "The name, or this version of it, is not deployed",
-        409: "The version's verdict over the last hour is fail (`gate_failed`); `error.reasons` says why. Send `force: true` to force the promotion",
+        409:
+          "The version's verdict over the last hour is fail (`gate_failed`; `error.reasons` says why), or its evidence " +
+          "could not be read (`evidence_unavailable`). Send `force: true` to force the promotion",
       },
     }),
     validate("param", NameParamSchema),

@@ -59,25 +59,51 @@ export const ErrorSchema = v.object({
 // Evidence, as the ledger reports it.
 
 const VERDICTS = ["pass", "fail", "inconclusive"] as const satisfies readonly Verdict[];
-const DIFF_KINDS = ["value", "type", "missing", "extra", "length"] as const satisfies readonly DiffKind[];
+const DIFF_KINDS = ["value", "type", "missing", "extra", "length", "many"] as const satisfies readonly DiffKind[];
 const count = v.pipe(v.number(), v.integer());
 const rate = v.pipe(v.number(), v.description("A fraction of compared requests, 0–1"));
 const latency = v.object({ p50: v.number(), p95: v.number(), p99: v.number() });
+const interval = v.object({ rate: v.number(), low: v.number(), high: v.number() });
 
 export const ShadowReportSchema = v.object({
   version: v.string(),
   verdict: v.picklist(VERDICTS),
   reasons: v.pipe(v.array(v.string()), v.description("Which rules decided, with the numbers and the top fields")),
-  requests: v.object({
-    mirrored: count,
-    compared: count,
-    same: count,
-    different: count,
-    notCompared: count,
-    skipped: count,
-  }),
+  requests: v.pipe(
+    v.object({
+      mirrored: v.pipe(count, v.description("Copies sent: same + different + error + notCompared")),
+      compared: v.pipe(count, v.description("same + different: copies judged on their answer")),
+      same: count,
+      different: v.pipe(count, v.description("Copies with at least one difference that counts")),
+      error: v.pipe(count, v.description("Copies that could not connect, timed out, or answered 5xx")),
+      notCompared: v.pipe(
+        count,
+        v.description("Copies answered whose bodies could not be compared (over the cap, streamed, memory bound)"),
+      ),
+      down: v.pipe(count, v.description("Copies never sent: the shadow was marked unreachable or paused")),
+      skipped: v.pipe(count, v.description("Copies sampled out or filtered by method: not evidence")),
+      unrecorded: v.pipe(
+        count,
+        v.description("Of notCompared, requests whose field detail was dropped under memory pressure"),
+      ),
+    }),
+    v.description("Every selected copy has exactly one outcome: same, different, error, notCompared or down"),
+  ),
   errors: v.object({ main: count, shadow: count }),
   latencyMs: v.object({ main: latency, shadow: latency }),
+  confidence: v.pipe(
+    v.object({
+      diffRate: v.nullable(interval),
+      errorRate: v.pipe(interval, v.description("(error + down) / (mirrored + down)")),
+      mainErrorRate: v.number(),
+      latencySamples: v.pipe(count, v.description("Requests measured on both sides; a timed-out copy at its timeout")),
+      moreRequests: v.pipe(
+        v.nullable(count),
+        v.description("When inconclusive: about how many more requests at the current rates would decide"),
+      ),
+    }),
+    v.description("The 95 % Wilson score intervals the verdict was decided on"),
+  ),
   fields: v.array(
     v.object({
       path: v.string(),
@@ -128,7 +154,10 @@ export const EvidenceReportSchema = v.object({
   main: v.string(),
   window: v.object({ from: dateTime, to: dateTime }),
   shadows: v.array(ShadowReportSchema),
-  noise: v.object({ sampled: count, fields: v.array(v.object({ path: v.string(), rate })) }),
+  noise: v.object({
+    sampled: count,
+    fields: v.array(v.object({ path: v.string(), kind: v.picklist(DIFF_KINDS), rate })),
+  }),
   series: v.optional(ReportSeriesSchema),
 }) satisfies v.GenericSchema<EvidenceReport>;
 
@@ -166,7 +195,10 @@ export const AssignResultSchema = v.object({
 }) satisfies v.GenericSchema<AssignResult>;
 
 const gateFields = {
-  minRequests: v.pipe(v.number(), v.description("Compared requests needed before a verdict")),
+  minRequests: v.pipe(
+    v.number(),
+    v.description("Copies with an outcome needed before any verdict, and compared requests needed for a pass"),
+  ),
   maxDiffRate: v.pipe(v.number(), v.description("Largest share of requests with a counting difference")),
   maxErrorRateIncrease: v.pipe(v.number(), v.description("Largest excess of the shadow's error rate over main's")),
   maxP99Ratio: v.pipe(v.number(), v.description("Largest ratio of the shadow's p99 to main's")),

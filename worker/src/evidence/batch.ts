@@ -1,11 +1,17 @@
 import type { CapturedAnswer, Difference } from "./compare.ts";
+import { boundDifferences, MAX_FIELDS_PER_VERSION } from "./fields.ts";
 import { type HistogramJson, LatencyHistogram } from "./histogram.ts";
-import { signatureOf } from "./verdict.ts";
+import { fieldKey, signatureOf } from "./verdict.ts";
 
 /** Largest body kept in a sample, in bytes. */
 export const SAMPLE_BODY_BYTES = 8192;
 /** Samples kept per (version, path). */
 export const SAMPLES_PER_PATH = 5;
+/**
+ * An isolate offers up to SAMPLES_PER_PATH samples per (version, path) in
+ * each window this long, so samples stay fresh while differences keep coming.
+ */
+export const SAMPLE_WINDOW_MS = 2_000;
 
 export interface SampleSide {
   status: number;
@@ -25,20 +31,24 @@ export interface ExchangeSample {
   shadow: SampleSide;
 }
 
+/**
+ * How one copy that was sent ended: its bodies compared (`same` or
+ * `different` is decided when the report reads the differences), answered
+ * but not body-compared, or failed.
+ */
+export type SentOutcome = "compared" | "notCompared" | "error";
+
 /** One shadow's outcome for one mirrored request. */
 export interface ShadowResult {
   version: string;
   /** When main's answer arrived, ms since the epoch; decides the minute. */
   at: number;
-  /** False when the exchange was mirrored but not compared (shadow failed, memory bound, comparison off). */
-  compared: boolean;
-  /** False when only status and headers were compared. */
-  bodyCompared: boolean;
+  outcome: SentOutcome;
+  /** For `compared` and `notCompared` (status and headers are compared even when a body is not). */
   differences: readonly Difference[];
   mainError: boolean;
-  shadowError: boolean;
-  /** Latency of both sides on this request, when both answered. */
-  latencyMs?: { main: number; shadow: number };
+  /** Latency of both sides on this request; a timed-out copy's shadow side is its timeout (`atLeast`). */
+  latencyMs?: { main: number; shadow: number; atLeast?: boolean };
   /** Built only when the batch still wants a sample for one of the paths. */
   sample?: () => ExchangeSample;
 }
@@ -49,23 +59,31 @@ export interface NoiseResult {
   differences: readonly Difference[];
 }
 
+/** One (version, minute) of counters. `mirrored` = compared + notCompared + errorsShadow. */
 export interface MinuteCounts {
   version: string;
   minute: number;
   mirrored: number;
   compared: number;
   notCompared: number;
-  skipped: number;
-  errorsMain: number;
+  /** Copies that failed (the `error` outcome). */
   errorsShadow: number;
+  down: number;
+  skipped: number;
+  unrecorded: number;
+  errorsMain: number;
   latencyMain: HistogramJson;
   latencyShadow: HistogramJson;
+  /** Of compared requests: signature → count. */
   signatures: Record<string, number>;
+  /** Of notCompared requests whose status or headers differed: signature → count. */
+  partialSignatures: Record<string, number>;
 }
 
 export interface NoiseMinute {
   minute: number;
   sampled: number;
+  /** `path kind` → exchanges where main differed from itself that way. */
   paths: Record<string, number>;
 }
 
@@ -73,7 +91,7 @@ export interface EvidenceBatch {
   shadows: MinuteCounts[];
   noise: NoiseMinute[];
   samples: (ExchangeSample & { version: string })[];
-  /** Results or samples this isolate dropped at its memory bound since the last flush. */
+  /** Requests whose detail, or samples, this isolate dropped at its memory bound since the last flush. */
   dropped: number;
 }
 
@@ -82,10 +100,14 @@ export type EvidenceSink = (name: string, batch: EvidenceBatch) => Promise<void>
 export interface BatcherOptions {
   /** A name's batch is sent this long after its first result: at most one write per name per interval. */
   intervalMs?: number;
-  /** Past either bound a batch keeps counting but drops samples, and past maxSignatures drops results. */
+  /** Past these bounds a batch keeps counting every request but drops samples and field detail (`unrecorded`). */
   maxSamples?: number;
   maxBytes?: number;
   maxSignatures?: number;
+  /** Distinct fields per version in one batch; past it a new field is recorded as `body many`. */
+  maxFields?: number;
+  /** Each (version, path) is offered at most SAMPLES_PER_PATH samples per this many ms, and again after. */
+  sampleWindowMs?: number;
   now?: () => number;
   log?: (line: string) => void;
 }
@@ -121,21 +143,45 @@ class PendingMinute {
   mirrored = 0;
   compared = 0;
   notCompared = 0;
-  skipped = 0;
-  errorsMain = 0;
   errorsShadow = 0;
+  down = 0;
+  skipped = 0;
+  unrecorded = 0;
+  errorsMain = 0;
   readonly latencyMain = new LatencyHistogram();
   readonly latencyShadow = new LatencyHistogram();
   readonly signatures = new Map<string, number>();
+  readonly partialSignatures = new Map<string, number>();
 }
 
 class PendingBatch {
   readonly shadows = new Map<string, PendingMinute>();
   readonly noise = new Map<number, NoiseMinute>();
   readonly samples: (ExchangeSample & { version: string })[] = [];
+  /** Fields seen per version (and `""` for noise), bounded by maxFields. */
+  readonly fields = new Map<string, Set<string>>();
   signatures = 0;
   bytes = 0;
   dropped = 0;
+
+  minute(version: string, at: number): PendingMinute {
+    const key = `${Math.floor(at / 60_000)}\t${version}`;
+    let counts = this.shadows.get(key);
+    if (!counts) {
+      counts = new PendingMinute();
+      this.shadows.set(key, counts);
+    }
+    return counts;
+  }
+
+  fieldsOf(version: string): Set<string> {
+    let known = this.fields.get(version);
+    if (!known) {
+      known = new Set();
+      this.fields.set(version, known);
+    }
+    return known;
+  }
 
   toBatch(): EvidenceBatch {
     const shadows: MinuteCounts[] = [];
@@ -147,12 +193,15 @@ class PendingBatch {
         mirrored: m.mirrored,
         compared: m.compared,
         notCompared: m.notCompared,
-        skipped: m.skipped,
-        errorsMain: m.errorsMain,
         errorsShadow: m.errorsShadow,
+        down: m.down,
+        skipped: m.skipped,
+        unrecorded: m.unrecorded,
+        errorsMain: m.errorsMain,
         latencyMain: m.latencyMain.toJson(),
         latencyShadow: m.latencyShadow.toJson(),
         signatures: Object.fromEntries(m.signatures),
+        partialSignatures: Object.fromEntries(m.partialSignatures),
       });
     }
     return { shadows, noise: [...this.noise.values()], samples: this.samples, dropped: this.dropped };
@@ -169,12 +218,19 @@ class PendingBatch {
 export class EvidenceBatcher {
   readonly stats: BatcherStats = { flushes: 0, failedFlushes: 0, dropped: 0 };
   readonly #pending = new Map<string, PendingBatch>();
-  /** Samples this isolate has already sent per name, version and path: no need to send a sixth. */
-  readonly #sampled = new Map<string, number>();
+  /**
+   * Samples offered per name, version and path in the current window. The
+   * window moves on, so an isolate keeps offering fresh samples for as long
+   * as differences keep coming (and after the ledger forgot a version).
+   */
+  readonly #sampled = new Map<string, { since: number; count: number }>();
   readonly #intervalMs: number;
   readonly #maxSamples: number;
   readonly #maxBytes: number;
   readonly #maxSignatures: number;
+  readonly #maxFields: number;
+  readonly #sampleWindowMs: number;
+  readonly #now: () => number;
   readonly #log: (line: string) => void;
 
   readonly sink: EvidenceSink;
@@ -185,59 +241,61 @@ export class EvidenceBatcher {
     this.#maxSamples = options.maxSamples ?? 50;
     this.#maxBytes = options.maxBytes ?? 512 * 1024;
     this.#maxSignatures = options.maxSignatures ?? 2000;
+    this.#maxFields = options.maxFields ?? MAX_FIELDS_PER_VERSION;
+    this.#sampleWindowMs = options.sampleWindowMs ?? SAMPLE_WINDOW_MS;
+    this.#now = options.now ?? Date.now;
     this.#log = options.log ?? ((line) => console.log(line));
   }
 
   addShadow(name: string, result: ShadowResult, waitUntil: WaitUntil): void {
     const batch = this.#batchFor(name, waitUntil);
-    const minute = Math.floor(result.at / 60_000);
-    const key = `${minute}\t${result.version}`;
-    let counts = batch.shadows.get(key);
-    if (!counts) {
-      counts = new PendingMinute();
-      batch.shadows.set(key, counts);
-    }
-    let signature = "";
-    if (result.compared && result.differences.length > 0) {
-      signature = signatureOf(result.differences);
-      if (!counts.signatures.has(signature)) {
-        if (batch.signatures >= this.#maxSignatures || batch.bytes + signature.length > this.#maxBytes) {
-          this.#drop(batch);
-          return;
-        }
-        batch.signatures++;
-        batch.bytes += signature.length;
-      }
-    }
+    const counts = batch.minute(result.version, result.at);
     counts.mirrored++;
     if (result.mainError) counts.errorsMain++;
-    if (result.shadowError) counts.errorsShadow++;
     if (result.latencyMs) {
       counts.latencyMain.add(result.latencyMs.main);
-      counts.latencyShadow.add(result.latencyMs.shadow);
+      if (result.latencyMs.atLeast) counts.latencyShadow.addAtLeast(result.latencyMs.shadow);
+      else counts.latencyShadow.add(result.latencyMs.shadow);
     }
-    if (!result.compared) {
-      counts.skipped++;
+    // A copy that failed is an error, whatever its answer would have shown.
+    if (result.outcome === "error") {
+      counts.errorsShadow++;
       return;
     }
-    counts.compared++;
-    if (!result.bodyCompared) counts.notCompared++;
-    if (signature !== "") {
-      counts.signatures.set(signature, (counts.signatures.get(signature) ?? 0) + 1);
-      if (result.sample) this.#maybeSample(name, batch, result);
+    const partial = result.outcome === "notCompared";
+    if (result.differences.length === 0) {
+      if (partial) counts.notCompared++;
+      else counts.compared++;
+      return;
     }
+    const differences = boundDifferences(result.differences, batch.fieldsOf(result.version), this.#maxFields);
+    const signature = signatureOf(differences);
+    const signatures = partial ? counts.partialSignatures : counts.signatures;
+    if (!signatures.has(signature)) {
+      if (batch.signatures >= this.#maxSignatures || batch.bytes + signature.length > this.#maxBytes) {
+        // Counted all the same: answered, but what differed is lost.
+        counts.notCompared++;
+        counts.unrecorded++;
+        this.#drop(batch);
+        return;
+      }
+      batch.signatures++;
+      batch.bytes += signature.length;
+    }
+    signatures.set(signature, (signatures.get(signature) ?? 0) + 1);
+    if (partial) counts.notCompared++;
+    else counts.compared++;
+    if (result.sample) this.#maybeSample(name, batch, result, differences);
+  }
+
+  /** A selected copy never sent because its shadow is marked unreachable or paused: the `down` outcome. */
+  addDown(name: string, version: string, at: number, waitUntil: WaitUntil): void {
+    this.#batchFor(name, waitUntil).minute(version, at).down++;
   }
 
   /** A shadow the traffic controls (or the proxy) gave no copy of this request: counted under `skipped` only. */
   addSkipped(name: string, version: string, at: number, waitUntil: WaitUntil): void {
-    const batch = this.#batchFor(name, waitUntil);
-    const key = `${Math.floor(at / 60_000)}\t${version}`;
-    let counts = batch.shadows.get(key);
-    if (!counts) {
-      counts = new PendingMinute();
-      batch.shadows.set(key, counts);
-    }
-    counts.skipped++;
+    this.#batchFor(name, waitUntil).minute(version, at).skipped++;
   }
 
   addNoise(name: string, result: NoiseResult, waitUntil: WaitUntil): void {
@@ -248,20 +306,19 @@ export class EvidenceBatcher {
       noise = { minute, sampled: 0, paths: {} };
       batch.noise.set(minute, noise);
     }
-    const seen = new Set<string>();
-    for (const { path } of result.differences) {
-      if (seen.has(path)) continue;
-      seen.add(path);
-      if (!(path in noise.paths)) {
-        if (batch.bytes + path.length > this.#maxBytes) {
+    const differences = boundDifferences(result.differences, batch.fieldsOf(""), this.#maxFields);
+    const keys = new Set(differences.map(fieldKey));
+    for (const key of keys) {
+      if (!(key in noise.paths)) {
+        if (batch.bytes + key.length > this.#maxBytes) {
           this.#drop(batch);
           return;
         }
-        batch.bytes += path.length;
+        batch.bytes += key.length;
       }
     }
     noise.sampled++;
-    for (const path of seen) noise.paths[path] = (noise.paths[path] ?? 0) + 1;
+    for (const key of keys) noise.paths[key] = (noise.paths[key] ?? 0) + 1;
   }
 
   /** Sends a name's pending batch now; resolves when done, whether it worked or not. */
@@ -310,13 +367,17 @@ export class EvidenceBatcher {
     this.stats.dropped++;
   }
 
-  #maybeSample(name: string, batch: PendingBatch, result: ShadowResult): void {
+  #maybeSample(name: string, batch: PendingBatch, result: ShadowResult, differences: readonly Difference[]): void {
     if (!result.sample || batch.samples.length >= this.#maxSamples) return;
-    const wanted = new Set<string>();
-    for (const { path } of result.differences) {
-      if ((this.#sampled.get(`${name}\t${result.version}\t${path}`) ?? 0) < SAMPLES_PER_PATH) wanted.add(path);
+    const now = this.#now();
+    const wanted: string[] = [];
+    for (const { path } of differences) {
+      const offered = this.#sampled.get(`${name}\t${result.version}\t${path}`);
+      if (!offered || now - offered.since >= this.#sampleWindowMs || offered.count < SAMPLES_PER_PATH) {
+        wanted.push(path);
+      }
     }
-    if (wanted.size === 0) return;
+    if (wanted.length === 0) return;
     const sample = result.sample();
     const size = sample.main.body.length + sample.shadow.body.length + sample.url.length;
     if (batch.bytes + size > this.#maxBytes) {
@@ -325,12 +386,13 @@ export class EvidenceBatcher {
     }
     batch.bytes += size;
     batch.samples.push({ ...sample, version: result.version });
-    // Bounded: past this many keys the isolate just stops remembering, and the ledger's own cap still holds.
+    // Bounded: a full memory starts over, which only means offering a few samples again.
+    if (this.#sampled.size >= 10_000) this.#sampled.clear();
     for (const path of wanted) {
       const key = `${name}\t${result.version}\t${path}`;
-      if (this.#sampled.size < 10_000 || this.#sampled.has(key)) {
-        this.#sampled.set(key, (this.#sampled.get(key) ?? 0) + 1);
-      }
+      const offered = this.#sampled.get(key);
+      if (!offered || now - offered.since >= this.#sampleWindowMs) this.#sampled.set(key, { since: now, count: 1 });
+      else offered.count++;
     }
   }
 }

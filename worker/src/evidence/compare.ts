@@ -11,9 +11,18 @@
  * elements both sides have are compared index by index under `[]`, and the
  * surplus elements are not reported one by one (the `length` says it).
  * A (path, kind) pair is reported at most once per exchange.
+ *
+ * Object keys that are identifiers fold to `*` (see paths.ts). A comparison
+ * cut short, at 64 differences or at the depth limit, adds one `body`
+ * difference of kind `many`: what it did not see may differ too.
  */
 
-export type DiffKind = "value" | "type" | "missing" | "extra" | "length";
+import { segmentOf } from "./paths.ts";
+
+export type DiffKind = "value" | "type" | "missing" | "extra" | "length" | "many";
+
+/** What a comparison cut at its limits records, besides what it saw. */
+export const CUT_SHORT: Difference = { path: "body", kind: "many" };
 
 export interface Difference {
   path: string;
@@ -36,7 +45,7 @@ export interface CompareOptions {
   headers?: readonly string[];
   /** Deeper JSON subtrees are compared as a whole and reported at the depth limit. */
   maxDepth?: number;
-  /** At most this many distinct differences per exchange; `capped` says when more were dropped. */
+  /** At most this many distinct differences per exchange; past it the comparison stops and records `body many`. */
   maxPaths?: number;
 }
 
@@ -44,6 +53,7 @@ export interface Comparison {
   differences: Difference[];
   /** `notCompared` when either body was incomplete, so only status and headers were compared. */
   body: "compared" | "notCompared";
+  /** The comparison stopped at a limit (differences or depth); `differences` then ends with `body many`. */
   capped: boolean;
 }
 
@@ -142,7 +152,9 @@ export function compareAnswers(
       collector.add("body", "value");
     }
   }
-  return { differences: collector.differences, body: "compared", capped: collector.capped };
+  const cutShort = collector.capped || collector.cut;
+  if (cutShort) collector.differences.push(CUT_SHORT);
+  return { differences: collector.differences, body: "compared", capped: cutShort };
 }
 
 function compareHeader(collector: Collector, name: string, main: string | undefined, shadow: string | undefined) {
@@ -162,7 +174,10 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 class Collector {
   readonly differences: Difference[] = [];
   readonly #seen = new Set<string>();
+  /** Stopped at the most differences: nothing more is looked at. */
   capped = false;
+  /** A subtree was compared only as a whole, at the depth limit. */
+  cut = false;
 
   readonly maxPaths: number;
 
@@ -172,6 +187,12 @@ class Collector {
 
   get full(): boolean {
     return this.differences.length >= this.maxPaths;
+  }
+
+  /** A subtree past the depth limit differs somewhere: its path differs, and the comparison was cut short. */
+  cutAt(path: string): void {
+    this.add(path, "value");
+    this.cut = true;
   }
 
   add(path: string, kind: DiffKind): void {
@@ -192,13 +213,6 @@ function jsonTypeOf(value: unknown): JsonType {
   if (value === null) return "null";
   if (Array.isArray(value)) return "array";
   return typeof value as JsonType;
-}
-
-const PLAIN_KEY = /^[A-Za-z0-9_$-]+$/;
-
-/** `.price`, or `["a.b"]` for a key that would otherwise read as two segments. */
-function segmentOf(key: string): string {
-  return PLAIN_KEY.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
 }
 
 /**
@@ -245,7 +259,7 @@ class JsonWalker {
     const shared = Math.min(main.length, shadow.length);
     if (shared === 0) return;
     if (depth >= this.maxDepth) {
-      if (!deepEqual(main.slice(0, shared), shadow.slice(0, shared))) this.collector.add(this.#path("[]"), "value");
+      if (!deepEqual(main.slice(0, shared), shadow.slice(0, shared))) this.collector.cutAt(this.#path("[]"));
       return;
     }
     this.#segments.push("[]");
@@ -255,7 +269,7 @@ class JsonWalker {
 
   #compareObjects(main: Record<string, unknown>, shadow: Record<string, unknown>, depth: number): void {
     if (depth >= this.maxDepth) {
-      if (!deepEqual(main, shadow)) this.collector.add(this.#path(), "value");
+      if (!deepEqual(main, shadow)) this.collector.cutAt(this.#path());
       return;
     }
     for (const key in main) {

@@ -49,6 +49,17 @@ export class LatencyHistogram {
     this.#total += times;
   }
 
+  /**
+   * Adds a time known only as a lower bound (a copy cut off at its timeout):
+   * into the first bucket that reads back as at least `ms`, so a p99 made of
+   * timeouts never reads below the timeout.
+   */
+  addAtLeast(ms: number, times = 1): void {
+    const bucket = ms > 1 ? Math.ceil(Math.log(ms) / LOG_GROWTH + 0.5) : 0;
+    this.#counts.set(bucket, (this.#counts.get(bucket) ?? 0) + times);
+    this.#total += times;
+  }
+
   merge(other: LatencyHistogram): void {
     for (const [bucket, count] of other.#counts) {
       this.#counts.set(bucket, (this.#counts.get(bucket) ?? 0) + count);

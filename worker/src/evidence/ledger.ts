@@ -1,12 +1,30 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.ts";
-import { cutBody, type EvidenceBatch, type ExchangeSample, SAMPLES_PER_PATH, type SampleSide } from "./batch.ts";
+import {
+  cutBody,
+  type EvidenceBatch,
+  type ExchangeSample,
+  type MinuteCounts,
+  SAMPLES_PER_PATH,
+  type SampleSide,
+} from "./batch.ts";
+import { boundDifferences, MAX_FIELDS_PER_VERSION } from "./fields.ts";
 import { type HistogramJson, LatencyHistogram } from "./histogram.ts";
-import { addToLifetime, forgetLifetime, LIFETIME_SCHEMA, type VersionMetrics, versionMetrics } from "./lifetime.ts";
+import {
+  addNoiseToLifetime,
+  addToLifetime,
+  forgetLifetime,
+  LIFETIME_SCHEMA,
+  LIFETIME_TABLES,
+  type VersionMetrics,
+  versionMetrics,
+} from "./lifetime.ts";
+import { CACHED_WINDOW_MINUTES, ReportCache } from "./report-cache.ts";
 import { p99OrNull, seriesSteps, stepOf } from "./series.ts";
 import {
   type EvidencePolicy,
   type EvidenceReport,
+  fieldKey,
   type NoiseEvidence,
   noiseReport,
   parseSignature,
@@ -14,6 +32,7 @@ import {
   type ShadowEvidence,
   type ShadowReport,
   shadowReport,
+  signatureOf,
   withDefaults,
 } from "./verdict.ts";
 
@@ -38,31 +57,45 @@ type CounterRow = {
   mirrored: number;
   compared: number;
   not_compared: number;
-  skipped: number;
-  errors_main: number;
   errors_shadow: number;
+  down: number;
+  skipped: number;
+  unrecorded: number;
+  errors_main: number;
   latency_main: string;
   latency_shadow: string;
 };
+
+/** Signature rows one (version, minute) may hold; past it, new signatures count as `unrecorded`. */
+export const MAX_SIGNATURES_PER_MINUTE = 500;
+/** Bumped when the tables change: a ledger written by an older gateway is reset, not misread. */
+const SCHEMA_VERSION = 2;
+/** The `fields` row of main-against-main noise (versions are never empty). */
+const NOISE_FIELDS = "";
 
 export interface StoredSample extends ExchangeSample {
   version: string;
 }
 
 const SCHEMA = `
+CREATE TABLE IF NOT EXISTS ledger_schema (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS counters (
   version TEXT NOT NULL, minute INTEGER NOT NULL,
-  mirrored INTEGER NOT NULL, compared INTEGER NOT NULL, not_compared INTEGER NOT NULL, skipped INTEGER NOT NULL,
-  errors_main INTEGER NOT NULL, errors_shadow INTEGER NOT NULL,
-  latency_main TEXT NOT NULL, latency_shadow TEXT NOT NULL,
+  mirrored INTEGER NOT NULL, compared INTEGER NOT NULL, not_compared INTEGER NOT NULL,
+  errors_shadow INTEGER NOT NULL, down INTEGER NOT NULL, skipped INTEGER NOT NULL, unrecorded INTEGER NOT NULL,
+  errors_main INTEGER NOT NULL, latency_main TEXT NOT NULL, latency_shadow TEXT NOT NULL,
   PRIMARY KEY (version, minute));
+-- partial = 1: requests answered but not body-compared, whose status or headers differed.
 CREATE TABLE IF NOT EXISTS signatures (
-  version TEXT NOT NULL, minute INTEGER NOT NULL, signature TEXT NOT NULL, count INTEGER NOT NULL,
-  PRIMARY KEY (version, minute, signature));
+  version TEXT NOT NULL, minute INTEGER NOT NULL, partial INTEGER NOT NULL, signature TEXT NOT NULL,
+  count INTEGER NOT NULL, PRIMARY KEY (version, minute, partial, signature));
+-- The distinct fields (path kind) each version has recorded, capped per version; '' is noise.
+CREATE TABLE IF NOT EXISTS fields (
+  version TEXT NOT NULL, field TEXT NOT NULL, last_minute INTEGER NOT NULL, PRIMARY KEY (version, field));
 -- Noise is main against main, whichever version was main that minute: it describes the service's answers.
 CREATE TABLE IF NOT EXISTS noise (minute INTEGER PRIMARY KEY, sampled INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS noise_paths (
-  minute INTEGER NOT NULL, path TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (minute, path));
+  minute INTEGER NOT NULL, field TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (minute, field));
 CREATE TABLE IF NOT EXISTS samples (
   id INTEGER PRIMARY KEY AUTOINCREMENT, version TEXT NOT NULL, minute INTEGER NOT NULL, sample TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sample_paths (
@@ -71,6 +104,18 @@ CREATE INDEX IF NOT EXISTS samples_by_minute ON samples (minute);
 -- How many batches this ledger has taken: its write load, read by tests and the bench.
 CREATE TABLE IF NOT EXISTS writes (id INTEGER PRIMARY KEY CHECK (id = 1), count INTEGER NOT NULL);
 `;
+
+/** Every table of evidence, dropped when an older layout is found. */
+const EVIDENCE_TABLES = [
+  "counters",
+  "signatures",
+  "fields",
+  "noise",
+  "noise_paths",
+  "sample_paths",
+  "samples",
+  ...LIFETIME_TABLES,
+];
 
 /**
  * The evidence of one service name: per (version, minute) counters and
@@ -81,6 +126,9 @@ CREATE TABLE IF NOT EXISTS writes (id INTEGER PRIMARY KEY CHECK (id = 1), count 
 export class EvidenceLedger extends DurableObject<Env> {
   #schemaReady = false;
   #alarmSet = false;
+  readonly #reports = new ReportCache<EvidenceReport>();
+  /** Per version, the fields it has recorded (see `fields`); dropped whenever rows are deleted. */
+  readonly #fields = new Map<string, Set<string>>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -94,63 +142,32 @@ export class EvidenceLedger extends DurableObject<Env> {
     this.#ensureSchema();
     const sql = this.ctx.storage.sql;
     this.ctx.storage.transactionSync(() => {
-      for (const m of batch.shadows) {
-        const existing = sql
-          .exec<{ latency_main: string; latency_shadow: string }>(
-            "SELECT latency_main, latency_shadow FROM counters WHERE version = ? AND minute = ?",
-            m.version,
-            m.minute,
-          )
-          .toArray()[0];
-        const latencyMain = mergedJson(existing?.latency_main, m.latencyMain);
-        const latencyShadow = mergedJson(existing?.latency_shadow, m.latencyShadow);
-        sql.exec(
-          `INSERT INTO counters VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (version, minute) DO UPDATE SET
-             mirrored = mirrored + excluded.mirrored, compared = compared + excluded.compared,
-             not_compared = not_compared + excluded.not_compared, skipped = skipped + excluded.skipped,
-             errors_main = errors_main + excluded.errors_main, errors_shadow = errors_shadow + excluded.errors_shadow,
-             latency_main = excluded.latency_main, latency_shadow = excluded.latency_shadow`,
-          m.version,
-          m.minute,
-          m.mirrored,
-          m.compared,
-          m.notCompared,
-          m.skipped,
-          m.errorsMain,
-          m.errorsShadow,
-          latencyMain,
-          latencyShadow,
-        );
-        for (const [signature, count] of Object.entries(m.signatures)) {
-          sql.exec(
-            `INSERT INTO signatures VALUES (?, ?, ?, ?)
-             ON CONFLICT (version, minute, signature) DO UPDATE SET count = count + excluded.count`,
-            m.version,
-            m.minute,
-            signature,
-            count,
-          );
-        }
-      }
+      for (const m of batch.shadows) this.#recordMinute(m);
       for (const n of batch.noise) {
         sql.exec(
           "INSERT INTO noise VALUES (?, ?) ON CONFLICT (minute) DO UPDATE SET sampled = sampled + excluded.sampled",
           n.minute,
           n.sampled,
         );
-        for (const [path, count] of Object.entries(n.paths)) {
+        const known = this.#fieldsOf(NOISE_FIELDS);
+        const added = new Map<string, number>();
+        for (const [key, count] of Object.entries(n.paths)) {
+          const [difference] = boundDifferences(parseSignature(key), known);
+          if (!difference) continue;
+          const field = fieldKey(difference);
+          added.set(field, (added.get(field) ?? 0) + count);
           sql.exec(
             `INSERT INTO noise_paths VALUES (?, ?, ?)
-             ON CONFLICT (minute, path) DO UPDATE SET count = count + excluded.count`,
+             ON CONFLICT (minute, field) DO UPDATE SET count = count + excluded.count`,
             n.minute,
-            path,
+            field,
             count,
           );
         }
+        this.#touchFields(NOISE_FIELDS, added.keys(), n.minute);
+        addNoiseToLifetime(sql, n.sampled, added);
       }
       for (const sample of batch.samples) this.#keepSample(sample);
-      addToLifetime(sql, batch);
       sql.exec("INSERT INTO writes VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET count = count + 1");
     });
     if (!this.#alarmSet) {
@@ -159,14 +176,140 @@ export class EvidenceLedger extends DurableObject<Env> {
     }
   }
 
+  /**
+   * One (version, minute) of counters. Signatures are bounded twice here: a
+   * field past the version's cap becomes `body many`, and a minute past its
+   * number of signature rows keeps counting the requests as `unrecorded`.
+   */
+  #recordMinute(m: MinuteCounts): void {
+    const sql = this.ctx.storage.sql;
+    const existing = sql
+      .exec<{ latency_main: string; latency_shadow: string }>(
+        "SELECT latency_main, latency_shadow FROM counters WHERE version = ? AND minute = ?",
+        m.version,
+        m.minute,
+      )
+      .toArray()[0];
+    let compared = m.compared;
+    let notCompared = m.notCompared;
+    let unrecorded = m.unrecorded;
+    let rows = sql
+      .exec<{ n: number }>("SELECT COUNT(*) AS n FROM signatures WHERE version = ? AND minute = ?", m.version, m.minute)
+      .one().n;
+    const known = this.#fieldsOf(m.version);
+    const used = new Set<string>();
+    // What the minute rows keep, for the version's lifetime totals too.
+    const kept: [Record<string, number>, Record<string, number>] = [{}, {}];
+    const keep = (partial: 0 | 1, signatures: Record<string, number> | undefined) => {
+      for (const [raw, count] of Object.entries(signatures ?? {})) {
+        const differences = boundDifferences(parseSignature(raw), known);
+        const signature = signatureOf(differences);
+        const stored = sql
+          .exec(
+            "SELECT 1 FROM signatures WHERE version = ? AND minute = ? AND partial = ? AND signature = ?",
+            m.version,
+            m.minute,
+            partial,
+            signature,
+          )
+          .toArray().length;
+        for (const difference of differences) used.add(fieldKey(difference));
+        if (stored === 0 && rows >= MAX_SIGNATURES_PER_MINUTE) {
+          unrecorded += count;
+          if (partial === 0) {
+            compared -= count;
+            notCompared += count;
+          }
+          continue;
+        }
+        if (stored === 0) rows++;
+        kept[partial][signature] = (kept[partial][signature] ?? 0) + count;
+        sql.exec(
+          `INSERT INTO signatures VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (version, minute, partial, signature) DO UPDATE SET count = count + excluded.count`,
+          m.version,
+          m.minute,
+          partial,
+          signature,
+          count,
+        );
+      }
+    };
+    keep(0, m.signatures);
+    keep(1, m.partialSignatures);
+    this.#touchFields(m.version, used, m.minute);
+    addToLifetime(sql, { ...m, compared, notCompared, unrecorded, signatures: kept[0], partialSignatures: kept[1] });
+    sql.exec(
+      `INSERT INTO counters VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (version, minute) DO UPDATE SET
+         mirrored = mirrored + excluded.mirrored, compared = compared + excluded.compared,
+         not_compared = not_compared + excluded.not_compared, errors_shadow = errors_shadow + excluded.errors_shadow,
+         down = down + excluded.down, skipped = skipped + excluded.skipped,
+         unrecorded = unrecorded + excluded.unrecorded, errors_main = errors_main + excluded.errors_main,
+         latency_main = excluded.latency_main, latency_shadow = excluded.latency_shadow`,
+      m.version,
+      m.minute,
+      m.mirrored,
+      compared,
+      notCompared,
+      m.errorsShadow,
+      m.down ?? 0,
+      m.skipped,
+      unrecorded,
+      m.errorsMain,
+      mergedJson(existing?.latency_main, m.latencyMain),
+      mergedJson(existing?.latency_shadow, m.latencyShadow),
+    );
+  }
+
+  /** A version's known fields, read once per instance and kept in step with the `fields` table. */
+  #fieldsOf(version: string): Set<string> {
+    let known = this.#fields.get(version);
+    if (!known) {
+      known = new Set(
+        this.ctx.storage.sql
+          .exec<{ field: string }>("SELECT field FROM fields WHERE version = ?", version)
+          .toArray()
+          .map((row) => row.field),
+      );
+      this.#fields.set(version, known);
+    }
+    return known;
+  }
+
+  #touchFields(version: string, fields: Iterable<string>, minute: number): void {
+    for (const field of fields) {
+      this.ctx.storage.sql.exec(
+        `INSERT INTO fields VALUES (?, ?, ?)
+         ON CONFLICT (version, field) DO UPDATE SET last_minute = MAX(last_minute, excluded.last_minute)`,
+        version,
+        field,
+        minute,
+      );
+    }
+  }
+
   async report(input: ReportInput): Promise<EvidenceReport> {
     this.#ensureSchema();
-    const policy = withDefaults(input.policy);
+    return this.#cached("report", input, (lo, hi) => {
+      const policy = withDefaults(input.policy);
+      const noise = this.#noiseEvidence(lo, hi);
+      const shadows = input.shadows.map((version) => shadowReport(this.#evidenceOf(version, lo, hi), noise, policy));
+      return assembleReport(input, shadows, noise);
+    });
+  }
+
+  /** A long window's report from the cache while its last minute is the same (see ReportCache). */
+  #cached<T extends EvidenceReport>(kind: string, input: ReportInput, read: (lo: number, hi: number) => T): T {
     const lo = Math.ceil(input.from / MINUTE_MS);
     const hi = Math.ceil(input.to / MINUTE_MS);
-    const noise = this.#noiseEvidence(lo, hi);
-    const shadows = input.shadows.map((version) => shadowReport(this.#evidenceOf(version, lo, hi), noise, policy));
-    return assembleReport(input, shadows, noise);
+    if (hi - lo < CACHED_WINDOW_MINUTES) return read(lo, hi);
+    const key = JSON.stringify([kind, lo, input.main, input.shadows, input.policy ?? null]);
+    const hit = this.#reports.get(key, hi) as T | undefined;
+    if (hit) return { ...hit, window: assembleWindow(input) };
+    const report = read(lo, hi);
+    this.#reports.set(key, report);
+    return report;
   }
 
   /** Newest samples first; with `path`, only those kept for that path. */
@@ -202,10 +345,12 @@ export class EvidenceLedger extends DurableObject<Env> {
    */
   async reportWithSeries(input: ReportInput): Promise<EvidenceReport & { series: ReportSeries }> {
     this.#ensureSchema();
+    return this.#cached("series", input, (lo, hi) => this.#readWithSeries(input, lo, hi));
+  }
+
+  #readWithSeries(input: ReportInput, lo: number, hi: number): EvidenceReport & { series: ReportSeries } {
     const policy = withDefaults(input.policy);
     const sql = this.ctx.storage.sql;
-    const lo = Math.ceil(input.from / MINUTE_MS);
-    const hi = Math.ceil(input.to / MINUTE_MS);
     const steps = seriesSteps(lo, hi);
     const zeros = () => new Array<number>(steps.length).fill(0);
     const histograms = () => Array.from({ length: steps.length }, () => new LatencyHistogram());
@@ -233,12 +378,7 @@ export class EvidenceLedger extends DurableObject<Env> {
         compared[i] = (compared[i] ?? 0) + row.compared;
         latencyMain[i]?.mergeJson(JSON.parse(row.latency_main) as HistogramJson);
         latencyShadow[i]?.mergeJson(JSON.parse(row.latency_shadow) as HistogramJson);
-        evidence.mirrored += row.mirrored;
-        evidence.compared += row.compared;
-        evidence.notCompared += row.not_compared;
-        evidence.skipped += row.skipped;
-        evidence.errorsMain += row.errors_main;
-        evidence.errorsShadow += row.errors_shadow;
+        addCounters(evidence, row);
       }
       latencyMain.forEach((histogram, i) => {
         evidence.latencyMain.merge(histogram);
@@ -246,18 +386,21 @@ export class EvidenceLedger extends DurableObject<Env> {
       });
       for (const histogram of latencyShadow) evidence.latencyShadow.merge(histogram);
 
+      // Keyed by partial flag and signature: a partial request that differs is judged, so it joins `compared`.
       const signatureSteps = new Map<string, number[]>();
-      for (const row of sql.exec<{ minute: number; signature: string; count: number }>(
-        "SELECT minute, signature, count FROM signatures WHERE version = ? AND minute >= ? AND minute < ?",
+      for (const row of sql.exec<{ minute: number; partial: number; signature: string; count: number }>(
+        "SELECT minute, partial, signature, count FROM signatures WHERE version = ? AND minute >= ? AND minute < ?",
         version,
         lo,
         hi,
       )) {
-        evidence.signatures.set(row.signature, (evidence.signatures.get(row.signature) ?? 0) + row.count);
-        let perStep = signatureSteps.get(row.signature);
+        const signatures = row.partial ? evidence.partialSignatures : evidence.signatures;
+        signatures.set(row.signature, (signatures.get(row.signature) ?? 0) + row.count);
+        const key = `${row.partial}${row.signature}`;
+        let perStep = signatureSteps.get(key);
         if (!perStep) {
           perStep = zeros();
-          signatureSteps.set(row.signature, perStep);
+          signatureSteps.set(key, perStep);
         }
         const i = stepOf(steps, row.minute);
         perStep[i] = (perStep[i] ?? 0) + row.count;
@@ -267,10 +410,12 @@ export class EvidenceLedger extends DurableObject<Env> {
       shadows.push(report);
       // Whether a field counts is decided over the whole window, as in the report; each step then adds its requests.
       const counting = new Set(report.fields.filter((f) => f.counts).map((f) => `${f.path} ${f.kind}`));
-      for (const [signature, perStep] of signatureSteps) {
-        if (!parseSignature(signature).some((d) => counting.has(`${d.path} ${d.kind}`))) continue;
+      for (const [key, perStep] of signatureSteps) {
+        if (!parseSignature(key.slice(1)).some((d) => counting.has(fieldKey(d)))) continue;
+        const partial = key[0] === "1";
         perStep.forEach((n, i) => {
           different[i] = (different[i] ?? 0) + n;
+          if (partial) compared[i] = (compared[i] ?? 0) + n;
         });
       }
       // Sampling is nested, so main's mirrored requests in a step are those of its widest shadow.
@@ -301,10 +446,13 @@ export class EvidenceLedger extends DurableObject<Env> {
     this.ctx.storage.transactionSync(() => {
       sql.exec("DELETE FROM counters WHERE version = ?", version);
       sql.exec("DELETE FROM signatures WHERE version = ?", version);
+      sql.exec("DELETE FROM fields WHERE version = ?", version);
       sql.exec("DELETE FROM sample_paths WHERE version = ?", version);
       sql.exec("DELETE FROM samples WHERE version = ?", version);
       forgetLifetime(sql, version);
     });
+    this.#fields.delete(version);
+    this.#reports.clear();
   }
 
   /** For Prometheus: each shadow's lifetime counters (they outlive pruning) and its verdict over the input's window. */
@@ -317,6 +465,8 @@ export class EvidenceLedger extends DurableObject<Env> {
   async destroy(): Promise<void> {
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
+    this.#fields.clear();
+    this.#reports.clear();
     this.#schemaReady = false;
     this.#alarmSet = false;
   }
@@ -328,11 +478,14 @@ export class EvidenceLedger extends DurableObject<Env> {
     this.ctx.storage.transactionSync(() => {
       sql.exec("DELETE FROM counters WHERE minute < ?", cutoff);
       sql.exec("DELETE FROM signatures WHERE minute < ?", cutoff);
+      sql.exec("DELETE FROM fields WHERE last_minute < ?", cutoff);
       sql.exec("DELETE FROM noise WHERE minute < ?", cutoff);
       sql.exec("DELETE FROM noise_paths WHERE minute < ?", cutoff);
       sql.exec("DELETE FROM sample_paths WHERE sample_id IN (SELECT id FROM samples WHERE minute < ?)", cutoff);
       sql.exec("DELETE FROM samples WHERE minute < ?", cutoff);
     });
+    this.#fields.clear();
+    this.#reports.clear();
     const left = sql
       .exec<{ n: number }>("SELECT (SELECT COUNT(*) FROM counters) + (SELECT COUNT(*) FROM noise) AS n")
       .one().n;
@@ -345,7 +498,8 @@ export class EvidenceLedger extends DurableObject<Env> {
 
   #ensureSchema(): void {
     if (this.#schemaReady) return;
-    this.ctx.storage.sql.exec(SCHEMA + LIFETIME_SCHEMA);
+    prepareSchema(this.ctx.storage);
+    this.#fields.clear();
     this.#schemaReady = true;
   }
 
@@ -358,23 +512,18 @@ export class EvidenceLedger extends DurableObject<Env> {
       lo,
       hi,
     )) {
-      evidence.mirrored += row.mirrored;
-      evidence.compared += row.compared;
-      evidence.notCompared += row.not_compared;
-      evidence.skipped += row.skipped;
-      evidence.errorsMain += row.errors_main;
-      evidence.errorsShadow += row.errors_shadow;
+      addCounters(evidence, row);
       evidence.latencyMain.mergeJson(JSON.parse(row.latency_main) as HistogramJson);
       evidence.latencyShadow.mergeJson(JSON.parse(row.latency_shadow) as HistogramJson);
     }
-    for (const row of sql.exec<{ signature: string; count: number }>(
-      `SELECT signature, SUM(count) AS count FROM signatures
-       WHERE version = ? AND minute >= ? AND minute < ? GROUP BY signature`,
+    for (const row of sql.exec<{ signature: string; partial: number; count: number }>(
+      `SELECT signature, partial, SUM(count) AS count FROM signatures
+       WHERE version = ? AND minute >= ? AND minute < ? GROUP BY partial, signature`,
       version,
       lo,
       hi,
     )) {
-      evidence.signatures.set(row.signature, row.count);
+      (row.partial ? evidence.partialSignatures : evidence.signatures).set(row.signature, row.count);
     }
     return evidence;
   }
@@ -390,30 +539,38 @@ export class EvidenceLedger extends DurableObject<Env> {
       )
       .one().sampled;
     const noise: NoiseEvidence = { sampled: Number(sampled ?? 0), paths: new Map() };
-    for (const row of sql.exec<{ path: string; count: number }>(
-      "SELECT path, SUM(count) AS count FROM noise_paths WHERE minute >= ? AND minute < ? GROUP BY path",
+    for (const row of sql.exec<{ field: string; count: number }>(
+      "SELECT field, SUM(count) AS count FROM noise_paths WHERE minute >= ? AND minute < ? GROUP BY field",
       lo,
       hi,
     )) {
-      noise.paths.set(row.path, row.count);
+      noise.paths.set(row.field, row.count);
     }
     return noise;
   }
 
-  /** Keeps a sample only for the paths that have fewer than five, with bodies cut to 8 KiB. */
+  /**
+   * Keeps the newest five samples per (version, path), with bodies cut to
+   * 8 KiB: a new sample takes the place of its paths' oldest, and a sample
+   * no path keeps any more is deleted. A version indexes samples under at
+   * most MAX_FIELDS_PER_VERSION distinct paths, so rows stay bounded.
+   */
   #keepSample(sample: StoredSample): void {
     const sql = this.ctx.storage.sql;
-    const wanted = [...new Set(sample.paths)].filter(
-      (path) =>
-        sql
-          .exec<{ n: number }>(
-            "SELECT COUNT(*) AS n FROM sample_paths WHERE version = ? AND path = ?",
-            sample.version,
-            path,
-          )
-          .one().n < SAMPLES_PER_PATH,
-    );
-    if (wanted.length === 0) return;
+    let indexed: number | undefined;
+    const paths = [...new Set(sample.paths)].filter((path) => {
+      const kept = sql
+        .exec("SELECT 1 FROM sample_paths WHERE version = ? AND path = ? LIMIT 1", sample.version, path)
+        .toArray().length;
+      if (kept > 0) return true;
+      indexed ??= sql
+        .exec<{ n: number }>("SELECT COUNT(DISTINCT path) AS n FROM sample_paths WHERE version = ?", sample.version)
+        .one().n;
+      if (indexed >= MAX_FIELDS_PER_VERSION) return false;
+      indexed++;
+      return true;
+    });
+    if (paths.length === 0) return;
     const { version, ...exchange } = sample;
     const stored: ExchangeSample = { ...exchange, main: cutSide(sample.main), shadow: cutSide(sample.shadow) };
     const at = Date.parse(sample.at);
@@ -426,8 +583,56 @@ export class EvidenceLedger extends DurableObject<Env> {
         JSON.stringify(stored),
       )
       .one();
-    for (const path of wanted) sql.exec("INSERT INTO sample_paths VALUES (?, ?, ?)", version, path, id);
+    for (const path of paths) {
+      sql.exec("INSERT INTO sample_paths VALUES (?, ?, ?)", version, path, id);
+      sql.exec(
+        `DELETE FROM sample_paths WHERE version = ? AND path = ? AND sample_id NOT IN
+           (SELECT sample_id FROM sample_paths WHERE version = ? AND path = ? ORDER BY sample_id DESC LIMIT ?)`,
+        version,
+        path,
+        version,
+        path,
+        SAMPLES_PER_PATH,
+      );
+    }
+    sql.exec(
+      "DELETE FROM samples WHERE version = ? AND id NOT IN (SELECT sample_id FROM sample_paths WHERE version = ?)",
+      version,
+      version,
+    );
   }
+}
+
+/**
+ * Creates the ledger's tables, and resets a ledger whose tables an older
+ * gateway wrote (a user's `.wrangler` state, say): its rows would be
+ * misread, and evidence is best effort and seven days long, so it starts
+ * afresh rather than throw.
+ */
+export function prepareSchema(storage: DurableObjectStorage): void {
+  const sql = storage.sql;
+  const tables = new Set(
+    sql
+      .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'")
+      .toArray()
+      .map((row) => row.name),
+  );
+  const stored = tables.has("ledger_schema")
+    ? sql.exec<{ version: number }>("SELECT version FROM ledger_schema").toArray()[0]?.version
+    : undefined;
+  if (stored === SCHEMA_VERSION) return;
+  const old = EVIDENCE_TABLES.filter((table) => tables.has(table));
+  if (old.length > 0) {
+    console.log(JSON.stringify({ event: "ledger_reset", from: stored ?? 1, to: SCHEMA_VERSION }));
+    storage.transactionSync(() => {
+      for (const table of old) sql.exec(`DROP TABLE ${table}`);
+    });
+  }
+  sql.exec(SCHEMA + LIFETIME_SCHEMA);
+  sql.exec(
+    "INSERT INTO ledger_schema VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET version = excluded.version",
+    SCHEMA_VERSION,
+  );
 }
 
 /** A version's evidence before any row of the window is added. */
@@ -437,13 +642,28 @@ function emptyEvidence(version: string): ShadowEvidence {
     mirrored: 0,
     compared: 0,
     notCompared: 0,
+    errors: 0,
+    down: 0,
     skipped: 0,
+    unrecorded: 0,
     errorsMain: 0,
-    errorsShadow: 0,
     latencyMain: new LatencyHistogram(),
     latencyShadow: new LatencyHistogram(),
     signatures: new Map(),
+    partialSignatures: new Map(),
   };
+}
+
+/** Adds one counters row to a window's evidence (histograms are merged by the caller). */
+function addCounters(evidence: ShadowEvidence, row: CounterRow): void {
+  evidence.mirrored += row.mirrored;
+  evidence.compared += row.compared;
+  evidence.notCompared += row.not_compared;
+  evidence.errors += row.errors_shadow;
+  evidence.down += row.down;
+  evidence.skipped += row.skipped;
+  evidence.unrecorded += row.unrecorded;
+  evidence.errorsMain += row.errors_main;
 }
 
 /** The report's JSON around its shadows, the same with or without a series. */
@@ -451,10 +671,15 @@ function assembleReport(input: ReportInput, shadows: ShadowReport[], noise: Nois
   return {
     name: input.name,
     main: input.main,
-    window: { from: new Date(input.from).toISOString(), to: new Date(input.to).toISOString() },
+    window: assembleWindow(input),
     shadows,
     noise: noiseReport(noise),
   };
+}
+
+/** The window as asked for, even when its evidence comes from the cache. */
+function assembleWindow(input: ReportInput): EvidenceReport["window"] {
+  return { from: new Date(input.from).toISOString(), to: new Date(input.to).toISOString() };
 }
 
 function mergedJson(stored: string | undefined, added: HistogramJson): string {

@@ -1,4 +1,4 @@
-import type { EvidenceBatch } from "./batch.ts";
+import type { MinuteCounts } from "./batch.ts";
 import { type HistogramJson, LatencyHistogram } from "./histogram.ts";
 import {
   type EvidencePolicy,
@@ -20,22 +20,31 @@ import {
 export const LIFETIME_SCHEMA = `
 CREATE TABLE IF NOT EXISTS lifetime (
   version TEXT PRIMARY KEY,
-  mirrored INTEGER NOT NULL, compared INTEGER NOT NULL, not_compared INTEGER NOT NULL, skipped INTEGER NOT NULL,
-  errors_main INTEGER NOT NULL, errors_shadow INTEGER NOT NULL,
-  latency_main TEXT NOT NULL, latency_shadow TEXT NOT NULL);
+  mirrored INTEGER NOT NULL, compared INTEGER NOT NULL, not_compared INTEGER NOT NULL,
+  errors_shadow INTEGER NOT NULL, down INTEGER NOT NULL, skipped INTEGER NOT NULL, unrecorded INTEGER NOT NULL,
+  errors_main INTEGER NOT NULL, latency_main TEXT NOT NULL, latency_shadow TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS lifetime_signatures (
-  version TEXT NOT NULL, signature TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (version, signature));
+  version TEXT NOT NULL, partial INTEGER NOT NULL, signature TEXT NOT NULL, count INTEGER NOT NULL,
+  PRIMARY KEY (version, partial, signature));
 CREATE TABLE IF NOT EXISTS lifetime_noise (id INTEGER PRIMARY KEY CHECK (id = 1), sampled INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS lifetime_noise_paths (path TEXT PRIMARY KEY, count INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS lifetime_noise_paths (field TEXT PRIMARY KEY, count INTEGER NOT NULL);
 `;
+
+/** The lifetime tables, reset with the rest of a ledger of an older layout. */
+export const LIFETIME_TABLES = ["lifetime", "lifetime_signatures", "lifetime_noise", "lifetime_noise_paths"];
+
+/** Signature rows a version keeps over its life; past it, requests count as `unrecorded`, as in a minute. */
+export const MAX_LIFETIME_SIGNATURES = 2_000;
 
 type LifetimeRow = {
   mirrored: number;
   compared: number;
   not_compared: number;
-  skipped: number;
-  errors_main: number;
   errors_shadow: number;
+  down: number;
+  skipped: number;
+  unrecorded: number;
+  errors_main: number;
   latency_main: string;
   latency_shadow: string;
 };
@@ -46,54 +55,88 @@ function merged(stored: string | undefined, added: HistogramJson): string {
   return JSON.stringify(histogram.toJson());
 }
 
-/** Adds a batch to the totals; call inside the transaction that writes its minute rows. */
-export function addToLifetime(sql: SqlStorage, batch: EvidenceBatch): void {
-  for (const m of batch.shadows) {
-    const stored = sql
-      .exec<Pick<LifetimeRow, "latency_main" | "latency_shadow">>(
-        "SELECT latency_main, latency_shadow FROM lifetime WHERE version = ?",
-        m.version,
-      )
-      .toArray()[0];
-    sql.exec(
-      `INSERT INTO lifetime VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (version) DO UPDATE SET
-         mirrored = mirrored + excluded.mirrored, compared = compared + excluded.compared,
-         not_compared = not_compared + excluded.not_compared, skipped = skipped + excluded.skipped,
-         errors_main = errors_main + excluded.errors_main, errors_shadow = errors_shadow + excluded.errors_shadow,
-         latency_main = excluded.latency_main, latency_shadow = excluded.latency_shadow`,
+/**
+ * Adds one (version, minute) of counters to the version's totals, its
+ * signatures already bounded as the minute rows keep them; call inside the
+ * transaction that writes those rows.
+ */
+export function addToLifetime(sql: SqlStorage, m: MinuteCounts): void {
+  const stored = sql
+    .exec<Pick<LifetimeRow, "latency_main" | "latency_shadow">>(
+      "SELECT latency_main, latency_shadow FROM lifetime WHERE version = ?",
       m.version,
-      m.mirrored,
-      m.compared,
-      m.notCompared,
-      m.skipped,
-      m.errorsMain,
-      m.errorsShadow,
-      merged(stored?.latency_main, m.latencyMain),
-      merged(stored?.latency_shadow, m.latencyShadow),
-    );
-    for (const [signature, count] of Object.entries(m.signatures)) {
+    )
+    .toArray()[0];
+  let { compared, notCompared, unrecorded } = m;
+  let rows = sql
+    .exec<{ n: number }>("SELECT COUNT(*) AS n FROM lifetime_signatures WHERE version = ?", m.version)
+    .one().n;
+  const keep = (partial: 0 | 1, signatures: Record<string, number>) => {
+    for (const [signature, count] of Object.entries(signatures)) {
+      const known =
+        sql
+          .exec(
+            "SELECT 1 FROM lifetime_signatures WHERE version = ? AND partial = ? AND signature = ?",
+            m.version,
+            partial,
+            signature,
+          )
+          .toArray().length > 0;
+      if (!known && rows >= MAX_LIFETIME_SIGNATURES) {
+        unrecorded += count;
+        if (partial === 0) {
+          compared -= count;
+          notCompared += count;
+        }
+        continue;
+      }
+      if (!known) rows++;
       sql.exec(
-        `INSERT INTO lifetime_signatures VALUES (?, ?, ?)
-         ON CONFLICT (version, signature) DO UPDATE SET count = count + excluded.count`,
+        `INSERT INTO lifetime_signatures VALUES (?, ?, ?, ?)
+         ON CONFLICT (version, partial, signature) DO UPDATE SET count = count + excluded.count`,
         m.version,
+        partial,
         signature,
         count,
       );
     }
-  }
-  for (const n of batch.noise) {
+  };
+  keep(0, m.signatures);
+  keep(1, m.partialSignatures);
+  sql.exec(
+    `INSERT INTO lifetime VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (version) DO UPDATE SET
+       mirrored = mirrored + excluded.mirrored, compared = compared + excluded.compared,
+       not_compared = not_compared + excluded.not_compared, errors_shadow = errors_shadow + excluded.errors_shadow,
+       down = down + excluded.down, skipped = skipped + excluded.skipped,
+       unrecorded = unrecorded + excluded.unrecorded, errors_main = errors_main + excluded.errors_main,
+       latency_main = excluded.latency_main, latency_shadow = excluded.latency_shadow`,
+    m.version,
+    m.mirrored,
+    compared,
+    notCompared,
+    m.errorsShadow,
+    m.down,
+    m.skipped,
+    unrecorded,
+    m.errorsMain,
+    merged(stored?.latency_main, m.latencyMain),
+    merged(stored?.latency_shadow, m.latencyShadow),
+  );
+}
+
+/** Adds one minute of noise (its fields already bounded) to the name's totals. */
+export function addNoiseToLifetime(sql: SqlStorage, sampled: number, fields: ReadonlyMap<string, number>): void {
+  sql.exec(
+    "INSERT INTO lifetime_noise VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET sampled = sampled + excluded.sampled",
+    sampled,
+  );
+  for (const [field, count] of fields) {
     sql.exec(
-      "INSERT INTO lifetime_noise VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET sampled = sampled + excluded.sampled",
-      n.sampled,
+      "INSERT INTO lifetime_noise_paths VALUES (?, ?) ON CONFLICT (field) DO UPDATE SET count = count + excluded.count",
+      field,
+      count,
     );
-    for (const [path, count] of Object.entries(n.paths)) {
-      sql.exec(
-        "INSERT INTO lifetime_noise_paths VALUES (?, ?) ON CONFLICT (path) DO UPDATE SET count = count + excluded.count",
-        path,
-        count,
-      );
-    }
   }
 }
 
@@ -107,11 +150,12 @@ export function forgetLifetime(sql: SqlStorage, version: string): void {
 export function lifetimeEvidence(sql: SqlStorage, version: string): ShadowEvidence {
   const row = sql.exec<LifetimeRow>("SELECT * FROM lifetime WHERE version = ?", version).toArray()[0];
   const signatures = new Map<string, number>();
-  for (const s of sql.exec<{ signature: string; count: number }>(
-    "SELECT signature, count FROM lifetime_signatures WHERE version = ?",
+  const partialSignatures = new Map<string, number>();
+  for (const s of sql.exec<{ partial: number; signature: string; count: number }>(
+    "SELECT partial, signature, count FROM lifetime_signatures WHERE version = ?",
     version,
   )) {
-    signatures.set(s.signature, s.count);
+    (s.partial ? partialSignatures : signatures).set(s.signature, s.count);
   }
   const histogram = (json: string | undefined) =>
     LatencyHistogram.fromJson(json === undefined ? undefined : (JSON.parse(json) as HistogramJson));
@@ -120,20 +164,23 @@ export function lifetimeEvidence(sql: SqlStorage, version: string): ShadowEviden
     mirrored: row?.mirrored ?? 0,
     compared: row?.compared ?? 0,
     notCompared: row?.not_compared ?? 0,
+    errors: row?.errors_shadow ?? 0,
+    down: row?.down ?? 0,
     skipped: row?.skipped ?? 0,
+    unrecorded: row?.unrecorded ?? 0,
     errorsMain: row?.errors_main ?? 0,
-    errorsShadow: row?.errors_shadow ?? 0,
     latencyMain: histogram(row?.latency_main),
     latencyShadow: histogram(row?.latency_shadow),
     signatures,
+    partialSignatures,
   };
 }
 
 export function lifetimeNoise(sql: SqlStorage): NoiseEvidence {
   const sampled = sql.exec<{ sampled: number }>("SELECT sampled FROM lifetime_noise WHERE id = 1").toArray()[0];
   const paths = new Map<string, number>();
-  for (const row of sql.exec<{ path: string; count: number }>("SELECT path, count FROM lifetime_noise_paths")) {
-    paths.set(row.path, row.count);
+  for (const row of sql.exec<{ field: string; count: number }>("SELECT field, count FROM lifetime_noise_paths")) {
+    paths.set(row.field, row.count);
   }
   return { sampled: sampled?.sampled ?? 0, paths };
 }

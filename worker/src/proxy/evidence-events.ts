@@ -12,10 +12,9 @@ export type EvidenceOutcome = "same" | "different" | "error" | "not_compared";
 
 /** The copy's outcome as it was answered, before the report's noise and ignore rules. */
 export function outcomeOfResult(result: ShadowResult): EvidenceOutcome {
-  if (result.shadowError) return "error";
-  if (!result.compared) return "not_compared";
+  if (result.outcome === "error") return "error";
   if (result.differences.length > 0) return "different";
-  return result.bodyCompared ? "same" : "not_compared";
+  return result.outcome === "compared" ? "same" : "not_compared";
 }
 
 export function writeEvidenceEvent(

@@ -45,10 +45,19 @@ export function useEvidence(namespace: DurableObjectNamespace<EvidenceLedger>, m
   comparisonMemory.limit = memoryBytes;
 }
 
-/** Shadows that got no copy of a request still count, under `skipped`. */
+/** Why a selected copy was never sent, when that is the shadow's own doing: it counts against it, as `down`. */
+const DOWN_REASONS: ReadonlySet<ShadowOutcome["skipped"]> = new Set(["unreachable", "paused"]);
+
+/**
+ * Shadows that got no copy of a request still count: as `down` when the
+ * shadow was marked unreachable or paused, else under `skipped`.
+ */
 export function recordSkipped(exchange: Pick<Exchange, "name" | "waitUntil">, skipped: ShadowOutcome[]): void {
   const at = Date.now();
-  for (const { version } of skipped) evidenceBatcher.addSkipped(exchange.name, version, at, exchange.waitUntil);
+  for (const { version, skipped: reason } of skipped) {
+    if (DOWN_REASONS.has(reason)) evidenceBatcher.addDown(exchange.name, version, at, exchange.waitUntil);
+    else evidenceBatcher.addSkipped(exchange.name, version, at, exchange.waitUntil);
+  }
 }
 
 const isError = (side: { ok: boolean; status?: number }) => !side.ok || (side.status ?? 0) >= 500;
@@ -115,6 +124,12 @@ export async function compareExchange(
   }
 }
 
+/**
+ * The one outcome of one copy: `error` when it failed (whatever its body
+ * would have shown), `notCompared` when its body could not be compared,
+ * else `compared` with its differences. A copy cut off at its timeout enters
+ * the shadow's latency at that time.
+ */
 function shadowResult(
   exchange: Exchange,
   main: MainSide,
@@ -122,22 +137,24 @@ function shadowResult(
   prepared: PreparedAnswer | undefined,
   copy: CopyAnswer,
 ): ShadowResult {
-  const base = {
-    version: copy.version,
-    at: main.at,
-    mainError: isError(main),
-    shadowError: isError(copy),
-    latencyMs: main.ok && copy.ok ? { main: main.ms, shadow: copy.ms } : undefined,
-  };
-  const noComparison = { ...base, compared: false, bodyCompared: false, differences: [] };
-  // A side that never answered, or a body the memory bound kept out: mirrored, not compared.
-  if (!main.ok || !copy.ok || !prepared || !mainBody || !copy.body) return noComparison;
-  if (mainBody.incomplete === "memory" || copy.body.incomplete === "memory") return noComparison;
+  const base = { version: copy.version, at: main.at, mainError: isError(main), differences: [] };
+  if (!copy.ok) {
+    const latencyMs = main.ok && copy.timedOut ? { main: main.ms, shadow: copy.ms, atLeast: true } : undefined;
+    return { ...base, outcome: "error", latencyMs };
+  }
+  const latencyMs = main.ok ? { main: main.ms, shadow: copy.ms } : undefined;
+  if (copy.status >= 500) return { ...base, outcome: "error", latencyMs };
+  // Main never answered, or a body the memory bound kept out: answered, not compared.
+  if (!main.ok || !prepared || !mainBody || !copy.body) return { ...base, outcome: "notCompared", latencyMs };
+  if (mainBody.incomplete === "memory" || copy.body.incomplete === "memory") {
+    return { ...base, outcome: "notCompared", latencyMs };
+  }
   const shadowBody = copy.body;
   const names = exchange.policy.headers ?? [];
   const comparison = compareAnswers(prepared, capturedAnswer(copy.status, copy.headers, shadowBody, names), {
     headers: names,
   });
+  // Where a redaction of sampled bodies belongs: both sides pass through here before they are kept.
   const sample = (): ExchangeSample => ({
     at: new Date(main.at).toISOString(),
     requestId: exchange.requestId,
@@ -149,9 +166,9 @@ function shadowResult(
   });
   return {
     ...base,
-    compared: true,
-    bodyCompared: comparison.body === "compared",
+    outcome: comparison.body === "compared" ? "compared" : "notCompared",
     differences: comparison.differences,
+    latencyMs,
     sample: () => redactSample(sample(), { key: exchange.redactionKey, paths: exchange.policy.redact ?? [] }),
   };
 }

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { readConfig } from "../config.ts";
+import { type GatewayConfig, readConfig } from "../config.ts";
 import type { AppEnv } from "../env.ts";
 import { AppError } from "../errors.ts";
 import { type ForwardBody, readBodyForMirroring } from "./body.ts";
@@ -10,6 +10,7 @@ import {
   forwardedHeaders,
   isUsableRequestId,
   markAsShadow,
+  type ServicePath,
   SHADOW_MARKER,
   SHADOW_PROOF,
   shadowHeaders,
@@ -23,13 +24,14 @@ import {
   logMirror,
   mirrorToShadows,
   type NotMirroredReason,
+  type ShadowCopy,
   type ShadowOutcome,
   SkippedCopies,
   sendCopy,
   sendShadow,
 } from "./mirror.ts";
 import { ShadowPauses } from "./pause.ts";
-import { type NoRoute, resolveRoute, type Shadow, type Target } from "./route-table.ts";
+import { type NoRoute, type Route, resolveRoute, type Shadow, type Target } from "./route-table.ts";
 import { isSampled, noiseBucket } from "./sampling.ts";
 import { pauseKey, selectShadows } from "./selection.ts";
 
@@ -66,6 +68,20 @@ const pauses = new ShadowPauses();
 /** Per isolate: the tally of requests that sent no copy at all. */
 const skippedCopies = new SkippedCopies();
 
+type WaitUntil = (promise: Promise<unknown>) => void;
+
+/** One request on its way on: what every step needs to send it to main or copy it. */
+interface Forwarding {
+  method: string;
+  headers: Headers;
+  path: ServicePath;
+  requestId: string;
+  config: GatewayConfig;
+  waitUntil: WaitUntil;
+  /** Analytics Engine, when configured: one data point per compared copy. */
+  events: AppEnv["Bindings"]["EVIDENCE_EVENTS"];
+}
+
 /** The shadow proxy, mounted at /services: main answers, shadows get copies in the background. */
 export const proxy = new Hono<AppEnv>();
 
@@ -100,88 +116,117 @@ proxy.all("*", async (c) => {
   const copyFacts: CopyFacts = { requestId, method, target: `${path.rest}${path.search}` };
   const ownCopyProof = await ownShadowProof(request.headers, copyFacts, key);
   if (ownCopyProof) markAsShadow(headers, ownCopyProof);
-
-  const mainOnly = mainOnlyReason(ownCopyProof !== undefined, upgrade, method);
-  const straight = (target: Target, role: Role) =>
-    fetchMain(
-      target,
-      role,
-      targetUrl(target.origin, path.rest, path.search),
-      { method, headers, body: request.body },
-      config.originTimeoutMs,
-    );
+  const waitUntil: WaitUntil = (promise) => c.executionCtx.waitUntil(promise);
+  const forwarding: Forwarding = {
+    method,
+    headers,
+    path,
+    requestId,
+    config,
+    waitUntil,
+    events: c.env.EVIDENCE_EVENTS,
+  };
 
   // One version, or nothing to mirror to: stream the body straight through.
-  if (route.kind === "pinned") return straight(route.target, "pinned");
-  const { main, shadows, policy } = route;
-  if (shadows.length === 0) return straight(main, "main");
+  if (route.kind === "pinned") return forwardOnly(forwarding, route.target, "pinned", request.body);
+  const { main, shadows } = route;
+  if (shadows.length === 0) return forwardOnly(forwarding, main, "main", request.body);
+  const mainOnly = mainOnlyReason(ownCopyProof !== undefined, upgrade, method);
   if (mainOnly) {
     logMirror(main.name, requestId, skippedAll(shadows, mainOnly));
-    return straight(main, "main");
+    return forwardOnly(forwarding, main, "main", request.body);
   }
 
   const compare = config.compareResponses;
-  const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise);
   if (compare) useEvidence(c.env.EVIDENCE_LEDGER, config.compareMemoryBytes);
   const selection = selectShadows(main.name, shadows, { method, requestId }, pauses);
   const skipped: ShadowOutcome[] = selection.skipped.map(({ version, reason }) => ({ version, skipped: reason }));
   if (selection.send.length === 0) {
     skippedCopies.add(main.name, selection.skipped, waitUntil);
     if (compare) recordSkipped({ name: main.name, waitUntil }, skipped);
-    return straight(main, "main");
+    return forwardOnly(forwarding, main, "main", request.body);
   }
 
-  let forward: ForwardBody;
+  let body: ForwardBody;
   try {
-    forward = await readBodyForMirroring(
-      request.body,
-      request.headers.get("content-length"),
-      config.mirrorMaxBodyBytes,
-    );
+    body = await readBodyForMirroring(request.body, request.headers.get("content-length"), config.mirrorMaxBodyBytes);
   } catch (error) {
     withdraw(main.name, selection.send);
     throw error;
   }
-  if (!forward.mirrored) {
+  if (!body.mirrored) {
     withdraw(main.name, selection.send);
     const notSent = [...skippedAll(selection.send, "body too large"), ...skipped];
     logMirror(main.name, requestId, notSent);
     if (compare) recordSkipped({ name: main.name, waitUntil }, notSent);
-    return fetchMain(
-      main,
-      "main",
-      targetUrl(main.origin, path.rest, path.search),
-      { method, headers, body: forward.body },
-      config.originTimeoutMs,
-    );
+    return forwardOnly(forwarding, main, "main", body.body);
   }
 
-  // Main's copy starts first, so that when copies exceed the runtime's open-connection limit they queue, not main.
-  const mainStarted = Date.now();
-  const answer = fetchMain(
-    main,
-    "main",
-    targetUrl(main.origin, path.rest, path.search),
-    { method, headers, body: forward.body },
-    config.originTimeoutMs,
-  );
-  const copy = {
+  // Signed while main's copy is already on its way (see the steps below).
+  const copy = async (): Promise<ShadowCopy> => ({
     name: main.name,
     requestId,
     method,
+    // Where every copy's headers are made: the shadow marker and proof on top of main's.
     headers: shadowHeaders(headers, await signShadowProof(key, copyFacts, config.shadowTimeoutMs)),
-    body: forward.body,
+    body: body.body,
     rest: path.rest,
     search: path.search,
     timeoutMs: config.shadowTimeoutMs,
-  };
-  if (!compare) {
-    waitUntil(mirrorToShadows(selection.send, copy, pauses, skipped));
-    return answer;
-  }
+  });
+  const copies = { shadows: selection.send, copy, skipped };
+  return compare ? mirrorAndCompare(forwarding, route, body.body, copies) : mirror(forwarding, main, body.body, copies);
+});
 
+/** Main's (or the pinned version's) copy of the request, its answer streamed back as it arrives. */
+function forwardOnly(forwarding: Forwarding, target: Target, role: Role, body: BodyInit | null): Promise<Response> {
+  const { method, headers, path, config } = forwarding;
+  return fetchMain(
+    target,
+    role,
+    targetUrl(target.origin, path.rest, path.search),
+    { method, headers, body },
+    config.originTimeoutMs,
+  );
+}
+
+/** The copies of one request: who gets one, what it is, and who got none and why. */
+interface Copies {
+  shadows: Shadow[];
+  /** Made once main's copy has started: signing it must not delay main. */
+  copy: () => Promise<ShadowCopy>;
+  skipped: ShadowOutcome[];
+}
+
+/**
+ * Main answers; every selected shadow gets its copy in the background and nothing is compared
+ * (`COMPARE_RESPONSES = "off"`). Main's copy starts first, so that when copies exceed the
+ * runtime's open-connection limit they queue, not main.
+ */
+async function mirror(forwarding: Forwarding, main: Target, body: BodyInit | null, copies: Copies) {
+  const answer = forwardOnly(forwarding, main, "main", body);
+  forwarding.waitUntil(mirrorToShadows(copies.shadows, await copies.copy(), pauses, copies.skipped));
+  return answer;
+}
+
+/**
+ * Main answers, and its body is tee'd: the client's branch streams untouched while the other is
+ * read for comparison. Every selected shadow's copy is read too, and (for a share of GET/HEAD
+ * requests) a marked copy to main itself teaches noise; the evidence is collected in waitUntil.
+ */
+async function mirrorAndCompare(
+  forwarding: Forwarding,
+  route: Route & { kind: "group" },
+  body: BodyInit | null,
+  { shadows, copy: makeCopy, skipped }: Copies,
+): Promise<Response> {
+  const { method, requestId, path, config, waitUntil, events } = forwarding;
+  const { main, policy } = route;
+  const mainStarted = Date.now();
+  const answer = forwardOnly(forwarding, main, "main", body);
+  const copy = await makeCopy();
   const capture = { cap: config.compareMaxBodyBytes, memory: comparisonMemory };
-  const copies = selection.send.map((shadow) => sendShadow(shadow, copy, pauses, capture));
+  const answers = shadows.map((shadow) => sendShadow(shadow, copy, pauses, capture));
   // Noise: a marked copy to main itself, for a share of GET/HEAD requests chosen apart from the shadows' share.
   const learnsNoise = (method === "GET" || method === "HEAD") && isSampled(noiseBucket(requestId), policy.noisePercent);
   const twin = learnsNoise ? sendCopy(main, copy, capture) : undefined;
@@ -213,21 +258,21 @@ proxy.all("*", async (c) => {
     url: `/services/${path.segment}${path.rest}${path.search}`,
     policy,
     waitUntil,
-    events: c.env.EVIDENCE_EVENTS,
+    events,
     redactionKey: key.redactionKey,
   };
   waitUntil(
     compareExchange(
       exchange,
       answered.then(({ side }) => side),
-      copies,
+      answers,
       twin,
       skipped,
     ),
   );
   // Main's own failure (502/504) reaches the client as before.
   return (await answered).client ?? answer;
-});
+}
 
 /** Every copy that goes unsent for one reason, as the mirror line shows it. */
 const skippedAll = (shadows: readonly Shadow[], reason: NotMirroredReason): ShadowOutcome[] =>

@@ -104,7 +104,7 @@ export interface ShadowCopy {
 /** A copy's answer: any HTTP answer, with its body when it was read for comparison; or how it failed. */
 export type CopyAnswer =
   | { ok: true; version: string; status: number; headers: Headers; body?: CapturedBody; ms: number }
-  | { ok: false; version: string; error: string; ms: number };
+  | { ok: false; version: string; error: string; ms: number; timedOut: boolean };
 
 /**
  * Sends one copy. With `capture`, the answer's body is read up to the
@@ -135,8 +135,9 @@ export async function sendCopy(
     const body = await captureBody(response, capture.cap, capture.memory);
     return { ok: true, version: target.version, status, headers, body, ms };
   } catch (error) {
-    const message = signal?.aborted === true ? `timed out after ${copy.timeoutMs} ms` : reasonOf(error);
-    return { ok: false, version: target.version, error: message, ms: Date.now() - started };
+    const timedOut = signal?.aborted === true;
+    const message = timedOut ? `timed out after ${copy.timeoutMs} ms` : reasonOf(error);
+    return { ok: false, version: target.version, error: message, ms: Date.now() - started, timedOut };
   }
 }
 

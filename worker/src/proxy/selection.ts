@@ -37,12 +37,13 @@ export function selectShadows<T extends ShadowControls>(
   let bucket: number | undefined;
   for (const shadow of shadows) {
     let reason: SkipReason | undefined;
-    if (shadow.status === "unreachable") reason = "unreachable";
-    else if (shadow.mirrorMethods !== null && !shadow.mirrorMethods.includes(request.method)) reason = "method";
+    // The traffic controls first: a copy they would not select is no evidence, even from an unreachable shadow.
+    if (shadow.mirrorMethods !== null && !shadow.mirrorMethods.includes(request.method)) reason = "method";
     else if (shadow.mirrorPercent < 100) {
       bucket ??= requestBucket(request.requestId);
       if (!isSampled(bucket, shadow.mirrorPercent)) reason = "sampled out";
     }
+    if (reason === undefined && shadow.status === "unreachable") reason = "unreachable";
     if (reason === undefined && !pauses.admit(pauseKey(name, shadow))) reason = "paused";
     if (reason === undefined) selection.send.push(shadow);
     else selection.skipped.push({ version: shadow.version, reason });

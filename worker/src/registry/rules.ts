@@ -81,9 +81,10 @@ export type GateEvidence =
   | { unavailable: string };
 
 /**
- * G2–G4, the promotion gate, applied when assign would change main: a failing
- * version is refused unless forced; no verdict yet, a forced failure, or
- * evidence that cannot be read proceed with a warning; a pass proceeds.
+ * G2–G5, the promotion gate, applied when assign would change main: a failing
+ * version is refused unless forced; evidence that cannot be read refuses too
+ * (the gate fails closed) unless forced; no verdict yet or a forced override
+ * proceed with a warning; a pass proceeds.
  */
 export function decideGate(
   evidence: GateEvidence,
@@ -93,9 +94,17 @@ export function decideGate(
 ): { warning?: string } {
   const subject = `${describe(name, version)} (last ${options.window})`;
   if ("unavailable" in evidence) {
-    return {
-      warning: `The evidence for ${subject} could not be read (${evidence.unavailable}); main changed unchecked`,
-    };
+    if (options.force) {
+      return {
+        warning: `The evidence for ${subject} could not be read (${evidence.unavailable}); main changed unchecked (promotion forced)`,
+      };
+    }
+    throw new AppError(
+      409,
+      "evidence_unavailable",
+      `The evidence for ${subject} could not be read (${evidence.unavailable}), so the promotion gate cannot judge it. ` +
+        "Try again shortly, or force the promotion (force: true) to change main unchecked",
+    );
   }
   const { verdict, reasons } = evidence;
   if (verdict === "pass") return {};

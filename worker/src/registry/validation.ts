@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { HEADER_NAME_PATTERN, isDifferencePath } from "../evidence/paths.ts";
 import { isKnownMethod, methodProblem } from "./http-methods.ts";
 import {
   GATEWAY_HEADERS,
@@ -105,50 +106,12 @@ export const mirrorMethods = v.nullable(
 
 // Evidence policies: the paths a difference can have, compared headers, and windows of time.
 
-/** A lower-case header name; header names are case-insensitive, and the gateway compares them lower-cased. */
-export const HEADER_NAME_PATTERN = /^[a-z0-9!#$%&'*+.^_`|~-]+$/;
-const PLAIN_KEY = /^\.[A-Za-z0-9_$-]+/;
-
-/**
- * A path as the comparison writes it: `status`, `header.<lower-case name>`,
- * `body`, or `body` followed by `.key`, `[]` (any array index) or `["odd key"]`
- * (a JSON string, for keys that are not plain).
- */
-export function isDifferencePath(path: string): boolean {
-  if (path === "status") return true;
-  if (path.startsWith("header.")) return HEADER_NAME_PATTERN.test(path.slice("header.".length));
-  if (!path.startsWith("body")) return false;
-  let at = "body".length;
-  while (at < path.length) {
-    const rest = path.slice(at);
-    const plain = PLAIN_KEY.exec(rest);
-    if (plain) at += plain[0].length;
-    else if (rest.startsWith("[]")) at += 2;
-    else if (rest.startsWith('["')) {
-      const end = quotedKeyEnd(path, at + 1);
-      if (end === undefined) return false;
-      at = end;
-    } else return false;
-  }
-  return true;
-}
-
-/** Where `["…"]` starting at the quote `from` ends (after its `]`), when it holds one valid JSON string. */
-function quotedKeyEnd(path: string, from: number): number | undefined {
-  let at = from + 1;
-  while (at < path.length && path[at] !== '"') at += path[at] === "\\" ? 2 : 1;
-  if (path[at + 1] !== "]") return undefined;
-  try {
-    JSON.parse(path.slice(from, at + 1));
-  } catch {
-    return undefined;
-  }
-  return at + 2;
-}
+// The path grammar is the comparison's own, shared with it and the dashboard.
+export { HEADER_NAME_PATTERN, isDifferencePath } from "../evidence/paths.ts";
 
 export const DIFFERENCE_PATH_MAX_LENGTH = 256;
 const DIFFERENCE_PATH_SHAPE =
-  "must be a difference path: status, header.<lower-case name>, body, or body.<json path> with [] for array indexes";
+  "must be a difference path: status, header.<lower-case name>, body, or body.<json path> with [] for array indexes and * for identifier keys";
 
 export const differencePath = v.pipe(
   v.string(MUST_BE_STRING),

@@ -57,14 +57,16 @@ export interface EvidenceMinute {
   mirrored?: number;
   compared: number;
   notCompared?: number;
+  down?: number;
   skipped?: number;
+  unrecorded?: number;
   /** Compared requests that differed at exactly one path each (kind `value`), by path. */
   different?: Record<string, number>;
   errorsMain?: number;
   errorsShadow?: number;
   /** Latency of every compared request, main and shadow. */
   latencyMs?: { main: number; shadow: number };
-  /** Main-against-main exchanges of the minute, and the paths that differed on them. */
+  /** Main-against-main exchanges of the minute, and the `path kind` fields that differed on them. */
   noise?: { sampled: number; paths: Record<string, number> };
   samples?: ExchangeSample[];
 }
@@ -80,15 +82,18 @@ export async function recordEvidence(name: string, version: string, minute: Evid
   const counts: MinuteCounts = {
     version,
     minute: Math.floor(at / MINUTE_MS),
-    mirrored: minute.mirrored ?? minute.compared,
+    mirrored: minute.mirrored ?? minute.compared + (minute.notCompared ?? 0) + (minute.errorsShadow ?? 0),
     compared: minute.compared,
     notCompared: minute.notCompared ?? 0,
-    skipped: minute.skipped ?? 0,
-    errorsMain: minute.errorsMain ?? 0,
     errorsShadow: minute.errorsShadow ?? 0,
+    down: minute.down ?? 0,
+    skipped: minute.skipped ?? 0,
+    unrecorded: minute.unrecorded ?? 0,
+    errorsMain: minute.errorsMain ?? 0,
     latencyMain: latency(minute.latencyMs?.main),
     latencyShadow: latency(minute.latencyMs?.shadow),
     signatures: Object.fromEntries(Object.entries(minute.different ?? {}).map(([path, n]) => [`${path} value`, n])),
+    partialSignatures: {},
   };
   await env.EVIDENCE_LEDGER.getByName(name).record({
     shadows: [counts],

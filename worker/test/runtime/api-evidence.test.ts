@@ -29,10 +29,30 @@ const EMPTY_LATENCY = { p50: 0, p95: 0, p99: 0 };
 const noEvidence = (version: string) => ({
   version,
   verdict: "inconclusive",
-  reasons: ["0 compared requests, fewer than the 100 the gate needs"],
-  requests: { mirrored: 0, compared: 0, same: 0, different: 0, notCompared: 0, skipped: 0 },
+  reasons: [
+    "0 copies with an outcome, fewer than the 100 the gate needs",
+    "about 100 more requests at these rates would pass it",
+  ],
+  requests: {
+    mirrored: 0,
+    compared: 0,
+    same: 0,
+    different: 0,
+    error: 0,
+    notCompared: 0,
+    down: 0,
+    skipped: 0,
+    unrecorded: 0,
+  },
   errors: { main: 0, shadow: 0 },
   latencyMs: { main: EMPTY_LATENCY, shadow: EMPTY_LATENCY },
+  confidence: {
+    diffRate: null,
+    errorRate: { rate: 0, low: 0, high: 1 },
+    mainErrorRate: 0,
+    latencySamples: 0,
+    moreRequests: 100,
+  },
   fields: [],
 });
 
@@ -65,16 +85,16 @@ function sample(i: number, paths: string[]): ExchangeSample {
 describe("GET /services/:name/report", () => {
   it("answers the evidence of every shadow over the last hour, in the report's exact shape", async () => {
     const name = await freshName("2.0.0", "3.0.0");
+    // Field rates are over the 200 requests whose answers were compared (195 bodies, 5 on status and headers).
     await recordEvidence(name, "2.0.0", {
-      mirrored: 210,
-      compared: 200,
+      compared: 195,
       notCompared: 5,
       skipped: 10,
       different: { "body.price": 20, "body.time": 150 },
       errorsMain: 1,
       errorsShadow: 3,
       latencyMs: { main: 20, shadow: 70 },
-      noise: { sampled: 10, paths: { "body.time": 8 } },
+      noise: { sampled: 10, paths: { "body.time value": 8 } },
     });
     const before = Date.now();
     const res = await report(name);
@@ -91,9 +111,26 @@ describe("GET /services/:name/report", () => {
           version: "2.0.0",
           verdict: "fail",
           reasons: [expect.stringContaining("body.price"), expect.stringContaining("p99")],
-          requests: { mirrored: 210, compared: 200, same: 180, different: 20, notCompared: 5, skipped: 10 },
+          requests: {
+            mirrored: 203,
+            compared: 195,
+            same: 175,
+            different: 20,
+            error: 3,
+            notCompared: 5,
+            down: 0,
+            skipped: 10,
+            unrecorded: 0,
+          },
           errors: { main: 1, shadow: 3 },
           latencyMs: { main: within5Percent(20), shadow: within5Percent(70) },
+          confidence: {
+            diffRate: { rate: 20 / 195, low: expect.closeTo(0.0674, 3), high: expect.closeTo(0.1529, 3) },
+            errorRate: { rate: 3 / 203, low: expect.any(Number), high: expect.any(Number) },
+            mainErrorRate: 1 / 203,
+            latencySamples: 195,
+            moreRequests: null,
+          },
           fields: [
             // body.time differs on 75 % of requests, main against itself on 80 %: noise, so it does not count.
             {
@@ -110,27 +147,30 @@ describe("GET /services/:name/report", () => {
         },
         noEvidence("3.0.0"),
       ],
-      noise: { sampled: 10, fields: [{ path: "body.time", rate: 0.8 }] },
+      noise: { sampled: 10, fields: [{ path: "body.time", kind: "value", rate: 0.8 }] },
     });
   });
 
   it("applies the name's policy when it reads: ignored paths stop counting, thresholds decide", async () => {
     const name = await freshName("2.0.0");
-    await recordEvidence(name, "2.0.0", { compared: 200, different: { "body.price": 20 } });
+    await recordEvidence(name, "2.0.0", { compared: 400, different: { "body.price": 40 } });
     expect((await report(name)).body.shadows[0]?.verdict).toBe("fail");
 
     await api("PUT", `/services/${name}/policy`, { body: { ignore: ["body.price"] } });
     const ignored = (await report(name)).body.shadows[0];
     expect(ignored?.verdict).toBe("pass");
-    expect(ignored?.requests).toMatchObject({ same: 200, different: 0 });
+    expect(ignored?.requests).toMatchObject({ same: 400, different: 0 });
     expect(ignored?.fields).toEqual([
-      { path: "body.price", kind: "value", count: 20, rate: 0.1, noiseRate: 0, ignored: true, counts: false },
+      { path: "body.price", kind: "value", count: 40, rate: 0.1, noiseRate: 0, ignored: true, counts: false },
     ]);
 
     await api("PUT", `/services/${name}/policy`, { body: { ignore: [], gate: { minRequests: 500 } } });
     const few = (await report(name)).body.shadows[0];
     expect(few?.verdict).toBe("inconclusive");
-    expect(few?.reasons).toEqual(["200 compared requests, fewer than the 500 the gate needs"]);
+    expect(few?.reasons).toEqual([
+      "400 copies with an outcome, fewer than the 500 the gate needs",
+      "about 100 more requests at these rates would fail it",
+    ]);
   });
 
   it("honours the window: 5m, 1h, 3h and 7d see what lies inside them", async () => {
@@ -260,7 +300,7 @@ describe("GET /services/:name/:version/diffs", () => {
     [
       "?path=price",
       "path",
-      "path must be a difference path: status, header.<lower-case name>, body, or body.<json path> with [] for array indexes",
+      "path must be a difference path: status, header.<lower-case name>, body, or body.<json path> with [] for array indexes and * for identifier keys",
     ],
     ["?path=Header.ETag", "path", expect.stringMatching(/^path must be a difference path/)],
   ])("answers 422 naming the parameter for %s", async (query, field, message) => {
@@ -283,7 +323,7 @@ describe("killing a shadow forgets its evidence", () => {
     await recordEvidence(name, "2.0.0", {
       compared: 200,
       different: { "body.price": 100 },
-      noise: { sampled: 4, paths: { "body.time": 4 } },
+      noise: { sampled: 4, paths: { "body.time value": 4 } },
       samples: [sample(1, ["body.price"])],
     });
     await recordEvidence(name, "3.0.0", { compared: 7 });
@@ -308,7 +348,7 @@ describe("killing a name empties its evidence", () => {
     await recordEvidence(name, "2.0.0", {
       compared: 200,
       different: { "body.price": 50 },
-      noise: { sampled: 4, paths: { "body.time": 4 } },
+      noise: { sampled: 4, paths: { "body.time value": 4 } },
       samples: [sample(1, ["body.price"])],
     });
     await api("PUT", `/services/${name}/policy`, { body: { noisePercent: 50 } });

@@ -14,9 +14,9 @@ async function freshName(): Promise<string> {
   return name;
 }
 
-/** 200 compared requests, `different` of them differing at body.price, equal latency. */
+/** 400 compared requests (enough for a clean shadow to pass at 95 % confidence), `different` of them at body.price. */
 const evidence = (different: number): EvidenceMinute => ({
-  compared: 200,
+  compared: 400,
   different: different > 0 ? { "body.price": different } : {},
   latencyMs: { main: 20, shadow: 21 },
 });
@@ -36,22 +36,25 @@ describe("GET and POST /services/:name/:version/gate", () => {
         main: "1.0.0",
         version: "2.0.0",
         verdict: "pass",
-        requests: { compared: 200, different: 0 },
+        requests: { compared: 400, different: 0 },
       });
-      expect(res.body.reasons[0]).toBe("0% of compared requests differ (0 of 200), within 1%");
+      expect(res.body.reasons[0]).toBe(
+        "0 of 400 compared requests differ (0%, at most 0.95% at 95 % confidence), within 1%",
+      );
       expect(res.body).not.toHaveProperty("error");
     }
   });
 
   it("answers 412 with the same body on fail, plus an error saying why", async () => {
     const name = await freshName();
-    await recordEvidence(name, "2.0.0", evidence(40));
+    await recordEvidence(name, "2.0.0", evidence(80));
     for (const method of ["GET", "POST"] as const) {
       const res = await gate(method, name, "2.0.0");
       expect(res.status, method).toBe(412);
-      expect(res.body).toMatchObject({ version: "2.0.0", verdict: "fail", requests: { different: 40 } });
+      expect(res.body).toMatchObject({ version: "2.0.0", verdict: "fail", requests: { different: 80 } });
       expect(res.body.reasons).toEqual([
-        "20% of compared requests differ (40 of 200), more than the 1% allowed; top fields: body.price (value, 20%)",
+        "80 of 400 compared requests differ (20%, at least 16.37% at 95 % confidence), more than the 1% allowed; " +
+          "top fields: body.price (value, 20%)",
       ]);
       expect(res.body.error).toEqual({
         code: "gate_not_passed",
@@ -67,7 +70,10 @@ describe("GET and POST /services/:name/:version/gate", () => {
       const res = await gate(method, name, "2.0.0");
       expect(res.status, method).toBe(412);
       expect(res.body.verdict).toBe("inconclusive");
-      expect(res.body.reasons).toEqual(["20 compared requests, fewer than the 100 the gate needs"]);
+      expect(res.body.reasons).toEqual([
+        "20 copies with an outcome, fewer than the 100 the gate needs",
+        "about 360 more requests at these rates would pass it",
+      ]);
     }
   });
 
@@ -98,7 +104,7 @@ describe("GET and POST /services/:name/:version/gate", () => {
 
   it("with answer=body, always 200: the verdict only in the body, for tools that take any other status as an error", async () => {
     const name = await freshName();
-    await recordEvidence(name, "2.0.0", evidence(40));
+    await recordEvidence(name, "2.0.0", evidence(80));
     const failing = await gate("GET", name, "2.0.0", "?answer=body");
     expect(failing.status).toBe(200);
     expect(failing.body.verdict).toBe("fail");

@@ -22,9 +22,9 @@ const assign = (name: string, version: string, force?: boolean) =>
 
 const mainOf = async (name: string) => (await versionsOf(name)).find((v) => v.main)?.version;
 
-/** 200 compared requests, `different` of them differing at body.price, equal latency. */
+/** 400 compared requests (enough for a clean shadow to pass), `different` of them differing at body.price, equal latency. */
 const evidence = (different: number): EvidenceMinute => ({
-  compared: 200,
+  compared: 400,
   different: different > 0 ? { "body.price": different } : {},
   latencyMs: { main: 20, shadow: 21 },
 });
@@ -36,7 +36,7 @@ describe("the promotion gate on PUT /services/:name/main", () => {
     const res = await assign(name, "2.0.0");
     expect(res.status).toBe(200);
     expect(res.body.changed).toBe(true);
-    expect(res.body.verdict).toMatchObject({ version: "2.0.0", verdict: "pass", requests: { compared: 200 } });
+    expect(res.body.verdict).toMatchObject({ version: "2.0.0", verdict: "pass", requests: { compared: 400 } });
     expect(res.body).not.toHaveProperty("warning");
     expect(res.body.services.map((s) => [s.version, s.main])).toEqual([
       ["1.0.0", false],
@@ -51,28 +51,30 @@ describe("the promotion gate on PUT /services/:name/main", () => {
     expect(res.body.changed).toBe(true);
     expect(res.body.verdict).toMatchObject({ version: "2.0.0", verdict: "inconclusive" });
     expect(res.body.warning).toBe(
-      `No verdict for ${name} 2.0.0 (last 1h) yet: 0 compared requests, fewer than the 100 the gate needs; main changed anyway`,
+      `No verdict for ${name} 2.0.0 (last 1h) yet: 0 copies with an outcome, fewer than the 100 the gate needs; ` +
+        "about 100 more requests at these rates would pass it; main changed anyway",
     );
     expect(await mainOf(name)).toBe("2.0.0");
   });
 
   it("refuses a failing version with 409 gate_failed and its reasons, and changes nothing", async () => {
     const name = await freshName();
-    await recordEvidence(name, "2.0.0", evidence(40));
+    await recordEvidence(name, "2.0.0", evidence(80));
     const res = await assign(name, "2.0.0");
     expect(res.status).toBe(409);
     expect(res.body.error?.code).toBe("gate_failed");
     expect(res.body.error?.message).toContain(`${name} 2.0.0 (last 1h) fails the promotion gate`);
     expect(res.body.error?.message).toContain("force");
     expect(res.body.error?.reasons).toEqual([
-      "20% of compared requests differ (40 of 200), more than the 1% allowed; top fields: body.price (value, 20%)",
+      "80 of 400 compared requests differ (20%, at least 16.37% at 95 % confidence), more than the 1% allowed; " +
+        "top fields: body.price (value, 20%)",
     ]);
     expect(await mainOf(name)).toBe("1.0.0");
   });
 
   it("proceeds on fail with force: true, with the failing verdict and a warning", async () => {
     const name = await freshName();
-    await recordEvidence(name, "2.0.0", evidence(40));
+    await recordEvidence(name, "2.0.0", evidence(80));
     const res = await assign(name, "2.0.0", true);
     expect(res.status).toBe(200);
     expect(res.body.changed).toBe(true);
@@ -85,21 +87,21 @@ describe("the promotion gate on PUT /services/:name/main", () => {
 
   it("passes once the failing path is ignored by the name's policy", async () => {
     const name = await freshName();
-    await recordEvidence(name, "2.0.0", evidence(40));
+    await recordEvidence(name, "2.0.0", evidence(80));
     expect((await assign(name, "2.0.0")).status).toBe(409);
     expect((await api("PUT", `/services/${name}/policy`, { body: { ignore: ["body.price"] } })).status).toBe(200);
     const res = await assign(name, "2.0.0");
     expect(res.status).toBe(200);
     expect(res.body.verdict?.verdict).toBe("pass");
     expect(res.body.verdict?.fields).toEqual([
-      { path: "body.price", kind: "value", count: 40, rate: 0.2, noiseRate: 0, ignored: true, counts: false },
+      { path: "body.price", kind: "value", count: 80, rate: 0.2, noiseRate: 0, ignored: true, counts: false },
     ]);
   });
 
   it("judges with the name's gate thresholds", async () => {
     const name = await freshName();
-    await recordEvidence(name, "2.0.0", evidence(40));
-    await api("PUT", `/services/${name}/policy`, { body: { gate: { maxDiffRate: 0.25 } } });
+    await recordEvidence(name, "2.0.0", evidence(80));
+    await api("PUT", `/services/${name}/policy`, { body: { gate: { maxDiffRate: 0.3 } } });
     const res = await assign(name, "2.0.0");
     expect(res.status).toBe(200);
     expect(res.body.verdict?.verdict).toBe("pass");
@@ -107,7 +109,7 @@ describe("the promotion gate on PUT /services/:name/main", () => {
 
   it("judges the last hour only: older failures do not count", async () => {
     const name = await freshName();
-    await recordEvidence(name, "2.0.0", { ...evidence(200), at: Date.now() - 2 * HOUR });
+    await recordEvidence(name, "2.0.0", { ...evidence(400), at: Date.now() - 2 * HOUR });
     const res = await assign(name, "2.0.0");
     expect(res.status).toBe(200);
     expect(res.body.verdict?.verdict).toBe("inconclusive");
@@ -115,7 +117,7 @@ describe("the promotion gate on PUT /services/:name/main", () => {
 
   it("is not consulted for the current main: a 200 no-op with no verdict", async () => {
     const name = await freshName();
-    await recordEvidence(name, "1.0.0", evidence(200));
+    await recordEvidence(name, "1.0.0", evidence(400));
     const res = await assign(name, "1.0.0");
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ changed: false, services: await versionsOf(name), verdict: null });
@@ -137,7 +139,7 @@ describe("the promotion gate on PUT /services/:name/main", () => {
 
   it("does not judge a version deployed again by the evidence of the one that was killed", async () => {
     const name = await freshName();
-    await recordEvidence(name, "2.0.0", evidence(200));
+    await recordEvidence(name, "2.0.0", evidence(400));
     expect((await api("DELETE", `/services/${name}/2.0.0`)).status).toBe(200);
     expect((await deploy(name, "2.0.0", origins.v2)).status).toBe(201);
     const res = await assign(name, "2.0.0");
@@ -150,7 +152,7 @@ describe("the promotion gate on PUT /services/:name/main", () => {
     const name = await freshName();
     expect((await api("DELETE", `/services/${name}/2.0.0`)).status).toBe(200);
     // A batch that an isolate flushed after the kill, for copies it had sent before.
-    await recordEvidence(name, "2.0.0", evidence(200));
+    await recordEvidence(name, "2.0.0", evidence(400));
     expect((await deploy(name, "2.0.0", origins.v2)).status).toBe(201);
     const res = await assign(name, "2.0.0");
     expect(res.status).toBe(200);
@@ -183,9 +185,9 @@ describe("the promotion gate on PUT /services/:name/main", () => {
     expect(errors.map((line) => JSON.parse(line))).toEqual([failure, failure]);
   });
 
-  it("proceeds with a warning and no verdict when the ledger cannot be reached", async () => {
+  it("fails closed when the ledger cannot be reached: 409 evidence_unavailable, which force overrides and says so", async () => {
     const name = await freshName();
-    await recordEvidence(name, "2.0.0", evidence(200));
+    await recordEvidence(name, "2.0.0", evidence(0));
     const down = {
       getByName: () => ({ report: () => Promise.reject(new Error("connection lost")) }),
     } as unknown as Env["EVIDENCE_LEDGER"];
@@ -193,12 +195,21 @@ describe("the promotion gate on PUT /services/:name/main", () => {
     await runInDurableObject(env.SERVICE_COORDINATOR.getByName(name), (instance) => {
       Reflect.set(instance, "env", { ...env, EVIDENCE_LEDGER: down });
     });
-    const res = await assign(name, "2.0.0");
-    expect(res.status).toBe(200);
-    expect(res.body.changed).toBe(true);
-    expect(res.body.verdict).toBeNull();
-    expect(res.body.warning).toBe(
-      `The evidence for ${name} 2.0.0 (last 1h) could not be read (connection lost); main changed unchecked`,
+    const refused = await assign(name, "2.0.0");
+    expect(refused.status).toBe(409);
+    expect(refused.body.error?.code).toBe("evidence_unavailable");
+    expect(refused.body.error?.message).toBe(
+      `The evidence for ${name} 2.0.0 (last 1h) could not be read (connection lost), so the promotion gate cannot ` +
+        "judge it. Try again shortly, or force the promotion (force: true) to change main unchecked",
+    );
+    expect(await mainOf(name)).toBe("1.0.0");
+
+    const forced = await assign(name, "2.0.0", true);
+    expect(forced.status).toBe(200);
+    expect(forced.body.changed).toBe(true);
+    expect(forced.body.verdict).toBeNull();
+    expect(forced.body.warning).toBe(
+      `The evidence for ${name} 2.0.0 (last 1h) could not be read (connection lost); main changed unchecked (promotion forced)`,
     );
     expect(await mainOf(name)).toBe("2.0.0");
   });

@@ -153,7 +153,7 @@ describe("PUT /services/:name/policy", () => {
   });
 
   const PATH_SHAPE =
-    "must be a difference path: status, header.<lower-case name>, body, or body.<json path> with [] for array indexes";
+    "must be a difference path: status, header.<lower-case name>, body, or body.<json path> with [] for array indexes and * for identifier keys";
   const invalid: [string, unknown, string, string][] = [
     ["ignore as a string", { ignore: "body.time" }, "ignore", "ignore must be a list of difference paths"],
     ["an upper-case header path", { ignore: ["header.ETag"] }, "ignore.0", `ignore.0 ${PATH_SHAPE}`],

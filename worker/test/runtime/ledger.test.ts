@@ -1,6 +1,6 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   type EvidenceBatch,
   EvidenceBatcher,
@@ -11,7 +11,13 @@ import {
 } from "../../src/evidence/batch.ts";
 import type { Difference } from "../../src/evidence/compare.ts";
 import { compareAnswers } from "../../src/evidence/compare.ts";
-import type { EvidenceLedger, ReportInput } from "../../src/evidence/ledger.ts";
+import { MAX_FIELDS_PER_VERSION } from "../../src/evidence/fields.ts";
+import {
+  type EvidenceLedger,
+  MAX_SIGNATURES_PER_MINUTE,
+  prepareSchema,
+  type ReportInput,
+} from "../../src/evidence/ledger.ts";
 
 const MINUTE = 60_000;
 /** A whole minute in the recent past, so the alarm's 7-day pruning leaves it alone. */
@@ -94,11 +100,9 @@ function feed(
     {
       version: "2.0.0",
       at: NOW,
-      compared: true,
-      bodyCompared: true,
+      outcome: shadow.status >= 500 ? "error" : "compared",
       differences,
       mainError: main.status >= 500,
-      shadowError: shadow.status >= 500,
       latencyMs: { main: 20, shadow: 20 },
       sample: () => exchangeSample(main, shadow, differences, i),
       ...extra,
@@ -124,12 +128,15 @@ function counts(version: string, minute: number, extra: Partial<MinuteCounts> = 
     mirrored: 10,
     compared: 10,
     notCompared: 0,
-    skipped: 0,
-    errorsMain: 0,
     errorsShadow: 0,
+    down: 0,
+    skipped: 0,
+    unrecorded: 0,
+    errorsMain: 0,
     latencyMain: {},
     latencyShadow: {},
     signatures: {},
+    partialSignatures: {},
     ...extra,
   };
 }
@@ -151,8 +158,11 @@ describe("EvidenceLedger", () => {
       compared: 200,
       same: 180,
       different: 20,
+      error: 0,
       notCompared: 0,
+      down: 0,
       skipped: 0,
+      unrecorded: 0,
     });
     expect(shadow?.fields).toEqual([
       { path: "body.price", kind: "value", count: 20, rate: 0.1, noiseRate: 0, ignored: false, counts: true },
@@ -171,7 +181,7 @@ describe("EvidenceLedger", () => {
   it("learns a field that differs on every call as noise: it does not count and the shadow passes", async () => {
     const { name, ledger } = ledgerFor("noise");
     const tools = realBatcher(name);
-    for (let i = 0; i < 200; i++) {
+    for (let i = 0; i < 400; i++) {
       const main = json({ price: 10, time: `t${i}a` });
       feed(tools, name, i, main, json({ price: 10, time: `t${i}b` }));
       if (i % 20 === 0) {
@@ -185,10 +195,10 @@ describe("EvidenceLedger", () => {
     }
     await tools.settle();
     const report = await ledger.report(hour(name));
-    expect(report.noise).toEqual({ sampled: 10, fields: [{ path: "body.time", rate: 1 }] });
+    expect(report.noise).toEqual({ sampled: 20, fields: [{ path: "body.time", kind: "value", rate: 1 }] });
     const [shadow] = report.shadows;
     expect(shadow?.fields).toEqual([
-      { path: "body.time", kind: "value", count: 200, rate: 1, noiseRate: 1, ignored: false, counts: false },
+      { path: "body.time", kind: "value", count: 400, rate: 1, noiseRate: 1, ignored: false, counts: false },
     ]);
     expect(shadow?.requests.different).toBe(0);
     expect(shadow?.verdict).toBe("pass");
@@ -197,10 +207,10 @@ describe("EvidenceLedger", () => {
   it("stops counting a path retroactively once the policy ignores it", async () => {
     const { name, ledger } = ledgerFor("ignore");
     const tools = realBatcher(name);
-    for (let i = 0; i < 150; i++) feed(tools, name, i, json({ time: i }), json({ time: -i - 1 }));
+    for (let i = 0; i < 400; i++) feed(tools, name, i, json({ time: i }), json({ time: -i - 1 }));
     await tools.settle();
     const before = await ledger.report(hour(name));
-    expect(before.shadows[0]?.requests.different).toBe(150);
+    expect(before.shadows[0]?.requests.different).toBe(400);
     expect(before.shadows[0]?.verdict).toBe("fail");
     const after = await ledger.report(hour(name, { policy: { ignore: ["body.time"] } }));
     expect(after.shadows[0]?.requests.different).toBe(0);
@@ -235,8 +245,11 @@ describe("EvidenceLedger", () => {
     await tools.settle();
     const [shadow] = (await ledger.report(hour(name))).shadows;
     expect(shadow?.errors).toEqual({ main: 0, shadow: 10 });
+    expect(shadow?.requests).toMatchObject({ mirrored: 200, error: 10, compared: 190, same: 190 });
     expect(shadow?.verdict).toBe("fail");
-    expect(shadow?.reasons).toContain("shadow error rate 5% against main's 0%, more than 1% above it");
+    expect(shadow?.reasons).toEqual([
+      "shadow error rate 5% (10 errors, 0 down, of 200) against main's 0%: at least 2.74% at 95 % confidence, more than 1% above it",
+    ]);
   });
 
   it("honours window boundaries: a minute counts when it starts inside [from, to)", async () => {
@@ -277,18 +290,38 @@ describe("EvidenceLedger", () => {
       shadows: ["2.0.0", "3.0.0"].map((version) => ({
         version,
         verdict: "inconclusive",
-        reasons: ["0 compared requests, fewer than the 100 the gate needs"],
-        requests: { mirrored: 0, compared: 0, same: 0, different: 0, notCompared: 0, skipped: 0 },
+        reasons: [
+          "0 copies with an outcome, fewer than the 100 the gate needs",
+          "about 100 more requests at these rates would pass it",
+        ],
+        requests: {
+          mirrored: 0,
+          compared: 0,
+          same: 0,
+          different: 0,
+          error: 0,
+          notCompared: 0,
+          down: 0,
+          skipped: 0,
+          unrecorded: 0,
+        },
         errors: { main: 0, shadow: 0 },
         latencyMs: { main: { p50: 0, p95: 0, p99: 0 }, shadow: { p50: 0, p95: 0, p99: 0 } },
+        confidence: {
+          diffRate: null,
+          errorRate: { rate: 0, low: 0, high: 1 },
+          mainErrorRate: 0,
+          latencySamples: 0,
+          moreRequests: 100,
+        },
         fields: [],
       })),
       noise: { sampled: 0, fields: [] },
     });
   });
 
-  it("keeps at most 5 samples per version and path across batches, bodies cut to 8 KiB", async () => {
-    const { ledger } = ledgerFor("samples");
+  it("keeps the newest 5 samples per version and path across batches, bodies cut to 8 KiB", async () => {
+    const { name, ledger } = ledgerFor("samples");
     const big = "x".repeat(SAMPLE_BODY_BYTES * 3);
     const sample = (i: number, paths: string[]): ExchangeSample & { version: string } => ({
       version: "2.0.0",
@@ -300,23 +333,35 @@ describe("EvidenceLedger", () => {
       main: { status: 200, headers: {}, body: big, truncated: false },
       shadow: { status: 200, headers: {}, body: "short", truncated: false },
     });
+    const differing = (signature: string, n: number) => [counts("2.0.0", NOW, { signatures: { [signature]: n } })];
     for (let round = 0; round < 3; round++) {
       await ledger.record({
-        shadows: [],
+        shadows: differing("body.a value", 4),
         noise: [],
         samples: Array.from({ length: 4 }, (_, i) => sample(round * 4 + i, ["body.a"])),
         dropped: 0,
       });
     }
-    await ledger.record({ shadows: [], noise: [], samples: [sample(99, ["body.a", "body.b"])], dropped: 0 });
+    await ledger.record({
+      shadows: differing("body.a value\nbody.b value", 1),
+      noise: [],
+      samples: [sample(99, ["body.a", "body.b"])],
+      dropped: 0,
+    });
     const a = await ledger.diffs("2.0.0", { path: "body.a", limit: 100 });
-    expect(a.samples.map((s) => s.requestId)).toEqual(["r4", "r3", "r2", "r1", "r0"]);
+    expect(a.samples.map((s) => s.requestId)).toEqual(["r99", "r11", "r10", "r9", "r8"]);
     expect(a.samples[0]?.main).toMatchObject({ truncated: true });
     expect(a.samples[0]?.main.body).toHaveLength(SAMPLE_BODY_BYTES);
     expect(a.samples[0]?.shadow).toEqual({ status: 200, headers: {}, body: "short", truncated: false });
     const b = await ledger.diffs("2.0.0", { path: "body.b" });
     expect(b.samples.map((s) => s.requestId)).toEqual(["r99"]);
-    expect((await ledger.diffs("2.0.0", { limit: 2 })).samples.map((s) => s.requestId)).toEqual(["r99", "r4"]);
+    expect((await ledger.diffs("2.0.0", { limit: 2 })).samples.map((s) => s.requestId)).toEqual(["r99", "r11"]);
+    // Older samples no path keeps are gone, not just unlisted.
+    const stored = await runInDurableObject(
+      env.EVIDENCE_LEDGER.getByName(name),
+      (_i: EvidenceLedger, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM samples").one().n,
+    );
+    expect(stored).toBe(5);
     expect((await ledger.diffs("3.0.0")).samples).toEqual([]);
   });
 
@@ -374,7 +419,7 @@ describe("EvidenceLedger", () => {
         counts("2.0.0", NOW - 30 * MINUTE),
         counts("3.0.0", NOW, { signatures: { "body.b value": 2 } }),
       ],
-      noise: [{ minute: NOW / MINUTE, sampled: 4, paths: { "body.t": 4 } }],
+      noise: [{ minute: NOW / MINUTE, sampled: 4, paths: { "body.t value": 4 } }],
       samples: [sample("2.0.0", "body.a"), sample("3.0.0", "body.b")],
       dropped: 0,
     });
@@ -384,13 +429,13 @@ describe("EvidenceLedger", () => {
       ["2.0.0", 0, []],
       ["3.0.0", 10, ["body.b"]],
     ]);
-    expect(report.noise).toEqual({ sampled: 4, fields: [{ path: "body.t", rate: 1 }] });
+    expect(report.noise).toEqual({ sampled: 4, fields: [{ path: "body.t", kind: "value", rate: 1 }] });
     expect((await ledger.diffs("2.0.0")).samples).toEqual([]);
     expect((await ledger.diffs("2.0.0", { path: "body.a" })).samples).toEqual([]);
     expect((await ledger.diffs("3.0.0")).samples.map((s) => s.requestId)).toEqual(["3.0.0-body.b"]);
     // A version deployed again under that number keeps five samples per path from scratch.
     await ledger.record({
-      shadows: [],
+      shadows: [counts("2.0.0", NOW, { signatures: { "body.a value": 6 } })],
       noise: [],
       samples: [1, 2, 3, 4, 5, 6].map((i) => ({ ...sample("2.0.0", "body.a"), requestId: `again-${i}` })),
       dropped: 0,
@@ -404,7 +449,7 @@ describe("EvidenceLedger", () => {
     await ledger.record({
       shadows: [counts("2.0.0", old, { signatures: { "body.a value": 3 } }), counts("2.0.0", NOW)],
       noise: [
-        { minute: old / MINUTE, sampled: 5, paths: { "body.t": 5 } },
+        { minute: old / MINUTE, sampled: 5, paths: { "body.t value": 5 } },
         { minute: NOW / MINUTE, sampled: 1, paths: {} },
       ],
       samples: [
@@ -434,5 +479,124 @@ describe("EvidenceLedger", () => {
       state.storage.getAlarm(),
     );
     expect(alarm).not.toBeNull();
+  });
+
+  it("caps the distinct fields a version records: keys that do not look like ids still cannot grow it", async () => {
+    const { name, ledger } = ledgerFor("capped");
+    // Random words as keys: nothing to fold, so only the cap holds them.
+    const word = (i: number) =>
+      `body.by.${[3, 2, 1, 0].map((p) => "abcdefghijklmnopqrstuvwxyz"[Math.floor(i / 26 ** p) % 26]).join("")}`;
+    for (let round = 0; round < 5; round++) {
+      const signatures = Object.fromEntries(
+        Array.from({ length: 100 }, (_, i) => [`${word(round * 100 + i)} value`, 1]),
+      );
+      await ledger.record({
+        shadows: [counts("2.0.0", NOW, { mirrored: 100, compared: 100, signatures })],
+        noise: [],
+        samples: [],
+        dropped: 0,
+      });
+    }
+    const [shadow] = (await ledger.report(hour(name))).shadows;
+    expect(shadow?.requests).toMatchObject({ mirrored: 500, compared: 500, different: 500 });
+    expect(shadow?.fields.length).toBe(MAX_FIELDS_PER_VERSION + 1);
+    expect(shadow?.fields[0]).toMatchObject({ path: "body", kind: "many", count: 300, counts: true });
+    const fields = await runInDurableObject(
+      env.EVIDENCE_LEDGER.getByName(name),
+      (_i: EvidenceLedger, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM fields").one().n,
+    );
+    expect(fields).toBe(MAX_FIELDS_PER_VERSION + 1);
+  });
+
+  it("keeps counting past the signature rows a minute may hold, as unrecorded", async () => {
+    const { name, ledger } = ledgerFor("rows");
+    const signatures = Object.fromEntries(
+      Array.from({ length: MAX_SIGNATURES_PER_MINUTE + 20 }, (_, i) => {
+        const a = `body.f${"abcdefghijklmnopqrst"[i % 20]}`;
+        const b = `body.g${"abcdefghijklmnopqrstuvwxy"[Math.floor(i / 20) % 25]}`;
+        const c = `body.h${"abcd"[Math.floor(i / 500)]}`;
+        return [`${a} value\n${b} value\n${c} value`, 1];
+      }),
+    );
+    const total = Object.keys(signatures).length;
+    await ledger.record({
+      shadows: [counts("2.0.0", NOW, { mirrored: total, compared: total, signatures })],
+      noise: [],
+      samples: [],
+      dropped: 0,
+    });
+    const [shadow] = (await ledger.report(hour(name))).shadows;
+    expect(shadow?.requests).toMatchObject({ mirrored: total, different: MAX_SIGNATURES_PER_MINUTE, unrecorded: 20 });
+    expect(shadow?.requests.notCompared).toBe(20);
+  });
+
+  it("resets a ledger an older gateway wrote, instead of misreading or throwing", async () => {
+    const { name } = ledgerFor("upgrade");
+    const logs: string[] = [];
+    const spy = vi.spyOn(console, "log").mockImplementation((line: unknown) => {
+      logs.push(String(line));
+    });
+    const after = await runInDurableObject(env.EVIDENCE_LEDGER.getByName(name), (_i: EvidenceLedger, state) => {
+      const sql = state.storage.sql;
+      // The first layout, as a user's .wrangler state may hold it: no ledger_schema, no down or unrecorded.
+      for (const table of ["ledger_schema", "counters", "signatures", "fields", "noise_paths"]) {
+        sql.exec(`DROP TABLE IF EXISTS ${table}`);
+      }
+      sql.exec(`CREATE TABLE counters (version TEXT NOT NULL, minute INTEGER NOT NULL, mirrored INTEGER NOT NULL,
+        compared INTEGER NOT NULL, not_compared INTEGER NOT NULL, skipped INTEGER NOT NULL, errors_main INTEGER NOT NULL,
+        errors_shadow INTEGER NOT NULL, latency_main TEXT NOT NULL, latency_shadow TEXT NOT NULL,
+        PRIMARY KEY (version, minute))`);
+      sql.exec(`CREATE TABLE signatures (version TEXT NOT NULL, minute INTEGER NOT NULL, signature TEXT NOT NULL,
+        count INTEGER NOT NULL, PRIMARY KEY (version, minute, signature))`);
+      sql.exec("CREATE TABLE noise_paths (minute INTEGER NOT NULL, path TEXT NOT NULL, count INTEGER NOT NULL)");
+      sql.exec("INSERT INTO counters VALUES ('2.0.0', ?, 7, 7, 0, 0, 0, 0, '{}', '{}')", NOW / MINUTE);
+      prepareSchema(state.storage);
+      const columns = sql
+        .exec<{ name: string }>("SELECT name FROM pragma_table_info('counters')")
+        .toArray()
+        .map((c) => c.name);
+      const rows = sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM counters").one().n;
+      // Preparing a current ledger again changes nothing.
+      sql.exec("INSERT INTO counters VALUES ('2.0.0', 1, 1, 1, 0, 0, 0, 0, 0, 0, '{}', '{}')");
+      prepareSchema(state.storage);
+      const kept = sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM counters").one().n;
+      return { columns, rows, kept };
+    });
+    spy.mockRestore();
+    expect(after.columns).toEqual(expect.arrayContaining(["down", "unrecorded", "errors_shadow"]));
+    expect(after.rows).toBe(0);
+    expect(after.kept).toBe(1);
+    expect(logs.map((line) => JSON.parse(line))).toEqual([{ event: "ledger_reset", from: 1, to: 2 }]);
+  });
+
+  it("reads a long window once per minute (the dashboard refreshes every 5 s), a short one every time", async () => {
+    const { name } = ledgerFor("cached");
+    const stub = env.EVIDENCE_LEDGER.getByName(name);
+    await stub.record({ shadows: [counts("2.0.0", NOW)], noise: [], samples: [], dropped: 0 });
+    const reads = await runInDurableObject(stub, async (instance: EvidenceLedger, state) => {
+      const exec = vi.spyOn(state.storage.sql, "exec");
+      const queries = async (read: () => Promise<unknown>) => {
+        const before = exec.mock.calls.length;
+        await read();
+        return exec.mock.calls.length - before;
+      };
+      const week = hour(name, { from: NOW + MINUTE - 7 * 24 * 60 * MINUTE });
+      const ignoring = { ...week, policy: { ignore: ["body.a"] } };
+      const result = {
+        weekFirst: await queries(() => instance.reportWithSeries(week)),
+        weekAgain: await queries(() => instance.reportWithSeries(week)),
+        weekOtherPolicy: await queries(() => instance.reportWithSeries(ignoring)),
+        hourFirst: await queries(() => instance.report(hour(name))),
+        hourAgain: await queries(() => instance.report(hour(name))),
+      };
+      await instance.forget("3.0.0");
+      return { ...result, weekAfterForget: await queries(() => instance.reportWithSeries(week)) };
+    });
+    expect(reads.weekFirst).toBeGreaterThan(0);
+    expect(reads.weekAgain).toBe(0);
+    expect(reads.weekOtherPolicy).toBeGreaterThan(0);
+    expect(reads.hourFirst).toBeGreaterThan(0);
+    expect(reads.hourAgain).toBe(reads.hourFirst);
+    expect(reads.weekAfterForget).toBeGreaterThan(0);
   });
 });

@@ -22,9 +22,9 @@ async function freshName(): Promise<string> {
 const setNotify = (name: string, notify: unknown) =>
   api<PolicyResult>("PUT", `/services/${name}/policy`, { body: { notify } });
 
-/** `different` of 200 compared requests differ at body.price. */
+/** `different` of 400 compared requests differ at body.price (400 clean ones pass at 95 % confidence). */
 const evidence = (different: number): EvidenceMinute => ({
-  compared: 200,
+  compared: 400,
   different: different > 0 ? { "body.price": different } : {},
   latencyMs: { main: 20, shadow: 21 },
 });
@@ -117,7 +117,9 @@ describe("events", () => {
       service: name,
       version: "2.0.0",
       verdict: "pass",
-      reasons: expect.arrayContaining(["0% of compared requests differ (0 of 200), within 1%"]),
+      reasons: expect.arrayContaining([
+        "0 of 400 compared requests differ (0%, at most 0.95% at 95 % confidence), within 1%",
+      ]),
       at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       text: `${name} 2.0.0 is now main, verdict pass over the last hour`,
     });
@@ -162,7 +164,7 @@ describe("events", () => {
     expect(events(await waitForPosts(name, 1)).map((e) => [e.verdict, e.text.split(":")[0]])).toEqual([
       ["pass", `${name} 2.0.0 is now pass (was inconclusive) over the last hour`],
     ]);
-    await recordEvidence(name, "2.0.0", evidence(150));
+    await recordEvidence(name, "2.0.0", evidence(300));
     for (let minute = 0; minute < 3; minute++) await runCron();
     await new Promise((resolve) => setTimeout(resolve, 300));
     const told = events(await received(name));
@@ -172,7 +174,8 @@ describe("events", () => {
     ]);
     expect(told[1]?.text).toBe(
       `${name} 2.0.0 is now fail (was pass) over the last hour: ` +
-        "37.5% of compared requests differ (150 of 400), more than the 1% allowed; top fields: body.price (value, 37.5%)",
+        "300 of 800 compared requests differ (37.5%, at least 34.21% at 95 % confidence), more than the 1% allowed; " +
+        "top fields: body.price (value, 37.5%)",
     );
     expect(told[1]?.reasons).toHaveLength(1);
   });

@@ -62,12 +62,15 @@ async function recordMinutes(name: string, minutes: (Partial<MinuteCounts> & { v
       mirrored: m.compared ?? 0,
       compared: 0,
       notCompared: 0,
-      skipped: 0,
-      errorsMain: 0,
       errorsShadow: 0,
+      down: 0,
+      skipped: 0,
+      unrecorded: 0,
+      errorsMain: 0,
       latencyMain: {},
       latencyShadow: {},
       signatures: {},
+      partialSignatures: {},
       ...m,
     })),
     noise: [],
@@ -164,7 +167,7 @@ describe("GET /services/:name/report?series=true", () => {
     // Main against itself differs at body.time almost always: noise, so the time counts nowhere.
     await env.EVIDENCE_LEDGER.getByName(name).record({
       shadows: [],
-      noise: [{ minute: Math.floor(a / MINUTE), sampled: 10, paths: { "body.time": 9 } }],
+      noise: [{ minute: Math.floor(a / MINUTE), sampled: 10, paths: { "body.time value": 9 } }],
       samples: [],
       dropped: 0,
     });
@@ -243,7 +246,7 @@ describe("GET /services/:name/report?series=true", () => {
       errorsMain: 1,
       errorsShadow: 4,
       latencyMs: { main: 12, shadow: 45 },
-      noise: { sampled: 9, paths: { "body.time": 8 } },
+      noise: { sampled: 9, paths: { "body.time value": 8 } },
     });
     await recordEvidence(name, "2.0.0", { at: now, compared: 40, latencyMs: { main: 200, shadow: 210 } });
     await recordEvidence(name, "3.0.0", { at: now - 3 * MINUTE, compared: 15, different: { "body.id": 15 } });

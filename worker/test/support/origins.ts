@@ -149,7 +149,11 @@ let labCounter = 0;
  * - /text: text/plain, the shadow adds "!" when n is even;
  * - /big?bytes=N[&chunked=1]: a JSON document of N bytes, with Content-Length or in 16 KiB chunks;
  * - /download?bytes=N: N bytes of text in 64 KiB chunks, 5 ms apart; GET /__closed-early lists
- *   the ids whose download the gateway hung up on before the end.
+ *   the ids whose download the gateway hung up on before the end;
+ * - /by-id: a map keyed by ids generated afresh on every call (`{"byId": {"u-12-k3j4h5": …}}`);
+ * - /time-kinds: a `time` that differs on every call; the shadow drops it when n % 10 is 1 and
+ *   sends it as a number when n % 10 is 2;
+ * - /wide: 100 fields, every one of which the shadow changes (more differences than are kept).
  */
 async function labAnswer(
   role: "main" | "shadow",
@@ -211,6 +215,24 @@ async function labAnswer(
       res.end();
       return;
     }
+    case "/by-id": {
+      const id = () => `u-${Math.floor(Math.random() * 100)}-${Math.random().toString(36).slice(2, 8)}`;
+      return json({ byId: Object.fromEntries([1, 2, 3].map((k) => [id(), { price: k, name: `item ${k}` }])) });
+    }
+    case "/time-kinds": {
+      const time = `${Date.now()}.${++labCounter}`;
+      if (shadow && n % 10 === 1) return json({ id: n });
+      return json({ id: n, time: shadow && n % 10 === 2 ? Number(time) : time });
+    }
+    case "/wide":
+      return json(
+        Object.fromEntries(
+          Array.from({ length: 100 }, (_, k) => [
+            `field_${"abcdefghij"[k % 10]}${"abcdefghij"[Math.floor(k / 10)]}`,
+            shadow ? -k : k,
+          ]),
+        ),
+      );
     default:
       return json({ id: n });
   }

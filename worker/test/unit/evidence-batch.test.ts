@@ -16,11 +16,9 @@ function result(extra: Partial<ShadowResult> = {}): ShadowResult {
   return {
     version: "2.0.0",
     at: T0,
-    compared: true,
-    bodyCompared: true,
+    outcome: "compared",
     differences: [],
     mainError: false,
-    shadowError: false,
     latencyMs: { main: 10, shadow: 20 },
     ...extra,
   };
@@ -120,24 +118,53 @@ describe("EvidenceBatcher", () => {
     expect(sent.map((s) => s.batch.shadows[0]?.mirrored)).toEqual([1, 2]);
   });
 
-  it("keeps counters per version and minute, and counts skipped, notCompared and errors", async () => {
+  it("gives every copy one outcome per version and minute: compared, notCompared, error, down, or skipped", async () => {
     const { batcher, sent, waitUntil } = harness();
-    batcher.addShadow("hello", result({ compared: false, shadowError: true, latencyMs: undefined }), waitUntil);
-    batcher.addShadow("hello", result({ bodyCompared: false, mainError: true }), waitUntil);
+    const status = [{ path: "status", kind: "value" as const }];
+    batcher.addShadow("hello", result({ outcome: "error", latencyMs: undefined }), waitUntil);
+    // An error is an error, not also the differences its answer shows.
+    batcher.addShadow("hello", result({ outcome: "error", differences: status }), waitUntil);
+    batcher.addShadow("hello", result({ outcome: "notCompared", mainError: true }), waitUntil);
+    batcher.addShadow("hello", result({ outcome: "notCompared", differences: status }), waitUntil);
     batcher.addShadow("hello", result({ at: T0 + 60_000 }), waitUntil);
     batcher.addShadow("hello", result({ version: "3.0.0" }), waitUntil);
+    batcher.addDown("hello", "2.0.0", T0, waitUntil);
+    batcher.addSkipped("hello", "2.0.0", T0, waitUntil);
     await batcher.flush("hello");
     const shadows = sent[0]?.batch.shadows ?? [];
     expect(shadows.map((m) => [m.version, m.minute - Math.floor(T0 / 60_000), m.mirrored])).toEqual([
-      ["2.0.0", 0, 2],
+      ["2.0.0", 0, 4],
       ["2.0.0", 1, 1],
       ["3.0.0", 0, 1],
     ]);
-    expect(shadows[0]).toMatchObject({ compared: 1, skipped: 1, notCompared: 1, errorsMain: 1, errorsShadow: 1 });
-    expect(LatencyHistogram.fromJson(shadows[0]?.latencyShadow).count).toBe(1);
+    expect(shadows[0]).toMatchObject({
+      compared: 0,
+      notCompared: 2,
+      errorsShadow: 2,
+      down: 1,
+      skipped: 1,
+      unrecorded: 0,
+      errorsMain: 1,
+      signatures: {},
+      partialSignatures: { "status value": 1 },
+    });
+    expect(LatencyHistogram.fromJson(shadows[0]?.latencyShadow).count).toBe(3);
   });
 
-  it("counts noise per minute and path, once per exchange", async () => {
+  it("puts a timed-out copy into the shadow's latency at no less than its timeout", async () => {
+    const { batcher, sent, waitUntil } = harness();
+    batcher.addShadow(
+      "hello",
+      result({ outcome: "error", latencyMs: { main: 5, shadow: 300, atLeast: true } }),
+      waitUntil,
+    );
+    await batcher.flush("hello");
+    const shadow = LatencyHistogram.fromJson(sent[0]?.batch.shadows[0]?.latencyShadow);
+    expect(shadow.summary().p99).toBeGreaterThanOrEqual(300);
+    expect(shadow.summary().p99).toBeLessThan(300 * 1.05);
+  });
+
+  it("counts noise per minute, path and kind, once per exchange", async () => {
     const { batcher, sent, waitUntil } = harness();
     for (let i = 0; i < 4; i++) {
       batcher.addNoise(
@@ -156,11 +183,13 @@ describe("EvidenceBatcher", () => {
       );
     }
     await batcher.flush("hello");
-    expect(sent[0]?.batch.noise).toEqual([{ minute: Math.floor(T0 / 60_000), sampled: 4, paths: { "body.time": 1 } }]);
+    expect(sent[0]?.batch.noise).toEqual([
+      { minute: Math.floor(T0 / 60_000), sampled: 4, paths: { "body.time value": 1, "body.time type": 1 } },
+    ]);
   });
 
-  it("builds a sample only while a path still wants one, five per version and path", async () => {
-    const { batcher, sent, waitUntil } = harness();
+  it("offers five samples per version and path at a time, and fresh ones again while differences keep coming", async () => {
+    const { batcher, sent, waitUntil } = harness({ sampleWindowMs: 5_000 });
     let built = 0;
     const differing = result({
       differences: [{ path: "body.a", kind: "value" }],
@@ -177,6 +206,29 @@ describe("EvidenceBatcher", () => {
     expect(sent[0]?.batch.samples).toHaveLength(5);
     expect(sent[1]?.batch.samples).toHaveLength(0);
     expect(sent[0]?.batch.samples[0]?.version).toBe("2.0.0");
+    await vi.advanceTimersByTimeAsync(5_000);
+    for (let i = 0; i < 20; i++) batcher.addShadow("hello", differing, waitUntil);
+    await batcher.flush("hello");
+    expect(sent[2]?.batch.samples).toHaveLength(5);
+    expect(built).toBe(10);
+  });
+
+  it("bounds the distinct fields of a version in a batch: past the cap, new fields are body many", async () => {
+    const { batcher, sent, waitUntil } = harness({ maxFields: 3 });
+    for (let i = 0; i < 10; i++) {
+      batcher.addShadow(
+        "hello",
+        result({ differences: [{ path: `body.f${"abcdefghij"[i]}`, kind: "value" }] }),
+        waitUntil,
+      );
+    }
+    await batcher.flush("hello");
+    expect(sent[0]?.batch.shadows[0]?.signatures).toEqual({
+      "body.fa value": 1,
+      "body.fb value": 1,
+      "body.fc value": 1,
+      "body many": 7,
+    });
   });
 
   it("drops samples past its memory bound, counts and logs it, and keeps counting", async () => {
@@ -199,14 +251,14 @@ describe("EvidenceBatcher", () => {
     ]);
   });
 
-  it("drops whole results past maxSignatures distinct difference sets", async () => {
+  it("keeps counting past maxSignatures distinct difference sets, dropping only their detail (unrecorded)", async () => {
     const { batcher, sent, waitUntil } = harness({ maxSignatures: 3 });
     for (let i = 0; i < 5; i++) {
       batcher.addShadow("hello", result({ differences: [{ path: `body.f${i}`, kind: "value" }] }), waitUntil);
     }
     batcher.addShadow("hello", result({ differences: [{ path: "body.f0", kind: "value" }] }), waitUntil);
     await batcher.flush("hello");
-    expect(sent[0]?.batch.shadows[0]?.compared).toBe(4);
+    expect(sent[0]?.batch.shadows[0]).toMatchObject({ mirrored: 6, compared: 4, notCompared: 2, unrecorded: 2 });
     expect(sent[0]?.batch.dropped).toBe(2);
   });
 

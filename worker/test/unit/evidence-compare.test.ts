@@ -106,18 +106,26 @@ describe("compareAnswers", () => {
     expect(result).toEqual({ differences: [{ path: "status", kind: "value" }], body: "notCompared", capped: false });
   });
 
-  it("stops at maxPaths distinct differences and says so", () => {
+  it("stops at maxPaths distinct differences and records the cut as body many", () => {
     const main = json(Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`k${i}`, i])));
     const shadow = json(Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`k${i}`, -i - 1])));
     const result = compareAnswers(main, shadow, { maxPaths: 10 });
-    expect(result.differences).toHaveLength(10);
+    expect(result.differences).toHaveLength(11);
+    expect(result.differences.at(-1)).toEqual({ path: "body", kind: "many" });
     expect(result.capped).toBe(true);
+    // Exactly at the limit nothing was left unseen: no cut.
+    const ten = compareAnswers(json({ a: 1, b: 1 }), json({ a: 2, b: 2 }), { maxPaths: 2 });
+    expect(ten.differences).toEqual([
+      { path: "body.a", kind: "value" },
+      { path: "body.b", kind: "value" },
+    ]);
   });
 
-  it("compares subtrees past maxDepth as a whole, reporting at the depth limit", () => {
+  it("compares subtrees past maxDepth as a whole, reporting at the depth limit and as cut short", () => {
     const deep = (leaf: number) => ({ a: { b: { c: { d: leaf } } } });
     expect(compareAnswers(json(deep(1)), json(deep(2)), { maxDepth: 2 }).differences).toEqual([
       { path: "body.a.b", kind: "value" },
+      { path: "body", kind: "many" },
     ]);
     expect(compareAnswers(json(deep(1)), json(deep(1)), { maxDepth: 2 }).differences).toEqual([]);
   });
@@ -128,7 +136,24 @@ describe("compareAnswers", () => {
     expect(compareAnswers(deep(1), deep(1)).differences).toEqual([]);
     const result = compareAnswers(deep(1), deep(2));
     // The array at depth 32 holds the difference somewhere below its elements.
-    expect(result.differences).toEqual([{ path: `body${"[]".repeat(33)}`, kind: "value" }]);
+    expect(result.differences).toEqual([
+      { path: `body${"[]".repeat(33)}`, kind: "value" },
+      { path: "body", kind: "many" },
+    ]);
+  });
+
+  it("folds identifier keys to *, so a map keyed by ids names one field", () => {
+    const byId = (ids: string[], price: number) =>
+      json({ byId: Object.fromEntries(ids.map((id) => [id, { price, name: "x" }])) });
+    const ids = ["u-12-k3j4h5", "42", "9f1c2e7a-5b3d-4c1e-8a2f-0123456789ab", "a1b2c3d4e5f60718", "x9y8z7"];
+    expect(compareAnswers(byId(ids, 1), byId(ids, 2)).differences).toEqual([
+      { path: "body.byId.*.price", kind: "value" },
+    ]);
+    // A field named with one short number is still a field.
+    expect(compareAnswers(json({ p99: 1, v2: 1 }), json({ p99: 2, v2: 2 })).differences).toEqual([
+      { path: "body.p99", kind: "value" },
+      { path: "body.v2", kind: "value" },
+    ]);
   });
 
   it("lets one prepared main answer be compared with several shadows", () => {

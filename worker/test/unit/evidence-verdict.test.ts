@@ -12,6 +12,8 @@ import {
   type ShadowEvidence,
   shadowReport,
   signatureOf,
+  trialsToDecide,
+  wilson,
   withDefaults,
 } from "../../src/evidence/verdict.ts";
 
@@ -28,12 +30,15 @@ function evidence(compared: number, signatures: [Difference[], number][] = [], e
     mirrored: compared,
     compared,
     notCompared: 0,
+    errors: 0,
+    down: 0,
     skipped: 0,
+    unrecorded: 0,
     errorsMain: 0,
-    errorsShadow: 0,
     latencyMain: latencies(20, compared),
     latencyShadow: latencies(20, compared),
     signatures: new Map(signatures.map(([differences, count]) => [signatureOf(differences), count])),
+    partialSignatures: new Map(),
     ...extra,
   } satisfies ShadowEvidence;
 }
@@ -96,14 +101,19 @@ describe("shadowReport", () => {
       compared: 1000,
       same: 900,
       different: 100,
+      error: 0,
       notCompared: 0,
+      down: 0,
       skipped: 0,
+      unrecorded: 0,
     });
     expect(report.fields).toEqual([
       { path: "body.price", kind: "value", count: 100, rate: 0.1, noiseRate: 0, ignored: false, counts: true },
     ]);
     expect(report.verdict).toBe("fail");
-    expect(report.reasons.join(" ")).toContain("10% of compared requests differ (100 of 1,000)");
+    expect(report.reasons.join(" ")).toContain(
+      "100 of 1,000 compared requests differ (10%, at least 8.29% at 95 % confidence)",
+    );
     expect(report.reasons.join(" ")).toContain("body.price (value, 10%)");
   });
 
@@ -125,7 +135,7 @@ describe("shadowReport", () => {
   });
 
   it("lets a field that differs as often as main differs from itself pass as noise", () => {
-    const noise: NoiseEvidence = { sampled: 50, paths: new Map([["body.time", 50]]) };
+    const noise: NoiseEvidence = { sampled: 50, paths: new Map([["body.time value", 50]]) };
     const report = shadowReport(evidence(1000, [[[time], 1000]]), noise, defaultPolicy);
     expect(report.fields[0]).toMatchObject({ path: "body.time", rate: 1, noiseRate: 1, counts: false });
     expect(report.requests.different).toBe(0);
@@ -134,7 +144,7 @@ describe("shadowReport", () => {
   });
 
   it("still counts the noisy request's other, real difference", () => {
-    const noise: NoiseEvidence = { sampled: 50, paths: new Map([["body.time", 50]]) };
+    const noise: NoiseEvidence = { sampled: 50, paths: new Map([["body.time value", 50]]) };
     const report = shadowReport(
       evidence(1000, [
         [[time], 900],
@@ -154,17 +164,22 @@ describe("shadowReport", () => {
     expect(report.verdict).toBe("pass");
   });
 
-  it("is inconclusive below minRequests compared, whatever the differences", () => {
+  it("is inconclusive below minRequests copies with an outcome, whatever the differences", () => {
     const report = shadowReport(evidence(99, [[[price], 99]]), noNoise, defaultPolicy);
     expect(report.verdict).toBe("inconclusive");
-    expect(report.reasons).toEqual(["99 compared requests, fewer than the 100 the gate needs"]);
+    expect(report.reasons).toEqual([
+      "99 copies with an outcome, fewer than the 100 the gate needs",
+      "about 1 more requests at these rates would fail it",
+    ]);
   });
 
-  it("fails on an error rate more than maxErrorRateIncrease above main's", () => {
-    const failing = shadowReport(evidence(1000, [], { errorsMain: 10, errorsShadow: 50 }), noNoise, defaultPolicy);
+  it("fails on an error rate whose lower bound is more than maxErrorRateIncrease above main's", () => {
+    const failing = shadowReport(evidence(1000, [], { errorsMain: 10, errors: 50 }), noNoise, defaultPolicy);
     expect(failing.verdict).toBe("fail");
-    expect(failing.reasons).toEqual(["shadow error rate 5% against main's 1%, more than 1% above it"]);
-    const close = shadowReport(evidence(1000, [], { errorsMain: 10, errorsShadow: 20 }), noNoise, defaultPolicy);
+    expect(failing.reasons).toEqual([
+      "shadow error rate 5% (50 errors, 0 down, of 1,000) against main's 1%: at least 3.81% at 95 % confidence, more than 1% above it",
+    ]);
+    const close = shadowReport(evidence(1000, [], { errorsMain: 10, errors: 10 }), noNoise, defaultPolicy);
     expect(close.verdict).toBe("pass");
   });
 
@@ -190,19 +205,32 @@ describe("shadowReport", () => {
     expect(slowerButWithinRatio.verdict).toBe("pass");
   });
 
-  it("passes with a reason per rule, giving the numbers", () => {
-    const report = shadowReport(evidence(1000, [[[price], 5]]), noNoise, defaultPolicy);
+  it("passes with a reason per rule, giving the numbers and the upper bounds", () => {
+    const report = shadowReport(evidence(2000, [[[price], 5]]), noNoise, defaultPolicy);
     expect(report.verdict).toBe("pass");
     expect(report.reasons).toHaveLength(3);
-    expect(report.reasons[0]).toBe("0.5% of compared requests differ (5 of 1,000), within 1%");
+    expect(report.reasons[0]).toBe(
+      "5 of 2,000 compared requests differ (0.25%, at most 0.58% at 95 % confidence), within 1%",
+    );
   });
 
   it("gives every failing rule when several fail", () => {
     const { verdict, reasons } = judge(
       {
-        requests: { mirrored: 200, compared: 200, same: 100, different: 100, notCompared: 0, skipped: 0 },
+        requests: {
+          mirrored: 200,
+          compared: 100,
+          same: 50,
+          different: 50,
+          error: 100,
+          notCompared: 0,
+          down: 0,
+          skipped: 0,
+          unrecorded: 0,
+        },
         errors: { main: 0, shadow: 100 },
         latencyMs: { main: { p50: 1, p95: 1, p99: 10 }, shadow: { p50: 1, p95: 1, p99: 100 } },
+        latencySamples: 200,
         fields: [],
       },
       defaultPolicy.gate,
@@ -212,21 +240,177 @@ describe("shadowReport", () => {
   });
 });
 
+describe("confidence (95 % Wilson score intervals)", () => {
+  const gate = defaultPolicy.gate;
+  /** `n` compared requests of which `k` differ at body.price. */
+  const diffs = (k: number, n: number) =>
+    shadowReport(evidence(n, k > 0 ? [[[price], k]] : []), noNoise, defaultPolicy);
+
+  it("gives the interval 1 in 20 deserves, unlike 50 in 1,000", () => {
+    const few = wilson(1, 20);
+    const many = wilson(50, 1000);
+    expect(few.rate).toBe(many.rate);
+    expect(few.high - few.low).toBeGreaterThan(5 * (many.high - many.low));
+    expect(wilson(0, 600).high).toBeLessThan(0.01);
+    expect(wilson(0, 100).high).toBeGreaterThan(0.01);
+  });
+
+  it("is inconclusive on 2 differences in 30 at maxDiffRate 0.01, saying more requests would decide it", () => {
+    expect(gate.maxDiffRate).toBe(0.01);
+    const report = diffs(2, 30);
+    expect(report.verdict).toBe("inconclusive");
+    expect(report.reasons.join(" ")).toMatch(/about \d+ more requests at these rates would fail it/);
+    expect(report.confidence.moreRequests).toBe(70);
+  });
+
+  it("passes 0 differences in 600", () => {
+    const report = diffs(0, 600);
+    expect(report.verdict).toBe("pass");
+    expect(report.confidence.diffRate?.high).toBeLessThan(0.01);
+  });
+
+  it("fails 60 differences in 600", () => {
+    const report = diffs(60, 600);
+    expect(report.verdict).toBe("fail");
+    expect(report.confidence.diffRate?.low).toBeGreaterThan(0.01);
+  });
+
+  it("says roughly how many more requests at the current rate would pass a clean shadow", () => {
+    const report = diffs(0, 240);
+    expect(report.verdict).toBe("inconclusive");
+    expect(report.reasons).toEqual([
+      "0 of 240 compared requests differ: up to 1.58% at 95 % confidence, not yet clearly within 1%",
+      "shadow error rate 0% (0 errors, 0 down, of 240) against main's 0%: up to 1.58% at 95 % confidence, not yet clearly within 1% of it",
+      "about 140 more requests at these rates would pass it",
+    ]);
+    expect(trialsToDecide(0, 240, 0.01)).toEqual({ trials: 381, way: "pass" });
+  });
+
+  it("never passes when no body could be compared, however many answered", () => {
+    const overCap = shadowReport(evidence(0, [], { mirrored: 5000, notCompared: 5000 }), noNoise, defaultPolicy);
+    expect(overCap.requests).toMatchObject({ mirrored: 5000, compared: 0, notCompared: 5000 });
+    expect(overCap.verdict).toBe("inconclusive");
+    expect(overCap.reasons[0]).toBe(
+      "0 compared requests, fewer than the 100 the gate needs; 5,000 answered but could not be compared (bodies over the cap, streamed, or past the memory bound)",
+    );
+  });
+
+  it("judges a status difference on a body it could not compare: different, not notCompared", () => {
+    const status: Difference = { path: "status", kind: "value" };
+    const report = shadowReport(
+      evidence(0, [], {
+        mirrored: 1000,
+        notCompared: 1000,
+        partialSignatures: new Map([[signatureOf([status]), 1000]]),
+      }),
+      noNoise,
+      defaultPolicy,
+    );
+    expect(report.requests).toMatchObject({ compared: 1000, different: 1000, same: 0, notCompared: 0 });
+    expect(report.verdict).toBe("fail");
+  });
+
+  it("holds back a pass while 1 % or more of requests lost their field detail", () => {
+    const lossy = shadowReport(
+      evidence(1000, [], { mirrored: 1020, notCompared: 20, unrecorded: 20 }),
+      noNoise,
+      defaultPolicy,
+    );
+    expect(lossy.verdict).toBe("inconclusive");
+    expect(lossy.reasons.join(" ")).toContain("20 of 1,020 requests lost their field detail");
+  });
+});
+
+describe("failures count", () => {
+  it("fails a dead shadow on its down copies once minRequests have an outcome", () => {
+    const dead = (down: number, errors: number) =>
+      shadowReport(
+        evidence(0, [], {
+          mirrored: errors,
+          errors,
+          down,
+          latencyMain: latencies(20, 0),
+          latencyShadow: latencies(20, 0),
+        }),
+        noNoise,
+        defaultPolicy,
+      );
+    const early = dead(90, 5);
+    expect(early.verdict).toBe("inconclusive");
+    expect(early.reasons[0]).toBe("95 copies with an outcome, fewer than the 100 the gate needs");
+    const judged = dead(145, 5);
+    expect(judged.requests).toMatchObject({ mirrored: 5, error: 5, down: 145, compared: 0 });
+    expect(judged.verdict).toBe("fail");
+    expect(judged.confidence.errorRate).toMatchObject({ rate: 1 });
+    expect(judged.reasons[0]).toContain("shadow error rate 100% (5 errors, 145 down, of 150)");
+  });
+
+  it("fails a hanging shadow on its timeouts", () => {
+    const report = shadowReport(
+      evidence(0, [], {
+        mirrored: 120,
+        errors: 120,
+        latencyShadow: latencies(1000, 120),
+        latencyMain: latencies(5, 120),
+      }),
+      noNoise,
+      defaultPolicy,
+    );
+    expect(report.verdict).toBe("fail");
+    expect(report.reasons).toHaveLength(2);
+  });
+});
+
+describe("noise per (path, kind)", () => {
+  it("excuses value differences where main's own value differs, but not a missing or retyped field", () => {
+    const noise: NoiseEvidence = { sampled: 100, paths: new Map([["body.time value", 100]]) };
+    const missing: Difference = { path: "body.time", kind: "missing" };
+    const retyped: Difference = { path: "body.time", kind: "type" };
+    const report = shadowReport(
+      evidence(1000, [
+        [[time], 800],
+        [[missing], 100],
+        [[retyped], 100],
+      ]),
+      noise,
+      defaultPolicy,
+    );
+    expect(report.fields).toEqual([
+      { path: "body.time", kind: "value", count: 800, rate: 0.8, noiseRate: 1, ignored: false, counts: false },
+      { path: "body.time", kind: "missing", count: 100, rate: 0.1, noiseRate: 0, ignored: false, counts: true },
+      { path: "body.time", kind: "type", count: 100, rate: 0.1, noiseRate: 0, ignored: false, counts: true },
+    ]);
+    expect(report.requests.different).toBe(200);
+    expect(report.verdict).toBe("fail");
+  });
+
+  it("counts a comparison cut short (body many) unless body itself is ignored", () => {
+    const many: Difference = { path: "body", kind: "many" };
+    const noise: NoiseEvidence = { sampled: 100, paths: new Map([["body many", 100]]) };
+    const cut = shadowReport(evidence(1000, [[[many], 100]]), noise, withDefaults({ ignore: ["body.items"] }));
+    expect(cut.fields[0]).toMatchObject({ path: "body", kind: "many", counts: true });
+    expect(cut.verdict).toBe("fail");
+    const ignored = shadowReport(evidence(1000, [[[many], 100]]), noise, withDefaults({ ignore: ["body"] }));
+    expect(ignored.fields[0]).toMatchObject({ ignored: true, counts: false });
+    expect(ignored.requests.different).toBe(0);
+  });
+});
+
 describe("noiseReport", () => {
   it("lists noisy paths by rate", () => {
     expect(
       noiseReport({
         sampled: 10,
         paths: new Map([
-          ["body.id", 2],
-          ["body.time", 10],
+          ["body.id value", 2],
+          ["body.time value", 10],
         ]),
       }),
     ).toEqual({
       sampled: 10,
       fields: [
-        { path: "body.time", rate: 1 },
-        { path: "body.id", rate: 0.2 },
+        { path: "body.time", kind: "value", rate: 1 },
+        { path: "body.id", kind: "value", rate: 0.2 },
       ],
     });
   });

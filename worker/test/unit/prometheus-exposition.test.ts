@@ -16,7 +16,17 @@ const histogram = (...ms: number[]) => {
 const shadow = (version: string, paths: string[]): NameMetrics["shadows"][number] => ({
   version,
   lifetime: {
-    requests: { mirrored: 12, compared: 10, same: 7, different: 3, notCompared: 1, skipped: 2 },
+    requests: {
+      mirrored: 12,
+      compared: 10,
+      same: 7,
+      different: 3,
+      error: 1,
+      notCompared: 1,
+      down: 4,
+      skipped: 2,
+      unrecorded: 0,
+    },
     errors: { main: 0, shadow: 1 },
     fields: paths.map((path, i) => ({
       path,

@@ -141,7 +141,13 @@ describe("the promotion gate (G1–G4)", () => {
     expect(decideGate(evidence, "hello", "2.0.0", { ...options, force: true }).warning).toBe(warning);
   });
 
-  it("lets unreadable evidence through with a warning, so assign never depends on the ledger", () => {
-    expect(decideGate({ unavailable: "timed out" }, "hello", "2.0.0", options).warning).toContain("timed out");
+  it("fails closed on unreadable evidence: 409 evidence_unavailable, which force overrides with a warning", () => {
+    expect(() => decideGate({ unavailable: "timed out" }, "hello", "2.0.0", options)).toThrow(
+      expect.objectContaining({ status: 409, code: "evidence_unavailable" }),
+    );
+    const forced = decideGate({ unavailable: "timed out" }, "hello", "2.0.0", { ...options, force: true });
+    expect(forced.warning).toBe(
+      "The evidence for hello 2.0.0 (last 1h) could not be read (timed out); main changed unchecked (promotion forced)",
+    );
   });
 });
