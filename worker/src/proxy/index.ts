@@ -80,6 +80,8 @@ interface Forwarding {
   waitUntil: WaitUntil;
   /** Analytics Engine, when configured: one data point per compared copy. */
   events: AppEnv["Bindings"]["EVIDENCE_EVENTS"];
+  /** Stored samples are redacted under it (see evidence/redact.ts). */
+  redactionKey: Uint8Array;
 }
 
 /** The shadow proxy, mounted at /services: main answers, shadows get copies in the background. */
@@ -125,6 +127,7 @@ proxy.all("*", async (c) => {
     config,
     waitUntil,
     events: c.env.EVIDENCE_EVENTS,
+    redactionKey: key.redactionKey,
   };
 
   // One version, or nothing to mirror to: stream the body straight through.
@@ -220,7 +223,7 @@ async function mirrorAndCompare(
   body: BodyInit | null,
   { shadows, copy: makeCopy, skipped }: Copies,
 ): Promise<Response> {
-  const { method, requestId, path, config, waitUntil, events } = forwarding;
+  const { method, requestId, path, config, waitUntil, events, redactionKey } = forwarding;
   const { main, policy } = route;
   const mainStarted = Date.now();
   const answer = forwardOnly(forwarding, main, "main", body);
@@ -259,7 +262,7 @@ async function mirrorAndCompare(
     policy,
     waitUntil,
     events,
-    redactionKey: key.redactionKey,
+    redactionKey,
   };
   waitUntil(
     compareExchange(
