@@ -81,7 +81,6 @@ function specs(series: ReportSeries, main: string, steps: number[]): ChartSpec[]
   ];
 }
 
-
 function note(id: string, text: string): HTMLElement {
   return h("p", { class: "quiet chart-note", id }, text);
 }
