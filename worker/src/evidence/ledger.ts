@@ -249,14 +249,16 @@ export class EvidenceLedger extends DurableObject<Env> {
       .exec<{ since: number }>("SELECT since FROM mains WHERE main = ? ORDER BY since DESC LIMIT 1", main)
       .toArray()[0]?.since;
     // Never told of a promotion to this main (the name's first main): its evidence starts at its first minute.
-    const first = sql
-      .exec<{ minute: number | null }>(
-        `SELECT MIN(minute) AS minute FROM (SELECT minute FROM counters WHERE baseline = ?1
-         UNION ALL SELECT minute FROM main_traffic WHERE version = ?1)`,
-        main,
-      )
-      .one().minute;
-    const since = latest ?? (first === null ? undefined : first * MINUTE_MS);
+    const first = () =>
+      sql
+        .exec<{ minute: number | null }>(
+          `SELECT MIN(minute) AS minute FROM (SELECT minute FROM counters WHERE baseline = ?1
+           UNION ALL SELECT minute FROM main_traffic WHERE version = ?1)`,
+          main,
+        )
+        .one().minute;
+    const firstMinute = latest === undefined ? first() : null;
+    const since = latest ?? (firstMinute === null ? undefined : firstMinute * MINUTE_MS);
     const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
     if (main === input.main) {
       const start = since === undefined ? lo : Math.max(lo, Math.floor(since / MINUTE_MS));
