@@ -297,6 +297,29 @@ describe("the promotion gate", () => {
   });
 
   it("the slow shadow fails on latency, and only --force moves main to it", async () => {
+    type Slow = {
+      baseline: { main: string };
+      shadows: { version: string; requests: { mirrored: number; compared: number } }[];
+    };
+    const slowOf = async () => {
+      const report = JSON.parse((await cli(["report", "pricing", "--json"])).stdout) as Slow;
+      return { baseline: report.baseline, slow: report.shadows.find((shadow) => shadow.version === "2.1.0") };
+    };
+    // Its evidence against 1.0.0 is not evidence against 2.0.0: the report starts afresh with the new main.
+    const restarted = await slowOf();
+    expect(restarted.baseline.main).toBe("2.0.0");
+    expect(restarted.slow?.requests.mirrored).toBe(0);
+    for (let sent = 0; sent < 120; sent += 10) {
+      await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          call(`/services/pricing/items/${sent + i}`, { id: `story-v2-${sent + i}` }),
+        ),
+      );
+    }
+    const deadline = Date.now() + 15_000;
+    while (((await slowOf()).slow?.requests.compared ?? 0) < 120 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
     const refused = await cli(["assign", "pricing", "2.1.0", "--yes"]);
     expect(refused.code).toBe(1);
     expect(refused.out.join("\n")).toMatch(
