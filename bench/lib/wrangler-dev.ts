@@ -82,7 +82,8 @@ export async function startGateway(options: {
     stateDir,
     token: BENCH_ADMIN_TOKEN,
     cron: true,
-    vars: { ROUTES_CACHE_TTL_MS: defaultRoutesCacheTtlMs(root), ...options.vars },
+    // Ledgers count their batches only where asked: the bench reads the count (lib/ledger-writes.ts).
+    vars: { ROUTES_CACHE_TTL_MS: defaultRoutesCacheTtlMs(root), LEDGER_COUNT_WRITES: "on", ...options.vars },
     wranglerArgs: wranglerLogLevel,
     logPath,
   });

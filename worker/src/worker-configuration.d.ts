@@ -12,6 +12,7 @@ interface __BaseEnv_Env {
 	COMPARE_RESPONSES: string;
 	COMPARE_MAX_BODY_BYTES: string;
 	COMPARE_MEMORY_BYTES: string;
+	LEDGER_SHARDS: string;
 	ADMIN_TOKEN: string;
 	SERVICE_COORDINATOR: DurableObjectNamespace<import("./index").ServiceCoordinator>;
 	EVIDENCE_LEDGER: DurableObjectNamespace<import("./index").EvidenceLedger>;

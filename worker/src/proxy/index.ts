@@ -137,7 +137,7 @@ proxy.all("*", async (c) => {
   }
 
   const compare = config.compareResponses;
-  if (compare) useEvidence(c.env.EVIDENCE_LEDGER, config.compareMemoryBytes);
+  if (compare) useEvidence(c.env.EVIDENCE_LEDGER, config.compareMemoryBytes, config.ledgerShards);
   const selection = selectShadows(main.name, shadows, { method, requestId }, pauses);
   const skipped: ShadowOutcome[] = selection.skipped.map(({ version, reason }) => ({ version, skipped: reason }));
   if (selection.send.length === 0) {
