@@ -138,6 +138,7 @@ export class EvidenceLedger extends DurableObject<Env> {
   readonly #fields = new Map<string, Set<string>>();
 
   readonly #countWrites: boolean;
+  #storedSpan: number | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -359,8 +360,11 @@ export class EvidenceLedger extends DurableObject<Env> {
   /** The most shards this name has used, counting `requested` (the reader's LEDGER_SHARDS) in. */
   #span(requested = 1): number {
     const sql = this.ctx.storage.sql;
-    const stored = sql.exec<{ shards: number }>("SELECT shards FROM shard_span").toArray()[0]?.shards ?? 1;
+    // Read once per instance: only this object writes it, so the copy stays true (a cached report costs no query).
+    this.#storedSpan ??= sql.exec<{ shards: number }>("SELECT shards FROM shard_span").toArray()[0]?.shards ?? 1;
+    const stored = this.#storedSpan;
     if (requested <= stored) return stored;
+    this.#storedSpan = requested;
     sql.exec(
       "INSERT INTO shard_span VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET shards = MAX(shards, excluded.shards)",
       requested,
@@ -474,6 +478,7 @@ export class EvidenceLedger extends DurableObject<Env> {
     this.#reports.clear();
     this.#schemaReady = false;
     this.#alarmSet = false;
+    this.#storedSpan = undefined;
   }
 
   override async alarm(): Promise<void> {
