@@ -53,6 +53,9 @@ const MINUTE_MS = 60_000;
 /** Evidence older than this is pruned. */
 export const RETENTION_MS = 7 * 24 * 60 * MINUTE_MS;
 const PRUNE_EVERY_MS = 60 * MINUTE_MS;
+/** Minutes older than this are rolled up into hours (at the alarm, hourly), so a week reads about 400 rows. */
+export const ROLLUP_AFTER_MS = 3 * 60 * MINUTE_MS;
+const HOUR_MINUTES = 60;
 
 export interface ReportInput {
   name: string;
@@ -486,6 +489,7 @@ export class EvidenceLedger extends DurableObject<Env> {
     const cutoff = Math.floor((Date.now() - RETENTION_MS) / MINUTE_MS);
     const sql = this.ctx.storage.sql;
     this.ctx.storage.transactionSync(() => {
+      this.#rollUp(Math.floor((Date.now() - ROLLUP_AFTER_MS) / MINUTE_MS));
       sql.exec("DELETE FROM counters WHERE minute < ?", cutoff);
       sql.exec("DELETE FROM signatures WHERE minute < ?", cutoff);
       sql.exec("DELETE FROM fields WHERE last_minute < ?", cutoff);
@@ -504,6 +508,80 @@ export class EvidenceLedger extends DurableObject<Env> {
     } else {
       this.#alarmSet = false;
     }
+  }
+
+  /**
+   * Folds every minute before `before` into the row of its hour (the minute
+   * the hour starts): counters and noise are sums and histograms merge, so
+   * totals stay the same. A window whose edge falls inside a rolled-up hour
+   * takes that hour whole when the hour starts inside it; reports of the last
+   * few hours (the gate's window) are not affected.
+   */
+  #rollUp(before: number): void {
+    const sql = this.ctx.storage.sql;
+    const hourOf = (minute: number) => minute - (minute % HOUR_MINUTES);
+    const hours = new Map<string, CounterRow>();
+    for (const row of sql.exec<CounterRow>(
+      "SELECT * FROM counters WHERE minute < ? AND minute % 60 != 0",
+      before,
+    )) {
+      const key = `${row.version} ${hourOf(row.minute)}`;
+      const hour = hours.get(key);
+      if (!hour) {
+        hours.set(key, { ...row, minute: hourOf(row.minute) });
+        continue;
+      }
+      for (const column of COUNTER_COLUMNS) hour[column] += row[column];
+      hour.latency_main = mergedJson(hour.latency_main, JSON.parse(row.latency_main) as HistogramJson);
+      hour.latency_shadow = mergedJson(hour.latency_shadow, JSON.parse(row.latency_shadow) as HistogramJson);
+    }
+    for (const hour of hours.values()) {
+      const stored = sql
+        .exec<{ latency_main: string; latency_shadow: string }>(
+          "SELECT latency_main, latency_shadow FROM counters WHERE version = ? AND minute = ?",
+          hour.version,
+          hour.minute,
+        )
+        .toArray()[0];
+      sql.exec(
+        `INSERT INTO counters VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (version, minute) DO UPDATE SET
+           mirrored = mirrored + excluded.mirrored, compared = compared + excluded.compared,
+           not_compared = not_compared + excluded.not_compared, errors_shadow = errors_shadow + excluded.errors_shadow,
+           down = down + excluded.down, skipped = skipped + excluded.skipped,
+           unrecorded = unrecorded + excluded.unrecorded, errors_main = errors_main + excluded.errors_main,
+           latency_main = excluded.latency_main, latency_shadow = excluded.latency_shadow`,
+        hour.version,
+        hour.minute,
+        ...COUNTER_COLUMNS.map((column) => hour[column]),
+        stored ? mergedJson(stored.latency_main, JSON.parse(hour.latency_main) as HistogramJson) : hour.latency_main,
+        stored
+          ? mergedJson(stored.latency_shadow, JSON.parse(hour.latency_shadow) as HistogramJson)
+          : hour.latency_shadow,
+      );
+    }
+    sql.exec("DELETE FROM counters WHERE minute < ? AND minute % 60 != 0", before);
+    sql.exec(
+      `INSERT INTO signatures SELECT version, minute - minute % 60, partial, signature, SUM(count) FROM signatures
+       WHERE minute < ? AND minute % 60 != 0 GROUP BY version, minute - minute % 60, partial, signature
+       ON CONFLICT (version, minute, partial, signature) DO UPDATE SET count = count + excluded.count`,
+      before,
+    );
+    sql.exec("DELETE FROM signatures WHERE minute < ? AND minute % 60 != 0", before);
+    sql.exec(
+      `INSERT INTO noise SELECT minute - minute % 60, SUM(sampled) FROM noise
+       WHERE minute < ? AND minute % 60 != 0 GROUP BY minute - minute % 60
+       ON CONFLICT (minute) DO UPDATE SET sampled = sampled + excluded.sampled`,
+      before,
+    );
+    sql.exec("DELETE FROM noise WHERE minute < ? AND minute % 60 != 0", before);
+    sql.exec(
+      `INSERT INTO noise_paths SELECT minute - minute % 60, field, SUM(count) FROM noise_paths
+       WHERE minute < ? AND minute % 60 != 0 GROUP BY minute - minute % 60, field
+       ON CONFLICT (minute, field) DO UPDATE SET count = count + excluded.count`,
+      before,
+    );
+    sql.exec("DELETE FROM noise_paths WHERE minute < ? AND minute % 60 != 0", before);
   }
 
   #ensureSchema(): void {
@@ -665,6 +743,18 @@ function assembleReport(input: ReportInput, shadows: ShadowReport[], noise: Nois
 function assembleWindow(input: ReportInput): EvidenceReport["window"] {
   return { from: new Date(input.from).toISOString(), to: new Date(input.to).toISOString() };
 }
+
+/** The counters that add up when minutes roll up into their hour. */
+const COUNTER_COLUMNS = [
+  "mirrored",
+  "compared",
+  "not_compared",
+  "errors_shadow",
+  "down",
+  "skipped",
+  "unrecorded",
+  "errors_main",
+] as const;
 
 function mergedJson(stored: string | undefined, added: HistogramJson): string {
   if (stored === undefined) return JSON.stringify(added);
