@@ -27,6 +27,8 @@ export type DiffSample = InferResponseType<VersionRoutes["diffs"]["$get"], 200>[
 export type EvidencePolicy = InferResponseType<NameRoutes["policy"]["$get"], 200>;
 /** What a policy change sends: only the given fields change, gate thresholds one by one. */
 export type PolicyChange = Parameters<NameRoutes["policy"]["$put"]>[0]["json"];
+/** One change in the gateway's audit trail. */
+export type AuditRow = InferResponseType<AdminClient["audit"]["$get"], 200>["audit"][number];
 
 /** Long enough for a deploy whose origin check waits out HEALTH_TIMEOUT_MS; short enough not to hang a script. */
 const REQUEST_TIMEOUT_MS = 60_000;
@@ -99,6 +101,8 @@ export interface AdminApiClient {
   gate(name: string, version: string, window?: string): Promise<GateResult>;
   policy(name: string): Promise<EvidencePolicy>;
   changePolicy(name: string, change: PolicyChange): Promise<EvidencePolicy>;
+  /** The audit trail, newest first. */
+  audit(query: { name?: string; limit?: string; before?: string }): Promise<AuditRow[]>;
 }
 
 export function connectAdminApi({ host, token }: Connection): AdminApiClient {
@@ -192,6 +196,11 @@ export function connectAdminApi({ host, token }: Connection): AdminApiClient {
     },
     async changePolicy(name, change) {
       return answer(await api.services[":name"].policy.$put({ param: { name }, json: change }));
+    },
+    async audit(query) {
+      const { audit } = await answer(await api.audit.$get({ query }));
+      if (!Array.isArray(audit)) throw new NotAGateway(host, "its answer had no audit rows");
+      return audit;
     },
   };
 }

@@ -38,9 +38,24 @@ export function parseMethods(flag: string, text: string | undefined): string[] |
   return methods;
 }
 
+/** `authorization,cookie` (any case, spaces allowed) becomes a list; `none` strips nothing again. */
+export function parseHeaderList(text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined;
+  if (text.trim().toLowerCase() === "none") return [];
+  return [
+    ...new Set(
+      text
+        .split(",")
+        .map((name) => name.trim().toLowerCase())
+        .filter((name) => name !== ""),
+    ),
+  ];
+}
+
 /** One line saying what a version receives while it is a shadow. */
 export function describeTrafficControls(record: ServiceRecord): string {
   const methods = record.mirrorMethods === null ? "every method" : `methods ${record.mirrorMethods.join(", ")}`;
+  const stripped = record.stripHeaders.length > 0 ? `, copies without ${record.stripHeaders.join(", ")}` : "";
   const when = record.main ? " (they apply once it is a shadow; main gets everything)" : "";
-  return `Traffic controls of ${record.name} ${record.version}: ${record.mirrorPercent}% of requests, ${methods}${when}`;
+  return `Traffic controls of ${record.name} ${record.version}: ${record.mirrorPercent}% of requests, ${methods}${stripped}${when}`;
 }

@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { createOutput } from "../output.ts";
 import { openSession } from "../session.ts";
 import { formatServiceTable } from "../table.ts";
-import { describeTrafficControls, parseMethods, parsePercent } from "../traffic.ts";
+import { describeTrafficControls, parseHeaderList, parseMethods, parsePercent } from "../traffic.ts";
 import { connectionArgs, jsonArg, serviceArgs } from "./args.ts";
 
 export default defineCommand({
@@ -29,12 +29,18 @@ export default defineCommand({
       valueHint: "GET,HEAD|all",
       description: "Only these methods while a shadow, comma-separated (default all)",
     },
+    strip: {
+      type: "string",
+      valueHint: "authorization,cookie",
+      description: "Request headers its copies go without while a shadow, comma-separated (default none)",
+    },
     ...jsonArg,
     ...connectionArgs,
   },
   async run({ args }) {
     const mirrorPercent = parsePercent("mirror-percent", args["mirror-percent"]);
     const mirrorMethods = parseMethods("mirror-methods", args["mirror-methods"]);
+    const stripHeaders = parseHeaderList(args.strip);
     const output = createOutput({ json: args.json });
     const api = await openSession(args, output);
     output.say.log("Deploying service...");
@@ -45,10 +51,13 @@ export default defineCommand({
       check: args.check,
       ...(mirrorPercent !== undefined && { mirrorPercent }),
       ...(mirrorMethods !== undefined && { mirrorMethods }),
+      ...(stripHeaders !== undefined && { stripHeaders }),
     });
     output.say.log("Service deployed successfully");
     // Controls that differ from Daeploy's "every request" are said back, so a typo'd share is seen at once.
-    if (mirrorPercent !== undefined || mirrorMethods !== undefined) output.say.log(describeTrafficControls(record));
+    if (mirrorPercent !== undefined || mirrorMethods !== undefined || stripHeaders !== undefined) {
+      output.say.log(describeTrafficControls(record));
+    }
     if (args.json) output.json(record);
     else output.say.log(formatServiceTable([record], output));
   },

@@ -5,13 +5,14 @@ import { listMatching } from "../listing.ts";
 import { createOutput } from "../output.ts";
 import { openSession } from "../session.ts";
 import { formatServiceTable } from "../table.ts";
-import { describeTrafficControls, parseMethods, parsePercent } from "../traffic.ts";
+import { describeTrafficControls, parseHeaderList, parseMethods, parsePercent } from "../traffic.ts";
 import { connectionArgs, jsonArg, serviceArgs } from "./args.ts";
 
 export default defineCommand({
   meta: {
     name: "mirror",
-    description: "Show or change which share and which methods of requests a version receives while it is a shadow",
+    description:
+      "Show or change which share and which methods of requests a version receives while it is a shadow, and which headers its copies go without",
   },
   args: {
     ...serviceArgs,
@@ -25,17 +26,23 @@ export default defineCommand({
       valueHint: "GET,HEAD|all",
       description: "Only these methods, comma-separated; `all` for every method",
     },
+    strip: {
+      type: "string",
+      valueHint: "authorization,cookie|none",
+      description: "Request headers its copies go without, comma-separated; `none` sends every header again",
+    },
     ...jsonArg,
     ...connectionArgs,
   },
   async run({ args }) {
     const mirrorPercent = parsePercent("percent", args.percent);
     const mirrorMethods = parseMethods("methods", args.methods);
+    const stripHeaders = parseHeaderList(args.strip);
     const output = createOutput({ json: args.json });
     const api = await openSession(args, output);
     const { name, version } = args;
     let record: ServiceRecord | undefined;
-    if (mirrorPercent === undefined && mirrorMethods === undefined) {
+    if (mirrorPercent === undefined && mirrorMethods === undefined && stripHeaders === undefined) {
       [record] = await listMatching(api, name, version);
       if (!record)
         throw new UsageError(`No service matches ${name} ${version}; \`daeploy-edge ls ${name}\` lists its versions.`);
@@ -43,6 +50,7 @@ export default defineCommand({
       record = await api.setTrafficControls(name, version, {
         ...(mirrorPercent !== undefined && { mirrorPercent }),
         ...(mirrorMethods !== undefined && { mirrorMethods }),
+        ...(stripHeaders !== undefined && { stripHeaders }),
       });
     }
     output.say.log(describeTrafficControls(record));

@@ -2,7 +2,15 @@ import { Hono } from "hono";
 import { readConfig } from "../config.ts";
 import { callLedger } from "../coordinator/ledger-call.ts";
 import { GATE_WINDOW, type Outcome, type ServiceCoordinator } from "../coordinator/ServiceCoordinator.ts";
-import { listServices, openDatabase, readPolicy, toPolicyResult, toRecord } from "../db/queries.ts";
+import {
+  listServices,
+  openDatabase,
+  readAudit,
+  readPolicy,
+  toAuditRecord,
+  toPolicyResult,
+  toRecord,
+} from "../db/queries.ts";
 import type { AppEnv, Env } from "../env.ts";
 import { AppError, reasonOf } from "../errors.ts";
 import type { EvidenceReport } from "../evidence/verdict.ts";
@@ -21,6 +29,8 @@ import { EXPOSITION_CONTENT_TYPE } from "./prometheus.ts";
 import {
   AssignBodySchema,
   AssignResultSchema,
+  AuditQuerySchema,
+  AuditSchema,
   DeployBodySchema,
   DiffsQuerySchema,
   DiffsSchema,
@@ -35,6 +45,7 @@ import {
   ReportQuerySchema,
   ServiceListSchema,
   ServiceRecordSchema,
+  SessionSchema,
   TrafficControlsBodySchema,
   VersionParamSchema,
   wantsSeries,
@@ -137,7 +148,7 @@ const routes = adminApi
     }),
     validate("json", DeployBodySchema),
     async (c) => {
-      const { name, version, origin, check, mirrorPercent, mirrorMethods } = c.req.valid("json");
+      const { name, version, origin, check, mirrorPercent, mirrorMethods, stripHeaders } = c.req.valid("json");
       let status: "running" | "unknown" = "unknown";
       if (check) {
         // A version that exists is refused before its origin is waited on; the coordinator still decides.
@@ -162,7 +173,7 @@ const routes = adminApi
         status = "running";
       }
       const record = await coordinate(c.env, name, (co) =>
-        co.deploy({ name, version, origin, status, mirrorPercent, mirrorMethods }),
+        co.deploy({ name, version, origin, status, mirrorPercent, mirrorMethods, stripHeaders }, c.get("actor")),
       );
       return c.json(record, 201);
     },
@@ -205,7 +216,7 @@ const routes = adminApi
     async (c) => {
       const { name } = c.req.valid("param");
       const { version, force } = c.req.valid("json");
-      const result = await coordinate(c.env, name, (co) => co.assign(name, version, force));
+      const result = await coordinate(c.env, name, (co) => co.assign(name, version, force, c.get("actor")));
       if (result.changed) c.executionCtx.waitUntil(notifyName(c.env, name, [assignEvent(name, result, new Date())]));
       return c.json(result, 200);
     },
@@ -225,15 +236,23 @@ const routes = adminApi
     validate("json", TrafficControlsBodySchema),
     async (c) => {
       const { name, version } = c.req.valid("param");
-      const { mirrorPercent, mirrorMethods } = c.req.valid("json");
+      const { mirrorPercent, mirrorMethods, stripHeaders } = c.req.valid("json");
       const changes = {
         ...(mirrorPercent !== undefined && { mirrorPercent }),
         ...(mirrorMethods !== undefined && { mirrorMethods }),
+        ...(stripHeaders !== undefined && { stripHeaders }),
       };
       if (Object.keys(changes).length === 0) {
-        throw new AppError(422, "invalid_field", "body must set mirrorPercent, mirrorMethods or both", "body");
+        throw new AppError(
+          422,
+          "invalid_field",
+          "body must set at least one of mirrorPercent, mirrorMethods and stripHeaders",
+          "body",
+        );
       }
-      const record = await coordinate(c.env, name, (co) => co.setTrafficControls(name, version, changes));
+      const record = await coordinate(c.env, name, (co) =>
+        co.setTrafficControls(name, version, changes, c.get("actor")),
+      );
       return c.json(record, 200);
     },
   )
@@ -268,7 +287,7 @@ const routes = adminApi
     async (c) => {
       const { name } = c.req.valid("param");
       const changes = c.req.valid("json");
-      const policy = await coordinate(c.env, name, (co) => co.setPolicy(name, changes));
+      const policy = await coordinate(c.env, name, (co) => co.setPolicy(name, changes, c.get("actor")));
       return c.json(policy, 200);
     },
   )
@@ -365,7 +384,7 @@ const routes = adminApi
       const { name, version } = c.req.valid("param");
       // Read first: killing a name's last version takes its policy with it.
       const { notify } = await readPolicy(openDatabase(c.env.DB), name);
-      const killed = await coordinate(c.env, name, (co) => co.kill(name, version));
+      const killed = await coordinate(c.env, name, (co) => co.kill(name, version, c.get("actor")));
       c.executionCtx.waitUntil(notifyName(c.env, name, killEvents(killed, new Date()), notify));
       return c.json({ killed }, 200);
     },
@@ -382,11 +401,41 @@ const routes = adminApi
       const { name } = c.req.valid("param");
       // Read first: killing a name takes its policy with it.
       const { notify } = await readPolicy(openDatabase(c.env.DB), name);
-      const killed = await coordinate(c.env, name, (co) => co.kill(name));
+      const killed = await coordinate(c.env, name, (co) => co.kill(name, undefined, c.get("actor")));
       c.executionCtx.waitUntil(notifyName(c.env, name, killEvents(killed, new Date()), notify));
       return c.json({ killed }, 200);
     },
+  )
+  .get(
+    "/audit",
+    describe({
+      summary:
+        "The change history, newest first: who deployed, assigned (with verdict and force), killed, changed what",
+      success: { status: 200, description: "The rows, newest first", schema: AuditSchema },
+    }),
+    validate("query", AuditQuerySchema),
+    async (c) => {
+      const { name, limit, before } = c.req.valid("query");
+      const rows = await readAudit(openDatabase(c.env.DB), {
+        name,
+        limit: Number(limit),
+        before: before === undefined ? undefined : Number(before),
+      });
+      return c.json({ audit: rows.map(toAuditRecord) }, 200);
+    },
   );
+
+adminApi.get(
+  "/session",
+  describe({
+    summary: "Who this call is made as, and whether it may change anything (the read token may not)",
+    success: { status: 200, description: "The caller", schema: SessionSchema },
+  }),
+  (c) => {
+    const actor = c.get("actor");
+    return c.json({ actor, canWrite: actor !== "read-token" }, 200);
+  },
+);
 
 let document: ReturnType<typeof openApiDocument> | undefined;
 

@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
-import type { AssignResult, PolicyBody, PolicyResult, ServiceRecord } from "../api/schemas.ts";
 import {
+  type AuditEntry,
   deleteVersion,
   forgetName,
   insertVersion,
@@ -19,6 +19,7 @@ import type { Env } from "../env.ts";
 import { AppError, type ErrorBody, reasonOf } from "../errors.ts";
 import { applyPolicyChange } from "../evidence/policy-change.ts";
 import type { ShadowReport, Verdict } from "../evidence/verdict.ts";
+import type { Actor, AssignResult, PolicyChange, PolicyResult, ServiceRecord } from "../registry/records.ts";
 import {
   decideAssign,
   decideDeploy,
@@ -36,9 +37,25 @@ import { callLedger } from "./ledger-call.ts";
 export type Outcome<T> = { ok: true; value: T } | { ok: false; status: AppError["status"]; body: ErrorBody };
 
 export type DeployInput = Pick<ServiceRecord, "name" | "version" | "origin" | "status"> &
-  Partial<Pick<ServiceRecord, "mirrorPercent" | "mirrorMethods">>;
+  Partial<Pick<ServiceRecord, "mirrorPercent" | "mirrorMethods" | "stripHeaders">>;
 
-export type TrafficControls = Partial<Pick<ServiceRecord, "mirrorPercent" | "mirrorMethods">>;
+export type TrafficControls = Partial<Pick<ServiceRecord, "mirrorPercent" | "mirrorMethods" | "stripHeaders">>;
+
+/** Who asked for a change: passed in by the API, so the audit row written with the change names them. */
+const change = (
+  actor: Actor,
+  action: AuditEntry["action"],
+  name: string,
+  version: string | null,
+  detail: AuditEntry["detail"],
+): AuditEntry => ({
+  at: new Date(),
+  actor,
+  action,
+  name,
+  version,
+  detail,
+});
 
 /** A version's verdict moved between two looks of the cron. */
 export interface VerdictChange {
@@ -69,27 +86,46 @@ export class ServiceCoordinator extends DurableObject<Env> {
   #tail: Promise<unknown> = Promise.resolve();
   readonly #db = openDatabase(this.env.DB);
 
-  deploy(input: DeployInput): Promise<Outcome<ServiceRecord>> {
+  deploy(input: DeployInput, actor: Actor): Promise<Outcome<ServiceRecord>> {
     return this.#serialised(async () => {
       const existing = await listServices(this.#db, input.name);
       const { main } = decideDeploy(existing, input.name, input.version);
       // Copies already in flight when an earlier deployment of this version was killed may have
       // landed in the ledger since; before the version exists again, nothing new can.
       if (!main) await this.#forgetEvidence(input.name, input.version);
-      const row = await insertVersion(this.#db, { ...input, main, now: new Date() });
+      const row = await insertVersion(
+        this.#db,
+        { ...input, main, now: new Date() },
+        change(actor, "deploy", input.name, input.version, {
+          origin: input.origin,
+          main,
+          status: input.status,
+          mirrorPercent: input.mirrorPercent ?? 100,
+          mirrorMethods: input.mirrorMethods ?? null,
+          stripHeaders: input.stripHeaders ?? [],
+        }),
+      );
       return toRecord(row);
     });
   }
 
   /** G1: moves main after the promotion gate, which reads the target's evidence in this same serialised step. */
-  assign(name: string, version: string, force = false): Promise<Outcome<AssignResult>> {
+  assign(name: string, version: string, force: boolean, actor: Actor): Promise<Outcome<AssignResult>> {
     return this.#serialised(async () => {
       const existing = await listServices(this.#db, name);
       const decision = decideAssign(existing, name, version);
       if (!decision.change) return { changed: false, services: existing.map(toRecord), verdict: null };
       const { verdict, evidence } = await this.#verdictOf(name, decision.previousMain, version);
       const { warning } = decideGate(evidence, name, version, { force, window: GATE_WINDOW.label });
-      await setMain(this.#db, name, version);
+      // A forced promotion keeps the verdict it overrode, with its reasons.
+      const detail = {
+        from: decision.previousMain ?? null,
+        verdict: verdict?.verdict ?? "unavailable",
+        reasons: verdict?.reasons ?? [],
+        force,
+        ...(warning !== undefined && { warning }),
+      };
+      await setMain(this.#db, name, version, change(actor, "assign", name, version, detail));
       const services = (await listServices(this.#db, name)).map(toRecord);
       return { changed: true, services, verdict, ...(warning !== undefined && { warning }) };
     });
@@ -100,28 +136,37 @@ export class ServiceCoordinator extends DurableObject<Env> {
    * When the name ends, its policy goes in the same D1 batch and its evidence ledger is destroyed;
    * a killed shadow's evidence is forgotten (and again when it is deployed anew), so it starts clean.
    */
-  kill(name: string, version?: string): Promise<Outcome<ServiceRecord[]>> {
+  kill(name: string, version: string | undefined, actor: Actor): Promise<Outcome<ServiceRecord[]>> {
     return this.#serialised(async () => {
       const existing = await listServices(this.#db, name);
       if (version === undefined) decideKillName(existing, name);
       else decideKillVersion(existing, name, version);
+      const versions = version === undefined ? existing.map((v) => v.version) : [version];
+      const mainVersion = existing.find((v) => v.main)?.version ?? null;
+      const audit = change(actor, "kill", name, version ?? null, { versions, main: mainVersion });
       if (version !== undefined && !killEndsName(existing, version)) {
-        const killed = (await deleteVersion(this.#db, name, version)).map(toRecord);
+        const killed = (await deleteVersion(this.#db, name, version, audit)).map(toRecord);
         await this.#forgetEvidence(name, version);
         this.#forgetVerdicts(killed);
         return killed;
       }
-      const killed = await forgetName(this.#db, name, version);
+      const killed = await forgetName(this.#db, name, audit, version);
       await this.#destroyEvidence(name);
       this.#forgetVerdicts(killed);
       return killed.map(toRecord);
     });
   }
 
-  setTrafficControls(name: string, version: string, changes: TrafficControls): Promise<Outcome<ServiceRecord>> {
+  setTrafficControls(
+    name: string,
+    version: string,
+    changes: TrafficControls,
+    actor: Actor,
+  ): Promise<Outcome<ServiceRecord>> {
     return this.#serialised(async () => {
       decideTrafficChange(await listServices(this.#db, name), name, version);
-      const row = await updateTrafficControls(this.#db, { name, version }, changes);
+      const audit = change(actor, "traffic", name, version, { ...changes });
+      const row = await updateTrafficControls(this.#db, { name, version }, changes, audit);
       if (!row) throw new Error(`update of ${name} ${version} found no row`);
       return toRecord(row);
     });
@@ -131,7 +176,7 @@ export class ServiceCoordinator extends DurableObject<Env> {
    * Applies a policy change to the stored policy (see `applyPolicyChange`); here, so that a kill cannot
    * orphan the row and two edits of the ignore list cannot both start from the same read.
    */
-  setPolicy(name: string, changes: PolicyBody): Promise<Outcome<PolicyResult>> {
+  setPolicy(name: string, changes: PolicyChange, actor: Actor): Promise<Outcome<PolicyResult>> {
     return this.#serialised(async () => {
       requireName(await listServices(this.#db, name), name);
       const stored = await readPolicyOverrides(this.#db, name);
@@ -142,7 +187,7 @@ export class ServiceCoordinator extends DurableObject<Env> {
       };
       if (notify === null) delete merged.notify;
       else if (notify !== undefined) merged.notify = notify;
-      await writePolicy(this.#db, name, merged, new Date());
+      await writePolicy(this.#db, name, merged, change(actor, "policy", name, null, { ...changes }));
       return toPolicyResult(await readPolicy(this.#db, name));
     });
   }

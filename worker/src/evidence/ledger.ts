@@ -521,10 +521,7 @@ export class EvidenceLedger extends DurableObject<Env> {
     const sql = this.ctx.storage.sql;
     const hourOf = (minute: number) => minute - (minute % HOUR_MINUTES);
     const hours = new Map<string, CounterRow>();
-    for (const row of sql.exec<CounterRow>(
-      "SELECT * FROM counters WHERE minute < ? AND minute % 60 != 0",
-      before,
-    )) {
+    for (const row of sql.exec<CounterRow>("SELECT * FROM counters WHERE minute < ? AND minute % 60 != 0", before)) {
       const key = `${row.version} ${hourOf(row.minute)}`;
       const hour = hours.get(key);
       if (!hour) {
