@@ -117,3 +117,31 @@ describe("rollups", { timeout: 120_000 }, () => {
     expect(after.shadows[0]?.requests.mirrored).toBe((before.shadows[0]?.requests.mirrored ?? 0) + late.mirrored);
   });
 });
+
+describe("pruning", () => {
+  it("finds old minutes and a sample's paths through indexes, without scanning a table", async () => {
+    const ledger = env.EVIDENCE_LEDGER.getByName(`prune_${crypto.randomUUID().slice(0, 8)}`);
+    await ledger.record({ shadows: [seededMinute("2.0.0", HOUR / MINUTE)], noise: [], samples: [], dropped: 0 });
+    const plans = await runInDurableObject(ledger, (_instance: EvidenceLedger, state) => {
+      const plan = (statement: string) =>
+        state.storage.sql
+          .exec<{ detail: string }>(`EXPLAIN QUERY PLAN ${statement}`)
+          .toArray()
+          .map((row) => row.detail)
+          .join("; ");
+      return [
+        plan("DELETE FROM counters WHERE minute < 5"),
+        plan("DELETE FROM signatures WHERE minute < 5"),
+        plan("DELETE FROM fields WHERE last_minute < 5"),
+        plan("DELETE FROM noise WHERE minute < 5"),
+        plan("DELETE FROM noise_paths WHERE minute < 5"),
+        plan("DELETE FROM samples WHERE minute < 5"),
+        plan("DELETE FROM sample_paths WHERE sample_id IN (SELECT id FROM samples WHERE minute < 5)"),
+      ];
+    });
+    for (const plan of plans) {
+      expect(plan).not.toMatch(/\bSCAN\b/);
+      expect(plan).toMatch(/SEARCH/);
+    }
+  });
+});

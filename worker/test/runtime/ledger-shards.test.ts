@@ -127,6 +127,22 @@ describe("LEDGER_SHARDS", { timeout: 60_000 }, () => {
     expect(series.series).toEqual(singleSeries.series);
   });
 
+  it("exports metrics that count every shard's copies", async () => {
+    const name = await lab("metrics");
+    await sendThroughIsolates(name, 40, { LEDGER_SHARDS: "4" });
+    const { response } = await withVars(
+      { LEDGER_SHARDS: "4" },
+      new Request(`${GATEWAY}/api/v1/metrics`, { headers: AUTH }),
+    );
+    const text = await response.text();
+    const copies = text
+      .split("\n")
+      .filter((line) => line.startsWith(`daeploy_copies_total{service="${name}",version="2.0.0",`))
+      .map((line) => Number(line.slice(line.lastIndexOf(" ") + 1)));
+    expect(copies.length).toBeGreaterThan(0);
+    expect(copies.reduce((sum, n) => sum + n, 0)).toBe(40);
+  });
+
   it("answers diffs with the newest samples of every shard", async () => {
     const name = await lab("diffs");
     await sendThroughIsolates(name, 200, { LEDGER_SHARDS: "4" });
