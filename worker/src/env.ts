@@ -13,8 +13,6 @@ export type Env = Omit<Cloudflare.Env, "ADMIN_TOKEN"> & {
   READ_TOKEN?: string;
   /** Optional Analytics Engine dataset for each copy's evidence; see docs/integrations.md. */
   EVIDENCE_EVENTS?: AnalyticsEngineDataset;
-  /** "on": each ledger counts the batches it takes (table `writes`), for tests and the bench; off in production. */
-  LEDGER_COUNT_WRITES?: string;
 };
 
 export interface AppEnv {

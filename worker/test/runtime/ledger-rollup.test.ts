@@ -155,8 +155,8 @@ describe("the writes counter", () => {
     await ledger.record(batch);
     const counted = await runInDurableObject(ledger, async (_instance: EvidenceLedger, state) => {
       const on = count(state);
-      // The same object's storage, as a gateway without the variable (production) runs it.
-      const production = new EvidenceLedger(state, { ...env, LEDGER_COUNT_WRITES: undefined });
+      // The same object's storage, as a gateway with wrangler.toml's "off" (production) runs it.
+      const production = new EvidenceLedger(state, { ...env, LEDGER_COUNT_WRITES: "off" });
       await production.record(batch);
       return { on, afterProduction: count(state) };
     });
