@@ -99,7 +99,7 @@ async function readGate(
   const main = versions.find((v) => v.main)?.version ?? "";
   const to = Date.now();
   const input = { name, from: to - window, to, main, shadows: [version], policy };
-  const report: EvidenceReport = await readEvidence(env, name, (ledger) => ledger.report(input));
+  const report: EvidenceReport = await readEvidence(env, name, (ledger, shards) => ledger.report({ ...input, shards }));
   return gateAnswer(report, version, windowText, answer);
 }
 
@@ -318,15 +318,17 @@ const routes = adminApi
       const to = Date.now();
       const baseline = query.baseline === main ? undefined : query.baseline;
       const input = { name, from: to - window, to, main, shadows, policy, baseline };
-      if (baseline !== undefined && !(await readEvidence(c.env, name, (ledger) => ledger.hasBaseline(baseline)))) {
+      const kept = (at: string) =>
+        readEvidence(c.env, name, (ledger, shards) => ledger.hasBaseline(at, { name, shards }));
+      if (baseline !== undefined && !(await kept(baseline))) {
         throw new AppError(
           404,
           "baseline_not_found",
           `No evidence was kept against ${name} ${baseline} as main (baseline); its current main is ${main}`,
         );
       }
-      const report: EvidenceReport = await readEvidence(c.env, name, (ledger) =>
-        wantsSeries(query.series) ? ledger.reportWithSeries(input) : ledger.report(input),
+      const report: EvidenceReport = await readEvidence(c.env, name, (ledger, shards) =>
+        wantsSeries(query.series) ? ledger.reportWithSeries({ ...input, shards }) : ledger.report({ ...input, shards }),
       );
       return c.json(report, 200);
     },
@@ -375,7 +377,9 @@ const routes = adminApi
       const { name, version } = c.req.valid("param");
       const { path, limit } = c.req.valid("query");
       findVersion(await listServices(openDatabase(c.env.DB), name), name, version);
-      const diffs = await readEvidence(c.env, name, (ledger) => ledger.diffs(version, { path, limit: Number(limit) }));
+      const diffs = await readEvidence(c.env, name, (ledger, shards) =>
+        ledger.diffs(version, { path, limit: Number(limit), name, shards }),
+      );
       return c.json(diffs, 200);
     },
   )

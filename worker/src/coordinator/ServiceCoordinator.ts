@@ -239,8 +239,8 @@ export class ServiceCoordinator extends DurableObject<Env> {
     const policy = await readPolicy(this.#db, name);
     try {
       const to = Date.now();
-      const report = await callLedger(this.env, name, (ledger) =>
-        ledger.report({ name, from: to - GATE_WINDOW.ms, to, main: main ?? "", shadows: [version], policy }),
+      const report = await callLedger(this.env, name, (ledger, shards) =>
+        ledger.report({ name, from: to - GATE_WINDOW.ms, to, main: main ?? "", shadows: [version], policy, shards }),
       );
       const verdict = report.shadows.find((shadow) => shadow.version === version);
       if (!verdict) return { verdict: null, evidence: { unavailable: "the ledger reported no entry for it" } };
@@ -270,7 +270,7 @@ export class ServiceCoordinator extends DurableObject<Env> {
    */
   async #destroyEvidence(name: string): Promise<void> {
     try {
-      await callLedger(this.env, name, (ledger) => ledger.destroy());
+      await callLedger(this.env, name, (ledger, shards) => ledger.destroy({ name, shards }));
     } catch (error) {
       console.error(JSON.stringify({ event: "ledger_destroy_failed", name, message: reasonOf(error) }));
     }
@@ -283,7 +283,7 @@ export class ServiceCoordinator extends DurableObject<Env> {
    */
   async #forgetEvidence(name: string, version: string): Promise<void> {
     try {
-      await callLedger(this.env, name, (ledger) => ledger.forget(version));
+      await callLedger(this.env, name, (ledger, shards) => ledger.forget(version, { name, shards }));
     } catch (error) {
       console.error(JSON.stringify({ event: "ledger_forget_failed", name, version, message: reasonOf(error) }));
     }

@@ -142,7 +142,7 @@ proxy.all("*", async (c) => {
   const { main, shadows } = route;
   // Main's own traffic is counted for every name, shadows or not; it rides in the evidence batch.
   // COMPARE_RESPONSES = "off" records nothing at all, this included.
-  if (config.compareResponses) useEvidence(c.env.EVIDENCE_LEDGER, config.compareMemoryBytes);
+  if (config.compareResponses) useEvidence(c.env.EVIDENCE_LEDGER, config.compareMemoryBytes, config.ledgerShards);
   if (shadows.length === 0) return forwardOnly(forwarding, main, "main", request.body);
   const mainOnly = mainOnlyReason(ownCopyProof !== undefined, upgrade, method);
   if (mainOnly) {
