@@ -56,7 +56,7 @@ function seededMain(minute: number): MainMinute {
 /**
  * A week of minutes, ending at the current hour, written in batches of a day
  * or less: 2.0.0 against main 1.0.0 with main's own traffic, and every
- * tenth minute 3.0.0 against an older main 0.9.0, which must not mix in.
+ * tenth minute 2.0.0 against an older main 0.9.0 too, which must not mix in.
  */
 async function seedWeek(ledger: DurableObjectStub<EvidenceLedger>): Promise<void> {
   const first = HOUR / MINUTE - WEEK_MINUTES;
@@ -72,7 +72,7 @@ async function seedWeek(ledger: DurableObjectStub<EvidenceLedger>): Promise<void
       main: minutes.map(seededMain),
       shadows: [
         ...minutes.map((minute) => seededMinute("2.0.0", minute)),
-        ...minutes.filter((m) => m % 10 === 0).map((minute) => seededMinute("3.0.0", minute, "0.9.0")),
+        ...minutes.filter((m) => m % 10 === 0).map((minute) => seededMinute("2.0.0", minute, "0.9.0")),
       ],
       noise,
       samples: [],
@@ -127,8 +127,7 @@ describe("rollups", { timeout: 120_000 }, () => {
     // The older baseline's evidence rolled up under its own key: the same totals, still apart from 1.0.0's.
     const olderAfter = await ledger.report({ ...older, to: older.to + 1 });
     expect(olderAfter.shadows).toEqual(olderBefore.shadows);
-    expect(olderBefore.shadows.map((s) => s.version)).toEqual(["3.0.0"]);
-    expect(after.shadows.map((s) => s.version)).toEqual(["2.0.0"]);
+    expect(olderBefore.shadows[0]?.requests.mirrored).toBeLessThan((before.shadows[0]?.requests.mirrored ?? 0) / 5);
     expect(before.shadows[0]?.requests.mirrored).toBeGreaterThan(WEEK_MINUTES * 5);
     // At most four hours of minutes, then one row an hour.
     expect(readAfter.counters).toBeLessThanOrEqual(4 * 60 + 7 * 24);
