@@ -137,7 +137,7 @@ const routes = adminApi
     }),
     validate("json", DeployBodySchema),
     async (c) => {
-      const { name, version, origin, check, mirrorPercent, mirrorMethods } = c.req.valid("json");
+      const { name, version, origin, check, ...controls } = c.req.valid("json");
       let status: "running" | "unknown" = "unknown";
       if (check) {
         // A version that exists is refused before its origin is waited on; the coordinator still decides.
@@ -162,7 +162,7 @@ const routes = adminApi
         status = "running";
       }
       const record = await coordinate(c.env, name, (co) =>
-        co.deploy({ name, version, origin, status, mirrorPercent, mirrorMethods }),
+        co.deploy({ name, version, origin, status, ...controls }),
       );
       return c.json(record, 201);
     },
@@ -225,13 +225,15 @@ const routes = adminApi
     validate("json", TrafficControlsBodySchema),
     async (c) => {
       const { name, version } = c.req.valid("param");
-      const { mirrorPercent, mirrorMethods } = c.req.valid("json");
-      const changes = {
-        ...(mirrorPercent !== undefined && { mirrorPercent }),
-        ...(mirrorMethods !== undefined && { mirrorMethods }),
-      };
+      const body = c.req.valid("json");
+      const changes = Object.fromEntries(Object.entries(body).filter(([, value]) => value !== undefined));
       if (Object.keys(changes).length === 0) {
-        throw new AppError(422, "invalid_field", "body must set mirrorPercent, mirrorMethods or both", "body");
+        throw new AppError(
+          422,
+          "invalid_field",
+          "body must set at least one of mirrorPercent, mirrorMethods, canaryPercent, canaryKey",
+          "body",
+        );
       }
       const record = await coordinate(c.env, name, (co) => co.setTrafficControls(name, version, changes));
       return c.json(record, 200);

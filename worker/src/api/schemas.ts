@@ -9,6 +9,8 @@ import { NOTIFY_EVENTS, notifyEvents, notifyUrl } from "../notify/target.ts";
 import {
   differencePath,
   headerName,
+  canaryKey,
+  canaryPercent,
   mirrorMethods,
   mirrorPercent,
   originUrl,
@@ -24,6 +26,10 @@ const dateTime = v.pipe(v.string(), v.metadata({ format: "date-time" }));
 
 const MIRROR_PERCENT = "Share of requests (0–100, two decimals) this version receives while a shadow";
 const MIRROR_METHODS = "Methods this version receives while a shadow; null for every method";
+const CANARY_PERCENT =
+  "Share of requests (0–50, two decimals) this version answers while a shadow; main gets their copies";
+const CANARY_KEY =
+  "Header whose value picks the canary's requests, so one user stays on one version; null for the request id";
 
 export const ServiceRecordSchema = v.object({
   name: v.string(),
@@ -35,6 +41,8 @@ export const ServiceRecordSchema = v.object({
   createdAt: dateTime,
   mirrorPercent: v.pipe(v.number(), v.description(MIRROR_PERCENT)),
   mirrorMethods: v.pipe(v.nullable(v.array(v.string())), v.description(MIRROR_METHODS)),
+  canaryPercent: v.pipe(v.number(), v.description(CANARY_PERCENT)),
+  canaryKey: v.pipe(v.nullable(v.string()), v.description(CANARY_KEY)),
 });
 
 /** A version as the admin API and the CLI show it. */
@@ -83,6 +91,10 @@ export const ShadowReportSchema = v.object({
       unrecorded: v.pipe(
         count,
         v.description("Of notCompared, requests whose field detail was dropped under memory pressure"),
+      ),
+      canary: v.pipe(
+        count,
+        v.description("Of mirrored, pairs this version answered as a canary (main's answer was the copy)"),
       ),
     }),
     v.description("Every selected copy has exactly one outcome: same, different, error, notCompared or down"),
@@ -237,6 +249,8 @@ export const DeployBodySchema = v.object(
     ),
     mirrorPercent: v.optional(v.pipe(mirrorPercent, v.description(MIRROR_PERCENT)), 100),
     mirrorMethods: v.optional(v.pipe(mirrorMethods, v.description(MIRROR_METHODS)), null),
+    canaryPercent: v.optional(v.pipe(canaryPercent, v.description(CANARY_PERCENT)), 0),
+    canaryKey: v.optional(v.pipe(canaryKey, v.description(CANARY_KEY)), null),
   },
   BODY_MUST_BE_OBJECT,
 );
@@ -247,6 +261,8 @@ export const TrafficControlsBodySchema = v.object(
     mirrorMethods: v.optional(
       v.pipe(mirrorMethods, v.description(MIRROR_METHODS), v.metadata({ examples: [["GET", "HEAD"]] })),
     ),
+    canaryPercent: v.optional(v.pipe(canaryPercent, v.description(CANARY_PERCENT), v.metadata({ examples: [20] }))),
+    canaryKey: v.optional(v.pipe(canaryKey, v.description(CANARY_KEY), v.metadata({ examples: ["x-user-id"] }))),
   },
   BODY_MUST_BE_OBJECT,
 );

@@ -36,9 +36,9 @@ import { callLedger } from "./ledger-call.ts";
 export type Outcome<T> = { ok: true; value: T } | { ok: false; status: AppError["status"]; body: ErrorBody };
 
 export type DeployInput = Pick<ServiceRecord, "name" | "version" | "origin" | "status"> &
-  Partial<Pick<ServiceRecord, "mirrorPercent" | "mirrorMethods">>;
+  Partial<Pick<ServiceRecord, "mirrorPercent" | "mirrorMethods" | "canaryPercent" | "canaryKey">>;
 
-export type TrafficControls = Partial<Pick<ServiceRecord, "mirrorPercent" | "mirrorMethods">>;
+export type TrafficControls = Partial<Pick<ServiceRecord, "mirrorPercent" | "mirrorMethods" | "canaryPercent" | "canaryKey">>;
 
 /** A version's verdict moved between two looks of the cron. */
 export interface VerdictChange {

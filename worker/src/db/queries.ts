@@ -19,6 +19,8 @@ export const toRecord = (row: ServiceRow): ServiceRecord => ({
   createdAt: row.createdAt.toISOString(),
   mirrorPercent: row.mirrorPercent,
   mirrorMethods: row.mirrorMethods ?? null,
+  canaryPercent: row.canaryPercent,
+  canaryKey: row.canaryKey ?? null,
 });
 
 const listingOrder = [asc(services.name), asc(services.createdAt), asc(services.version)];
@@ -32,7 +34,7 @@ export async function listServices(db: Database, name?: string): Promise<Service
 
 /** A record as it is first written: its times are both `now`. */
 export type NewVersion = Pick<ServiceRecord, "name" | "version" | "origin" | "main" | "status"> &
-  Partial<Pick<ServiceRecord, "mirrorPercent" | "mirrorMethods">> & { now: Date };
+  Partial<Pick<ServiceRecord, "mirrorPercent" | "mirrorMethods" | "canaryPercent" | "canaryKey">> & { now: Date };
 
 export async function insertVersion(db: Database, v: NewVersion): Promise<ServiceRow> {
   const [row] = await db
@@ -47,6 +49,8 @@ export async function insertVersion(db: Database, v: NewVersion): Promise<Servic
       createdAt: v.now,
       mirrorPercent: v.mirrorPercent,
       mirrorMethods: v.mirrorMethods,
+      canaryPercent: v.canaryPercent,
+      canaryKey: v.canaryKey,
     })
     .returning();
   if (!row) throw new Error(`insert of ${v.name} ${v.version} returned no row`);
@@ -94,7 +98,7 @@ export async function forgetName(db: Database, name: string, lastVersion?: strin
 export async function updateTrafficControls(
   db: Database,
   target: Pick<ServiceRecord, "name" | "version">,
-  changes: Partial<Pick<ServiceRecord, "mirrorPercent" | "mirrorMethods">>,
+  changes: Partial<Pick<ServiceRecord, "mirrorPercent" | "mirrorMethods" | "canaryPercent" | "canaryKey">>,
 ): Promise<ServiceRow | undefined> {
   const [row] = await db
     .update(services)

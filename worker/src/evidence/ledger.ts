@@ -62,6 +62,7 @@ type CounterRow = {
   skipped: number;
   unrecorded: number;
   errors_main: number;
+  canary: number;
   latency_main: string;
   latency_shadow: string;
 };
@@ -69,7 +70,7 @@ type CounterRow = {
 /** Signature rows one (version, minute) may hold; past it, new signatures count as `unrecorded`. */
 export const MAX_SIGNATURES_PER_MINUTE = 500;
 /** Bumped when the tables change: a ledger written by an older gateway is reset, not misread. */
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 /** The `fields` row of main-against-main noise (versions are never empty). */
 const NOISE_FIELDS = "";
 
@@ -84,6 +85,7 @@ CREATE TABLE IF NOT EXISTS counters (
   mirrored INTEGER NOT NULL, compared INTEGER NOT NULL, not_compared INTEGER NOT NULL,
   errors_shadow INTEGER NOT NULL, down INTEGER NOT NULL, skipped INTEGER NOT NULL, unrecorded INTEGER NOT NULL,
   errors_main INTEGER NOT NULL, latency_main TEXT NOT NULL, latency_shadow TEXT NOT NULL,
+  canary INTEGER NOT NULL,
   PRIMARY KEY (version, minute));
 -- partial = 1: requests answered but not body-compared, whose status or headers differed.
 CREATE TABLE IF NOT EXISTS signatures (
@@ -240,13 +242,14 @@ export class EvidenceLedger extends DurableObject<Env> {
     this.#touchFields(m.version, used, m.minute);
     addToLifetime(sql, { ...m, compared, notCompared, unrecorded, signatures: kept[0], partialSignatures: kept[1] });
     sql.exec(
-      `INSERT INTO counters VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO counters VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (version, minute) DO UPDATE SET
          mirrored = mirrored + excluded.mirrored, compared = compared + excluded.compared,
          not_compared = not_compared + excluded.not_compared, errors_shadow = errors_shadow + excluded.errors_shadow,
          down = down + excluded.down, skipped = skipped + excluded.skipped,
          unrecorded = unrecorded + excluded.unrecorded, errors_main = errors_main + excluded.errors_main,
-         latency_main = excluded.latency_main, latency_shadow = excluded.latency_shadow`,
+         latency_main = excluded.latency_main, latency_shadow = excluded.latency_shadow,
+         canary = canary + excluded.canary`,
       m.version,
       m.minute,
       m.mirrored,
@@ -259,6 +262,7 @@ export class EvidenceLedger extends DurableObject<Env> {
       m.errorsMain,
       mergedJson(existing?.latency_main, m.latencyMain),
       mergedJson(existing?.latency_shadow, m.latencyShadow),
+      m.canary ?? 0,
     );
   }
 
@@ -646,6 +650,7 @@ function emptyEvidence(version: string): ShadowEvidence {
     down: 0,
     skipped: 0,
     unrecorded: 0,
+    canary: 0,
     errorsMain: 0,
     latencyMain: new LatencyHistogram(),
     latencyShadow: new LatencyHistogram(),
@@ -663,6 +668,7 @@ function addCounters(evidence: ShadowEvidence, row: CounterRow): void {
   evidence.down += row.down;
   evidence.skipped += row.skipped;
   evidence.unrecorded += row.unrecorded;
+  evidence.canary = (evidence.canary ?? 0) + row.canary;
   evidence.errorsMain += row.errors_main;
 }
 

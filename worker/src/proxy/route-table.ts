@@ -52,6 +52,8 @@ function shapeRoutes(rows: ServiceRow[], policy: EvidencePolicy): NameRoutes {
         status: row.status,
         mirrorPercent: row.mirrorPercent,
         mirrorMethods: row.mirrorMethods ?? null,
+        canaryPercent: row.canaryPercent,
+        canaryKey: row.canaryKey ?? null,
       });
   }
   return { group: main && { kind: "group", main, shadows, policy }, pinned };
