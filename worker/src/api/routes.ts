@@ -161,9 +161,7 @@ const routes = adminApi
         }
         status = "running";
       }
-      const record = await coordinate(c.env, name, (co) =>
-        co.deploy({ name, version, origin, status, ...controls }),
-      );
+      const record = await coordinate(c.env, name, (co) => co.deploy({ name, version, origin, status, ...controls }));
       return c.json(record, 201);
     },
   )

@@ -7,10 +7,10 @@ import { IGNORE_MAX } from "../evidence/policy-change.ts";
 import type { EvidenceReport, ReportSeries, ShadowReport, Verdict } from "../evidence/verdict.ts";
 import { NOTIFY_EVENTS, notifyEvents, notifyUrl } from "../notify/target.ts";
 import {
-  differencePath,
-  headerName,
   canaryKey,
   canaryPercent,
+  differencePath,
+  headerName,
   mirrorMethods,
   mirrorPercent,
   originUrl,

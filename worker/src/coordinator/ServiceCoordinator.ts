@@ -38,7 +38,9 @@ export type Outcome<T> = { ok: true; value: T } | { ok: false; status: AppError[
 export type DeployInput = Pick<ServiceRecord, "name" | "version" | "origin" | "status"> &
   Partial<Pick<ServiceRecord, "mirrorPercent" | "mirrorMethods" | "canaryPercent" | "canaryKey">>;
 
-export type TrafficControls = Partial<Pick<ServiceRecord, "mirrorPercent" | "mirrorMethods" | "canaryPercent" | "canaryKey">>;
+export type TrafficControls = Partial<
+  Pick<ServiceRecord, "mirrorPercent" | "mirrorMethods" | "canaryPercent" | "canaryKey">
+>;
 
 /** A version's verdict moved between two looks of the cron. */
 export interface VerdictChange {

@@ -3,6 +3,7 @@ import { type GatewayConfig, readConfig } from "../config.ts";
 import type { AppEnv } from "../env.ts";
 import { AppError, reasonOf } from "../errors.ts";
 import { type ForwardBody, readBodyForMirroring } from "./body.ts";
+import { chooseCanary } from "./canary.ts";
 import { teeForComparison } from "./capture.ts";
 import { compareExchange, comparisonMemory, type MainSide, recordSkipped, useEvidence } from "./exchange.ts";
 import {
@@ -19,14 +20,13 @@ import {
 } from "./forward.ts";
 import { type GatewayKey, gatewayKey } from "./gateway-key.ts";
 import { hopsThrough } from "./loops.ts";
-import { chooseCanary } from "./canary.ts";
 import { fetchMain, type Role } from "./main.ts";
 import {
   type CopyAnswer,
   logMirror,
   mirrorToShadows,
-  outcomeOf,
   type NotMirroredReason,
+  outcomeOf,
   type ShadowCopy,
   type ShadowOutcome,
   SkippedCopies,
@@ -359,7 +359,13 @@ async function answerByCanary(
   } else {
     client = answered.response;
     const { status, headers: answerHeaders } = answered.response;
-    canaryAnswer = Promise.resolve({ ok: true, version: canary.version, status, headers: answerHeaders, ms: answered.ms });
+    canaryAnswer = Promise.resolve({
+      ok: true,
+      version: canary.version,
+      status,
+      headers: answerHeaders,
+      ms: answered.ms,
+    });
   }
   if (compare) {
     const exchange = {
