@@ -6,19 +6,23 @@ import {
   insertVersion,
   listServices,
   openDatabase,
+  putCanary,
+  putRollout,
   readPolicy,
   readPolicyOverrides,
+  readRollout,
   setMain,
   toPolicyResult,
   toRecord,
   updateTrafficControls,
   writePolicy,
 } from "../db/queries.ts";
-import type { StoredPolicy } from "../db/schema.ts";
+import type { RolloutRow, RolloutStepResult, StoredPolicy } from "../db/schema.ts";
 import type { Env } from "../env.ts";
 import { AppError, type ErrorBody, reasonOf } from "../errors.ts";
 import { applyPolicyChange } from "../evidence/policy-change.ts";
 import type { ShadowReport, Verdict } from "../evidence/verdict.ts";
+import { decideRolloutStart, decideRolloutTick, type RolloutSpec } from "../registry/rollout.ts";
 import {
   decideAssign,
   decideDeploy,
@@ -41,6 +45,12 @@ export type DeployInput = Pick<ServiceRecord, "name" | "version" | "origin" | "s
 export type TrafficControls = Partial<
   Pick<ServiceRecord, "mirrorPercent" | "mirrorMethods" | "canaryPercent" | "canaryKey">
 >;
+
+/** A rollout after a call, and what that call changed of it (`null`: nothing). */
+export interface RolloutChange {
+  rollout: RolloutRow;
+  change: "started" | "advanced" | "aborted" | "promoted" | "completed" | null;
+}
 
 /** A version's verdict moved between two looks of the cron. */
 export interface VerdictChange {
@@ -91,7 +101,22 @@ export class ServiceCoordinator extends DurableObject<Env> {
       if (!decision.change) return { changed: false, services: existing.map(toRecord), verdict: null };
       const { verdict, evidence } = await this.#verdictOf(name, decision.previousMain, version);
       const { warning } = decideGate(evidence, name, version, { force, window: GATE_WINDOW.label });
-      await setMain(this.#db, name, version);
+      // A running rollout ends with the hand-made change: promoted when it was its version, else aborted.
+      const rollout = await readRollout(this.#db, name);
+      const now = new Date();
+      const ended =
+        rollout?.state !== "running"
+          ? []
+          : rollout.version === version
+            ? [putRollout(this.#db, endRollout(rollout, "promoted", [`${version} was made main by hand`], now))]
+            : [
+                putRollout(
+                  this.#db,
+                  endRollout(rollout, "aborted", [`${version} was made main by hand during the rollout`], now),
+                ),
+                putCanary(this.#db, name, rollout.version, 0),
+              ];
+      await setMain(this.#db, name, version, ...ended);
       const services = (await listServices(this.#db, name)).map(toRecord);
       return { changed: true, services, verdict, ...(warning !== undefined && { warning }) };
     });
@@ -109,6 +134,11 @@ export class ServiceCoordinator extends DurableObject<Env> {
       else decideKillVersion(existing, name, version);
       if (version !== undefined && !killEndsName(existing, version)) {
         const killed = (await deleteVersion(this.#db, name, version)).map(toRecord);
+        const rollout = await readRollout(this.#db, name);
+        if (rollout?.state === "running" && rollout.version === version) {
+          // If this write were lost, the cron would still find the version gone and abort.
+          await putRollout(this.#db, endRollout(rollout, "aborted", [`${version} was killed`], new Date())).run();
+        }
         await this.#forgetEvidence(name, version);
         this.#forgetVerdicts(killed);
         return killed;
@@ -147,6 +177,110 @@ export class ServiceCoordinator extends DurableObject<Env> {
       await writePolicy(this.#db, name, merged, new Date());
       return toPolicyResult(await readPolicy(this.#db, name));
     });
+  }
+
+  /** R1: starts a rollout at its first step; the canary share and the rollout's state change in one D1 batch. */
+  startRollout(name: string, version: string, spec: RolloutSpec): Promise<Outcome<RolloutChange>> {
+    return this.#serialised(async () => {
+      decideRolloutStart(await listServices(this.#db, name), await readRollout(this.#db, name), name, version);
+      const now = new Date();
+      const rollout: RolloutRow = {
+        name,
+        version,
+        steps: spec.steps,
+        stepMinutes: spec.stepMinutes,
+        promote: spec.promote,
+        state: "running",
+        step: 0,
+        stepSince: now,
+        startedAt: now,
+        results: [],
+        reasons: [],
+        endedAt: null,
+      };
+      await this.#db.batch([putRollout(this.#db, rollout), putCanary(this.#db, name, version, spec.steps[0] ?? 0)]);
+      return { rollout, change: "started" };
+    });
+  }
+
+  /** Aborts the name's running rollout: canary back to 0, state `aborted`, with the reason. */
+  abortRollout(name: string, reason: string): Promise<Outcome<RolloutChange>> {
+    return this.#serialised(async () => {
+      const rollout = await readRollout(this.#db, name);
+      if (rollout?.state !== "running") {
+        requireName(await listServices(this.#db, name), name);
+        throw new AppError(404, "rollout_not_found", `${name} has no running rollout`);
+      }
+      return this.#abort(rollout, [reason], new Date());
+    });
+  }
+
+  /**
+   * R2, the cron's look at the name's running rollout: the verdict over the current step
+   * decides to wait, advance, finish (promoting through the gate) or abort.
+   */
+  tickRollout(name: string, cronMs: number): Promise<Outcome<RolloutChange | null>> {
+    return this.#serialised(async () => {
+      const rollout = await readRollout(this.#db, name);
+      if (rollout?.state !== "running") return null;
+      // The cron's time decides whether a step has lasted long enough; what is written carries this clock's.
+      const now = new Date();
+      const existing = await listServices(this.#db, name);
+      const target = existing.find((v) => v.version === rollout.version);
+      if (!target || target.main) {
+        const why = target ? `${rollout.version} is main already` : `${rollout.version} is no longer deployed`;
+        return this.#abort(rollout, [why], now);
+      }
+      const main = existing.find((v) => v.main)?.version;
+      // Evidence is kept by the minute: the step's window starts with the minute it started in.
+      const { evidence } = await this.#verdictOf(name, main, rollout.version, {
+        from: Math.floor(rollout.stepSince.getTime() / 60_000) * 60_000,
+        to: Math.max(cronMs, now.getTime()) + 1,
+      });
+      // Evidence that cannot be read decides nothing: the rollout waits for the next look.
+      if ("unavailable" in evidence) return { rollout, change: null };
+      const action = decideRolloutTick(rollout, evidence, new Date(cronMs));
+      const result: RolloutStepResult = {
+        percent: rollout.steps[rollout.step] ?? 0,
+        verdict: evidence.verdict,
+        reasons: [...evidence.reasons],
+        at: now.toISOString(),
+      };
+      if (action.kind === "wait") return { rollout, change: null };
+      if (action.kind === "abort")
+        return this.#abort({ ...rollout, results: [...rollout.results, result] }, action.reasons, now);
+      const passed = { ...rollout, results: [...rollout.results, result] };
+      if (action.kind === "advance") {
+        const advanced = { ...passed, step: rollout.step + 1, stepSince: now };
+        await this.#db.batch([
+          putRollout(this.#db, advanced),
+          putCanary(this.#db, name, rollout.version, action.percent),
+        ]);
+        return { rollout: advanced, change: "advanced" };
+      }
+      if (!action.promote) {
+        const completed = endRollout(passed, "completed", ["every step passed; main unchanged (promote: false)"], now);
+        await putRollout(this.#db, completed).run();
+        return { rollout: completed, change: "completed" };
+      }
+      // The promotion goes through the same gate as an assign, over the last hour.
+      const gate = await this.#verdictOf(name, main, rollout.version);
+      try {
+        decideGate(gate.evidence, name, rollout.version, { force: false, window: GATE_WINDOW.label });
+      } catch (error) {
+        if (!(error instanceof AppError) || error.code !== "gate_failed") return { rollout, change: null };
+        return this.#abort(passed, [error.message, ...(error.reasons ?? [])], now);
+      }
+      const promoted = endRollout(passed, "promoted", [`every step passed; ${rollout.version} is main`], now);
+      await setMain(this.#db, name, rollout.version, putRollout(this.#db, promoted));
+      return { rollout: promoted, change: "promoted" };
+    });
+  }
+
+  async #abort(rollout: RolloutRow, reasons: string[], now: Date): Promise<RolloutChange> {
+    const aborted = endRollout(rollout, "aborted", reasons, now);
+    await this.#db.batch([putRollout(this.#db, aborted), putCanary(this.#db, rollout.name, rollout.version, 0)]);
+    return { rollout: aborted, change: "aborted" };
   }
 
   /**
@@ -191,12 +325,14 @@ export class ServiceCoordinator extends DurableObject<Env> {
     name: string,
     main: string | undefined,
     version: string,
+    window?: { from: number; to: number },
   ): Promise<{ verdict: ShadowReport | null; evidence: GateEvidence }> {
     const policy = await readPolicy(this.#db, name);
     try {
-      const to = Date.now();
+      const to = window?.to ?? Date.now();
+      const from = window?.from ?? to - GATE_WINDOW.ms;
       const report = await callLedger(this.env, name, (ledger) =>
-        ledger.report({ name, from: to - GATE_WINDOW.ms, to, main: main ?? "", shadows: [version], policy }),
+        ledger.report({ name, from, to, main: main ?? "", shadows: [version], policy }),
       );
       const verdict = report.shadows.find((shadow) => shadow.version === version);
       if (!verdict) return { verdict: null, evidence: { unavailable: "the ledger reported no entry for it" } };
@@ -243,4 +379,9 @@ export class ServiceCoordinator extends DurableObject<Env> {
       },
     );
   }
+}
+
+/** A rollout that ended, and why. */
+function endRollout(rollout: RolloutRow, state: "promoted" | "completed" | "aborted", reasons: string[], now: Date) {
+  return { ...rollout, state, reasons, endedAt: now };
 }

@@ -3,7 +3,7 @@ import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
 import type { PolicyResult, ServiceRecord } from "../api/schemas.ts";
 import { type EvidencePolicy, withDefaults } from "../evidence/verdict.ts";
 import type { NotifyTarget } from "../notify/target.ts";
-import { policies, type ServiceRow, type StoredPolicy, services } from "./schema.ts";
+import { policies, type RolloutRow, rollouts, type ServiceRow, type StoredPolicy, services } from "./schema.ts";
 
 export type Database = DrizzleD1Database;
 
@@ -57,8 +57,12 @@ export async function insertVersion(db: Database, v: NewVersion): Promise<Servic
   return row;
 }
 
-/** Moves main to `version` in one D1 batch, so no reader ever sees zero or two mains. */
-export async function setMain(db: Database, name: string, version: string): Promise<void> {
+/**
+ * Moves main to `version` in one D1 batch, so no reader ever sees zero or two mains. The new main's
+ * canary share goes to 0: it answers everything now, and must not answer a share again if demoted.
+ * `also` joins the same batch (a rollout's end, say).
+ */
+export async function setMain(db: Database, name: string, version: string, ...also: BatchItem[]): Promise<void> {
   await db.batch([
     db
       .update(services)
@@ -66,8 +70,9 @@ export async function setMain(db: Database, name: string, version: string): Prom
       .where(and(eq(services.name, name), eq(services.main, true))),
     db
       .update(services)
-      .set({ main: true })
+      .set({ main: true, canaryPercent: 0 })
       .where(and(eq(services.name, name), eq(services.version, version))),
+    ...also,
   ]);
 }
 
@@ -90,6 +95,7 @@ export async function forgetName(db: Database, name: string, lastVersion?: strin
   const [killed] = await db.batch([
     db.delete(services).where(versions).returning(),
     db.delete(policies).where(eq(policies.name, name)),
+    db.delete(rollouts).where(eq(rollouts.name, name)),
   ]);
   return killed;
 }
@@ -167,3 +173,27 @@ export async function writePolicy(db: Database, name: string, overrides: StoredP
 export async function deletePolicy(db: Database, name: string): Promise<void> {
   await db.delete(policies).where(eq(policies.name, name));
 }
+
+/** One statement of a D1 batch. */
+type BatchItem = Parameters<Database["batch"]>[0][number];
+
+/** A name's latest rollout, running or ended. */
+export async function readRollout(db: Database, name: string): Promise<RolloutRow | undefined> {
+  const [row] = await db.select().from(rollouts).where(eq(rollouts.name, name));
+  return row;
+}
+
+export async function listRunningRollouts(db: Database): Promise<RolloutRow[]> {
+  return db.select().from(rollouts).where(eq(rollouts.state, "running"));
+}
+
+/** Writes a rollout (replacing the name's earlier one) as a batch statement. */
+export const putRollout = (db: Database, row: RolloutRow) =>
+  db.insert(rollouts).values(row).onConflictDoUpdate({ target: rollouts.name, set: row });
+
+/** Sets one version's canary share as a batch statement, so it changes with the rollout's state. */
+export const putCanary = (db: Database, name: string, version: string, canaryPercent: number) =>
+  db
+    .update(services)
+    .set({ canaryPercent })
+    .where(and(eq(services.name, name), eq(services.version, version)));
