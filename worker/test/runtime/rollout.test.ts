@@ -27,7 +27,9 @@ async function traffic(name: string, from: number, count: number, ok = true): Pr
   for (let start = from; start < from + count; start += 10) {
     await Promise.all(
       Array.from({ length: 10 }, async (_, k) => {
-        const response = await gateway(`/services/${name}/item`, { headers: { "x-request-id": `${name}-${start + k}` } });
+        const response = await gateway(`/services/${name}/item`, {
+          headers: { "x-request-id": `${name}-${start + k}` },
+        });
         if (ok) expect(response.status).toBe(200);
         await response.arrayBuffer();
       }),
