@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { createOutput } from "../output.ts";
 import { openSession } from "../session.ts";
 import { formatServiceTable } from "../table.ts";
-import { describeTrafficControls, parseMethods, parsePercent } from "../traffic.ts";
+import { describeTrafficControls, parseCanaryKey, parseMethods, parsePercent } from "../traffic.ts";
 import { connectionArgs, jsonArg, serviceArgs } from "./args.ts";
 
 export default defineCommand({
@@ -29,12 +29,24 @@ export default defineCommand({
       valueHint: "GET,HEAD|all",
       description: "Only these methods while a shadow, comma-separated (default all)",
     },
+    canary: {
+      type: "string",
+      valueHint: "0-50",
+      description: "Share of requests it answers in main's place while a shadow (default 0)",
+    },
+    "canary-key": {
+      type: "string",
+      valueHint: "header|request-id",
+      description: "Header whose value picks the canary's requests (default: the request id)",
+    },
     ...jsonArg,
     ...connectionArgs,
   },
   async run({ args }) {
     const mirrorPercent = parsePercent("mirror-percent", args["mirror-percent"]);
     const mirrorMethods = parseMethods("mirror-methods", args["mirror-methods"]);
+    const canaryPercent = parsePercent("canary", args.canary);
+    const canaryKey = parseCanaryKey(args["canary-key"]);
     const output = createOutput({ json: args.json });
     const api = await openSession(args, output);
     output.say.log("Deploying service...");
@@ -45,10 +57,13 @@ export default defineCommand({
       check: args.check,
       ...(mirrorPercent !== undefined && { mirrorPercent }),
       ...(mirrorMethods !== undefined && { mirrorMethods }),
+      ...(canaryPercent !== undefined && { canaryPercent }),
+      ...(canaryKey !== undefined && { canaryKey }),
     });
     output.say.log("Service deployed successfully");
     // Controls that differ from Daeploy's "every request" are said back, so a typo'd share is seen at once.
-    if (mirrorPercent !== undefined || mirrorMethods !== undefined) output.say.log(describeTrafficControls(record));
+    const controlled = [mirrorPercent, mirrorMethods, canaryPercent, canaryKey].some((c) => c !== undefined);
+    if (controlled) output.say.log(describeTrafficControls(record));
     if (args.json) output.json(record);
     else output.say.log(formatServiceTable([record], output));
   },

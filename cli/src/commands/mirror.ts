@@ -5,7 +5,7 @@ import { listMatching } from "../listing.ts";
 import { createOutput } from "../output.ts";
 import { openSession } from "../session.ts";
 import { formatServiceTable } from "../table.ts";
-import { describeTrafficControls, parseMethods, parsePercent } from "../traffic.ts";
+import { describeTrafficControls, parseCanaryKey, parseMethods, parsePercent } from "../traffic.ts";
 import { connectionArgs, jsonArg, serviceArgs } from "./args.ts";
 
 export default defineCommand({
@@ -25,25 +25,41 @@ export default defineCommand({
       valueHint: "GET,HEAD|all",
       description: "Only these methods, comma-separated; `all` for every method",
     },
+    // Named after the share it sets (canaryPercent): the canary is one more control of what a shadow gets.
+    canary: {
+      type: "string",
+      valueHint: "0-50",
+      description: "Share of requests this version answers in main's place (main gets their copies); 0 stops it",
+    },
+    "canary-key": {
+      type: "string",
+      valueHint: "header|request-id",
+      description: "Header whose value picks the canary's requests, so one user stays on one version",
+    },
     ...jsonArg,
     ...connectionArgs,
   },
   async run({ args }) {
     const mirrorPercent = parsePercent("percent", args.percent);
     const mirrorMethods = parseMethods("methods", args.methods);
+    const canaryPercent = parsePercent("canary", args.canary);
+    const canaryKey = parseCanaryKey(args["canary-key"]);
     const output = createOutput({ json: args.json });
     const api = await openSession(args, output);
     const { name, version } = args;
     let record: ServiceRecord | undefined;
-    if (mirrorPercent === undefined && mirrorMethods === undefined) {
+    const changes = {
+      ...(mirrorPercent !== undefined && { mirrorPercent }),
+      ...(mirrorMethods !== undefined && { mirrorMethods }),
+      ...(canaryPercent !== undefined && { canaryPercent }),
+      ...(canaryKey !== undefined && { canaryKey }),
+    };
+    if (Object.keys(changes).length === 0) {
       [record] = await listMatching(api, name, version);
       if (!record)
         throw new UsageError(`No service matches ${name} ${version}; \`daeploy-edge ls ${name}\` lists its versions.`);
     } else {
-      record = await api.setTrafficControls(name, version, {
-        ...(mirrorPercent !== undefined && { mirrorPercent }),
-        ...(mirrorMethods !== undefined && { mirrorMethods }),
-      });
+      record = await api.setTrafficControls(name, version, changes);
     }
     output.say.log(describeTrafficControls(record));
     if (args.json) output.json(record);
