@@ -1,10 +1,19 @@
 // Every call goes to this origin's /api/v1 with the token as a Bearer header, never in a URL.
-import type { AssignResult, PolicyResult, ServiceRecord } from "../../worker/src/api/schemas.ts";
+import type { AssignResult, PolicyResult, RolloutView, ServiceRecord } from "../../worker/src/api/schemas.ts";
 import type { ErrorBody } from "../../worker/src/errors.ts";
 import type { ExchangeSample } from "../../worker/src/evidence/batch.ts";
 import type { EvidenceReport, ReportSeries, ShadowReport } from "../../worker/src/evidence/verdict.ts";
 
-export type { AssignResult, EvidenceReport, ExchangeSample, PolicyResult, ReportSeries, ServiceRecord, ShadowReport };
+export type {
+  AssignResult,
+  EvidenceReport,
+  ExchangeSample,
+  PolicyResult,
+  ReportSeries,
+  RolloutView,
+  ServiceRecord,
+  ShadowReport,
+};
 
 /** The report as the dashboard asks for it: with its per-minute series (`?series=true`). */
 export type Report = EvidenceReport;

@@ -10,6 +10,7 @@ import {
   enc,
   type PolicyResult,
   type Report,
+  type RolloutView,
   type ServiceRecord,
   type ShadowReport,
 } from "./api.ts";
@@ -18,6 +19,7 @@ import { drawCharts } from "./charts.ts";
 import { h, replaceChildren } from "./dom.ts";
 import { type EvidenceHandlers, shadowCards } from "./evidence.ts";
 import { foldCards, nameTabs, opensByDefault } from "./layout.ts";
+import { rolloutPanel } from "./rollout.ts";
 import { sampleView } from "./samples.ts";
 import { servicesTable } from "./services.ts";
 import { forgetToken, readToken, saveToken } from "./session.ts";
@@ -42,6 +44,8 @@ interface State {
   window: Window;
   selected?: string;
   services: ServiceRecord[];
+  /** Running rollouts, by name. */
+  rollouts: Map<string, RolloutView>;
   report?: Report;
   reportError?: string;
   viewer?: Viewer;
@@ -93,7 +97,7 @@ function notify(text: string, kind: "info" | "error" = "info"): void {
 
 function start(token: string, services: ServiceRecord[]): void {
   // The name to open is chosen once the first refresh knows the verdicts: one that needs attention.
-  state = { token, window: "1h", services, verdicts: new Map(), folds: new Map() };
+  state = { token, window: "1h", services, rollouts: new Map(), verdicts: new Map(), folds: new Map() };
   const windowSelect = h(
     "select",
     {
@@ -154,14 +158,19 @@ async function refresh(): Promise<void> {
   if (!current) return;
   const mine = ++generation;
   try {
-    const { services } = await callApi<{ services: ServiceRecord[] }>(current.token, "GET", "/services");
+    const [{ services }, { rollouts }] = await Promise.all([
+      callApi<{ services: ServiceRecord[] }>(current.token, "GET", "/services"),
+      callApi<{ rollouts: RolloutView[] }>(current.token, "GET", "/rollouts"),
+    ]);
     if (mine !== generation) return;
     current.services = services;
+    current.rollouts = new Map(rollouts.map((rollout) => [rollout.name, rollout]));
+    const rolling = new Set(current.rollouts.keys());
     if (current.selected && !services.some((record) => record.name === current.selected)) current.selected = undefined;
     const verdicts = await readVerdicts(current, services);
     if (mine !== generation) return;
     current.verdicts = verdicts;
-    current.selected ??= firstToOpen(services, verdicts);
+    current.selected ??= firstToOpen(services, verdicts, rolling);
     if (current.selected) {
       try {
         current.report = await callApi<Report>(
@@ -328,6 +337,7 @@ function render(): void {
   // Rebuild only when what is shown changed, and put the focus back where it was.
   const snapshot = JSON.stringify([
     current.services,
+    [...current.rollouts.values()],
     current.selected,
     current.window,
     current.report,
@@ -341,7 +351,7 @@ function render(): void {
   replaceChildren(
     regions.services,
     h("h2", {}, "Services"),
-    servicesTable(current.services, current.selected, select, current.verdicts),
+    servicesTable(current.services, current.selected, select, current.verdicts, new Set(current.rollouts.keys())),
   );
   renderEvidence(current);
   if (focusKey) {
@@ -361,14 +371,17 @@ function renderEvidence(current: State): void {
     return;
   }
   const records = current.services.filter((record) => record.name === name);
+  const rolling = new Set(current.rollouts.keys());
   const tabs = nameTabs(
-    namesByAttention(current.services, current.verdicts).map((each) => ({
+    namesByAttention(current.services, current.verdicts, rolling).map((each) => ({
       name: each,
-      attention: attentionOf(each, current.services, current.verdicts),
+      attention: attentionOf(each, current.services, current.verdicts, rolling),
     })),
     name,
     select,
   );
+  const rollout = current.rollouts.get(name);
+  const progress = rollout ? rolloutPanel(rollout, new Date(), actionContext()) : "";
   const heading = h(
     "h2",
     {},
@@ -396,6 +409,7 @@ function renderEvidence(current: State): void {
     regions.evidence,
     tabs,
     heading,
+    progress,
     cards.length > 0
       ? cards
       : h(

@@ -2,7 +2,15 @@ import { Hono } from "hono";
 import { readConfig } from "../config.ts";
 import { callLedger } from "../coordinator/ledger-call.ts";
 import { GATE_WINDOW, type Outcome, type ServiceCoordinator } from "../coordinator/ServiceCoordinator.ts";
-import { listServices, openDatabase, readPolicy, readRollout, toPolicyResult, toRecord } from "../db/queries.ts";
+import {
+  listRunningRollouts,
+  listServices,
+  openDatabase,
+  readPolicy,
+  readRollout,
+  toPolicyResult,
+  toRecord,
+} from "../db/queries.ts";
 import type { AppEnv, Env } from "../env.ts";
 import { AppError, reasonOf } from "../errors.ts";
 import type { EvidenceReport } from "../evidence/verdict.ts";
@@ -35,6 +43,7 @@ import {
   PolicySchema,
   ReportQuerySchema,
   RolloutBodySchema,
+  RolloutListSchema,
   RolloutSchema,
   ServiceListSchema,
   ServiceRecordSchema,
@@ -122,6 +131,18 @@ export const adminApi = new Hono<AppEnv>();
 adminApi.use("*", adminAuth());
 
 const routes = adminApi
+  .get(
+    "/rollouts",
+    describe({
+      summary: "Every running rollout: what the dashboard shows and sorts among the names needing attention",
+      success: { status: 200, description: "The running rollouts", schema: RolloutListSchema },
+    }),
+    async (c) => {
+      const now = new Date();
+      const running = await listRunningRollouts(openDatabase(c.env.DB));
+      return c.json({ rollouts: running.map((rollout) => toRolloutView(rollout, now)) }, 200);
+    },
+  )
   .get(
     "/services",
     describe({

@@ -548,3 +548,5 @@ export const RolloutSchema = v.object({
 });
 
 export type RolloutView = v.InferOutput<typeof RolloutSchema>;
+
+export const RolloutListSchema = v.object({ rollouts: v.array(RolloutSchema) });
