@@ -28,10 +28,19 @@ if (!envFile && !existsSync(devVars)) {
   console.log("Created .dev.vars from .dev.vars.example");
 }
 const secrets = envFile ? resolve(envFile) : devVars;
-const token = /^ADMIN_TOKEN=(.*)$/m
-  .exec(readFileSync(secrets, "utf8"))?.[1]
-  ?.trim()
-  .replace(/^"(.*)"$/, "$1");
+const secretsText = readFileSync(secrets, "utf8");
+const secretValue = (name) =>
+  new RegExp(`^${name}=(.*)$`, "m")
+    .exec(secretsText)?.[1]
+    ?.trim()
+    .replace(/^"(.*)"$/, "$1");
+const token = secretValue("ADMIN_TOKEN");
+// wrangler.toml's [secrets] lists the required ones, and wrangler dev then loads no other secret from
+// the file; an optional one is handed over as a local variable instead.
+const optionalSecrets = ["READ_TOKEN"].flatMap((name) => {
+  const value = secretValue(name);
+  return value ? ["--var", `${name}:${value}`] : [];
+});
 
 const persistTo = optionValue("--persist-to");
 const migrate = spawnSync(
@@ -51,6 +60,7 @@ const defaults = [
   ...(optionValue("--ip") ? [] : ["--ip", ip]),
   ...(optionValue("--port") ? [] : ["--port", port]),
   "--show-interactive-dev-session=false",
+  ...optionalSecrets,
 ];
 console.log(`daeploy-edge gateway: http://${ip}:${port}  (admin token: ${token ?? `see ${secrets}`})`);
 console.log(`In another terminal: export DAEPLOY_HOST=http://${ip}:${port} DAEPLOY_TOKEN=${token ?? "<token>"}`);

@@ -41,6 +41,15 @@ describe("test ports", () => {
     }
   });
 
+  it("hands out dead ports that fetch tries and finds refused, never one it calls a bad port", async () => {
+    const port = await deadPort();
+    const failure = await fetch(`http://127.0.0.1:${port}/`).then(
+      () => "answered",
+      (error: Error & { cause?: { code?: string; message?: string } }) => error.cause?.code ?? error.cause?.message,
+    );
+    expect(failure).toBe("ECONNREFUSED");
+  });
+
   it("hands out a free port that can be listened on", async () => {
     const port = await freePort();
     const server = createServer();

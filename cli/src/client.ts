@@ -27,6 +27,8 @@ export type DiffSample = InferResponseType<VersionRoutes["diffs"]["$get"], 200>[
 export type EvidencePolicy = InferResponseType<NameRoutes["policy"]["$get"], 200>;
 /** What a policy change sends: only the given fields change, gate thresholds one by one. */
 export type PolicyChange = Parameters<NameRoutes["policy"]["$put"]>[0]["json"];
+/** One change in the gateway's audit trail. */
+export type AuditRow = InferResponseType<AdminClient["audit"]["$get"], 200>["audit"][number];
 
 /** A rollout as the gateway shows it: its steps, the step in effect, each step's verdict, what comes next. */
 export type Rollout = InferResponseType<NameRoutes["rollout"]["$get"], 200>;
@@ -107,6 +109,8 @@ export interface AdminApiClient {
   /** The name's latest rollout, running or ended. */
   rollout(name: string): Promise<Rollout>;
   abortRollout(name: string): Promise<Rollout>;
+  /** The audit trail, newest first. */
+  audit(query: { name?: string; limit?: string; before?: string }): Promise<AuditRow[]>;
 }
 
 export function connectAdminApi({ host, token }: Connection): AdminApiClient {
@@ -219,6 +223,11 @@ export function connectAdminApi({ host, token }: Connection): AdminApiClient {
     },
     async abortRollout(name) {
       return rolloutFrom(await answer(await api.services[":name"].rollout.$delete({ param: { name } })));
+    },
+    async audit(query) {
+      const { audit } = await answer(await api.audit.$get({ query }));
+      if (!Array.isArray(audit)) throw new NotAGateway(host, "its answer had no audit rows");
+      return audit;
     },
   };
 }

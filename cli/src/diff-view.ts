@@ -1,5 +1,6 @@
 import { structuredPatch } from "diff";
 import type { DiffSample } from "./client.ts";
+import { escapeControls } from "./escape.ts";
 import { formatLocalTimestamp } from "./table.ts";
 
 /** Lines of unchanged body kept around each change. */
@@ -63,7 +64,9 @@ export function bodyDiff(main: string, shadow: string, paint: Paint = plain): st
   const lines = [paint.removed("--- main"), paint.added("+++ shadow")];
   for (const hunk of patch.hunks) {
     lines.push(paint.hunk(`@@ -${hunk.oldStart},${hunk.oldLines} +${hunk.newStart},${hunk.newLines} @@`));
-    for (const line of hunk.lines) {
+    for (const raw of hunk.lines) {
+      // Escaped before it is painted: the paint's own escapes are the only ones that reach a terminal.
+      const line = escapeControls(raw);
       if (line.startsWith("-")) lines.push(paint.removed(line));
       else if (line.startsWith("+")) lines.push(paint.added(line));
       else if (!line.startsWith("\\")) lines.push(line);
@@ -72,20 +75,22 @@ export function bodyDiff(main: string, shadow: string, paint: Paint = plain): st
   return lines;
 }
 
-const quoted = (value: string | undefined) => (value === undefined ? "(none)" : JSON.stringify(value));
+const quoted = (value: string | undefined) => (value === undefined ? "(none)" : escapeControls(JSON.stringify(value)));
 
 /** One sampled exchange: the request, both statuses, the differing paths, headers that differ, the bodies' diff. */
 export function formatSample(sample: DiffSample, paint: Paint = plain): string {
   const lines = [
-    paint.heading(`${sample.method} ${sample.url}`),
-    `  at ${formatLocalTimestamp(sample.at)}, request id ${sample.requestId}`,
+    paint.heading(escapeControls(`${sample.method} ${sample.url}`)),
+    `  at ${formatLocalTimestamp(sample.at)}, request id ${escapeControls(sample.requestId)}`,
     `  status: main ${sample.main.status}, shadow ${sample.shadow.status}`,
-    `  differs at: ${sample.paths.length > 0 ? sample.paths.join(", ") : "(no path recorded)"}`,
+    `  differs at: ${sample.paths.length > 0 ? escapeControls(sample.paths.join(", ")) : "(no path recorded)"}`,
   ];
   for (const path of sample.paths) {
     if (!path.startsWith("header.")) continue;
     const name = path.slice("header.".length);
-    lines.push(`  ${path}: main ${quoted(sample.main.headers[name])}, shadow ${quoted(sample.shadow.headers[name])}`);
+    lines.push(
+      `  ${escapeControls(path)}: main ${quoted(sample.main.headers[name])}, shadow ${quoted(sample.shadow.headers[name])}`,
+    );
   }
   const cut = [sample.main.truncated && "main's", sample.shadow.truncated && "the shadow's"].filter(Boolean);
   if (cut.length > 0) lines.push(`  ${cut.join(" and ")} body cut at 8 KiB`);

@@ -1,5 +1,6 @@
 import { formatCount } from "../../worker/src/evidence/count.ts";
 import type { EvidenceReport, ShadowReport } from "./client.ts";
+import { escapeControls } from "./escape.ts";
 import { formatSimpleTable } from "./table.ts";
 
 /** One column per outcome: every copy sent is SAME, DIFFERENT, ERROR or NOT COMPARED; DOWN were never sent. */
@@ -141,13 +142,19 @@ export function formatFailures(report: EvidenceReport): string[] {
   for (const shadow of report.shadows) {
     if (shadow.verdict === "pass") continue;
     const head = shadow.verdict === "fail" ? `${shadow.version} fails:` : `${shadow.version} is inconclusive:`;
-    const lines = [head, ...shadow.reasons.map((reason) => `  ${reason}`)];
+    // Reasons and paths carry JSON keys that origins chose: printed with their control characters escaped.
+    const lines = [head, ...shadow.reasons.map((reason) => `  ${escapeControls(reason)}`)];
     const ranked = rankedFields(shadow);
     const shown = ranked.slice(0, TOP_FIELDS);
     if (shown.length > 0) {
       const table = formatSimpleTable(
         ["PATH", "KIND", "RATE", "NOISE RATE"],
-        shown.map((field) => [field.path, field.kind, formatRate(field.rate), formatRate(field.noiseRate)]),
+        shown.map((field) => [
+          escapeControls(field.path),
+          field.kind,
+          formatRate(field.rate),
+          formatRate(field.noiseRate),
+        ]),
       );
       lines.push(indent(table));
       const more = ranked.length - shown.length;
@@ -162,7 +169,9 @@ export function formatFailures(report: EvidenceReport): string[] {
 export function formatNoise(report: EvidenceReport): string | undefined {
   const { noise } = report;
   if (noise.sampled === 0 || noise.fields.length === 0) return undefined;
-  const fields = noise.fields.map((field) => `${field.path} (${field.kind}) ${formatRate(field.rate)}`).join(", ");
+  const fields = noise.fields
+    .map((field) => `${escapeControls(field.path)} (${field.kind}) ${formatRate(field.rate)}`)
+    .join(", ");
   return `Noise (main against itself, ${formatCount(noise.sampled)} copies): ${fields}`;
 }
 

@@ -38,6 +38,20 @@ export function parseMethods(flag: string, text: string | undefined): string[] |
   return methods;
 }
 
+/** `authorization,cookie` (any case, spaces allowed) becomes a list; `none` strips nothing again. */
+export function parseHeaderList(text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined;
+  if (text.trim().toLowerCase() === "none") return [];
+  return [
+    ...new Set(
+      text
+        .split(",")
+        .map((name) => name.trim().toLowerCase())
+        .filter((name) => name !== ""),
+    ),
+  ];
+}
+
 /** `x-user-id` stays a header name (the API checks it); `request-id` means the request id (null). */
 export function parseCanaryKey(text: string | undefined): string | null | undefined {
   if (text === undefined) return undefined;
@@ -48,8 +62,9 @@ export function parseCanaryKey(text: string | undefined): string | null | undefi
 /** One line saying what a version receives while it is a shadow, and what share it answers as a canary. */
 export function describeTrafficControls(record: ServiceRecord): string {
   const methods = record.mirrorMethods === null ? "every method" : `methods ${record.mirrorMethods.join(", ")}`;
+  const stripped = record.stripHeaders.length > 0 ? `, copies without ${record.stripHeaders.join(", ")}` : "";
   const when = record.main ? " (they apply once it is a shadow; main gets everything)" : "";
   const key = record.canaryKey === null ? "the request id" : `the ${record.canaryKey} header`;
   const canary = record.canaryPercent > 0 ? `; answers ${record.canaryPercent}% as a canary, picked by ${key}` : "";
-  return `Traffic controls of ${record.name} ${record.version}: ${record.mirrorPercent}% of requests, ${methods}${canary}${when}`;
+  return `Traffic controls of ${record.name} ${record.version}: ${record.mirrorPercent}% of requests, ${methods}${stripped}${canary}${when}`;
 }

@@ -272,6 +272,7 @@ describe("policy", () => {
       ignore: ["body.time", "body.items[].id"],
       headers: [],
       noisePercent: 5,
+      redact: [],
       gate: { minRequests: 50, maxDiffRate: 0.02, maxErrorRateIncrease: 0.01, maxP99Ratio: 2, minP99DeltaMs: 25 },
       notify: null,
     });

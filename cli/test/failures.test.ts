@@ -91,7 +91,7 @@ describe("refusals by the gateway: Command failed: <status> - <reason>: <message
 
   it("401 for a wrong token", async () => {
     const line = expectOneLineFailure(await asUser(["ls"], { DAEPLOY_TOKEN: "nope" }));
-    expect(line).toBe("Command failed: 401 - Unauthorized: The admin token is wrong");
+    expect(line).toBe("Command failed: 401 - Unauthorized: The token is neither the admin token nor the read token");
   });
 });
 

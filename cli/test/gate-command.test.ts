@@ -134,7 +134,9 @@ describe("gate's exit code is the verdict", () => {
   it("3 when the gateway refuses: a wrong token, an unknown version, a bad window", async () => {
     const wrongToken = await asUser(["gate", "gcmd_clean", "2.0.0"], { ...connection, DAEPLOY_TOKEN: "wrong" });
     expect(wrongToken.code).toBe(3);
-    expect(wrongToken.err).toEqual(["Command failed: 401 - Unauthorized: The admin token is wrong"]);
+    expect(wrongToken.err).toEqual([
+      "Command failed: 401 - Unauthorized: The token is neither the admin token nor the read token",
+    ]);
     const unknown = await asUser(["gate", "gcmd_clean", "9.0.0"]);
     expect(unknown.code).toBe(3);
     expect(unknown.err).toEqual(["Command failed: 404 - Not Found: gcmd_clean 9.0.0 is not deployed"]);

@@ -8,7 +8,7 @@ declare module "vitest" {
     cliWorld: {
       /** The built CLI, as `npx daeploy-edge` runs it. */
       cliPath: string;
-      gateway: { url: string; token: string };
+      gateway: { url: string; token: string; readToken: string };
       origins: { v1: string; v2: string; dead: string };
       /** Temporary homes and files of this run; removed at teardown. */
       scratchDir: string;

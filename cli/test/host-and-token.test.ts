@@ -60,7 +60,9 @@ describe("login and logout", () => {
     const user = await newUser();
     const login = await user.run(["login", "--host", gateway.url, "--token", WRONG_TOKEN]);
     expect(login.code).toBe(1);
-    expect(login.err).toEqual(["Command failed: 401 - Unauthorized: The admin token is wrong"]);
+    expect(login.err).toEqual([
+      "Command failed: 401 - Unauthorized: The token is neither the admin token nor the read token",
+    ]);
     await expect(stat(loginFile(user.configHome))).rejects.toThrow(/ENOENT/);
   });
 
@@ -108,7 +110,9 @@ describe("host and token precedence: flags, then DAEPLOY_HOST/DAEPLOY_TOKEN, the
       env: { DAEPLOY_HOST: gateway.url, DAEPLOY_TOKEN: gateway.token },
     });
     expect(result.code).toBe(1);
-    expect(result.err).toEqual(["Command failed: 401 - Unauthorized: The admin token is wrong"]);
+    expect(result.err).toEqual([
+      "Command failed: 401 - Unauthorized: The token is neither the admin token nor the read token",
+    ]);
   });
 
   it("the environment beats a saved login that is wrong on both counts", async () => {
@@ -124,7 +128,9 @@ describe("host and token precedence: flags, then DAEPLOY_HOST/DAEPLOY_TOKEN, the
     await saveByHand(user.configHome, { host: gateway.url, token: gateway.token });
     const result = await user.run(["ls"], { env: { DAEPLOY_TOKEN: WRONG_TOKEN } });
     expect(result.code).toBe(1);
-    expect(result.err).toEqual(["Command failed: 401 - Unauthorized: The admin token is wrong"]);
+    expect(result.err).toEqual([
+      "Command failed: 401 - Unauthorized: The token is neither the admin token nor the read token",
+    ]);
   });
 
   it("the saved login alone is enough, and --host to the saved host still uses the saved token", async () => {

@@ -1,11 +1,13 @@
 // Every call goes to this origin's /api/v1 with the token as a Bearer header, never in a URL.
-import type { AssignResult, PolicyResult, RolloutView, ServiceRecord } from "../../worker/src/api/schemas.ts";
+import type { RolloutView } from "../../worker/src/api/schemas.ts";
 import type { ErrorBody } from "../../worker/src/errors.ts";
 import type { ExchangeSample } from "../../worker/src/evidence/batch.ts";
 import type { EvidenceReport, ReportSeries, ShadowReport } from "../../worker/src/evidence/verdict.ts";
+import type { AssignResult, AuditRecord, PolicyResult, ServiceRecord } from "../../worker/src/registry/records.ts";
 
 export type {
   AssignResult,
+  AuditRecord,
   EvidenceReport,
   ExchangeSample,
   PolicyResult,
@@ -17,6 +19,12 @@ export type {
 
 /** The report as the dashboard asks for it: with its per-minute series (`?series=true`). */
 export type Report = EvidenceReport;
+
+/** Who the dashboard is signed in as (GET /api/v1/session). */
+export interface Session {
+  actor: string;
+  canWrite: boolean;
+}
 
 /** The API refused the call: its status, code and message, as the dashboard shows them. */
 export class ApiError extends Error {
@@ -41,7 +49,8 @@ export async function callApi<T>(token: string, method: Method, path: string, bo
     response = await fetch(`/api/v1${path}`, {
       method,
       headers: {
-        authorization: `Bearer ${token}`,
+        // No token: signed in by Cloudflare Access, whose assertion the browser's requests carry.
+        ...(token === "" ? {} : { authorization: `Bearer ${token}` }),
         ...(body === undefined ? {} : { "content-type": "application/json" }),
       },
       body: body === undefined ? undefined : JSON.stringify(body),

@@ -92,7 +92,7 @@ function fieldsTable(shadow: ShadowReport, handlers: EvidenceHandlers): HTMLElem
           "tr",
           {},
           ["path", "kind", "count", "rate", "noise rate", "counts", "ignore", ""].map((label) =>
-            h("th", { scope: "col" }, label),
+            h("th", { scope: "col", "data-write": label === "ignore" }, label),
           ),
         ),
       ),
@@ -112,7 +112,7 @@ function fieldsTable(shadow: ShadowReport, handlers: EvidenceHandlers): HTMLElem
             h("td", {}, field.counts ? "yes" : "no"),
             h(
               "td",
-              {},
+              { "data-write": true },
               h("input", {
                 type: "checkbox",
                 id,
@@ -173,6 +173,7 @@ export function shadowCards(
           {
             type: "button",
             "data-focus-key": `promote ${record.version}`,
+            "data-write": true,
             onclick: () => handlers.promote(record.version),
           },
           // Over a failing verdict, promoting means forcing it: the button says so.
@@ -184,6 +185,7 @@ export function shadowCards(
             type: "button",
             class: "secondary",
             "data-focus-key": `mirror ${record.version}`,
+            "data-write": true,
             onclick: () => handlers.mirror(record),
           },
           "Traffic…",
@@ -194,6 +196,7 @@ export function shadowCards(
             type: "button",
             class: "danger",
             "data-focus-key": `kill ${record.version}`,
+            "data-write": true,
             onclick: () => handlers.kill(record),
           },
           "Kill…",

@@ -1,9 +1,12 @@
 // The operator's dashboard: sign in, then services, each shadow's evidence and the actions on it.
 // It refreshes every few seconds; what is open (the chosen service, window, sample viewer, dialogs
 // and the focused control) stays open.
+// First: a browser's language that Intl refuses must be fixed before uPlot loads.
+import "./locale.ts";
 import { killDialog, mirrorDialog, promoteDialog } from "./actions.ts";
 import {
   ApiError,
+  type AuditRecord,
   callApi,
   describeFailure,
   type ExchangeSample,
@@ -12,12 +15,14 @@ import {
   type Report,
   type RolloutView,
   type ServiceRecord,
+  type Session,
   type ShadowReport,
 } from "./api.ts";
 import { attentionOf, firstToOpen, namesByAttention } from "./attention.ts";
 import { drawCharts } from "./charts.ts";
 import { h, replaceChildren } from "./dom.ts";
 import { type EvidenceHandlers, shadowCards } from "./evidence.ts";
+import { historyPanel } from "./history.ts";
 import { foldCards, nameTabs, opensByDefault } from "./layout.ts";
 import { rolloutPanel } from "./rollout.ts";
 import { sampleView } from "./samples.ts";
@@ -40,7 +45,9 @@ interface Viewer {
 }
 
 interface State {
+  /** Empty when Cloudflare Access signed the browser in. */
   token: string;
+  session: Session;
   window: Window;
   selected?: string;
   services: ServiceRecord[];
@@ -55,6 +62,8 @@ interface State {
   verdictsRead?: { at: number; window: Window };
   /** Shadow cards the operator opened or closed (`name version`), kept across refreshes. */
   folds: Map<string, boolean>;
+  history?: AuditRecord[];
+  historyError?: string;
 }
 
 const root = document.getElementById("app") ?? document.body;
@@ -72,6 +81,7 @@ const regions = {
   evidence: h("section", { id: "evidence", "aria-label": "Evidence" }),
   charts: h("div", { id: "charts", class: "charts" }),
   viewer: h("section", { id: "viewer", "aria-label": "Sampled exchanges" }),
+  history: h("section", { id: "history", "aria-label": "History" }),
 };
 
 function showSignIn(notice?: string): void {
@@ -81,9 +91,9 @@ function showSignIn(notice?: string): void {
   dropCharts();
   replaceChildren(
     root,
-    signInForm((token, services) => {
+    signInForm((token, services, session) => {
       saveToken(token);
-      start(token, services);
+      start(token, services, session);
     }, notice),
   );
   document.getElementById("token")?.focus();
@@ -95,9 +105,21 @@ function notify(text: string, kind: "info" | "error" = "info"): void {
   regions.notice.textContent = text;
 }
 
-function start(token: string, services: ServiceRecord[]): void {
+/** Who is signed in, and whether they may change anything; a read-only session hides every write control. */
+function sessionLine(session: Session): HTMLElement {
+  const who = session.actor.startsWith("access:")
+    ? `Signed in as ${session.actor.slice("access:".length)} through Cloudflare Access`
+    : session.actor === "read-token"
+      ? "Signed in with the read token"
+      : "Signed in with the admin token";
+  const text = session.canWrite ? who : `Read-only: ${who.toLowerCase()}; it cannot promote, kill or change anything.`;
+  return h("p", { id: "session", class: session.canWrite ? "quiet" : "read-only-note" }, text);
+}
+
+function start(token: string, services: ServiceRecord[], session: Session): void {
   // The name to open is chosen once the first refresh knows the verdicts: one that needs attention.
-  state = { token, window: "1h", services, rollouts: new Map(), verdicts: new Map(), folds: new Map() };
+  state = { token, session, window: "1h", services, rollouts: new Map(), verdicts: new Map(), folds: new Map() };
+  document.body.classList.toggle("read-only", !session.canWrite);
   const windowSelect = h(
     "select",
     {
@@ -139,7 +161,17 @@ function start(token: string, services: ServiceRecord[]): void {
   replaceChildren(
     root,
     header,
-    h("main", {}, regions.notice, regions.services, regions.evidence, regions.charts, regions.viewer),
+    h(
+      "main",
+      {},
+      sessionLine(session),
+      regions.notice,
+      regions.services,
+      regions.evidence,
+      regions.charts,
+      regions.viewer,
+      regions.history,
+    ),
   );
   regions.notice.textContent = "";
   lastRendered = "";
@@ -185,8 +217,10 @@ async function refresh(): Promise<void> {
         current.report = undefined;
         current.reportError = `Evidence is not available: ${describeFailure(error)}`;
       }
+      await loadHistory(current, current.selected);
     } else {
       current.report = undefined;
+      current.history = undefined;
     }
     if (mine !== generation) return;
     if (refreshFailed) {
@@ -247,6 +281,22 @@ function select(name: string): void {
   state.viewer = undefined;
   renderViewer();
   void refresh();
+}
+
+async function loadHistory(current: State, name: string): Promise<void> {
+  try {
+    const { audit } = await callApi<{ audit: AuditRecord[] }>(
+      current.token,
+      "GET",
+      `/audit?name=${enc(name)}&limit=20`,
+    );
+    current.history = audit;
+    current.historyError = undefined;
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) throw error;
+    current.history = undefined;
+    current.historyError = describeFailure(error);
+  }
 }
 
 const handlers: EvidenceHandlers = {
@@ -343,6 +393,8 @@ function render(): void {
     current.report,
     current.reportError,
     [...current.verdicts],
+    current.history,
+    current.historyError,
   ]);
   if (snapshot === lastRendered) return;
   lastRendered = snapshot;
@@ -354,6 +406,11 @@ function render(): void {
     servicesTable(current.services, current.selected, select, current.verdicts, new Set(current.rollouts.keys())),
   );
   renderEvidence(current);
+  if (current.selected) {
+    replaceChildren(regions.history, historyPanel(current.selected, current.history, current.historyError));
+  } else {
+    replaceChildren(regions.history);
+  }
   if (focusKey) {
     for (const element of document.querySelectorAll<HTMLElement>("[data-focus-key]")) {
       if (element.getAttribute("data-focus-key") === focusKey) element.focus();
@@ -483,15 +540,21 @@ function renderViewer(): void {
   );
 }
 
-const saved = readToken();
-if (saved) {
-  callApi<{ services: ServiceRecord[] }>(saved, "GET", "/services").then(
-    ({ services }) => start(saved, services),
-    (error: unknown) => {
-      if (error instanceof ApiError && error.status === 401) forgetToken();
-      showSignIn(describeFailure(error));
-    },
-  );
-} else {
-  showSignIn();
+/** Signs in with a saved token, or with none when Cloudflare Access let the browser through; else the form. */
+async function resume(): Promise<void> {
+  const saved = readToken();
+  try {
+    const session = await callApi<Session>(saved ?? "", "GET", "/session");
+    const { services } = await callApi<{ services: ServiceRecord[] }>(saved ?? "", "GET", "/services");
+    start(saved ?? "", services, session);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) {
+      forgetToken();
+      showSignIn(saved ? describeFailure(error) : undefined);
+      return;
+    }
+    showSignIn(describeFailure(error));
+  }
 }
+
+void resume();

@@ -19,7 +19,12 @@ export function rolloutPanel(rollout: RolloutView, now: Date, context: ActionCon
       `${percent} % · ${state}`,
     );
   });
-  const abort = h("button", { type: "button", class: "danger", id: "abort-rollout" }, "Abort rollout");
+  // Hidden with the read token, like every control that changes something.
+  const abort = h(
+    "button",
+    { type: "button", class: "danger", id: "abort-rollout", "data-write": true },
+    "Abort rollout",
+  );
   abort.addEventListener("click", async () => {
     if (!confirm(`Abort the rollout of ${rollout.name} ${rollout.version}? Its canary share goes back to 0 %.`)) return;
     abort.disabled = true;

@@ -59,9 +59,11 @@ const verdictOf = (version: string) => card(version).locator("[data-verdict]").g
 
 beforeAll(async () => {
   await mkdir(world.screenshotDir, { recursive: true });
-  browser = await playwright.launch({ executablePath: await chromium.executablePath(), args: chromium.args });
+  // No locale pinned, and LANG=C as on a bare server: Chromium then reports `en-US@posix`, which Intl refuses.
+  const env = { ...process.env, LANG: "C" };
+  browser = await playwright.launch({ executablePath: await chromium.executablePath(), args: chromium.args, env });
   // A zone away from UTC, so the page's times must be local and say which zone they are in.
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 }, locale: "en-US", timezoneId: ZONE_ID });
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 }, timezoneId: ZONE_ID });
   page.setDefaultTimeout(10_000);
   await page.addInitScript(() => {
     document.addEventListener("securitypolicyviolation", (event) => {

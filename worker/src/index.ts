@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { splitAdminHost } from "./admin-host.ts";
 import { ADMIN_API_BASE, adminApi } from "./api/routes.ts";
 import { serveDashboard } from "./dashboard/index.ts";
 import type { AppEnv, Env } from "./env.ts";
@@ -8,6 +9,7 @@ import { probeAllOrigins } from "./health/cron.ts";
 import { answerOwnProbe } from "./health/probe.ts";
 import { watchVerdicts } from "./notify/send.ts";
 import { proxy } from "./proxy/index.ts";
+import { confineServiceWorkers } from "./proxy/scope.ts";
 import { advanceRollouts } from "./rollout/cron.ts";
 
 export { ServiceCoordinator } from "./coordinator/ServiceCoordinator.ts";
@@ -16,6 +18,8 @@ export { EvidenceLedger } from "./evidence/ledger.ts";
 const app = new Hono<AppEnv>();
 
 app.use(answerOwnProbe);
+app.use(splitAdminHost);
+app.use("/services/*", confineServiceWorkers);
 app.get("/", (c) => c.redirect("/dashboard/", 302));
 app.get("/dashboard", serveDashboard);
 app.get("/dashboard/*", serveDashboard);

@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { createOutput } from "../output.ts";
 import { openSession } from "../session.ts";
 import { formatServiceTable } from "../table.ts";
-import { describeTrafficControls, parseCanaryKey, parseMethods, parsePercent } from "../traffic.ts";
+import { describeTrafficControls, parseCanaryKey, parseHeaderList, parseMethods, parsePercent } from "../traffic.ts";
 import { connectionArgs, jsonArg, serviceArgs } from "./args.ts";
 
 export default defineCommand({
@@ -29,6 +29,11 @@ export default defineCommand({
       valueHint: "GET,HEAD|all",
       description: "Only these methods while a shadow, comma-separated (default all)",
     },
+    strip: {
+      type: "string",
+      valueHint: "authorization,cookie",
+      description: "Request headers its copies go without while a shadow, comma-separated (default none)",
+    },
     canary: {
       type: "string",
       valueHint: "0-50",
@@ -47,6 +52,7 @@ export default defineCommand({
     const mirrorMethods = parseMethods("mirror-methods", args["mirror-methods"]);
     const canaryPercent = parsePercent("canary", args.canary);
     const canaryKey = parseCanaryKey(args["canary-key"]);
+    const stripHeaders = parseHeaderList(args.strip);
     const output = createOutput({ json: args.json });
     const api = await openSession(args, output);
     output.say.log("Deploying service...");
@@ -57,13 +63,14 @@ export default defineCommand({
       check: args.check,
       ...(mirrorPercent !== undefined && { mirrorPercent }),
       ...(mirrorMethods !== undefined && { mirrorMethods }),
+      ...(stripHeaders !== undefined && { stripHeaders }),
       ...(canaryPercent !== undefined && { canaryPercent }),
       ...(canaryKey !== undefined && { canaryKey }),
     });
     output.say.log("Service deployed successfully");
     // Controls that differ from Daeploy's "every request" are said back, so a typo'd share is seen at once.
-    const controlled = [mirrorPercent, mirrorMethods, canaryPercent, canaryKey].some((c) => c !== undefined);
-    if (controlled) output.say.log(describeTrafficControls(record));
+    const controls = [mirrorPercent, mirrorMethods, stripHeaders, canaryPercent, canaryKey];
+    if (controls.some((c) => c !== undefined)) output.say.log(describeTrafficControls(record));
     if (args.json) output.json(record);
     else output.say.log(formatServiceTable([record], output));
   },

@@ -4,6 +4,7 @@ import assign from "./assign.ts";
 import deploy from "./deploy.ts";
 import diffs from "./diffs.ts";
 import gate from "./gate.ts";
+import history from "./history.ts";
 import kill from "./kill.ts";
 import login from "./login.ts";
 import logout from "./logout.ts";
@@ -27,5 +28,6 @@ export const commands = {
   diffs: reportingFailures("diffs", diffs),
   policy: reportingFailures("policy", policy),
   gate: reportingFailures("gate", gate, GATE_EXIT.unreachable),
+  history: reportingFailures("history", history),
   rollout: reportingFailures("rollout", rollout),
 };

@@ -5,13 +5,14 @@ import { listMatching } from "../listing.ts";
 import { createOutput } from "../output.ts";
 import { openSession } from "../session.ts";
 import { formatServiceTable } from "../table.ts";
-import { describeTrafficControls, parseCanaryKey, parseMethods, parsePercent } from "../traffic.ts";
+import { describeTrafficControls, parseCanaryKey, parseHeaderList, parseMethods, parsePercent } from "../traffic.ts";
 import { connectionArgs, jsonArg, serviceArgs } from "./args.ts";
 
 export default defineCommand({
   meta: {
     name: "mirror",
-    description: "Show or change which share and which methods of requests a version receives while it is a shadow",
+    description:
+      "Show or change which share and which methods of requests a version receives while it is a shadow, and which headers its copies go without",
   },
   args: {
     ...serviceArgs,
@@ -24,6 +25,11 @@ export default defineCommand({
       type: "string",
       valueHint: "GET,HEAD|all",
       description: "Only these methods, comma-separated; `all` for every method",
+    },
+    strip: {
+      type: "string",
+      valueHint: "authorization,cookie|none",
+      description: "Request headers its copies go without, comma-separated; `none` sends every header again",
     },
     // Named after the share it sets (canaryPercent): the canary is one more control of what a shadow gets.
     canary: {
@@ -44,6 +50,7 @@ export default defineCommand({
     const mirrorMethods = parseMethods("methods", args.methods);
     const canaryPercent = parsePercent("canary", args.canary);
     const canaryKey = parseCanaryKey(args["canary-key"]);
+    const stripHeaders = parseHeaderList(args.strip);
     const output = createOutput({ json: args.json });
     const api = await openSession(args, output);
     const { name, version } = args;
@@ -51,6 +58,7 @@ export default defineCommand({
     const changes = {
       ...(mirrorPercent !== undefined && { mirrorPercent }),
       ...(mirrorMethods !== undefined && { mirrorMethods }),
+      ...(stripHeaders !== undefined && { stripHeaders }),
       ...(canaryPercent !== undefined && { canaryPercent }),
       ...(canaryKey !== undefined && { canaryKey }),
     };

@@ -86,3 +86,27 @@ describe("one sampled exchange", () => {
     expect(painted).toContain('\u001B[32m+  "price": 12,\u001B[39m');
   });
 });
+
+describe("origins' text", () => {
+  const hostile = "\u001B[2J\u001B]0;pwned\u0007\r\u009B31m";
+
+  it("is printed with every control character escaped, painted or not", () => {
+    const text = sample({
+      url: `/services/hello/${hostile}`,
+      paths: ["body", "header.x-note"],
+      main: side(200, `plain ${hostile}`, { "content-type": "text/plain", "x-note": hostile }),
+      shadow: side(200, `other ${hostile}`, { "content-type": "text/plain", "x-note": "calm" }),
+    });
+    for (const paint of [undefined, terminalPaint]) {
+      const printed = formatSample(text, paint);
+      // What remains of ESC is the paint's own colour codes, and nothing of the origin's.
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: the paint's escape sequences.
+      const withoutPaint = printed.replace(/\u001B\[(?:3[1-9]|1|22)m/g, "");
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for control characters.
+      expect(withoutPaint).not.toMatch(/[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/);
+      expect(printed).toContain("-plain \\x1b[2J\\x1b]0;pwned\\x07\\x0d\\x9b31m");
+      expect(printed).toContain("/services/hello/\\x1b[2J");
+      expect(printed).toContain('header.x-note: main "\\u001b[2J');
+    }
+  });
+});

@@ -194,6 +194,20 @@ describe("under the table", () => {
     ]);
   });
 
+  it("prints paths and reasons from origins' JSON keys with control characters escaped", () => {
+    // JSON.stringify quotes odd keys but leaves DEL and the C1 controls (CSI is \u009b) raw.
+    const path = 'body["\u009b2J\u007f"]';
+    const odd = shadow({
+      verdict: "fail",
+      reasons: [`top fields: ${path} (value, 20%)`],
+      fields: [{ path, kind: "value", count: 40, rate: 0.2, noiseRate: 0, ignored: false, counts: true }],
+    });
+    const noisy = { ...report([odd]), noise: { sampled: 15, fields: [{ path, kind: "value" as const, rate: 1 }] } };
+    const printed = [...formatFailures(noisy), formatNoise(noisy)].join("\n");
+    expect(printed).not.toMatch(/[\u007f-\u009f]/);
+    expect(printed).toContain('body["\\x9b2J\\x7f"]');
+  });
+
   it("what main against itself learnt", () => {
     expect(formatNoise(report([]))).toBeUndefined();
     const noisy = {

@@ -7,6 +7,7 @@ const stored: EvidencePolicy = {
   ignore: ["body.time", "header.etag"],
   headers: [],
   noisePercent: 5,
+  redact: [],
   gate: { minRequests: 100, maxDiffRate: 0.01, maxErrorRateIncrease: 0.01, maxP99Ratio: 1.5, minP99DeltaMs: 25 },
   notify: null,
 };

@@ -12,6 +12,7 @@ const record = (overrides: Partial<ServiceRecord>): ServiceRecord => ({
   createdAt: "2026-11-26T11:30:00.000Z",
   mirrorPercent: 100,
   mirrorMethods: null,
+  stripHeaders: [],
   canaryPercent: 0,
   canaryKey: null,
   ...overrides,

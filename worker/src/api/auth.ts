@@ -1,6 +1,8 @@
 import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "../env.ts";
+import type { AppEnv, Env } from "../env.ts";
 import { AppError } from "../errors.ts";
+import type { Actor } from "../registry/records.ts";
+import { accessSettings, verifyAccessAssertion } from "./access.ts";
 
 const encoder = new TextEncoder();
 const sha256 = (text: string) => crypto.subtle.digest("SHA-256", encoder.encode(text));
@@ -16,11 +18,47 @@ const unauthorized = (message: string) =>
     headers: { "WWW-Authenticate": 'Bearer realm="daeploy-edge"' },
   });
 
-/** Bearer auth against the ADMIN_TOKEN secret; with no secret set, the API refuses everything. */
+/** The header Cloudflare Access adds to every request it lets through. */
+export const ACCESS_ASSERTION = "Cf-Access-Jwt-Assertion";
+
+/** The gate's POST only reads (a Flagger webhook must POST): the read token may call it. */
+const READING_POST = /\/services\/[^/]+\/[^/]+\/gate$/;
+
+/** Whether a call only reads: GET and HEAD, and the gate's POST. Everything else is a write. */
+export const isReadCall = (method: string, path: string): boolean =>
+  method === "GET" || method === "HEAD" || (method === "POST" && READING_POST.test(path));
+
+/** Who is calling: the admin token, the read token, or a user Cloudflare Access signed in. */
+async function identify(env: Env, authorization: string, assertion: string | undefined): Promise<Actor> {
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1];
+  if (bearer) {
+    // Both comparisons always run, so the time taken says nothing about which token was close.
+    const [admin, read] = await Promise.all([
+      tokensMatch(bearer, env.ADMIN_TOKEN ?? ""),
+      env.READ_TOKEN ? tokensMatch(bearer, env.READ_TOKEN) : Promise.resolve(false),
+    ]);
+    if (admin) return "admin-token";
+    if (read) return "read-token";
+    throw unauthorized(
+      env.READ_TOKEN ? "The token is neither the admin token nor the read token" : "The admin token is wrong",
+    );
+  }
+  const access = accessSettings(env);
+  if (access && assertion) {
+    const check = await verifyAccessAssertion(access, assertion);
+    if (!check.ok) throw unauthorized(`The Cloudflare Access assertion was refused: ${check.reason}`);
+    return `access:${check.email}`;
+  }
+  throw unauthorized("Send the admin token (or the read token) as `Authorization: Bearer <token>`");
+}
+
+/**
+ * Bearer auth against the ADMIN_TOKEN and READ_TOKEN secrets, or a Cloudflare Access assertion;
+ * with no admin token set, the API refuses everything. The read token may only read.
+ */
 export function adminAuth() {
   return createMiddleware<AppEnv>(async function adminAuth(c, next) {
-    const expected = c.env.ADMIN_TOKEN;
-    if (!expected) {
+    if (!c.env.ADMIN_TOKEN) {
       throw new AppError(
         503,
         "admin_token_unset",
@@ -28,10 +66,15 @@ export function adminAuth() {
           "set it with `wrangler secret put ADMIN_TOKEN` (or in .dev.vars for local development)",
       );
     }
-    const header = c.req.header("Authorization") ?? "";
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!match?.[1]) throw unauthorized("Send the admin token as `Authorization: Bearer <token>`");
-    if (!(await tokensMatch(match[1], expected))) throw unauthorized("The admin token is wrong");
+    const actor = await identify(c.env, c.req.header("Authorization") ?? "", c.req.header(ACCESS_ASSERTION));
+    if (actor === "read-token" && !isReadCall(c.req.method, c.req.path)) {
+      throw new AppError(
+        403,
+        "read_only",
+        `The read token may only read; ${c.req.method} ${c.req.path} needs the admin token or Cloudflare Access`,
+      );
+    }
+    c.set("actor", actor);
     await next();
   });
 }

@@ -2,6 +2,7 @@ import { type ConversionConfig, type JsonSchema, toJsonSchema, toJsonSchemaDefs 
 import type { Hono, MiddlewareHandler } from "hono";
 import type * as v from "valibot";
 import type { AppEnv } from "../env.ts";
+import { isReadCall } from "./auth.ts";
 import { NAMED_SCHEMAS } from "./schemas.ts";
 import { MAX_JSON_BODY_BYTES, type ObjectSchema, type Target, validatedInputs } from "./validate.ts";
 
@@ -23,10 +24,11 @@ export function describe(operation: Operation): MiddlewareHandler<AppEnv> {
 
 // Statuses that every route, or every route taking an input, can answer with.
 const EVERY_ROUTE: Record<number, string> = {
-  401: "The admin token is missing or wrong",
+  401: "The token is missing or wrong, or the Cloudflare Access assertion was refused",
   500: "The gateway failed to handle the request",
   503: "The admin API is disabled: the ADMIN_TOKEN secret is not set",
 };
+const READ_ONLY = "The read token may only read (`read_only`)";
 const WITH_INPUT: Record<number, string> = { 422: "A field is invalid; `error.field` names it" };
 const WITH_BODY: Record<number, string> = {
   400: "The body is not valid JSON",
@@ -81,12 +83,15 @@ export function openApiDocument(api: Hono<AppEnv>, base: string) {
         })),
       );
     const body = inputs.find((input) => input.target === "json");
-    const errors = {
+    const errors: NonNullable<Operation["errors"]> = {
       ...EVERY_ROUTE,
       ...(inputs.length > 0 ? WITH_INPUT : {}),
       ...(body ? WITH_BODY : {}),
       ...operation.errors,
     };
+    // Every write refuses the read token; a route with a 403 of its own documents both.
+    const own403 = operation.errors?.[403];
+    if (!isReadCall(method, path)) errors[403] = typeof own403 === "string" ? `${own403}; or ${READ_ONLY}` : READ_ONLY;
     const { success } = operation;
     const responses: Record<string, unknown> = {
       [success.status]: { description: success.description, content: success.schema && jsonContent(success.schema) },

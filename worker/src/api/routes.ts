@@ -6,8 +6,10 @@ import {
   listRunningRollouts,
   listServices,
   openDatabase,
+  readAudit,
   readPolicy,
   readRollout,
+  toAuditRecord,
   toPolicyResult,
   toRecord,
 } from "../db/queries.ts";
@@ -19,6 +21,7 @@ import { assignEvent, killEvents, rolloutEvent } from "../notify/events.ts";
 import { notifyName } from "../notify/send.ts";
 import { gatewayKey } from "../proxy/gateway-key.ts";
 import { forgetRoutes } from "../proxy/route-table.ts";
+import type { Actor } from "../registry/records.ts";
 import { toRolloutView } from "../registry/rollout.ts";
 import { decideDeploy, findVersion, requireName } from "../registry/rules.ts";
 import { parseWindow } from "../registry/validation.ts";
@@ -30,6 +33,8 @@ import { EXPOSITION_CONTENT_TYPE } from "./prometheus.ts";
 import {
   AssignBodySchema,
   AssignResultSchema,
+  AuditQuerySchema,
+  AuditSchema,
   DeployBodySchema,
   DiffsQuerySchema,
   DiffsSchema,
@@ -47,6 +52,7 @@ import {
   RolloutSchema,
   ServiceListSchema,
   ServiceRecordSchema,
+  SessionSchema,
   TrafficControlsBodySchema,
   VersionParamSchema,
   wantsSeries,
@@ -69,8 +75,8 @@ async function coordinate<T>(
 }
 
 /** Aborts a name's running rollout by hand, and tells the name's notification target. */
-async function abortRollout(env: Env, ctx: { waitUntil(promise: Promise<unknown>): void }, name: string) {
-  const change = await coordinate(env, name, (co) => co.abortRollout(name, "aborted by hand"));
+async function abortRollout(env: Env, ctx: { waitUntil(promise: Promise<unknown>): void }, name: string, actor: Actor) {
+  const change = await coordinate(env, name, (co) => co.abortRollout(name, "aborted by hand", actor));
   ctx.waitUntil(notifyName(env, name, [rolloutEvent(change, new Date())]));
   return toRolloutView(change.rollout, new Date());
 }
@@ -192,7 +198,9 @@ const routes = adminApi
         }
         status = "running";
       }
-      const record = await coordinate(c.env, name, (co) => co.deploy({ name, version, origin, status, ...controls }));
+      const record = await coordinate(c.env, name, (co) =>
+        co.deploy({ name, version, origin, status, ...controls }, c.get("actor")),
+      );
       return c.json(record, 201);
     },
   )
@@ -234,7 +242,7 @@ const routes = adminApi
     async (c) => {
       const { name } = c.req.valid("param");
       const { version, force } = c.req.valid("json");
-      const result = await coordinate(c.env, name, (co) => co.assign(name, version, force));
+      const result = await coordinate(c.env, name, (co) => co.assign(name, version, force, c.get("actor")));
       if (result.changed) c.executionCtx.waitUntil(notifyName(c.env, name, [assignEvent(name, result, new Date())]));
       return c.json(result, 200);
     },
@@ -260,11 +268,13 @@ const routes = adminApi
         throw new AppError(
           422,
           "invalid_field",
-          "body must set at least one of mirrorPercent, mirrorMethods, canaryPercent, canaryKey",
+          "body must set at least one of mirrorPercent, mirrorMethods, stripHeaders, canaryPercent and canaryKey",
           "body",
         );
       }
-      const record = await coordinate(c.env, name, (co) => co.setTrafficControls(name, version, changes));
+      const record = await coordinate(c.env, name, (co) =>
+        co.setTrafficControls(name, version, changes, c.get("actor")),
+      );
       return c.json(record, 200);
     },
   )
@@ -299,7 +309,7 @@ const routes = adminApi
     async (c) => {
       const { name } = c.req.valid("param");
       const changes = c.req.valid("json");
-      const policy = await coordinate(c.env, name, (co) => co.setPolicy(name, changes));
+      const policy = await coordinate(c.env, name, (co) => co.setPolicy(name, changes, c.get("actor")));
       return c.json(policy, 200);
     },
   )
@@ -395,7 +405,7 @@ const routes = adminApi
     async (c) => {
       const { name, version } = c.req.valid("param");
       const spec = c.req.valid("json");
-      const change = await coordinate(c.env, name, (co) => co.startRollout(name, version, spec));
+      const change = await coordinate(c.env, name, (co) => co.startRollout(name, version, spec, c.get("actor")));
       c.executionCtx.waitUntil(notifyName(c.env, name, [rolloutEvent(change, new Date())]));
       return c.json(toRolloutView(change.rollout, new Date()), 201);
     },
@@ -432,7 +442,7 @@ const routes = adminApi
       if (running?.state !== "running" || running.version !== version) {
         throw new AppError(404, "rollout_not_found", `${name} ${version} has no running rollout`);
       }
-      return c.json(await abortRollout(c.env, c.executionCtx, name), 200);
+      return c.json(await abortRollout(c.env, c.executionCtx, name, c.get("actor")), 200);
     },
   )
   .get(
@@ -461,7 +471,7 @@ const routes = adminApi
       errors: { 404: "The name has no running rollout" },
     }),
     validate("param", NameParamSchema),
-    async (c) => c.json(await abortRollout(c.env, c.executionCtx, c.req.valid("param").name), 200),
+    async (c) => c.json(await abortRollout(c.env, c.executionCtx, c.req.valid("param").name, c.get("actor")), 200),
   )
   .delete(
     "/services/:name/:version",
@@ -478,7 +488,7 @@ const routes = adminApi
       const { name, version } = c.req.valid("param");
       // Read first: killing a name's last version takes its policy with it.
       const { notify } = await readPolicy(openDatabase(c.env.DB), name);
-      const killed = await coordinate(c.env, name, (co) => co.kill(name, version));
+      const killed = await coordinate(c.env, name, (co) => co.kill(name, version, c.get("actor")));
       c.executionCtx.waitUntil(notifyName(c.env, name, killEvents(killed, new Date()), notify));
       return c.json({ killed }, 200);
     },
@@ -495,11 +505,41 @@ const routes = adminApi
       const { name } = c.req.valid("param");
       // Read first: killing a name takes its policy with it.
       const { notify } = await readPolicy(openDatabase(c.env.DB), name);
-      const killed = await coordinate(c.env, name, (co) => co.kill(name));
+      const killed = await coordinate(c.env, name, (co) => co.kill(name, undefined, c.get("actor")));
       c.executionCtx.waitUntil(notifyName(c.env, name, killEvents(killed, new Date()), notify));
       return c.json({ killed }, 200);
     },
+  )
+  .get(
+    "/audit",
+    describe({
+      summary:
+        "The change history, newest first: who deployed, assigned (with verdict and force), killed, changed what",
+      success: { status: 200, description: "The rows, newest first", schema: AuditSchema },
+    }),
+    validate("query", AuditQuerySchema),
+    async (c) => {
+      const { name, limit, before } = c.req.valid("query");
+      const rows = await readAudit(openDatabase(c.env.DB), {
+        name,
+        limit: Number(limit),
+        before: before === undefined ? undefined : Number(before),
+      });
+      return c.json({ audit: rows.map(toAuditRecord) }, 200);
+    },
   );
+
+adminApi.get(
+  "/session",
+  describe({
+    summary: "Who this call is made as, and whether it may change anything (the read token may not)",
+    success: { status: 200, description: "The caller", schema: SessionSchema },
+  }),
+  (c) => {
+    const actor = c.get("actor");
+    return c.json({ actor, canWrite: actor !== "read-token" }, 200);
+  },
+);
 
 let document: ReturnType<typeof openApiDocument> | undefined;
 

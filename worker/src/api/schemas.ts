@@ -1,11 +1,12 @@
 import * as v from "valibot";
-import { ROLLOUT_STATES, SERVICE_STATUSES } from "../db/schema.ts";
+import { AUDIT_ACTIONS, ROLLOUT_STATES, SERVICE_STATUSES } from "../db/schema.ts";
 import type { ErrorBody } from "../errors.ts";
 import type { ExchangeSample } from "../evidence/batch.ts";
 import type { DiffKind } from "../evidence/compare.ts";
 import { IGNORE_MAX } from "../evidence/policy-change.ts";
 import type { EvidenceReport, ReportSeries, ShadowReport, Verdict } from "../evidence/verdict.ts";
 import { NOTIFY_EVENTS, notifyEvents, notifyUrl } from "../notify/target.ts";
+import type { AssignResult, PolicyResult, ServiceRecord } from "../registry/records.ts";
 import {
   canaryKey,
   canaryPercent,
@@ -14,9 +15,11 @@ import {
   mirrorMethods,
   mirrorPercent,
   originUrl,
+  redactPath,
   reportWindow,
   serviceName,
   serviceVersion,
+  strippedHeaders,
 } from "../registry/validation.ts";
 
 // One source for validation, the OpenAPI document and the CLI's types.
@@ -30,6 +33,7 @@ const CANARY_PERCENT =
   "Share of requests (0–50, two decimals) this version answers while a shadow; main gets their copies";
 const CANARY_KEY =
   "Header whose value picks the canary's requests, so one user stays on one version; null for the request id";
+const STRIP_HEADERS = "Request headers removed from the copies this version receives as a shadow (none by default)";
 
 export const ServiceRecordSchema = v.object({
   name: v.string(),
@@ -43,10 +47,8 @@ export const ServiceRecordSchema = v.object({
   mirrorMethods: v.pipe(v.nullable(v.array(v.string())), v.description(MIRROR_METHODS)),
   canaryPercent: v.pipe(v.number(), v.description(CANARY_PERCENT)),
   canaryKey: v.pipe(v.nullable(v.string()), v.description(CANARY_KEY)),
-});
-
-/** A version as the admin API and the CLI show it. */
-export type ServiceRecord = v.InferOutput<typeof ServiceRecordSchema>;
+  stripHeaders: v.pipe(v.array(v.string()), v.description(STRIP_HEADERS)),
+}) satisfies v.GenericSchema<ServiceRecord>;
 
 export const ServiceListSchema = v.object({ services: v.array(ServiceRecordSchema) });
 export const KilledListSchema = v.object({ killed: v.array(ServiceRecordSchema) });
@@ -202,8 +204,7 @@ export const AssignResultSchema = v.object({
   warning: v.optional(
     v.pipe(v.string(), v.description("Why main changed without a passing verdict (none yet, forced, unreadable)")),
   ),
-});
-export type AssignResult = v.InferOutput<typeof AssignResultSchema>;
+}) satisfies v.GenericSchema<AssignResult>;
 
 const gateFields = {
   minRequests: v.pipe(
@@ -223,13 +224,36 @@ export const PolicySchema = v.object({
     v.number(),
     v.description("Share of mirrored GET/HEAD requests also sent to main to learn noise"),
   ),
+  redact: v.pipe(
+    v.array(v.string()),
+    v.description("Sample fields stored redacted besides credential-named ones: query.<parameter>, body.<path>"),
+  ),
   gate: v.object(gateFields),
   notify: v.pipe(
     v.nullable(v.object({ url: v.string(), events: v.array(v.picklist(NOTIFY_EVENTS)) })),
     v.description("Where changes of the name are POSTed as JSON events, and which; null for nowhere"),
   ),
+}) satisfies v.GenericSchema<PolicyResult>;
+
+export const AuditSchema = v.object({
+  audit: v.pipe(
+    v.array(
+      v.object({
+        id: v.pipe(count, v.description("Increasing; pass the last one as `before` for the next page")),
+        at: dateTime,
+        actor: v.pipe(v.string(), v.description("admin-token, read-token or access:<email>")),
+        action: v.picklist(AUDIT_ACTIONS),
+        name: v.string(),
+        version: v.pipe(v.nullable(v.string()), v.description("null for a change of the whole name")),
+        detail: v.pipe(
+          v.record(v.string(), v.unknown()),
+          v.description("What changed: the origin, the verdict with force and warning, the killed versions, …"),
+        ),
+      }),
+    ),
+    v.description("Newest first"),
+  ),
 });
-export type PolicyResult = v.InferOutput<typeof PolicySchema>;
 
 // Requests.
 
@@ -251,6 +275,7 @@ export const DeployBodySchema = v.object(
     mirrorMethods: v.optional(v.pipe(mirrorMethods, v.description(MIRROR_METHODS)), null),
     canaryPercent: v.optional(v.pipe(canaryPercent, v.description(CANARY_PERCENT)), 0),
     canaryKey: v.optional(v.pipe(canaryKey, v.description(CANARY_KEY)), null),
+    stripHeaders: v.optional(v.pipe(strippedHeaders, v.description(STRIP_HEADERS)), []),
   },
   BODY_MUST_BE_OBJECT,
 );
@@ -263,6 +288,9 @@ export const TrafficControlsBodySchema = v.object(
     ),
     canaryPercent: v.optional(v.pipe(canaryPercent, v.description(CANARY_PERCENT), v.metadata({ examples: [20] }))),
     canaryKey: v.optional(v.pipe(canaryKey, v.description(CANARY_KEY), v.metadata({ examples: ["x-user-id"] }))),
+    stripHeaders: v.optional(
+      v.pipe(strippedHeaders, v.description(STRIP_HEADERS), v.metadata({ examples: [["authorization", "cookie"]] })),
+    ),
   },
   BODY_MUST_BE_OBJECT,
 );
@@ -329,6 +357,15 @@ export const PolicyBodySchema = v.object(
         v.check(distinct, "must not list a header twice"),
         v.description("Replaces the compared headers"),
         v.metadata({ examples: [["cache-control"]] }),
+      ),
+    ),
+    redact: v.optional(
+      v.pipe(
+        v.array(redactPath, "must be a list of query.<parameter> or body.<path>"),
+        v.maxLength(IGNORE_MAX, `must list at most ${IGNORE_MAX} paths`),
+        v.check(distinct, "must not list a path twice"),
+        v.description("Replaces the redacted fields (credential-named ones are always redacted)"),
+        v.metadata({ examples: [["query.user", "body.email"]] }),
       ),
     ),
     noisePercent: v.optional(
@@ -466,6 +503,35 @@ export const DiffsQuerySchema = v.object({
   ),
 });
 
+export const SessionSchema = v.object({
+  actor: v.pipe(v.string(), v.description("admin-token, read-token or access:<email>, as the audit trail names it")),
+  canWrite: v.pipe(v.boolean(), v.description("false for the read token: every write would get 403 read_only")),
+});
+
+const AUDIT_LIMIT = "must be a whole number from 1 to 500";
+export const AUDIT_DEFAULT_LIMIT = 50;
+
+export const AuditQuerySchema = v.object({
+  name: v.optional(v.pipe(serviceName, v.description("Only this name's changes"))),
+  limit: v.optional(
+    v.pipe(
+      v.string(AUDIT_LIMIT),
+      v.regex(/^[0-9]{1,3}$/, AUDIT_LIMIT),
+      v.check((text) => Number(text) >= 1 && Number(text) <= 500, AUDIT_LIMIT),
+      v.description("At most this many rows, newest first: 1 to 500"),
+      v.metadata({ examples: ["50"] }),
+    ),
+    String(AUDIT_DEFAULT_LIMIT),
+  ),
+  before: v.optional(
+    v.pipe(
+      v.string("must be a row id"),
+      v.regex(/^[1-9][0-9]{0,14}$/, "must be a row id, a whole number of at least 1"),
+      v.description("Only rows older than this id: the last id of the previous page"),
+    ),
+  ),
+});
+
 /** The named schemas of the OpenAPI document's components. */
 export const NAMED_SCHEMAS = {
   ServiceRecord: ServiceRecordSchema,
@@ -478,6 +544,8 @@ export const NAMED_SCHEMAS = {
   ReportSeries: ReportSeriesSchema,
   Diffs: DiffsSchema,
   Policy: PolicySchema,
+  Audit: AuditSchema,
+  Session: SessionSchema,
   Error: ErrorSchema,
   DeployRequest: DeployBodySchema,
   AssignRequest: AssignBodySchema,

@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
-import type { AssignResult, PolicyBody, PolicyResult, ServiceRecord } from "../api/schemas.ts";
 import {
+  type AuditEntry,
+  auditStatement,
   deleteVersion,
   forgetName,
   insertVersion,
@@ -22,6 +23,7 @@ import type { Env } from "../env.ts";
 import { AppError, type ErrorBody, reasonOf } from "../errors.ts";
 import { applyPolicyChange } from "../evidence/policy-change.ts";
 import type { ShadowReport, Verdict } from "../evidence/verdict.ts";
+import type { Actor, AssignResult, PolicyChange, PolicyResult, ServiceRecord } from "../registry/records.ts";
 import { decideRolloutStart, decideRolloutTick, type RolloutSpec } from "../registry/rollout.ts";
 import {
   decideAssign,
@@ -40,10 +42,10 @@ import { callLedger } from "./ledger-call.ts";
 export type Outcome<T> = { ok: true; value: T } | { ok: false; status: AppError["status"]; body: ErrorBody };
 
 export type DeployInput = Pick<ServiceRecord, "name" | "version" | "origin" | "status"> &
-  Partial<Pick<ServiceRecord, "mirrorPercent" | "mirrorMethods" | "canaryPercent" | "canaryKey">>;
+  Partial<Pick<ServiceRecord, "mirrorPercent" | "mirrorMethods" | "stripHeaders" | "canaryPercent" | "canaryKey">>;
 
 export type TrafficControls = Partial<
-  Pick<ServiceRecord, "mirrorPercent" | "mirrorMethods" | "canaryPercent" | "canaryKey">
+  Pick<ServiceRecord, "mirrorPercent" | "mirrorMethods" | "stripHeaders" | "canaryPercent" | "canaryKey">
 >;
 
 /** A rollout after a call, and what that call changed of it (`null`: nothing). */
@@ -51,6 +53,21 @@ export interface RolloutChange {
   rollout: RolloutRow;
   change: "started" | "advanced" | "aborted" | "promoted" | "completed" | null;
 }
+/** Who asked for a change: passed in by the API, so the audit row written with the change names them. */
+const change = (
+  actor: Actor,
+  action: AuditEntry["action"],
+  name: string,
+  version: string | null,
+  detail: AuditEntry["detail"],
+): AuditEntry => ({
+  at: new Date(),
+  actor,
+  action,
+  name,
+  version,
+  detail,
+});
 
 /** A version's verdict moved between two looks of the cron. */
 export interface VerdictChange {
@@ -81,42 +98,63 @@ export class ServiceCoordinator extends DurableObject<Env> {
   #tail: Promise<unknown> = Promise.resolve();
   readonly #db = openDatabase(this.env.DB);
 
-  deploy(input: DeployInput): Promise<Outcome<ServiceRecord>> {
+  deploy(input: DeployInput, actor: Actor): Promise<Outcome<ServiceRecord>> {
     return this.#serialised(async () => {
       const existing = await listServices(this.#db, input.name);
       const { main } = decideDeploy(existing, input.name, input.version);
       // Copies already in flight when an earlier deployment of this version was killed may have
       // landed in the ledger since; before the version exists again, nothing new can.
       if (!main) await this.#forgetEvidence(input.name, input.version);
-      const row = await insertVersion(this.#db, { ...input, main, now: new Date() });
+      const row = await insertVersion(
+        this.#db,
+        { ...input, main, now: new Date() },
+        change(actor, "deploy", input.name, input.version, {
+          origin: input.origin,
+          main,
+          status: input.status,
+          mirrorPercent: input.mirrorPercent ?? 100,
+          mirrorMethods: input.mirrorMethods ?? null,
+          stripHeaders: input.stripHeaders ?? [],
+        }),
+      );
       return toRecord(row);
     });
   }
 
   /** G1: moves main after the promotion gate, which reads the target's evidence in this same serialised step. */
-  assign(name: string, version: string, force = false): Promise<Outcome<AssignResult>> {
+  assign(name: string, version: string, force: boolean, actor: Actor): Promise<Outcome<AssignResult>> {
     return this.#serialised(async () => {
       const existing = await listServices(this.#db, name);
       const decision = decideAssign(existing, name, version);
       if (!decision.change) return { changed: false, services: existing.map(toRecord), verdict: null };
       const { verdict, evidence } = await this.#verdictOf(name, decision.previousMain, version);
       const { warning } = decideGate(evidence, name, version, { force, window: GATE_WINDOW.label });
+      // A forced promotion keeps the verdict it overrode, with its reasons.
+      const detail = {
+        from: decision.previousMain ?? null,
+        verdict: verdict?.verdict ?? "unavailable",
+        reasons: verdict?.reasons ?? [],
+        force,
+        ...(warning !== undefined && { warning }),
+      };
       // A running rollout ends with the hand-made change: promoted when it was its version, else aborted.
       const rollout = await readRollout(this.#db, name);
       const now = new Date();
-      const ended =
-        rollout?.state !== "running"
-          ? []
-          : rollout.version === version
-            ? [putRollout(this.#db, endRollout(rollout, "promoted", [`${version} was made main by hand`], now))]
-            : [
-                putRollout(
-                  this.#db,
-                  endRollout(rollout, "aborted", [`${version} was made main by hand during the rollout`], now),
-                ),
-                putCanary(this.#db, name, rollout.version, 0),
-              ];
-      await setMain(this.#db, name, version, ...ended);
+      let ended: RolloutRow | undefined;
+      if (rollout?.state === "running") {
+        ended =
+          rollout.version === version
+            ? endRollout(rollout, "promoted", [`${version} was made main by hand`], now)
+            : endRollout(rollout, "aborted", [`${version} was made main by hand during the rollout`], now);
+      }
+      const endings = ended
+        ? [
+            putRollout(this.#db, ended),
+            putCanary(this.#db, name, ended.version, 0),
+            auditStatement(this.#db, rolloutAudit(actor, { rollout: ended, change: ended.state as "promoted" })),
+          ]
+        : [];
+      await setMain(this.#db, name, version, change(actor, "assign", name, version, detail), ...endings);
       const services = (await listServices(this.#db, name)).map(toRecord);
       return { changed: true, services, verdict, ...(warning !== undefined && { warning }) };
     });
@@ -127,33 +165,46 @@ export class ServiceCoordinator extends DurableObject<Env> {
    * When the name ends, its policy goes in the same D1 batch and its evidence ledger is destroyed;
    * a killed shadow's evidence is forgotten (and again when it is deployed anew), so it starts clean.
    */
-  kill(name: string, version?: string): Promise<Outcome<ServiceRecord[]>> {
+  kill(name: string, version: string | undefined, actor: Actor): Promise<Outcome<ServiceRecord[]>> {
     return this.#serialised(async () => {
       const existing = await listServices(this.#db, name);
       if (version === undefined) decideKillName(existing, name);
       else decideKillVersion(existing, name, version);
+      const versions = version === undefined ? existing.map((v) => v.version) : [version];
+      const mainVersion = existing.find((v) => v.main)?.version ?? null;
+      const audit = change(actor, "kill", name, version ?? null, { versions, main: mainVersion });
       if (version !== undefined && !killEndsName(existing, version)) {
-        const killed = (await deleteVersion(this.#db, name, version)).map(toRecord);
+        const killed = (await deleteVersion(this.#db, name, version, audit)).map(toRecord);
         const rollout = await readRollout(this.#db, name);
         if (rollout?.state === "running" && rollout.version === version) {
           // If this write were lost, the cron would still find the version gone and abort.
-          await putRollout(this.#db, endRollout(rollout, "aborted", [`${version} was killed`], new Date())).run();
+          const aborted = endRollout(rollout, "aborted", [`${version} was killed`], new Date());
+          await this.#db.batch([
+            putRollout(this.#db, aborted),
+            auditStatement(this.#db, rolloutAudit(actor, { rollout: aborted, change: "aborted" })),
+          ]);
         }
         await this.#forgetEvidence(name, version);
         this.#forgetVerdicts(killed);
         return killed;
       }
-      const killed = await forgetName(this.#db, name, version);
+      const killed = await forgetName(this.#db, name, audit, version);
       await this.#destroyEvidence(name);
       this.#forgetVerdicts(killed);
       return killed.map(toRecord);
     });
   }
 
-  setTrafficControls(name: string, version: string, changes: TrafficControls): Promise<Outcome<ServiceRecord>> {
+  setTrafficControls(
+    name: string,
+    version: string,
+    changes: TrafficControls,
+    actor: Actor,
+  ): Promise<Outcome<ServiceRecord>> {
     return this.#serialised(async () => {
       decideTrafficChange(await listServices(this.#db, name), name, version);
-      const row = await updateTrafficControls(this.#db, { name, version }, changes);
+      const audit = change(actor, "traffic", name, version, { ...changes });
+      const row = await updateTrafficControls(this.#db, { name, version }, changes, audit);
       if (!row) throw new Error(`update of ${name} ${version} found no row`);
       return toRecord(row);
     });
@@ -163,7 +214,7 @@ export class ServiceCoordinator extends DurableObject<Env> {
    * Applies a policy change to the stored policy (see `applyPolicyChange`); here, so that a kill cannot
    * orphan the row and two edits of the ignore list cannot both start from the same read.
    */
-  setPolicy(name: string, changes: PolicyBody): Promise<Outcome<PolicyResult>> {
+  setPolicy(name: string, changes: PolicyChange, actor: Actor): Promise<Outcome<PolicyResult>> {
     return this.#serialised(async () => {
       requireName(await listServices(this.#db, name), name);
       const stored = await readPolicyOverrides(this.#db, name);
@@ -174,13 +225,13 @@ export class ServiceCoordinator extends DurableObject<Env> {
       };
       if (notify === null) delete merged.notify;
       else if (notify !== undefined) merged.notify = notify;
-      await writePolicy(this.#db, name, merged, new Date());
+      await writePolicy(this.#db, name, merged, change(actor, "policy", name, null, { ...changes }));
       return toPolicyResult(await readPolicy(this.#db, name));
     });
   }
 
   /** R1: starts a rollout at its first step; the canary share and the rollout's state change in one D1 batch. */
-  startRollout(name: string, version: string, spec: RolloutSpec): Promise<Outcome<RolloutChange>> {
+  startRollout(name: string, version: string, spec: RolloutSpec, actor: Actor): Promise<Outcome<RolloutChange>> {
     return this.#serialised(async () => {
       decideRolloutStart(await listServices(this.#db, name), await readRollout(this.#db, name), name, version);
       const now = new Date();
@@ -198,20 +249,25 @@ export class ServiceCoordinator extends DurableObject<Env> {
         reasons: [],
         endedAt: null,
       };
-      await this.#db.batch([putRollout(this.#db, rollout), putCanary(this.#db, name, version, spec.steps[0] ?? 0)]);
-      return { rollout, change: "started" };
+      const started: RolloutChange = { rollout, change: "started" };
+      await this.#db.batch([
+        putRollout(this.#db, rollout),
+        putCanary(this.#db, name, version, spec.steps[0] ?? 0),
+        auditStatement(this.#db, rolloutAudit(actor, started)),
+      ]);
+      return started;
     });
   }
 
   /** Aborts the name's running rollout: canary back to 0, state `aborted`, with the reason. */
-  abortRollout(name: string, reason: string): Promise<Outcome<RolloutChange>> {
+  abortRollout(name: string, reason: string, actor: Actor): Promise<Outcome<RolloutChange>> {
     return this.#serialised(async () => {
       const rollout = await readRollout(this.#db, name);
       if (rollout?.state !== "running") {
         requireName(await listServices(this.#db, name), name);
         throw new AppError(404, "rollout_not_found", `${name} has no running rollout`);
       }
-      return this.#abort(rollout, [reason], new Date());
+      return this.#abort(rollout, [reason], new Date(), actor);
     });
   }
 
@@ -229,7 +285,7 @@ export class ServiceCoordinator extends DurableObject<Env> {
       const target = existing.find((v) => v.version === rollout.version);
       if (!target || target.main) {
         const why = target ? `${rollout.version} is main already` : `${rollout.version} is no longer deployed`;
-        return this.#abort(rollout, [why], now);
+        return this.#abort(rollout, [why], now, ROLLOUT_ACTOR);
       }
       const main = existing.find((v) => v.main)?.version;
       // Evidence is kept by the minute: the step's window starts with the minute it started in.
@@ -248,20 +304,26 @@ export class ServiceCoordinator extends DurableObject<Env> {
       };
       if (action.kind === "wait") return { rollout, change: null };
       if (action.kind === "abort")
-        return this.#abort({ ...rollout, results: [...rollout.results, result] }, action.reasons, now);
+        return this.#abort({ ...rollout, results: [...rollout.results, result] }, action.reasons, now, ROLLOUT_ACTOR);
       const passed = { ...rollout, results: [...rollout.results, result] };
       if (action.kind === "advance") {
         const advanced = { ...passed, step: rollout.step + 1, stepSince: now };
+        const moved: RolloutChange = { rollout: advanced, change: "advanced" };
         await this.#db.batch([
           putRollout(this.#db, advanced),
           putCanary(this.#db, name, rollout.version, action.percent),
+          auditStatement(this.#db, rolloutAudit(ROLLOUT_ACTOR, moved)),
         ]);
-        return { rollout: advanced, change: "advanced" };
+        return moved;
       }
       if (!action.promote) {
         const completed = endRollout(passed, "completed", ["every step passed; main unchanged (promote: false)"], now);
-        await putRollout(this.#db, completed).run();
-        return { rollout: completed, change: "completed" };
+        const done: RolloutChange = { rollout: completed, change: "completed" };
+        await this.#db.batch([
+          putRollout(this.#db, completed),
+          auditStatement(this.#db, rolloutAudit(ROLLOUT_ACTOR, done)),
+        ]);
+        return done;
       }
       // The promotion goes through the same gate as an assign, over the last hour.
       const gate = await this.#verdictOf(name, main, rollout.version);
@@ -269,18 +331,39 @@ export class ServiceCoordinator extends DurableObject<Env> {
         decideGate(gate.evidence, name, rollout.version, { force: false, window: GATE_WINDOW.label });
       } catch (error) {
         if (!(error instanceof AppError) || error.code !== "gate_failed") return { rollout, change: null };
-        return this.#abort(passed, [error.message, ...(error.reasons ?? [])], now);
+        return this.#abort(passed, [error.message, ...(error.reasons ?? [])], now, ROLLOUT_ACTOR);
       }
       const promoted = endRollout(passed, "promoted", [`every step passed; ${rollout.version} is main`], now);
-      await setMain(this.#db, name, rollout.version, putRollout(this.#db, promoted));
-      return { rollout: promoted, change: "promoted" };
+      const finished: RolloutChange = { rollout: promoted, change: "promoted" };
+      // Audited as an assign by the rollout, beside the rollout's own row.
+      const assigned = change(ROLLOUT_ACTOR, "assign", name, rollout.version, {
+        from: main ?? null,
+        verdict: gate.verdict?.verdict ?? "unavailable",
+        reasons: gate.verdict?.reasons ?? [],
+        force: false,
+        rollout: true,
+      });
+      await setMain(
+        this.#db,
+        name,
+        rollout.version,
+        assigned,
+        putRollout(this.#db, promoted),
+        auditStatement(this.#db, rolloutAudit(ROLLOUT_ACTOR, finished)),
+      );
+      return finished;
     });
   }
 
-  async #abort(rollout: RolloutRow, reasons: string[], now: Date): Promise<RolloutChange> {
+  async #abort(rollout: RolloutRow, reasons: string[], now: Date, actor: Actor): Promise<RolloutChange> {
     const aborted = endRollout(rollout, "aborted", reasons, now);
-    await this.#db.batch([putRollout(this.#db, aborted), putCanary(this.#db, rollout.name, rollout.version, 0)]);
-    return { rollout: aborted, change: "aborted" };
+    const ended: RolloutChange = { rollout: aborted, change: "aborted" };
+    await this.#db.batch([
+      putRollout(this.#db, aborted),
+      putCanary(this.#db, rollout.name, rollout.version, 0),
+      auditStatement(this.#db, rolloutAudit(actor, ended)),
+    ]);
+    return ended;
   }
 
   /**
@@ -384,4 +467,26 @@ export class ServiceCoordinator extends DurableObject<Env> {
 /** A rollout that ended, and why. */
 function endRollout(rollout: RolloutRow, state: "promoted" | "completed" | "aborted", reasons: string[], now: Date) {
   return { ...rollout, state, reasons, endedAt: now };
+}
+
+/** The cron moves rollouts by itself: its audit rows name it. */
+const ROLLOUT_ACTOR: Actor = "rollout";
+
+/** One rollout transition as an audit row. */
+function rolloutAudit(actor: Actor, { rollout, change: what }: RolloutChange): AuditEntry {
+  return {
+    at: new Date(),
+    actor,
+    action: "rollout",
+    name: rollout.name,
+    version: rollout.version,
+    detail: {
+      change: what,
+      step: rollout.step,
+      percent: rollout.steps[rollout.step] ?? 0,
+      steps: rollout.steps,
+      ...(rollout.results.length > 0 && { verdict: rollout.results.at(-1)?.verdict }),
+      ...(rollout.reasons.length > 0 && { reasons: rollout.reasons }),
+    },
+  };
 }

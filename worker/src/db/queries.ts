@@ -1,9 +1,19 @@
-import { and, asc, eq, ne } from "drizzle-orm";
+import { and, asc, desc, eq, lt, ne, type SQL } from "drizzle-orm";
 import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
-import type { PolicyResult, ServiceRecord } from "../api/schemas.ts";
 import { type EvidencePolicy, withDefaults } from "../evidence/verdict.ts";
 import type { NotifyTarget } from "../notify/target.ts";
-import { policies, type RolloutRow, rollouts, type ServiceRow, type StoredPolicy, services } from "./schema.ts";
+import type { Actor, AuditRecord, PolicyResult, ServiceRecord } from "../registry/records.ts";
+import {
+  type AuditAction,
+  type AuditRow,
+  audit,
+  policies,
+  type RolloutRow,
+  rollouts,
+  type ServiceRow,
+  type StoredPolicy,
+  services,
+} from "./schema.ts";
 
 export type Database = DrizzleD1Database;
 
@@ -19,9 +29,48 @@ export const toRecord = (row: ServiceRow): ServiceRecord => ({
   createdAt: row.createdAt.toISOString(),
   mirrorPercent: row.mirrorPercent,
   mirrorMethods: row.mirrorMethods ?? null,
+  stripHeaders: row.stripHeaders ?? [],
   canaryPercent: row.canaryPercent,
   canaryKey: row.canaryKey ?? null,
 });
+
+/** One change for the audit trail; every write below appends it in the same D1 batch as the change. */
+export interface AuditEntry {
+  at: Date;
+  actor: Actor;
+  action: AuditAction;
+  name: string;
+  version: string | null;
+  detail: Record<string, unknown>;
+}
+
+const appendAudit = (db: Database, entry: AuditEntry) => db.insert(audit).values(entry);
+
+export const toAuditRecord = (row: AuditRow): AuditRecord => ({
+  id: row.id,
+  at: row.at.toISOString(),
+  actor: row.actor as Actor,
+  action: row.action,
+  name: row.name,
+  version: row.version,
+  detail: row.detail,
+});
+
+/** The trail, newest first: of one name or all, before a row id (the previous page's last), at most `limit` rows. */
+export async function readAudit(
+  db: Database,
+  query: { name?: string; before?: number; limit: number },
+): Promise<AuditRow[]> {
+  const conditions: SQL[] = [];
+  if (query.name !== undefined) conditions.push(eq(audit.name, query.name));
+  if (query.before !== undefined) conditions.push(lt(audit.id, query.before));
+  return db
+    .select()
+    .from(audit)
+    .where(and(...conditions))
+    .orderBy(desc(audit.id))
+    .limit(query.limit);
+}
 
 const listingOrder = [asc(services.name), asc(services.createdAt), asc(services.version)];
 
@@ -34,25 +83,31 @@ export async function listServices(db: Database, name?: string): Promise<Service
 
 /** A record as it is first written: its times are both `now`. */
 export type NewVersion = Pick<ServiceRecord, "name" | "version" | "origin" | "main" | "status"> &
-  Partial<Pick<ServiceRecord, "mirrorPercent" | "mirrorMethods" | "canaryPercent" | "canaryKey">> & { now: Date };
+  Partial<Pick<ServiceRecord, "mirrorPercent" | "mirrorMethods" | "stripHeaders" | "canaryPercent" | "canaryKey">> & {
+    now: Date;
+  };
 
-export async function insertVersion(db: Database, v: NewVersion): Promise<ServiceRow> {
-  const [row] = await db
-    .insert(services)
-    .values({
-      name: v.name,
-      version: v.version,
-      origin: v.origin,
-      main: v.main,
-      status: v.status,
-      statusSince: v.now,
-      createdAt: v.now,
-      mirrorPercent: v.mirrorPercent,
-      mirrorMethods: v.mirrorMethods,
-      canaryPercent: v.canaryPercent,
-      canaryKey: v.canaryKey,
-    })
-    .returning();
+export async function insertVersion(db: Database, v: NewVersion, change: AuditEntry): Promise<ServiceRow> {
+  const [[row]] = await db.batch([
+    db
+      .insert(services)
+      .values({
+        name: v.name,
+        version: v.version,
+        origin: v.origin,
+        main: v.main,
+        status: v.status,
+        statusSince: v.now,
+        createdAt: v.now,
+        mirrorPercent: v.mirrorPercent,
+        mirrorMethods: v.mirrorMethods,
+        stripHeaders: v.stripHeaders,
+        canaryPercent: v.canaryPercent,
+        canaryKey: v.canaryKey,
+      })
+      .returning(),
+    appendAudit(db, change),
+  ]);
   if (!row) throw new Error(`insert of ${v.name} ${v.version} returned no row`);
   return row;
 }
@@ -62,7 +117,13 @@ export async function insertVersion(db: Database, v: NewVersion): Promise<Servic
  * canary share goes to 0: it answers everything now, and must not answer a share again if demoted.
  * `also` joins the same batch (a rollout's end, say).
  */
-export async function setMain(db: Database, name: string, version: string, ...also: BatchItem[]): Promise<void> {
+export async function setMain(
+  db: Database,
+  name: string,
+  version: string,
+  change: AuditEntry,
+  ...also: BatchItem[]
+): Promise<void> {
   await db.batch([
     db
       .update(services)
@@ -72,22 +133,37 @@ export async function setMain(db: Database, name: string, version: string, ...al
       .update(services)
       .set({ main: true, canaryPercent: 0 })
       .where(and(eq(services.name, name), eq(services.version, version))),
+    appendAudit(db, change),
     ...also,
   ]);
 }
 
-export async function deleteVersion(db: Database, name: string, version: string): Promise<ServiceRow[]> {
-  return db
-    .delete(services)
-    .where(and(eq(services.name, name), eq(services.version, version)))
-    .returning();
+export async function deleteVersion(
+  db: Database,
+  name: string,
+  version: string,
+  change: AuditEntry,
+): Promise<ServiceRow[]> {
+  const [killed] = await db.batch([
+    db
+      .delete(services)
+      .where(and(eq(services.name, name), eq(services.version, version)))
+      .returning(),
+    appendAudit(db, change),
+  ]);
+  return killed;
 }
 
 /**
  * Forgets a name in one D1 batch: every version (or the given one, when it is
  * the last) and the name's policy, so that all of it goes at once or none does.
  */
-export async function forgetName(db: Database, name: string, lastVersion?: string): Promise<ServiceRow[]> {
+export async function forgetName(
+  db: Database,
+  name: string,
+  change: AuditEntry,
+  lastVersion?: string,
+): Promise<ServiceRow[]> {
   const versions =
     lastVersion === undefined
       ? eq(services.name, name)
@@ -96,6 +172,8 @@ export async function forgetName(db: Database, name: string, lastVersion?: strin
     db.delete(services).where(versions).returning(),
     db.delete(policies).where(eq(policies.name, name)),
     db.delete(rollouts).where(eq(rollouts.name, name)),
+    // The name's history stays: the kill is its last row.
+    appendAudit(db, change),
   ]);
   return killed;
 }
@@ -104,13 +182,19 @@ export async function forgetName(db: Database, name: string, lastVersion?: strin
 export async function updateTrafficControls(
   db: Database,
   target: Pick<ServiceRecord, "name" | "version">,
-  changes: Partial<Pick<ServiceRecord, "mirrorPercent" | "mirrorMethods" | "canaryPercent" | "canaryKey">>,
+  changes: Partial<
+    Pick<ServiceRecord, "mirrorPercent" | "mirrorMethods" | "stripHeaders" | "canaryPercent" | "canaryKey">
+  >,
+  change: AuditEntry,
 ): Promise<ServiceRow | undefined> {
-  const [row] = await db
-    .update(services)
-    .set(changes)
-    .where(and(eq(services.name, target.name), eq(services.version, target.version)))
-    .returning();
+  const [[row]] = await db.batch([
+    db
+      .update(services)
+      .set(changes)
+      .where(and(eq(services.name, target.name), eq(services.version, target.version)))
+      .returning(),
+    appendAudit(db, change),
+  ]);
   return row;
 }
 
@@ -152,6 +236,7 @@ export const toPolicyResult = (policy: NamePolicy): PolicyResult => ({
   ignore: policy.ignore,
   headers: policy.headers ?? [],
   noisePercent: policy.noisePercent,
+  redact: policy.redact ?? [],
   gate: policy.gate,
   notify: policy.notify,
 });
@@ -163,11 +248,20 @@ export async function readPolicyOverrides(db: Database, name: string): Promise<S
 }
 
 /** Stores what the operator set; the defaults stay out of the row, so better defaults reach it later. */
-export async function writePolicy(db: Database, name: string, overrides: StoredPolicy, now: Date): Promise<void> {
-  await db
-    .insert(policies)
-    .values({ name, policy: overrides, updatedAt: now })
-    .onConflictDoUpdate({ target: policies.name, set: { policy: overrides, updatedAt: now } });
+export async function writePolicy(
+  db: Database,
+  name: string,
+  overrides: StoredPolicy,
+  change: AuditEntry,
+): Promise<void> {
+  const now = change.at;
+  await db.batch([
+    db
+      .insert(policies)
+      .values({ name, policy: overrides, updatedAt: now })
+      .onConflictDoUpdate({ target: policies.name, set: { policy: overrides, updatedAt: now } }),
+    appendAudit(db, change),
+  ]);
 }
 
 export async function deletePolicy(db: Database, name: string): Promise<void> {
@@ -197,3 +291,6 @@ export const putCanary = (db: Database, name: string, version: string, canaryPer
     .update(services)
     .set({ canaryPercent })
     .where(and(eq(services.name, name), eq(services.version, version)));
+
+/** An audit row as a batch statement, for changes written outside the helpers above (rollouts). */
+export const auditStatement = appendAudit;

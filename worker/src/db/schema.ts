@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import type { PolicyOverrides } from "../evidence/verdict.ts";
 import type { NotifyTarget } from "../notify/target.ts";
 
@@ -25,6 +25,8 @@ export const services = sqliteTable(
     // decimals), and the header whose value picks them (null: the request id).
     canaryPercent: real("canary_percent").notNull().default(0),
     canaryKey: text("canary_key"),
+    // Request headers removed from the copies this version receives (lower case); none by default.
+    stripHeaders: text("strip_headers", { mode: "json" }).notNull().$type<string[]>().default([]),
   },
   (t) => [
     // The composite key is the unique index on (name, version): deploying twice can never replace.
@@ -83,3 +85,28 @@ export const rollouts = sqliteTable("rollouts", {
 });
 
 export type RolloutRow = typeof rollouts.$inferSelect;
+export const AUDIT_ACTIONS = ["deploy", "assign", "kill", "traffic", "policy", "rollout"] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+/**
+ * The change history: one row per change, written in the same D1 batch as the change itself,
+ * so there is no change without its row. Nothing updates or deletes a row; a killed name keeps its history.
+ */
+export const audit = sqliteTable(
+  "audit",
+  {
+    // Increasing: newest first is id order, and `before` pages by it.
+    id: integer().primaryKey({ autoIncrement: true }),
+    at: integer({ mode: "timestamp_ms" }).notNull(),
+    /** `admin-token`, `read-token` or `access:<email>`. */
+    actor: text().notNull(),
+    action: text({ enum: AUDIT_ACTIONS }).notNull(),
+    name: text().notNull(),
+    /** The version changed; null for a change of the whole name (its policy, killing every version). */
+    version: text(),
+    detail: text({ mode: "json" }).notNull().$type<Record<string, unknown>>(),
+  },
+  (t) => [index("audit_by_name").on(t.name, t.id)],
+);
+
+export type AuditRow = typeof audit.$inferSelect;

@@ -1,5 +1,5 @@
-import type { PolicyBody } from "../api/schemas.ts";
 import { AppError } from "../errors.ts";
+import type { PolicyChange } from "../registry/records.ts";
 import { defaultPolicy, type PolicyOverrides } from "./verdict.ts";
 
 /** The longest ignore list a name may have, whether it is replaced or edited. */
@@ -11,7 +11,7 @@ export const IGNORE_MAX = 200;
  * applies it inside its serialised step, so two operators who each ignore a path at once both keep
  * theirs: an edit names what changes, never a whole list read earlier.
  */
-export function applyPolicyChange(stored: PolicyOverrides, changes: PolicyBody): PolicyOverrides {
+export function applyPolicyChange(stored: PolicyOverrides, changes: PolicyChange): PolicyOverrides {
   const { gate, ignoreAdd, ignoreRemove, ...replaced } = changes;
   const edits = ignoreAdd !== undefined || ignoreRemove !== undefined;
   if (edits && replaced.ignore !== undefined) {

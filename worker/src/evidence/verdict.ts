@@ -18,6 +18,8 @@ export interface EvidencePolicy {
   noisePercent: number;
   /** Extra response headers compared besides content-type, lower-case. */
   headers?: string[];
+  /** Sample fields stored redacted besides the credential-named ones: `query.<param>`, `body.<field path>`. */
+  redact?: string[];
   gate: Gate;
 }
 

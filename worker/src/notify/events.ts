@@ -1,6 +1,6 @@
-import type { AssignResult, ServiceRecord } from "../api/schemas.ts";
 import type { RolloutChange } from "../coordinator/ServiceCoordinator.ts";
 import type { Verdict } from "../evidence/verdict.ts";
+import type { AssignResult, ServiceRecord } from "../registry/records.ts";
 import { type DeliveryResult, deliver, type NotifyEvent } from "./deliver.ts";
 import type { NotifyTarget } from "./target.ts";
 

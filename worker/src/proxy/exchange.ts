@@ -3,6 +3,7 @@ import type { ExchangeSample, ShadowResult } from "../evidence/batch.ts";
 import { EvidenceBatcher, sampleSide } from "../evidence/batch.ts";
 import { type CapturedAnswer, compareAnswers, PreparedAnswer } from "../evidence/compare.ts";
 import type { EvidenceLedger } from "../evidence/ledger.ts";
+import { redactSample } from "../evidence/redact.ts";
 import type { EvidencePolicy } from "../evidence/verdict.ts";
 import { type CapturedBody, ComparisonMemory, capturedAnswer } from "./capture.ts";
 import { writeEvidenceEvent } from "./evidence-events.ts";
@@ -26,6 +27,8 @@ export interface Exchange {
   waitUntil: WaitUntil;
   /** Analytics Engine, when bound: one data point per copy. */
   events?: AnalyticsEngineDataset | undefined;
+  /** Samples are redacted under it before they leave the isolate. */
+  redactionKey: Uint8Array;
   /** The version that answered the client as a canary, if one did: its pair is counted apart. */
   canary?: string;
 }
@@ -174,6 +177,6 @@ function shadowResult(
     outcome: comparison.body === "compared" ? "compared" : "notCompared",
     differences: comparison.differences,
     latencyMs,
-    sample,
+    sample: () => redactSample(sample(), { key: exchange.redactionKey, paths: exchange.policy.redact ?? [] }),
   };
 }

@@ -8,6 +8,8 @@
 export interface GatewayKey {
   /** The name this gateway gives itself in `Via`: unguessable, and different per deployment. */
   id: string;
+  /** The key stored samples' redacted values are HMACs under (see evidence/redact.ts). */
+  redactionKey: Uint8Array;
   sign(purpose: Purpose, data: string): Promise<string>;
   verify(purpose: Purpose, data: string, signature: string): Promise<boolean>;
 }
@@ -37,8 +39,12 @@ async function deriveKey(token: string | undefined): Promise<GatewayKey> {
   const derived = await crypto.subtle.sign("HMAC", root, encoder.encode("daeploy-edge gateway key v1"));
   const key = await crypto.subtle.importKey("raw", derived, HMAC, false, ["sign", "verify"]);
   const id = toHex(await crypto.subtle.sign("HMAC", key, encoder.encode("daeploy-edge via id"))).slice(0, 12);
+  const redactionKey = new Uint8Array(
+    await crypto.subtle.sign("HMAC", root, encoder.encode("daeploy-edge redaction v1")),
+  );
   return {
     id: `daeploy-${id}`,
+    redactionKey,
     sign: async (purpose, data) => toHex(await crypto.subtle.sign("HMAC", key, message(purpose, data))),
     verify: async (purpose, data, signature) => {
       const bytes = fromHex(signature.toLowerCase());

@@ -19,7 +19,7 @@ import {
   targetUrl,
 } from "./forward.ts";
 import { type GatewayKey, gatewayKey } from "./gateway-key.ts";
-import { hopsThrough } from "./loops.ts";
+import { type CopyFacts, hopsThrough, signShadowProof, verifyShadowProof } from "./loops.ts";
 import { fetchMain, type Role } from "./main.ts";
 import {
   type CopyAnswer,
@@ -60,10 +60,10 @@ function mainOnlyReason(ownCopy: boolean, upgrade: boolean, method: string): Not
 }
 
 /** The proof of a copy this gateway made, or `undefined` for anything a client sent. */
-async function ownShadowProof(headers: Headers, requestId: string, key: GatewayKey): Promise<string | undefined> {
+async function ownShadowProof(headers: Headers, facts: CopyFacts, key: GatewayKey): Promise<string | undefined> {
   const proof = headers.get(SHADOW_PROOF);
   if (proof === null || headers.get(SHADOW_MARKER) !== "1") return undefined;
-  return (await key.verify("shadow", requestId, proof)) ? proof : undefined;
+  return (await verifyShadowProof(key, facts, proof)) ? proof : undefined;
 }
 
 /** Per isolate: shadows whose copies keep failing to connect are paused here. */
@@ -83,6 +83,8 @@ interface Forwarding {
   waitUntil: WaitUntil;
   /** Analytics Engine, when configured: one data point per compared copy. */
   events: AppEnv["Bindings"]["EVIDENCE_EVENTS"];
+  /** Stored samples are redacted under it (see evidence/redact.ts). */
+  redactionKey: Uint8Array;
 }
 
 /** The shadow proxy, mounted at /services: main answers, shadows get copies in the background. */
@@ -116,7 +118,8 @@ proxy.all("*", async (c) => {
   const upgrade = isWebSocketUpgrade(request.headers);
   const headers = forwardedHeaders(request.headers, { path, requestId, upgrade, gatewayId: key.id });
   // One of this gateway's own copies came back in (a shadow's origin leads here): main only, still marked.
-  const ownCopyProof = await ownShadowProof(request.headers, requestId, key);
+  const copyFacts: CopyFacts = { requestId, method, target: `${path.rest}${path.search}` };
+  const ownCopyProof = await ownShadowProof(request.headers, copyFacts, key);
   if (ownCopyProof) markAsShadow(headers, ownCopyProof);
   const waitUntil: WaitUntil = (promise) => c.executionCtx.waitUntil(promise);
   const forwarding: Forwarding = {
@@ -127,6 +130,7 @@ proxy.all("*", async (c) => {
     config,
     waitUntil,
     events: c.env.EVIDENCE_EVENTS,
+    redactionKey: key.redactionKey,
   };
 
   // One version, or nothing to mirror to: stream the body straight through.
@@ -174,7 +178,7 @@ proxy.all("*", async (c) => {
     requestId,
     method,
     // Where every copy's headers are made: the shadow marker and proof on top of main's.
-    headers: shadowHeaders(headers, await key.sign("shadow", requestId)),
+    headers: shadowHeaders(headers, await signShadowProof(key, copyFacts, config.shadowTimeoutMs)),
     body: body.body,
     rest: path.rest,
     search: path.search,
@@ -227,7 +231,7 @@ async function mirrorAndCompare(
   body: BodyInit | null,
   { shadows, copy: makeCopy, skipped }: Copies,
 ): Promise<Response> {
-  const { method, requestId, path, config, waitUntil, events } = forwarding;
+  const { method, requestId, path, config, waitUntil, events, redactionKey } = forwarding;
   const { main, policy } = route;
   const mainStarted = Date.now();
   const answer = forwardOnly(forwarding, main, "main", body);
@@ -266,6 +270,7 @@ async function mirrorAndCompare(
     policy,
     waitUntil,
     events,
+    redactionKey,
   };
   waitUntil(
     compareExchange(
@@ -313,7 +318,7 @@ async function answerByCanary(
   { shadows, copy: makeCopy, skipped }: Copies,
   compare: boolean,
 ): Promise<Response> {
-  const { method, headers, path, requestId, config, waitUntil, events } = forwarding;
+  const { method, headers, path, requestId, config, waitUntil, events, redactionKey } = forwarding;
   const { main, policy } = route;
   const started = Date.now();
   const answering = fetchMain(
@@ -376,6 +381,7 @@ async function answerByCanary(
       policy,
       waitUntil,
       events,
+      redactionKey,
       canary: canary.version,
     };
     waitUntil(compareExchange(exchange, mainCopy.then(asMainSide), [canaryAnswer, ...answers], undefined, skipped));

@@ -4,6 +4,7 @@ import { targetUrl } from "./forward.ts";
 import type { ShadowPauses } from "./pause.ts";
 import type { Shadow, Target } from "./route-table.ts";
 import { pauseKey, type SkipReason } from "./selection.ts";
+import { withoutHeaders } from "./strip.ts";
 
 /** Why a request reached main alone, whatever the traffic controls say. */
 export type NotMirroredReason = "body too large" | "already a shadow copy" | "WebSocket upgrade" | "CONNECT";
@@ -147,7 +148,9 @@ export async function sendShadow(
   pauses: ShadowPauses,
   capture?: { cap: number; memory: ComparisonMemory },
 ): Promise<CopyAnswer> {
-  const answer = await sendCopy(shadow, copy, capture);
+  const own =
+    shadow.stripHeaders.length > 0 ? { ...copy, headers: withoutHeaders(copy.headers, shadow.stripHeaders) } : copy;
+  const answer = await sendCopy(shadow, own, capture);
   pauses.report(pauseKey(copy.name, shadow), answer.ok);
   return answer;
 }

@@ -13,8 +13,8 @@ export interface Target {
   origin: string;
 }
 
-/** A shadow with its traffic controls, as the D1 row had them when the route was read. */
-export type Shadow = Target & ShadowControls;
+/** A shadow with its traffic controls and the headers its copies go without, as the D1 row had them. */
+export type Shadow = Target & ShadowControls & { stripHeaders: readonly string[] };
 
 /** A segment resolves to main plus its shadows and the name's policy, or to one pinned version. */
 export type Route =
@@ -52,6 +52,7 @@ function shapeRoutes(rows: ServiceRow[], policy: EvidencePolicy): NameRoutes {
         status: row.status,
         mirrorPercent: row.mirrorPercent,
         mirrorMethods: row.mirrorMethods ?? null,
+        stripHeaders: row.stripHeaders ?? [],
         canaryPercent: row.canaryPercent,
         canaryKey: row.canaryKey ?? null,
       });

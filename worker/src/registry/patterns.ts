@@ -14,3 +14,9 @@ export const VERSION_MAX_LENGTH = 128;
 
 /** Long enough for any real origin; an origin is logged and sent with every request, so it must stay small. */
 export const ORIGIN_MAX_LENGTH = 2048;
+
+/**
+ * Headers the gateway itself sets on a copy: without them a copy could loop or pass for a client's
+ * request, so no version's `stripHeaders` may name them (the API refuses it).
+ */
+export const GATEWAY_HEADERS: readonly string[] = ["via", "x-request-id", "x-daeploy-shadow", "x-daeploy-shadow-proof"];

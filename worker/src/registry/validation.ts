@@ -1,7 +1,14 @@
 import * as v from "valibot";
 import { HEADER_NAME_PATTERN, isDifferencePath } from "../evidence/paths.ts";
 import { isKnownMethod, methodProblem } from "./http-methods.ts";
-import { NAME_MAX_LENGTH, NAME_PATTERN, ORIGIN_MAX_LENGTH, SEMVER_PATTERN, VERSION_MAX_LENGTH } from "./patterns.ts";
+import {
+  GATEWAY_HEADERS,
+  NAME_MAX_LENGTH,
+  NAME_PATTERN,
+  ORIGIN_MAX_LENGTH,
+  SEMVER_PATTERN,
+  VERSION_MAX_LENGTH,
+} from "./patterns.ts";
 
 // Each message completes a sentence that starts with the field's name: "name must be a string".
 const MUST_BE_STRING = "must be a string";
@@ -164,4 +171,36 @@ export const reportWindow = v.pipe(
     const ms = parseWindow(text) ?? 0;
     return ms >= WINDOW_MIN_MS && ms <= WINDOW_MAX_MS;
   }, "must be from 5m to 7d"),
+);
+
+/** Request headers a version's copies go without; any case, kept lower-case. */
+export const strippedHeaders = v.pipe(
+  v.array(
+    v.pipe(
+      v.string(MUST_BE_STRING),
+      v.transform((name) => name.trim().toLowerCase()),
+      v.minLength(1, "must not list an empty header name"),
+      v.maxLength(128, "must list header names of at most 128 characters"),
+      v.regex(HEADER_NAME_PATTERN, "must list header names such as authorization or cookie"),
+    ),
+    "must be a list of header names",
+  ),
+  v.maxLength(50, "must list at most 50 headers"),
+  v.check((names) => new Set(names).size === names.length, "must not list a header twice"),
+  v.check(
+    (names) => !names.some((name) => GATEWAY_HEADERS.includes(name)),
+    `must not list the gateway's own headers (${GATEWAY_HEADERS.join(", ")}): they keep copies from looping`,
+  ),
+);
+
+const QUERY_PARAM_PATH = /^query\.[\x21-\x7e]{1,128}$/;
+
+/** A sample field to redact: `query.<parameter>` or `body.<json path>` (as difference paths write it). */
+export const isRedactPath = (path: string): boolean =>
+  QUERY_PARAM_PATH.test(path) || (path.startsWith("body.") && isDifferencePath(path));
+
+export const redactPath = v.pipe(
+  v.string(MUST_BE_STRING),
+  v.maxLength(DIFFERENCE_PATH_MAX_LENGTH, `must be at most ${DIFFERENCE_PATH_MAX_LENGTH} characters`),
+  v.check(isRedactPath, "must be query.<parameter> or body.<json path>, such as query.user or body.email"),
 );

@@ -1,8 +1,8 @@
 import { env, exports } from "cloudflare:workers";
-import type { ServiceRecord } from "../../src/api/schemas.ts";
 import type { ErrorBody } from "../../src/errors.ts";
 import type { ExchangeSample, MinuteCounts } from "../../src/evidence/batch.ts";
 import { LatencyHistogram } from "../../src/evidence/histogram.ts";
+import type { ServiceRecord } from "../../src/registry/records.ts";
 
 export const TOKEN = "test-token";
 

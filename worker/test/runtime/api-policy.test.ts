@@ -1,5 +1,5 @@
 import { describe, expect, inject, it } from "vitest";
-import type { PolicyResult } from "../../src/api/schemas.ts";
+import type { PolicyResult } from "../../src/registry/records.ts";
 import { api, deploy } from "./admin-client.ts";
 
 const origins = inject("origins");
@@ -8,6 +8,7 @@ const DEFAULTS: PolicyResult = {
   ignore: [],
   headers: [],
   noisePercent: 5,
+  redact: [],
   gate: { minRequests: 100, maxDiffRate: 0.01, maxErrorRateIncrease: 0.01, maxP99Ratio: 1.5, minP99DeltaMs: 25 },
   notify: null,
 };
@@ -128,6 +129,7 @@ describe("PUT /services/:name/policy", () => {
       ignore,
       headers,
       noisePercent: 100,
+      redact: [],
       gate: { minRequests: 1, maxDiffRate: 0, maxErrorRateIncrease: 1, maxP99Ratio: 1, minP99DeltaMs: 0 },
       notify: null,
     });

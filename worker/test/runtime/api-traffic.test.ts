@@ -118,8 +118,13 @@ describe("PATCH /services/:name/:version", () => {
   });
 
   const invalid: [string, unknown, string, string][] = [
-    ["an empty body", {}, "body", "body must set mirrorPercent, mirrorMethods or both"],
-    ["only unknown fields", { percent: 5 }, "body", "body must set mirrorPercent, mirrorMethods or both"],
+    ["an empty body", {}, "body", "body must set at least one of mirrorPercent, mirrorMethods and stripHeaders"],
+    [
+      "only unknown fields",
+      { percent: 5 },
+      "body",
+      "body must set at least one of mirrorPercent, mirrorMethods and stripHeaders",
+    ],
     ["a percent over 100", { mirrorPercent: 100.01 }, "mirrorPercent", "mirrorPercent must be a number from 0 to 100"],
     ["a negative percent", { mirrorPercent: -1 }, "mirrorPercent", "mirrorPercent must be a number from 0 to 100"],
     ["a percent as text", { mirrorPercent: "50" }, "mirrorPercent", "mirrorPercent must be a number from 0 to 100"],

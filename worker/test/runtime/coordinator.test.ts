@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
-import type { AssignResult, ServiceRecord } from "../../src/api/schemas.ts";
+import type { AssignResult, ServiceRecord } from "../../src/registry/records.ts";
 import { type ApiBody, api, deploy, recordEvidence, versionsOf } from "./admin-client.ts";
 
 const origins = inject("origins");
@@ -143,8 +143,8 @@ describe("ServiceCoordinator under concurrency", () => {
     // Two deploys issued to the same instance without awaiting: the second must see the first's row.
     const stub = env.SERVICE_COORDINATOR.getByName("queue_check");
     const [a, b] = await Promise.all([
-      stub.deploy({ name: "queue_check", version: "1.0.0", origin: origins.v1, status: "unknown" }),
-      stub.deploy({ name: "queue_check", version: "2.0.0", origin: origins.v1, status: "unknown" }),
+      stub.deploy({ name: "queue_check", version: "1.0.0", origin: origins.v1, status: "unknown" }, "admin-token"),
+      stub.deploy({ name: "queue_check", version: "2.0.0", origin: origins.v1, status: "unknown" }, "admin-token"),
     ]);
     expect([a.ok && a.value.main, b.ok && b.value.main]).toEqual([true, false]);
   });

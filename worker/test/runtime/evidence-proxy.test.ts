@@ -118,7 +118,7 @@ describe("comparison", () => {
     expect(seen).toHaveLength(2);
     expect(seen.map((r) => r.headers["x-daeploy-shadow"] ?? null).sort()).toEqual(["1", null]);
     expect(seen.find((r) => r.headers["x-daeploy-shadow"])?.headers["x-daeploy-shadow-proof"]).toMatch(
-      /^[0-9a-f]{64}$/,
+      /^\d+\.[0-9a-f]{64}$/,
     );
   });
 

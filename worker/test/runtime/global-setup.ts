@@ -1,4 +1,5 @@
 import type { TestProject } from "vitest/node";
+import { startJwksOrigin } from "../support/jwks-origin.ts";
 import { deadPort, type RunningOrigin, startOrigin } from "../support/origins.ts";
 import { startReceiver } from "../support/receiver.ts";
 
@@ -25,6 +26,8 @@ declare module "vitest" {
       /** A webhook receiver: POST /ok/<key> accepts, /flaky/<key> fails twice first; GET /__received?key= lists. */
       receiver: string;
     };
+    /** A Cloudflare Access key set that the tests choose (see jwks-origin.ts). */
+    jwks: string;
   }
 }
 
@@ -51,7 +54,9 @@ export default async function setup(project: TestProject) {
     labShadow: await start({ version: "lab-shadow", lab: "shadow" }),
     receiver: receiver.url,
   });
+  const jwks = await startJwksOrigin();
+  project.provide("jwks", jwks.url);
   return async () => {
-    await Promise.all([...running.map((origin) => origin.close()), receiver.close()]);
+    await Promise.all([...running.map((origin) => origin.close()), receiver.close(), jwks.close()]);
   };
 }

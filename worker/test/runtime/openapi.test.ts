@@ -60,6 +60,7 @@ describe("the OpenAPI document", () => {
     expect(operations.sort()).toEqual([
       "delete /services/{name}",
       "delete /services/{name}/{version}",
+      "get /audit",
       "get /metrics",
       "get /openapi.json",
       "get /services",
@@ -68,6 +69,7 @@ describe("the OpenAPI document", () => {
       "get /services/{name}/report",
       "get /services/{name}/{version}/diffs",
       "get /services/{name}/{version}/gate",
+      "get /session",
       "patch /services/{name}/{version}",
       "post /services",
       "post /services/{name}/{version}/gate",
@@ -169,11 +171,14 @@ describe("every documented operation, against the running worker", () => {
         }
       });
 
-      it(`${key}: without a token, and with the secret unset`, async () => {
+      it(`${key}: without a token, with the read token, and with the secret unset`, async () => {
         const { url, body } = call(path, operation, { name: "walk_auth", version: "1.0.0" });
         const json = body && JSON.stringify(body);
         await expectDocumented(key, operation, await send(verb, url, { body: json, token: null }), "no token");
         await expectDocumented(key, operation, await send(verb, url, { body: json, token: "wrong" }), "a wrong token");
+        const readable = { ...env, READ_TOKEN: "walk-read-token" };
+        const read = await send(verb, url, { body: json, token: "walk-read-token", env: readable });
+        await expectDocumented(key, operation, read, "the read token");
         const unset = { ...env, ADMIN_TOKEN: undefined };
         await expectDocumented(key, operation, await send(verb, url, { body: json, env: unset }), "no secret");
       });

@@ -1,4 +1,5 @@
 import { describe, expect, inject, it } from "vitest";
+import type { Env } from "../../src/env.ts";
 import type { RecordedRequest } from "../support/origins.ts";
 import { deploy, GATEWAY, gateway, seenBy, uniqueName, waitForSeen, withVars } from "./proxy-helpers.ts";
 
@@ -136,6 +137,112 @@ describe("a shadow copy that comes back in", () => {
       expect(header(main, "x-daeploy-shadow-proof"), what).toBeUndefined();
       expect(await waitForSeen(origins.v2, id), what).toHaveLength(1);
     }
+  });
+});
+
+describe("a replayed shadow proof", () => {
+  /** A shadow's copy of GET /read, as the shadow saw it: its id, Via and proof. */
+  async function copyOfRead(name: string, id: string, vars: Partial<Env> = {}) {
+    await deploy(name, "1.0.0", origins.v1);
+    await deploy(name, "2.0.0", origins.v2);
+    // No noise copies: main counts only the client's requests (a noise copy would be chosen by the id's hash).
+    const policy = await gateway(`/api/v1/services/${name}/policy`, {
+      method: "PUT",
+      headers: { authorization: "Bearer test-token", "content-type": "application/json" },
+      body: JSON.stringify({ noisePercent: 0 }),
+    });
+    expect(policy.status).toBe(200);
+    await policy.body?.cancel();
+    const request = new Request(`${GATEWAY}/services/${name}/read?item=1`, { headers: { "x-request-id": id } });
+    const { response, settled } = await withVars(vars, request);
+    await response.text();
+    await settled();
+    const [copy] = await waitForSeen(origins.v2, id);
+    const proof = header(copy, "x-daeploy-shadow-proof");
+    expect(proof).toMatch(/^\d+\.[0-9a-f]{64}$/);
+    return {
+      "x-request-id": id,
+      "x-daeploy-shadow": "1",
+      "x-daeploy-shadow-proof": proof ?? "",
+      via: header(copy, "via") ?? "",
+    };
+  }
+
+  /** Main saw the replay as an ordinary request, and the shadow got its own copy of it. */
+  async function expectOrdinary(id: string, method: string, what: string) {
+    const seenByMain = (await seenBy(origins.v1, id)).filter((seen) => seen.method === method);
+    expect(seenByMain, what).toHaveLength(1);
+    expect(header(seenByMain[0], "x-daeploy-shadow"), what).toBeUndefined();
+    const copies = await waitForSeen(origins.v2, id, 2);
+    expect(
+      copies.map((copy) => copy.method),
+      what,
+    ).toContain(method);
+  }
+
+  it("on another method or path makes an ordinary, unmarked request that is mirrored as usual", async () => {
+    for (const [what, method, path] of [
+      ["another method", "POST", "/read?item=1"],
+      ["another path", "GET", "/charge?item=1"],
+      ["another query", "GET", "/read?item=2"],
+    ] as const) {
+      const name = uniqueName("replay");
+      const id = `${name}-1`;
+      const stolen = await copyOfRead(name, id);
+      const replay = await gateway(`/services/${name}${path}`, {
+        method,
+        headers: stolen,
+        body: method === "POST" ? "charge" : undefined,
+      });
+      expect(replay.status, what).toBe(200);
+      await replay.text();
+      if (method === "GET") {
+        const fresh = (await seenBy(origins.v1, id)).filter((seen) => seen.url.startsWith(path.split("?")[0] ?? ""));
+        expect(
+          fresh.filter((seen) => seen.url === path),
+          what,
+        ).toHaveLength(1);
+        expect(
+          header(
+            fresh.find((seen) => seen.url === path),
+            "x-daeploy-shadow",
+          ),
+          what,
+        ).toBeUndefined();
+        expect(
+          (await waitForSeen(origins.v2, id, 2)).map((copy) => copy.url),
+          what,
+        ).toContain(path);
+      } else {
+        await expectOrdinary(id, method, what);
+      }
+    }
+  });
+
+  it("after its copy's lifetime makes an ordinary request that is mirrored as usual", async () => {
+    const name = uniqueName("late");
+    const id = `${name}-1`;
+    // A 200 ms copy lifetime; the proof allows one second more for clocks that differ.
+    const stolen = await copyOfRead(name, id, { SHADOW_TIMEOUT_MS: "200" });
+    await new Promise((resolve) => setTimeout(resolve, 1_400));
+    const replay = await gateway(`/services/${name}/read?item=1`, { headers: stolen });
+    expect(replay.status).toBe(200);
+    await replay.text();
+    const seenByMain = await seenBy(origins.v1, id);
+    expect(seenByMain).toHaveLength(2);
+    expect(header(seenByMain[1], "x-daeploy-shadow")).toBeUndefined();
+    expect(await waitForSeen(origins.v2, id, 2)).toHaveLength(2);
+  });
+
+  it("within its lifetime, on the same request, is still this gateway's own copy", async () => {
+    const name = uniqueName("intime");
+    const id = `${name}-1`;
+    const copy = await copyOfRead(name, id);
+    await (await gateway(`/services/${name}/read?item=1`, { headers: copy })).text();
+    const seenByMain = await seenBy(origins.v1, id);
+    expect(header(seenByMain[1], "x-daeploy-shadow")).toBe("1");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await seenBy(origins.v2, id)).toHaveLength(1);
   });
 });
 

@@ -84,7 +84,7 @@ describe("mirroring", () => {
       expect(shadow?.method).toBe("POST");
       expect(shadow?.url).toBe("/orders/42?expand=items&x=%20y");
       expect(shadow?.headers["x-daeploy-shadow"]).toBe("1");
-      expect(shadow?.headers["x-daeploy-shadow-proof"]).toMatch(/^[0-9a-f]{64}$/);
+      expect(shadow?.headers["x-daeploy-shadow-proof"]).toMatch(/^\d+\.[0-9a-f]{64}$/);
       expect(comparableHeaders(shadow)).toEqual(comparableHeaders(main));
       expect(shadow?.bodyBase64).toBe(main?.bodyBase64);
     }

@@ -14,7 +14,7 @@ async function mainAt(name: string, ttlMs: number): Promise<string | null> {
 
 /** An assign written straight through the coordinator, as another isolate's admin call would land: this isolate's cache is not told. */
 async function assignBehindTheCache(name: string, version: string) {
-  const outcome = await env.SERVICE_COORDINATOR.getByName(name).assign(name, version);
+  const outcome = await env.SERVICE_COORDINATOR.getByName(name).assign(name, version, false, "admin-token");
   expect(outcome.ok).toBe(true);
 }
 
@@ -69,7 +69,7 @@ describe("route cache", () => {
     const name = uniqueName("killed");
     await deploy(name, "1.0.0", origins.v1);
     expect(await mainAt(name, 300)).toBe("1.0.0");
-    const outcome = await env.SERVICE_COORDINATOR.getByName(name).kill(name);
+    const outcome = await env.SERVICE_COORDINATOR.getByName(name).kill(name, undefined, "admin-token");
     expect(outcome.ok).toBe(true);
     await new Promise((resolve) => setTimeout(resolve, 400));
     const { response } = await withVars({ ROUTES_CACHE_TTL_MS: "300" }, new Request(`${GATEWAY}/services/${name}/`));

@@ -1,9 +1,10 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, inject, it, vi } from "vitest";
-import type { RolloutView, ServiceRecord } from "../../src/api/schemas.ts";
+import type { RolloutView } from "../../src/api/schemas.ts";
 import type { EvidenceReport } from "../../src/evidence/verdict.ts";
 import worker from "../../src/index.ts";
+import type { ServiceRecord } from "../../src/registry/records.ts";
 import { api, deploy, versionsOf } from "./admin-client.ts";
 import { gateway, uniqueName } from "./proxy-helpers.ts";
 

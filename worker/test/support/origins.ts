@@ -308,6 +308,28 @@ export async function startOrigin(behaviour: OriginBehaviour): Promise<RunningOr
       res.end();
       return;
     }
+    if (url.pathname === "/account") {
+      // An answer with everything redaction must keep out of a sample: a session cookie, a token, an email.
+      res.writeHead(200, {
+        "content-type": "application/json",
+        "set-cookie": "session=s3ss10n-of-ann; HttpOnly",
+        "x-origin-version": behaviour.version,
+      });
+      res.end(JSON.stringify({ version: behaviour.version, email: "ann@example.com", accessToken: "acc-t0k3n" }));
+      return;
+    }
+    if (url.pathname === "/raw-text") {
+      // Whatever the client asked for, raw, after the version: a body with bytes a terminal obeys.
+      res.writeHead(200, { "content-type": "text/plain; charset=utf-8" });
+      res.end(`${behaviour.version}: ${url.searchParams.get("text") ?? ""}`);
+      return;
+    }
+    if (url.pathname.endsWith("/sw.js")) {
+      // A service worker script that asks for the whole origin as its scope.
+      res.writeHead(200, { "content-type": "text/javascript", "service-worker-allowed": "/" });
+      res.end("self.addEventListener('fetch', () => {});");
+      return;
+    }
     if (behaviour.sse) {
       res.writeHead(200, { "content-type": "text/event-stream", "x-origin-version": behaviour.version });
       res.write("data: first\n\n");

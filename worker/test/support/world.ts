@@ -7,7 +7,8 @@ import { deadPort, startOrigin } from "./origins.ts";
 
 /** What the Node-side test projects (cli, e2e, browser) run against. */
 export interface TestWorld {
-  gateway: { url: string; token: string };
+  /** `readToken` is the gateway's READ_TOKEN: it may read, never change. */
+  gateway: { url: string; token: string; readToken: string };
   /** v1 and v2 answer with their own version in the body; `dead` is a port nobody listens on. */
   origins: { v1: string; v2: string; dead: string };
   /** This run's temporary files; removed by `teardown`. */
@@ -19,10 +20,20 @@ export interface TestWorld {
  * A gateway of its own (`npm run dev` with its own state and token, no cron) and two real origins.
  * `alongside` runs at the same time (a build, say); if anything fails, whatever started is stopped.
  */
-export async function startTestWorld(label: string, alongside: Promise<unknown>[] = []): Promise<TestWorld> {
+export async function startTestWorld(
+  label: string,
+  alongside: Promise<unknown>[] = [],
+  /** More `[vars]` for the gateway (Cloudflare Access, say). */
+  vars: Record<string, string> = {},
+): Promise<TestWorld> {
   const scratchDir = await mkdtemp(join(tmpdir(), `daeploy-edge-${label}-`));
+  const readToken = `read-${randomUUID()}`;
   const started = await Promise.allSettled([
-    startGateway({ token: `test-${randomUUID()}`, stateDir: join(scratchDir, "gateway") }),
+    startGateway({
+      token: `test-${randomUUID()}`,
+      stateDir: join(scratchDir, "gateway"),
+      vars: { ...vars, READ_TOKEN: readToken },
+    }),
     startOrigin({ version: "1.0.0" }),
     startOrigin({ version: "2.0.0" }),
     deadPort(),
@@ -41,7 +52,7 @@ export async function startTestWorld(label: string, alongside: Promise<unknown>[
     throw failure?.reason ?? new Error("the test world did not start");
   }
   return {
-    gateway: { url: gateway.url, token: gateway.token },
+    gateway: { url: gateway.url, token: gateway.token, readToken },
     origins: { v1: v1.url, v2: v2.url, dead: `http://127.0.0.1:${dead}` },
     scratchDir,
     teardown,

@@ -1,0 +1,67 @@
+import type { AuditAction, ServiceStatus } from "../db/schema.ts";
+import type { Gate, PolicyOverrides, ShadowReport } from "../evidence/verdict.ts";
+import type { NotifyTarget } from "../notify/target.ts";
+
+/** Who made an admin call, as the audit trail records it. */
+export type Actor = "admin-token" | "read-token" | `access:${string}` | "rollout";
+
+/** A version as the admin API and the CLI show it. */
+export interface ServiceRecord {
+  name: string;
+  version: string;
+  origin: string;
+  main: boolean;
+  status: ServiceStatus;
+  statusSince: string;
+  createdAt: string;
+  mirrorPercent: number;
+  mirrorMethods: string[] | null;
+  /** Request headers removed from the copies this version receives, lower case. */
+  stripHeaders: string[];
+  /** 0–50: the share of requests this version answers while a shadow (main gets their copies). */
+  canaryPercent: number;
+  /** The header whose value picks the canary's requests; null for the request id. */
+  canaryKey: string | null;
+}
+
+/** What an assignment did: whether main moved, the versions after it, and the verdict the gate decided on. */
+export interface AssignResult {
+  changed: boolean;
+  services: ServiceRecord[];
+  verdict: ShadowReport | null;
+  warning?: string;
+}
+
+/** A name's policy as the admin API shows it: every field present. */
+export interface PolicyResult {
+  ignore: string[];
+  headers: string[];
+  noisePercent: number;
+  /** Sample fields stored redacted besides the credential-named ones: `query.<param>`, `body.<field>`. */
+  redact: string[];
+  gate: Gate;
+  /** Where the name's changes are POSTed, and which; null for nowhere. */
+  notify: NotifyTarget | null;
+}
+
+/**
+ * A change to a name's policy: given fields replace the stored ones, gate thresholds one by one, and
+ * `ignoreAdd`/`ignoreRemove` edit the stored ignore list path by path.
+ */
+export type PolicyChange = PolicyOverrides & {
+  ignoreAdd?: string[];
+  ignoreRemove?: string[];
+  /** Replaces where events go; null stops them. */
+  notify?: NotifyTarget | null;
+};
+
+/** One change in the audit trail, as the admin API shows it. */
+export interface AuditRecord {
+  id: number;
+  at: string;
+  actor: Actor;
+  action: AuditAction;
+  name: string;
+  version: string | null;
+  detail: Record<string, unknown>;
+}
