@@ -533,40 +533,24 @@ export const AuditQuerySchema = v.object({
 });
 
 /** The named schemas of the OpenAPI document's components. */
-export const NAMED_SCHEMAS = {
-  ServiceRecord: ServiceRecordSchema,
-  ServiceList: ServiceListSchema,
-  KilledList: KilledListSchema,
-  AssignResult: AssignResultSchema,
-  ShadowReport: ShadowReportSchema,
-  GateResult: GateResultSchema,
-  EvidenceReport: EvidenceReportSchema,
-  ReportSeries: ReportSeriesSchema,
-  Diffs: DiffsSchema,
-  Policy: PolicySchema,
-  Audit: AuditSchema,
-  Session: SessionSchema,
-  Error: ErrorSchema,
-  DeployRequest: DeployBodySchema,
-  AssignRequest: AssignBodySchema,
-  TrafficControlsRequest: TrafficControlsBodySchema,
-  PolicyRequest: PolicyBodySchema,
-};
-
 // Progressive delivery: a rollout raises a shadow's canary share step by step while its verdict passes.
 
 export const ROLLOUT_STEPS_MAX = 10;
 const STEPS_SHAPE = "must be increasing canary shares from 1 to 50, such as [5, 25, 50]";
 
+const rolloutSteps = v.pipe(
+  v.array(v.number(STEPS_SHAPE), STEPS_SHAPE),
+  v.minLength(1, STEPS_SHAPE),
+  v.maxLength(ROLLOUT_STEPS_MAX, `must have at most ${ROLLOUT_STEPS_MAX} steps`),
+  v.check((steps) => steps.every((p) => p >= 1 && p <= 50), STEPS_SHAPE),
+  v.check((steps) => steps.every((p) => Math.round(p * 100) === p * 100), "must have at most two decimals"),
+  v.check((steps) => steps.every((p, i) => i === 0 || p > (steps[i - 1] ?? 0)), STEPS_SHAPE),
+);
+
 export const RolloutBodySchema = v.object(
   {
     steps: v.pipe(
-      v.array(v.number(STEPS_SHAPE), STEPS_SHAPE),
-      v.minLength(1, STEPS_SHAPE),
-      v.maxLength(ROLLOUT_STEPS_MAX, `must have at most ${ROLLOUT_STEPS_MAX} steps`),
-      v.check((steps) => steps.every((p) => p >= 1 && p <= 50), STEPS_SHAPE),
-      v.check((steps) => steps.every((p) => Math.round(p * 100) === p * 100), "must have at most two decimals"),
-      v.check((steps) => steps.every((p, i) => i === 0 || p > (steps[i - 1] ?? 0)), STEPS_SHAPE),
+      rolloutSteps,
       v.description("The canary share (percent) of each step, increasing, from 1 to 50"),
       v.metadata({ examples: [[5, 25, 50]] }),
     ),
@@ -618,3 +602,26 @@ export const RolloutSchema = v.object({
 export type RolloutView = v.InferOutput<typeof RolloutSchema>;
 
 export const RolloutListSchema = v.object({ rollouts: v.array(RolloutSchema) });
+
+export const NAMED_SCHEMAS = {
+  ServiceRecord: ServiceRecordSchema,
+  ServiceList: ServiceListSchema,
+  KilledList: KilledListSchema,
+  AssignResult: AssignResultSchema,
+  ShadowReport: ShadowReportSchema,
+  GateResult: GateResultSchema,
+  EvidenceReport: EvidenceReportSchema,
+  ReportSeries: ReportSeriesSchema,
+  Diffs: DiffsSchema,
+  Policy: PolicySchema,
+  Audit: AuditSchema,
+  Session: SessionSchema,
+  Error: ErrorSchema,
+  DeployRequest: DeployBodySchema,
+  AssignRequest: AssignBodySchema,
+  TrafficControlsRequest: TrafficControlsBodySchema,
+  PolicyRequest: PolicyBodySchema,
+  Rollout: RolloutSchema,
+  RolloutList: RolloutListSchema,
+  RolloutRequest: RolloutBodySchema,
+};
