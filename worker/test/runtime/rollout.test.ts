@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, inject, it, vi } from "vitest"
 import type { RolloutView } from "../../src/api/schemas.ts";
 import type { EvidenceReport } from "../../src/evidence/verdict.ts";
 import worker from "../../src/index.ts";
-import type { ServiceRecord } from "../../src/registry/records.ts";
+import type { AuditRecord, ServiceRecord } from "../../src/registry/records.ts";
 import { api, deploy, versionsOf } from "./admin-client.ts";
 import { gateway, uniqueName } from "./proxy-helpers.ts";
 
@@ -103,6 +103,18 @@ describe("rollout", () => {
     ]);
     expect(await mainOf(name)).toBe("2.0.0");
     expect(await canaryOf(name, "2.0.0")).toBe(0);
+
+    // Every transition is in the audit trail, the cron's under the actor `rollout`, the promotion as an assign too.
+    const { body } = await api<{ audit: AuditRecord[] }>("GET", `/audit?name=${name}`);
+    const trail = body.audit
+      .filter((row) => row.action === "rollout" || row.action === "assign")
+      .map((row) => [row.action, row.actor, row.detail.change ?? row.detail.rollout]);
+    expect(trail.reverse()).toEqual([
+      ["rollout", "admin-token", "started"],
+      ["rollout", "rollout", "advanced"],
+      ["assign", "rollout", true],
+      ["rollout", "rollout", "promoted"],
+    ]);
   });
 
   it("is aborted by the next cron run when the verdict fails: canary back to 0, main unchanged, reasons recorded", {
