@@ -106,6 +106,7 @@ describe("shadowReport", () => {
       down: 0,
       skipped: 0,
       unrecorded: 0,
+      canary: 0,
     });
     expect(report.fields).toEqual([
       { path: "body.price", kind: "value", count: 100, rate: 0.1, noiseRate: 0, ignored: false, counts: true },
