@@ -4,7 +4,9 @@ import { afterEach, beforeEach, describe, expect, inject, it, vi } from "vitest"
 import type { RolloutView } from "../../src/api/schemas.ts";
 import type { EvidenceReport } from "../../src/evidence/verdict.ts";
 import worker from "../../src/index.ts";
+import type { NotifyEvent } from "../../src/notify/deliver.ts";
 import type { AuditRecord, ServiceRecord } from "../../src/registry/records.ts";
+import type { ReceivedPost } from "../support/receiver.ts";
 import { api, deploy, versionsOf } from "./admin-client.ts";
 import { gateway, uniqueName } from "./proxy-helpers.ts";
 
@@ -57,6 +59,16 @@ async function labName(prefix: string, shadowOrigin = origins.labShadow): Promis
   const gate = { minRequests: 100, maxDiffRate: 0.05, maxErrorRateIncrease: 0.05 };
   expect((await api("PUT", `/services/${name}/policy`, { body: { gate } })).status).toBe(200);
   return name;
+}
+
+/** The notification events a name's receiver got, once it has `count` (delivery runs after the response). */
+async function receivedEvents(name: string, count: number): Promise<NotifyEvent[]> {
+  const deadline = Date.now() + 8_000;
+  for (;;) {
+    const posts: ReceivedPost[] = await (await fetch(`${origins.receiver}/__received?key=${name}`)).json();
+    if (posts.length >= count || Date.now() > deadline) return posts.map((post) => post.body as NotifyEvent);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 const start = (name: string, version: string, body: unknown) =>
@@ -122,6 +134,8 @@ describe("rollout", () => {
   }, async () => {
     // 3.0.0 answers 503 to everything.
     const name = await labName("rollfail", origins.v3);
+    const notify = { url: `${origins.receiver}/ok/${name}`, events: ["rollout"] };
+    expect((await api("PUT", `/services/${name}/policy`, { body: { notify } })).status).toBe(200);
     expect((await start(name, "2.0.0", { steps: [5, 25, 50], stepMinutes: 10 })).status).toBe(201);
     // Its 5 % canary share answers those clients with its 503s: a canary's HTTP answer is its answer.
     await traffic(name, 0, 110, false);
@@ -135,6 +149,13 @@ describe("rollout", () => {
     expect(aborted.results.map((r) => r.verdict)).toEqual(["fail"]);
     expect(await canaryOf(name, "2.0.0")).toBe(0);
     expect(await mainOf(name)).toBe("1.0.0");
+    // Both transitions were notified as `rollout` events, the abort with the failing verdict and its reasons.
+    const posts = await receivedEvents(name, 2);
+    expect(posts.map((event) => [event.event, event.verdict, event.text.split(",")[0]])).toEqual([
+      ["rollout", null, `rollout of ${name} 2.0.0 started at 5 % (steps 5`],
+      ["rollout", "fail", `rollout of ${name} 2.0.0 aborted`],
+    ]);
+    expect(posts[1]?.reasons[0]).toBe("the verdict at 5 % is fail");
   });
 
   it("refuses bad input with 422 naming the field, a rollout on main with 422, and a second one with 409", async () => {
