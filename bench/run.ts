@@ -1,5 +1,6 @@
 // `npm run bench [-- --quick] [-- --only <regex>]`: the gateway's cost and the shadows'
 // cost, side by side with a bare Worker and nginx's mirror module, in one run on 127.0.0.1.
+// `npm run bench -- --scale [--quick]`: the evidence ledger under many isolates (scale.ts).
 import {
   existsSync,
   mkdirSync,
@@ -46,6 +47,7 @@ const BUSY_MACHINE_PCT = 10;
 const { values: options } = parseArgs({
   options: {
     quick: { type: "boolean", default: false },
+    scale: { type: "boolean", default: false },
     duration: { type: "string" },
     warmup: { type: "string" },
     connections: { type: "string", default: "4" },
@@ -54,6 +56,12 @@ const { values: options } = parseArgs({
     "gateway-root": { type: "string" },
   },
 });
+
+if (options.scale) {
+  const { runScale } = await import("./scale.ts");
+  await runScale({ root, quick: options.quick });
+  process.exit(0);
+}
 
 const positiveNumber = (raw: string | undefined, fallback: number, flag: string): number => {
   if (raw === undefined) return fallback;

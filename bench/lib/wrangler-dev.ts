@@ -82,7 +82,8 @@ export async function startGateway(options: {
     stateDir,
     token: BENCH_ADMIN_TOKEN,
     cron: true,
-    vars: { ROUTES_CACHE_TTL_MS: defaultRoutesCacheTtlMs(root), ...options.vars },
+    // Ledgers count their batches only where asked: the bench reads the count (lib/ledger-writes.ts).
+    vars: { ROUTES_CACHE_TTL_MS: defaultRoutesCacheTtlMs(root), LEDGER_COUNT_WRITES: "on", ...options.vars },
     wranglerArgs: wranglerLogLevel,
     logPath,
   });
@@ -140,6 +141,38 @@ export async function startPassthrough(options: {
     process: started,
     processes: () => wranglerProcesses(started, port),
   };
+}
+
+/** The ledger load generator of `--scale` (bench/scale/): the gateway's EvidenceLedger behind a small Worker. */
+export async function startScaleWorker(options: {
+  root: string;
+  port: number;
+  stateDir: string;
+  logDir: string;
+}): Promise<{ url: string; process: Started; processes(): RuntimeProcess[] }> {
+  const { root, port, stateDir, logDir } = options;
+  const started = startProcess(
+    "ledger-scale",
+    process.execPath,
+    [
+      wranglerBin,
+      "dev",
+      "--config",
+      join(root, "bench", "scale", "wrangler.toml"),
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--persist-to",
+      stateDir,
+      "--show-interactive-dev-session=false",
+      ...wranglerLogLevel,
+    ],
+    { cwd: root, env: quietEnv, logDir },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${url}/`, started, 90_000, {}, (r) => r.ok);
+  return { url, process: started, processes: () => wranglerProcesses(started, port) };
 }
 
 /** Registers one version through the admin API, as `daeploy-edge deploy` would. */

@@ -14,6 +14,8 @@ export interface GatewayConfig {
   compareMaxBodyBytes: number;
   /** Bodies held for comparison at once, per isolate; past it, exchanges are mirrored but not compared. */
   compareMemoryBytes: number;
+  /** Ledger Durable Objects per name: each isolate writes to one, reads merge all (see evidence/shards.ts). */
+  ledgerShards: number;
 }
 
 export const DEFAULT_CONFIG: GatewayConfig = {
@@ -26,7 +28,11 @@ export const DEFAULT_CONFIG: GatewayConfig = {
   compareResponses: true,
   compareMaxBodyBytes: 256 * 1024,
   compareMemoryBytes: 32 * 1024 * 1024,
+  ledgerShards: 1,
 };
+
+/** Cloudflare's soft limit of about 1,000 requests a second per object, times 32, covers any service we size for. */
+export const MAX_LEDGER_SHARDS = 32;
 
 // A mistyped variable falls back to its default rather than turning every request into a 500.
 function nonNegativeInt(raw: string | undefined, fallback: number): number {
@@ -39,6 +45,22 @@ function nonNegativeInt(raw: string | undefined, fallback: number): number {
 function positiveInt(raw: string | undefined, fallback: number): number {
   const value = nonNegativeInt(raw, fallback);
   return value > 0 ? value : fallback;
+}
+
+// Unlike the other tunables, a bad shard count is worth a warning: it decides where evidence goes.
+function ledgerShards(raw: string | undefined): number {
+  if (raw === undefined || raw.trim() === "") return DEFAULT_CONFIG.ledgerShards;
+  const value = Number(raw);
+  if (Number.isSafeInteger(value) && value >= 1 && value <= MAX_LEDGER_SHARDS) return value;
+  console.warn(
+    JSON.stringify({
+      event: "config_invalid",
+      variable: "LEDGER_SHARDS",
+      value: raw,
+      reason: `must be a whole number from 1 to ${MAX_LEDGER_SHARDS}; using ${DEFAULT_CONFIG.ledgerShards}`,
+    }),
+  );
+  return DEFAULT_CONFIG.ledgerShards;
 }
 
 const parsed = new WeakMap<Env, GatewayConfig>();
@@ -57,6 +79,7 @@ export function readConfig(env: Env): GatewayConfig {
       compareResponses: env.COMPARE_RESPONSES?.trim().toLowerCase() !== "off",
       compareMaxBodyBytes: nonNegativeInt(env.COMPARE_MAX_BODY_BYTES, DEFAULT_CONFIG.compareMaxBodyBytes),
       compareMemoryBytes: nonNegativeInt(env.COMPARE_MEMORY_BYTES, DEFAULT_CONFIG.compareMemoryBytes),
+      ledgerShards: ledgerShards(env.LEDGER_SHARDS),
     };
     parsed.set(env, config);
   }

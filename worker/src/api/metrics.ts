@@ -23,7 +23,7 @@ export async function collectMetrics(env: Env, now = Date.now()): Promise<string
         const main = versions.find((v) => v.main)?.version ?? "";
         const input = { name: service, from: now - GATE_WINDOW.ms, to: now, main, shadows, policy };
         const [metrics, notifications] = await Promise.all([
-          shadows.length > 0 ? callLedger(env, service, (ledger) => ledger.metrics(input)) : [],
+          shadows.length > 0 ? callLedger(env, service, (ledger, shards) => ledger.metrics({ ...input, shards })) : [],
           policy.notify ? env.SERVICE_COORDINATOR.getByName(service).notificationCounts() : undefined,
         ]);
         return { service, shadows: metrics, ...(notifications && { notifications }) };

@@ -113,7 +113,7 @@ async function readGate(
   const main = versions.find((v) => v.main)?.version ?? "";
   const to = Date.now();
   const input = { name, from: to - window, to, main, shadows: [version], policy };
-  const report: EvidenceReport = await readEvidence(env, name, (ledger) => ledger.report(input));
+  const report: EvidenceReport = await readEvidence(env, name, (ledger, shards) => ledger.report({ ...input, shards }));
   return gateAnswer(report, version, windowText, answer);
 }
 
@@ -335,8 +335,8 @@ const routes = adminApi
       const shadows = versions.filter((v) => !v.main).map((v) => v.version);
       const to = Date.now();
       const input = { name, from: to - window, to, main, shadows, policy };
-      const report: EvidenceReport = await readEvidence(c.env, name, (ledger) =>
-        wantsSeries(query.series) ? ledger.reportWithSeries(input) : ledger.report(input),
+      const report: EvidenceReport = await readEvidence(c.env, name, (ledger, shards) =>
+        wantsSeries(query.series) ? ledger.reportWithSeries({ ...input, shards }) : ledger.report({ ...input, shards }),
       );
       return c.json(report, 200);
     },
@@ -385,7 +385,9 @@ const routes = adminApi
       const { name, version } = c.req.valid("param");
       const { path, limit } = c.req.valid("query");
       findVersion(await listServices(openDatabase(c.env.DB), name), name, version);
-      const diffs = await readEvidence(c.env, name, (ledger) => ledger.diffs(version, { path, limit: Number(limit) }));
+      const diffs = await readEvidence(c.env, name, (ledger, shards) =>
+        ledger.diffs(version, { path, limit: Number(limit), name, shards }),
+      );
       return c.json(diffs, 200);
     },
   )

@@ -414,8 +414,8 @@ export class ServiceCoordinator extends DurableObject<Env> {
     try {
       const to = window?.to ?? Date.now();
       const from = window?.from ?? to - GATE_WINDOW.ms;
-      const report = await callLedger(this.env, name, (ledger) =>
-        ledger.report({ name, from, to, main: main ?? "", shadows: [version], policy }),
+      const report = await callLedger(this.env, name, (ledger, shards) =>
+        ledger.report({ name, from, to, main: main ?? "", shadows: [version], policy, shards }),
       );
       const verdict = report.shadows.find((shadow) => shadow.version === version);
       if (!verdict) return { verdict: null, evidence: { unavailable: "the ledger reported no entry for it" } };
@@ -432,7 +432,7 @@ export class ServiceCoordinator extends DurableObject<Env> {
    */
   async #destroyEvidence(name: string): Promise<void> {
     try {
-      await callLedger(this.env, name, (ledger) => ledger.destroy());
+      await callLedger(this.env, name, (ledger, shards) => ledger.destroy({ name, shards }));
     } catch (error) {
       console.error(JSON.stringify({ event: "ledger_destroy_failed", name, message: reasonOf(error) }));
     }
@@ -445,7 +445,7 @@ export class ServiceCoordinator extends DurableObject<Env> {
    */
   async #forgetEvidence(name: string, version: string): Promise<void> {
     try {
-      await callLedger(this.env, name, (ledger) => ledger.forget(version));
+      await callLedger(this.env, name, (ledger, shards) => ledger.forget(version, { name, shards }));
     } catch (error) {
       console.error(JSON.stringify({ event: "ledger_forget_failed", name, version, message: reasonOf(error) }));
     }

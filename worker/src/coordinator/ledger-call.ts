@@ -1,14 +1,19 @@
+import { readConfig } from "../config.ts";
 import type { Env } from "../env.ts";
 import type { EvidenceLedger } from "../evidence/ledger.ts";
 
 /** A ledger that answers slower than this counts as unreachable, so that it cannot hold an admin call (or a name's queue). */
 export const LEDGER_TIMEOUT_MS = 5_000;
 
-/** One call to a name's evidence ledger, bounded in time. */
+/**
+ * One call to a name's evidence ledger, bounded in time. The call goes to
+ * the name's shard 0, which reads (or forgets) every other shard with
+ * `shards`: the gateway's LEDGER_SHARDS, and any more shards ever used.
+ */
 export async function callLedger<T>(
-  env: Pick<Env, "EVIDENCE_LEDGER">,
+  env: Env,
   name: string,
-  call: (ledger: DurableObjectStub<EvidenceLedger>) => Promise<T>,
+  call: (ledger: DurableObjectStub<EvidenceLedger>, shards: number) => Promise<T>,
 ): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -18,7 +23,7 @@ export async function callLedger<T>(
     );
   });
   try {
-    return await Promise.race([call(env.EVIDENCE_LEDGER.getByName(name)), timeout]);
+    return await Promise.race([call(env.EVIDENCE_LEDGER.getByName(name), readConfig(env).ledgerShards), timeout]);
   } finally {
     clearTimeout(timer);
   }

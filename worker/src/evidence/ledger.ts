@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { MAX_LEDGER_SHARDS } from "../config.ts";
 import type { Env } from "../env.ts";
 import {
   cutBody,
@@ -16,11 +17,13 @@ import {
   forgetLifetime,
   LIFETIME_SCHEMA,
   LIFETIME_TABLES,
+  lifetimeParts,
+  metricsOf,
   type VersionMetrics,
-  versionMetrics,
 } from "./lifetime.ts";
 import { CACHED_WINDOW_MINUTES, ReportCache } from "./report-cache.ts";
 import { p99OrNull, seriesSteps, stepOf } from "./series.ts";
+import { shardName } from "./shards.ts";
 import {
   type EvidencePolicy,
   type EvidenceReport,
@@ -29,17 +32,30 @@ import {
   noiseReport,
   parseSignature,
   type ReportSeries,
-  type ShadowEvidence,
   type ShadowReport,
   shadowReport,
   signatureOf,
   withDefaults,
 } from "./verdict.ts";
+import {
+  addCounters,
+  type CounterRow,
+  emptyEvidence,
+  evidenceOf,
+  type LifetimeJson,
+  mergeWindows,
+  noiseOf,
+  type SignatureRow,
+  type WindowRows,
+} from "./window.ts";
 
 const MINUTE_MS = 60_000;
 /** Evidence older than this is pruned. */
 export const RETENTION_MS = 7 * 24 * 60 * MINUTE_MS;
 const PRUNE_EVERY_MS = 60 * MINUTE_MS;
+/** Minutes older than this are rolled up into hours (at the alarm, hourly), so a week reads about 400 rows. */
+export const ROLLUP_AFTER_MS = 3 * 60 * MINUTE_MS;
+const HOUR_MINUTES = 60;
 
 export interface ReportInput {
   name: string;
@@ -49,23 +65,9 @@ export interface ReportInput {
   main: string;
   shadows: string[];
   policy?: Partial<Omit<EvidencePolicy, "gate">> & { gate?: Partial<EvidencePolicy["gate"]> };
+  /** LEDGER_SHARDS of the reader; reads cover at least this many shards (and every shard ever noted). */
+  shards?: number;
 }
-
-/** One row of `counters`, as SQLite returns it. */
-type CounterRow = {
-  minute: number;
-  mirrored: number;
-  compared: number;
-  not_compared: number;
-  errors_shadow: number;
-  down: number;
-  skipped: number;
-  unrecorded: number;
-  errors_main: number;
-  canary: number;
-  latency_main: string;
-  latency_shadow: string;
-};
 
 /** Signature rows one (version, minute) may hold; past it, new signatures count as `unrecorded`. */
 export const MAX_SIGNATURES_PER_MINUTE = 500;
@@ -103,8 +105,15 @@ CREATE TABLE IF NOT EXISTS samples (
 CREATE TABLE IF NOT EXISTS sample_paths (
   version TEXT NOT NULL, path TEXT NOT NULL, sample_id INTEGER NOT NULL, PRIMARY KEY (version, path, sample_id));
 CREATE INDEX IF NOT EXISTS samples_by_minute ON samples (minute);
--- How many batches this ledger has taken: its write load, read by tests and the bench.
+-- Pruning deletes by minute and by sample: ranges and lookups, not scans.
+CREATE INDEX IF NOT EXISTS counters_by_minute ON counters (minute);
+CREATE INDEX IF NOT EXISTS signatures_by_minute ON signatures (minute);
+CREATE INDEX IF NOT EXISTS fields_by_last_minute ON fields (last_minute);
+CREATE INDEX IF NOT EXISTS sample_paths_by_sample ON sample_paths (sample_id);
+-- How many batches this ledger has taken, kept only with LEDGER_COUNT_WRITES = "on" (tests, the bench).
 CREATE TABLE IF NOT EXISTS writes (id INTEGER PRIMARY KEY CHECK (id = 1), count INTEGER NOT NULL);
+-- In shard 0 only: the most shards any writer or reader of this name has used, so reads cover them all.
+CREATE TABLE IF NOT EXISTS shard_span (id INTEGER PRIMARY KEY CHECK (id = 1), shards INTEGER NOT NULL);
 `;
 
 /** Every table of evidence, dropped when an older layout is found. */
@@ -132,8 +141,12 @@ export class EvidenceLedger extends DurableObject<Env> {
   /** Per version, the fields it has recorded (see `fields`); dropped whenever rows are deleted. */
   readonly #fields = new Map<string, Set<string>>();
 
+  readonly #countWrites: boolean;
+  #storedSpan: number | undefined;
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.#countWrites = env.LEDGER_COUNT_WRITES === "on";
     void ctx.blockConcurrencyWhile(async () => {
       this.#ensureSchema();
       this.#alarmSet = (await ctx.storage.getAlarm()) !== null;
@@ -170,7 +183,9 @@ export class EvidenceLedger extends DurableObject<Env> {
         addNoiseToLifetime(sql, n.sampled, added);
       }
       for (const sample of batch.samples) this.#keepSample(sample);
-      sql.exec("INSERT INTO writes VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET count = count + 1");
+      if (this.#countWrites) {
+        sql.exec("INSERT INTO writes VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET count = count + 1");
+      }
     });
     if (!this.#alarmSet) {
       await this.ctx.storage.setAlarm(Date.now() + PRUNE_EVERY_MS);
@@ -295,37 +310,105 @@ export class EvidenceLedger extends DurableObject<Env> {
 
   async report(input: ReportInput): Promise<EvidenceReport> {
     this.#ensureSchema();
-    return this.#cached("report", input, (lo, hi) => {
+    return this.#read("report", input, false, (_lo, _hi, rows) => {
       const policy = withDefaults(input.policy);
-      const noise = this.#noiseEvidence(lo, hi);
-      const shadows = input.shadows.map((version) => shadowReport(this.#evidenceOf(version, lo, hi), noise, policy));
+      const noise = noiseOf(rows);
+      const shadows = input.shadows.map((version) => shadowReport(evidenceOf(version, rows), noise, policy));
       return assembleReport(input, shadows, noise);
     });
   }
 
-  /** A long window's report from the cache while its last minute is the same (see ReportCache). */
-  #cached<T extends EvidenceReport>(kind: string, input: ReportInput, read: (lo: number, hi: number) => T): T {
+  /**
+   * A report over this ledger's rows of the window and, when the name is
+   * sharded, every other shard's, read at once. A long window's report comes
+   * from the cache while its last minute is the same (see ReportCache).
+   */
+  async #read<T extends EvidenceReport>(
+    kind: string,
+    input: ReportInput,
+    perMinute: boolean,
+    build: (lo: number, hi: number, rows: WindowRows) => T,
+  ): Promise<T> {
     const lo = Math.ceil(input.from / MINUTE_MS);
     const hi = Math.ceil(input.to / MINUTE_MS);
-    if (hi - lo < CACHED_WINDOW_MINUTES) return read(lo, hi);
-    const key = JSON.stringify([kind, lo, input.main, input.shadows, input.policy ?? null]);
-    const hit = this.#reports.get(key, hi) as T | undefined;
-    if (hit) return { ...hit, window: assembleWindow(input) };
-    const report = read(lo, hi);
-    this.#reports.set(key, report);
+    const others = this.#otherShards(input.name, input.shards);
+    const cached = hi - lo >= CACHED_WINDOW_MINUTES;
+    const key = JSON.stringify([kind, lo, input.main, input.shadows, input.policy ?? null, others.length]);
+    if (cached) {
+      const hit = this.#reports.get(key, hi) as T | undefined;
+      if (hit) return { ...hit, window: assembleWindow(input) };
+    }
+    const own = this.#window(lo, hi, input.shadows, perMinute);
+    const rows =
+      others.length === 0
+        ? own
+        : mergeWindows([
+            own,
+            ...(await Promise.all(others.map((shard) => shard.windowRows(lo, hi, input.shadows, perMinute)))),
+          ]);
+    const report = build(lo, hi, rows);
+    if (cached) this.#reports.set(key, report);
     return report;
   }
 
-  /** Newest samples first; with `path`, only those kept for that path. */
+  /** This shard's rows of the window, for shard 0 to merge (see `report`). */
+  async windowRows(lo: number, hi: number, versions: string[], perMinute: boolean): Promise<WindowRows> {
+    this.#ensureSchema();
+    return this.#window(lo, hi, versions, perMinute);
+  }
+
+  /** Shard 0 hears that a writer uses `shards` shards: reads cover them from now on. */
+  async noteShards(shards: number): Promise<void> {
+    this.#ensureSchema();
+    if (Number.isSafeInteger(shards) && shards >= 1 && shards <= MAX_LEDGER_SHARDS) this.#span(shards);
+  }
+
+  /** The most shards this name has used, counting `requested` (the reader's LEDGER_SHARDS) in. */
+  #span(requested = 1): number {
+    const sql = this.ctx.storage.sql;
+    // Read once per instance: only this object writes it, so the copy stays true (a cached report costs no query).
+    this.#storedSpan ??= sql.exec<{ shards: number }>("SELECT shards FROM shard_span").toArray()[0]?.shards ?? 1;
+    const stored = this.#storedSpan;
+    if (requested <= stored) return stored;
+    this.#storedSpan = requested;
+    sql.exec(
+      "INSERT INTO shard_span VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET shards = MAX(shards, excluded.shards)",
+      requested,
+    );
+    return requested;
+  }
+
+  /** Shards 1 … span-1 of `name`, when this is its shard 0 and the name is sharded. */
+  #otherShards(name: string | undefined, requested?: number): DurableObjectStub<EvidenceLedger>[] {
+    if (name === undefined) return [];
+    const span = this.#span(Math.min(requested ?? 1, MAX_LEDGER_SHARDS));
+    return Array.from({ length: span - 1 }, (_, k) => this.env.EVIDENCE_LEDGER.getByName(shardName(name, k + 1)));
+  }
+
+  /**
+   * Newest samples first; with `path`, only those kept for that path. With
+   * `name`, read on shard 0: the newest of every shard's samples.
+   */
   async diffs(
     version: string,
-    options: { path?: string; limit?: number } = {},
+    options: { path?: string; limit?: number; name?: string; shards?: number } = {},
   ): Promise<{ samples: ExchangeSample[] }> {
     this.#ensureSchema();
     const limit = Math.max(1, Math.min(options.limit ?? 10, 100));
+    const own = this.#samples(version, options.path, limit);
+    const others = this.#otherShards(options.name, options.shards);
+    if (others.length === 0) return { samples: own };
+    const theirs = await Promise.all(
+      others.map((shard) => shard.diffs(version, { path: options.path, limit: options.limit })),
+    );
+    const all = [own, ...theirs.map((part) => part.samples)].flat().sort((a, b) => Date.parse(b.at) - Date.parse(a.at));
+    return { samples: all.slice(0, limit) };
+  }
+
+  #samples(version: string, path: string | undefined, limit: number): ExchangeSample[] {
     const sql = this.ctx.storage.sql;
     const rows =
-      options.path === undefined
+      path === undefined
         ? sql.exec<{ sample: string }>(
             "SELECT sample FROM samples WHERE version = ? ORDER BY id DESC LIMIT ?",
             version,
@@ -335,10 +418,10 @@ export class EvidenceLedger extends DurableObject<Env> {
             `SELECT s.sample FROM samples s JOIN sample_paths p ON p.sample_id = s.id
              WHERE p.version = ? AND p.path = ? ORDER BY s.id DESC LIMIT ?`,
             version,
-            options.path,
+            path,
             limit,
           );
-    return { samples: rows.toArray().map((row) => JSON.parse(row.sample) as ExchangeSample) };
+    return rows.toArray().map((row) => JSON.parse(row.sample) as ExchangeSample);
   }
 
   /**
@@ -349,94 +432,7 @@ export class EvidenceLedger extends DurableObject<Env> {
    */
   async reportWithSeries(input: ReportInput): Promise<EvidenceReport & { series: ReportSeries }> {
     this.#ensureSchema();
-    return this.#cached("series", input, (lo, hi) => this.#readWithSeries(input, lo, hi));
-  }
-
-  #readWithSeries(input: ReportInput, lo: number, hi: number): EvidenceReport & { series: ReportSeries } {
-    const policy = withDefaults(input.policy);
-    const sql = this.ctx.storage.sql;
-    const steps = seriesSteps(lo, hi);
-    const zeros = () => new Array<number>(steps.length).fill(0);
-    const histograms = () => Array.from({ length: steps.length }, () => new LatencyHistogram());
-    const noise = this.#noiseEvidence(lo, hi);
-    const mainRequests = zeros();
-    const mainLatency = histograms();
-    const shadows: ShadowReport[] = [];
-    const shadowSeries: ReportSeries["versions"] = [];
-
-    for (const version of input.shadows) {
-      const requests = zeros();
-      const compared = zeros();
-      const different = zeros();
-      const latencyShadow = histograms();
-      const latencyMain = histograms();
-      const evidence = emptyEvidence(version);
-      for (const row of sql.exec<CounterRow>(
-        "SELECT * FROM counters WHERE version = ? AND minute >= ? AND minute < ?",
-        version,
-        lo,
-        hi,
-      )) {
-        const i = stepOf(steps, row.minute);
-        requests[i] = (requests[i] ?? 0) + row.mirrored;
-        compared[i] = (compared[i] ?? 0) + row.compared;
-        latencyMain[i]?.mergeJson(JSON.parse(row.latency_main) as HistogramJson);
-        latencyShadow[i]?.mergeJson(JSON.parse(row.latency_shadow) as HistogramJson);
-        addCounters(evidence, row);
-      }
-      latencyMain.forEach((histogram, i) => {
-        evidence.latencyMain.merge(histogram);
-        mainLatency[i]?.merge(histogram);
-      });
-      for (const histogram of latencyShadow) evidence.latencyShadow.merge(histogram);
-
-      // Keyed by partial flag and signature: a partial request that differs is judged, so it joins `compared`.
-      const signatureSteps = new Map<string, number[]>();
-      for (const row of sql.exec<{ minute: number; partial: number; signature: string; count: number }>(
-        "SELECT minute, partial, signature, count FROM signatures WHERE version = ? AND minute >= ? AND minute < ?",
-        version,
-        lo,
-        hi,
-      )) {
-        const signatures = row.partial ? evidence.partialSignatures : evidence.signatures;
-        signatures.set(row.signature, (signatures.get(row.signature) ?? 0) + row.count);
-        const key = `${row.partial}${row.signature}`;
-        let perStep = signatureSteps.get(key);
-        if (!perStep) {
-          perStep = zeros();
-          signatureSteps.set(key, perStep);
-        }
-        const i = stepOf(steps, row.minute);
-        perStep[i] = (perStep[i] ?? 0) + row.count;
-      }
-
-      const report = shadowReport(evidence, noise, policy);
-      shadows.push(report);
-      // Whether a field counts is decided over the whole window, as in the report; each step then adds its requests.
-      const counting = new Set(report.fields.filter((f) => f.counts).map((f) => `${f.path} ${f.kind}`));
-      for (const [key, perStep] of signatureSteps) {
-        if (!parseSignature(key.slice(1)).some((d) => counting.has(fieldKey(d)))) continue;
-        const partial = key[0] === "1";
-        perStep.forEach((n, i) => {
-          different[i] = (different[i] ?? 0) + n;
-          if (partial) compared[i] = (compared[i] ?? 0) + n;
-        });
-      }
-      // Sampling is nested, so main's mirrored requests in a step are those of its widest shadow.
-      requests.forEach((n, i) => {
-        mainRequests[i] = Math.max(mainRequests[i] ?? 0, n);
-      });
-      shadowSeries.push({ version, requests, compared, different, p99Ms: latencyShadow.map(p99OrNull) });
-    }
-
-    return {
-      ...assembleReport(input, shadows, noise),
-      series: {
-        from: new Date(steps.first * MINUTE_MS).toISOString(),
-        stepSeconds: steps.step * 60,
-        versions: [{ version: input.main, requests: mainRequests, p99Ms: mainLatency.map(p99OrNull) }, ...shadowSeries],
-      },
-    };
+    return this.#read("series", input, true, (lo, hi, rows) => readWithSeries(input, lo, hi, rows));
   }
 
   /**
@@ -444,8 +440,10 @@ export class EvidenceLedger extends DurableObject<Env> {
    * a version deployed again under that number starts with no evidence. Noise
    * stays, because it describes the name's main.
    */
-  async forget(version: string): Promise<void> {
+  async forget(version: string, sharded: { name: string; shards?: number } | undefined = undefined): Promise<void> {
     this.#ensureSchema();
+    const others = this.#otherShards(sharded?.name, sharded?.shards);
+    await Promise.all(others.map((shard) => shard.forget(version)));
     const sql = this.ctx.storage.sql;
     this.ctx.storage.transactionSync(() => {
       sql.exec("DELETE FROM counters WHERE version = ?", version);
@@ -462,17 +460,31 @@ export class EvidenceLedger extends DurableObject<Env> {
   /** For Prometheus: each shadow's lifetime counters (they outlive pruning) and its verdict over the input's window. */
   async metrics(input: ReportInput): Promise<VersionMetrics[]> {
     const hour = await this.report(input);
-    return versionMetrics(this.ctx.storage.sql, withDefaults(input.policy), hour);
+    const versions = input.shadows;
+    const others = await Promise.all(
+      this.#otherShards(input.name, input.shards).map((shard) => shard.lifetime(versions)),
+    );
+    return metricsOf(lifetimeParts(this.ctx.storage.sql, versions), others, withDefaults(input.policy), hour);
   }
 
-  /** Forgets everything: the name was killed. */
-  async destroy(): Promise<void> {
+  /** This shard's lifetime totals, for shard 0's metrics. */
+  async lifetime(versions: string[]): Promise<LifetimeJson> {
+    this.#ensureSchema();
+    return lifetimeParts(this.ctx.storage.sql, versions);
+  }
+
+  /** Forgets everything: the name was killed. On shard 0, with the name: every shard of it too. */
+  async destroy(sharded: { name: string; shards?: number } | undefined = undefined): Promise<void> {
+    this.#ensureSchema();
+    const others = this.#otherShards(sharded?.name, sharded?.shards);
+    await Promise.all(others.map((shard) => shard.destroy()));
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     this.#fields.clear();
     this.#reports.clear();
     this.#schemaReady = false;
     this.#alarmSet = false;
+    this.#storedSpan = undefined;
   }
 
   override async alarm(): Promise<void> {
@@ -480,6 +492,7 @@ export class EvidenceLedger extends DurableObject<Env> {
     const cutoff = Math.floor((Date.now() - RETENTION_MS) / MINUTE_MS);
     const sql = this.ctx.storage.sql;
     this.ctx.storage.transactionSync(() => {
+      this.#rollUp(Math.floor((Date.now() - ROLLUP_AFTER_MS) / MINUTE_MS));
       sql.exec("DELETE FROM counters WHERE minute < ?", cutoff);
       sql.exec("DELETE FROM signatures WHERE minute < ?", cutoff);
       sql.exec("DELETE FROM fields WHERE last_minute < ?", cutoff);
@@ -500,6 +513,80 @@ export class EvidenceLedger extends DurableObject<Env> {
     }
   }
 
+  /**
+   * Folds every minute before `before` into the row of its hour (the minute
+   * the hour starts): counters and noise are sums and histograms merge, so
+   * totals stay the same. A window whose edge falls inside a rolled-up hour
+   * takes that hour whole when the hour starts inside it; reports of the last
+   * few hours (the gate's window) are not affected.
+   */
+  #rollUp(before: number): void {
+    const sql = this.ctx.storage.sql;
+    const hourOf = (minute: number) => minute - (minute % HOUR_MINUTES);
+    const hours = new Map<string, CounterRow>();
+    for (const row of sql.exec<CounterRow>("SELECT * FROM counters WHERE minute < ? AND minute % 60 != 0", before)) {
+      const key = `${row.version} ${hourOf(row.minute)}`;
+      const hour = hours.get(key);
+      if (!hour) {
+        hours.set(key, { ...row, minute: hourOf(row.minute) });
+        continue;
+      }
+      for (const column of COUNTER_COLUMNS) hour[column] += row[column];
+      hour.canary += row.canary;
+      hour.latency_main = mergedJson(hour.latency_main, JSON.parse(row.latency_main) as HistogramJson);
+      hour.latency_shadow = mergedJson(hour.latency_shadow, JSON.parse(row.latency_shadow) as HistogramJson);
+    }
+    for (const hour of hours.values()) {
+      const stored = sql
+        .exec<{ latency_main: string; latency_shadow: string }>(
+          "SELECT latency_main, latency_shadow FROM counters WHERE version = ? AND minute = ?",
+          hour.version,
+          hour.minute,
+        )
+        .toArray()[0];
+      sql.exec(
+        `INSERT INTO counters VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (version, minute) DO UPDATE SET
+           mirrored = mirrored + excluded.mirrored, compared = compared + excluded.compared,
+           not_compared = not_compared + excluded.not_compared, errors_shadow = errors_shadow + excluded.errors_shadow,
+           down = down + excluded.down, skipped = skipped + excluded.skipped,
+           unrecorded = unrecorded + excluded.unrecorded, errors_main = errors_main + excluded.errors_main,
+           latency_main = excluded.latency_main, latency_shadow = excluded.latency_shadow,
+           canary = canary + excluded.canary`,
+        hour.version,
+        hour.minute,
+        ...COUNTER_COLUMNS.map((column) => hour[column]),
+        stored ? mergedJson(stored.latency_main, JSON.parse(hour.latency_main) as HistogramJson) : hour.latency_main,
+        stored
+          ? mergedJson(stored.latency_shadow, JSON.parse(hour.latency_shadow) as HistogramJson)
+          : hour.latency_shadow,
+        hour.canary,
+      );
+    }
+    sql.exec("DELETE FROM counters WHERE minute < ? AND minute % 60 != 0", before);
+    sql.exec(
+      `INSERT INTO signatures SELECT version, minute - minute % 60, partial, signature, SUM(count) FROM signatures
+       WHERE minute < ? AND minute % 60 != 0 GROUP BY version, minute - minute % 60, partial, signature
+       ON CONFLICT (version, minute, partial, signature) DO UPDATE SET count = count + excluded.count`,
+      before,
+    );
+    sql.exec("DELETE FROM signatures WHERE minute < ? AND minute % 60 != 0", before);
+    sql.exec(
+      `INSERT INTO noise SELECT minute - minute % 60, SUM(sampled) FROM noise
+       WHERE minute < ? AND minute % 60 != 0 GROUP BY minute - minute % 60
+       ON CONFLICT (minute) DO UPDATE SET sampled = sampled + excluded.sampled`,
+      before,
+    );
+    sql.exec("DELETE FROM noise WHERE minute < ? AND minute % 60 != 0", before);
+    sql.exec(
+      `INSERT INTO noise_paths SELECT minute - minute % 60, field, SUM(count) FROM noise_paths
+       WHERE minute < ? AND minute % 60 != 0 GROUP BY minute - minute % 60, field
+       ON CONFLICT (minute, field) DO UPDATE SET count = count + excluded.count`,
+      before,
+    );
+    sql.exec("DELETE FROM noise_paths WHERE minute < ? AND minute % 60 != 0", before);
+  }
+
   #ensureSchema(): void {
     if (this.#schemaReady) return;
     prepareSchema(this.ctx.storage);
@@ -507,34 +594,32 @@ export class EvidenceLedger extends DurableObject<Env> {
     this.#schemaReady = true;
   }
 
-  #evidenceOf(version: string, lo: number, hi: number): ShadowEvidence {
+  /** The window's rows of `versions` and of noise; signatures per minute, or summed over the window. */
+  #window(lo: number, hi: number, versions: string[], perMinute: boolean): WindowRows {
     const sql = this.ctx.storage.sql;
-    const evidence = emptyEvidence(version);
-    for (const row of sql.exec<CounterRow>(
-      "SELECT * FROM counters WHERE version = ? AND minute >= ? AND minute < ?",
-      version,
-      lo,
-      hi,
-    )) {
-      addCounters(evidence, row);
-      evidence.latencyMain.mergeJson(JSON.parse(row.latency_main) as HistogramJson);
-      evidence.latencyShadow.mergeJson(JSON.parse(row.latency_shadow) as HistogramJson);
+    const counters: CounterRow[] = [];
+    const signatures: SignatureRow[] = [];
+    for (const version of versions) {
+      counters.push(
+        ...sql
+          .exec<CounterRow>("SELECT * FROM counters WHERE version = ? AND minute >= ? AND minute < ?", version, lo, hi)
+          .toArray(),
+      );
+      signatures.push(
+        ...sql
+          .exec<SignatureRow>(
+            perMinute
+              ? `SELECT version, minute, partial, signature, count FROM signatures
+                 WHERE version = ? AND minute >= ? AND minute < ?`
+              : `SELECT version, MIN(minute) AS minute, partial, signature, SUM(count) AS count FROM signatures
+                 WHERE version = ? AND minute >= ? AND minute < ? GROUP BY partial, signature`,
+            version,
+            lo,
+            hi,
+          )
+          .toArray(),
+      );
     }
-    for (const row of sql.exec<{ signature: string; partial: number; count: number }>(
-      `SELECT signature, partial, SUM(count) AS count FROM signatures
-       WHERE version = ? AND minute >= ? AND minute < ? GROUP BY partial, signature`,
-      version,
-      lo,
-      hi,
-    )) {
-      (row.partial ? evidence.partialSignatures : evidence.signatures).set(row.signature, row.count);
-    }
-    return evidence;
-  }
-
-  /** Main against main over the minutes [lo, hi). */
-  #noiseEvidence(lo: number, hi: number): NoiseEvidence {
-    const sql = this.ctx.storage.sql;
     const sampled = sql
       .exec<{ sampled: number | null }>(
         "SELECT SUM(sampled) AS sampled FROM noise WHERE minute >= ? AND minute < ?",
@@ -542,15 +627,18 @@ export class EvidenceLedger extends DurableObject<Env> {
         hi,
       )
       .one().sampled;
-    const noise: NoiseEvidence = { sampled: Number(sampled ?? 0), paths: new Map() };
-    for (const row of sql.exec<{ field: string; count: number }>(
-      "SELECT field, SUM(count) AS count FROM noise_paths WHERE minute >= ? AND minute < ? GROUP BY field",
-      lo,
-      hi,
-    )) {
-      noise.paths.set(row.field, row.count);
-    }
-    return noise;
+    const paths = sql
+      .exec<{ field: string; count: number }>(
+        "SELECT field, SUM(count) AS count FROM noise_paths WHERE minute >= ? AND minute < ? GROUP BY field",
+        lo,
+        hi,
+      )
+      .toArray();
+    return {
+      counters,
+      signatures,
+      noise: { sampled: Number(sampled ?? 0), paths: Object.fromEntries(paths.map((row) => [row.field, row.count])) },
+    };
   }
 
   /**
@@ -624,7 +712,11 @@ export function prepareSchema(storage: DurableObjectStorage): void {
   const stored = tables.has("ledger_schema")
     ? sql.exec<{ version: number }>("SELECT version FROM ledger_schema").toArray()[0]?.version
     : undefined;
-  if (stored === SCHEMA_VERSION) return;
+  if (stored === SCHEMA_VERSION) {
+    // Tables and indexes added since are created IF NOT EXISTS: the evidence stays.
+    sql.exec(SCHEMA + LIFETIME_SCHEMA);
+    return;
+  }
   const old = EVIDENCE_TABLES.filter((table) => tables.has(table));
   if (old.length > 0) {
     console.log(JSON.stringify({ event: "ledger_reset", from: stored ?? 1, to: SCHEMA_VERSION }));
@@ -637,39 +729,6 @@ export function prepareSchema(storage: DurableObjectStorage): void {
     "INSERT INTO ledger_schema VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET version = excluded.version",
     SCHEMA_VERSION,
   );
-}
-
-/** A version's evidence before any row of the window is added. */
-function emptyEvidence(version: string): ShadowEvidence {
-  return {
-    version,
-    mirrored: 0,
-    compared: 0,
-    notCompared: 0,
-    errors: 0,
-    down: 0,
-    skipped: 0,
-    unrecorded: 0,
-    canary: 0,
-    errorsMain: 0,
-    latencyMain: new LatencyHistogram(),
-    latencyShadow: new LatencyHistogram(),
-    signatures: new Map(),
-    partialSignatures: new Map(),
-  };
-}
-
-/** Adds one counters row to a window's evidence (histograms are merged by the caller). */
-function addCounters(evidence: ShadowEvidence, row: CounterRow): void {
-  evidence.mirrored += row.mirrored;
-  evidence.compared += row.compared;
-  evidence.notCompared += row.not_compared;
-  evidence.errors += row.errors_shadow;
-  evidence.down += row.down;
-  evidence.skipped += row.skipped;
-  evidence.unrecorded += row.unrecorded;
-  evidence.canary = (evidence.canary ?? 0) + row.canary;
-  evidence.errorsMain += row.errors_main;
 }
 
 /** The report's JSON around its shadows, the same with or without a series. */
@@ -688,6 +747,18 @@ function assembleWindow(input: ReportInput): EvidenceReport["window"] {
   return { from: new Date(input.from).toISOString(), to: new Date(input.to).toISOString() };
 }
 
+/** The counters that add up when minutes roll up into their hour. */
+const COUNTER_COLUMNS = [
+  "mirrored",
+  "compared",
+  "not_compared",
+  "errors_shadow",
+  "down",
+  "skipped",
+  "unrecorded",
+  "errors_main",
+] as const;
+
 function mergedJson(stored: string | undefined, added: HistogramJson): string {
   if (stored === undefined) return JSON.stringify(added);
   const histogram = LatencyHistogram.fromJson(JSON.parse(stored) as HistogramJson);
@@ -699,4 +770,88 @@ function mergedJson(stored: string | undefined, added: HistogramJson): string {
 function cutSide(side: SampleSide): SampleSide {
   const { body, cut } = cutBody(side.body);
   return cut ? { ...side, body, truncated: true } : side;
+}
+
+/** The report and its series over the window's rows (see `reportWithSeries`). */
+function readWithSeries(
+  input: ReportInput,
+  lo: number,
+  hi: number,
+  rows: WindowRows,
+): EvidenceReport & { series: ReportSeries } {
+  const policy = withDefaults(input.policy);
+  const steps = seriesSteps(lo, hi);
+  const zeros = () => new Array<number>(steps.length).fill(0);
+  const histograms = () => Array.from({ length: steps.length }, () => new LatencyHistogram());
+  const noise = noiseOf(rows);
+  const mainRequests = zeros();
+  const mainLatency = histograms();
+  const shadows: ShadowReport[] = [];
+  const shadowSeries: ReportSeries["versions"] = [];
+
+  for (const version of input.shadows) {
+    const requests = zeros();
+    const compared = zeros();
+    const different = zeros();
+    const latencyShadow = histograms();
+    const latencyMain = histograms();
+    const evidence = emptyEvidence(version);
+    for (const row of rows.counters) {
+      if (row.version !== version) continue;
+      const i = stepOf(steps, row.minute);
+      requests[i] = (requests[i] ?? 0) + row.mirrored;
+      compared[i] = (compared[i] ?? 0) + row.compared;
+      latencyMain[i]?.mergeJson(JSON.parse(row.latency_main) as HistogramJson);
+      latencyShadow[i]?.mergeJson(JSON.parse(row.latency_shadow) as HistogramJson);
+      addCounters(evidence, row);
+    }
+    latencyMain.forEach((histogram, i) => {
+      evidence.latencyMain.merge(histogram);
+      mainLatency[i]?.merge(histogram);
+    });
+    for (const histogram of latencyShadow) evidence.latencyShadow.merge(histogram);
+
+    // Keyed by partial flag and signature: a partial request that differs is judged, so it joins `compared`.
+    const signatureSteps = new Map<string, number[]>();
+    for (const row of rows.signatures) {
+      if (row.version !== version) continue;
+      const signatures = row.partial ? evidence.partialSignatures : evidence.signatures;
+      signatures.set(row.signature, (signatures.get(row.signature) ?? 0) + row.count);
+      const key = `${row.partial}${row.signature}`;
+      let perStep = signatureSteps.get(key);
+      if (!perStep) {
+        perStep = zeros();
+        signatureSteps.set(key, perStep);
+      }
+      const i = stepOf(steps, row.minute);
+      perStep[i] = (perStep[i] ?? 0) + row.count;
+    }
+
+    const report = shadowReport(evidence, noise, policy);
+    shadows.push(report);
+    // Whether a field counts is decided over the whole window, as in the report; each step then adds its requests.
+    const counting = new Set(report.fields.filter((f) => f.counts).map((f) => `${f.path} ${f.kind}`));
+    for (const [key, perStep] of signatureSteps) {
+      if (!parseSignature(key.slice(1)).some((d) => counting.has(fieldKey(d)))) continue;
+      const partial = key[0] === "1";
+      perStep.forEach((n, i) => {
+        different[i] = (different[i] ?? 0) + n;
+        if (partial) compared[i] = (compared[i] ?? 0) + n;
+      });
+    }
+    // Sampling is nested, so main's mirrored requests in a step are those of its widest shadow.
+    requests.forEach((n, i) => {
+      mainRequests[i] = Math.max(mainRequests[i] ?? 0, n);
+    });
+    shadowSeries.push({ version, requests, compared, different, p99Ms: latencyShadow.map(p99OrNull) });
+  }
+
+  return {
+    ...assembleReport(input, shadows, noise),
+    series: {
+      from: new Date(steps.first * MINUTE_MS).toISOString(),
+      stepSeconds: steps.step * 60,
+      versions: [{ version: input.main, requests: mainRequests, p99Ms: mainLatency.map(p99OrNull) }, ...shadowSeries],
+    },
+  };
 }

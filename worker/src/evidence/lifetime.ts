@@ -9,6 +9,7 @@ import {
   shadowReport,
   type Verdict,
 } from "./verdict.ts";
+import { addEvidence, emptyEvidence, evidenceToJson, type LifetimeJson } from "./window.ts";
 
 /*
  * Lifetime totals for Prometheus: a counter must never go down while its
@@ -197,9 +198,46 @@ export interface VersionMetrics {
 }
 
 export function versionMetrics(sql: SqlStorage, policy: EvidencePolicy, hour: EvidenceReport): VersionMetrics[] {
+  return metricsOf(
+    lifetimeParts(
+      sql,
+      hour.shadows.map((shadow) => shadow.version),
+    ),
+    [],
+    policy,
+    hour,
+  );
+}
+
+/** One shard's lifetime totals of `versions` and of noise, to be merged with the other shards'. */
+export function lifetimeParts(sql: SqlStorage, versions: string[]): LifetimeJson {
   const noise = lifetimeNoise(sql);
+  return {
+    versions: versions.map((version) => evidenceToJson(lifetimeEvidence(sql, version))),
+    noise: { sampled: noise.sampled, paths: Object.fromEntries(noise.paths) },
+  };
+}
+
+/** The metrics of the report's shadows over the lifetime totals of every shard (`own` first, then `others`). */
+export function metricsOf(
+  own: LifetimeJson,
+  others: LifetimeJson[],
+  policy: EvidencePolicy,
+  hour: EvidenceReport,
+): VersionMetrics[] {
+  const parts = [own, ...others];
+  const noise: NoiseEvidence = { sampled: 0, paths: new Map() };
+  for (const part of parts) {
+    noise.sampled += part.noise.sampled;
+    for (const [field, count] of Object.entries(part.noise.paths))
+      noise.paths.set(field, (noise.paths.get(field) ?? 0) + count);
+  }
   return hour.shadows.map(({ version, verdict }) => {
-    const evidence = lifetimeEvidence(sql, version);
+    const evidence = emptyEvidence(version);
+    for (const part of parts) {
+      const stored = part.versions.find((v) => v.version === version);
+      if (stored) addEvidence(evidence, stored);
+    }
     const { requests, errors, fields } = shadowReport(evidence, noise, policy);
     return {
       version,

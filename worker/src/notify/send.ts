@@ -49,8 +49,8 @@ export async function watchVerdicts(env: Env, now: Date): Promise<void> {
         const main = versions.find((v) => v.main)?.version ?? "";
         const policy = await readPolicy(db, name);
         const to = now.getTime();
-        const report = await callLedger(env, name, (ledger) =>
-          ledger.report({ name, from: to - GATE_WINDOW.ms, to, main, shadows, policy }),
+        const report = await callLedger(env, name, (ledger, shards) =>
+          ledger.report({ name, from: to - GATE_WINDOW.ms, to, main, shadows, policy, shards }),
         );
         const changes = await env.SERVICE_COORDINATOR.getByName(name).noteVerdicts(
           report.shadows.map(({ version, verdict }) => ({ version, verdict })),

@@ -4,6 +4,7 @@ import { EvidenceBatcher, sampleSide } from "../evidence/batch.ts";
 import { type CapturedAnswer, compareAnswers, PreparedAnswer } from "../evidence/compare.ts";
 import type { EvidenceLedger } from "../evidence/ledger.ts";
 import { redactSample } from "../evidence/redact.ts";
+import { isolateShard, ShardNotes, shardName } from "../evidence/shards.ts";
 import type { EvidencePolicy } from "../evidence/verdict.ts";
 import { type CapturedBody, ComparisonMemory, capturedAnswer } from "./capture.ts";
 import { writeEvidenceEvent } from "./evidence-events.ts";
@@ -36,15 +37,29 @@ export interface Exchange {
 // Per isolate: one comparison memory bound and one batcher for every name.
 export const comparisonMemory = new ComparisonMemory(32 * 1024 * 1024);
 let ledgers: DurableObjectNamespace<EvidenceLedger> | undefined;
+let ledgerShards = 1;
+const shardNotes = new ShardNotes();
 export const evidenceBatcher = new EvidenceBatcher(async (name, batch) => {
   if (!ledgers) throw new Error("no EVIDENCE_LEDGER binding");
-  await ledgers.getByName(name).record(batch);
+  const shard = isolateShard(ledgerShards);
+  const span = shard + 1;
+  if (shardNotes.due(name, span)) {
+    // Shard 0 must know this shard holds evidence before reads may rely on it.
+    await ledgers.getByName(name).noteShards(span);
+    shardNotes.done(name, span);
+  }
+  await ledgers.getByName(shardName(name, shard)).record(batch);
 });
 
 /** Every request hands over its bindings and limits; they are the same for all requests of an isolate. */
-export function useEvidence(namespace: DurableObjectNamespace<EvidenceLedger>, memoryBytes: number): void {
+export function useEvidence(
+  namespace: DurableObjectNamespace<EvidenceLedger>,
+  memoryBytes: number,
+  shards: number,
+): void {
   ledgers = namespace;
   comparisonMemory.limit = memoryBytes;
+  ledgerShards = shards;
 }
 
 /** Why a selected copy was never sent, when that is the shadow's own doing: it counts against it, as `down`. */

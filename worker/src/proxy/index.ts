@@ -144,7 +144,7 @@ proxy.all("*", async (c) => {
   }
 
   const compare = config.compareResponses;
-  if (compare) useEvidence(c.env.EVIDENCE_LEDGER, config.compareMemoryBytes);
+  if (compare) useEvidence(c.env.EVIDENCE_LEDGER, config.compareMemoryBytes, config.ledgerShards);
   // A canary answers this request in main's place; the other shadows get copies as usual.
   const canary = chooseCanary(shadows, requestId, request.headers);
   const others = canary ? shadows.filter((shadow) => shadow !== canary) : shadows;

@@ -1,0 +1,147 @@
+import { type HistogramJson, LatencyHistogram } from "./histogram.ts";
+import type { NoiseEvidence, ShadowEvidence } from "./verdict.ts";
+
+/** One row of `counters`, as SQLite returns it. */
+export type CounterRow = {
+  version: string;
+  minute: number;
+  mirrored: number;
+  compared: number;
+  not_compared: number;
+  errors_shadow: number;
+  down: number;
+  skipped: number;
+  unrecorded: number;
+  errors_main: number;
+  latency_main: string;
+  latency_shadow: string;
+  /** Of `mirrored`, pairs the shadow answered as a canary. */
+  canary: number;
+};
+
+/** Requests of one version with exactly one signature, in one minute (or, summed, over the window). */
+export type SignatureRow = { version: string; minute: number; partial: number; signature: string; count: number };
+
+/**
+ * The rows of a window as one ledger object holds them. Rows of several
+ * shards are simply put together: every number in them is a sum, and rows
+ * of the same minute add up wherever they were written.
+ */
+export interface WindowRows {
+  counters: CounterRow[];
+  signatures: SignatureRow[];
+  noise: { sampled: number; paths: Record<string, number> };
+}
+
+export function mergeWindows(parts: WindowRows[]): WindowRows {
+  if (parts.length === 1 && parts[0]) return parts[0];
+  const paths: Record<string, number> = {};
+  for (const part of parts) {
+    for (const [field, count] of Object.entries(part.noise.paths)) paths[field] = (paths[field] ?? 0) + count;
+  }
+  return {
+    counters: parts.flatMap((part) => part.counters),
+    signatures: parts.flatMap((part) => part.signatures),
+    noise: { sampled: parts.reduce((sum, part) => sum + part.noise.sampled, 0), paths },
+  };
+}
+
+/** A version's evidence before any row of the window is added. */
+export function emptyEvidence(version: string): ShadowEvidence {
+  return {
+    version,
+    mirrored: 0,
+    compared: 0,
+    notCompared: 0,
+    errors: 0,
+    down: 0,
+    skipped: 0,
+    unrecorded: 0,
+    canary: 0,
+    errorsMain: 0,
+    latencyMain: new LatencyHistogram(),
+    latencyShadow: new LatencyHistogram(),
+    signatures: new Map(),
+    partialSignatures: new Map(),
+  };
+}
+
+/** Adds one counters row to a window's evidence (histograms are merged by the caller). */
+export function addCounters(evidence: ShadowEvidence, row: CounterRow): void {
+  evidence.mirrored += row.mirrored;
+  evidence.compared += row.compared;
+  evidence.notCompared += row.not_compared;
+  evidence.errors += row.errors_shadow;
+  evidence.down += row.down;
+  evidence.skipped += row.skipped;
+  evidence.unrecorded += row.unrecorded;
+  evidence.canary = (evidence.canary ?? 0) + row.canary;
+  evidence.errorsMain += row.errors_main;
+}
+
+/** One version's evidence over the window's rows. */
+export function evidenceOf(version: string, rows: WindowRows): ShadowEvidence {
+  const evidence = emptyEvidence(version);
+  for (const row of rows.counters) {
+    if (row.version !== version) continue;
+    addCounters(evidence, row);
+    evidence.latencyMain.mergeJson(JSON.parse(row.latency_main) as HistogramJson);
+    evidence.latencyShadow.mergeJson(JSON.parse(row.latency_shadow) as HistogramJson);
+  }
+  for (const row of rows.signatures) {
+    if (row.version !== version) continue;
+    const signatures = row.partial ? evidence.partialSignatures : evidence.signatures;
+    signatures.set(row.signature, (signatures.get(row.signature) ?? 0) + row.count);
+  }
+  return evidence;
+}
+
+export function noiseOf(rows: WindowRows): NoiseEvidence {
+  return { sampled: rows.noise.sampled, paths: new Map(Object.entries(rows.noise.paths)) };
+}
+
+/** ShadowEvidence as it crosses from one ledger object to another (histograms and maps as plain data). */
+export interface EvidenceJson
+  extends Omit<ShadowEvidence, "latencyMain" | "latencyShadow" | "signatures" | "partialSignatures"> {
+  latencyMain: HistogramJson;
+  latencyShadow: HistogramJson;
+  signatures: Record<string, number>;
+  partialSignatures: Record<string, number>;
+}
+
+export function evidenceToJson(evidence: ShadowEvidence): EvidenceJson {
+  return {
+    ...evidence,
+    latencyMain: evidence.latencyMain.toJson(),
+    latencyShadow: evidence.latencyShadow.toJson(),
+    signatures: Object.fromEntries(evidence.signatures),
+    partialSignatures: Object.fromEntries(evidence.partialSignatures),
+  };
+}
+
+/** Adds another shard's evidence of the same version: counts and histograms are sums. */
+export function addEvidence(evidence: ShadowEvidence, other: EvidenceJson): void {
+  evidence.mirrored += other.mirrored;
+  evidence.compared += other.compared;
+  evidence.notCompared += other.notCompared;
+  evidence.errors += other.errors;
+  evidence.down += other.down;
+  evidence.skipped += other.skipped;
+  evidence.unrecorded += other.unrecorded;
+  evidence.canary = (evidence.canary ?? 0) + (other.canary ?? 0);
+  evidence.errorsMain += other.errorsMain;
+  evidence.latencyMain.mergeJson(other.latencyMain);
+  evidence.latencyShadow.mergeJson(other.latencyShadow);
+  for (const [signature, count] of Object.entries(other.signatures)) {
+    evidence.signatures.set(signature, (evidence.signatures.get(signature) ?? 0) + count);
+  }
+  for (const [signature, count] of Object.entries(other.partialSignatures)) {
+    evidence.partialSignatures.set(signature, (evidence.partialSignatures.get(signature) ?? 0) + count);
+  }
+}
+
+/** Lifetime totals of some versions and of noise, as one shard holds them. */
+export interface LifetimeJson {
+  versions: EvidenceJson[];
+  noise: WindowRows["noise"];
+}

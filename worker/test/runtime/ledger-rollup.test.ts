@@ -1,0 +1,165 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { MinuteCounts, NoiseMinute } from "../../src/evidence/batch.ts";
+import { LatencyHistogram } from "../../src/evidence/histogram.ts";
+import { EvidenceLedger, type ReportInput } from "../../src/evidence/ledger.ts";
+
+const MINUTE = 60_000;
+/** A week but its oldest hour, which the alarm's 7-day pruning may take. */
+const WEEK_MINUTES = (7 * 24 - 1) * 60;
+/** The start of the current hour: the seeded week ends here, so report windows fall on hour edges. */
+const HOUR = Math.floor(Date.now() / (60 * MINUTE)) * 60 * MINUTE;
+
+/** One seeded minute: traffic and latency that vary with the minute, a difference on some requests. */
+function seededMinute(version: string, minute: number): MinuteCounts {
+  const mirrored = 5 + (minute % 7);
+  const latency = (ms: number) => {
+    const histogram = new LatencyHistogram();
+    histogram.add(ms, mirrored);
+    return histogram.toJson();
+  };
+  return {
+    version,
+    minute,
+    mirrored,
+    compared: mirrored,
+    notCompared: 0,
+    errorsShadow: minute % 11 === 0 ? 1 : 0,
+    down: 0,
+    skipped: minute % 5,
+    unrecorded: 0,
+    errorsMain: 0,
+    latencyMain: latency(10 + (minute % 40)),
+    latencyShadow: latency(12 + (minute % 90)),
+    signatures: minute % 3 === 0 ? { "body.price value": 1 } : {},
+    partialSignatures: {},
+  };
+}
+
+/** A week of minutes, ending at the current hour, written in batches of a day or less. */
+async function seedWeek(ledger: DurableObjectStub<EvidenceLedger>): Promise<void> {
+  const first = HOUR / MINUTE - WEEK_MINUTES;
+  for (let start = 0; start < WEEK_MINUTES; start += 24 * 60) {
+    const minutes = Array.from({ length: Math.min(24 * 60, WEEK_MINUTES - start) }, (_, i) => first + start + i);
+    const noise: NoiseMinute[] = minutes
+      .filter((m) => m % 4 === 0)
+      .map((minute) => {
+        const paths: Record<string, number> = minute % 8 === 0 ? { "body.at value": 1 } : {};
+        return { minute, sampled: 2, paths };
+      });
+    await ledger.record({
+      shadows: minutes.map((minute) => seededMinute("2.0.0", minute)),
+      noise,
+      samples: [],
+      dropped: 0,
+    });
+  }
+}
+
+const weekInput = (name: string): ReportInput => ({
+  name,
+  from: HOUR - WEEK_MINUTES * MINUTE,
+  to: HOUR,
+  main: "1.0.0",
+  shadows: ["2.0.0"],
+});
+
+describe("rollups", { timeout: 120_000 }, () => {
+  it("keep a seeded week's totals, quantiles and fields while a 7-day report reads a few hundred rows", async () => {
+    const name = `rollup_${crypto.randomUUID().slice(0, 8)}`;
+    const ledger = env.EVIDENCE_LEDGER.getByName(name);
+    await seedWeek(ledger);
+    const input = weekInput(name);
+    // Rows a week's report reads, counted by the ledger's own window read.
+    const rowsRead = () =>
+      runInDurableObject(ledger, async (instance: EvidenceLedger) => {
+        const lo = input.from / MINUTE;
+        const hi = input.to / MINUTE;
+        const rows = await instance.windowRows(lo, hi, ["2.0.0"], true);
+        return { counters: rows.counters.length, signatures: rows.signatures.length };
+      });
+
+    const before = await ledger.reportWithSeries(input);
+    const readBefore = await rowsRead();
+    expect(readBefore.counters).toBe(WEEK_MINUTES);
+
+    await runDurableObjectAlarm(ledger);
+
+    const after = await ledger.reportWithSeries({ ...input, to: input.to + 1 });
+    const readAfter = await rowsRead();
+    expect(after.shadows).toEqual(before.shadows);
+    expect(after.noise).toEqual(before.noise);
+    expect(before.shadows[0]?.requests.mirrored).toBeGreaterThan(WEEK_MINUTES * 5);
+    // At most four hours of minutes, then one row an hour.
+    expect(readAfter.counters).toBeLessThanOrEqual(4 * 60 + 7 * 24);
+    expect(readAfter.signatures).toBeLessThanOrEqual(4 * 20 + 7 * 24);
+    // The series still adds up to the window's totals.
+    const shadowSeries = after.series.versions[1];
+    expect(shadowSeries?.requests.reduce((sum, n) => sum + n, 0)).toBe(before.shadows[0]?.requests.mirrored);
+  });
+
+  it("rolls up again without counting a minute twice", async () => {
+    const name = `rollup_${crypto.randomUUID().slice(0, 8)}`;
+    const ledger = env.EVIDENCE_LEDGER.getByName(name);
+    await seedWeek(ledger);
+    const input = weekInput(name);
+    const before = await ledger.report(input);
+    await runDurableObjectAlarm(ledger);
+    // A late batch for an old minute lands after the rollup, and the next rollup folds it in.
+    const late = seededMinute("2.0.0", HOUR / MINUTE - 24 * 60 + 1);
+    await ledger.record({ shadows: [late], noise: [], samples: [], dropped: 0 });
+    await runInDurableObject(ledger, async (_instance: EvidenceLedger, state) => {
+      await state.storage.setAlarm(Date.now());
+    });
+    await runDurableObjectAlarm(ledger);
+    const after = await ledger.report({ ...input, to: input.to + 1 });
+    expect(after.shadows[0]?.requests.mirrored).toBe((before.shadows[0]?.requests.mirrored ?? 0) + late.mirrored);
+  });
+});
+
+describe("pruning", () => {
+  it("finds old minutes and a sample's paths through indexes, without scanning a table", async () => {
+    const ledger = env.EVIDENCE_LEDGER.getByName(`prune_${crypto.randomUUID().slice(0, 8)}`);
+    await ledger.record({ shadows: [seededMinute("2.0.0", HOUR / MINUTE)], noise: [], samples: [], dropped: 0 });
+    const plans = await runInDurableObject(ledger, (_instance: EvidenceLedger, state) => {
+      const plan = (statement: string) =>
+        state.storage.sql
+          .exec<{ detail: string }>(`EXPLAIN QUERY PLAN ${statement}`)
+          .toArray()
+          .map((row) => row.detail)
+          .join("; ");
+      return [
+        plan("DELETE FROM counters WHERE minute < 5"),
+        plan("DELETE FROM signatures WHERE minute < 5"),
+        plan("DELETE FROM fields WHERE last_minute < 5"),
+        plan("DELETE FROM noise WHERE minute < 5"),
+        plan("DELETE FROM noise_paths WHERE minute < 5"),
+        plan("DELETE FROM samples WHERE minute < 5"),
+        plan("DELETE FROM sample_paths WHERE sample_id IN (SELECT id FROM samples WHERE minute < 5)"),
+      ];
+    });
+    for (const plan of plans) {
+      expect(plan).not.toMatch(/\bSCAN\b/);
+      expect(plan).toMatch(/SEARCH/);
+    }
+  });
+});
+
+describe("the writes counter", () => {
+  it("counts batches only where LEDGER_COUNT_WRITES is on, so production batches skip its upsert", async () => {
+    const batch = { shadows: [seededMinute("2.0.0", HOUR / MINUTE)], noise: [], samples: [], dropped: 0 };
+    const count = (state: DurableObjectState) =>
+      state.storage.sql.exec<{ n: number }>("SELECT COALESCE(SUM(count), 0) AS n FROM writes").one().n;
+    const ledger = env.EVIDENCE_LEDGER.getByName(`writes_${crypto.randomUUID().slice(0, 8)}`);
+    await ledger.record(batch);
+    const counted = await runInDurableObject(ledger, async (_instance: EvidenceLedger, state) => {
+      const on = count(state);
+      // The same object's storage, as a gateway with wrangler.toml's "off" (production) runs it.
+      const production = new EvidenceLedger(state, { ...env, LEDGER_COUNT_WRITES: "off" });
+      await production.record(batch);
+      return { on, afterProduction: count(state) };
+    });
+    expect(counted).toEqual({ on: 1, afterProduction: 1 });
+  });
+});

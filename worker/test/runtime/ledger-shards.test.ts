@@ -1,0 +1,200 @@
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterEach, beforeEach, describe, expect, inject, it, vi } from "vitest";
+import type { ExchangeSample } from "../../src/evidence/batch.ts";
+import type { EvidenceLedger } from "../../src/evidence/ledger.ts";
+import { setIsolateSlot, shardName } from "../../src/evidence/shards.ts";
+import type { EvidenceReport } from "../../src/evidence/verdict.ts";
+import { evidenceBatcher } from "../../src/proxy/exchange.ts";
+import { deploy, GATEWAY, uniqueName, withVars } from "./proxy-helpers.ts";
+
+const origins = inject("origins");
+const AUTH = { authorization: "Bearer test-token" };
+
+/** Four isolates' random choices: with 4 shards they write to shards 0, 1, 2 and 3. */
+const ISOLATES = [0.1, 0.3, 0.6, 0.9];
+
+async function lab(prefix: string): Promise<string> {
+  const name = uniqueName(prefix);
+  await deploy(name, "1.0.0", origins.labMain);
+  await deploy(name, "2.0.0", origins.labShadow);
+  return name;
+}
+
+/**
+ * Sends `count` GETs of /field through the real proxy, spread over the
+ * simulated isolates; each isolate's evidence is sent before the next takes over.
+ */
+async function sendThroughIsolates(name: string, count: number, vars: Record<string, unknown>): Promise<void> {
+  const perIsolate = Math.ceil(count / ISOLATES.length);
+  for (const [i, slot] of ISOLATES.entries()) {
+    setIsolateSlot(slot);
+    const ids = Array.from({ length: perIsolate }, (_, k) => i * perIsolate + k).filter((n) => n < count);
+    const sent = await Promise.all(
+      ids.map(async (n) => {
+        const { response, settled } = await withVars(
+          vars,
+          new Request(`${GATEWAY}/services/${name}/field`, { headers: { "x-request-id": `${name}-${n}` } }),
+        );
+        await response.arrayBuffer();
+        return settled;
+      }),
+    );
+    // Every copy compared and every batch timer run: this isolate's evidence is in its shard.
+    await Promise.all(sent.map((settled) => settled()));
+    await evidenceBatcher.flush(name);
+  }
+}
+
+async function api<T>(path: string, shards: string, init: RequestInit = {}): Promise<{ status: number; body: T }> {
+  const { response } = await withVars(
+    { LEDGER_SHARDS: shards },
+    new Request(`${GATEWAY}/api/v1${path}`, { ...init, headers: { ...AUTH, ...init.headers } }),
+  );
+  return { status: response.status, body: (await response.json()) as T };
+}
+
+/** Rows of evidence one shard holds, every table counted. */
+function rowsIn(objectName: string): Promise<number> {
+  return runInDurableObject(env.EVIDENCE_LEDGER.getByName(objectName), (_: EvidenceLedger, state) => {
+    const sql = state.storage.sql;
+    const tables = sql
+      .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('counters', 'samples')")
+      .toArray();
+    return tables.reduce(
+      (sum, { name }) => sum + sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${name}`).one().n,
+      0,
+    );
+  });
+}
+
+/** What a report says, without what names it (the window and the name differ between two runs). */
+const evidenceOf = (report: EvidenceReport) => ({ shadows: report.shadows, noise: report.noise });
+
+beforeEach(() => {
+  vi.spyOn(console, "log").mockImplementation(() => undefined);
+});
+
+afterEach(() => {
+  setIsolateSlot(Math.random());
+  vi.restoreAllMocks();
+});
+
+describe("LEDGER_SHARDS", { timeout: 60_000 }, () => {
+  it("gives the same report with 4 shards as one ledger taking the same batches, through the real proxy", async () => {
+    const name = await lab("shards");
+    const reference = uniqueName("reference");
+    // Every batch the proxy sends to a shard is also given, whole, to one unsharded ledger.
+    const real = env.EVIDENCE_LEDGER;
+    const tee = {
+      getByName: (objectName: string) => {
+        const stub = real.getByName(objectName);
+        return {
+          noteShards: (shards: number) => stub.noteShards(shards),
+          record: async (batch: Parameters<EvidenceLedger["record"]>[0]) => {
+            await stub.record(batch);
+            await real.getByName(reference).record(batch);
+          },
+        };
+      },
+    };
+    await sendThroughIsolates(name, 120, { LEDGER_SHARDS: "4", EVIDENCE_LEDGER: tee });
+
+    for (let k = 0; k < 4; k++) expect(await rowsIn(shardName(name, k)), `shard ${k}`).toBeGreaterThan(0);
+    const sharded = (await api<EvidenceReport>(`/services/${name}/report?window=1h`, "4")).body;
+    const to = Date.now();
+    const single = await real.getByName(reference).report({
+      name: reference,
+      from: to - 3_600_000,
+      to,
+      main: "1.0.0",
+      shadows: ["2.0.0"],
+    });
+    expect(sharded.shadows[0]?.requests).toMatchObject({ mirrored: 120, compared: 120, different: 12 });
+    expect(evidenceOf(sharded)).toEqual(evidenceOf(single));
+
+    // The series adds up the same way.
+    const series = (
+      await api<EvidenceReport & { series: unknown }>(`/services/${name}/report?window=1h&series=true`, "4")
+    ).body;
+    const singleSeries = await real.getByName(reference).reportWithSeries({
+      name: reference,
+      from: to - 3_600_000,
+      to,
+      main: "1.0.0",
+      shadows: ["2.0.0"],
+    });
+    expect(series.series).toEqual(singleSeries.series);
+  });
+
+  it("exports metrics that count every shard's copies", async () => {
+    const name = await lab("metrics");
+    await sendThroughIsolates(name, 40, { LEDGER_SHARDS: "4" });
+    const { response } = await withVars(
+      { LEDGER_SHARDS: "4" },
+      new Request(`${GATEWAY}/api/v1/metrics`, { headers: AUTH }),
+    );
+    const text = await response.text();
+    const copies = text
+      .split("\n")
+      .filter((line) => line.startsWith(`daeploy_copies_total{service="${name}",version="2.0.0",`))
+      .map((line) => Number(line.slice(line.lastIndexOf(" ") + 1)));
+    expect(copies.length).toBeGreaterThan(0);
+    expect(copies.reduce((sum, n) => sum + n, 0)).toBe(40);
+  });
+
+  it("answers diffs with the newest samples of every shard", async () => {
+    const name = await lab("diffs");
+    await sendThroughIsolates(name, 200, { LEDGER_SHARDS: "4" });
+    const perShard = await Promise.all(
+      [0, 1, 2, 3].map((k) => env.EVIDENCE_LEDGER.getByName(shardName(name, k)).diffs("2.0.0", { limit: 100 })),
+    );
+    const everySample = perShard.flatMap((part) => part.samples);
+    const newest = [...everySample].sort((a, b) => Date.parse(b.at) - Date.parse(a.at)).slice(0, 10);
+    expect(Math.max(...perShard.map((part) => part.samples.length))).toBeLessThan(everySample.length);
+
+    const { body } = await api<{ samples: ExchangeSample[] }>(`/services/${name}/2.0.0/diffs?limit=10`, "4");
+    expect(body.samples.map((s) => s.requestId)).toEqual(newest.map((s) => s.requestId));
+    expect(body.samples.length).toBe(Math.min(10, everySample.length));
+  });
+
+  it("keeps the evidence of 4 shards in the report after LEDGER_SHARDS drops to 2", async () => {
+    const name = await lab("shrink");
+    await sendThroughIsolates(name, 80, { LEDGER_SHARDS: "4" });
+    expect(await rowsIn(shardName(name, 3))).toBeGreaterThan(0);
+    const { body } = await api<EvidenceReport>(`/services/${name}/report?window=1h`, "2");
+    expect(body.shadows[0]?.requests).toMatchObject({ mirrored: 80, compared: 80, different: 8 });
+  });
+
+  it("empties every shard when the name is killed, and a redeploy starts from zero", async () => {
+    const name = await lab("kill");
+    await sendThroughIsolates(name, 40, { LEDGER_SHARDS: "4" });
+    for (let k = 0; k < 4; k++) expect(await rowsIn(shardName(name, k)), `shard ${k}`).toBeGreaterThan(0);
+
+    const killed = await api(`/services/${name}`, "4", { method: "DELETE" });
+    expect(killed.status).toBe(200);
+    for (let k = 0; k < 4; k++) expect(await rowsIn(shardName(name, k)), `shard ${k}`).toBe(0);
+
+    await deploy(name, "1.0.0", origins.labMain);
+    await deploy(name, "2.0.0", origins.labShadow);
+    const { body } = await api<EvidenceReport>(`/services/${name}/report?window=1h`, "4");
+    expect(body.shadows[0]?.requests).toMatchObject({ mirrored: 0, compared: 0 });
+  });
+
+  it("refuses a shard count outside 1–32 with a warning, and keeps one ledger", async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
+    const name = await lab("badshards");
+    setIsolateSlot(0.9);
+    const { response, settled } = await withVars(
+      { LEDGER_SHARDS: "64" },
+      new Request(`${GATEWAY}/services/${name}/field`, { headers: { "x-request-id": `${name}-0` } }),
+    );
+    await response.arrayBuffer();
+    await settled();
+    await evidenceBatcher.flush(name);
+    expect(warn.mock.calls.map(([line]) => JSON.parse(String(line)))).toContainEqual(
+      expect.objectContaining({ event: "config_invalid", variable: "LEDGER_SHARDS", value: "64" }),
+    );
+    expect(await rowsIn(name)).toBeGreaterThan(0);
+  });
+});
