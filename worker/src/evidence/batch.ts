@@ -51,6 +51,8 @@ export interface ShadowResult {
   latencyMs?: { main: number; shadow: number; atLeast?: boolean };
   /** Built only when the batch still wants a sample for one of the paths. */
   sample?: () => ExchangeSample;
+  /** The shadow answered the client as a canary, and main's answer is the copy. */
+  canary?: boolean;
 }
 
 /** One main-against-main exchange. */
@@ -71,6 +73,8 @@ export interface MinuteCounts {
   down: number;
   skipped: number;
   unrecorded: number;
+  /** Of `mirrored`: pairs the shadow answered as a canary, main's answer being the copy. */
+  canary?: number;
   errorsMain: number;
   latencyMain: HistogramJson;
   latencyShadow: HistogramJson;
@@ -147,6 +151,7 @@ class PendingMinute {
   down = 0;
   skipped = 0;
   unrecorded = 0;
+  canary = 0;
   errorsMain = 0;
   readonly latencyMain = new LatencyHistogram();
   readonly latencyShadow = new LatencyHistogram();
@@ -197,6 +202,7 @@ class PendingBatch {
         down: m.down,
         skipped: m.skipped,
         unrecorded: m.unrecorded,
+        canary: m.canary,
         errorsMain: m.errorsMain,
         latencyMain: m.latencyMain.toJson(),
         latencyShadow: m.latencyShadow.toJson(),
@@ -251,6 +257,7 @@ export class EvidenceBatcher {
     const batch = this.#batchFor(name, waitUntil);
     const counts = batch.minute(result.version, result.at);
     counts.mirrored++;
+    if (result.canary) counts.canary++;
     if (result.mainError) counts.errorsMain++;
     if (result.latencyMs) {
       counts.latencyMain.add(result.latencyMs.main);

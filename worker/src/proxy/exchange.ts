@@ -30,6 +30,8 @@ export interface Exchange {
   events?: AnalyticsEngineDataset | undefined;
   /** Samples are redacted under it before they leave the isolate. */
   redactionKey: Uint8Array;
+  /** The version that answered the client as a canary, if one did: its pair is counted apart. */
+  canary?: string;
 }
 
 // Per isolate: one comparison memory bound and one batcher for every name.
@@ -152,7 +154,13 @@ function shadowResult(
   prepared: PreparedAnswer | undefined,
   copy: CopyAnswer,
 ): ShadowResult {
-  const base = { version: copy.version, at: main.at, mainError: isError(main), differences: [] };
+  const base = {
+    version: copy.version,
+    at: main.at,
+    mainError: isError(main),
+    differences: [],
+    ...(exchange.canary === copy.version && { canary: true }),
+  };
   if (!copy.ok) {
     const latencyMs = main.ok && copy.timedOut ? { main: main.ms, shadow: copy.ms, atLeast: true } : undefined;
     return { ...base, outcome: "error", latencyMs };

@@ -163,6 +163,7 @@ describe("EvidenceLedger", () => {
       down: 0,
       skipped: 0,
       unrecorded: 0,
+      canary: 0,
     });
     expect(shadow?.fields).toEqual([
       { path: "body.price", kind: "value", count: 20, rate: 0.1, noiseRate: 0, ignored: false, counts: true },
@@ -304,6 +305,7 @@ describe("EvidenceLedger", () => {
           down: 0,
           skipped: 0,
           unrecorded: 0,
+          canary: 0,
         },
         errors: { main: 0, shadow: 0 },
         latencyMs: { main: { p50: 0, p95: 0, p99: 0 }, shadow: { p50: 0, p95: 0, p99: 0 } },
@@ -557,16 +559,16 @@ describe("EvidenceLedger", () => {
         .map((c) => c.name);
       const rows = sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM counters").one().n;
       // Preparing a current ledger again changes nothing.
-      sql.exec("INSERT INTO counters VALUES ('2.0.0', 1, 1, 1, 0, 0, 0, 0, 0, 0, '{}', '{}')");
+      sql.exec("INSERT INTO counters VALUES ('2.0.0', 1, 1, 1, 0, 0, 0, 0, 0, 0, '{}', '{}', 0)");
       prepareSchema(state.storage);
       const kept = sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM counters").one().n;
       return { columns, rows, kept };
     });
     spy.mockRestore();
-    expect(after.columns).toEqual(expect.arrayContaining(["down", "unrecorded", "errors_shadow"]));
+    expect(after.columns).toEqual(expect.arrayContaining(["down", "unrecorded", "errors_shadow", "canary"]));
     expect(after.rows).toBe(0);
     expect(after.kept).toBe(1);
-    expect(logs.map((line) => JSON.parse(line))).toEqual([{ event: "ledger_reset", from: 1, to: 2 }]);
+    expect(logs.map((line) => JSON.parse(line))).toEqual([{ event: "ledger_reset", from: 1, to: 3 }]);
   });
 
   it("reads a long window once per minute (the dashboard refreshes every 5 s), a short one every time", async () => {
