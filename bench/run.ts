@@ -166,6 +166,14 @@ async function startRuntimes(workDir: string) {
   await admin(gateway, "PUT", "/services/json3noise/policy", { noisePercent: 5 });
   // Traffic controls: 3 shadows at 10 %, and a dead shadow the health probe has marked.
   await deployGroup(gateway, "tenpct", main, three, 10);
+  await deployService(gateway, { name: "canary", version: "1.0.0", origin: main.url, check: true });
+  await admin(gateway, "POST", "/services", {
+    name: "canary",
+    version: "1.1.0",
+    origin: shadowA.url,
+    check: true,
+    canaryPercent: 20,
+  });
   await deployService(gateway, { name: "deadmarked", version: "1.0.0", origin: main.url, check: true });
   await deployService(gateway, { name: "deadmarked", version: "1.1.0", origin: markedDeadOrigin, check: false });
   await markByProbe(gateway, "deadmarked", "1.1.0", "unreachable");
@@ -307,6 +315,14 @@ function scenarioList(runtimes: Awaited<ReturnType<typeof startRuntimes>>): Scen
       id: IDS.oneShadow,
       name: "4b gateway, 1 shadow",
       url: `${gateway.url}/services/one/bench`,
+      shadows: 1,
+      liveShadows: [shadowA],
+    },
+    {
+      ...viaGateway(gateway),
+      id: IDS.canary,
+      name: "4d gateway, 1 shadow answering 20 % as a canary",
+      url: `${gateway.url}/services/canary/bench`,
       shadows: 1,
       liveShadows: [shadowA],
     },

@@ -87,6 +87,7 @@ export const IDS = {
   pinned: "gateway-pinned",
   noShadows: "gateway-0-shadows",
   oneShadow: "gateway-1-shadow",
+  canary: "gateway-1-shadow-canary-20pct",
   threeShadows: "gateway-3-shadows",
   slowShadow: "gateway-3-shadows-1-slow",
   deadShadow: "gateway-dead-shadow",
@@ -178,6 +179,13 @@ export function targetChecks(results: ScenarioResult[]): TargetCheck[] {
     check(
       "(d) throughput, dead shadow marked unreachable / no shadows",
       ratio(results, IDS.deadMarked, IDS.noShadows, "rps"),
+      "at-least",
+      0.9,
+    ),
+    // The same one shadow, answering a fifth of the requests itself while main gets their copies.
+    check(
+      "(e) throughput, 1 shadow answering 20 % as a canary / 1 shadow, no canary",
+      ratio(results, IDS.canary, IDS.oneShadow, "rps"),
       "at-least",
       0.9,
     ),

@@ -75,6 +75,15 @@ describe("target checks", () => {
     expect(past.map((c) => c.met)).toEqual([false, false, false, false, false, false]);
   });
 
+  it("meets the canary target at 0.9 of one shadow's throughput and misses it just below", () => {
+    const canary = (rps: number) =>
+      targetChecks([result(IDS.oneShadow, 100, 10), result(IDS.canary, rps, 10)]).find((c) =>
+        c.label.startsWith("(e)"),
+      );
+    expect(canary(90)).toMatchObject({ value: 0.9, met: true });
+    expect(canary(89)).toMatchObject({ met: false });
+  });
+
   it("reports a target as not measured when a scenario did not run", () => {
     const checks = targetChecks([result(IDS.noShadows, 100, 10)]);
     expect(checks.every((c) => c.met === null && c.value === null)).toBe(true);

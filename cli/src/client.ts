@@ -30,6 +30,10 @@ export type PolicyChange = Parameters<NameRoutes["policy"]["$put"]>[0]["json"];
 /** One change in the gateway's audit trail. */
 export type AuditRow = InferResponseType<AdminClient["audit"]["$get"], 200>["audit"][number];
 
+/** A rollout as the gateway shows it: its steps, the step in effect, each step's verdict, what comes next. */
+export type Rollout = InferResponseType<NameRoutes["rollout"]["$get"], 200>;
+export type RolloutRequest = Parameters<VersionRoutes["rollout"]["$post"]>[0]["json"];
+
 /** Long enough for a deploy whose origin check waits out HEALTH_TIMEOUT_MS; short enough not to hang a script. */
 const REQUEST_TIMEOUT_MS = 60_000;
 
@@ -102,6 +106,10 @@ export interface AdminApiClient {
   gate(name: string, version: string, window?: string): Promise<GateResult>;
   policy(name: string): Promise<EvidencePolicy>;
   changePolicy(name: string, change: PolicyChange): Promise<EvidencePolicy>;
+  startRollout(name: string, version: string, request: RolloutRequest): Promise<Rollout>;
+  /** The name's latest rollout, running or ended. */
+  rollout(name: string): Promise<Rollout>;
+  abortRollout(name: string): Promise<Rollout>;
   /** The audit trail, newest first. */
   audit(query: { name?: string; limit?: string; before?: string }): Promise<AuditRow[]>;
 }
@@ -133,6 +141,11 @@ export function connectAdminApi({ host, token }: Connection): AdminApiClient {
   function listFrom(list: ServiceRecord[] | undefined, what: string): ServiceRecord[] {
     if (!Array.isArray(list)) throw new NotAGateway(host, `its answer had no list of ${what}`);
     return list;
+  }
+
+  function rolloutFrom(rollout: Rollout): Rollout {
+    if (!Array.isArray(rollout?.steps)) throw new NotAGateway(host, "its answer had no rollout steps");
+    return rollout;
   }
 
   return {
@@ -197,6 +210,20 @@ export function connectAdminApi({ host, token }: Connection): AdminApiClient {
     },
     async changePolicy(name, change) {
       return answer(await api.services[":name"].policy.$put({ param: { name }, json: change }));
+    },
+    async startRollout(name, version, request) {
+      const response = await api.services[":name"][":version"].rollout.$post({
+        param: { name, version },
+        json: request,
+      });
+      if (response.status !== 201) throw await refusal(response);
+      return rolloutFrom(await answer(response));
+    },
+    async rollout(name) {
+      return rolloutFrom(await answer(await api.services[":name"].rollout.$get({ param: { name } })));
+    },
+    async abortRollout(name) {
+      return rolloutFrom(await answer(await api.services[":name"].rollout.$delete({ param: { name } })));
     },
     async audit(query) {
       const { audit } = await answer(await api.audit.$get({ query }));

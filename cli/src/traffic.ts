@@ -52,10 +52,19 @@ export function parseHeaderList(text: string | undefined): string[] | undefined 
   ];
 }
 
-/** One line saying what a version receives while it is a shadow. */
+/** `x-user-id` stays a header name (the API checks it); `request-id` means the request id (null). */
+export function parseCanaryKey(text: string | undefined): string | null | undefined {
+  if (text === undefined) return undefined;
+  const key = text.trim().toLowerCase();
+  return key === "request-id" ? null : key;
+}
+
+/** One line saying what a version receives while it is a shadow, and what share it answers as a canary. */
 export function describeTrafficControls(record: ServiceRecord): string {
   const methods = record.mirrorMethods === null ? "every method" : `methods ${record.mirrorMethods.join(", ")}`;
   const stripped = record.stripHeaders.length > 0 ? `, copies without ${record.stripHeaders.join(", ")}` : "";
   const when = record.main ? " (they apply once it is a shadow; main gets everything)" : "";
-  return `Traffic controls of ${record.name} ${record.version}: ${record.mirrorPercent}% of requests, ${methods}${stripped}${when}`;
+  const key = record.canaryKey === null ? "the request id" : `the ${record.canaryKey} header`;
+  const canary = record.canaryPercent > 0 ? `; answers ${record.canaryPercent}% as a canary, picked by ${key}` : "";
+  return `Traffic controls of ${record.name} ${record.version}: ${record.mirrorPercent}% of requests, ${methods}${stripped}${canary}${when}`;
 }

@@ -1,5 +1,5 @@
 // Every call goes to this origin's /api/v1 with the token as a Bearer header, never in a URL.
-
+import type { RolloutView } from "../../worker/src/api/schemas.ts";
 import type { ErrorBody } from "../../worker/src/errors.ts";
 import type { ExchangeSample } from "../../worker/src/evidence/batch.ts";
 import type { EvidenceReport, ReportSeries, ShadowReport } from "../../worker/src/evidence/verdict.ts";
@@ -12,6 +12,7 @@ export type {
   ExchangeSample,
   PolicyResult,
   ReportSeries,
+  RolloutView,
   ServiceRecord,
   ShadowReport,
 };

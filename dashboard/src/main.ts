@@ -15,6 +15,7 @@ import {
   enc,
   type PolicyResult,
   type Report,
+  type RolloutView,
   type ServiceRecord,
   type Session,
   type ShadowReport,
@@ -25,6 +26,7 @@ import { h, localTimestamp, replaceChildren } from "./dom.ts";
 import { type EvidenceHandlers, shadowCards } from "./evidence.ts";
 import { historyPanel } from "./history.ts";
 import { foldCards, nameTabs, opensByDefault } from "./layout.ts";
+import { rolloutPanel } from "./rollout.ts";
 import { sampleView } from "./samples.ts";
 import { servicesTable } from "./services.ts";
 import { forgetToken, readToken, saveToken } from "./session.ts";
@@ -51,6 +53,8 @@ interface State {
   window: Window;
   selected?: string;
   services: ServiceRecord[];
+  /** Running rollouts, by name. */
+  rollouts: Map<string, RolloutView>;
   report?: Report;
   reportError?: string;
   viewer?: Viewer;
@@ -116,7 +120,7 @@ function sessionLine(session: Session): HTMLElement {
 
 function start(token: string, services: ServiceRecord[], session: Session): void {
   // The name to open is chosen once the first refresh knows the verdicts: one that needs attention.
-  state = { token, session, window: "1h", services, verdicts: new Map(), folds: new Map() };
+  state = { token, session, window: "1h", services, rollouts: new Map(), verdicts: new Map(), folds: new Map() };
   document.body.classList.toggle("read-only", !session.canWrite);
   const windowSelect = h(
     "select",
@@ -188,14 +192,19 @@ async function refresh(): Promise<void> {
   if (!current) return;
   const mine = ++generation;
   try {
-    const { services } = await callApi<{ services: ServiceRecord[] }>(current.token, "GET", "/services");
+    const [{ services }, { rollouts }] = await Promise.all([
+      callApi<{ services: ServiceRecord[] }>(current.token, "GET", "/services"),
+      callApi<{ rollouts: RolloutView[] }>(current.token, "GET", "/rollouts"),
+    ]);
     if (mine !== generation) return;
     current.services = services;
+    current.rollouts = new Map(rollouts.map((rollout) => [rollout.name, rollout]));
+    const rolling = new Set(current.rollouts.keys());
     if (current.selected && !services.some((record) => record.name === current.selected)) current.selected = undefined;
     const verdicts = await readVerdicts(current, services);
     if (mine !== generation) return;
     current.verdicts = verdicts;
-    current.selected ??= firstToOpen(services, verdicts);
+    current.selected ??= firstToOpen(services, verdicts, rolling);
     if (current.selected) {
       try {
         current.report = await callApi<Report>(
@@ -380,6 +389,7 @@ function render(): void {
   // Rebuild only when what is shown changed, and put the focus back where it was.
   const snapshot = JSON.stringify([
     current.services,
+    [...current.rollouts.values()],
     current.selected,
     current.window,
     current.report,
@@ -395,7 +405,7 @@ function render(): void {
   replaceChildren(
     regions.services,
     h("h2", {}, "Services"),
-    servicesTable(current.services, current.selected, select, current.verdicts),
+    servicesTable(current.services, current.selected, select, current.verdicts, new Set(current.rollouts.keys())),
   );
   renderEvidence(current);
   if (current.selected) {
@@ -420,14 +430,17 @@ function renderEvidence(current: State): void {
     return;
   }
   const records = current.services.filter((record) => record.name === name);
+  const rolling = new Set(current.rollouts.keys());
   const tabs = nameTabs(
-    namesByAttention(current.services, current.verdicts).map((each) => ({
+    namesByAttention(current.services, current.verdicts, rolling).map((each) => ({
       name: each,
-      attention: attentionOf(each, current.services, current.verdicts),
+      attention: attentionOf(each, current.services, current.verdicts, rolling),
     })),
     name,
     select,
   );
+  const rollout = current.rollouts.get(name);
+  const progress = rollout ? rolloutPanel(rollout, new Date(), actionContext()) : "";
   const heading = h(
     "h2",
     {},
@@ -456,6 +469,7 @@ function renderEvidence(current: State): void {
     tabs,
     heading,
     baselineNote(current.report),
+    progress,
     cards.length > 0
       ? cards
       : h(

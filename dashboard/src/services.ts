@@ -1,5 +1,5 @@
 import type { ServiceRecord } from "./api.ts";
-import { type Attention, attentionOf, namesByAttention, type VerdictsByName } from "./attention.ts";
+import { type Attention, attentionOf, namesByAttention, type RollingNames, type VerdictsByName } from "./attention.ts";
 import { h, localTimestamp } from "./dom.ts";
 
 const RUNNING_LABELS: Record<ServiceRecord["status"], string> = {
@@ -11,6 +11,7 @@ const RUNNING_LABELS: Record<ServiceRecord["status"], string> = {
 const ATTENTION_LABELS: Record<Attention, string> = {
   fail: "a shadow fails",
   unreachable: "an origin is unreachable",
+  rollout: "a rollout is running",
 };
 
 function verdictCell(record: ServiceRecord, verdicts: VerdictsByName): HTMLElement {
@@ -32,6 +33,7 @@ export function servicesTable(
   selected: string | undefined,
   onSelect: (name: string) => void,
   verdicts: VerdictsByName,
+  rolling?: RollingNames,
 ): HTMLElement {
   if (services.length === 0) {
     return h(
@@ -41,11 +43,11 @@ export function servicesTable(
       h("pre", {}, "npx daeploy-edge deploy hello 1.0.0 http://origin.example:8080"),
     );
   }
-  const ordered = namesByAttention(services, verdicts).flatMap((name) =>
+  const ordered = namesByAttention(services, verdicts, rolling).flatMap((name) =>
     services.filter((record) => record.name === name).sort((a, b) => Number(b.main) - Number(a.main)),
   );
   const rows = ordered.map((record) => {
-    const attention = attentionOf(record.name, services, verdicts);
+    const attention = attentionOf(record.name, services, verdicts, rolling);
     return h(
       "tr",
       {
@@ -86,7 +88,19 @@ export function servicesTable(
             )
           : "",
       ),
-      h("td", { "data-label": "VERSION" }, record.version),
+      h(
+        "td",
+        { "data-label": "VERSION" },
+        record.version,
+        // The share of users this shadow answers itself, while it is a shadow.
+        !record.main && record.canaryPercent > 0
+          ? h(
+              "span",
+              { class: "canary", "data-canary": String(record.canaryPercent) },
+              ` canary ${record.canaryPercent} %`,
+            )
+          : "",
+      ),
       h("td", { "data-label": "STATUS" }, h("span", { class: `status ${record.status}` }, record.status)),
       h(
         "td",

@@ -480,6 +480,39 @@ describe("the operator's dashboard", () => {
       .toBe("Mirroring: 50% of requests, GET, HEAD");
   });
 
+  it("shows a running rollout: the canary share in the table, its steps and time left, and aborts it", async () => {
+    const shadow = await currentShadow();
+    await api("POST", `/services/hello/${shadow}/rollout`, { steps: [5, 25, 50], stepMinutes: 10, promote: false });
+    const row = page.locator(`[data-service="hello ${shadow}"]`);
+    await expect.poll(() => row.locator("[data-canary]").getAttribute("data-canary"), { timeout: 10_000 }).toBe("5");
+    expect(await row.locator("[data-canary]").textContent()).toBe(" canary 5 %");
+    const panel = page.locator("#rollout");
+    expect(await panel.locator("h3").textContent()).toBe(`Rollout of ${shadow}: canary 5 %`);
+    expect(await panel.locator("[data-step]").allTextContents()).toEqual([
+      "5 % · running",
+      "25 % · waiting",
+      "50 % · waiting",
+    ]);
+    expect(await panel.locator(".rollout-progress").textContent()).toMatch(
+      /^Step 1 of 3, (10|9) min left in this step\./,
+    );
+    // The name is among those that need attention (a failing shadow ranks first, then a rollout).
+    const attention = await page.locator('tr.main[data-service^="hello "]').getAttribute("data-attention");
+    expect(["fail", "rollout"]).toContain(attention);
+    await shot("rollout");
+
+    page.once("dialog", (dialog) => void dialog.dismiss());
+    await panel.getByRole("button", { name: "Abort rollout" }).click();
+    expect((await api<{ state: string }>("GET", "/services/hello/rollout")).state).toBe("running");
+    page.once("dialog", (dialog) => void dialog.accept());
+    await panel.getByRole("button", { name: "Abort rollout" }).click();
+    await panel.waitFor({ state: "detached" });
+    expect(await page.locator("#notice").textContent()).toBe(
+      `Rollout of hello ${shadow} aborted; its canary share is back to 0 %.`,
+    );
+    expect(await row.locator("[data-canary]").count()).toBe(0);
+  });
+
   it("kills a shadow after a confirmation", async () => {
     const shadow = await currentShadow();
     await card(shadow).getByRole("button", { name: "Kill…" }).click();

@@ -10,6 +10,7 @@ import { answerOwnProbe } from "./health/probe.ts";
 import { watchVerdicts } from "./notify/send.ts";
 import { proxy } from "./proxy/index.ts";
 import { confineServiceWorkers } from "./proxy/scope.ts";
+import { advanceRollouts } from "./rollout/cron.ts";
 
 export { ServiceCoordinator } from "./coordinator/ServiceCoordinator.ts";
 export { EvidenceLedger } from "./evidence/ledger.ts";
@@ -51,5 +52,6 @@ export default {
   scheduled(controller, env, ctx) {
     ctx.waitUntil(probeAllOrigins(env, new Date(controller.scheduledTime)));
     ctx.waitUntil(watchVerdicts(env, new Date(controller.scheduledTime)));
+    ctx.waitUntil(advanceRollouts(env, new Date(controller.scheduledTime)));
   },
 } satisfies ExportedHandler<Env>;

@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { createOutput } from "../output.ts";
 import { openSession } from "../session.ts";
 import { formatServiceTable } from "../table.ts";
-import { describeTrafficControls, parseHeaderList, parseMethods, parsePercent } from "../traffic.ts";
+import { describeTrafficControls, parseCanaryKey, parseHeaderList, parseMethods, parsePercent } from "../traffic.ts";
 import { connectionArgs, jsonArg, serviceArgs } from "./args.ts";
 
 export default defineCommand({
@@ -34,12 +34,24 @@ export default defineCommand({
       valueHint: "authorization,cookie",
       description: "Request headers its copies go without while a shadow, comma-separated (default none)",
     },
+    canary: {
+      type: "string",
+      valueHint: "0-50",
+      description: "Share of requests it answers in main's place while a shadow (default 0)",
+    },
+    "canary-key": {
+      type: "string",
+      valueHint: "header|request-id",
+      description: "Header whose value picks the canary's requests (default: the request id)",
+    },
     ...jsonArg,
     ...connectionArgs,
   },
   async run({ args }) {
     const mirrorPercent = parsePercent("mirror-percent", args["mirror-percent"]);
     const mirrorMethods = parseMethods("mirror-methods", args["mirror-methods"]);
+    const canaryPercent = parsePercent("canary", args.canary);
+    const canaryKey = parseCanaryKey(args["canary-key"]);
     const stripHeaders = parseHeaderList(args.strip);
     const output = createOutput({ json: args.json });
     const api = await openSession(args, output);
@@ -52,12 +64,13 @@ export default defineCommand({
       ...(mirrorPercent !== undefined && { mirrorPercent }),
       ...(mirrorMethods !== undefined && { mirrorMethods }),
       ...(stripHeaders !== undefined && { stripHeaders }),
+      ...(canaryPercent !== undefined && { canaryPercent }),
+      ...(canaryKey !== undefined && { canaryKey }),
     });
     output.say.log("Service deployed successfully");
     // Controls that differ from Daeploy's "every request" are said back, so a typo'd share is seen at once.
-    if (mirrorPercent !== undefined || mirrorMethods !== undefined || stripHeaders !== undefined) {
-      output.say.log(describeTrafficControls(record));
-    }
+    const controls = [mirrorPercent, mirrorMethods, stripHeaders, canaryPercent, canaryKey];
+    if (controls.some((c) => c !== undefined)) output.say.log(describeTrafficControls(record));
     if (args.json) output.json(record);
     else output.say.log(formatServiceTable([record], output));
   },

@@ -12,6 +12,7 @@ import ls from "./ls.ts";
 import mirror from "./mirror.ts";
 import policy from "./policy.ts";
 import report from "./report.ts";
+import rollout from "./rollout.ts";
 
 // Plain imports: the build bundles the whole CLI into one small file, so a lazy import() would be
 // inlined anyway and save nothing. Every command reports its failures in one place.
@@ -28,4 +29,5 @@ export const commands = {
   policy: reportingFailures("policy", policy),
   gate: reportingFailures("gate", gate, GATE_EXIT.unreachable),
   history: reportingFailures("history", history),
+  rollout: reportingFailures("rollout", rollout),
 };

@@ -5,7 +5,7 @@ import { listMatching } from "../listing.ts";
 import { createOutput } from "../output.ts";
 import { openSession } from "../session.ts";
 import { formatServiceTable } from "../table.ts";
-import { describeTrafficControls, parseHeaderList, parseMethods, parsePercent } from "../traffic.ts";
+import { describeTrafficControls, parseCanaryKey, parseHeaderList, parseMethods, parsePercent } from "../traffic.ts";
 import { connectionArgs, jsonArg, serviceArgs } from "./args.ts";
 
 export default defineCommand({
@@ -31,27 +31,43 @@ export default defineCommand({
       valueHint: "authorization,cookie|none",
       description: "Request headers its copies go without, comma-separated; `none` sends every header again",
     },
+    // Named after the share it sets (canaryPercent): the canary is one more control of what a shadow gets.
+    canary: {
+      type: "string",
+      valueHint: "0-50",
+      description: "Share of requests this version answers in main's place (main gets their copies); 0 stops it",
+    },
+    "canary-key": {
+      type: "string",
+      valueHint: "header|request-id",
+      description: "Header whose value picks the canary's requests, so one user stays on one version",
+    },
     ...jsonArg,
     ...connectionArgs,
   },
   async run({ args }) {
     const mirrorPercent = parsePercent("percent", args.percent);
     const mirrorMethods = parseMethods("methods", args.methods);
+    const canaryPercent = parsePercent("canary", args.canary);
+    const canaryKey = parseCanaryKey(args["canary-key"]);
     const stripHeaders = parseHeaderList(args.strip);
     const output = createOutput({ json: args.json });
     const api = await openSession(args, output);
     const { name, version } = args;
     let record: ServiceRecord | undefined;
-    if (mirrorPercent === undefined && mirrorMethods === undefined && stripHeaders === undefined) {
+    const changes = {
+      ...(mirrorPercent !== undefined && { mirrorPercent }),
+      ...(mirrorMethods !== undefined && { mirrorMethods }),
+      ...(stripHeaders !== undefined && { stripHeaders }),
+      ...(canaryPercent !== undefined && { canaryPercent }),
+      ...(canaryKey !== undefined && { canaryKey }),
+    };
+    if (Object.keys(changes).length === 0) {
       [record] = await listMatching(api, name, version);
       if (!record)
         throw new UsageError(`No service matches ${name} ${version}; \`daeploy-edge ls ${name}\` lists its versions.`);
     } else {
-      record = await api.setTrafficControls(name, version, {
-        ...(mirrorPercent !== undefined && { mirrorPercent }),
-        ...(mirrorMethods !== undefined && { mirrorMethods }),
-        ...(stripHeaders !== undefined && { stripHeaders }),
-      });
+      record = await api.setTrafficControls(name, version, changes);
     }
     output.say.log(describeTrafficControls(record));
     if (args.json) output.json(record);

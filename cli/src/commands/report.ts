@@ -44,6 +44,13 @@ export default defineCommand({
     const against = baselineLine(report);
     if (against) output.say.log(against);
     output.say.log(formatReportTable(report, policy.gate.minRequests));
+    // Canary pairs are compared like mirrored ones; the count says how many users the shadow answered.
+    for (const shadow of report.shadows.filter((s) => s.requests.canary > 0)) {
+      const { canary, mirrored } = shadow.requests;
+      output.say.log(
+        `${shadow.version} answered ${canary} of its ${mirrored} pairs as a canary (main got those as copies)`,
+      );
+    }
     for (const block of formatFailures(report)) output.say.log(`\n${block}`);
     const noise = formatNoise(report);
     if (noise) output.say.log(`\n${noise}`);

@@ -16,7 +16,17 @@ const latency = (p50: number, p99: number) => ({ p50, p95: p99, p99 });
 
 type Requests = ShadowReport["requests"];
 const requests = (counts: Partial<Requests>): Requests => {
-  const r = { same: 0, different: 0, error: 0, notCompared: 0, down: 0, skipped: 0, unrecorded: 0, ...counts };
+  const r = {
+    same: 0,
+    different: 0,
+    error: 0,
+    notCompared: 0,
+    down: 0,
+    skipped: 0,
+    unrecorded: 0,
+    canary: 0,
+    ...counts,
+  };
   return { ...r, compared: r.same + r.different, mirrored: r.same + r.different + r.error + r.notCompared };
 };
 const confidence = (overrides: Partial<ShadowReport["confidence"]> = {}): ShadowReport["confidence"] => ({

@@ -13,6 +13,8 @@ const version = (v: string, main: boolean): ServiceRecord => ({
   mirrorPercent: 100,
   mirrorMethods: null,
   stripHeaders: [],
+  canaryPercent: 0,
+  canaryKey: null,
 });
 
 describe("what kill applies to", () => {

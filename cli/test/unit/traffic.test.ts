@@ -13,6 +13,8 @@ const record = (overrides: Partial<ServiceRecord>): ServiceRecord => ({
   mirrorPercent: 100,
   mirrorMethods: null,
   stripHeaders: [],
+  canaryPercent: 0,
+  canaryKey: null,
   ...overrides,
 });
 

@@ -28,6 +28,17 @@ describe("what needs the operator first", () => {
     expect(firstToOpen(services, verdicts)).toBe("zeta");
   });
 
+  it("a running rollout comes after failing and unreachable names, before the quiet ones", () => {
+    const verdicts = new Map([["zeta", [verdict("1.1.0", "fail")]]]);
+    const rolling = new Set(["billing"]);
+    expect(namesByAttention(services, verdicts, rolling)).toEqual(["zeta", "mail", "billing", "alpha"]);
+    expect(attentionOf("billing", services, verdicts, rolling)).toBe("rollout");
+    // A failing name with a rollout is failing first.
+    expect(attentionOf("zeta", services, verdicts, new Set(["zeta"]))).toBe("fail");
+    const calm = services.filter((entry) => entry.name !== "mail" && entry.name !== "zeta");
+    expect(firstToOpen(calm, new Map(), rolling)).toBe("billing");
+  });
+
   it("an inconclusive shadow needs nobody yet; with nothing to flag, the page opens the first name with a shadow", () => {
     const quiet = services.filter((entry) => entry.name !== "mail");
     const verdicts = new Map([["zeta", [verdict("1.1.0", "inconclusive")]]]);

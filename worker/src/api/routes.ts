@@ -3,10 +3,12 @@ import { readConfig } from "../config.ts";
 import { callLedger } from "../coordinator/ledger-call.ts";
 import { GATE_WINDOW, type Outcome, type ServiceCoordinator } from "../coordinator/ServiceCoordinator.ts";
 import {
+  listRunningRollouts,
   listServices,
   openDatabase,
   readAudit,
   readPolicy,
+  readRollout,
   toAuditRecord,
   toPolicyResult,
   toRecord,
@@ -15,10 +17,12 @@ import type { AppEnv, Env } from "../env.ts";
 import { AppError, reasonOf } from "../errors.ts";
 import type { EvidenceReport } from "../evidence/verdict.ts";
 import { probeOrigin } from "../health/probe.ts";
-import { assignEvent, killEvents } from "../notify/events.ts";
+import { assignEvent, killEvents, rolloutEvent } from "../notify/events.ts";
 import { notifyName } from "../notify/send.ts";
 import { gatewayKey } from "../proxy/gateway-key.ts";
 import { forgetRoutes } from "../proxy/route-table.ts";
+import type { Actor } from "../registry/records.ts";
+import { toRolloutView } from "../registry/rollout.ts";
 import { decideDeploy, findVersion, requireName } from "../registry/rules.ts";
 import { parseWindow } from "../registry/validation.ts";
 import { adminAuth } from "./auth.ts";
@@ -43,6 +47,9 @@ import {
   PolicyBodySchema,
   PolicySchema,
   ReportQuerySchema,
+  RolloutBodySchema,
+  RolloutListSchema,
+  RolloutSchema,
   ServiceListSchema,
   ServiceRecordSchema,
   SessionSchema,
@@ -65,6 +72,13 @@ async function coordinate<T>(
   forgetRoutes(name);
   if (!outcome.ok) throw AppError.fromBody(outcome.status, outcome.body);
   return outcome.value;
+}
+
+/** Aborts a name's running rollout by hand, and tells the name's notification target. */
+async function abortRollout(env: Env, ctx: { waitUntil(promise: Promise<unknown>): void }, name: string, actor: Actor) {
+  const change = await coordinate(env, name, (co) => co.abortRollout(name, "aborted by hand", actor));
+  ctx.waitUntil(notifyName(env, name, [rolloutEvent(change, new Date())]));
+  return toRolloutView(change.rollout, new Date());
 }
 
 const EVIDENCE_UNAVAILABLE =
@@ -124,6 +138,18 @@ adminApi.use("*", adminAuth());
 
 const routes = adminApi
   .get(
+    "/rollouts",
+    describe({
+      summary: "Every running rollout: what the dashboard shows and sorts among the names needing attention",
+      success: { status: 200, description: "The running rollouts", schema: RolloutListSchema },
+    }),
+    async (c) => {
+      const now = new Date();
+      const running = await listRunningRollouts(openDatabase(c.env.DB));
+      return c.json({ rollouts: running.map((rollout) => toRolloutView(rollout, now)) }, 200);
+    },
+  )
+  .get(
     "/services",
     describe({
       summary: "List every version, optionally of one name",
@@ -148,7 +174,7 @@ const routes = adminApi
     }),
     validate("json", DeployBodySchema),
     async (c) => {
-      const { name, version, origin, check, mirrorPercent, mirrorMethods, stripHeaders } = c.req.valid("json");
+      const { name, version, origin, check, ...controls } = c.req.valid("json");
       let status: "running" | "unknown" = "unknown";
       if (check) {
         // A version that exists is refused before its origin is waited on; the coordinator still decides.
@@ -173,7 +199,7 @@ const routes = adminApi
         status = "running";
       }
       const record = await coordinate(c.env, name, (co) =>
-        co.deploy({ name, version, origin, status, mirrorPercent, mirrorMethods, stripHeaders }, c.get("actor")),
+        co.deploy({ name, version, origin, status, ...controls }, c.get("actor")),
       );
       return c.json(record, 201);
     },
@@ -236,17 +262,13 @@ const routes = adminApi
     validate("json", TrafficControlsBodySchema),
     async (c) => {
       const { name, version } = c.req.valid("param");
-      const { mirrorPercent, mirrorMethods, stripHeaders } = c.req.valid("json");
-      const changes = {
-        ...(mirrorPercent !== undefined && { mirrorPercent }),
-        ...(mirrorMethods !== undefined && { mirrorMethods }),
-        ...(stripHeaders !== undefined && { stripHeaders }),
-      };
+      const body = c.req.valid("json");
+      const changes = Object.fromEntries(Object.entries(body).filter(([, value]) => value !== undefined));
       if (Object.keys(changes).length === 0) {
         throw new AppError(
           422,
           "invalid_field",
-          "body must set at least one of mirrorPercent, mirrorMethods and stripHeaders",
+          "body must set at least one of mirrorPercent, mirrorMethods, stripHeaders, canaryPercent and canaryKey",
           "body",
         );
       }
@@ -382,6 +404,90 @@ const routes = adminApi
       );
       return c.json(diffs, 200);
     },
+  )
+  .post(
+    "/services/:name/:version/rollout",
+    describe({
+      summary: "Start a rollout: the version's canary share rises step by step while its verdict passes",
+      success: { status: 201, description: "The rollout, at its first step", schema: RolloutSchema },
+      errors: {
+        404: "The name, or this version of it, is not deployed",
+        409: "The name already has a rollout running",
+        422: "A field is invalid, or the version is main; `error.field` names it",
+      },
+    }),
+    validate("param", VersionParamSchema),
+    validate("json", RolloutBodySchema),
+    async (c) => {
+      const { name, version } = c.req.valid("param");
+      const spec = c.req.valid("json");
+      const change = await coordinate(c.env, name, (co) => co.startRollout(name, version, spec, c.get("actor")));
+      c.executionCtx.waitUntil(notifyName(c.env, name, [rolloutEvent(change, new Date())]));
+      return c.json(toRolloutView(change.rollout, new Date()), 201);
+    },
+  )
+  .get(
+    "/services/:name/:version/rollout",
+    describe({
+      summary: "The version's rollout: its step, since when, the verdict of each step, and what happens next",
+      success: { status: 200, description: "The name's latest rollout, of this version", schema: RolloutSchema },
+      errors: { 404: "The version is not deployed, or has no rollout" },
+    }),
+    validate("param", VersionParamSchema),
+    async (c) => {
+      const { name, version } = c.req.valid("param");
+      const rollout = await readRollout(openDatabase(c.env.DB), name);
+      if (rollout?.version !== version) {
+        findVersion(await listServices(openDatabase(c.env.DB), name), name, version);
+        throw new AppError(404, "rollout_not_found", `${name} ${version} has no rollout`);
+      }
+      return c.json(toRolloutView(rollout, new Date()), 200);
+    },
+  )
+  .delete(
+    "/services/:name/:version/rollout",
+    describe({
+      summary: "Abort the version's running rollout: its canary share goes back to 0",
+      success: { status: 200, description: "The aborted rollout", schema: RolloutSchema },
+      errors: { 404: "The version has no running rollout" },
+    }),
+    validate("param", VersionParamSchema),
+    async (c) => {
+      const { name, version } = c.req.valid("param");
+      const running = await readRollout(openDatabase(c.env.DB), name);
+      if (running?.state !== "running" || running.version !== version) {
+        throw new AppError(404, "rollout_not_found", `${name} ${version} has no running rollout`);
+      }
+      return c.json(await abortRollout(c.env, c.executionCtx, name, c.get("actor")), 200);
+    },
+  )
+  .get(
+    "/services/:name/rollout",
+    describe({
+      summary: "The name's latest rollout, whichever version it is of",
+      success: { status: 200, description: "The rollout", schema: RolloutSchema },
+      errors: { 404: "The name is not deployed, or has had no rollout" },
+    }),
+    validate("param", NameParamSchema),
+    async (c) => {
+      const { name } = c.req.valid("param");
+      const rollout = await readRollout(openDatabase(c.env.DB), name);
+      if (!rollout) {
+        requireName(await listServices(openDatabase(c.env.DB), name), name);
+        throw new AppError(404, "rollout_not_found", `${name} has had no rollout`);
+      }
+      return c.json(toRolloutView(rollout, new Date()), 200);
+    },
+  )
+  .delete(
+    "/services/:name/rollout",
+    describe({
+      summary: "Abort the name's running rollout: its canary share goes back to 0",
+      success: { status: 200, description: "The aborted rollout", schema: RolloutSchema },
+      errors: { 404: "The name has no running rollout" },
+    }),
+    validate("param", NameParamSchema),
+    async (c) => c.json(await abortRollout(c.env, c.executionCtx, c.req.valid("param").name, c.get("actor")), 200),
   )
   .delete(
     "/services/:name/:version",

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { AUDIT_ACTIONS, SERVICE_STATUSES } from "../db/schema.ts";
+import { AUDIT_ACTIONS, ROLLOUT_STATES, SERVICE_STATUSES } from "../db/schema.ts";
 import type { ErrorBody } from "../errors.ts";
 import type { ExchangeSample } from "../evidence/batch.ts";
 import type { DiffKind } from "../evidence/compare.ts";
@@ -8,6 +8,8 @@ import type { EvidenceReport, ReportSeries, ShadowReport, Verdict } from "../evi
 import { NOTIFY_EVENTS, notifyEvents, notifyUrl } from "../notify/target.ts";
 import type { AssignResult, PolicyResult, ServiceRecord } from "../registry/records.ts";
 import {
+  canaryKey,
+  canaryPercent,
   differencePath,
   headerName,
   mirrorMethods,
@@ -27,6 +29,10 @@ const dateTime = v.pipe(v.string(), v.metadata({ format: "date-time" }));
 
 const MIRROR_PERCENT = "Share of requests (0–100, two decimals) this version receives while a shadow";
 const MIRROR_METHODS = "Methods this version receives while a shadow; null for every method";
+const CANARY_PERCENT =
+  "Share of requests (0–50, two decimals) this version answers while a shadow; main gets their copies";
+const CANARY_KEY =
+  "Header whose value picks the canary's requests, so one user stays on one version; null for the request id";
 const STRIP_HEADERS = "Request headers removed from the copies this version receives as a shadow (none by default)";
 
 export const ServiceRecordSchema = v.object({
@@ -39,6 +45,8 @@ export const ServiceRecordSchema = v.object({
   createdAt: dateTime,
   mirrorPercent: v.pipe(v.number(), v.description(MIRROR_PERCENT)),
   mirrorMethods: v.pipe(v.nullable(v.array(v.string())), v.description(MIRROR_METHODS)),
+  canaryPercent: v.pipe(v.number(), v.description(CANARY_PERCENT)),
+  canaryKey: v.pipe(v.nullable(v.string()), v.description(CANARY_KEY)),
   stripHeaders: v.pipe(v.array(v.string()), v.description(STRIP_HEADERS)),
 }) satisfies v.GenericSchema<ServiceRecord>;
 
@@ -85,6 +93,10 @@ export const ShadowReportSchema = v.object({
       unrecorded: v.pipe(
         count,
         v.description("Of notCompared, requests whose field detail was dropped under memory pressure"),
+      ),
+      canary: v.pipe(
+        count,
+        v.description("Of mirrored, pairs this version answered as a canary (main's answer was the copy)"),
       ),
     }),
     v.description("Every selected copy has exactly one outcome: same, different, error, notCompared or down"),
@@ -300,6 +312,8 @@ export const DeployBodySchema = v.object(
     ),
     mirrorPercent: v.optional(v.pipe(mirrorPercent, v.description(MIRROR_PERCENT)), 100),
     mirrorMethods: v.optional(v.pipe(mirrorMethods, v.description(MIRROR_METHODS)), null),
+    canaryPercent: v.optional(v.pipe(canaryPercent, v.description(CANARY_PERCENT)), 0),
+    canaryKey: v.optional(v.pipe(canaryKey, v.description(CANARY_KEY)), null),
     stripHeaders: v.optional(v.pipe(strippedHeaders, v.description(STRIP_HEADERS)), []),
   },
   BODY_MUST_BE_OBJECT,
@@ -311,6 +325,8 @@ export const TrafficControlsBodySchema = v.object(
     mirrorMethods: v.optional(
       v.pipe(mirrorMethods, v.description(MIRROR_METHODS), v.metadata({ examples: [["GET", "HEAD"]] })),
     ),
+    canaryPercent: v.optional(v.pipe(canaryPercent, v.description(CANARY_PERCENT), v.metadata({ examples: [20] }))),
+    canaryKey: v.optional(v.pipe(canaryKey, v.description(CANARY_KEY), v.metadata({ examples: ["x-user-id"] }))),
     stripHeaders: v.optional(
       v.pipe(strippedHeaders, v.description(STRIP_HEADERS), v.metadata({ examples: [["authorization", "cookie"]] })),
     ),
@@ -565,6 +581,76 @@ export const AuditQuerySchema = v.object({
 });
 
 /** The named schemas of the OpenAPI document's components. */
+// Progressive delivery: a rollout raises a shadow's canary share step by step while its verdict passes.
+
+export const ROLLOUT_STEPS_MAX = 10;
+const STEPS_SHAPE = "must be increasing canary shares from 1 to 50, such as [5, 25, 50]";
+
+const rolloutSteps = v.pipe(
+  v.array(v.number(STEPS_SHAPE), STEPS_SHAPE),
+  v.minLength(1, STEPS_SHAPE),
+  v.maxLength(ROLLOUT_STEPS_MAX, `must have at most ${ROLLOUT_STEPS_MAX} steps`),
+  v.check((steps) => steps.every((p) => p >= 1 && p <= 50), STEPS_SHAPE),
+  v.check((steps) => steps.every((p) => Math.round(p * 100) === p * 100), "must have at most two decimals"),
+  v.check((steps) => steps.every((p, i) => i === 0 || p > (steps[i - 1] ?? 0)), STEPS_SHAPE),
+);
+
+export const RolloutBodySchema = v.object(
+  {
+    steps: v.pipe(
+      rolloutSteps,
+      v.description("The canary share (percent) of each step, increasing, from 1 to 50"),
+      v.metadata({ examples: [[5, 25, 50]] }),
+    ),
+    stepMinutes: v.optional(
+      v.pipe(
+        v.number("must be a number of minutes, at least 1"),
+        v.minValue(1, "must be at least 1 minute"),
+        v.maxValue(7 * 24 * 60, "must be at most 7 days (10080 minutes)"),
+        v.description("How long each step lasts at least; its verdict over that time decides"),
+      ),
+      10,
+    ),
+    promote: v.optional(
+      v.pipe(
+        v.boolean("must be true or false"),
+        v.description("Make the version main through the gate once the last step passes"),
+      ),
+      true,
+    ),
+  },
+  BODY_MUST_BE_OBJECT,
+);
+
+const StepResultSchema = v.object({
+  percent: v.number(),
+  verdict: v.picklist(VERDICTS),
+  reasons: v.array(v.string()),
+  at: dateTime,
+});
+
+export const RolloutSchema = v.object({
+  name: v.string(),
+  version: v.string(),
+  state: v.pipe(v.picklist(ROLLOUT_STATES), v.description("running, or how it ended")),
+  steps: v.array(v.number()),
+  stepMinutes: v.number(),
+  promote: v.boolean(),
+  step: v.pipe(v.number(), v.description("Index into steps of the step in effect (or reached)")),
+  percent: v.pipe(v.number(), v.description("The canary share in effect while running")),
+  since: v.pipe(dateTime, v.description("When the current step started")),
+  stepEndsAt: v.pipe(dateTime, v.description("When the current step has lasted stepMinutes")),
+  startedAt: dateTime,
+  endedAt: v.nullable(dateTime),
+  results: v.pipe(v.array(StepResultSchema), v.description("The verdict of every step the cron decided")),
+  reasons: v.pipe(v.array(v.string()), v.description("Why it ended")),
+  nextAction: v.string(),
+});
+
+export type RolloutView = v.InferOutput<typeof RolloutSchema>;
+
+export const RolloutListSchema = v.object({ rollouts: v.array(RolloutSchema) });
+
 export const NAMED_SCHEMAS = {
   ServiceRecord: ServiceRecordSchema,
   ServiceList: ServiceListSchema,
@@ -583,4 +669,7 @@ export const NAMED_SCHEMAS = {
   AssignRequest: AssignBodySchema,
   TrafficControlsRequest: TrafficControlsBodySchema,
   PolicyRequest: PolicyBodySchema,
+  Rollout: RolloutSchema,
+  RolloutList: RolloutListSchema,
+  RolloutRequest: RolloutBodySchema,
 };

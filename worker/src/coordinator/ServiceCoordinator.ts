@@ -1,25 +1,30 @@
 import { DurableObject } from "cloudflare:workers";
 import {
   type AuditEntry,
+  auditStatement,
   deleteVersion,
   forgetName,
   insertVersion,
   listServices,
   openDatabase,
+  putCanary,
+  putRollout,
   readPolicy,
   readPolicyOverrides,
+  readRollout,
   setMain,
   toPolicyResult,
   toRecord,
   updateTrafficControls,
   writePolicy,
 } from "../db/queries.ts";
-import type { StoredPolicy } from "../db/schema.ts";
+import type { RolloutRow, RolloutStepResult, StoredPolicy } from "../db/schema.ts";
 import type { Env } from "../env.ts";
 import { AppError, type ErrorBody, reasonOf } from "../errors.ts";
 import { applyPolicyChange } from "../evidence/policy-change.ts";
 import type { ShadowReport, Verdict } from "../evidence/verdict.ts";
 import type { Actor, AssignResult, PolicyChange, PolicyResult, ServiceRecord } from "../registry/records.ts";
+import { decideRolloutStart, decideRolloutTick, type RolloutSpec } from "../registry/rollout.ts";
 import {
   decideAssign,
   decideDeploy,
@@ -37,10 +42,17 @@ import { callLedger } from "./ledger-call.ts";
 export type Outcome<T> = { ok: true; value: T } | { ok: false; status: AppError["status"]; body: ErrorBody };
 
 export type DeployInput = Pick<ServiceRecord, "name" | "version" | "origin" | "status"> &
-  Partial<Pick<ServiceRecord, "mirrorPercent" | "mirrorMethods" | "stripHeaders">>;
+  Partial<Pick<ServiceRecord, "mirrorPercent" | "mirrorMethods" | "stripHeaders" | "canaryPercent" | "canaryKey">>;
 
-export type TrafficControls = Partial<Pick<ServiceRecord, "mirrorPercent" | "mirrorMethods" | "stripHeaders">>;
+export type TrafficControls = Partial<
+  Pick<ServiceRecord, "mirrorPercent" | "mirrorMethods" | "stripHeaders" | "canaryPercent" | "canaryKey">
+>;
 
+/** A rollout after a call, and what that call changed of it (`null`: nothing). */
+export interface RolloutChange {
+  rollout: RolloutRow;
+  change: "started" | "advanced" | "aborted" | "promoted" | "completed" | null;
+}
 /** Who asked for a change: passed in by the API, so the audit row written with the change names them. */
 const change = (
   actor: Actor,
@@ -125,7 +137,24 @@ export class ServiceCoordinator extends DurableObject<Env> {
         force,
         ...(warning !== undefined && { warning }),
       };
-      await setMain(this.#db, name, version, change(actor, "assign", name, version, detail));
+      // A running rollout ends with the hand-made change: promoted when it was its version, else aborted.
+      const rollout = await readRollout(this.#db, name);
+      const now = new Date();
+      let ended: RolloutRow | undefined;
+      if (rollout?.state === "running") {
+        ended =
+          rollout.version === version
+            ? endRollout(rollout, "promoted", [`${version} was made main by hand`], now)
+            : endRollout(rollout, "aborted", [`${version} was made main by hand during the rollout`], now);
+      }
+      const endings = ended
+        ? [
+            putRollout(this.#db, ended),
+            putCanary(this.#db, name, ended.version, 0),
+            auditStatement(this.#db, rolloutAudit(actor, { rollout: ended, change: ended.state as "promoted" })),
+          ]
+        : [];
+      await setMain(this.#db, name, version, change(actor, "assign", name, version, detail), ...endings);
       await this.#notePromotion(name, version);
       const services = (await listServices(this.#db, name)).map(toRecord);
       return { changed: true, services, verdict, ...(warning !== undefined && { warning }) };
@@ -147,6 +176,15 @@ export class ServiceCoordinator extends DurableObject<Env> {
       const audit = change(actor, "kill", name, version ?? null, { versions, main: mainVersion });
       if (version !== undefined && !killEndsName(existing, version)) {
         const killed = (await deleteVersion(this.#db, name, version, audit)).map(toRecord);
+        const rollout = await readRollout(this.#db, name);
+        if (rollout?.state === "running" && rollout.version === version) {
+          // If this write were lost, the cron would still find the version gone and abort.
+          const aborted = endRollout(rollout, "aborted", [`${version} was killed`], new Date());
+          await this.#db.batch([
+            putRollout(this.#db, aborted),
+            auditStatement(this.#db, rolloutAudit(actor, { rollout: aborted, change: "aborted" })),
+          ]);
+        }
         await this.#forgetEvidence(name, version);
         this.#forgetVerdicts(killed);
         return killed;
@@ -193,6 +231,143 @@ export class ServiceCoordinator extends DurableObject<Env> {
     });
   }
 
+  /** R1: starts a rollout at its first step; the canary share and the rollout's state change in one D1 batch. */
+  startRollout(name: string, version: string, spec: RolloutSpec, actor: Actor): Promise<Outcome<RolloutChange>> {
+    return this.#serialised(async () => {
+      decideRolloutStart(await listServices(this.#db, name), await readRollout(this.#db, name), name, version);
+      const now = new Date();
+      const rollout: RolloutRow = {
+        name,
+        version,
+        steps: spec.steps,
+        stepMinutes: spec.stepMinutes,
+        promote: spec.promote,
+        state: "running",
+        step: 0,
+        stepSince: now,
+        startedAt: now,
+        results: [],
+        reasons: [],
+        endedAt: null,
+      };
+      const started: RolloutChange = { rollout, change: "started" };
+      await this.#db.batch([
+        putRollout(this.#db, rollout),
+        putCanary(this.#db, name, version, spec.steps[0] ?? 0),
+        auditStatement(this.#db, rolloutAudit(actor, started)),
+      ]);
+      return started;
+    });
+  }
+
+  /** Aborts the name's running rollout: canary back to 0, state `aborted`, with the reason. */
+  abortRollout(name: string, reason: string, actor: Actor): Promise<Outcome<RolloutChange>> {
+    return this.#serialised(async () => {
+      const rollout = await readRollout(this.#db, name);
+      if (rollout?.state !== "running") {
+        requireName(await listServices(this.#db, name), name);
+        throw new AppError(404, "rollout_not_found", `${name} has no running rollout`);
+      }
+      return this.#abort(rollout, [reason], new Date(), actor);
+    });
+  }
+
+  /**
+   * R2, the cron's look at the name's running rollout: the verdict over the current step
+   * decides to wait, advance, finish (promoting through the gate) or abort.
+   */
+  tickRollout(name: string, cronMs: number): Promise<Outcome<RolloutChange | null>> {
+    return this.#serialised(async () => {
+      const rollout = await readRollout(this.#db, name);
+      if (rollout?.state !== "running") return null;
+      // The cron's time decides whether a step has lasted long enough; what is written carries this clock's.
+      const now = new Date();
+      const existing = await listServices(this.#db, name);
+      const target = existing.find((v) => v.version === rollout.version);
+      if (!target || target.main) {
+        const why = target ? `${rollout.version} is main already` : `${rollout.version} is no longer deployed`;
+        return this.#abort(rollout, [why], now, ROLLOUT_ACTOR);
+      }
+      const main = existing.find((v) => v.main)?.version;
+      // Evidence is kept by the minute: the step's window starts with the minute it started in.
+      const { evidence } = await this.#verdictOf(name, main, rollout.version, {
+        from: Math.floor(rollout.stepSince.getTime() / 60_000) * 60_000,
+        to: Math.max(cronMs, now.getTime()) + 1,
+      });
+      // Evidence that cannot be read decides nothing: the rollout waits for the next look.
+      if ("unavailable" in evidence) return { rollout, change: null };
+      const action = decideRolloutTick(rollout, evidence, new Date(cronMs));
+      const result: RolloutStepResult = {
+        percent: rollout.steps[rollout.step] ?? 0,
+        verdict: evidence.verdict,
+        reasons: [...evidence.reasons],
+        at: now.toISOString(),
+      };
+      if (action.kind === "wait") return { rollout, change: null };
+      if (action.kind === "abort")
+        return this.#abort({ ...rollout, results: [...rollout.results, result] }, action.reasons, now, ROLLOUT_ACTOR);
+      const passed = { ...rollout, results: [...rollout.results, result] };
+      if (action.kind === "advance") {
+        const advanced = { ...passed, step: rollout.step + 1, stepSince: now };
+        const moved: RolloutChange = { rollout: advanced, change: "advanced" };
+        await this.#db.batch([
+          putRollout(this.#db, advanced),
+          putCanary(this.#db, name, rollout.version, action.percent),
+          auditStatement(this.#db, rolloutAudit(ROLLOUT_ACTOR, moved)),
+        ]);
+        return moved;
+      }
+      if (!action.promote) {
+        const completed = endRollout(passed, "completed", ["every step passed; main unchanged (promote: false)"], now);
+        const done: RolloutChange = { rollout: completed, change: "completed" };
+        await this.#db.batch([
+          putRollout(this.#db, completed),
+          auditStatement(this.#db, rolloutAudit(ROLLOUT_ACTOR, done)),
+        ]);
+        return done;
+      }
+      // The promotion goes through the same gate as an assign, over the last hour.
+      const gate = await this.#verdictOf(name, main, rollout.version);
+      try {
+        decideGate(gate.evidence, name, rollout.version, { force: false, window: GATE_WINDOW.label });
+      } catch (error) {
+        if (!(error instanceof AppError) || error.code !== "gate_failed") return { rollout, change: null };
+        return this.#abort(passed, [error.message, ...(error.reasons ?? [])], now, ROLLOUT_ACTOR);
+      }
+      const promoted = endRollout(passed, "promoted", [`every step passed; ${rollout.version} is main`], now);
+      const finished: RolloutChange = { rollout: promoted, change: "promoted" };
+      // Audited as an assign by the rollout, beside the rollout's own row.
+      const assigned = change(ROLLOUT_ACTOR, "assign", name, rollout.version, {
+        from: main ?? null,
+        verdict: gate.verdict?.verdict ?? "unavailable",
+        reasons: gate.verdict?.reasons ?? [],
+        force: false,
+        rollout: true,
+      });
+      await setMain(
+        this.#db,
+        name,
+        rollout.version,
+        assigned,
+        putRollout(this.#db, promoted),
+        auditStatement(this.#db, rolloutAudit(ROLLOUT_ACTOR, finished)),
+      );
+      await this.#notePromotion(name, rollout.version);
+      return finished;
+    });
+  }
+
+  async #abort(rollout: RolloutRow, reasons: string[], now: Date, actor: Actor): Promise<RolloutChange> {
+    const aborted = endRollout(rollout, "aborted", reasons, now);
+    const ended: RolloutChange = { rollout: aborted, change: "aborted" };
+    await this.#db.batch([
+      putRollout(this.#db, aborted),
+      putCanary(this.#db, rollout.name, rollout.version, 0),
+      auditStatement(this.#db, rolloutAudit(actor, ended)),
+    ]);
+    return ended;
+  }
+
   /**
    * Remembers each version's latest conclusive verdict (durably, in this object's
    * storage) and answers those that changed since, so that a verdict that holds for an
@@ -235,12 +410,14 @@ export class ServiceCoordinator extends DurableObject<Env> {
     name: string,
     main: string | undefined,
     version: string,
+    window?: { from: number; to: number },
   ): Promise<{ verdict: ShadowReport | null; evidence: GateEvidence }> {
     const policy = await readPolicy(this.#db, name);
     try {
-      const to = Date.now();
+      const to = window?.to ?? Date.now();
+      const from = window?.from ?? to - GATE_WINDOW.ms;
       const report = await callLedger(this.env, name, (ledger, shards) =>
-        ledger.report({ name, from: to - GATE_WINDOW.ms, to, main: main ?? "", shadows: [version], policy, shards }),
+        ledger.report({ name, from, to, main: main ?? "", shadows: [version], policy, shards }),
       );
       const verdict = report.shadows.find((shadow) => shadow.version === version);
       if (!verdict) return { verdict: null, evidence: { unavailable: "the ledger reported no entry for it" } };
@@ -300,4 +477,31 @@ export class ServiceCoordinator extends DurableObject<Env> {
       },
     );
   }
+}
+
+/** A rollout that ended, and why. */
+function endRollout(rollout: RolloutRow, state: "promoted" | "completed" | "aborted", reasons: string[], now: Date) {
+  return { ...rollout, state, reasons, endedAt: now };
+}
+
+/** The cron moves rollouts by itself: its audit rows name it. */
+const ROLLOUT_ACTOR: Actor = "rollout";
+
+/** One rollout transition as an audit row. */
+function rolloutAudit(actor: Actor, { rollout, change: what }: RolloutChange): AuditEntry {
+  return {
+    at: new Date(),
+    actor,
+    action: "rollout",
+    name: rollout.name,
+    version: rollout.version,
+    detail: {
+      change: what,
+      step: rollout.step,
+      percent: rollout.steps[rollout.step] ?? 0,
+      steps: rollout.steps,
+      ...(rollout.results.length > 0 && { verdict: rollout.results.at(-1)?.verdict }),
+      ...(rollout.reasons.length > 0 && { reasons: rollout.reasons }),
+    },
+  };
 }

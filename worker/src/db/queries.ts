@@ -8,6 +8,8 @@ import {
   type AuditRow,
   audit,
   policies,
+  type RolloutRow,
+  rollouts,
   type ServiceRow,
   type StoredPolicy,
   services,
@@ -28,6 +30,8 @@ export const toRecord = (row: ServiceRow): ServiceRecord => ({
   mirrorPercent: row.mirrorPercent,
   mirrorMethods: row.mirrorMethods ?? null,
   stripHeaders: row.stripHeaders ?? [],
+  canaryPercent: row.canaryPercent,
+  canaryKey: row.canaryKey ?? null,
 });
 
 /** One change for the audit trail; every write below appends it in the same D1 batch as the change. */
@@ -79,7 +83,9 @@ export async function listServices(db: Database, name?: string): Promise<Service
 
 /** A record as it is first written: its times are both `now`. */
 export type NewVersion = Pick<ServiceRecord, "name" | "version" | "origin" | "main" | "status"> &
-  Partial<Pick<ServiceRecord, "mirrorPercent" | "mirrorMethods" | "stripHeaders">> & { now: Date };
+  Partial<Pick<ServiceRecord, "mirrorPercent" | "mirrorMethods" | "stripHeaders" | "canaryPercent" | "canaryKey">> & {
+    now: Date;
+  };
 
 export async function insertVersion(db: Database, v: NewVersion, change: AuditEntry): Promise<ServiceRow> {
   const [[row]] = await db.batch([
@@ -96,6 +102,8 @@ export async function insertVersion(db: Database, v: NewVersion, change: AuditEn
         mirrorPercent: v.mirrorPercent,
         mirrorMethods: v.mirrorMethods,
         stripHeaders: v.stripHeaders,
+        canaryPercent: v.canaryPercent,
+        canaryKey: v.canaryKey,
       })
       .returning(),
     appendAudit(db, change),
@@ -104,8 +112,18 @@ export async function insertVersion(db: Database, v: NewVersion, change: AuditEn
   return row;
 }
 
-/** Moves main to `version` in one D1 batch, so no reader ever sees zero or two mains. */
-export async function setMain(db: Database, name: string, version: string, change: AuditEntry): Promise<void> {
+/**
+ * Moves main to `version` in one D1 batch, so no reader ever sees zero or two mains. The new main's
+ * canary share goes to 0: it answers everything now, and must not answer a share again if demoted.
+ * `also` joins the same batch (a rollout's end, say).
+ */
+export async function setMain(
+  db: Database,
+  name: string,
+  version: string,
+  change: AuditEntry,
+  ...also: BatchItem[]
+): Promise<void> {
   await db.batch([
     db
       .update(services)
@@ -113,9 +131,10 @@ export async function setMain(db: Database, name: string, version: string, chang
       .where(and(eq(services.name, name), eq(services.main, true))),
     db
       .update(services)
-      .set({ main: true })
+      .set({ main: true, canaryPercent: 0 })
       .where(and(eq(services.name, name), eq(services.version, version))),
     appendAudit(db, change),
+    ...also,
   ]);
 }
 
@@ -152,6 +171,7 @@ export async function forgetName(
   const [killed] = await db.batch([
     db.delete(services).where(versions).returning(),
     db.delete(policies).where(eq(policies.name, name)),
+    db.delete(rollouts).where(eq(rollouts.name, name)),
     // The name's history stays: the kill is its last row.
     appendAudit(db, change),
   ]);
@@ -162,7 +182,9 @@ export async function forgetName(
 export async function updateTrafficControls(
   db: Database,
   target: Pick<ServiceRecord, "name" | "version">,
-  changes: Partial<Pick<ServiceRecord, "mirrorPercent" | "mirrorMethods" | "stripHeaders">>,
+  changes: Partial<
+    Pick<ServiceRecord, "mirrorPercent" | "mirrorMethods" | "stripHeaders" | "canaryPercent" | "canaryKey">
+  >,
   change: AuditEntry,
 ): Promise<ServiceRow | undefined> {
   const [[row]] = await db.batch([
@@ -245,3 +267,30 @@ export async function writePolicy(
 export async function deletePolicy(db: Database, name: string): Promise<void> {
   await db.delete(policies).where(eq(policies.name, name));
 }
+
+/** One statement of a D1 batch. */
+type BatchItem = Parameters<Database["batch"]>[0][number];
+
+/** A name's latest rollout, running or ended. */
+export async function readRollout(db: Database, name: string): Promise<RolloutRow | undefined> {
+  const [row] = await db.select().from(rollouts).where(eq(rollouts.name, name));
+  return row;
+}
+
+export async function listRunningRollouts(db: Database): Promise<RolloutRow[]> {
+  return db.select().from(rollouts).where(eq(rollouts.state, "running"));
+}
+
+/** Writes a rollout (replacing the name's earlier one) as a batch statement. */
+export const putRollout = (db: Database, row: RolloutRow) =>
+  db.insert(rollouts).values(row).onConflictDoUpdate({ target: rollouts.name, set: row });
+
+/** Sets one version's canary share as a batch statement, so it changes with the rollout's state. */
+export const putCanary = (db: Database, name: string, version: string, canaryPercent: number) =>
+  db
+    .update(services)
+    .set({ canaryPercent })
+    .where(and(eq(services.name, name), eq(services.version, version)));
+
+/** An audit row as a batch statement, for changes written outside the helpers above (rollouts). */
+export const auditStatement = appendAudit;

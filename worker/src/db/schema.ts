@@ -21,6 +21,10 @@ export const services = sqliteTable(
     // (0–100, two decimals) and the methods it receives (null: every method).
     mirrorPercent: real("mirror_percent").notNull().default(100),
     mirrorMethods: text("mirror_methods", { mode: "json" }).$type<string[] | null>(),
+    // Canary, in effect while the version is a shadow: the share of requests it answers (0–50, two
+    // decimals), and the header whose value picks them (null: the request id).
+    canaryPercent: real("canary_percent").notNull().default(0),
+    canaryKey: text("canary_key"),
     // Request headers removed from the copies this version receives (lower case); none by default.
     stripHeaders: text("strip_headers", { mode: "json" }).notNull().$type<string[]>().default([]),
   },
@@ -47,7 +51,41 @@ export const policies = sqliteTable("policies", {
   updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
 });
 
-export const AUDIT_ACTIONS = ["deploy", "assign", "kill", "traffic", "policy"] as const;
+export const ROLLOUT_STATES = ["running", "promoted", "completed", "aborted"] as const;
+export type RolloutState = (typeof ROLLOUT_STATES)[number];
+
+/** What the cron concluded when a step ended: its verdict, and why. */
+export interface RolloutStepResult {
+  percent: number;
+  verdict: "pass" | "fail" | "inconclusive";
+  reasons: string[];
+  at: string;
+}
+
+/**
+ * A name's rollout: one version's canary share raised step by step while its verdict passes.
+ * One row per name (the latest rollout); only the ServiceCoordinator writes it.
+ */
+export const rollouts = sqliteTable("rollouts", {
+  name: text().primaryKey(),
+  version: text().notNull(),
+  steps: text({ mode: "json" }).notNull().$type<number[]>(),
+  stepMinutes: real("step_minutes").notNull(),
+  promote: integer({ mode: "boolean" }).notNull(),
+  state: text({ enum: ROLLOUT_STATES }).notNull(),
+  /** Index into `steps` of the share in effect. */
+  step: integer().notNull(),
+  stepSince: integer("step_since", { mode: "timestamp_ms" }).notNull(),
+  startedAt: integer("started_at", { mode: "timestamp_ms" }).notNull(),
+  /** The verdict of every step that ended, in order. */
+  results: text({ mode: "json" }).notNull().$type<RolloutStepResult[]>(),
+  /** Why it ended, when it did. */
+  reasons: text({ mode: "json" }).notNull().$type<string[]>(),
+  endedAt: integer("ended_at", { mode: "timestamp_ms" }),
+});
+
+export type RolloutRow = typeof rollouts.$inferSelect;
+export const AUDIT_ACTIONS = ["deploy", "assign", "kill", "traffic", "policy", "rollout"] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 /**

@@ -53,6 +53,8 @@ export interface ShadowResult {
   latencyMs?: { main: number; shadow: number; atLeast?: boolean };
   /** Built only when the batch still wants a sample for one of the paths. */
   sample?: () => ExchangeSample;
+  /** The shadow answered the client as a canary, and main's answer is the copy. */
+  canary?: boolean;
 }
 
 /** One main-against-main exchange. */
@@ -75,6 +77,8 @@ export interface MinuteCounts {
   down: number;
   skipped: number;
   unrecorded: number;
+  /** Of `mirrored`: pairs the shadow answered as a canary, main's answer being the copy. */
+  canary?: number;
   errorsMain: number;
   latencyMain: HistogramJson;
   latencyShadow: HistogramJson;
@@ -165,6 +169,7 @@ class PendingMinute {
   down = 0;
   skipped = 0;
   unrecorded = 0;
+  canary = 0;
   errorsMain = 0;
   readonly latencyMain = new LatencyHistogram();
   readonly latencyShadow = new LatencyHistogram();
@@ -234,6 +239,7 @@ class PendingBatch {
         down: m.down,
         skipped: m.skipped,
         unrecorded: m.unrecorded,
+        canary: m.canary,
         errorsMain: m.errorsMain,
         latencyMain: m.latencyMain.toJson(),
         latencyShadow: m.latencyShadow.toJson(),
@@ -288,6 +294,7 @@ export class EvidenceBatcher {
     const batch = this.#batchFor(name, waitUntil);
     const counts = batch.minute(result.version, result.baseline, result.at);
     counts.mirrored++;
+    if (result.canary) counts.canary++;
     if (result.mainError) counts.errorsMain++;
     if (result.latencyMs) {
       counts.latencyMain.add(result.latencyMs.main);

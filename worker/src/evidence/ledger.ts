@@ -85,7 +85,7 @@ export interface ReportInput {
 /** Signature rows one (version, minute) may hold; past it, new signatures count as `unrecorded`. */
 export const MAX_SIGNATURES_PER_MINUTE = 500;
 /** Bumped when the tables change: a ledger written by an older gateway is reset, not misread. */
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
 /** The `fields` row of main-against-main noise (versions are never empty). */
 const NOISE_FIELDS = "";
 
@@ -101,6 +101,7 @@ CREATE TABLE IF NOT EXISTS counters (
   mirrored INTEGER NOT NULL, compared INTEGER NOT NULL, not_compared INTEGER NOT NULL,
   errors_shadow INTEGER NOT NULL, down INTEGER NOT NULL, skipped INTEGER NOT NULL, unrecorded INTEGER NOT NULL,
   errors_main INTEGER NOT NULL, latency_main TEXT NOT NULL, latency_shadow TEXT NOT NULL,
+  canary INTEGER NOT NULL,
   PRIMARY KEY (version, baseline, minute));
 -- partial = 1: requests answered but not body-compared, whose status or headers differed.
 CREATE TABLE IF NOT EXISTS signatures (
@@ -385,13 +386,14 @@ export class EvidenceLedger extends DurableObject<Env> {
     this.#touchFields(m.version, used, m.minute);
     addToLifetime(sql, { ...m, compared, notCompared, unrecorded, signatures: kept[0], partialSignatures: kept[1] });
     sql.exec(
-      `INSERT INTO counters VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO counters VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (version, baseline, minute) DO UPDATE SET
          mirrored = mirrored + excluded.mirrored, compared = compared + excluded.compared,
          not_compared = not_compared + excluded.not_compared, errors_shadow = errors_shadow + excluded.errors_shadow,
          down = down + excluded.down, skipped = skipped + excluded.skipped,
          unrecorded = unrecorded + excluded.unrecorded, errors_main = errors_main + excluded.errors_main,
-         latency_main = excluded.latency_main, latency_shadow = excluded.latency_shadow`,
+         latency_main = excluded.latency_main, latency_shadow = excluded.latency_shadow,
+         canary = canary + excluded.canary`,
       m.version,
       m.baseline,
       m.minute,
@@ -405,6 +407,7 @@ export class EvidenceLedger extends DurableObject<Env> {
       m.errorsMain,
       mergedJson(existing?.latency_main, m.latencyMain),
       mergedJson(existing?.latency_shadow, m.latencyShadow),
+      m.canary ?? 0,
     );
   }
 
@@ -692,6 +695,7 @@ export class EvidenceLedger extends DurableObject<Env> {
         continue;
       }
       for (const column of COUNTER_COLUMNS) hour[column] += row[column];
+      hour.canary += row.canary;
       hour.latency_main = mergedJson(hour.latency_main, JSON.parse(row.latency_main) as HistogramJson);
       hour.latency_shadow = mergedJson(hour.latency_shadow, JSON.parse(row.latency_shadow) as HistogramJson);
     }
@@ -705,13 +709,14 @@ export class EvidenceLedger extends DurableObject<Env> {
         )
         .toArray()[0];
       sql.exec(
-        `INSERT INTO counters VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO counters VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (version, baseline, minute) DO UPDATE SET
            mirrored = mirrored + excluded.mirrored, compared = compared + excluded.compared,
            not_compared = not_compared + excluded.not_compared, errors_shadow = errors_shadow + excluded.errors_shadow,
            down = down + excluded.down, skipped = skipped + excluded.skipped,
            unrecorded = unrecorded + excluded.unrecorded, errors_main = errors_main + excluded.errors_main,
-           latency_main = excluded.latency_main, latency_shadow = excluded.latency_shadow`,
+           latency_main = excluded.latency_main, latency_shadow = excluded.latency_shadow,
+           canary = canary + excluded.canary`,
         hour.version,
         hour.baseline,
         hour.minute,
@@ -720,6 +725,7 @@ export class EvidenceLedger extends DurableObject<Env> {
         stored
           ? mergedJson(stored.latency_shadow, JSON.parse(hour.latency_shadow) as HistogramJson)
           : hour.latency_shadow,
+        hour.canary,
       );
     }
     sql.exec("DELETE FROM counters WHERE minute < ? AND minute % 60 != 0", before);

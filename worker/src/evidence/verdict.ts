@@ -95,6 +95,8 @@ export interface ShadowEvidence {
   skipped: number;
   /** Of `notCompared`, requests whose field detail was dropped under memory pressure. */
   unrecorded: number;
+  /** Of `mirrored`: pairs the shadow answered as a canary (main's answer was the copy). */
+  canary?: number;
   errorsMain: number;
   latencyMain: LatencyHistogram;
   latencyShadow: LatencyHistogram;
@@ -144,6 +146,8 @@ export interface ShadowReport {
     down: number;
     skipped: number;
     unrecorded: number;
+    /** Of `mirrored`: pairs the shadow answered as a canary; the rest were mirrored copies. */
+    canary: number;
   };
   errors: { main: number; shadow: number };
   latencyMs: { main: LatencySummary; shadow: LatencySummary };
@@ -304,6 +308,7 @@ export function shadowReport(evidence: ShadowEvidence, noise: NoiseEvidence, pol
     down: evidence.down,
     skipped: evidence.skipped,
     unrecorded: evidence.unrecorded,
+    canary: evidence.canary ?? 0,
   };
   const errors = { main: evidence.errorsMain, shadow: evidence.errors };
   const latencySamples = Math.min(evidence.latencyMain.count, evidence.latencyShadow.count);

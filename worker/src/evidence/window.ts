@@ -17,6 +17,8 @@ export type CounterRow = {
   errors_main: number;
   latency_main: string;
   latency_shadow: string;
+  /** Of `mirrored`, pairs the shadow answered as a canary. */
+  canary: number;
 };
 
 /** Requests of one version with exactly one signature, in one minute (or, summed, over the window). */
@@ -123,6 +125,7 @@ export function emptyEvidence(version: string): ShadowEvidence {
     down: 0,
     skipped: 0,
     unrecorded: 0,
+    canary: 0,
     errorsMain: 0,
     latencyMain: new LatencyHistogram(),
     latencyShadow: new LatencyHistogram(),
@@ -140,6 +143,7 @@ export function addCounters(evidence: ShadowEvidence, row: CounterRow): void {
   evidence.down += row.down;
   evidence.skipped += row.skipped;
   evidence.unrecorded += row.unrecorded;
+  evidence.canary = (evidence.canary ?? 0) + row.canary;
   evidence.errorsMain += row.errors_main;
 }
 
@@ -192,6 +196,7 @@ export function addEvidence(evidence: ShadowEvidence, other: EvidenceJson): void
   evidence.down += other.down;
   evidence.skipped += other.skipped;
   evidence.unrecorded += other.unrecorded;
+  evidence.canary = (evidence.canary ?? 0) + (other.canary ?? 0);
   evidence.errorsMain += other.errorsMain;
   evidence.latencyMain.mergeJson(other.latencyMain);
   evidence.latencyShadow.mergeJson(other.latencyShadow);

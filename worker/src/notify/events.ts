@@ -1,3 +1,4 @@
+import type { RolloutChange } from "../coordinator/ServiceCoordinator.ts";
 import type { Verdict } from "../evidence/verdict.ts";
 import type { AssignResult, ServiceRecord } from "../registry/records.ts";
 import { type DeliveryResult, deliver, type NotifyEvent } from "./deliver.ts";
@@ -50,6 +51,30 @@ export const killEvents = (killed: readonly ServiceRecord[], at: Date): NotifyEv
     at: at.toISOString(),
     text: `${record.name} ${record.version} was killed${record.main ? " (it was main)" : ""}`,
   }));
+
+/** A rollout started, advanced or ended; the verdict is that of the step just decided, if one was. */
+export function rolloutEvent({ rollout, change }: RolloutChange, at: Date): NotifyEvent | undefined {
+  if (change === null) return undefined;
+  const last = rollout.results.at(-1);
+  const percent = rollout.steps[rollout.step] ?? 0;
+  const why = rollout.reasons[0] ? `: ${rollout.reasons[0]}` : "";
+  const text = {
+    started: `rollout of ${rollout.name} ${rollout.version} started at ${percent} % (steps ${rollout.steps.join(", ")} %)`,
+    advanced: `rollout of ${rollout.name} ${rollout.version} passed a step and is now at ${percent} %`,
+    aborted: `rollout of ${rollout.name} ${rollout.version} aborted, canary back to 0${why}`,
+    promoted: `rollout of ${rollout.name} ${rollout.version} promoted it to main${why}`,
+    completed: `rollout of ${rollout.name} ${rollout.version} completed at ${percent} %${why}`,
+  }[change];
+  return {
+    event: "rollout",
+    service: rollout.name,
+    version: rollout.version,
+    verdict: change === "started" ? null : (last?.verdict ?? null),
+    reasons: change === "advanced" ? (last?.reasons ?? []) : rollout.reasons,
+    at: at.toISOString(),
+    text,
+  };
+}
 
 /** Sends the events the target asked for, one at a time so that they arrive in order. */
 export async function notify(

@@ -32,6 +32,8 @@ export interface Exchange {
   events?: AnalyticsEngineDataset | undefined;
   /** Samples are redacted under it before they leave the isolate. */
   redactionKey: Uint8Array;
+  /** The version that answered the client as a canary, if one did: its pair is counted apart. */
+  canary?: string;
 }
 
 // Per isolate: one comparison memory bound and one batcher for every name.
@@ -161,6 +163,7 @@ function shadowResult(
     at: main.at,
     mainError: isError(main),
     differences: [],
+    ...(exchange.canary === copy.version && { canary: true }),
   };
   if (!copy.ok) {
     const latencyMs = main.ok && copy.timedOut ? { main: main.ms, shadow: copy.ms, atLeast: true } : undefined;

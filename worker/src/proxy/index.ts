@@ -1,8 +1,9 @@
 import { Hono } from "hono";
 import { type GatewayConfig, readConfig } from "../config.ts";
 import type { AppEnv } from "../env.ts";
-import { AppError } from "../errors.ts";
+import { AppError, reasonOf } from "../errors.ts";
 import { type ForwardBody, readBodyForMirroring } from "./body.ts";
+import { chooseCanary } from "./canary.ts";
 import { teeForComparison } from "./capture.ts";
 import {
   compareExchange,
@@ -28,9 +29,11 @@ import { type GatewayKey, gatewayKey } from "./gateway-key.ts";
 import { type CopyFacts, hopsThrough, signShadowProof, verifyShadowProof } from "./loops.ts";
 import { fetchMain, type Role } from "./main.ts";
 import {
+  type CopyAnswer,
   logMirror,
   mirrorToShadows,
   type NotMirroredReason,
+  outcomeOf,
   type ShadowCopy,
   type ShadowOutcome,
   SkippedCopies,
@@ -151,9 +154,12 @@ proxy.all("*", async (c) => {
   }
 
   const compare = config.compareResponses;
-  const selection = selectShadows(main.name, shadows, { method, requestId }, pauses);
+  // A canary answers this request in main's place; the other shadows get copies as usual.
+  const canary = chooseCanary(shadows, requestId, request.headers);
+  const others = canary ? shadows.filter((shadow) => shadow !== canary) : shadows;
+  const selection = selectShadows(main.name, others, { method, requestId }, pauses);
   const skipped: ShadowOutcome[] = selection.skipped.map(({ version, reason }) => ({ version, skipped: reason }));
-  if (selection.send.length === 0) {
+  if (selection.send.length === 0 && !canary) {
     skippedCopies.add(main.name, selection.skipped, waitUntil);
     if (compare) recordSkipped({ name: main.name, main: main.version, waitUntil }, skipped);
     return forwardOnly(forwarding, main, "main", request.body);
@@ -168,7 +174,8 @@ proxy.all("*", async (c) => {
   }
   if (!body.mirrored) {
     withdraw(main.name, selection.send);
-    const notSent = [...skippedAll(selection.send, "body too large"), ...skipped];
+    // A body too large to replay cannot be answered by a canary either: main answers it.
+    const notSent = [...skippedAll([...(canary ? [canary] : []), ...selection.send], "body too large"), ...skipped];
     logMirror(main.name, requestId, notSent);
     if (compare) recordSkipped({ name: main.name, main: main.version, waitUntil }, notSent);
     return forwardOnly(forwarding, main, "main", body.body);
@@ -187,6 +194,7 @@ proxy.all("*", async (c) => {
     timeoutMs: config.shadowTimeoutMs,
   });
   const copies = { shadows: selection.send, copy, skipped };
+  if (canary) return answerByCanary(forwarding, route, canary, body.body, copies, compare);
   return compare ? mirrorAndCompare(forwarding, route, body.body, copies) : mirror(forwarding, main, body.body, copies);
 });
 
@@ -312,4 +320,107 @@ const skippedAll = (shadows: readonly Shadow[], reason: NotMirroredReason): Shad
 /** Copies admitted by the pauses but never sent give their trial back. */
 function withdraw(name: string, shadows: readonly Shadow[]): void {
   for (const shadow of shadows) pauses.withdraw(pauseKey(name, shadow));
+}
+
+/** A copy's answer in the shape main's side of a comparison takes: how main answered the copy it got. */
+function asMainSide(answer: CopyAnswer): MainSide {
+  const at = Date.now();
+  if (!answer.ok) return { ok: false, ms: answer.ms, at };
+  const body = answer.body ?? { incomplete: "memory" as const, reserved: 0 };
+  return { ok: true, status: answer.status, headers: answer.headers, body: Promise.resolve(body), ms: answer.ms, at };
+}
+
+/**
+ * The canary answers the client, and main receives the marked copy, so the
+ * pair is still compared with main as the baseline (roles swap, the evidence
+ * does not). A canary that cannot answer (no connection, or no headers within
+ * the shadows' time limit) is counted as its error, and main answers the
+ * client after all with a request of its own, unmarked, as if there were no
+ * canary: the client never sees the canary's failure.
+ */
+async function answerByCanary(
+  forwarding: Forwarding,
+  route: Route & { kind: "group" },
+  canary: Shadow,
+  body: Blob | null,
+  { shadows, copy: makeCopy, skipped }: Copies,
+  compare: boolean,
+): Promise<Response> {
+  const { method, headers, path, requestId, config, waitUntil, events, redactionKey } = forwarding;
+  const { main, policy } = route;
+  const started = Date.now();
+  const answering = fetchMain(
+    canary,
+    "canary",
+    targetUrl(canary.origin, path.rest, path.search),
+    { method, headers, body },
+    config.shadowTimeoutMs,
+  ).then(
+    (response) => ({ ok: true as const, response, ms: Date.now() - started }),
+    (error: unknown) => ({ ok: false as const, error: reasonOf(error), ms: Date.now() - started }),
+  );
+  const copy = await makeCopy();
+  const capture = compare ? { cap: config.compareMaxBodyBytes, memory: comparisonMemory } : undefined;
+  const mainCopy = sendCopy(main, copy, capture);
+  const answers = shadows.map((shadow) => sendShadow(shadow, copy, pauses, capture));
+  const answered = await answering;
+  let client: Response | Promise<Response>;
+  let canaryAnswer: Promise<CopyAnswer>;
+  if (!answered.ok) {
+    const timedOut = answered.error.includes("sent no response within");
+    canaryAnswer = Promise.resolve({
+      ok: false,
+      version: canary.version,
+      error: answered.error,
+      ms: answered.ms,
+      timedOut,
+    });
+    client = forwardOnly(forwarding, main, "main", body);
+  } else if (capture) {
+    const { response } = answered;
+    const tee = teeForComparison(response, capture.cap, capture.memory, config.shadowTimeoutMs);
+    client = tee.client;
+    const { status, headers: answerHeaders } = response;
+    canaryAnswer = tee.body.then((captured) => ({
+      ok: true,
+      version: canary.version,
+      status,
+      headers: answerHeaders,
+      body: captured,
+      ms: answered.ms,
+    }));
+  } else {
+    client = answered.response;
+    const { status, headers: answerHeaders } = answered.response;
+    canaryAnswer = Promise.resolve({
+      ok: true,
+      version: canary.version,
+      status,
+      headers: answerHeaders,
+      ms: answered.ms,
+    });
+  }
+  if (compare) {
+    const exchange = {
+      name: main.name,
+      main: main.version,
+      requestId,
+      method,
+      url: `/services/${path.segment}${path.rest}${path.search}`,
+      policy,
+      waitUntil,
+      events,
+      redactionKey,
+      canary: canary.version,
+    };
+    waitUntil(compareExchange(exchange, mainCopy.then(asMainSide), [canaryAnswer, ...answers], undefined, skipped));
+  } else {
+    waitUntil(
+      Promise.all([canaryAnswer, ...answers]).then((all) =>
+        logMirror(main.name, requestId, [...all.map(outcomeOf), ...skipped]),
+      ),
+    );
+    waitUntil(mainCopy);
+  }
+  return client;
 }

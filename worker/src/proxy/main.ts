@@ -2,7 +2,7 @@ import { AppError, reasonOf } from "../errors.ts";
 import type { Target } from "./route-table.ts";
 
 /** Whom a request goes to: main of a group, or one version that the path pinned. */
-export type Role = "main" | "pinned";
+export type Role = "main" | "pinned" | "canary";
 
 /**
  * Sends main's (or the pinned version's) copy and resolves as soon as main's headers arrive, so its body
@@ -28,7 +28,7 @@ export async function fetchMain(
   try {
     return await fetch(url, { ...init, redirect: "manual", signal: controller.signal });
   } catch (error) {
-    const who = `${role === "main" ? "main version" : "version"} ${target.version} of ${target.name}`;
+    const who = `${role === "main" ? "main version" : role === "canary" ? "canary" : "version"} ${target.version} of ${target.name}`;
     if (timedOut) throw new AppError(504, "origin_timeout", `The ${who} sent no response within ${timeoutMs} ms`);
     throw new AppError(502, "origin_unreachable", `The ${who} could not be reached: ${reasonOf(error)}`);
   } finally {

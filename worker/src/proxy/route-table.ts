@@ -53,6 +53,8 @@ function shapeRoutes(rows: ServiceRow[], policy: EvidencePolicy): NameRoutes {
         mirrorPercent: row.mirrorPercent,
         mirrorMethods: row.mirrorMethods ?? null,
         stripHeaders: row.stripHeaders ?? [],
+        canaryPercent: row.canaryPercent,
+        canaryKey: row.canaryKey ?? null,
       });
   }
   return { group: main && { kind: "group", main, shadows, policy }, pinned };

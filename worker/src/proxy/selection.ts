@@ -10,6 +10,10 @@ export interface ShadowControls {
   mirrorPercent: number;
   /** Upper-case methods, or `null` for every method. */
   mirrorMethods: readonly string[] | null;
+  /** 0–50, two decimals: the share of requests this shadow answers (see ./canary.ts). */
+  canaryPercent: number;
+  /** The header whose value picks the canary's requests; `null`: the request id. */
+  canaryKey: string | null;
 }
 
 export type SkipReason = "unreachable" | "paused" | "sampled out" | "method";

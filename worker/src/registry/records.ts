@@ -3,7 +3,7 @@ import type { Gate, PolicyOverrides, ShadowReport } from "../evidence/verdict.ts
 import type { NotifyTarget } from "../notify/target.ts";
 
 /** Who made an admin call, as the audit trail records it. */
-export type Actor = "admin-token" | "read-token" | `access:${string}`;
+export type Actor = "admin-token" | "read-token" | `access:${string}` | "rollout";
 
 /** A version as the admin API and the CLI show it. */
 export interface ServiceRecord {
@@ -18,6 +18,10 @@ export interface ServiceRecord {
   mirrorMethods: string[] | null;
   /** Request headers removed from the copies this version receives, lower case. */
   stripHeaders: string[];
+  /** 0–50: the share of requests this version answers while a shadow (main gets their copies). */
+  canaryPercent: number;
+  /** The header whose value picks the canary's requests; null for the request id. */
+  canaryKey: string | null;
 }
 
 /** What an assignment did: whether main moved, the versions after it, and the verdict the gate decided on. */

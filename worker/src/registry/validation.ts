@@ -84,6 +84,27 @@ export const mirrorPercent = v.pipe(
   v.check(hasAtMostTwoDecimals, "must have at most two decimals, such as 12.5 or 0.25"),
 );
 
+/** A canary answers at most half of a name's requests: past that, it is main in all but name. */
+export const CANARY_MAX_PERCENT = 50;
+const CANARY_RANGE = `must be a number from 0 to ${CANARY_MAX_PERCENT}`;
+
+export const canaryPercent = v.pipe(
+  v.number(CANARY_RANGE),
+  v.minValue(0, CANARY_RANGE),
+  v.maxValue(CANARY_MAX_PERCENT, CANARY_RANGE),
+  v.check(hasAtMostTwoDecimals, "must have at most two decimals, such as 12.5 or 0.25"),
+);
+
+/** Header names as the runtime's Headers lowercase them; a request without the header falls back to its id. */
+export const canaryKey = v.nullable(
+  v.pipe(
+    v.string("must be a header name such as x-user-id, or null for the request id"),
+    v.minLength(1, "must not be empty; use null for the request id"),
+    v.maxLength(128, "must be at most 128 characters"),
+    v.regex(/^[a-z0-9!#$%&'*+.^_`|~-]+$/, "must be a lower-case header name such as x-user-id"),
+  ),
+);
+
 // A method must be a known one (./http-methods.ts); methods are case-sensitive, so `get` is not `GET`.
 const METHODS_MAX = 32;
 const METHOD_MAX_LENGTH = 32;

@@ -43,6 +43,9 @@ beforeAll(async () => {
     });
     expect(deployed.status).toBe(201);
   }
+  // A running rollout, so that its GET routes have something to show the read token.
+  const rollout = await call("POST", `/services/${name}/2.0.0/rollout`, "test-token", { steps: [5] });
+  expect(rollout.status).toBe(201);
   const doc = (await call("GET", "/openapi.json", READ_TOKEN)).body as unknown as Document;
   operations = Object.entries(doc.paths).flatMap(([path, item]) =>
     Object.keys(item).map((method) => ({

@@ -118,12 +118,17 @@ describe("PATCH /services/:name/:version", () => {
   });
 
   const invalid: [string, unknown, string, string][] = [
-    ["an empty body", {}, "body", "body must set at least one of mirrorPercent, mirrorMethods and stripHeaders"],
+    [
+      "an empty body",
+      {},
+      "body",
+      "body must set at least one of mirrorPercent, mirrorMethods, stripHeaders, canaryPercent and canaryKey",
+    ],
     [
       "only unknown fields",
       { percent: 5 },
       "body",
-      "body must set at least one of mirrorPercent, mirrorMethods and stripHeaders",
+      "body must set at least one of mirrorPercent, mirrorMethods, stripHeaders, canaryPercent and canaryKey",
     ],
     ["a percent over 100", { mirrorPercent: 100.01 }, "mirrorPercent", "mirrorPercent must be a number from 0 to 100"],
     ["a negative percent", { mirrorPercent: -1 }, "mirrorPercent", "mirrorPercent must be a number from 0 to 100"],

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
-import type { AssignResult } from "../../src/registry/records.ts";
-import { api, deploy, recordEvidence, versionsOf } from "./admin-client.ts";
+import type { AssignResult, ServiceRecord } from "../../src/registry/records.ts";
+import { type ApiBody, api, deploy, recordEvidence, versionsOf } from "./admin-client.ts";
 
 const origins = inject("origins");
 
@@ -25,6 +25,26 @@ async function expectOneMainOrNone(name: string) {
   return versions;
 }
 
+/**
+ * A running rollout is of a deployed shadow whose canary share is its step's; no other version
+ * has a canary share (nothing in this test sets one by hand); a name without versions has no rollout.
+ */
+async function expectRolloutConsistent(name: string, versions: ServiceRecord[]) {
+  const row = await env.DB.prepare("SELECT version, state, steps, step FROM rollouts WHERE name = ?")
+    .bind(name)
+    .first<{ version: string; state: string; steps: string; step: number }>();
+  if (versions.length === 0) expect(row, `${name}: rollout without versions`).toBeNull();
+  const running = row?.state === "running" ? row : undefined;
+  for (const v of versions) {
+    const expected = running?.version === v.version ? (JSON.parse(running.steps) as number[])[running.step] : 0;
+    expect(v.canaryPercent, `${name} ${v.version}: ${JSON.stringify(row)}`).toBe(expected);
+  }
+  if (running) {
+    const target = versions.find((v) => v.version === running.version);
+    expect(target?.main, `${name}: running rollout of ${running.version}, ${JSON.stringify(versions)}`).toBe(false);
+  }
+}
+
 describe("ServiceCoordinator under concurrency", () => {
   it("gives exactly one main when 30 versions of a new name are deployed at once", async () => {
     const results = await Promise.all(
@@ -42,7 +62,7 @@ describe("ServiceCoordinator under concurrency", () => {
   });
 
   // Many rounds of real D1 writes: generous time, since this asserts correctness, not speed.
-  it("never leaves shadows without a main, nor a policy without a name, nor answers 5xx, when assign (through the gate), kill, deploy, PATCH and policy writes race", {
+  it("never leaves shadows without a main, nor a policy without a name, nor answers 5xx, when assign (through the gate), kill, deploy, PATCH, policy writes and rollout starts, aborts and cron ticks race", {
     timeout: 90_000,
   }, async () => {
     const name = "race_mixed";
@@ -68,6 +88,14 @@ describe("ServiceCoordinator under concurrency", () => {
         () => api("PATCH", `/services/${name}/3.0.0`, { body: { mirrorPercent: 10 } }),
         () => (round % 3 === 0 ? api("DELETE", `/services/${name}`) : api("GET", `/services/${name}`)),
         () => deploy(name, "5.0.0", origins.v2),
+        // Rollout transitions: start, abort, and the cron's tick (a moved clock, so a step may be decided).
+        () => api("POST", `/services/${name}/3.0.0/rollout`, { body: { steps: [5, 25], stepMinutes: 1 } }),
+        () => api("POST", `/services/${name}/4.0.0/rollout`, { body: { steps: [10] } }),
+        () => api("DELETE", `/services/${name}/rollout`),
+        async () => {
+          const outcome = await env.SERVICE_COORDINATOR.getByName(name).tickRollout(name, Date.now() + 5 * 60_000);
+          return { status: outcome.ok ? 200 : outcome.status, body: (outcome.ok ? {} : outcome.body) as ApiBody };
+        },
       ];
       const shuffled = calls
         .map((call, i) => ({ call, i, key: (i * 7 + round * 13) % calls.length }))
@@ -84,7 +112,9 @@ describe("ServiceCoordinator under concurrency", () => {
       } else if (unforced?.status === 409) {
         expect(unforced.body.error?.code).toBe("gate_failed");
       }
-      await expectNoOrphanPolicy(name, await expectOneMainOrNone(name));
+      const left = await expectOneMainOrNone(name);
+      await expectNoOrphanPolicy(name, left);
+      await expectRolloutConsistent(name, left);
       await api("DELETE", `/services/${name}`);
       await expectNoOrphanPolicy(name, []);
     }

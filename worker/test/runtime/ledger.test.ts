@@ -165,6 +165,7 @@ describe("EvidenceLedger", () => {
       down: 0,
       skipped: 0,
       unrecorded: 0,
+      canary: 0,
     });
     expect(shadow?.fields).toEqual([
       { path: "body.price", kind: "value", count: 20, rate: 0.1, noiseRate: 0, ignored: false, counts: true },
@@ -312,6 +313,7 @@ describe("EvidenceLedger", () => {
           down: 0,
           skipped: 0,
           unrecorded: 0,
+          canary: 0,
         },
         errors: { main: 0, shadow: 0 },
         latencyMs: { main: { p50: 0, p95: 0, p99: 0 }, shadow: { p50: 0, p95: 0, p99: 0 } },
@@ -565,16 +567,18 @@ describe("EvidenceLedger", () => {
         .map((c) => c.name);
       const rows = sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM counters").one().n;
       // Preparing a current ledger again changes nothing.
-      sql.exec("INSERT INTO counters VALUES ('2.0.0', '1.0.0', 1, 1, 1, 0, 0, 0, 0, 0, 0, '{}', '{}')");
+      sql.exec("INSERT INTO counters VALUES ('2.0.0', '1.0.0', 1, 1, 1, 0, 0, 0, 0, 0, 0, '{}', '{}', 0)");
       prepareSchema(state.storage);
       const kept = sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM counters").one().n;
       return { columns, rows, kept };
     });
     spy.mockRestore();
-    expect(after.columns).toEqual(expect.arrayContaining(["baseline", "down", "unrecorded", "errors_shadow"]));
+    expect(after.columns).toEqual(
+      expect.arrayContaining(["baseline", "down", "unrecorded", "errors_shadow", "canary"]),
+    );
     expect(after.rows).toBe(0);
     expect(after.kept).toBe(1);
-    expect(logs.map((line) => JSON.parse(line))).toEqual([{ event: "ledger_reset", from: 1, to: 3 }]);
+    expect(logs.map((line) => JSON.parse(line))).toEqual([{ event: "ledger_reset", from: 1, to: 4 }]);
   });
 
   it("resets a ledger written before evidence was kept per baseline: its rows name no main", async () => {
@@ -607,7 +611,7 @@ describe("EvidenceLedger", () => {
     spy.mockRestore();
     expect(after.tables).toEqual(expect.arrayContaining(["counters", "main_traffic", "mains"]));
     expect(after.rows).toBe(0);
-    expect(logs.map((line) => JSON.parse(line))).toEqual([{ event: "ledger_reset", from: 2, to: 3 }]);
+    expect(logs.map((line) => JSON.parse(line))).toEqual([{ event: "ledger_reset", from: 2, to: 4 }]);
     // The reset ledger takes and reads evidence as a fresh one does.
     const ledger = env.EVIDENCE_LEDGER.getByName(name);
     await ledger.record({ shadows: [counts("2.0.0", NOW)], noise: [], samples: [], dropped: 0 });

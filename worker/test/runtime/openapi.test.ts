@@ -59,20 +59,26 @@ describe("the OpenAPI document", () => {
     );
     expect(operations.sort()).toEqual([
       "delete /services/{name}",
+      "delete /services/{name}/rollout",
       "delete /services/{name}/{version}",
+      "delete /services/{name}/{version}/rollout",
       "get /audit",
       "get /metrics",
       "get /openapi.json",
+      "get /rollouts",
       "get /services",
       "get /services/{name}",
       "get /services/{name}/policy",
       "get /services/{name}/report",
+      "get /services/{name}/rollout",
       "get /services/{name}/{version}/diffs",
       "get /services/{name}/{version}/gate",
+      "get /services/{name}/{version}/rollout",
       "get /session",
       "patch /services/{name}/{version}",
       "post /services",
       "post /services/{name}/{version}/gate",
+      "post /services/{name}/{version}/rollout",
       "put /services/{name}/main",
       "put /services/{name}/policy",
     ]);
@@ -159,6 +165,17 @@ describe("every documented operation, against the running worker", () => {
             async () => {
               const name = await freshName();
               await recordEvidence(name, "2.0.0", { compared: 200, different: { "body.price": 100 } });
+              return { name, version: "2.0.0" };
+            },
+          ],
+          [
+            "a shadow with a rollout running",
+            async () => {
+              const name = await freshName();
+              const started = await send("POST", `${GATEWAY}/api/v1/services/${name}/2.0.0/rollout`, {
+                body: JSON.stringify({ steps: [5] }),
+              });
+              expect(started.status).toBe(201);
               return { name, version: "2.0.0" };
             },
           ],

@@ -106,6 +106,7 @@ describe("shadowReport", () => {
       down: 0,
       skipped: 0,
       unrecorded: 0,
+      canary: 0,
     });
     expect(report.fields).toEqual([
       { path: "body.price", kind: "value", count: 100, rate: 0.1, noiseRate: 0, ignored: false, counts: true },
@@ -227,6 +228,7 @@ describe("shadowReport", () => {
           down: 0,
           skipped: 0,
           unrecorded: 0,
+          canary: 0,
         },
         errors: { main: 0, shadow: 100 },
         latencyMs: { main: { p50: 1, p95: 1, p99: 10 }, shadow: { p50: 1, p95: 1, p99: 100 } },

@@ -26,6 +26,7 @@ const shadow = (version: string, paths: string[]): NameMetrics["shadows"][number
       down: 4,
       skipped: 2,
       unrecorded: 0,
+      canary: 0,
     },
     errors: { main: 0, shadow: 1 },
     fields: paths.map((path, i) => ({

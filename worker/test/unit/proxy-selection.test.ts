@@ -9,6 +9,8 @@ const shadow = (version: string, controls: Partial<ShadowControls> = {}): Shadow
   status: "running",
   mirrorPercent: 100,
   mirrorMethods: null,
+  canaryPercent: 0,
+  canaryKey: null,
   ...controls,
 });
 

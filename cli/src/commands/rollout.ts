@@ -1,0 +1,65 @@
+import { defineCommand } from "citty";
+import type { Rollout } from "../client.ts";
+import { UsageError } from "../errors.ts";
+import { createOutput } from "../output.ts";
+import { parseEvery, parseSteps, progressLine, rolloutDetails } from "../rollout.ts";
+import { openSession } from "../session.ts";
+import { connectionArgs, jsonArg } from "./args.ts";
+
+const SEMVER_START = /^\d+\.\d+\.\d+/;
+
+export default defineCommand({
+  meta: {
+    name: "rollout",
+    description:
+      "Raise a shadow's canary share step by step while its verdict passes (`rollout NAME VERSION --steps 5,25,50 --every 10m`), show it (`rollout status NAME`) or abort it (`rollout abort NAME`)",
+  },
+  args: {
+    first: { type: "positional", required: true, description: "NAME, or `status` / `abort`" },
+    second: { type: "positional", required: false, description: "VERSION, or the NAME after status / abort" },
+    steps: { type: "string", valueHint: "5,25,50", description: "The canary share of each step, increasing, 1–50" },
+    every: { type: "string", valueHint: "10m", description: "How long each step lasts at least (default 10m)" },
+    promote: {
+      type: "boolean",
+      default: true,
+      description: "Make the version main (through the gate) once the last step passes",
+      negativeDescription: "Stop at the last step's share, leaving main as it is",
+    },
+    ...jsonArg,
+    ...connectionArgs,
+  },
+  async run({ args }) {
+    const { first, second } = args;
+    // `rollout status 2.0.0` would be a rollout of a service named status.
+    const action = (first === "status" || first === "abort") && second && !SEMVER_START.test(second) ? first : "start";
+    if (action === "start" && !second) {
+      throw new UsageError(
+        "rollout needs NAME VERSION, e.g. `daeploy-edge rollout hello 2.0.0 --steps 5,25,50 --every 10m`",
+      );
+    }
+    const start =
+      action === "start" ? { steps: parseSteps(args.steps), stepMinutes: parseEvery(args.every) } : undefined;
+    const output = createOutput({ json: args.json });
+    const api = await openSession(args, output);
+    let rollout: Rollout;
+    if (start) {
+      rollout = await api.startRollout(first, second as string, {
+        steps: start.steps,
+        promote: args.promote,
+        ...(start.stepMinutes !== undefined && { stepMinutes: start.stepMinutes }),
+      });
+      const then = rollout.promote ? "then promote it through the gate" : "then stop there (--no-promote)";
+      output.say.log(
+        `Rollout of ${rollout.name} ${rollout.version} started: canary ${rollout.steps.join(" % → ")} %, each step at least ${rollout.stepMinutes} min while its verdict passes, ${then}`,
+      );
+    } else if (action === "abort") {
+      rollout = await api.abortRollout(second as string);
+      output.say.log(`Rollout of ${rollout.name} ${rollout.version} aborted; its canary share is back to 0 %`);
+    } else {
+      rollout = await api.rollout(second as string);
+    }
+    output.say.log(progressLine(rollout, new Date()));
+    for (const line of rolloutDetails(rollout)) output.say.log(line);
+    if (args.json) output.json(rollout);
+  },
+});

@@ -1,0 +1,58 @@
+import { parseWindow } from "../../worker/src/registry/validation.ts";
+import type { Rollout } from "./client.ts";
+import { UsageError } from "./errors.ts";
+
+/** `5,25,50` (a `%` after each is fine) becomes `[5, 25, 50]`; the API checks the range and the order. */
+export function parseSteps(text: string | undefined): number[] {
+  if (text === undefined)
+    throw new UsageError("rollout needs --steps, the canary share of each step, e.g. --steps 5,25,50");
+  const steps = text.split(",").map((part) => part.trim().replace(/%$/, ""));
+  const numbers = steps.map(Number);
+  if (steps.some((part) => part === "") || numbers.some((n) => !Number.isFinite(n))) {
+    throw new UsageError(
+      `--steps takes canary shares separated by commas, e.g. --steps 5,25,50; got ${JSON.stringify(text)}`,
+    );
+  }
+  return numbers;
+}
+
+/** `10m`, `1h` or a bare number of minutes becomes minutes. */
+export function parseEvery(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const trimmed = text.trim();
+  const ms = /^\d+$/.test(trimmed) ? Number(trimmed) * 60_000 : parseWindow(trimmed);
+  if (ms === undefined) {
+    throw new UsageError(`--every takes how long each step lasts, such as 10m or 1h; got ${JSON.stringify(text)}`);
+  }
+  return ms / 60_000;
+}
+
+const BAR_WIDTH = 20;
+
+/** A rollout's progress on one line: where it is, how long the step has left, and the last verdict. */
+export function progressLine(rollout: Rollout, now: Date): string {
+  const last = rollout.results.at(-1);
+  const verdict = last ? `, last verdict ${last.verdict} at ${last.percent} %` : "";
+  if (rollout.state !== "running") {
+    return `${rollout.name} ${rollout.version}: rollout ${rollout.state} after ${rollout.results.length} of ${rollout.steps.length} steps${verdict}`;
+  }
+  const top = rollout.steps.at(-1) ?? 0;
+  const filled = Math.round((rollout.percent / (top || 1)) * BAR_WIDTH);
+  const bar = `[${"#".repeat(filled)}${"-".repeat(BAR_WIDTH - filled)}]`;
+  const leftMs = Date.parse(rollout.stepEndsAt) - now.getTime();
+  const left =
+    leftMs > 0 ? `${Math.ceil(leftMs / 60_000)} min left in the step` : "step time is up, waiting for a pass";
+  return `${rollout.name} ${rollout.version}: ${bar} step ${rollout.step + 1} of ${rollout.steps.length}, canary ${rollout.percent} %, ${left}${verdict}`;
+}
+
+/** Every step with its verdict, then why it ended or what comes next. */
+export function rolloutDetails(rollout: Rollout): string[] {
+  const lines = rollout.steps.map((percent, i) => {
+    const result = rollout.results[i];
+    const mark = result ? result.verdict : i === rollout.step && rollout.state === "running" ? "running" : "-";
+    return `  step ${i + 1}: ${percent} % ${mark}`;
+  });
+  if (rollout.state === "running") lines.push(`Next: ${rollout.nextAction}`);
+  else lines.push(...rollout.reasons.map((reason) => `Reason: ${reason}`));
+  return lines;
+}

@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { type RunningHello, startHello } from "./support/hello.ts";
+import { newUser } from "./support/run-cli.ts";
+
+// The progressive-delivery commands as an operator types them, against the test gateway with
+// examples/hello origins: canary flags on deploy and mirror, and `rollout` start, status, abort.
+
+const { gateway } = inject("cliWorld");
+const connection = { DAEPLOY_HOST: gateway.url, DAEPLOY_TOKEN: gateway.token };
+
+let user: Awaited<ReturnType<typeof newUser>>;
+const asUser = (args: string[]) => user.run(args, { env: connection });
+
+const hellos: RunningHello[] = [];
+const name = "rollout_cmd";
+
+beforeAll(async () => {
+  user = await newUser();
+  for (const version of ["1.0.0", "2.0.0"]) hellos.push(await startHello(version));
+  expect((await asUser(["deploy", name, "1.0.0", (hellos[0] as RunningHello).url])).code).toBe(0);
+}, 30_000);
+
+afterAll(async () => {
+  await asUser(["kill", name, "--yes"]);
+  await Promise.all(hellos.map((started) => started.stop()));
+});
+
+describe("canary flags", () => {
+  it("deploy --canary and --canary-key set the share and the key, and say so", async () => {
+    const origin = (hellos[1] as RunningHello).url;
+    const result = await asUser(["deploy", name, "2.0.0", origin, "--canary", "10", "--canary-key", "X-User-Id"]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.out).toContain(
+      `Traffic controls of ${name} 2.0.0: 100% of requests, every method; answers 10% as a canary, picked by the x-user-id header`,
+    );
+  });
+
+  it("mirror --canary over 50 is refused in one line naming the field, and changes nothing", async () => {
+    const refused = await asUser(["mirror", name, "2.0.0", "--canary", "60"]);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toEqual([
+      "Command failed: 422 - Unprocessable Entity: canaryPercent must be a number from 0 to 50",
+    ]);
+    const shown = await asUser(["mirror", name, "2.0.0", "--canary", "0", "--canary-key", "request-id"]);
+    expect(shown.code).toBe(0);
+    expect(shown.out).toContain(`Traffic controls of ${name} 2.0.0: 100% of requests, every method`);
+  });
+});
+
+describe("rollout", () => {
+  it("starts, refuses a second, shows its progress, and aborts", async () => {
+    const started = await asUser(["rollout", name, "2.0.0", "--steps", "5,25,50", "--every", "10m"]);
+    expect(started.code, started.stderr).toBe(0);
+    expect(started.out.slice(1, 3)).toEqual([
+      `Rollout of ${name} 2.0.0 started: canary 5 % → 25 % → 50 %, each step at least 10 min while its verdict passes, then promote it through the gate`,
+      `${name} 2.0.0: [##------------------] step 1 of 3, canary 5 %, 10 min left in the step`,
+    ]);
+
+    const second = await asUser(["rollout", name, "2.0.0", "--steps", "10", "--no-promote"]);
+    expect(second.code).toBe(1);
+    expect(second.err[0]).toMatch(
+      /^Command failed: 409 - Conflict: rollout_cmd already has a rollout of 2\.0\.0 running/,
+    );
+
+    const status = await asUser(["rollout", "status", name]);
+    expect(status.code).toBe(0);
+    expect(status.out[1]).toMatch(/step 1 of 3, canary 5 %, (10|9) min left in the step$/);
+    expect(status.out.slice(2, 5)).toEqual(["  step 1: 5 % running", "  step 2: 25 % -", "  step 3: 50 % -"]);
+    expect(status.out[5]).toMatch(/^Next: raise the canary to 25 % in (10|9) min at the earliest/);
+
+    const aborted = await asUser(["rollout", "abort", name]);
+    expect(aborted.code).toBe(0);
+    expect(aborted.out.slice(1, 3)).toEqual([
+      `Rollout of ${name} 2.0.0 aborted; its canary share is back to 0 %`,
+      `${name} 2.0.0: rollout aborted after 0 of 3 steps`,
+    ]);
+    expect(aborted.out).toContain("Reason: aborted by hand");
+  });
+
+  it("says in one line what is wrong with --steps or --every, before asking the host", async () => {
+    const steps = await asUser(["rollout", name, "2.0.0", "--steps", "5,x"]);
+    expect(steps.code).toBe(1);
+    expect(steps.err).toEqual(['--steps takes canary shares separated by commas, e.g. --steps 5,25,50; got "5,x"']);
+    const every = await asUser(["rollout", name, "2.0.0", "--steps", "5", "--every", "soon"]);
+    expect(every.code).toBe(1);
+    expect(every.err).toEqual(['--every takes how long each step lasts, such as 10m or 1h; got "soon"']);
+    const onMain = await asUser(["rollout", name, "1.0.0", "--steps", "5"]);
+    expect(onMain.code).toBe(1);
+    expect(onMain.err[0]).toMatch(/^Command failed: 422 - Unprocessable Entity: rollout_cmd 1\.0\.0 is main/);
+  });
+});

@@ -1,0 +1,211 @@
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterEach, beforeEach, describe, expect, inject, it, vi } from "vitest";
+import type { RolloutView } from "../../src/api/schemas.ts";
+import type { EvidenceReport } from "../../src/evidence/verdict.ts";
+import worker from "../../src/index.ts";
+import type { NotifyEvent } from "../../src/notify/deliver.ts";
+import type { AuditRecord, ServiceRecord } from "../../src/registry/records.ts";
+import type { ReceivedPost } from "../support/receiver.ts";
+import { api, deploy, versionsOf } from "./admin-client.ts";
+import { gateway, uniqueName } from "./proxy-helpers.ts";
+
+const origins = inject("origins");
+const MINUTE = 60_000;
+
+/** The real cron handler, at a time of the test's choosing (the clock a rollout's steps are measured by). */
+async function cron(atMs: number): Promise<void> {
+  const ctx = createExecutionContext();
+  worker.scheduled(createScheduledController({ scheduledTime: atMs, cron: "* * * * *" }), env, ctx);
+  await waitOnExecutionContext(ctx);
+}
+
+const rolloutOf = async (name: string) => (await api<RolloutView>("GET", `/services/${name}/rollout`)).body;
+const canaryOf = async (name: string, version: string) =>
+  (await versionsOf(name)).find((v) => v.version === version)?.canaryPercent;
+const mainOf = async (name: string) => (await versionsOf(name)).find((v: ServiceRecord) => v.main)?.version;
+
+/** GETs through the gateway with ids `<name>-<from…>`, ten at a time, every answer read whole; `ok` wants 200s. */
+async function traffic(name: string, from: number, count: number, ok = true): Promise<void> {
+  for (let start = from; start < from + count; start += 10) {
+    await Promise.all(
+      Array.from({ length: 10 }, async (_, k) => {
+        const response = await gateway(`/services/${name}/item`, {
+          headers: { "x-request-id": `${name}-${start + k}` },
+        });
+        if (ok) expect(response.status).toBe(200);
+        await response.arrayBuffer();
+      }),
+    );
+  }
+}
+
+/** Waits until the ledger holds `count` outcomes of the version (batches land within a second or so). */
+async function evidenceLanded(name: string, version: string, count: number): Promise<void> {
+  const deadline = Date.now() + 8_000;
+  for (;;) {
+    const { body } = await api<EvidenceReport>("GET", `/services/${name}/report`);
+    const shadow = body.shadows?.find((s) => s.version === version);
+    if ((shadow && shadow.requests.mirrored + shadow.requests.down >= count) || Date.now() > deadline) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Lab origins answer /item alike; 5 % limits let ~110 clean requests pass a step (the confidence rule). */
+async function labName(prefix: string, shadowOrigin = origins.labShadow): Promise<string> {
+  const name = uniqueName(prefix);
+  expect((await deploy(name, "1.0.0", origins.labMain)).status).toBe(201);
+  expect((await deploy(name, "2.0.0", shadowOrigin)).status).toBe(201);
+  const gate = { minRequests: 100, maxDiffRate: 0.05, maxErrorRateIncrease: 0.05 };
+  expect((await api("PUT", `/services/${name}/policy`, { body: { gate } })).status).toBe(200);
+  return name;
+}
+
+/** The notification events a name's receiver got, once it has `count` (delivery runs after the response). */
+async function receivedEvents(name: string, count: number): Promise<NotifyEvent[]> {
+  const deadline = Date.now() + 8_000;
+  for (;;) {
+    const posts: ReceivedPost[] = await (await fetch(`${origins.receiver}/__received?key=${name}`)).json();
+    if (posts.length >= count || Date.now() > deadline) return posts.map((post) => post.body as NotifyEvent);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+const start = (name: string, version: string, body: unknown) =>
+  api<RolloutView>("POST", `/services/${name}/${version}/rollout`, { body });
+
+beforeEach(() => {
+  vi.spyOn(console, "log").mockImplementation(() => undefined);
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe("rollout", () => {
+  it("advances a step on pass once the step has lasted, and promotes at its last step through the cron", {
+    timeout: 60_000,
+  }, async () => {
+    const name = await labName("rollpass");
+    const started = await start(name, "2.0.0", { steps: [5, 25], stepMinutes: 1, promote: true });
+    expect(started.status).toBe(201);
+    expect(started.body).toMatchObject({ state: "running", step: 0, percent: 5, results: [] });
+    expect(await canaryOf(name, "2.0.0")).toBe(5);
+
+    await traffic(name, 0, 110);
+    await evidenceLanded(name, "2.0.0", 110);
+    // The step has not lasted a minute yet: a pass does not move it.
+    await cron(Date.now());
+    expect(await rolloutOf(name)).toMatchObject({ state: "running", step: 0 });
+
+    await cron(Date.now() + MINUTE + 1_000);
+    const advanced = await rolloutOf(name);
+    expect(advanced).toMatchObject({ state: "running", step: 1, percent: 25 });
+    expect(advanced.results.map((r) => [r.percent, r.verdict])).toEqual([[5, "pass"]]);
+    expect(await canaryOf(name, "2.0.0")).toBe(25);
+
+    await traffic(name, 110, 110);
+    await evidenceLanded(name, "2.0.0", 220);
+    await cron(Date.now() + MINUTE + 1_000);
+    const promoted = await rolloutOf(name);
+    expect(promoted).toMatchObject({ state: "promoted", nextAction: "none" });
+    expect(promoted.results.map((r) => [r.percent, r.verdict])).toEqual([
+      [5, "pass"],
+      [25, "pass"],
+    ]);
+    expect(await mainOf(name)).toBe("2.0.0");
+    expect(await canaryOf(name, "2.0.0")).toBe(0);
+
+    // Every transition is in the audit trail, the cron's under the actor `rollout`, the promotion as an assign too.
+    const { body } = await api<{ audit: AuditRecord[] }>("GET", `/audit?name=${name}`);
+    const trail = body.audit
+      .filter((row) => row.action === "rollout" || row.action === "assign")
+      .map((row) => [row.action, row.actor, row.detail.change ?? row.detail.rollout]);
+    expect(trail.reverse()).toEqual([
+      ["rollout", "admin-token", "started"],
+      ["rollout", "rollout", "advanced"],
+      ["assign", "rollout", true],
+      ["rollout", "rollout", "promoted"],
+    ]);
+  });
+
+  it("is aborted by the next cron run when the verdict fails: canary back to 0, main unchanged, reasons recorded", {
+    timeout: 30_000,
+  }, async () => {
+    // 3.0.0 answers 503 to everything.
+    const name = await labName("rollfail", origins.v3);
+    const notify = { url: `${origins.receiver}/ok/${name}`, events: ["rollout"] };
+    expect((await api("PUT", `/services/${name}/policy`, { body: { notify } })).status).toBe(200);
+    expect((await start(name, "2.0.0", { steps: [5, 25, 50], stepMinutes: 10 })).status).toBe(201);
+    // Its 5 % canary share answers those clients with its 503s: a canary's HTTP answer is its answer.
+    await traffic(name, 0, 110, false);
+    await evidenceLanded(name, "2.0.0", 110);
+    // Ten minutes are not up: a fail aborts at once all the same.
+    await cron(Date.now());
+    const aborted = await rolloutOf(name);
+    expect(aborted.state).toBe("aborted");
+    expect(aborted.reasons[0]).toBe("the verdict at 5 % is fail");
+    expect(aborted.reasons.join(" ")).toMatch(/error rate/);
+    expect(aborted.results.map((r) => r.verdict)).toEqual(["fail"]);
+    expect(await canaryOf(name, "2.0.0")).toBe(0);
+    expect(await mainOf(name)).toBe("1.0.0");
+    // Both transitions were notified as `rollout` events, the abort with the failing verdict and its reasons.
+    const posts = await receivedEvents(name, 2);
+    expect(posts.map((event) => [event.event, event.verdict, event.text.split(",")[0]])).toEqual([
+      ["rollout", null, `rollout of ${name} 2.0.0 started at 5 % (steps 5`],
+      ["rollout", "fail", `rollout of ${name} 2.0.0 aborted`],
+    ]);
+    expect(posts[1]?.reasons[0]).toBe("the verdict at 5 % is fail");
+  });
+
+  it("refuses bad input with 422 naming the field, a rollout on main with 422, and a second one with 409", async () => {
+    const name = await labName("rollbad");
+    for (const [body, field] of [
+      [{ steps: [25, 5] }, "steps"],
+      [{ steps: [5, 5] }, "steps"],
+      [{ steps: [5, 60] }, "steps"],
+      [{ steps: [] }, "steps"],
+      [{ steps: [5], stepMinutes: 0.5 }, "stepMinutes"],
+      [{ steps: [5], promote: "yes" }, "promote"],
+    ] as const) {
+      const refused = await start(name, "2.0.0", body);
+      expect(refused.status, JSON.stringify(body)).toBe(422);
+      expect(refused.body.error?.field).toBe(field);
+    }
+    const onMain = await start(name, "1.0.0", { steps: [5] });
+    expect(onMain.status).toBe(422);
+    expect(onMain.body.error?.field).toBe("version");
+    expect((await start(name, "9.9.9", { steps: [5] })).status).toBe(404);
+    expect(await canaryOf(name, "2.0.0")).toBe(0);
+
+    expect((await start(name, "2.0.0", { steps: [5] })).status).toBe(201);
+    const second = await start(name, "2.0.0", { steps: [10] });
+    expect(second.status).toBe(409);
+    expect(second.body.error?.code).toBe("rollout_running");
+    expect(await canaryOf(name, "2.0.0")).toBe(5);
+  });
+
+  it("is aborted when its version is killed, or another version is made main, or by hand", async () => {
+    const killed = await labName("rollkill");
+    expect((await start(killed, "2.0.0", { steps: [5, 25] })).status).toBe(201);
+    expect((await api("DELETE", `/services/${killed}/2.0.0`)).status).toBe(200);
+    expect(await rolloutOf(killed)).toMatchObject({ state: "aborted", reasons: ["2.0.0 was killed"] });
+
+    const assigned = await labName("rollassign");
+    expect((await deploy(assigned, "3.0.0", origins.labMain)).status).toBe(201);
+    expect((await start(assigned, "2.0.0", { steps: [5, 25] })).status).toBe(201);
+    expect((await api("PUT", `/services/${assigned}/main`, { body: { version: "3.0.0" } })).status).toBe(200);
+    expect(await rolloutOf(assigned)).toMatchObject({ state: "aborted" });
+    expect(await canaryOf(assigned, "2.0.0")).toBe(0);
+
+    const byHand = await labName("rollabort");
+    expect((await start(byHand, "2.0.0", { steps: [5, 25] })).status).toBe(201);
+    const aborted = await api<RolloutView>("DELETE", `/services/${byHand}/rollout`);
+    expect(aborted.status).toBe(200);
+    expect(aborted.body).toMatchObject({ state: "aborted", reasons: ["aborted by hand"] });
+    expect(await canaryOf(byHand, "2.0.0")).toBe(0);
+    expect((await api("DELETE", `/services/${byHand}/rollout`)).status).toBe(404);
+    // A new rollout may start once the last one ended.
+    expect((await start(byHand, "2.0.0", { steps: [10] })).status).toBe(201);
+  });
+});
