@@ -84,6 +84,18 @@ export interface ReportInput {
 
 /** Signature rows one (version, minute) may hold; past it, new signatures count as `unrecorded`. */
 export const MAX_SIGNATURES_PER_MINUTE = 500;
+/**
+ * Adds a (version, baseline, minute) row of counters to what is stored: counts are sums, and the
+ * caller passes the histograms already merged with the stored ones.
+ */
+const ADD_COUNTERS = `INSERT INTO counters VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (version, baseline, minute) DO UPDATE SET
+    mirrored = mirrored + excluded.mirrored, compared = compared + excluded.compared,
+    not_compared = not_compared + excluded.not_compared, errors_shadow = errors_shadow + excluded.errors_shadow,
+    down = down + excluded.down, skipped = skipped + excluded.skipped,
+    unrecorded = unrecorded + excluded.unrecorded, errors_main = errors_main + excluded.errors_main,
+    latency_main = excluded.latency_main, latency_shadow = excluded.latency_shadow,
+    canary = canary + excluded.canary`;
 /** Bumped when the tables change: a ledger written by an older gateway is reset, not misread. */
 const SCHEMA_VERSION = 4;
 /** The `fields` row of main-against-main noise (versions are never empty). */
@@ -386,14 +398,7 @@ export class EvidenceLedger extends DurableObject<Env> {
     this.#touchFields(m.version, used, m.minute);
     addToLifetime(sql, { ...m, compared, notCompared, unrecorded, signatures: kept[0], partialSignatures: kept[1] });
     sql.exec(
-      `INSERT INTO counters VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (version, baseline, minute) DO UPDATE SET
-         mirrored = mirrored + excluded.mirrored, compared = compared + excluded.compared,
-         not_compared = not_compared + excluded.not_compared, errors_shadow = errors_shadow + excluded.errors_shadow,
-         down = down + excluded.down, skipped = skipped + excluded.skipped,
-         unrecorded = unrecorded + excluded.unrecorded, errors_main = errors_main + excluded.errors_main,
-         latency_main = excluded.latency_main, latency_shadow = excluded.latency_shadow,
-         canary = canary + excluded.canary`,
+      ADD_COUNTERS,
       m.version,
       m.baseline,
       m.minute,
@@ -709,14 +714,7 @@ export class EvidenceLedger extends DurableObject<Env> {
         )
         .toArray()[0];
       sql.exec(
-        `INSERT INTO counters VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (version, baseline, minute) DO UPDATE SET
-           mirrored = mirrored + excluded.mirrored, compared = compared + excluded.compared,
-           not_compared = not_compared + excluded.not_compared, errors_shadow = errors_shadow + excluded.errors_shadow,
-           down = down + excluded.down, skipped = skipped + excluded.skipped,
-           unrecorded = unrecorded + excluded.unrecorded, errors_main = errors_main + excluded.errors_main,
-           latency_main = excluded.latency_main, latency_shadow = excluded.latency_shadow,
-           canary = canary + excluded.canary`,
+        ADD_COUNTERS,
         hour.version,
         hour.baseline,
         hour.minute,
