@@ -210,6 +210,16 @@ export function formatFailures(report: EvidenceReport): string[] {
   return blocks;
 }
 
+/** Canary pairs are compared like mirrored ones; the count says how many requests each shadow answered. */
+export function formatCanaryPairs(report: EvidenceReport): string[] {
+  return report.shadows
+    .filter((shadow) => shadow.requests.canary > 0)
+    .map(
+      ({ version, requests }) =>
+        `${version} answered ${formatCount(requests.canary)} of its ${formatCount(requests.mirrored)} pairs as a canary (main got those as copies)`,
+    );
+}
+
 /** What main-against-main copies taught: fields that differ on their own, so they do not count. */
 export function formatNoise(report: EvidenceReport): string | undefined {
   const { noise } = report;

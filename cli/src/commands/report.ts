@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { UsageError } from "../errors.ts";
-import { baselineLine, formatFailures, formatNoise, formatReportTable } from "../evidence.ts";
+import { baselineLine, formatCanaryPairs, formatFailures, formatNoise, formatReportTable } from "../evidence.ts";
 import { createOutput } from "../output.ts";
 import { openSession } from "../session.ts";
 import { connectionArgs, jsonArg, serviceFilterArgs } from "./args.ts";
@@ -44,13 +44,7 @@ export default defineCommand({
     const against = baselineLine(report);
     if (against) output.say.log(against);
     output.say.log(formatReportTable(report, policy.gate.minRequests));
-    // Canary pairs are compared like mirrored ones; the count says how many users the shadow answered.
-    for (const shadow of report.shadows.filter((s) => s.requests.canary > 0)) {
-      const { canary, mirrored } = shadow.requests;
-      output.say.log(
-        `${shadow.version} answered ${canary} of its ${mirrored} pairs as a canary (main got those as copies)`,
-      );
-    }
+    for (const line of formatCanaryPairs(report)) output.say.log(line);
     for (const block of formatFailures(report)) output.say.log(`\n${block}`);
     const noise = formatNoise(report);
     if (noise) output.say.log(`\n${noise}`);

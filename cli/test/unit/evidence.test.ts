@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { EvidenceReport, ShadowReport } from "../../src/client.ts";
 import {
   baselineLine,
+  formatCanaryPairs,
   formatFailures,
   formatMs,
   formatNoise,
@@ -212,6 +213,13 @@ describe("under the table", () => {
     const printed = [...formatFailures(noisy), formatNoise(noisy)].join("\n");
     expect(printed).not.toMatch(/[\u007f-\u009f]/);
     expect(printed).toContain('body["\\x9b2J\\x7f"]');
+  });
+
+  it("counts a canary's pairs in the tables' number format, and says nothing of shadows that answered nobody", () => {
+    const canary = shadow({ requests: { ...requests({ same: 1614 }), canary: 111 } });
+    expect(formatCanaryPairs(report([canary, shadow({ version: "3.0.0" })]))).toEqual([
+      "2.0.0 answered 111 of its 1,614 pairs as a canary (main got those as copies)",
+    ]);
   });
 
   it("what main against itself learnt", () => {
