@@ -9,7 +9,7 @@ import {
   shadowReport,
   type Verdict,
 } from "./verdict.ts";
-import { addEvidence, emptyEvidence, evidenceToJson, type LifetimeJson } from "./window.ts";
+import { addEvidence, type CounterRow, emptyEvidence, evidenceToJson, type LifetimeJson } from "./window.ts";
 
 /*
  * Lifetime totals for Prometheus: a counter must never go down while its
@@ -37,18 +37,8 @@ export const LIFETIME_TABLES = ["lifetime", "lifetime_signatures", "lifetime_noi
 /** Signature rows a version keeps over its life; past it, requests count as `unrecorded`, as in a minute. */
 export const MAX_LIFETIME_SIGNATURES = 2_000;
 
-type LifetimeRow = {
-  mirrored: number;
-  compared: number;
-  not_compared: number;
-  errors_shadow: number;
-  down: number;
-  skipped: number;
-  unrecorded: number;
-  errors_main: number;
-  latency_main: string;
-  latency_shadow: string;
-};
+/** A version's lifetime row: the counters row's columns, without a baseline, minute or canary count. */
+type LifetimeRow = Omit<CounterRow, "baseline" | "minute" | "canary">;
 
 function merged(stored: string | undefined, added: HistogramJson): string {
   const histogram = LatencyHistogram.fromJson(stored === undefined ? undefined : (JSON.parse(stored) as HistogramJson));

@@ -8,6 +8,7 @@ import { teeForComparison } from "./capture.ts";
 import {
   compareExchange,
   comparisonMemory,
+  type Exchange,
   evidenceBatcher,
   type MainSide,
   recordSkipped,
@@ -258,7 +259,7 @@ async function mirrorAndCompare(
   body: BodyInit | null,
   { shadows, copy: makeCopy, skipped }: Copies,
 ): Promise<Response> {
-  const { method, requestId, path, config, waitUntil, events, redactionKey } = forwarding;
+  const { method, requestId, config, waitUntil } = forwarding;
   const { main, policy } = route;
   const mainStarted = Date.now();
   const answer = forwardOnly(forwarding, main, "main", body);
@@ -289,17 +290,7 @@ async function mirrorAndCompare(
       return { client: undefined, side };
     },
   );
-  const exchange = {
-    name: main.name,
-    main: main.version,
-    requestId,
-    method,
-    url: `/services/${path.segment}${path.rest}${path.search}`,
-    policy,
-    waitUntil,
-    events,
-    redactionKey,
-  };
+  const exchange = exchangeOf(forwarding, route);
   waitUntil(
     compareExchange(
       exchange,
@@ -316,6 +307,13 @@ async function mirrorAndCompare(
 /** Every copy that goes unsent for one reason, as the mirror line shows it. */
 const skippedAll = (shadows: readonly Shadow[], reason: NotMirroredReason): ShadowOutcome[] =>
   shadows.map(({ version }) => ({ version, skipped: reason }));
+
+/** What the evidence keeps of this request beside each copy's answer, compared with main. */
+function exchangeOf(forwarding: Forwarding, { main, policy }: Route & { kind: "group" }): Exchange {
+  const { method, requestId, path, waitUntil, events, redactionKey } = forwarding;
+  const url = `/services/${path.segment}${path.rest}${path.search}`;
+  return { name: main.name, main: main.version, requestId, method, url, policy, waitUntil, events, redactionKey };
+}
 
 /** Copies admitted by the pauses but never sent give their trial back. */
 function withdraw(name: string, shadows: readonly Shadow[]): void {
@@ -346,8 +344,8 @@ async function answerByCanary(
   { shadows, copy: makeCopy, skipped }: Copies,
   compare: boolean,
 ): Promise<Response> {
-  const { method, headers, path, requestId, config, waitUntil, events, redactionKey } = forwarding;
-  const { main, policy } = route;
+  const { method, headers, path, requestId, config, waitUntil } = forwarding;
+  const { main } = route;
   const started = Date.now();
   const answering = fetchMain(
     canary,
@@ -401,18 +399,7 @@ async function answerByCanary(
     });
   }
   if (compare) {
-    const exchange = {
-      name: main.name,
-      main: main.version,
-      requestId,
-      method,
-      url: `/services/${path.segment}${path.rest}${path.search}`,
-      policy,
-      waitUntil,
-      events,
-      redactionKey,
-      canary: canary.version,
-    };
+    const exchange = { ...exchangeOf(forwarding, route), canary: canary.version };
     waitUntil(compareExchange(exchange, mainCopy.then(asMainSide), [canaryAnswer, ...answers], undefined, skipped));
   } else {
     waitUntil(
