@@ -61,25 +61,32 @@ const record = (req: IncomingMessage, body: Buffer): RecordedRequest => ({
 
 /** Releases keyed by request id; a release may arrive before its stream waits for it. */
 class Releases {
-  readonly #waiting = new Map<string, () => void>();
+  // Every request waiting under an id: a gateway's noise copy to main carries the client's request id too.
+  readonly #waiting = new Map<string, Set<() => void>>();
   readonly #early = new Set<string>();
 
   release(id: string): void {
-    const resolve = this.#waiting.get(id);
-    if (resolve) resolve();
-    else this.#early.add(id);
+    const waiting = this.#waiting.get(id);
+    if (!waiting) {
+      this.#early.add(id);
+      return;
+    }
+    for (const done of [...waiting]) done();
   }
 
   wait(id: string, maxMs: number): Promise<void> {
     if (this.#early.delete(id)) return Promise.resolve();
     return new Promise((resolve) => {
+      const waiting = this.#waiting.get(id) ?? new Set<() => void>();
+      this.#waiting.set(id, waiting);
       const done = () => {
-        this.#waiting.delete(id);
+        waiting.delete(done);
+        if (waiting.size === 0) this.#waiting.delete(id);
         clearTimeout(timer);
         resolve();
       };
       const timer = setTimeout(done, maxMs);
-      this.#waiting.set(id, done);
+      waiting.add(done);
     });
   }
 }
