@@ -16,7 +16,11 @@ export interface GatewayConfig {
   compareMemoryBytes: number;
   /** Ledger Durable Objects per name: each isolate writes to one, reads merge all (see evidence/shards.ts). */
   ledgerShards: number;
+  /** Which mirrored requests get a log line: every one, or those where a copy failed or was held back. */
+  mirrorLog: MirrorLogMode;
 }
+
+export type MirrorLogMode = "all" | "failures";
 
 export const DEFAULT_CONFIG: GatewayConfig = {
   mirrorMaxBodyBytes: 1024 * 1024,
@@ -29,6 +33,7 @@ export const DEFAULT_CONFIG: GatewayConfig = {
   compareMaxBodyBytes: 256 * 1024,
   compareMemoryBytes: 32 * 1024 * 1024,
   ledgerShards: 1,
+  mirrorLog: "failures",
 };
 
 /** Cloudflare's soft limit of about 1,000 requests a second per object, times 32, covers any service we size for. */
@@ -63,6 +68,22 @@ function ledgerShards(raw: string | undefined): number {
   return DEFAULT_CONFIG.ledgerShards;
 }
 
+function mirrorLog(raw: string | undefined): MirrorLogMode {
+  const value = raw?.trim().toLowerCase();
+  if (value === "all" || value === "failures") return value;
+  if (value) {
+    console.warn(
+      JSON.stringify({
+        event: "config_invalid",
+        variable: "MIRROR_LOG",
+        value: raw,
+        reason: `must be "all" or "failures"; using "${DEFAULT_CONFIG.mirrorLog}"`,
+      }),
+    );
+  }
+  return DEFAULT_CONFIG.mirrorLog;
+}
+
 const parsed = new WeakMap<Env, GatewayConfig>();
 
 /** The gateway's tunables from wrangler.toml `[vars]`, parsed once per env object. */
@@ -80,6 +101,7 @@ export function readConfig(env: Env): GatewayConfig {
       compareMaxBodyBytes: nonNegativeInt(env.COMPARE_MAX_BODY_BYTES, DEFAULT_CONFIG.compareMaxBodyBytes),
       compareMemoryBytes: nonNegativeInt(env.COMPARE_MEMORY_BYTES, DEFAULT_CONFIG.compareMemoryBytes),
       ledgerShards: ledgerShards(env.LEDGER_SHARDS),
+      mirrorLog: mirrorLog(env.MIRROR_LOG),
     };
     parsed.set(env, config);
   }

@@ -1,3 +1,4 @@
+import type { MirrorLogMode } from "../config.ts";
 import { reasonOf } from "../errors.ts";
 import type { ExchangeSample, ShadowResult } from "../evidence/batch.ts";
 import { EvidenceBatcher, sampleSide } from "../evidence/batch.ts";
@@ -34,6 +35,8 @@ export interface Exchange {
   redactionKey: Uint8Array;
   /** The version that answered the client as a canary, if one did: its pair is counted apart. */
   canary?: string;
+  /** Whether the request's mirror line is written when every copy went well. */
+  mirrorLog: MirrorLogMode;
 }
 
 // Per isolate: one comparison memory bound and one batcher for every name.
@@ -140,7 +143,7 @@ export async function compareExchange(
     console.error(JSON.stringify({ event: "compare_failed", name: exchange.name, reason: reasonOf(error) }));
   } finally {
     for (const bytes of reserved) comparisonMemory.release(bytes);
-    logMirror(exchange.name, exchange.requestId, [...outcomes, ...skipped]);
+    logMirror(exchange.name, exchange.requestId, [...outcomes, ...skipped], exchange.mirrorLog);
   }
 }
 

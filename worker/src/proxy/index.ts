@@ -150,7 +150,7 @@ proxy.all("*", async (c) => {
   if (shadows.length === 0) return forwardOnly(forwarding, main, "main", request.body);
   const mainOnly = mainOnlyReason(ownCopyProof !== undefined, upgrade, method);
   if (mainOnly) {
-    logMirror(main.name, requestId, skippedAll(shadows, mainOnly));
+    logMirror(main.name, requestId, skippedAll(shadows, mainOnly), config.mirrorLog);
     return forwardOnly(forwarding, main, "main", request.body);
   }
 
@@ -177,7 +177,7 @@ proxy.all("*", async (c) => {
     withdraw(main.name, selection.send);
     // A body too large to replay cannot be answered by a canary either: main answers it.
     const notSent = [...skippedAll([...(canary ? [canary] : []), ...selection.send], "body too large"), ...skipped];
-    logMirror(main.name, requestId, notSent);
+    logMirror(main.name, requestId, notSent, config.mirrorLog);
     if (compare) recordSkipped({ name: main.name, main: main.version, waitUntil }, notSent);
     return forwardOnly(forwarding, main, "main", body.body);
   }
@@ -244,7 +244,9 @@ interface Copies {
  */
 async function mirror(forwarding: Forwarding, main: Target, body: BodyInit | null, copies: Copies) {
   const answer = forwardOnly(forwarding, main, "main", body);
-  forwarding.waitUntil(mirrorToShadows(copies.shadows, await copies.copy(), pauses, copies.skipped));
+  forwarding.waitUntil(
+    mirrorToShadows(copies.shadows, await copies.copy(), pauses, copies.skipped, forwarding.config.mirrorLog),
+  );
   return answer;
 }
 
@@ -310,9 +312,10 @@ const skippedAll = (shadows: readonly Shadow[], reason: NotMirroredReason): Shad
 
 /** What the evidence keeps of this request beside each copy's answer, compared with main. */
 function exchangeOf(forwarding: Forwarding, { main, policy }: Route & { kind: "group" }): Exchange {
-  const { method, requestId, path, waitUntil, events, redactionKey } = forwarding;
+  const { method, requestId, path, waitUntil, events, redactionKey, config } = forwarding;
   const url = `/services/${path.segment}${path.rest}${path.search}`;
-  return { name: main.name, main: main.version, requestId, method, url, policy, waitUntil, events, redactionKey };
+  const base = { name: main.name, main: main.version, requestId, method, url, policy };
+  return { ...base, waitUntil, events, redactionKey, mirrorLog: config.mirrorLog };
 }
 
 /** Copies admitted by the pauses but never sent give their trial back. */
@@ -404,7 +407,7 @@ async function answerByCanary(
   } else {
     waitUntil(
       Promise.all([canaryAnswer, ...answers]).then((all) =>
-        logMirror(main.name, requestId, [...all.map(outcomeOf), ...skipped]),
+        logMirror(main.name, requestId, [...all.map(outcomeOf), ...skipped], config.mirrorLog),
       ),
     );
     waitUntil(mainCopy);

@@ -1,3 +1,4 @@
+import type { MirrorLogMode } from "../config.ts";
 import { reasonOf } from "../errors.ts";
 import { type CapturedBody, type ComparisonMemory, captureBody } from "./capture.ts";
 import { targetUrl } from "./forward.ts";
@@ -20,10 +21,11 @@ export interface ShadowOutcome {
 }
 
 /**
- * One line per request of a name with shadows, naming every shadow's outcome,
- * so `wrangler tail` and dev output show how each version fared and why one
- * got no copy. One line, not one per shadow: a log call is the costliest thing
- * mirroring does (see bench/RESULTS.md), and Workers Logs bill per line.
+ * One line per request of a name with shadows, naming every shadow's
+ * outcome, so `wrangler tail` and dev output show how each version fared and
+ * why one got no copy. One line, not one per shadow: a log call is the
+ * costliest thing mirroring does (see bench/RESULTS.md), and Workers Logs
+ * bill per line.
  */
 export interface MirrorLog {
   event: "mirror";
@@ -32,8 +34,24 @@ export interface MirrorLog {
   shadows: ShadowOutcome[];
 }
 
-export function logMirror(name: string, requestId: string, shadows: ShadowOutcome[]): void {
+/** Skips that are the traffic controls doing their job, not news about a shadow. */
+const ROUTINE_SKIPS: ReadonlySet<ShadowOutcome["skipped"]> = new Set(["sampled out", "method"]);
+
+/** A copy that failed, answered 5xx, or was held back for a reason other than sampling. */
+export const needsAttention = (outcome: ShadowOutcome): boolean =>
+  outcome.error !== undefined ||
+  (outcome.status ?? 0) >= 500 ||
+  (outcome.skipped !== undefined && !ROUTINE_SKIPS.has(outcome.skipped));
+
+/**
+ * Writes the request's mirror line: always with `MIRROR_LOG = "all"`, and by
+ * default only when some shadow's outcome needs attention. Every outcome is
+ * counted in the evidence ledger either way; a line per clean request is what
+ * a busy service cannot afford (see bench/RESULTS.md and docs/scale.md).
+ */
+export function logMirror(name: string, requestId: string, shadows: ShadowOutcome[], mode: MirrorLogMode): void {
   if (shadows.length === 0) return;
+  if (mode === "failures" && !shadows.some(needsAttention)) return;
   const line: MirrorLog = { event: "mirror", name, requestId, shadows };
   console.log(JSON.stringify(line));
 }
@@ -170,7 +188,8 @@ export async function mirrorToShadows(
   copy: ShadowCopy,
   pauses: ShadowPauses,
   skipped: ShadowOutcome[],
+  mode: MirrorLogMode,
 ): Promise<void> {
   const answers = await Promise.all(shadows.map((shadow) => sendShadow(shadow, copy, pauses)));
-  logMirror(copy.name, copy.requestId, [...answers.map(outcomeOf), ...skipped]);
+  logMirror(copy.name, copy.requestId, [...answers.map(outcomeOf), ...skipped], mode);
 }

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, inject, it, vi } from "vitest";
+import type { Env } from "../../src/env.ts";
 import type { MirrorLog, ShadowOutcome } from "../../src/proxy/mirror.ts";
 import type { RecordedRequest } from "../support/origins.ts";
 import { decodeBase64, deploy, GATEWAY, gateway, seenBy, uniqueName, waitForSeen, withVars } from "./proxy-helpers.ts";
@@ -148,6 +149,49 @@ describe("mirroring", () => {
     // All of one request's outcomes travel in one log line.
     expect(log.linesOf(id)).toHaveLength(1);
     expect(await waitForSeen(origins.reset, id)).toHaveLength(1);
+  });
+
+  it("logs by default only requests where a copy needs attention, and every request with MIRROR_LOG=all", async () => {
+    const log = captureShadowLog();
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
+    const name = uniqueName("logmode");
+    await deploy(name, "1.0.0", origins.v1);
+    await deploy(name, "2.0.0", origins.v2);
+    const send = async (id: string, vars: Partial<Env> = {}) => {
+      const request = new Request(`${GATEWAY}/services/${name}/`, { headers: { "x-request-id": id } });
+      const { response, settled } = await withVars(vars, request);
+      expect(response.status).toBe(200);
+      await response.arrayBuffer();
+      await settled();
+      // The copy did go out: the log is the only thing that differs.
+      expect(await waitForSeen(origins.v2, id)).toHaveLength(1);
+      return log.linesOf(id);
+    };
+    expect(await send(`${name}-clean`)).toEqual([]);
+    expect(await send(`${name}-all`, { MIRROR_LOG: "all" })).toEqual([
+      expect.objectContaining({ shadows: [expect.objectContaining({ version: "2.0.0", status: 200 })] }),
+    ]);
+    // A value it does not know is said once in a warning, and the default holds.
+    expect(await send(`${name}-typo`, { MIRROR_LOG: "everything" })).toEqual([]);
+    expect(warn.mock.calls.map(([line]) => JSON.parse(String(line)))).toContainEqual(
+      expect.objectContaining({ event: "config_invalid", variable: "MIRROR_LOG", value: "everything" }),
+    );
+
+    // A shadow that fails gets its line under the default, naming every shadow's outcome.
+    await deploy(name, "3.0.0", origins.dead);
+    const id = `${name}-failing`;
+    const request = new Request(`${GATEWAY}/services/${name}/`, { headers: { "x-request-id": id } });
+    const { response, settled } = await withVars({}, request);
+    await response.arrayBuffer();
+    await settled();
+    const lines = log.linesOf(id);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]?.shadows).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ version: "2.0.0", status: 200 }),
+        expect.objectContaining({ version: "3.0.0", error: expect.any(String) }),
+      ]),
+    );
   });
 
   it("abandons a shadow after SHADOW_TIMEOUT_MS", async () => {

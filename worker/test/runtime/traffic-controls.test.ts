@@ -214,9 +214,10 @@ describe("pauses", () => {
     await deploy(name, "1.0.0", origins.v1);
     await deploy(name, "2.0.0", `http://127.0.0.1:${port}`);
     // Comparison off: the pause guards connections whatever is done with the answers, and the test stays quick.
+    // Every request's line, the clean ones too: they show the trial copy got through.
     const send = async (i: number) => {
       const request = new Request(`${GATEWAY}/services/${name}/item`, { headers: { "x-request-id": `${name}-${i}` } });
-      const { response, settled } = await withVars({ COMPARE_RESPONSES: "off" }, request);
+      const { response, settled } = await withVars({ COMPARE_RESPONSES: "off", MIRROR_LOG: "all" }, request);
       expect(response.status).toBe(200);
       await response.arrayBuffer();
       const pausedBefore = log.skipped(name)["2.0.0 paused"] ?? 0;
