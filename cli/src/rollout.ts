@@ -1,6 +1,7 @@
 import { parseWindow } from "../../worker/src/registry/validation.ts";
 import type { Rollout } from "./client.ts";
 import { UsageError } from "./errors.ts";
+import { escapeControls } from "./escape.ts";
 
 /** `5,25,50` (a `%` after each is fine) becomes `[5, 25, 50]`; the API checks the range and the order. */
 export function parseSteps(text: string | undefined): number[] {
@@ -45,14 +46,24 @@ export function progressLine(rollout: Rollout, now: Date): string {
   return `${rollout.name} ${rollout.version}: ${bar} step ${rollout.step + 1} of ${rollout.steps.length}, canary ${rollout.percent} %, ${left}${verdict}`;
 }
 
-/** Every step with its verdict, then why it ended or what comes next. */
+/** The running step's verdict so far, as the cron would judge it now, and why (origin text escaped). */
+function soFar(current: Rollout["current"]): string {
+  if (!current) return "";
+  const why = current.reasons.map(escapeControls).join("; ");
+  return `, ${current.verdict ?? "no verdict"} so far${why ? `: ${why}` : ""}`;
+}
+
+/** Every step with its verdict (the running one's so far), then why it ended or what comes next. */
 export function rolloutDetails(rollout: Rollout): string[] {
   const lines = rollout.steps.map((percent, i) => {
     const result = rollout.results[i];
-    const mark = result ? result.verdict : i === rollout.step && rollout.state === "running" ? "running" : "-";
-    return `  step ${i + 1}: ${percent} % ${mark}`;
+    if (result) return `  step ${i + 1}: ${percent} % ${result.verdict}`;
+    if (i === rollout.step && rollout.state === "running") {
+      return `  step ${i + 1}: ${percent} % running${soFar(rollout.current)}`;
+    }
+    return `  step ${i + 1}: ${percent} % -`;
   });
   if (rollout.state === "running") lines.push(`Next: ${rollout.nextAction}`);
-  else lines.push(...rollout.reasons.map((reason) => `Reason: ${reason}`));
+  else lines.push(...rollout.reasons.map((reason) => `Reason: ${escapeControls(reason)}`));
   return lines;
 }

@@ -65,7 +65,11 @@ describe("rollout", () => {
     const status = await asUser(["rollout", "status", name]);
     expect(status.code).toBe(0);
     expect(status.out[1]).toMatch(/step 1 of 3, canary 5 %, (10|9) min left in the step$/);
-    expect(status.out.slice(2, 5)).toEqual(["  step 1: 5 % running", "  step 2: 25 % -", "  step 3: 50 % -"]);
+    // The running step's line says how it is going before the cron acts: no traffic yet, so inconclusive, and why.
+    expect(status.out[2]).toBe(
+      "  step 1: 5 % running, inconclusive so far: 0 copies with an outcome, fewer than the 100 the gate needs; about 100 more requests at these rates would pass it",
+    );
+    expect(status.out.slice(3, 5)).toEqual(["  step 2: 25 % -", "  step 3: 50 % -"]);
     expect(status.out[5]).toMatch(/^Next: raise the canary to 25 % in (10|9) min at the earliest/);
 
     const aborted = await asUser(["rollout", "abort", name]);

@@ -1,4 +1,4 @@
-// A running rollout of the open name: its steps, the time left in the step, the last verdict, and Abort.
+// A running rollout of the open name: its steps, the current step's verdict so far, the time left, and Abort.
 import type { ActionContext } from "./actions.ts";
 import { callApi, describeFailure, enc, type RolloutView } from "./api.ts";
 import { h, replaceChildren } from "./dom.ts";
@@ -10,13 +10,22 @@ function timeLeft(rollout: RolloutView, now: Date): string {
 
 export function rolloutPanel(rollout: RolloutView, now: Date, context: ActionContext): HTMLElement {
   const message = h("div", { class: "message error", role: "alert" });
+  const current = rollout.current;
+  const sofar = current ? `${current.verdict ?? "no verdict"} so far` : "";
   const steps = rollout.steps.map((percent, i) => {
     const result = rollout.results[i];
     const state = result ? result.verdict : i === rollout.step ? "running" : "waiting";
+    // The running step also shows where its verdict stands now, as the cron's next look would judge it.
+    const now = state === "running" && current ? (current.verdict ?? "unknown") : undefined;
     return h(
       "li",
-      { class: `step ${state}`, "data-step": String(i + 1), "data-state": state },
-      `${percent} % · ${state}`,
+      {
+        class: `step ${state}${now ? ` now-${now}` : ""}`,
+        "data-step": String(i + 1),
+        "data-state": state,
+        "data-verdict": now,
+      },
+      `${percent} % · ${state}${now ? `, ${sofar}` : ""}`,
     );
   });
   // Hidden with the read token, like every control that changes something.
@@ -42,6 +51,15 @@ export function rolloutPanel(rollout: RolloutView, now: Date, context: ActionCon
     { class: "rollout", id: "rollout", "aria-label": `Rollout of ${rollout.version}` },
     h("h3", {}, `Rollout of ${rollout.version}: canary ${rollout.percent} %`),
     h("ol", { class: "rollout-steps" }, steps),
+    current
+      ? h(
+          "p",
+          { class: "rollout-current" },
+          `This step ${sofar}: `,
+          current.reasons.join("; ") || "no reason given",
+          ".",
+        )
+      : "",
     h(
       "p",
       { class: "rollout-progress" },

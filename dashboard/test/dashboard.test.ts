@@ -6,7 +6,7 @@ import chromium from "@sparticuz/chromium";
 import { type Browser, type Page, chromium as playwright } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import type { EvidenceReport } from "../../worker/src/evidence/verdict.ts";
-import type { Report } from "../src/api.ts";
+import type { Report, RolloutView } from "../src/api.ts";
 
 const world = inject("dashboardWorld");
 const { url: gateway, token } = world.gateway;
@@ -488,8 +488,25 @@ describe("the operator's dashboard", () => {
     expect(await row.locator("[data-canary]").textContent()).toBe(" canary 5 %");
     const panel = page.locator("#rollout");
     expect(await panel.locator("h3").textContent()).toBe(`Rollout of ${shadow}: canary 5 %`);
+    // The running step shows its verdict so far, as the API judges it for the cron's next look, and why.
+    const soFar = async () => {
+      const { current } = await api<RolloutView>("GET", "/services/hello/rollout");
+      const verdict = current?.verdict ?? "no verdict";
+      const expected = [
+        `5 % · running, ${verdict} so far`,
+        `This step ${verdict} so far: ${current?.reasons.join("; ")}.`,
+      ];
+      const shown = [
+        await panel.locator('[data-state="running"]').textContent(),
+        await panel.locator(".rollout-current").textContent(),
+      ];
+      return shown.join("\n") === expected.join("\n")
+        ? "as the API says"
+        : `${shown.join("\n")}\n≠ ${expected.join("\n")}`;
+    };
+    await expect.poll(soFar, { timeout: 12_000 }).toBe("as the API says");
     expect(await panel.locator("[data-step]").allTextContents()).toEqual([
-      "5 % · running",
+      expect.stringMatching(/^5 % · running, (pass|fail|inconclusive) so far$/),
       "25 % · waiting",
       "50 % · waiting",
     ]);

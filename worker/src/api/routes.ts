@@ -22,9 +22,9 @@ import { notifyName } from "../notify/send.ts";
 import { gatewayKey } from "../proxy/gateway-key.ts";
 import { forgetRoutes } from "../proxy/route-table.ts";
 import type { Actor } from "../registry/records.ts";
-import { toRolloutView } from "../registry/rollout.ts";
 import { decideDeploy, findVersion, requireName } from "../registry/rules.ts";
 import { parseWindow } from "../registry/validation.ts";
+import { rolloutView } from "../rollout/current-step.ts";
 import { adminAuth } from "./auth.ts";
 import { type GateAnswer, gateAnswer } from "./gate.ts";
 import { collectMetrics } from "./metrics.ts";
@@ -78,7 +78,7 @@ async function coordinate<T>(
 async function abortRollout(env: Env, ctx: { waitUntil(promise: Promise<unknown>): void }, name: string, actor: Actor) {
   const change = await coordinate(env, name, (co) => co.abortRollout(name, "aborted by hand", actor));
   ctx.waitUntil(notifyName(env, name, [rolloutEvent(change, new Date())]));
-  return toRolloutView(change.rollout, new Date());
+  return rolloutView(env, openDatabase(env.DB), change.rollout, new Date());
 }
 
 const EVIDENCE_UNAVAILABLE =
@@ -145,8 +145,10 @@ const routes = adminApi
     }),
     async (c) => {
       const now = new Date();
-      const running = await listRunningRollouts(openDatabase(c.env.DB));
-      return c.json({ rollouts: running.map((rollout) => toRolloutView(rollout, now)) }, 200);
+      const db = openDatabase(c.env.DB);
+      const running = await listRunningRollouts(db);
+      const rollouts = await Promise.all(running.map((rollout) => rolloutView(c.env, db, rollout, now)));
+      return c.json({ rollouts }, 200);
     },
   )
   .get(
@@ -423,7 +425,7 @@ const routes = adminApi
       const spec = c.req.valid("json");
       const change = await coordinate(c.env, name, (co) => co.startRollout(name, version, spec, c.get("actor")));
       c.executionCtx.waitUntil(notifyName(c.env, name, [rolloutEvent(change, new Date())]));
-      return c.json(toRolloutView(change.rollout, new Date()), 201);
+      return c.json(await rolloutView(c.env, openDatabase(c.env.DB), change.rollout, new Date()), 201);
     },
   )
   .get(
@@ -441,7 +443,7 @@ const routes = adminApi
         findVersion(await listServices(openDatabase(c.env.DB), name), name, version);
         throw new AppError(404, "rollout_not_found", `${name} ${version} has no rollout`);
       }
-      return c.json(toRolloutView(rollout, new Date()), 200);
+      return c.json(await rolloutView(c.env, openDatabase(c.env.DB), rollout, new Date()), 200);
     },
   )
   .delete(
@@ -476,7 +478,7 @@ const routes = adminApi
         requireName(await listServices(openDatabase(c.env.DB), name), name);
         throw new AppError(404, "rollout_not_found", `${name} has had no rollout`);
       }
-      return c.json(toRolloutView(rollout, new Date()), 200);
+      return c.json(await rolloutView(c.env, openDatabase(c.env.DB), rollout, new Date()), 200);
     },
   )
   .delete(

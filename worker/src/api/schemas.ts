@@ -629,6 +629,19 @@ const StepResultSchema = v.object({
   at: dateTime,
 });
 
+const CurrentStepSchema = v.object({
+  percent: v.number(),
+  verdict: v.pipe(
+    v.nullable(v.picklist(VERDICTS)),
+    v.description("As the cron would judge the step now; null when the evidence could not be read (the cron waits)"),
+  ),
+  reasons: v.pipe(v.array(v.string()), v.description("Why: the verdict's reasons, or why there is none")),
+  since: v.pipe(dateTime, v.description("Start of the evidence judged: the minute the step started in")),
+  at: v.pipe(dateTime, v.description("When it was judged")),
+});
+
+export type CurrentStep = v.InferOutput<typeof CurrentStepSchema>;
+
 export const RolloutSchema = v.object({
   name: v.string(),
   version: v.string(),
@@ -643,6 +656,10 @@ export const RolloutSchema = v.object({
   startedAt: dateTime,
   endedAt: v.nullable(dateTime),
   results: v.pipe(v.array(StepResultSchema), v.description("The verdict of every step the cron decided")),
+  current: v.pipe(
+    v.nullable(CurrentStepSchema),
+    v.description("While running, the verdict over the current step so far, before the cron acts on it; else null"),
+  ),
   reasons: v.pipe(v.array(v.string()), v.description("Why it ended")),
   nextAction: v.string(),
 });

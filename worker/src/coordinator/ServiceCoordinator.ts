@@ -22,9 +22,9 @@ import type { RolloutRow, RolloutStepResult, StoredPolicy } from "../db/schema.t
 import type { Env } from "../env.ts";
 import { AppError, type ErrorBody, reasonOf } from "../errors.ts";
 import { applyPolicyChange } from "../evidence/policy-change.ts";
-import type { ShadowReport, Verdict } from "../evidence/verdict.ts";
+import type { Verdict } from "../evidence/verdict.ts";
 import type { Actor, AssignResult, PolicyChange, PolicyResult, ServiceRecord } from "../registry/records.ts";
-import { decideRolloutStart, decideRolloutTick, type RolloutSpec } from "../registry/rollout.ts";
+import { decideRolloutStart, decideRolloutTick, type RolloutSpec, stepWindow } from "../registry/rollout.ts";
 import {
   decideAssign,
   decideDeploy,
@@ -32,11 +32,11 @@ import {
   decideKillName,
   decideKillVersion,
   decideTrafficChange,
-  type GateEvidence,
   killEndsName,
   requireName,
 } from "../registry/rules.ts";
 import { callLedger } from "./ledger-call.ts";
+import { readVerdict } from "./verdict-read.ts";
 
 /** Errors lose their class across RPC, so the coordinator answers with plain data. */
 export type Outcome<T> = { ok: true; value: T } | { ok: false; status: AppError["status"]; body: ErrorBody };
@@ -289,11 +289,8 @@ export class ServiceCoordinator extends DurableObject<Env> {
         return this.#abort(rollout, [why], now, ROLLOUT_ACTOR);
       }
       const main = existing.find((v) => v.main)?.version;
-      // Evidence is kept by the minute: the step's window starts with the minute it started in.
-      const { evidence } = await this.#verdictOf(name, main, rollout.version, {
-        from: Math.floor(rollout.stepSince.getTime() / 60_000) * 60_000,
-        to: Math.max(cronMs, now.getTime()) + 1,
-      });
+      const window = stepWindow(rollout, Math.max(cronMs, now.getTime()));
+      const { evidence } = await this.#verdictOf(name, main, rollout.version, window);
       // Evidence that cannot be read decides nothing: the rollout waits for the next look.
       if ("unavailable" in evidence) return { rollout, change: null };
       const action = decideRolloutTick(rollout, evidence, new Date(cronMs));
@@ -405,27 +402,10 @@ export class ServiceCoordinator extends DurableObject<Env> {
     for (const { version } of killed) this.ctx.storage.kv.delete(`${LAST_VERDICT}${version}`);
   }
 
-  /** The target's shadow report over the gate's window, or why it could not be read. */
-  async #verdictOf(
-    name: string,
-    main: string | undefined,
-    version: string,
-    window?: { from: number; to: number },
-  ): Promise<{ verdict: ShadowReport | null; evidence: GateEvidence }> {
-    const policy = await readPolicy(this.#db, name);
-    try {
-      const to = window?.to ?? Date.now();
-      const from = window?.from ?? to - GATE_WINDOW.ms;
-      const report = await callLedger(this.env, name, (ledger, shards) =>
-        ledger.report({ name, from, to, main: main ?? "", shadows: [version], policy, shards }),
-      );
-      const verdict = report.shadows.find((shadow) => shadow.version === version);
-      if (!verdict) return { verdict: null, evidence: { unavailable: "the ledger reported no entry for it" } };
-      return { verdict, evidence: verdict };
-    } catch (error) {
-      console.error(JSON.stringify({ event: "gate_evidence_unavailable", name, version, message: reasonOf(error) }));
-      return { verdict: null, evidence: { unavailable: reasonOf(error) } };
-    }
+  /** The target's shadow report over a window (the gate's last hour unless given), or why it could not be read. */
+  #verdictOf(name: string, main: string | undefined, version: string, window?: { from: number; to: number }) {
+    const to = Date.now();
+    return readVerdict(this.env, this.#db, name, main, version, window ?? { from: to - GATE_WINDOW.ms, to });
   }
 
   /**

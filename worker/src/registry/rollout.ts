@@ -1,4 +1,4 @@
-import type { RolloutView } from "../api/schemas.ts";
+import type { CurrentStep, RolloutView } from "../api/schemas.ts";
 import type { RolloutRow, RolloutStepResult } from "../db/schema.ts";
 import { AppError } from "../errors.ts";
 import { findVersion, type VersionState } from "./rules.ts";
@@ -67,6 +67,14 @@ export function decideRolloutTick(
   return { kind: "finish", promote: rollout.promote };
 }
 
+/**
+ * The evidence a step is judged on: evidence is kept by the minute, so the
+ * window starts with the minute the step started in, and ends at `toMs`.
+ */
+export function stepWindow(rollout: Pick<RolloutRow, "stepSince">, toMs: number): { from: number; to: number } {
+  return { from: Math.floor(rollout.stepSince.getTime() / 60_000) * 60_000, to: toMs + 1 };
+}
+
 /** What the rollout waits for next, in words for the API, the CLI and the dashboard. */
 export function nextAction(rollout: RolloutRow, now: Date): string {
   if (rollout.state !== "running") return "none";
@@ -83,8 +91,8 @@ export function nextAction(rollout: RolloutRow, now: Date): string {
   return `${then} ${when}, once the verdict at ${percent} % is pass; abort at once on fail`;
 }
 
-/** A rollout as the admin API shows it. */
-export function toRolloutView(rollout: RolloutRow, now: Date): RolloutView {
+/** A rollout as the admin API shows it; `current` is the verdict over its current step, while it runs. */
+export function toRolloutView(rollout: RolloutRow, now: Date, current: CurrentStep | null): RolloutView {
   return {
     name: rollout.name,
     version: rollout.version,
@@ -99,6 +107,7 @@ export function toRolloutView(rollout: RolloutRow, now: Date): RolloutView {
     startedAt: rollout.startedAt.toISOString(),
     endedAt: rollout.endedAt?.toISOString() ?? null,
     results: rollout.results,
+    current: rollout.state === "running" ? current : null,
     reasons: rollout.reasons,
     nextAction: nextAction(rollout, now),
   };

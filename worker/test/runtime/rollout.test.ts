@@ -91,9 +91,16 @@ describe("rollout", () => {
     expect(started.status).toBe(201);
     expect(started.body).toMatchObject({ state: "running", step: 0, percent: 5, results: [] });
     expect(await canaryOf(name, "2.0.0")).toBe(5);
+    // No evidence yet: the current step is inconclusive, and says why.
+    const fresh = (await rolloutOf(name)).current;
+    expect(fresh).toMatchObject({ percent: 5, verdict: "inconclusive" });
+    expect(fresh?.reasons.join(" ")).toMatch(/100/);
+    expect(Date.parse(fresh?.since ?? "")).toBe(Math.floor(Date.parse(started.body.since) / MINUTE) * MINUTE);
 
     await traffic(name, 0, 110);
     await evidenceLanded(name, "2.0.0", 110);
+    // The clean step is heading for pass before the cron has looked at it.
+    expect((await rolloutOf(name)).current).toMatchObject({ percent: 5, verdict: "pass" });
     // The step has not lasted a minute yet: a pass does not move it.
     await cron(Date.now());
     expect(await rolloutOf(name)).toMatchObject({ state: "running", step: 0 });
@@ -108,7 +115,7 @@ describe("rollout", () => {
     await evidenceLanded(name, "2.0.0", 220);
     await cron(Date.now() + MINUTE + 1_000);
     const promoted = await rolloutOf(name);
-    expect(promoted).toMatchObject({ state: "promoted", nextAction: "none" });
+    expect(promoted).toMatchObject({ state: "promoted", nextAction: "none", current: null });
     expect(promoted.results.map((r) => [r.percent, r.verdict])).toEqual([
       [5, "pass"],
       [25, "pass"],
@@ -140,6 +147,12 @@ describe("rollout", () => {
     // Its 5 % canary share answers those clients with its 503s: a canary's HTTP answer is its answer.
     await traffic(name, 0, 110, false);
     await evidenceLanded(name, "2.0.0", 110);
+    // Before the cron runs, the view shows the current step failing, and why, as the cron will judge it.
+    const before = await rolloutOf(name);
+    expect(before).toMatchObject({ state: "running", results: [], current: { percent: 5, verdict: "fail" } });
+    expect(before.current?.reasons.join(" ")).toMatch(/error rate/);
+    const { body: listed } = await api<{ rollouts: RolloutView[] }>("GET", "/rollouts");
+    expect(listed.rollouts.find((r) => r.name === name)?.current?.verdict).toBe("fail");
     // Ten minutes are not up: a fail aborts at once all the same.
     await cron(Date.now());
     const aborted = await rolloutOf(name);
@@ -147,6 +160,8 @@ describe("rollout", () => {
     expect(aborted.reasons[0]).toBe("the verdict at 5 % is fail");
     expect(aborted.reasons.join(" ")).toMatch(/error rate/);
     expect(aborted.results.map((r) => r.verdict)).toEqual(["fail"]);
+    expect(aborted.results[0]?.reasons).toEqual(before.current?.reasons);
+    expect(aborted.current).toBeNull();
     expect(await canaryOf(name, "2.0.0")).toBe(0);
     expect(await mainOf(name)).toBe("1.0.0");
     // Both transitions were notified as `rollout` events, the abort with the failing verdict and its reasons.
