@@ -1,4 +1,5 @@
 // Each shadow's verdict and numbers beside main's, and the fields that differ.
+import { formatCount } from "../../worker/src/evidence/count.ts";
 import type { Report, ServiceRecord, ShadowReport } from "./api.ts";
 import { h, percent } from "./dom.ts";
 
@@ -18,12 +19,37 @@ function mirrorLine(record: ServiceRecord): string {
   return `${record.mirrorPercent}% of requests, ${methods}`;
 }
 
-/** Every copy's one outcome, beside main's own counts where main has them. */
-function numbers(shadow: ShadowReport): HTMLElement {
+/**
+ * The numbers card's rows (label, main, shadow): every copy's one outcome, beside main's own counts
+ * where main has them. Counts are grouped as everywhere else (`12,345`), with `formatCount`.
+ */
+export function numberRows(shadow: ShadowReport): [label: string, main: string, shadow: string][] {
   const { requests, errors, latencyMs, confidence } = shadow;
-  const row = (label: string, main: string, other: string) =>
-    h("tr", {}, h("th", { scope: "row" }, label), h("td", {}, main), h("td", {}, other));
-  const outcome = (count: number) => `${count} (${percent(rate(count, requests.mirrored + requests.down))})`;
+  const outcome = (count: number) =>
+    `${formatCount(count)} (${percent(rate(count, requests.mirrored + requests.down))})`;
+  return [
+    ["mirrored", formatCount(requests.mirrored), formatCount(requests.mirrored)],
+    ["same", "—", outcome(requests.same)],
+    ["different", "—", outcome(requests.different)],
+    ["error", formatCount(errors.main), outcome(requests.error)],
+    ["not compared", "—", outcome(requests.notCompared)],
+    ["down", "—", outcome(requests.down)],
+    [
+      "error rate",
+      percent(confidence.mainErrorRate),
+      `${percent(confidence.errorRate.rate)} (95 %: ${interval(confidence.errorRate)})`,
+    ],
+    [
+      "difference rate",
+      "—",
+      confidence.diffRate ? `${percent(confidence.diffRate.rate)} (95 %: ${interval(confidence.diffRate)})` : "—",
+    ],
+    ["p50", ms(latencyMs.main.p50), ms(latencyMs.shadow.p50)],
+    ["p99", ms(latencyMs.main.p99), ms(latencyMs.shadow.p99)],
+  ];
+}
+
+function numbers(shadow: ShadowReport): HTMLElement {
   return h(
     "table",
     { class: "numbers" },
@@ -41,24 +67,9 @@ function numbers(shadow: ShadowReport): HTMLElement {
     h(
       "tbody",
       {},
-      row("mirrored", String(requests.mirrored), String(requests.mirrored)),
-      row("same", "—", outcome(requests.same)),
-      row("different", "—", outcome(requests.different)),
-      row("error", String(errors.main), outcome(requests.error)),
-      row("not compared", "—", outcome(requests.notCompared)),
-      row("down", "—", outcome(requests.down)),
-      row(
-        "error rate",
-        percent(confidence.mainErrorRate),
-        `${percent(confidence.errorRate.rate)} (95 %: ${interval(confidence.errorRate)})`,
+      numberRows(shadow).map(([label, main, other]) =>
+        h("tr", {}, h("th", { scope: "row" }, label), h("td", {}, main), h("td", {}, other)),
       ),
-      row(
-        "difference rate",
-        "—",
-        confidence.diffRate ? `${percent(confidence.diffRate.rate)} (95 %: ${interval(confidence.diffRate)})` : "—",
-      ),
-      row("p50", ms(latencyMs.main.p50), ms(latencyMs.shadow.p50)),
-      row("p99", ms(latencyMs.main.p99), ms(latencyMs.shadow.p99)),
     ),
   );
 }
@@ -72,7 +83,7 @@ function moreLine(shadow: ShadowReport): HTMLElement | "" {
   return h(
     "p",
     { class: "more", "data-more": String(more) },
-    `About ${more.toLocaleString("en-US")} more requests at these rates would decide it.`,
+    `About ${formatCount(more)} more requests at these rates would decide it.`,
   );
 }
 
@@ -106,7 +117,7 @@ function fieldsTable(shadow: ShadowReport, handlers: EvidenceHandlers): HTMLElem
             { "data-path": field.path, class: field.counts ? "counts" : "" },
             h("td", {}, h("code", {}, field.path)),
             h("td", {}, field.kind),
-            h("td", {}, String(field.count)),
+            h("td", {}, formatCount(field.count)),
             h("td", {}, percent(field.rate)),
             h("td", {}, percent(field.noiseRate)),
             h("td", {}, field.counts ? "yes" : "no"),
