@@ -48,7 +48,7 @@ export function rolloutPanel(rollout: RolloutView, now: Date, context: ActionCon
   const last = rollout.results.at(-1);
   return h(
     "section",
-    { class: "rollout", id: "rollout", "aria-label": `Rollout of ${rollout.version}` },
+    { class: "rollout-panel", id: "rollout", "aria-label": `Rollout of ${rollout.version}` },
     h("h3", {}, `Rollout of ${rollout.version}: canary ${rollout.percent} %`),
     h("ol", { class: "rollout-steps" }, steps),
     current

@@ -83,8 +83,8 @@ export function servicesTable(
         attention && record.main
           ? h(
               "span",
-              { class: `attention-note ${attention}`, title: ATTENTION_LABELS[attention] },
-              ` ⚠ ${ATTENTION_LABELS[attention]}`,
+              { class: `attention-note attention-${attention}`, title: ATTENTION_LABELS[attention] },
+              `⚠ ${ATTENTION_LABELS[attention]}`,
             )
           : "",
       ),

@@ -530,6 +530,34 @@ describe("the operator's dashboard", () => {
     expect(await row.locator("[data-canary]").count()).toBe(0);
   });
 
+  it("keeps the 'a rollout is running' note clear of the name's link, on a phone and on a desktop", async () => {
+    // A long name of its own, with no evidence, so the row's note is the rollout's (hello's may be a failing shadow's).
+    const name = "storefront_checkout_api";
+    await api("POST", "/services", { name, version: "1.0.0", origin: world.origins.v1 });
+    await api("POST", "/services", { name, version: "2.0.0", origin: world.origins.v2 });
+    await api("POST", `/services/${name}/2.0.0/rollout`, { steps: [5, 25], stepMinutes: 10 });
+    try {
+      const row = page.locator(`[data-service="${name} 1.0.0"]`);
+      await expect.poll(() => row.getAttribute("data-attention"), { timeout: 10_000 }).toBe("rollout");
+      for (const width of [390, 1280]) {
+        await page.setViewportSize({ width, height: 900 });
+        const link = await row.getByRole("button", { name }).boundingBox();
+        const note = await row.locator(".attention-note").boundingBox();
+        if (!link || !note) throw new Error(`the name's link or its note is not shown at ${width} px`);
+        expect(await row.locator(".attention-note").textContent()).toBe("⚠ a rollout is running");
+        const apart =
+          note.x >= link.x + link.width ||
+          link.x >= note.x + note.width ||
+          note.y >= link.y + link.height ||
+          link.y >= note.y + note.height;
+        expect(apart, `at ${width} px: link ${JSON.stringify(link)}, note ${JSON.stringify(note)}`).toBe(true);
+      }
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 900 });
+      await api("DELETE", `/services/${name}`);
+    }
+  });
+
   it("kills a shadow after a confirmation", async () => {
     const shadow = await currentShadow();
     await card(shadow).getByRole("button", { name: "Kill…" }).click();
