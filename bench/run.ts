@@ -130,6 +130,7 @@ async function startRuntimes(workDir: string) {
       logDir,
       origin: main.url,
       variant: { config: "assets.wrangler.toml", label: "passthrough-assets" },
+      shadows: [shadowA.url, shadowB.url, shadowSlow.url],
     }),
     wantsCompareOff
       ? startGateway({
@@ -268,6 +269,13 @@ function scenarioList(runtimes: Awaited<ReturnType<typeof startRuntimes>>, resul
     inspectorPort: g.inspectorPort,
     sourceRoot: g.sourceRoot,
   });
+  const viaBareAssets = {
+    ...base,
+    target: "bare-worker" as const,
+    processes: passthroughAssets.processes,
+    inspectorPort: passthroughAssets.inspectorPort,
+    sourceRoot: passthroughAssets.sourceRoot,
+  };
   const list: Scenario[] = [
     {
       ...base,
@@ -292,16 +300,12 @@ function scenarioList(runtimes: Awaited<ReturnType<typeof startRuntimes>>, resul
       sourceRoot: passthrough.sourceRoot,
     },
     {
-      ...base,
+      ...viaBareAssets,
       id: IDS.bareWorkerAssets,
       name: "2b bare Worker, gateway's assets set-up",
-      target: "bare-worker",
       url: `${passthroughAssets.url}/bench`,
       shadows: 0,
       liveShadows: [],
-      processes: passthroughAssets.processes,
-      inspectorPort: passthroughAssets.inspectorPort,
-      sourceRoot: passthroughAssets.sourceRoot,
     },
     {
       ...viaGateway(gateway),
@@ -351,6 +355,34 @@ function scenarioList(runtimes: Awaited<ReturnType<typeof startRuntimes>>, resul
       shadows: 3,
       shadowDelayMs: SLOW_SHADOW_MS,
       liveShadows: [shadowA, shadowB, shadowSlow],
+    },
+    {
+      ...viaBareAssets,
+      id: IDS.bareMirrorSlow,
+      name: "2c bare Worker (assets set-up) copying to 3 shadows, one at 2 s",
+      url: `${passthroughAssets.url}/mirror/bench`,
+      shadows: 3,
+      shadowDelayMs: SLOW_SHADOW_MS,
+      liveShadows: [shadowA, shadowB, shadowSlow],
+    },
+    {
+      ...viaBareAssets,
+      id: IDS.steadyBare,
+      name: "2b′ bare Worker (assets set-up), steady load",
+      url: `${passthroughAssets.url}/bench`,
+      shadows: 0,
+      liveShadows: [],
+      steadyRate,
+    },
+    {
+      ...viaBareAssets,
+      id: IDS.steadyBareMirrorSlow,
+      name: "2c′ bare Worker copying to 3 shadows, one at 2 s, steady load",
+      url: `${passthroughAssets.url}/mirror/bench`,
+      shadows: 3,
+      shadowDelayMs: SLOW_SHADOW_MS,
+      liveShadows: [shadowA, shadowB, shadowSlow],
+      steadyRate,
     },
     {
       ...viaGateway(gateway),

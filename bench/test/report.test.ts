@@ -39,7 +39,7 @@ describe("target checks", () => {
       result(IDS.pinned, 90, 10),
     ]);
     const aAndB = (checks: ReturnType<typeof targetChecks>) =>
-      checks.filter((c) => c.label.startsWith("(a) ") || c.label.startsWith("(b) ")).map((c) => c.met);
+      checks.filter((c) => /^\((a\) (throughput|p99)|b\) )/.test(c.label)).map((c) => c.met);
     expect(aAndB(atBounds)).toEqual([true, true, true]);
 
     const pastBounds = targetChecks([
@@ -49,6 +49,15 @@ describe("target checks", () => {
       result(IDS.pinned, 89, 10),
     ]);
     expect(aAndB(pastBounds)).toEqual([false, false, false]);
+  });
+
+  it("meets the (a) ceiling at 0.9 of the bare Worker's mirroring throughput and 1.5 × its p99", () => {
+    const ceiling = (rps: number, p99: number) =>
+      targetChecks([result(IDS.bareMirrorSlow, 100, 10), result(IDS.slowShadow, rps, p99)]).filter((c) =>
+        c.label.startsWith("(a) ceiling"),
+      );
+    expect(ceiling(90, 15).map((c) => c.met)).toEqual([true, true]);
+    expect(ceiling(89, 15.1).map((c) => c.met)).toEqual([false, false]);
   });
 
   it("meets (a′) at a steady load at its bounds and misses it just past", () => {
