@@ -3,10 +3,10 @@
 import { availableParallelism } from "node:os";
 import { profileWorker } from "./inspector.ts";
 import { drainOrigins, type Origin, originStats } from "./origins.ts";
+import { runPaced } from "./paced.ts";
 import { cpuMsByPid, cpuSnapshot, type RuntimeProcess, sampleRss } from "./proc-stats.ts";
 import type { CpuProfile } from "./profile-summary.ts";
 import { otherLoadPercent, type ScenarioResult, type TargetKind } from "./report.ts";
-import { runPaced } from "./paced.ts";
 import { errorCount, runWrk, type WrkReport } from "./wrk.ts";
 
 export interface Scenario {
