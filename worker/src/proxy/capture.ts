@@ -99,6 +99,21 @@ export async function readCapped(body: ReadableStream<Uint8Array>, cap: number, 
   return { bytes, reserved: 0 };
 }
 
+const declaresLength = (headers: Headers): boolean => headers.get("content-length") !== null;
+
+/**
+ * A body whose length the origin declared (within the cap, or it would not be read) is
+ * framed by HTTP to that length, so it is read in one call rather than chunk by chunk.
+ */
+async function readWhole(response: Response, cap: number): Promise<CapturedBody> {
+  try {
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    return bytes.byteLength > cap ? { incomplete: "over cap", reserved: 0 } : { bytes, reserved: 0 };
+  } catch {
+    return { incomplete: "unreadable", reserved: 0 };
+  }
+}
+
 /** Reads a shadow's (or the noise twin's) body for comparison, or cancels it when it cannot be compared. */
 export async function captureBody(response: Response, cap: number, memory: ComparisonMemory): Promise<CapturedBody> {
   const body = response.body;
@@ -109,7 +124,7 @@ export async function captureBody(response: Response, cap: number, memory: Compa
     body.cancel().catch(() => undefined);
     return { incomplete: why ?? "memory", reserved: 0 };
   }
-  const captured = await readCapped(body, cap);
+  const captured = declaresLength(response.headers) ? await readWhole(response, cap) : await readCapped(body, cap);
   captured.reserved = size;
   if (captured.bytes === undefined) {
     memory.release(size);

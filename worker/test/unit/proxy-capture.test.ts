@@ -61,6 +61,28 @@ describe("captureBody", () => {
     }
   });
 
+  it("reads a body of declared length whole, and a broken one as unreadable", async () => {
+    const memory = new ComparisonMemory(1_000);
+    const whole = await captureBody(
+      new Response(stream([bytes(3, 1), bytes(2, 2)]).body, { headers: { "content-length": "5" } }),
+      10,
+      memory,
+    );
+    expect(whole).toEqual({ bytes: Uint8Array.of(1, 1, 1, 2, 2), reserved: 5 });
+    memory.release(whole.reserved);
+    const reset = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        controller.error(new Error("connection reset"));
+      },
+    });
+    const broken = await captureBody(new Response(reset, { headers: { "content-length": "5" } }), 10, memory);
+    expect(broken).toEqual({ incomplete: "unreadable", reserved: 0 });
+    // A body longer than it declared (HTTP framing prevents it; a Response built by hand does not) is over the cap.
+    const longer = new Response(stream([bytes(8), bytes(8)]).body, { headers: { "content-length": "5" } });
+    expect(await captureBody(longer, 10, memory)).toEqual({ incomplete: "over cap", reserved: 0 });
+    expect(memory.used).toBe(0);
+  });
+
   it("holds the body's declared size of the memory bound until released, and refuses past the bound", async () => {
     const memory = new ComparisonMemory(150);
     const first = await captureBody(new Response(bytes(100), { headers: { "content-length": "100" } }), 1_000, memory);
