@@ -2,12 +2,13 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, inject, it, vi } from "vitest";
 import type { RolloutView } from "../../src/api/schemas.ts";
+import type { Env } from "../../src/env.ts";
 import type { EvidenceReport } from "../../src/evidence/verdict.ts";
 import worker from "../../src/index.ts";
 import type { NotifyEvent } from "../../src/notify/deliver.ts";
 import type { AuditRecord, ServiceRecord } from "../../src/registry/records.ts";
 import type { ReceivedPost } from "../support/receiver.ts";
-import { api, deploy, versionsOf } from "./admin-client.ts";
+import { api, deploy, TOKEN, versionsOf } from "./admin-client.ts";
 import { gateway, uniqueName } from "./proxy-helpers.ts";
 
 const origins = inject("origins");
@@ -171,6 +172,34 @@ describe("rollout", () => {
       ["rollout", "fail", `rollout of ${name} 2.0.0 aborted`],
     ]);
     expect(posts[1]?.reasons[0]).toBe("the verdict at 5 % is fail");
+  });
+
+  it("still shows a running rollout when its ledger cannot be read: no verdict for the current step, and why", async () => {
+    const name = await labName("rolldown");
+    expect((await start(name, "2.0.0", { steps: [5, 25] })).status).toBe(201);
+    const errors: string[] = [];
+    vi.spyOn(console, "error").mockImplementation((line: string) => void errors.push(line));
+    const down = {
+      getByName: () => ({ report: () => Promise.reject(new Error("connection lost")) }),
+    } as unknown as Env["EVIDENCE_LEDGER"];
+    const ctx = createExecutionContext();
+    const response = await worker.fetch(
+      new Request(`http://gateway.test/api/v1/services/${name}/rollout`, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      }),
+      { ...env, EVIDENCE_LEDGER: down },
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    expect(response.status).toBe(200);
+    const view = await response.json<RolloutView>();
+    expect(view).toMatchObject({ state: "running", step: 0 });
+    expect(view.current).toMatchObject({
+      percent: 5,
+      verdict: null,
+      reasons: ["the evidence could not be read: connection lost"],
+    });
+    expect(errors.map((line) => JSON.parse(line).event)).toEqual(["gate_evidence_unavailable"]);
   });
 
   it("refuses bad input with 422 naming the field, a rollout on main with 422, and a second one with 409", async () => {
