@@ -41,6 +41,8 @@ import { hasWrk } from "./lib/wrk.ts";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const SLOW_SHADOW_MS = 2_000;
 const POST_BODY_BYTES = 256 * 1024;
+const STEADY_SHARE = 0.4;
+const FALLBACK_CAPACITY = 400;
 // Above this share of CPU used by processes the bench did not start, a scenario's numbers are suspect.
 const BUSY_MACHINE_PCT = 10;
 
@@ -54,6 +56,7 @@ const { values: options } = parseArgs({
     only: { type: "string" },
     profile: { type: "boolean", default: false },
     "gateway-root": { type: "string" },
+    "steady-rate": { type: "string" },
   },
 });
 
@@ -127,6 +130,7 @@ async function startRuntimes(workDir: string) {
       logDir,
       origin: main.url,
       variant: { config: "assets.wrangler.toml", label: "passthrough-assets" },
+      shadows: [shadowA.url, shadowB.url, shadowSlow.url],
     }),
     wantsCompareOff
       ? startGateway({
@@ -248,9 +252,15 @@ async function markByProbe(gateway: Gateway, name: string, version: string, stat
   throw new Error(`The health probe did not mark ${name} ${version} ${status} within 30 s`);
 }
 
-function scenarioList(runtimes: Awaited<ReturnType<typeof startRuntimes>>): Scenario[] {
+function scenarioList(runtimes: Awaited<ReturnType<typeof startRuntimes>>, results: ScenarioResult[]): Scenario[] {
   const { origins, gateway, gatewayState, compareOff, passthrough, passthroughAssets, nginx } = runtimes;
   const { main, shadowA, shadowB, shadowC, shadowSlow } = origins;
+  // The steady pair runs at a share of what the gateway without shadows carried flat out in this run.
+  const steadyRate = () => {
+    if (options["steady-rate"]) return Number(options["steady-rate"]);
+    const capacity = results.find((r) => r.id === IDS.noShadows)?.rps;
+    return Math.round((capacity ?? FALLBACK_CAPACITY) * STEADY_SHARE);
+  };
   const base = { main, bodyBytes: 0, shadowDelayMs: 0 };
   const viaGateway = (g: Gateway) => ({
     ...base,
@@ -259,6 +269,13 @@ function scenarioList(runtimes: Awaited<ReturnType<typeof startRuntimes>>): Scen
     inspectorPort: g.inspectorPort,
     sourceRoot: g.sourceRoot,
   });
+  const viaBareAssets = {
+    ...base,
+    target: "bare-worker" as const,
+    processes: passthroughAssets.processes,
+    inspectorPort: passthroughAssets.inspectorPort,
+    sourceRoot: passthroughAssets.sourceRoot,
+  };
   const list: Scenario[] = [
     {
       ...base,
@@ -283,16 +300,12 @@ function scenarioList(runtimes: Awaited<ReturnType<typeof startRuntimes>>): Scen
       sourceRoot: passthrough.sourceRoot,
     },
     {
-      ...base,
+      ...viaBareAssets,
       id: IDS.bareWorkerAssets,
       name: "2b bare Worker, gateway's assets set-up",
-      target: "bare-worker",
       url: `${passthroughAssets.url}/bench`,
       shadows: 0,
       liveShadows: [],
-      processes: passthroughAssets.processes,
-      inspectorPort: passthroughAssets.inspectorPort,
-      sourceRoot: passthroughAssets.sourceRoot,
     },
     {
       ...viaGateway(gateway),
@@ -342,6 +355,53 @@ function scenarioList(runtimes: Awaited<ReturnType<typeof startRuntimes>>): Scen
       shadows: 3,
       shadowDelayMs: SLOW_SHADOW_MS,
       liveShadows: [shadowA, shadowB, shadowSlow],
+    },
+    {
+      ...viaBareAssets,
+      id: IDS.bareMirrorSlow,
+      name: "2c bare Worker (assets set-up) copying to 3 shadows, one at 2 s",
+      url: `${passthroughAssets.url}/mirror/bench`,
+      shadows: 3,
+      shadowDelayMs: SLOW_SHADOW_MS,
+      liveShadows: [shadowA, shadowB, shadowSlow],
+    },
+    {
+      ...viaBareAssets,
+      id: IDS.steadyBare,
+      name: "2b′ bare Worker (assets set-up), steady load",
+      url: `${passthroughAssets.url}/bench`,
+      shadows: 0,
+      liveShadows: [],
+      steadyRate,
+    },
+    {
+      ...viaBareAssets,
+      id: IDS.steadyBareMirrorSlow,
+      name: "2c′ bare Worker copying to 3 shadows, one at 2 s, steady load",
+      url: `${passthroughAssets.url}/mirror/bench`,
+      shadows: 3,
+      shadowDelayMs: SLOW_SHADOW_MS,
+      liveShadows: [shadowA, shadowB, shadowSlow],
+      steadyRate,
+    },
+    {
+      ...viaGateway(gateway),
+      id: IDS.steadyNoShadows,
+      name: "4a′ gateway, no shadows, steady load",
+      url: `${gateway.url}/services/solo/bench`,
+      shadows: 0,
+      liveShadows: [],
+      steadyRate,
+    },
+    {
+      ...viaGateway(gateway),
+      id: IDS.steadySlowShadow,
+      name: "5′ gateway, 3 shadows, one at 2 s, steady load",
+      url: `${gateway.url}/services/slow/bench`,
+      shadows: 3,
+      shadowDelayMs: SLOW_SHADOW_MS,
+      liveShadows: [shadowA, shadowB, shadowSlow],
+      steadyRate,
     },
     {
       ...viaGateway(gateway),
@@ -518,9 +578,9 @@ async function main(): Promise<void> {
       allOrigins: Object.values(runtimes.origins),
       onProfile: options.profile ? saveProfile : undefined,
     };
-    const scenarios = scenarioList(runtimes);
-    log(`${scenarios.length} scenarios, ${durationS} s each after ${warmupS} s of warm-up, ${connections} connections`);
     const results: ScenarioResult[] = [];
+    const scenarios = scenarioList(runtimes, results);
+    log(`${scenarios.length} scenarios, ${durationS} s each after ${warmupS} s of warm-up, ${connections} connections`);
     for (const scenario of scenarios) {
       const result = await measure(scenario, load);
       results.push(result);

@@ -6,6 +6,7 @@ import { drainOrigins, type Origin, originStats } from "./origins.ts";
 import { cpuMsByPid, cpuSnapshot, type RuntimeProcess, sampleRss } from "./proc-stats.ts";
 import type { CpuProfile } from "./profile-summary.ts";
 import { otherLoadPercent, type ScenarioResult, type TargetKind } from "./report.ts";
+import { runPaced } from "./paced.ts";
 import { errorCount, runWrk, type WrkReport } from "./wrk.ts";
 
 export interface Scenario {
@@ -26,6 +27,11 @@ export interface Scenario {
   sourceRoot?: string;
   /** Batches the gateway's evidence ledgers have taken so far, when it compares answers. */
   ledgerWrites?: () => number;
+  /**
+   * Load at a steady rate (requests a second, known once earlier scenarios have run) instead of
+   * wrk's back-to-back requests: what a client sees at a rate the runtime can carry.
+   */
+  steadyRate?: () => number;
 }
 
 export interface LoadSettings {
@@ -64,9 +70,14 @@ export async function measure(scenario: Scenario, load: LoadSettings): Promise<S
     bodyBytes: scenario.bodyBytes,
     timeoutS: load.timeoutS,
   };
+  const rate = scenario.steadyRate?.();
+  const run = (durationS: number) =>
+    rate === undefined
+      ? runWrk({ ...wrkOptions, durationS })
+      : runPaced({ url: scenario.url, rate, durationS, timeoutS: load.timeoutS });
   // Settle before the warm-up, so leftovers of the previous scenario are gone.
   await drainOrigins(load.allOrigins, DRAIN_TIMEOUT_MS, true);
-  if (load.warmupS > 0) await runWrk({ ...wrkOptions, durationS: load.warmupS });
+  if (load.warmupS > 0) await run(load.warmupS);
   await drainOrigins(load.allOrigins, DRAIN_TIMEOUT_MS);
 
   const counted = [scenario.main, ...scenario.liveShadows];
@@ -78,7 +89,7 @@ export async function measure(scenario: Scenario, load: LoadSettings): Promise<S
   const startedAt = performance.now();
   const rss = sampleRss(processes);
 
-  const loadRun = () => runWrk({ ...wrkOptions, durationS: load.durationS });
+  const loadRun = () => run(load.durationS);
   let report: WrkReport;
   if (load.onProfile && scenario.inspectorPort !== undefined) {
     let measured: WrkReport | undefined;

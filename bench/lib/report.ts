@@ -84,12 +84,17 @@ export const IDS = {
   direct: "direct",
   bareWorker: "bare-worker",
   bareWorkerAssets: "bare-worker-assets",
+  bareMirrorSlow: "bare-worker-assets-3-shadows-1-slow",
+  steadyBare: "bare-worker-assets-steady",
+  steadyBareMirrorSlow: "bare-worker-assets-3-shadows-1-slow-steady",
   pinned: "gateway-pinned",
   noShadows: "gateway-0-shadows",
   oneShadow: "gateway-1-shadow",
   canary: "gateway-1-shadow-canary-20pct",
   threeShadows: "gateway-3-shadows",
   slowShadow: "gateway-3-shadows-1-slow",
+  steadyNoShadows: "gateway-0-shadows-steady",
+  steadySlowShadow: "gateway-3-shadows-1-slow-steady",
   deadShadow: "gateway-dead-shadow",
   postNoShadows: "gateway-post-256k-0-shadows",
   postThreeShadows: "gateway-post-256k-3-shadows",
@@ -136,6 +141,32 @@ export function targetChecks(results: ScenarioResult[]): TargetCheck[] {
     check(
       "(a) p99, 3 shadows one at 2 s / no shadows",
       ratio(results, IDS.slowShadow, IDS.noShadows, "p99Ms"),
+      "at-most",
+      1.5,
+    ),
+    // What the runtime itself charges for the copies: a bare Worker that only sends them (bench/passthrough).
+    check(
+      "(a) ceiling: throughput, gateway 3 shadows one at 2 s / bare Worker sending the same copies",
+      ratio(results, IDS.slowShadow, IDS.bareMirrorSlow, "rps"),
+      "at-least",
+      0.9,
+    ),
+    check(
+      "(a) ceiling: p99, gateway 3 shadows one at 2 s / bare Worker sending the same copies",
+      ratio(results, IDS.slowShadow, IDS.bareMirrorSlow, "p99Ms"),
+      "at-most",
+      1.5,
+    ),
+    // The same promise at a rate the gateway carries (see bench/lib/paced.ts): what a client of main sees.
+    check(
+      "(a′) steady load: throughput, 3 shadows one at 2 s / no shadows",
+      ratio(results, IDS.steadySlowShadow, IDS.steadyNoShadows, "rps"),
+      "at-least",
+      0.95,
+    ),
+    check(
+      "(a′) steady load: p99, 3 shadows one at 2 s / no shadows",
+      ratio(results, IDS.steadySlowShadow, IDS.steadyNoShadows, "p99Ms"),
       "at-most",
       1.5,
     ),
@@ -206,6 +237,18 @@ export function contextRatios(results: ScenarioResult[]): { label: string; value
     {
       label: "throughput, gateway no shadows / bare Worker with the same assets set-up",
       value: ratio(results, IDS.noShadows, IDS.bareWorkerAssets, "rps"),
+    },
+    {
+      label: "throughput, bare Worker sending 3 copies one to a 2 s shadow / bare Worker (the runtime's own (a))",
+      value: ratio(results, IDS.bareMirrorSlow, IDS.bareWorkerAssets, "rps"),
+    },
+    {
+      label: "p99, bare Worker sending 3 copies one to a 2 s shadow / bare Worker (the runtime's own (a))",
+      value: ratio(results, IDS.bareMirrorSlow, IDS.bareWorkerAssets, "p99Ms"),
+    },
+    {
+      label: "steady load: p99, bare Worker sending 3 copies one to a 2 s shadow / bare Worker",
+      value: ratio(results, IDS.steadyBareMirrorSlow, IDS.steadyBare, "p99Ms"),
     },
     {
       label: "throughput, gateway 3 shadows / no shadows",

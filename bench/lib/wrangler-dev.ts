@@ -107,8 +107,10 @@ export async function startPassthrough(options: {
   origin: string;
   /** Another wrangler config in bench/passthrough/ for the same Worker, and the process label it runs under. */
   variant?: { config: string; label: string };
+  /** Origins that requests under /mirror/ are copied to (see bench/passthrough/worker.ts). */
+  shadows?: string[];
 }): Promise<WorkerdRuntime> {
-  const { root, port, inspectorPort, stateDir, logDir, origin, variant } = options;
+  const { root, port, inspectorPort, stateDir, logDir, origin, variant, shadows = [] } = options;
   const started = startProcess(
     variant?.label ?? "passthrough",
     process.execPath,
@@ -125,6 +127,7 @@ export async function startPassthrough(options: {
       stateDir,
       "--var",
       `ORIGIN:${origin}`,
+      ...(shadows.length > 0 ? ["--var", `SHADOWS:${shadows.join(",")}`] : []),
       "--inspector-port",
       String(inspectorPort),
       "--show-interactive-dev-session=false",

@@ -38,7 +38,9 @@ describe("target checks", () => {
       result(IDS.bareWorkerAssets, 100, 10),
       result(IDS.pinned, 90, 10),
     ]);
-    expect(atBounds.slice(0, 3).map((c) => c.met)).toEqual([true, true, true]);
+    const aAndB = (checks: ReturnType<typeof targetChecks>) =>
+      checks.filter((c) => /^\((a\) (throughput|p99)|b\) )/.test(c.label)).map((c) => c.met);
+    expect(aAndB(atBounds)).toEqual([true, true, true]);
 
     const pastBounds = targetChecks([
       result(IDS.noShadows, 100, 10),
@@ -46,7 +48,25 @@ describe("target checks", () => {
       result(IDS.bareWorkerAssets, 100, 10),
       result(IDS.pinned, 89, 10),
     ]);
-    expect(pastBounds.slice(0, 3).map((c) => c.met)).toEqual([false, false, false]);
+    expect(aAndB(pastBounds)).toEqual([false, false, false]);
+  });
+
+  it("meets the (a) ceiling at 0.9 of the bare Worker's mirroring throughput and 1.5 × its p99", () => {
+    const ceiling = (rps: number, p99: number) =>
+      targetChecks([result(IDS.bareMirrorSlow, 100, 10), result(IDS.slowShadow, rps, p99)]).filter((c) =>
+        c.label.startsWith("(a) ceiling"),
+      );
+    expect(ceiling(90, 15).map((c) => c.met)).toEqual([true, true]);
+    expect(ceiling(89, 15.1).map((c) => c.met)).toEqual([false, false]);
+  });
+
+  it("meets (a′) at a steady load at its bounds and misses it just past", () => {
+    const steady = (rps: number, p99: number) =>
+      targetChecks([result(IDS.steadyNoShadows, 160, 10), result(IDS.steadySlowShadow, rps, p99)]).filter((c) =>
+        c.label.startsWith("(a′)"),
+      );
+    expect(steady(152, 15).map((c) => c.met)).toEqual([true, true]);
+    expect(steady(151, 15.1).map((c) => c.met)).toEqual([false, false]);
   });
 
   it("meets the comparison and traffic-control targets at their bounds and misses them just past", () => {
