@@ -1,3 +1,4 @@
+import { isRedactPath } from "../../worker/src/registry/validation.ts";
 import type { EvidencePolicy, PolicyChange } from "./client.ts";
 import { UsageError } from "./errors.ts";
 import { formatRate } from "./evidence.ts";
@@ -6,6 +7,8 @@ import { formatRate } from "./evidence.ts";
 export interface PolicyFlags {
   ignore: readonly string[];
   unignore: readonly string[];
+  redact: readonly string[];
+  unredact: readonly string[];
   noisePercent?: string | undefined;
   minRequests?: string | undefined;
   maxDiffRate?: string | undefined;
@@ -35,10 +38,27 @@ export function numberFlag(flag: string, text: string | undefined, { share = fal
   return percent ? value / 100 : value;
 }
 
+/**
+ * --redact and --unredact paths the gateway would refuse, stopped with a line that says what a field
+ * looks like, not the API's name for the list (`redactAdd.0`), before the host is asked anything.
+ */
+export function checkRedactPaths(flags: Pick<PolicyFlags, "redact" | "unredact">): void {
+  for (const flag of ["redact", "unredact"] as const) {
+    const bad = flags[flag].find((path) => !isRedactPath(path));
+    if (bad !== undefined) {
+      throw new UsageError(
+        `--${flag} takes a sample field, query.<parameter> or body.<json path> (such as query.user or body.email); got ${JSON.stringify(bad)}`,
+      );
+    }
+  }
+}
+
 /** Whether any flag asks for a change; without one, `policy NAME` only shows the policy. */
 export const changesPolicy = (flags: PolicyFlags) =>
   flags.ignore.length > 0 ||
   flags.unignore.length > 0 ||
+  flags.redact.length > 0 ||
+  flags.unredact.length > 0 ||
   [
     flags.noisePercent,
     flags.minRequests,
@@ -93,24 +113,37 @@ export interface PlannedChange {
   change: PolicyChange;
   /** Paths asked to be unignored that were not ignored, to say so. */
   notIgnored: string[];
+  /** Fields asked to be unredacted that were not redacted (by the policy's list), to say so. */
+  notRedacted: string[];
+}
+
+/** One list's edit: a path both added and removed is removed, each named once. */
+function listEdit(add: readonly string[], remove: readonly string[]) {
+  return {
+    added: [...new Set(add.filter((path) => !remove.includes(path)))],
+    removed: [...new Set(remove)],
+  };
 }
 
 /**
- * The PUT body for the flags. The ignore list is edited on the gateway (`ignoreAdd`, `ignoreRemove`),
- * never sent whole, so another operator's edit made since `current` was read is kept.
- * `current` only tells which --unignore paths were not ignored, to say so.
+ * The PUT body for the flags. The ignore and redact lists are edited on the gateway (`ignoreAdd`,
+ * `ignoreRemove`, `redactAdd`, `redactRemove`), never sent whole, so another operator's edit made since
+ * `current` was read is kept. `current` only tells which --unignore and --unredact paths were not listed, to say so.
  */
 export function planPolicyChange(current: EvidencePolicy, flags: PolicyFlags): PlannedChange {
   const change: PolicyChange = thresholdChange(flags);
   const notify = notifyChange(current, flags);
   if (notify !== undefined) change.notify = notify;
   const notIgnored = flags.unignore.filter((path) => !current.ignore.includes(path));
-  // --unignore wins over --ignore of the same path.
-  const added = [...new Set(flags.ignore.filter((path) => !flags.unignore.includes(path)))];
-  const removed = [...new Set(flags.unignore)];
-  if (added.length > 0) change.ignoreAdd = added;
-  if (removed.length > 0) change.ignoreRemove = removed;
-  return { change, notIgnored };
+  const notRedacted = flags.unredact.filter((path) => !current.redact.includes(path));
+  // --unignore wins over --ignore of the same path, --unredact over --redact.
+  const ignore = listEdit(flags.ignore, flags.unignore);
+  if (ignore.added.length > 0) change.ignoreAdd = ignore.added;
+  if (ignore.removed.length > 0) change.ignoreRemove = ignore.removed;
+  const redact = listEdit(flags.redact, flags.unredact);
+  if (redact.added.length > 0) change.redactAdd = redact.added;
+  if (redact.removed.length > 0) change.redactRemove = redact.removed;
+  return { change, notIgnored, notRedacted };
 }
 
 /** The policy as lines named after the flags that change them, so the output says how to change it. */
@@ -119,6 +152,7 @@ export function formatPolicy(policy: EvidencePolicy): string[] {
   const rows: [string, string][] = [
     ["ignore", policy.ignore.length > 0 ? policy.ignore.join(", ") : "(nothing)"],
     ["headers", policy.headers && policy.headers.length > 0 ? policy.headers.join(", ") : "(content-type only)"],
+    ["redact", policy.redact.length > 0 ? policy.redact.join(", ") : "(credential-named fields only)"],
     ["noise-percent", `${policy.noisePercent} (of mirrored GET and HEAD requests)`],
     ["min-requests", `${gate.minRequests} (copies with an outcome, before a verdict)`],
     ["max-diff-rate", `${gate.maxDiffRate} (${formatRate(gate.maxDiffRate)})`],

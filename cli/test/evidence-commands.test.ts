@@ -220,6 +220,7 @@ describe("policy", () => {
   const defaults = [
     "  ignore              (nothing)",
     "  headers             (content-type only)",
+    "  redact              (credential-named fields only)",
     "  noise-percent       5 (of mirrored GET and HEAD requests)",
     "  min-requests        100 (copies with an outcome, before a verdict)",
     "  max-diff-rate       0.01 (1%)",
@@ -256,6 +257,7 @@ describe("policy", () => {
       "Changed the policy of shop:",
       "  ignore              body.time, header.etag, body.items[].id",
       "  headers             (content-type only)",
+      "  redact              (credential-named fields only)",
       "  noise-percent       5 (of mirrored GET and HEAD requests)",
       "  min-requests        50 (copies with an outcome, before a verdict)",
       "  max-diff-rate       0.02 (2%)",
@@ -284,6 +286,27 @@ describe("policy", () => {
     ]);
   });
 
+  it("--redact and --unredact edit the redact list on the gateway, shown in the policy and its --json", async () => {
+    const added = await asUser(["policy", "shop", "--redact", "query.user", "--redact=body.email,body.items[].card"]);
+    expect(added.code).toBe(0);
+    expect(added.out).toContain("  redact              query.user, body.email, body.items[].card");
+    const removed = await asUser(["policy", "shop", "--unredact", "body.email", "--unredact", "query.never", "--json"]);
+    expect(removed.code).toBe(0);
+    expect(removed.err).toEqual([
+      `Active host: ${gateway.url}`,
+      "query.never was not in the redact list of shop",
+      "Changed the policy of shop:",
+    ]);
+    const policy = JSON.parse(removed.stdout) as { redact: string[]; ignore: string[] };
+    expect(policy.redact).toEqual(["query.user", "body.items[].card"]);
+    expect(policy.ignore).toEqual(["body.time", "body.items[].id"]);
+    // Shown, not only sent: a plain `policy NAME` reads it back from the gateway.
+    const shown = await asUser(["policy", "shop"]);
+    expect(shown.out).toContain("  redact              query.user, body.items[].card");
+    const cleared = await asUser(["policy", "shop", "--unredact", "query.user,body.items[].card", "--json"]);
+    expect((JSON.parse(cleared.stdout) as { redact: string[] }).redact).toEqual([]);
+  });
+
   it.each([
     [["--max-diff-rate", "2"], /^Command failed: 422 - Unprocessable Entity: gate\.maxDiffRate /],
     [["--min-requests", "0"], /^Command failed: 422 - Unprocessable Entity: gate\.minRequests /],
@@ -291,6 +314,11 @@ describe("policy", () => {
     [["--ignore", "time"], /^Command failed: 422 - Unprocessable Entity: ignore/],
     [["--min-requests", "lots"], /^--min-requests takes a number; got "lots"$/],
     [["--ignore"], /^--ignore needs a value after it$/],
+    [
+      ["--redact", "header.x-user"],
+      /^--redact takes a sample field, query\.<parameter> or body\.<json path> \(such as query\.user or body\.email\); got "header\.x-user"$/,
+    ],
+    [["--min-requests", "1", "--unredact", "email"], /^--unredact takes a sample field, .*; got "email"$/],
   ])("policy shop %j fails in one line and changes nothing", async (flags, line) => {
     expectOneLineFailure(await asUser(["policy", "shop", ...flags]), line);
     const after = JSON.parse((await asUser(["policy", "shop", "--json"])).stdout) as { gate: { minRequests: number } };

@@ -1,7 +1,14 @@
 import { defineCommand } from "citty";
 import { repeatedOption } from "../argv.ts";
 import { createOutput } from "../output.ts";
-import { changesPolicy, formatPolicy, type PolicyFlags, planPolicyChange, thresholdChange } from "../policy.ts";
+import {
+  changesPolicy,
+  checkRedactPaths,
+  formatPolicy,
+  type PolicyFlags,
+  planPolicyChange,
+  thresholdChange,
+} from "../policy.ts";
 import { openSession } from "../session.ts";
 import { connectionArgs, jsonArg } from "./args.ts";
 
@@ -9,7 +16,7 @@ export default defineCommand({
   meta: {
     name: "policy",
     description:
-      "Show or change a name's evidence policy: ignored paths, noise sampling, the gate's thresholds and notifications",
+      "Show or change a name's evidence policy: ignored paths, redacted fields, noise sampling, the gate's thresholds and notifications",
   },
   args: {
     name: { type: "positional", required: true, description: "Service name" },
@@ -22,6 +29,17 @@ export default defineCommand({
       type: "string",
       valueHint: "path",
       description: "Count this path again; repeat it or give a comma list",
+    },
+    redact: {
+      type: "string",
+      valueHint: "path",
+      description:
+        "Store this field of samples redacted (query.<parameter> or body.<path>, e.g. body.email); repeat it or give a comma list",
+    },
+    unredact: {
+      type: "string",
+      valueHint: "path",
+      description: "Store this field as it is again; repeat it or give a comma list",
     },
     "noise-percent": {
       type: "string",
@@ -63,6 +81,8 @@ export default defineCommand({
     const flags: PolicyFlags = {
       ignore: repeatedOption(rawArgs, "ignore"),
       unignore: repeatedOption(rawArgs, "unignore"),
+      redact: repeatedOption(rawArgs, "redact"),
+      unredact: repeatedOption(rawArgs, "unredact"),
       noisePercent: args["noise-percent"],
       minRequests: args["min-requests"],
       maxDiffRate: args["max-diff-rate"],
@@ -72,14 +92,17 @@ export default defineCommand({
       notify: args.notify,
       notifyEvents: args["notify-events"],
     };
-    thresholdChange(flags); // a value that is no number stops here, before the host is asked anything
+    // A value that is no number, or no field a sample has, stops here, before the host is asked anything.
+    thresholdChange(flags);
+    checkRedactPaths(flags);
     const output = createOutput({ json: args.json });
     const api = await openSession(args, output);
     const { name } = args;
     let policy = await api.policy(name);
     if (changesPolicy(flags)) {
-      const { change, notIgnored } = planPolicyChange(policy, flags);
+      const { change, notIgnored, notRedacted } = planPolicyChange(policy, flags);
       for (const path of notIgnored) output.say.warn(`${path} was not in the ignore list of ${name}`);
+      for (const path of notRedacted) output.say.warn(`${path} was not in the redact list of ${name}`);
       policy = await api.changePolicy(name, change);
       output.say.log(`Changed the policy of ${name}:`);
     } else {

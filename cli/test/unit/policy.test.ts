@@ -1,28 +1,30 @@
 import { describe, expect, it } from "vitest";
 import type { EvidencePolicy } from "../../src/client.ts";
 import { UsageError } from "../../src/errors.ts";
-import { changesPolicy, formatPolicy, numberFlag, planPolicyChange } from "../../src/policy.ts";
+import { changesPolicy, checkRedactPaths, formatPolicy, numberFlag, planPolicyChange } from "../../src/policy.ts";
 
 const stored: EvidencePolicy = {
   ignore: ["body.time", "header.etag"],
   headers: [],
   noisePercent: 5,
-  redact: [],
+  redact: ["query.user"],
   gate: { minRequests: 100, maxDiffRate: 0.01, maxErrorRateIncrease: 0.01, maxP99Ratio: 1.5, minP99DeltaMs: 25 },
   notify: null,
 };
 
-const none = { ignore: [], unignore: [] };
+const none = { ignore: [], unignore: [], redact: [], unredact: [] };
 
 describe("policy flags", () => {
   it("no flag means show, any flag means change", () => {
     expect(changesPolicy(none)).toBe(false);
     expect(changesPolicy({ ...none, ignore: ["body.a"] })).toBe(true);
+    expect(changesPolicy({ ...none, unredact: ["query.user"] })).toBe(true);
     expect(changesPolicy({ ...none, minP99Delta: "10" })).toBe(true);
   });
 
   it("edits the ignore list path by path, never sending it whole: adds once, --unignore wins", () => {
     const { change, notIgnored } = planPolicyChange(stored, {
+      ...none,
       ignore: ["body.price", "body.time", "body.price", "body.gone"],
       unignore: ["header.etag", "body.nothing", "body.gone"],
     });
@@ -32,6 +34,28 @@ describe("policy flags", () => {
     });
     expect(change).not.toHaveProperty("ignore");
     expect(notIgnored).toEqual(["body.nothing", "body.gone"]);
+  });
+
+  it("edits the redact list the same way, and says which --unredact fields were not listed", () => {
+    const { change, notIgnored, notRedacted } = planPolicyChange(stored, {
+      ...none,
+      redact: ["body.email", "body.email", "query.q"],
+      unredact: ["query.user", "query.q", "body.name"],
+    });
+    expect(change).toEqual({ redactAdd: ["body.email"], redactRemove: ["query.user", "query.q", "body.name"] });
+    expect(change).not.toHaveProperty("redact");
+    expect(notRedacted).toEqual(["query.q", "body.name"]);
+    expect(notIgnored).toEqual([]);
+  });
+
+  it("a field no sample has is one line saying what a field looks like", () => {
+    expect(() => checkRedactPaths({ redact: ["body.email", "header.x-user"], unredact: [] })).toThrow(
+      new UsageError(
+        '--redact takes a sample field, query.<parameter> or body.<json path> (such as query.user or body.email); got "header.x-user"',
+      ),
+    );
+    expect(() => checkRedactPaths({ redact: [], unredact: ["email"] })).toThrow(/^--unredact takes a sample field/);
+    expect(() => checkRedactPaths({ redact: ["query.user", "body.items[].email"], unredact: [] })).not.toThrow();
   });
 
   it("sends only the thresholds given, by the API's names; shares as fractions or percents", () => {
@@ -68,6 +92,7 @@ describe("the policy as printed", () => {
     expect(formatPolicy(stored)).toEqual([
       "  ignore              body.time, header.etag",
       "  headers             (content-type only)",
+      "  redact              query.user",
       "  noise-percent       5 (of mirrored GET and HEAD requests)",
       "  min-requests        100 (copies with an outcome, before a verdict)",
       "  max-diff-rate       0.01 (1%)",
@@ -76,9 +101,10 @@ describe("the policy as printed", () => {
       "  min-p99-delta       25 ms",
       "  notify              (nowhere)",
     ]);
-    expect(formatPolicy({ ...stored, ignore: [], headers: ["etag"] }).slice(0, 2)).toEqual([
+    expect(formatPolicy({ ...stored, ignore: [], headers: ["etag"], redact: [] }).slice(0, 3)).toEqual([
       "  ignore              (nothing)",
       "  headers             etag",
+      "  redact              (credential-named fields only)",
     ]);
   });
 });

@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { createFactory } from "hono/factory";
 import { readConfig } from "../config.ts";
 import { callLedger } from "../coordinator/ledger-call.ts";
 import { GATE_WINDOW, type Outcome, type ServiceCoordinator } from "../coordinator/ServiceCoordinator.ts";
@@ -116,6 +117,20 @@ async function readGate(
   const report: EvidenceReport = await readEvidence(env, name, (ledger, shards) => ledger.report({ ...input, shards }));
   return gateAnswer(report, version, windowText, answer);
 }
+
+/**
+ * The gate's validation and handler, shared by its GET and POST routes. Built by Hono's factory so each
+ * route keeps the validated input's types, which the typed client (`hc<AdminApi>`) reads.
+ */
+const answerGate = createFactory<AppEnv>().createHandlers(
+  validate("param", VersionParamSchema),
+  validate("query", GateQuerySchema),
+  async (c) => {
+    const { name, version } = c.req.valid("param");
+    const { status, body } = await readGate(c.env, name, version, c.req.valid("query"));
+    return c.json(body, status);
+  },
+);
 
 const describeGate = (how: string) =>
   describe({
@@ -360,24 +375,12 @@ const routes = adminApi
   .get(
     "/services/:name/:version/gate",
     describeGate(" (or always, with `answer=body`: an Argo Rollouts `web` metric reads `{$.verdict}`)"),
-    validate("param", VersionParamSchema),
-    validate("query", GateQuerySchema),
-    async (c) => {
-      const { name, version } = c.req.valid("param");
-      const { status, body } = await readGate(c.env, name, version, c.req.valid("query"));
-      return c.json(body, status);
-    },
+    ...answerGate,
   )
   .post(
     "/services/:name/:version/gate",
     describeGate("; any body is accepted and ignored, as a Flagger webhook sends one"),
-    validate("param", VersionParamSchema),
-    validate("query", GateQuerySchema),
-    async (c) => {
-      const { name, version } = c.req.valid("param");
-      const { status, body } = await readGate(c.env, name, version, c.req.valid("query"));
-      return c.json(body, status);
-    },
+    ...answerGate,
   )
   .get(
     "/metrics",

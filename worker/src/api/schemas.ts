@@ -362,6 +362,13 @@ const ignoreEdit = v.pipe(
   v.check(distinct, "must not list a path twice"),
 );
 
+const redactEdit = v.pipe(
+  v.array(redactPath, "must be a list of query.<parameter> or body.<path>"),
+  v.minLength(1, "must name at least one path"),
+  v.maxLength(IGNORE_MAX, `must list at most ${IGNORE_MAX} paths`),
+  v.check(distinct, "must not list a path twice"),
+);
+
 export const PolicyBodySchema = v.object(
   {
     ignore: v.optional(
@@ -403,8 +410,24 @@ export const PolicyBodySchema = v.object(
         v.array(redactPath, "must be a list of query.<parameter> or body.<path>"),
         v.maxLength(IGNORE_MAX, `must list at most ${IGNORE_MAX} paths`),
         v.check(distinct, "must not list a path twice"),
-        v.description("Replaces the redacted fields (credential-named ones are always redacted)"),
+        v.description(
+          "Replaces the redacted fields (credential-named ones are always redacted); to add or remove one, use redactAdd or redactRemove",
+        ),
         v.metadata({ examples: [["query.user", "body.email"]] }),
+      ),
+    ),
+    redactAdd: v.optional(
+      v.pipe(
+        redactEdit,
+        v.description("Adds these fields to the stored redact list, keeping whatever else is in it"),
+        v.metadata({ examples: [["body.email"]] }),
+      ),
+    ),
+    redactRemove: v.optional(
+      v.pipe(
+        redactEdit,
+        v.description("Removes these fields from the stored redact list; a field not in it is left alone"),
+        v.metadata({ examples: [["query.user"]] }),
       ),
     ),
     noisePercent: v.optional(

@@ -2,50 +2,66 @@ import { AppError } from "../errors.ts";
 import type { PolicyChange } from "../registry/records.ts";
 import { defaultPolicy, type PolicyOverrides } from "./verdict.ts";
 
-/** The longest ignore list a name may have, whether it is replaced or edited. */
+/** The longest ignore (or redact) list a name may have, whether it is replaced or edited. */
 export const IGNORE_MAX = 200;
+
+/** The policy's lists that may be edited path by path as well as replaced whole. */
+type EditableList = "ignore" | "redact";
 
 /**
  * A policy change applied to what is stored: given fields replace the stored ones, gate thresholds
- * one by one, and `ignoreAdd`/`ignoreRemove` edit the stored ignore list path by path. The coordinator
- * applies it inside its serialised step, so two operators who each ignore a path at once both keep
- * theirs: an edit names what changes, never a whole list read earlier.
+ * one by one, and `ignoreAdd`/`ignoreRemove` (`redactAdd`/`redactRemove`) edit the stored ignore
+ * (redact) list path by path. The coordinator applies it inside its serialised step, so two operators
+ * who each ignore a path at once both keep theirs: an edit names what changes, never a whole list read earlier.
  */
 export function applyPolicyChange(stored: PolicyOverrides, changes: PolicyChange): PolicyOverrides {
-  const { gate, ignoreAdd, ignoreRemove, ...replaced } = changes;
-  const edits = ignoreAdd !== undefined || ignoreRemove !== undefined;
-  if (edits && replaced.ignore !== undefined) {
+  const { gate, ignoreAdd, ignoreRemove, redactAdd, redactRemove, ...replaced } = changes;
+  const merged: PolicyOverrides = { ...stored, ...replaced };
+  if (gate !== undefined) merged.gate = { ...stored.gate, ...gate };
+  const ignore = editList("ignore", stored, replaced, ignoreAdd, ignoreRemove);
+  if (ignore !== undefined) merged.ignore = ignore;
+  const redact = editList("redact", stored, replaced, redactAdd, redactRemove);
+  if (redact !== undefined) merged.redact = redact;
+  return merged;
+}
+
+/** The stored list with `add` and `remove` applied, in order; undefined when neither is given. */
+function editList(
+  list: EditableList,
+  stored: PolicyOverrides,
+  replaced: PolicyOverrides,
+  add: string[] | undefined,
+  remove: string[] | undefined,
+): string[] | undefined {
+  if (add === undefined && remove === undefined) return undefined;
+  const [addField, removeField] = [`${list}Add`, `${list}Remove`];
+  if (replaced[list] !== undefined) {
     throw new AppError(
       422,
       "invalid_field",
-      "body must not set ignore together with ignoreAdd or ignoreRemove: ignore replaces the whole list, the others edit it",
-      "ignore",
+      `body must not set ${list} together with ${addField} or ${removeField}: ${list} replaces the whole list, the others edit it`,
+      list,
     );
   }
-  const both = (ignoreAdd ?? []).find((path) => ignoreRemove?.includes(path));
+  const both = (add ?? []).find((path) => remove?.includes(path));
   if (both !== undefined) {
     throw new AppError(
       422,
       "invalid_field",
-      `ignoreRemove must not name ${both}, which ignoreAdd adds`,
-      "ignoreRemove",
+      `${removeField} must not name ${both}, which ${addField} adds`,
+      removeField,
     );
   }
-  const merged: PolicyOverrides = { ...stored, ...replaced };
-  if (gate !== undefined) merged.gate = { ...stored.gate, ...gate };
-  if (edits) {
-    const current = stored.ignore ?? defaultPolicy.ignore;
-    const kept = current.filter((path) => !ignoreRemove?.includes(path));
-    const ignore = [...kept, ...(ignoreAdd ?? []).filter((path) => !kept.includes(path))];
-    if (ignore.length > IGNORE_MAX) {
-      throw new AppError(
-        422,
-        "invalid_field",
-        `ignoreAdd would make the ignore list ${ignore.length} paths long, more than the ${IGNORE_MAX} allowed`,
-        "ignoreAdd",
-      );
-    }
-    merged.ignore = ignore;
+  const current = stored[list] ?? defaultPolicy[list] ?? [];
+  const kept = current.filter((path) => !remove?.includes(path));
+  const edited = [...kept, ...(add ?? []).filter((path) => !kept.includes(path))];
+  if (edited.length > IGNORE_MAX) {
+    throw new AppError(
+      422,
+      "invalid_field",
+      `${addField} would make the ${list} list ${edited.length} paths long, more than the ${IGNORE_MAX} allowed`,
+      addField,
+    );
   }
-  return merged;
+  return edited;
 }

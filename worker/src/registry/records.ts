@@ -46,11 +46,14 @@ export interface PolicyResult {
 
 /**
  * A change to a name's policy: given fields replace the stored ones, gate thresholds one by one, and
- * `ignoreAdd`/`ignoreRemove` edit the stored ignore list path by path.
+ * `ignoreAdd`/`ignoreRemove` and `redactAdd`/`redactRemove` edit the stored ignore and redact lists
+ * path by path.
  */
 export type PolicyChange = PolicyOverrides & {
   ignoreAdd?: string[];
   ignoreRemove?: string[];
+  redactAdd?: string[];
+  redactRemove?: string[];
   /** Replaces where events go; null stops them. */
   notify?: NotifyTarget | null;
 };

@@ -79,6 +79,18 @@ describe("PUT /services/:name/policy", () => {
     expect(fresh.body.ignore).toEqual(["status"]);
   });
 
+  it("adds and removes redacted fields one by one, as it does ignored paths", async () => {
+    const name = await freshName();
+    await putPolicy(name, { redact: ["query.user"], ignore: ["body.time"] });
+    const added = await putPolicy(name, { redactAdd: ["body.email", "query.user"], ignoreAdd: ["body.price"] });
+    expect(added.status).toBe(200);
+    expect(added.body).toMatchObject({ redact: ["query.user", "body.email"], ignore: ["body.time", "body.price"] });
+    const removed = await putPolicy(name, { redactRemove: ["query.user", "body.never"] });
+    expect(removed.body).toMatchObject({ redact: ["body.email"], ignore: ["body.time", "body.price"] });
+    const fresh = await putPolicy(await freshName(), { redactAdd: ["body.items[].email"] });
+    expect(fresh.body.redact).toEqual(["body.items[].email"]);
+  });
+
   it("keeps both of two operators' edits made at once", async () => {
     const name = await freshName();
     await putPolicy(name, { ignore: ["header.etag"] });
@@ -187,6 +199,25 @@ describe("PUT /services/:name/policy", () => {
       { ignoreAdd: ["body.a"], ignoreRemove: ["body.a"] },
       "ignoreRemove",
       "ignoreRemove must not name body.a, which ignoreAdd adds",
+    ],
+    [
+      "redactAdd of a header",
+      { redactAdd: ["header.x-user"] },
+      "redactAdd.0",
+      "redactAdd.0 must be query.<parameter> or body.<json path>, such as query.user or body.email",
+    ],
+    ["an empty redactRemove", { redactRemove: [] }, "redactRemove", "redactRemove must name at least one path"],
+    [
+      "redact beside redactRemove",
+      { redact: ["body.a"], redactRemove: ["body.b"] },
+      "redact",
+      "body must not set redact together with redactAdd or redactRemove: redact replaces the whole list, the others edit it",
+    ],
+    [
+      "a field both redacted and unredacted",
+      { redactAdd: ["query.q"], redactRemove: ["query.q"] },
+      "redactRemove",
+      "redactRemove must not name query.q, which redactAdd adds",
     ],
     [
       "an upper-case header",
