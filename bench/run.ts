@@ -41,7 +41,8 @@ import { hasWrk } from "./lib/wrk.ts";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const SLOW_SHADOW_MS = 2_000;
 const POST_BODY_BYTES = 256 * 1024;
-const STEADY_SHARE = 0.4;
+// A quarter of the no-shadow capacity: at 40 % the no-shadow runs themselves stalled for 100 ms at p99.
+const STEADY_SHARE = 0.25;
 const FALLBACK_CAPACITY = 400;
 // Above this share of CPU used by processes the bench did not start, a scenario's numbers are suspect.
 const BUSY_MACHINE_PCT = 10;
@@ -105,7 +106,7 @@ async function startRuntimes(workDir: string) {
   const [assetsPort, assetsInspector] = await Promise.all([freePort(), freePort()]);
   const gatewayState = join(workDir, "gateway-state");
   // A second gateway with comparison off, for the on/off ratios; only when one of its scenarios runs.
-  const wantsCompareOff = only === undefined || only.test(IDS.jsonCompareOff);
+  const wantsCompareOff = only === undefined || only.test(IDS.jsonCompareOff) || only.test(IDS.slowShadowCompareOff);
   const [gateway, passthrough, passthroughAssets, compareOff] = await Promise.all([
     startGateway({
       root: snapshotGateway(gatewayRoot, join(workDir, "gateway-src"), join(root, "node_modules")),
@@ -166,6 +167,8 @@ async function startRuntimes(workDir: string) {
     await deployGroup(g, "json3", main, three);
     await admin(g, "PUT", "/services/json3/policy", { noisePercent: 0 });
   }
+  // The slow group without comparison: mirroring's own cost, against the bare Worker sending the same copies.
+  if (compareOff) await deployGroup(compareOff, "slow", main, [shadowA, shadowB, shadowSlow]);
   await deployGroup(gateway, "json3noise", main, three);
   await admin(gateway, "PUT", "/services/json3noise/policy", { noisePercent: 5 });
   // Traffic controls: 3 shadows at 10 %, and a dead shadow the health probe has marked.
@@ -403,6 +406,19 @@ function scenarioList(runtimes: Awaited<ReturnType<typeof startRuntimes>>, resul
       liveShadows: [shadowA, shadowB, shadowSlow],
       steadyRate,
     },
+    ...(compareOff
+      ? [
+          {
+            ...viaGateway(compareOff),
+            id: IDS.slowShadowCompareOff,
+            name: "5b gateway, 3 shadows, one at 2 s, COMPARE_RESPONSES=off",
+            url: `${compareOff.url}/services/slow/bench`,
+            shadows: 3,
+            shadowDelayMs: SLOW_SHADOW_MS,
+            liveShadows: [shadowA, shadowB, shadowSlow],
+          },
+        ]
+      : []),
     {
       ...viaGateway(gateway),
       id: IDS.deadShadow,
