@@ -588,6 +588,7 @@ async function main(): Promise<void> {
     const runtimes = await startRuntimes(workDir);
     const load: LoadSettings = {
       durationS,
+      steadyDurationS: options.quick ? durationS : durationS * 3,
       warmupS,
       connections,
       timeoutS: 10,

@@ -316,6 +316,9 @@ export function contextRatios(results: ScenarioResult[]): { label: string; value
 }
 
 const fixed = (value: number | null, digits: number) => (value === null ? "–" : value.toFixed(digits));
+/** Two decimals, or two significant digits for a small share (0.0045 writes a request is not "0.00"). */
+export const ratioText = (value: number | null): string =>
+  value !== null && value > 0 && value < 0.1 ? value.toPrecision(2) : fixed(value, 2);
 
 export function markdownTable(results: ScenarioResult[]): string {
   const header =
@@ -345,11 +348,11 @@ export function targetLines(checks: TargetCheck[]): string {
     .map((c) => {
       const verdict = c.met === null ? "not measured" : c.met ? "met" : "MISSED";
       const sign = c.direction === "at-least" ? "≥" : "≤";
-      return `- ${c.label}: ${fixed(c.value, 2)} (target ${sign} ${c.bound}) — ${verdict}`;
+      return `- ${c.label}: ${ratioText(c.value)} (target ${sign} ${c.bound}) — ${verdict}`;
     })
     .join("\n");
 }
 
 export function contextLines(ratios: { label: string; value: number | null }[]): string {
-  return ratios.map((r) => `- ${r.label}: ${fixed(r.value, 2)}`).join("\n");
+  return ratios.map((r) => `- ${r.label}: ${ratioText(r.value)}`).join("\n");
 }

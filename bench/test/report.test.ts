@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { nginxConfig } from "../lib/nginx.ts";
 import { parseMachineBusyTicks, parseProcStat } from "../lib/proc-stats.ts";
 import { summariseProfile } from "../lib/profile-summary.ts";
-import { IDS, markdownTable, otherLoadPercent, type ScenarioResult, targetChecks } from "../lib/report.ts";
+import { IDS, markdownTable, otherLoadPercent, ratioText, type ScenarioResult, targetChecks } from "../lib/report.ts";
 import { errorCount, parseWrkOutput } from "../lib/wrk.ts";
 
 function result(id: string, rps: number, p99Ms: number): ScenarioResult {
@@ -102,6 +102,10 @@ describe("target checks", () => {
       );
     expect(canary(90)).toMatchObject({ value: 0.9, met: true });
     expect(canary(89)).toMatchObject({ met: false });
+  });
+
+  it("prints a small share with two significant digits, so a measured one never reads 0.00", () => {
+    expect([0.0045, 0.98, 1.254, 0, null].map(ratioText)).toEqual(["0.0045", "0.98", "1.25", "0.00", "–"]);
   });
 
   it("reports a target as not measured when a scenario did not run", () => {
