@@ -326,6 +326,33 @@ function scenarioList(runtimes: Awaited<ReturnType<typeof startRuntimes>>, resul
       shadows: 0,
       liveShadows: [],
     },
+    // The traffic-control scenarios run beside the no-shadow one they are compared with: wrangler dev's
+    // workerd grows with every request it serves, so ratios of scenarios far apart in a run drift.
+    {
+      ...viaGateway(gateway),
+      id: IDS.tenPercent,
+      name: "10a gateway, 3 shadows at 10 %",
+      url: `${gateway.url}/services/tenpct/bench`,
+      shadows: 3,
+      // Copies delivered then reads about 10 %.
+      liveShadows: [shadowA, shadowB, shadowC],
+    },
+    {
+      ...viaGateway(gateway),
+      id: IDS.deadMarked,
+      name: "10b gateway, 1 dead shadow the probe marked unreachable",
+      url: `${gateway.url}/services/deadmarked/bench`,
+      shadows: 1,
+      liveShadows: [],
+    },
+    {
+      ...viaGateway(gateway),
+      id: IDS.deadShadow,
+      name: "6 gateway, 1 dead shadow",
+      url: `${gateway.url}/services/dead/bench`,
+      shadows: 1,
+      liveShadows: [],
+    },
     {
       ...viaGateway(gateway),
       id: IDS.oneShadow,
@@ -368,6 +395,19 @@ function scenarioList(runtimes: Awaited<ReturnType<typeof startRuntimes>>, resul
       shadowDelayMs: SLOW_SHADOW_MS,
       liveShadows: [shadowA, shadowB, shadowSlow],
     },
+    ...(compareOff
+      ? [
+          {
+            ...viaGateway(compareOff),
+            id: IDS.slowShadowCompareOff,
+            name: "5b gateway, 3 shadows, one at 2 s, COMPARE_RESPONSES=off",
+            url: `${compareOff.url}/services/slow/bench`,
+            shadows: 3,
+            shadowDelayMs: SLOW_SHADOW_MS,
+            liveShadows: [shadowA, shadowB, shadowSlow],
+          },
+        ]
+      : []),
     {
       ...viaBareAssets,
       id: IDS.steadyBare,
@@ -405,27 +445,6 @@ function scenarioList(runtimes: Awaited<ReturnType<typeof startRuntimes>>, resul
       shadowDelayMs: SLOW_SHADOW_MS,
       liveShadows: [shadowA, shadowB, shadowSlow],
       steadyRate,
-    },
-    ...(compareOff
-      ? [
-          {
-            ...viaGateway(compareOff),
-            id: IDS.slowShadowCompareOff,
-            name: "5b gateway, 3 shadows, one at 2 s, COMPARE_RESPONSES=off",
-            url: `${compareOff.url}/services/slow/bench`,
-            shadows: 3,
-            shadowDelayMs: SLOW_SHADOW_MS,
-            liveShadows: [shadowA, shadowB, shadowSlow],
-          },
-        ]
-      : []),
-    {
-      ...viaGateway(gateway),
-      id: IDS.deadShadow,
-      name: "6 gateway, 1 dead shadow",
-      url: `${gateway.url}/services/dead/bench`,
-      shadows: 1,
-      liveShadows: [],
     },
     {
       ...viaGateway(gateway),
@@ -474,23 +493,6 @@ function scenarioList(runtimes: Awaited<ReturnType<typeof startRuntimes>>, resul
       shadows: 3,
       liveShadows: [shadowA, shadowB, shadowC],
       ledgerWrites: () => ledgerWrites(gatewayState),
-    },
-    {
-      ...viaGateway(gateway),
-      id: IDS.tenPercent,
-      name: "10a gateway, 3 shadows at 10 %",
-      url: `${gateway.url}/services/tenpct/bench`,
-      shadows: 3,
-      // Copies delivered then reads about 10 %.
-      liveShadows: [shadowA, shadowB, shadowC],
-    },
-    {
-      ...viaGateway(gateway),
-      id: IDS.deadMarked,
-      name: "10b gateway, 1 dead shadow the probe marked unreachable",
-      url: `${gateway.url}/services/deadmarked/bench`,
-      shadows: 1,
-      liveShadows: [],
     },
   ];
   if (nginx) {
