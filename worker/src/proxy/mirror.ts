@@ -21,11 +21,10 @@ export interface ShadowOutcome {
 }
 
 /**
- * One line per request of a name with shadows, naming every shadow's
- * outcome, so `wrangler tail` and dev output show how each version fared and
- * why one got no copy. One line, not one per shadow: a log call is the
- * costliest thing mirroring does (see bench/RESULTS.md), and Workers Logs
- * bill per line.
+ * The line of one mirrored request, naming every shadow's outcome, so
+ * `wrangler tail` and dev output show how each version fared and why one got
+ * no copy. One line, not one per shadow: a log call is the costliest thing
+ * mirroring does (see bench/RESULTS.md), and Workers Logs bill per line.
  */
 export interface MirrorLog {
   event: "mirror";
@@ -38,7 +37,7 @@ export interface MirrorLog {
 const ROUTINE_SKIPS: ReadonlySet<ShadowOutcome["skipped"]> = new Set(["sampled out", "method"]);
 
 /** A copy that failed, answered 5xx, or was held back for a reason other than sampling. */
-export const needsAttention = (outcome: ShadowOutcome): boolean =>
+const needsAttention = (outcome: ShadowOutcome): boolean =>
   outcome.error !== undefined ||
   (outcome.status ?? 0) >= 500 ||
   (outcome.skipped !== undefined && !ROUTINE_SKIPS.has(outcome.skipped));
