@@ -7,23 +7,12 @@ import { type Browser, type Page, chromium as playwright } from "playwright-core
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import type { EvidenceReport } from "../../worker/src/evidence/verdict.ts";
 import type { Report, RolloutView } from "../src/api.ts";
+import { adminApi } from "./admin-api.ts";
 
 const world = inject("dashboardWorld");
 const { url: gateway, token } = world.gateway;
 
-async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${gateway}/api/v1${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { "content-type": "application/json" }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${text}`);
-  return JSON.parse(text) as T;
-}
+const api = adminApi(gateway, token);
 
 /** Real traffic through the proxy; main answers, v2 gets every copy. */
 async function sendTraffic(count: number): Promise<void> {
