@@ -27,6 +27,12 @@ export const services = sqliteTable(
     canaryKey: text("canary_key"),
     // Request headers removed from the copies this version receives (lower case); none by default.
     stripHeaders: text("strip_headers", { mode: "json" }).notNull().$type<string[]>().default([]),
+    // Whether main also gets a marked copy of the non-idempotent requests this version answers as a
+    // canary (only for origins that honour the copy marker); off, so no write is done twice.
+    canaryWrites: integer("canary_writes", { mode: "boolean" }).notNull().default(false),
+    // Whether this origin receives the Cloudflare Access assertion (for origins that check it
+    // themselves); off, so the gateway's credentials stay at the gateway.
+    forwardAccess: integer("forward_access", { mode: "boolean" }).notNull().default(false),
   },
   (t) => [
     // The composite key is the unique index on (name, version): deploying twice can never replace.
