@@ -3,7 +3,7 @@
 // most writes a second one shard takes here. The numbers behind docs/scale.md.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { cpuSnapshot } from "./lib/proc-stats.ts";
 import { freePort, stopAll } from "./lib/processes.ts";
 import { otherLoadPercent } from "./lib/report.ts";
@@ -145,6 +145,7 @@ export async function runScale(options: { root: string; quick: boolean }): Promi
     const most = Math.max(...floods.map((f) => f.perSecond));
     const record = { at: new Date().toISOString(), quick: options.quick, seconds, rows, floods, mostPerShard: most };
     const out = join(options.root, "bench", "results", options.quick ? "scale-quick.json" : "scale-latest.json");
+    mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, `${JSON.stringify(record, null, 2)}\n`);
     console.log(`\n${scaleTable(rows)}\n`);
     console.log(`Most writes a second one shard took here (closed loop, 1/8/32 writers): ${most.toFixed(0)}`);

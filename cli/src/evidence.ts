@@ -234,6 +234,16 @@ export function formatNoise(report: EvidenceReport): string | undefined {
  * The line `assign` prints before its question, e.g. `Evidence for hello 2.0.0 (last 1h): pass —
  * 1,204 compared, 0.17% different (at most 0.6%), errors 0.08% vs 0.08% on main, p99 118 ms vs 112 ms`.
  */
+/**
+ * `40/100 with an outcome` while the gate's floor is not met; past it, `252 with an outcome` alone
+ * (`252/100` read as a fraction gone wrong).
+ */
+export function outcomeCount(count: number, minRequests: number): string {
+  return count < minRequests
+    ? `${formatCount(count)}/${formatCount(minRequests)} with an outcome`
+    : `${formatCount(count)} with an outcome`;
+}
+
 export function verdictLine(
   name: string,
   shadow: ShadowReport,
@@ -243,7 +253,7 @@ export function verdictLine(
 ): string {
   const head = `Evidence for ${name} ${shadow.version} (last ${window}):`;
   if (shadow.verdict === "inconclusive") {
-    const counted = `${formatCount(withOutcome(shadow))}/${formatCount(minRequests)} with an outcome`;
+    const counted = outcomeCount(withOutcome(shadow), minRequests);
     const decides = shadow.reasons.at(-1) ?? "more requests are needed to decide";
     return `${head} inconclusive (${counted}) — ${decides}; the gate lets it through with a warning`;
   }

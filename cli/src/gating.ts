@@ -1,6 +1,6 @@
 import type { GateResult } from "./client.ts";
 import { UsageError } from "./errors.ts";
-import { formatCount, formatRate } from "./evidence.ts";
+import { formatRate, outcomeCount } from "./evidence.ts";
 
 /** `gate`'s exit codes: a pipeline step reads the verdict from them alone. */
 export const GATE_EXIT = { pass: 0, fail: 1, inconclusive: 2, unreachable: 3 } as const;
@@ -29,6 +29,15 @@ export function formatLeft(ms: number): string {
   return `${s}s`;
 }
 
+/**
+ * `--window 10` means ten minutes, as `--every 10` does; anything else goes to the gateway as typed,
+ * which names the field when it refuses it.
+ */
+export function windowArg(text: string | undefined): string | undefined {
+  const trimmed = text?.trim();
+  return trimmed !== undefined && /^\d+$/.test(trimmed) ? `${trimmed}m` : text;
+}
+
 /** The gate waits while the verdict may still change: a main is never judged, so waiting on it is pointless. */
 export const isSettled = (result: GateResult) => result.verdict !== "inconclusive" || result.main === result.version;
 
@@ -39,7 +48,7 @@ export const isSettled = (result: GateResult) => result.verdict !== "inconclusiv
 export function progressOf(result: GateResult, minRequests: number): string {
   const { compared, different, mirrored, down } = result.requests;
   const rate = compared > 0 ? `, ${formatRate(different / compared)} different` : "";
-  return `${result.verdict}, ${formatCount(mirrored + down)}/${formatCount(minRequests)} with an outcome${rate}`;
+  return `${result.verdict}, ${outcomeCount(mirrored + down, minRequests)}${rate}`;
 }
 
 /** The line that ends a gate: what was decided, over which window. */

@@ -6,6 +6,23 @@ export const HISTORY_HEADERS = ["AT", "ACTOR", "ACTION", "NAME", "VERSION", "DET
 
 const list = (value: unknown) => (Array.isArray(value) ? value.map(String).join(", ") : "");
 
+/** `advanced to step 2 of 3 (25 %), verdict pass`: a rollout's transition as a sentence, its reasons after. */
+function rolloutChange(d: Record<string, unknown>): string {
+  const steps = Array.isArray(d.steps) ? d.steps.length : 0;
+  const step = typeof d.step === "number" ? d.step + 1 : 0;
+  const where = steps > 0 ? ` step ${step} of ${steps} (${String(d.percent)} %)` : "";
+  const verdict = typeof d.verdict === "string" ? `, verdict ${d.verdict}` : "";
+  const reasons = list(d.reasons);
+  switch (d.change) {
+    case "started":
+      return `started at${where}, steps ${list(d.steps)} %`;
+    case "advanced":
+      return `advanced to${where}${verdict}`;
+    default:
+      return `${String(d.change)} at${where}${verdict}${reasons ? `: ${reasons}` : ""}`;
+  }
+}
+
 /** What a row changed, in a few words: enough to tell a forced promotion from a clean one. */
 export function describeChange(row: AuditRow): string {
   const d = row.detail as Record<string, unknown>;
@@ -21,6 +38,8 @@ export function describeChange(row: AuditRow): string {
     }
     case "kill":
       return `killed ${list(d.versions)}`;
+    case "rollout":
+      return rolloutChange(d);
     case "traffic":
     case "policy":
       return Object.entries(d)

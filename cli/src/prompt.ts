@@ -1,4 +1,5 @@
 import { createInterface, type Interface } from "node:readline";
+import { UsageError } from "./errors.ts";
 
 /**
  * One line reader for piped stdin, kept for the whole process: readline buffers ahead, so a second
@@ -71,11 +72,18 @@ export async function ask(question: string, { output, secret = false }: AskOptio
   return secret ? readTerminalSecret(output) : readTerminalLine();
 }
 
-/** Daeploy's confirmation: `<question> [y/N]: `, yes only on y/yes; `--yes` skips the question. */
+/**
+ * Daeploy's confirmation: `<question> [y/N]: `, yes only on y/yes; `--yes` skips the question. No
+ * answer at all (stdin ended, as in a pipeline with nothing piped) is not a "no" that exits 0 as if
+ * done: it fails, saying to pass --yes.
+ */
 export async function confirm(question: string, options: AskOptions & { assumeYes?: boolean }): Promise<boolean> {
   if (options.assumeYes) return true;
   const answer = await ask(`${question} [y/N]: `, options);
-  return /^\s*y(es)?\s*$/i.test(answer ?? "");
+  if (answer === undefined) {
+    throw new UsageError("Nobody answered the question (standard input ended); pass --yes to go ahead without asking.");
+  }
+  return /^\s*y(es)?\s*$/i.test(answer);
 }
 
 /** Lets the process exit: a reader left open on stdin would keep it alive. */

@@ -30,6 +30,13 @@ export function parseEvery(text: string | undefined): number | undefined {
 
 const BAR_WIDTH = 20;
 
+/** A step past its time moves at the cron's next look when its verdict so far has decided. */
+function timeUp(verdict: string | null | undefined): string {
+  if (verdict === "pass") return "step time is up and it passes: the next look moves it on";
+  if (verdict === "fail") return "step time is up and it fails: the next look aborts it";
+  return "step time is up, waiting for a pass";
+}
+
 /** A rollout's progress on one line: where it is, how long the step has left, and the last verdict. */
 export function progressLine(rollout: Rollout, now: Date): string {
   const last = rollout.results.at(-1);
@@ -41,8 +48,7 @@ export function progressLine(rollout: Rollout, now: Date): string {
   const filled = Math.round((rollout.percent / (top || 1)) * BAR_WIDTH);
   const bar = `[${"#".repeat(filled)}${"-".repeat(BAR_WIDTH - filled)}]`;
   const leftMs = Date.parse(rollout.stepEndsAt) - now.getTime();
-  const left =
-    leftMs > 0 ? `${Math.ceil(leftMs / 60_000)} min left in the step` : "step time is up, waiting for a pass";
+  const left = leftMs > 0 ? `${Math.ceil(leftMs / 60_000)} min left in the step` : timeUp(rollout.current?.verdict);
   return `${rollout.name} ${rollout.version}: ${bar} step ${rollout.step + 1} of ${rollout.steps.length}, canary ${rollout.percent} %, ${left}${verdict}`;
 }
 

@@ -89,6 +89,15 @@ describe("refusals by the gateway: Command failed: <status> - <reason>: <message
     expect(line).toMatch(/^Command failed: 404 - Not Found: /);
   });
 
+  it("404 for a version that does not exist comes before the question, not after a yes", async () => {
+    const result = await user.run(["assign", "assignee", "9.9.9"], {
+      env: { DAEPLOY_HOST: gateway.url, DAEPLOY_TOKEN: gateway.token },
+      input: "y\n",
+    });
+    expect(result.stdout + result.stderr).not.toContain("to main?");
+    expect(expectOneLineFailure(result)).toMatch(/^Command failed: 404 - Not Found: /);
+  });
+
   it("401 for a wrong token", async () => {
     const line = expectOneLineFailure(await asUser(["ls"], { DAEPLOY_TOKEN: "nope" }));
     expect(line).toBe("Command failed: 401 - Unauthorized: The token is neither the admin token nor the read token");

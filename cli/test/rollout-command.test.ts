@@ -92,4 +92,13 @@ describe("rollout", () => {
     expect(onMain.code).toBe(1);
     expect(onMain.err[0]).toMatch(/^Command failed: 422 - Unprocessable Entity: rollout_cmd 1\.0\.0 is main/);
   });
+
+  it("a misspelt action is named with the command meant, not taken for a service needing --steps", async () => {
+    const typo = await asUser(["rollout", "stauts", name]);
+    expect(typo.code).toBe(1);
+    expect(typo.err).toEqual([`Unknown rollout action stauts. Did you mean \`daeploy-edge rollout status ${name}\`?`]);
+    const notAVersion = await asUser(["rollout", name, "latest", "--steps", "5"]);
+    expect(notAVersion.code).toBe(1);
+    expect(notAVersion.err[0]).toMatch(/^"latest" is not a version \(such as 2\.0\.0\)/);
+  });
 });

@@ -103,10 +103,13 @@ describe("the tutorial", () => {
     expect((await listed("hello")).filter((r) => r.main).map((r) => r.version)).toEqual(["1.0.0"]);
   });
 
-  it("assign with no answer at all (stdin at its end, no terminal) is a no too", async () => {
+  it("assign with no answer at all (stdin at its end, no terminal) fails, saying to pass --yes, and changes nothing", async () => {
     const result = await asUser(["assign", "hello", "2.0.0"], "");
-    expect(result.code).toBe(0);
-    expect(result.out).toContain("Assign cancelled.");
+    expect(result.code).toBe(1);
+    expect(result.err).toEqual([
+      "Nobody answered the question (standard input ended); pass --yes to go ahead without asking.",
+    ]);
+    expect(result.out).not.toContain("Assign cancelled.");
     expect((await listed("hello")).filter((r) => r.main).map((r) => r.version)).toEqual(["1.0.0"]);
   });
 

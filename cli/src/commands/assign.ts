@@ -52,8 +52,11 @@ export default defineCommand({
     const api = await openSession(args, output);
     const { name, version } = args;
     const force = args.force === true;
+    const matching = await listMatching(api, name, version);
+    // Nothing to ask about a version that does not exist: the gateway's 404 says so before any question.
+    if (matching.length === 0) await api.assignMain(name, version, force);
     // The current main needs no question: the gateway's answer (a no-op) says it already is.
-    const alreadyMain = (await listMatching(api, name, version)).some((record) => record.main);
+    const alreadyMain = matching.some((record) => record.main);
     const evidence = alreadyMain ? undefined : await evidenceFor(api, name, version);
     if (evidence) {
       output.say.log(verdictLine(name, evidence.shadow, evidence.minRequests, GATE_WINDOW, evidence.main));

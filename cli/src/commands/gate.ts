@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { defineCommand } from "citty";
 import type { AdminApiClient, GateResult } from "../client.ts";
 import { ApiRefusal, HostUnreachable } from "../errors.ts";
-import { conclusionOf, formatLeft, GATE_EXIT, isSettled, parseWait, progressOf } from "../gating.ts";
+import { conclusionOf, formatLeft, GATE_EXIT, isSettled, parseWait, progressOf, windowArg } from "../gating.ts";
 import { createOutput, type Output } from "../output.ts";
 import { openSession } from "../session.ts";
 import { connectionArgs, jsonArg, serviceArgs } from "./args.ts";
@@ -88,7 +88,7 @@ export default defineCommand({
     window: {
       type: "string",
       valueHint: "1h",
-      description: "Evidence over how long: <n>m, <n>h or <n>d, from 5m to 7d (default 1h)",
+      description: "Evidence over how long: <n>m, <n>h or <n>d (a bare number is minutes), from 5m to 7d (default 1h)",
     },
     ...jsonArg,
     ...connectionArgs,
@@ -96,7 +96,7 @@ export default defineCommand({
   async run({ args }) {
     const output = createOutput({ json: args.json });
     const waitMs = parseWait(args.wait);
-    const window = args.window ?? "1h";
+    const window = windowArg(args.window) ?? "1h";
     const api = await openSession(args, output);
     const started = Date.now();
     const result = await waitForVerdict(api, { name: args.name, version: args.version, window, waitMs }, output);

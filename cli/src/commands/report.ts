@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { UsageError } from "../errors.ts";
 import { baselineLine, formatCanaryPairs, formatFailures, formatNoise, formatReportTable } from "../evidence.ts";
+import { windowArg } from "../gating.ts";
 import { createOutput } from "../output.ts";
 import { openSession } from "../session.ts";
 import { connectionArgs, jsonArg, serviceFilterArgs } from "./args.ts";
@@ -16,7 +17,7 @@ export default defineCommand({
     window: {
       type: "string",
       valueHint: "1h",
-      description: "How far back: <n>m, <n>h or <n>d, from 5m to 7d (default 1h)",
+      description: "How far back: <n>m, <n>h or <n>d (a bare number is minutes), from 5m to 7d (default 1h)",
     },
     baseline: {
       type: "string",
@@ -30,7 +31,10 @@ export default defineCommand({
     const output = createOutput({ json: args.json });
     const api = await openSession(args, output);
     const { name, version } = args;
-    const [report, policy] = await Promise.all([api.report(name, args.window, args.baseline), api.policy(name)]);
+    const [report, policy] = await Promise.all([
+      api.report(name, windowArg(args.window), args.baseline),
+      api.policy(name),
+    ]);
     if (version !== undefined && version !== report.baseline.main) {
       if (!report.shadows.some((shadow) => shadow.version === version)) {
         throw new UsageError(`${name} has no shadow ${version}; \`daeploy-edge ls ${name}\` lists its versions.`);

@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { nearest } from "../argv.ts";
 import type { Rollout } from "../client.ts";
 import { UsageError } from "../errors.ts";
 import { createOutput } from "../output.ts";
@@ -7,6 +8,13 @@ import { openSession } from "../session.ts";
 import { connectionArgs, jsonArg } from "./args.ts";
 
 const SEMVER_START = /^\d+\.\d+\.\d+/;
+
+/** `rollout stauts shop`: a misspelt action, or a version that is not one; says which, in one line. */
+function notAVersion(first: string, second: string | undefined): string {
+  const action = nearest(first, ["status", "abort"]);
+  if (action) return `Unknown rollout action ${first}. Did you mean \`daeploy-edge rollout ${action} ${second}\`?`;
+  return `${JSON.stringify(second)} is not a version (such as 2.0.0): \`daeploy-edge rollout ${first} VERSION --steps 5,25,50\`, \`rollout status ${first}\` or \`rollout abort ${first}\``;
+}
 
 export default defineCommand({
   meta: {
@@ -37,6 +45,7 @@ export default defineCommand({
         "rollout needs NAME VERSION, e.g. `daeploy-edge rollout hello 2.0.0 --steps 5,25,50 --every 10m`",
       );
     }
+    if (action === "start" && !SEMVER_START.test(second as string)) throw new UsageError(notAVersion(first, second));
     const start =
       action === "start" ? { steps: parseSteps(args.steps), stepMinutes: parseEvery(args.every) } : undefined;
     const output = createOutput({ json: args.json });

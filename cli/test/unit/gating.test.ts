@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { formatLeft, parseWait } from "../../src/gating.ts";
+import type { GateResult } from "../../src/client.ts";
+import { formatLeft, parseWait, progressOf, windowArg } from "../../src/gating.ts";
 
 describe("gate --wait", () => {
   it("reads seconds, minutes and hours, and 0 (or nothing) as one look", () => {
@@ -24,5 +25,24 @@ describe("gate --wait", () => {
     expect(formatLeft(-300)).toBe("0s");
     expect(formatLeft(1_745_000)).toBe("29m 05s");
     expect(formatLeft(7_200_000)).toBe("2h 00m");
+  });
+});
+
+describe("gate progress", () => {
+  const result = (mirrored: number, compared: number, different: number) =>
+    ({ verdict: "inconclusive", requests: { mirrored, compared, different, down: 0 } }) as unknown as GateResult;
+
+  it("counts toward the floor while below it, and stops reading as a fraction past it", () => {
+    expect(progressOf(result(40, 40, 0), 100)).toBe("inconclusive, 40/100 with an outcome, 0% different");
+    expect(progressOf(result(252, 250, 1), 100)).toBe("inconclusive, 252 with an outcome, 0.4% different");
+  });
+});
+
+describe("--window", () => {
+  it("reads a bare number as minutes, as --every does, and passes anything else on as typed", () => {
+    expect(windowArg("10")).toBe("10m");
+    expect(windowArg("1h")).toBe("1h");
+    expect(windowArg("soon")).toBe("soon");
+    expect(windowArg(undefined)).toBeUndefined();
   });
 });

@@ -38,6 +38,26 @@ describe("history rows", () => {
     expect(describeChange(row({ action: "traffic", detail: { mirrorPercent: 5 } }))).toBe("mirrorPercent 5");
   });
 
+  it("say what a rollout's transitions did, as sentences like the others (not its JSON)", () => {
+    const steps = [5, 25, 50];
+    expect(describeChange(row({ action: "rollout", detail: { change: "started", step: 0, percent: 5, steps } }))).toBe(
+      "started at step 1 of 3 (5 %), steps 5, 25, 50 %",
+    );
+    expect(
+      describeChange(
+        row({ action: "rollout", detail: { change: "advanced", step: 1, percent: 25, steps, verdict: "pass" } }),
+      ),
+    ).toBe("advanced to step 2 of 3 (25 %), verdict pass");
+    expect(
+      describeChange(
+        row({
+          action: "rollout",
+          detail: { change: "aborted", step: 1, percent: 25, steps, verdict: "fail", reasons: ["error rate 40%"] },
+        }),
+      ),
+    ).toBe("aborted at step 2 of 3 (25 %), verdict fail: error rate 40%");
+  });
+
   it("print a whole-name change's version as -, and escape what people typed", () => {
     const table = formatHistory([
       row({

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Rollout } from "../../src/client.ts";
-import { rolloutDetails } from "../../src/rollout.ts";
+import { progressLine, rolloutDetails } from "../../src/rollout.ts";
 
 const running = (current: Rollout["current"]): Rollout => ({
   name: "hello",
@@ -43,5 +43,27 @@ describe("rollout status's step lines", () => {
     expect(unread[1]).toBe("  step 2: 25 % running, no verdict so far: the evidence could not be read: timeout");
     const { current: _, ...older } = running(null);
     expect(rolloutDetails(older as Rollout)[1]).toBe("  step 2: 25 % running");
+  });
+});
+
+describe("rollout status's progress line", () => {
+  const afterTheStep = new Date("2026-11-30T12:21:00.000Z");
+
+  it("says a step past its time moves on at the next look when its verdict so far passes", () => {
+    expect(progressLine(running(judged("pass", ["within limits"])), afterTheStep)).toContain(
+      "step time is up and it passes: the next look moves it on",
+    );
+    expect(progressLine(running(judged("fail", ["error rate 40%"])), afterTheStep)).toContain(
+      "step time is up and it fails: the next look aborts it",
+    );
+    expect(progressLine(running(judged("inconclusive", [])), afterTheStep)).toContain(
+      "step time is up, waiting for a pass",
+    );
+  });
+
+  it("counts the minutes left while the step runs", () => {
+    expect(progressLine(running(judged("pass", [])), new Date("2026-11-30T12:15:30.000Z"))).toContain(
+      "5 min left in the step",
+    );
   });
 });
