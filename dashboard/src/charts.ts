@@ -5,7 +5,7 @@
 import uPlot from "uplot";
 import type { Report, ReportSeries } from "./api.ts";
 import { h, localClock, localTimestamp, zoneName } from "./dom.ts";
-import { completeSteps } from "./steps.ts";
+import { completeSteps, fromFirstTraffic } from "./steps.ts";
 
 const SHADOW_COLOURS = ["#1f5fbf", "#c2410c", "#15803d", "#7e22ce", "#a16207", "#0e7490"];
 const MAIN_COLOUR = "#111827";
@@ -86,6 +86,38 @@ function note(id: string, text: string): HTMLElement {
 }
 
 const PROMOTION_COLOUR = "#b91c1c";
+const STEP_COLOUR = "#1f5fbf";
+
+/** A vertical line on the charts: a promotion (the baseline changed) or a rollout step (the canary share did). */
+interface Marker {
+  at: number;
+  colour: string;
+}
+
+/** When a running rollout's canary share changed, as a chart marks it. */
+export interface StepMark {
+  at: string;
+  percent: number;
+}
+
+/** The canary's share at each step of the rollout, said in words beside the lines that mark them. */
+function stepNote(steps: { at: number; percent: number }[]): HTMLElement {
+  return h(
+    "p",
+    { class: "chart-note steps", id: "rollout-steps-note" },
+    h("span", { class: "step-key", "aria-hidden": "true" }, "┃ "),
+    steps.map((step) => `canary ${step.percent} % from ${localTimestamp(new Date(step.at * 1000))}`).join("; "),
+  );
+}
+
+/** A chart with no point to draw (no compared request yet, no latency measured) says so in words. */
+function emptyNote(spec: ChartSpec): string | undefined {
+  const drawable = spec.lines.some((line) => line.values.some((value) => value !== null && value !== 0));
+  if (drawable) return undefined;
+  if (spec.id === "difference") return "No compared requests in these minutes yet: no difference rate to draw.";
+  if (spec.id === "p99") return "No latency measured in these minutes yet.";
+  return "No requests in these minutes yet.";
+}
 
 /** The baseline changed: who became main, and when, in the page's one time format. */
 function promotionNote(promotions: { at: number; main: string }[]): HTMLElement {
@@ -101,18 +133,18 @@ function promotionNote(promotions: { at: number; main: string }[]): HTMLElement 
   );
 }
 
-/** A dashed vertical line at each promotion inside the plotted time range. */
-function markPromotions(plot: uPlot, promotions: { at: number; main: string }[]): void {
+/** A dashed vertical line at each promotion and rollout step inside the plotted time range. */
+function mark(plot: uPlot, markers: readonly Marker[]): void {
   const { ctx, bbox } = plot;
   const [min, max] = [plot.scales.x?.min, plot.scales.x?.max];
   if (min === undefined || max === undefined) return;
   ctx.save();
-  ctx.strokeStyle = PROMOTION_COLOUR;
   ctx.lineWidth = 2 * devicePixelRatio;
   ctx.setLineDash([4 * devicePixelRatio, 3 * devicePixelRatio]);
-  for (const { at } of promotions) {
+  for (const { at, colour } of markers) {
     if (at < min || at > max) continue;
     const x = plot.valToPos(at, "x", true);
+    ctx.strokeStyle = colour;
     ctx.beginPath();
     ctx.moveTo(x, bbox.top);
     ctx.lineTo(x, bbox.top + bbox.height);
@@ -121,15 +153,18 @@ function markPromotions(plot: uPlot, promotions: { at: number; main: string }[])
   ctx.restore();
 }
 
-/** Draws the charts into `host`; the old ones are destroyed first. Returns a cleanup. */
-export function drawCharts(host: HTMLElement, report: Report): () => void {
+/**
+ * Draws the charts into `host`; the old ones are destroyed first. Returns a cleanup. `rolloutSteps`,
+ * when the name has a running rollout, marks where each step's canary share began.
+ */
+export function drawCharts(host: HTMLElement, report: Report, rolloutSteps: readonly StepMark[] = []): () => void {
   host.replaceChildren();
   const series = report.series;
   if (!series || series.versions.length === 0) {
     host.append(note("no-series", "No per-minute data in this report, so no charts."));
     return () => {};
   }
-  const steps = completeSteps(series, report.window);
+  const steps = fromFirstTraffic(series, completeSteps(series, report.window));
   const noShadows = !series.versions.some((entry) => entry.version !== report.main);
   const promotions = (series.promotions ?? []).map((p) => ({ at: Date.parse(p.at) / 1000, main: p.main }));
   if (noShadows) {
@@ -145,6 +180,12 @@ export function drawCharts(host: HTMLElement, report: Report): () => void {
   const times = steps.map((index) => (from + index * stepMs) / 1000);
   const lastEnd = steps.length > 0 ? new Date(from + ((steps.at(-1) ?? 0) + 1) * stepMs) : undefined;
   if (promotions.length > 0) host.append(promotionNote(promotions));
+  const stepMarks = rolloutSteps.map((step) => ({ at: Date.parse(step.at) / 1000, percent: step.percent }));
+  if (stepMarks.length > 0) host.append(stepNote(stepMarks));
+  const markers: Marker[] = [
+    ...promotions.map((p) => ({ at: p.at, colour: PROMOTION_COLOUR })),
+    ...stepMarks.map((step) => ({ at: step.at, colour: STEP_COLOUR })),
+  ];
   const zone = zoneName();
   const multiDay = Date.parse(report.window.to) - Date.parse(report.window.from) > 24 * 3600_000;
   const tick = (seconds: number) => {
@@ -167,6 +208,7 @@ export function drawCharts(host: HTMLElement, report: Report): () => void {
     return () => {};
   }
   const plots = drawn.map((spec) => {
+    const empty = emptyNote(spec);
     const figure = h(
       "figure",
       {
@@ -175,10 +217,14 @@ export function drawCharts(host: HTMLElement, report: Report): () => void {
         "data-y-unit": spec.unit,
         "data-x-unit": `local time (${zone})`,
         "data-last-step-end": lastEnd?.toISOString(),
+        "data-first-step-start": times[0] === undefined ? undefined : new Date(times[0] * 1000).toISOString(),
         "data-promotions": promotions.map((p) => `${new Date(p.at * 1000).toISOString()} ${p.main}`).join(", "),
+        "data-rollout-steps": stepMarks.map((m) => `${new Date(m.at * 1000).toISOString()} ${m.percent}`).join(", "),
+        "data-empty": empty === undefined ? undefined : "true",
         "aria-label": `${spec.title}, in ${spec.unit}, against local time (${zone}), complete ${series.stepSeconds / 60}-minute steps up to ${lastEnd ? localTimestamp(lastEnd) : "now"}`,
       },
       h("figcaption", {}, spec.title),
+      empty === undefined ? "" : h("p", { class: "quiet chart-note chart-empty" }, empty),
     );
     host.append(figure);
     const data: uPlot.AlignedData = [times, ...spec.lines.map((entry) => entry.values)];
@@ -200,8 +246,8 @@ export function drawCharts(host: HTMLElement, report: Report): () => void {
               value === null ? "—" : `${Number(value.toFixed(2))} ${spec.unit}`,
           })),
         ],
-        // A promotion changed the baseline: a vertical line at that moment, on every chart.
-        hooks: { draw: [(plot: uPlot) => markPromotions(plot, promotions)] },
+        // A promotion changed the baseline, or a rollout step the canary share: a vertical line then, on every chart.
+        hooks: { draw: [(plot: uPlot) => mark(plot, markers)] },
         // Up to the end of the last complete step, so a promotion inside it is on the chart.
         scales: {
           x: {

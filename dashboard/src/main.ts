@@ -31,6 +31,7 @@ import { sampleView } from "./samples.ts";
 import { servicesTable } from "./services.ts";
 import { forgetToken, readToken, saveToken } from "./session.ts";
 import { signInForm } from "./signin.ts";
+import { rolloutStepStarts } from "./steps.ts";
 
 const REFRESH_MS = 5_000;
 /** The names not open are re-judged less often: a report per name every 5 s would cost the ledgers more than it shows. */
@@ -482,7 +483,7 @@ function renderEvidence(current: State): void {
   replaceChildren(regions.charts, h("h2", {}, "Over the window"));
   const host = h("div", { class: "chart-list" });
   regions.charts.append(host);
-  dropCharts = drawCharts(host, current.report);
+  dropCharts = drawCharts(host, current.report, rollout ? rolloutStepStarts(rollout) : []);
 }
 
 /** Which main the shadows are judged against, and since when: evidence against two mains is never mixed. */

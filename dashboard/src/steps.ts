@@ -15,3 +15,30 @@ export function completeSteps(series: ReportSeries, window: Report["window"]): n
   }
   return steps;
 }
+
+/**
+ * The steps from the one before the first with any request on: a name deployed 5 minutes ago opens
+ * its 1 h charts on those minutes, not on 55 minutes of zero line with the data squeezed at the right.
+ * With no request at all, every step stays (the charts then say there is nothing to draw).
+ */
+export function fromFirstTraffic(series: ReportSeries, steps: readonly number[]): number[] {
+  const busy = (index: number) =>
+    (series.main?.requests[index] ?? 0) > 0 || series.versions.some((entry) => (entry.requests[index] ?? 0) > 0);
+  const first = steps.findIndex(busy);
+  return first === -1 ? [...steps] : steps.slice(Math.max(0, first - 1));
+}
+
+/** When each step of a rollout began (the first at its start, each later one when the one before ended). */
+export function rolloutStepStarts(rollout: {
+  startedAt: string;
+  steps: readonly number[];
+  step: number;
+  since: string;
+  results: readonly { at: string }[];
+}): { at: string; percent: number }[] {
+  return rollout.steps.slice(0, rollout.step + 1).map((percent, i) => ({
+    percent,
+    at:
+      i === 0 ? rollout.startedAt : i === rollout.step ? rollout.since : (rollout.results[i - 1]?.at ?? rollout.since),
+  }));
+}
