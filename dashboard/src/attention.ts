@@ -51,3 +51,30 @@ export function firstToOpen(
   const shadowed = names.find((name) => services.some((record) => record.name === name && !record.main));
   return needing ?? shadowed ?? names[0];
 }
+
+/** What the page needs of a running rollout to show its version's verdict. */
+export interface RollingVersion {
+  version: string;
+  current?: { verdict: ShadowReport["verdict"] | null; reasons: string[] } | null;
+}
+
+/**
+ * One verdict per version: while a rollout runs, its version is judged on its running step (what the
+ * rollout acts on), so the step's verdict so far stands in for the window's in the table, the tabs,
+ * the shadow's card and the attention it draws, as in the rollout panel. Until the step has a
+ * verdict, the window's stays.
+ */
+export function withStepVerdict(shadows: readonly ShadowReport[], rollout: RollingVersion | undefined): ShadowReport[] {
+  const step = rollout?.current;
+  if (!rollout || !step?.verdict) return [...shadows];
+  const { verdict, reasons } = step;
+  return shadows.map((shadow) => (shadow.version === rollout.version ? { ...shadow, verdict, reasons } : shadow));
+}
+
+/** Every name's shadows' verdicts as the page shows them (see withStepVerdict). */
+export function verdictsDuringRollouts(
+  verdicts: VerdictsByName,
+  rollouts: ReadonlyMap<string, RollingVersion>,
+): Map<string, readonly ShadowReport[]> {
+  return new Map([...verdicts].map(([name, shadows]) => [name, withStepVerdict(shadows, rollouts.get(name))]));
+}

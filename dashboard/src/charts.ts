@@ -114,9 +114,10 @@ function stepNote(steps: { at: number; percent: number }[]): HTMLElement {
 function emptyNote(spec: ChartSpec): string | undefined {
   const drawable = spec.lines.some((line) => line.values.some((value) => value !== null && value !== 0));
   if (drawable) return undefined;
-  if (spec.id === "difference") return "No compared requests in these minutes yet: no difference rate to draw.";
-  if (spec.id === "p99") return "No latency measured in these minutes yet.";
-  return "No requests in these minutes yet.";
+  // The running minute is not drawn: what it holds appears when it ends.
+  if (spec.id === "difference") return "No compared requests in the complete minutes yet: no difference rate to draw.";
+  if (spec.id === "p99") return "No latency measured in the complete minutes yet.";
+  return "No requests in the complete minutes yet.";
 }
 
 /** The baseline changed: who became main, and when, in the page's one time format. */

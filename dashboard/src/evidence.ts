@@ -115,15 +115,15 @@ function fieldsTable(shadow: ShadowReport, handlers: EvidenceHandlers): HTMLElem
           return h(
             "tr",
             { "data-path": field.path, class: field.counts ? "counts" : "" },
-            h("td", {}, h("code", {}, field.path)),
-            h("td", {}, field.kind),
-            h("td", {}, formatCount(field.count)),
-            h("td", {}, percent(field.rate)),
-            h("td", {}, percent(field.noiseRate)),
-            h("td", {}, field.counts ? "yes" : "no"),
+            h("td", { "data-label": "path" }, h("code", {}, field.path)),
+            h("td", { "data-label": "kind" }, field.kind),
+            h("td", { "data-label": "count" }, formatCount(field.count)),
+            h("td", { "data-label": "rate" }, percent(field.rate)),
+            h("td", { "data-label": "noise rate" }, percent(field.noiseRate)),
+            h("td", { "data-label": "counts" }, field.counts ? "yes" : "no"),
             h(
               "td",
-              { "data-write": true },
+              { "data-write": true, "data-label": "ignore" },
               h("input", {
                 type: "checkbox",
                 id,

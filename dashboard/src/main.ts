@@ -20,7 +20,7 @@ import {
   type Session,
   type ShadowReport,
 } from "./api.ts";
-import { attentionOf, firstToOpen, namesByAttention } from "./attention.ts";
+import { attentionOf, firstToOpen, namesByAttention, verdictsDuringRollouts, withStepVerdict } from "./attention.ts";
 import { drawCharts } from "./charts.ts";
 import { h, localTimestamp, replaceChildren } from "./dom.ts";
 import { type EvidenceHandlers, shadowCards } from "./evidence.ts";
@@ -406,7 +406,7 @@ function render(): void {
   replaceChildren(
     regions.services,
     h("h2", {}, "Services"),
-    servicesTable(current.services, current.selected, select, current.verdicts, new Set(current.rollouts.keys())),
+    servicesTable(current.services, current.selected, select, shownVerdicts(current), new Set(current.rollouts.keys())),
   );
   renderEvidence(current);
   if (current.selected) {
@@ -421,6 +421,11 @@ function render(): void {
   }
 }
 
+/** Each name's shadows' verdicts as the page shows them: a rolling version's is its running step's. */
+function shownVerdicts(current: State): Map<string, readonly ShadowReport[]> {
+  return verdictsDuringRollouts(current.verdicts, current.rollouts);
+}
+
 function renderEvidence(current: State): void {
   dropCharts();
   dropCharts = () => {};
@@ -432,10 +437,11 @@ function renderEvidence(current: State): void {
   }
   const records = current.services.filter((record) => record.name === name);
   const rolling = new Set(current.rollouts.keys());
+  const shown = shownVerdicts(current);
   const tabs = nameTabs(
-    namesByAttention(current.services, current.verdicts, rolling).map((each) => ({
+    namesByAttention(current.services, shown, rolling).map((each) => ({
       name: each,
-      attention: attentionOf(each, current.services, current.verdicts, rolling),
+      attention: attentionOf(each, current.services, shown, rolling),
     })),
     name,
     select,
@@ -460,7 +466,12 @@ function renderEvidence(current: State): void {
   }
   const shadows = current.report.shadows;
   const cards = foldCards(
-    shadowCards(current.report, records, current.window, handlers),
+    shadowCards(
+      { ...current.report, shadows: withStepVerdict(current.report.shadows, current.rollouts.get(name)) },
+      records,
+      current.window,
+      handlers,
+    ),
     shadows,
     (version, shadow) => current.folds.get(`${name} ${version}`) ?? opensByDefault(shadow, records.length - 1),
     (version, open) => current.folds.set(`${name} ${version}`, open),

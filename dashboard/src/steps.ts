@@ -17,15 +17,17 @@ export function completeSteps(series: ReportSeries, window: Report["window"]): n
 }
 
 /**
- * The steps from the one before the first with any request on: a name deployed 5 minutes ago opens
- * its 1 h charts on those minutes, not on 55 minutes of zero line with the data squeezed at the right.
- * With no request at all, every step stays (the charts then say there is nothing to draw).
+ * The steps from the one before the first with any request on (the running minute's requests
+ * included): a name deployed 5 minutes ago opens its 1 h charts on those minutes, not on 55 minutes
+ * of zero line with the data squeezed at the right. With no request at all, every step stays (the
+ * charts then say there is nothing to draw).
  */
 export function fromFirstTraffic(series: ReportSeries, steps: readonly number[]): number[] {
+  const length = Math.max(series.main?.requests.length ?? 0, ...series.versions.map((entry) => entry.requests.length));
   const busy = (index: number) =>
     (series.main?.requests[index] ?? 0) > 0 || series.versions.some((entry) => (entry.requests[index] ?? 0) > 0);
-  const first = steps.findIndex(busy);
-  return first === -1 ? [...steps] : steps.slice(Math.max(0, first - 1));
+  const first = Array.from({ length }, (_, index) => index).find(busy);
+  return first === undefined ? [...steps] : steps.filter((index) => index >= first - 1);
 }
 
 /** When each step of a rollout began (the first at its start, each later one when the one before ended). */

@@ -63,6 +63,9 @@ beforeAll(async () => {
     if (message.type() === "error" && !EXPECTED_REFUSALS.test(message.text())) problems.push(message.text());
   });
   page.on("pageerror", (error) => problems.push(`uncaught: ${error.message}`));
+  page.on("response", (r) => {
+    if (r.status() === 404) console.log("404 at", r.url(), new Date().toISOString());
+  });
 }, 30_000);
 
 afterAll(async () => {
@@ -107,6 +110,18 @@ describe("the operator's dashboard", () => {
     const missing = await fetch(`${gateway}/dashboard/nothing-here.js`);
     expect(missing.status).toBe(404);
     expect(await missing.json()).toMatchObject({ error: { code: "not_found" } });
+  });
+
+  it("keeps the sign-in card off the screen's edges on a phone", async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      const box = await page.locator(".signin").boundingBox();
+      if (!box) throw new Error("no sign-in card");
+      expect(box.x).toBeGreaterThanOrEqual(12);
+      expect(390 - (box.x + box.width)).toBeGreaterThanOrEqual(12);
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 900 });
+    }
   });
 
   it("says so when the API cannot be reached", async () => {
@@ -293,6 +308,14 @@ describe("the operator's dashboard", () => {
     await card("2.0.0").locator("table.numbers").waitFor();
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);
+    // The fields table's last columns (counts, ignore) are on the screen, not cut off inside a scroller.
+    const field = card("2.0.0").locator('tr[data-path="body.version"]');
+    for (const label of ["counts", "ignore"]) {
+      const cell = await field.locator(`td[data-label="${label}"]`).boundingBox();
+      if (!cell) throw new Error(`the ${label} cell is not shown at 390 px`);
+      expect(cell.x + cell.width, label).toBeLessThanOrEqual(390);
+    }
+    expect(await field.locator('td[data-label="counts"]').textContent()).toBe("yes");
     await shot("dashboard-390");
     await page.setViewportSize({ width: 1280, height: 900 });
   });
@@ -349,6 +372,11 @@ describe("the operator's dashboard", () => {
       expect(lastEnd).toBeLessThanOrEqual(windowTo);
       expect(windowTo - lastEnd).toBeLessThan(60_000);
       expect(lastEnd % 60_000).toBe(0);
+    }
+
+    // The charts open on the minutes with traffic (this session's few), not on an hour of zero line.
+    for (const start of await figures.evaluateAll((all) => all.map((f) => f.getAttribute("data-first-step-start")))) {
+      expect(windowTo - Date.parse(start ?? "")).toBeLessThan(15 * 60_000);
     }
 
     // Main is in the requests and latency charts, last in the legend: drawn after (on top of) the shadows.
@@ -494,6 +522,12 @@ describe("the operator's dashboard", () => {
         : `${shown.join("\n")}\n≠ ${expected.join("\n")}`;
     };
     await expect.poll(soFar, { timeout: 12_000 }).toBe("as the API says");
+    // One verdict per version: the table row and the card say what the rollout panel says of the step.
+    const step = (await api<RolloutView>("GET", "/services/hello/rollout")).current?.verdict;
+    if (step) {
+      await expect.poll(() => row.locator("[data-verdict]").getAttribute("data-verdict")).toBe(step);
+      await expect.poll(() => verdictOf(shadow)).toBe(step);
+    }
     expect(await panel.locator("[data-step]").allTextContents()).toEqual([
       expect.stringMatching(/^5 % · running, (pass|fail|inconclusive) so far$/),
       "25 % · waiting",
@@ -541,6 +575,25 @@ describe("the operator's dashboard", () => {
           link.y >= note.y + note.height;
         expect(apart, `at ${width} px: link ${JSON.stringify(link)}, note ${JSON.stringify(note)}`).toBe(true);
       }
+      // A rollout running as it should is marked in the accent blue, not in a failure's red.
+      const colours = await row.evaluate((tr) => ({
+        note: getComputedStyle(tr.querySelector(".attention-note") as Element).color,
+        edge: getComputedStyle(tr.querySelector("td") as Element).borderLeftColor,
+      }));
+      expect(colours).toEqual({ note: "rgb(31, 95, 191)", edge: "rgb(31, 95, 191)" });
+      // Its charts: nothing to draw yet, said in words on each; the step's start marked with its share.
+      await tab(name).click();
+      await expect.poll(() => page.locator("#evidence h2").textContent()).toContain(`Evidence for ${name}`);
+      const figures = page.locator("#charts figure.chart");
+      await expect.poll(() => figures.count(), { timeout: 10_000 }).toBe(3);
+      expect(await figures.locator(".chart-empty").allTextContents()).toEqual([
+        "No requests in the complete minutes yet.",
+        "No compared requests in the complete minutes yet: no difference rate to draw.",
+        "No latency measured in the complete minutes yet.",
+      ]);
+      expect(await figures.first().getAttribute("data-rollout-steps")).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z 5$/);
+      expect(await page.locator("#rollout-steps-note").textContent()).toMatch(/canary 5 % from /);
+      await tab("hello").click();
     } finally {
       await page.setViewportSize({ width: 1280, height: 900 });
       await api("DELETE", `/services/${name}`);

@@ -59,6 +59,13 @@ describe("where a chart starts", () => {
     expect(fromFirstTraffic(quietThenBusy(), all)).toEqual([5, 6, 7, 8, 9]);
   });
 
+  it("starts at the last complete minute when the only requests are in the running one", () => {
+    const series = quietThenBusy();
+    series.main.requests = [0, 0, 0, 0, 0, 0, 0, 0, 0, 4];
+    series.versions = [];
+    expect(fromFirstTraffic(series, [0, 1, 2, 3, 4, 5, 6, 7, 8])).toEqual([8]);
+  });
+
   it("keeps a quiet minute after the first request: it is data (a drop), not a gap", () => {
     expect(fromFirstTraffic(quietThenBusy(), [6, 7, 8, 9])).toEqual([6, 7, 8, 9]);
   });
