@@ -63,9 +63,6 @@ beforeAll(async () => {
     if (message.type() === "error" && !EXPECTED_REFUSALS.test(message.text())) problems.push(message.text());
   });
   page.on("pageerror", (error) => problems.push(`uncaught: ${error.message}`));
-  page.on("response", (r) => {
-    if (r.status() === 404) console.log("404 at", r.url(), new Date().toISOString());
-  });
 }, 30_000);
 
 afterAll(async () => {
