@@ -13,6 +13,7 @@ export default defineConfig({
             "cli/test/unit/**/*.test.ts",
             "bench/test/**/*.test.ts",
             "dashboard/test/unit/**/*.test.ts",
+            "docs/**/*.test.ts",
           ],
           environment: "node",
         },
