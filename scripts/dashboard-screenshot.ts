@@ -1,4 +1,4 @@
-// Retakes docs/dashboard.png, the README's screenshot, from a realistic run: a throwaway gateway,
+// Retakes docs/dashboard.png, the dashboard guide's screenshot, from a realistic run: a throwaway gateway,
 // examples/hello origins (main, and three shadows: one that answers like main, one that changes
 // the price on a fifth of its answers, one that fails 5 % of requests with a 500), steady traffic
 // through /services/hello/ for a few minutes, then the dashboard in Chromium at 1280 px.

@@ -16,7 +16,7 @@ describe("deterministic sampling", () => {
   });
 
   it("matches the published formula on known ids, so operators can predict it", () => {
-    // Worked by hand from the formula in the README: FNV-1a 32, fmix32, mod 10000.
+    // Worked by hand from the formula in docs/proxy.md: FNV-1a 32, fmix32, mod 10000.
     expect(requestBucket("")).toBe(fmixReference(0x811c9dc5) % 10_000);
     expect(requestBucket("a")).toBe(fmixReference(Math.imul(0x811c9dc5 ^ 0x61, 0x01000193) >>> 0) % 10_000);
   });
