@@ -264,10 +264,6 @@ export async function writePolicy(
   ]);
 }
 
-export async function deletePolicy(db: Database, name: string): Promise<void> {
-  await db.delete(policies).where(eq(policies.name, name));
-}
-
 /** One statement of a D1 batch. */
 type BatchItem = Parameters<Database["batch"]>[0][number];
 

@@ -187,18 +187,6 @@ export interface VersionMetrics {
   verdict: Verdict;
 }
 
-export function versionMetrics(sql: SqlStorage, policy: EvidencePolicy, hour: EvidenceReport): VersionMetrics[] {
-  return metricsOf(
-    lifetimeParts(
-      sql,
-      hour.shadows.map((shadow) => shadow.version),
-    ),
-    [],
-    policy,
-    hour,
-  );
-}
-
 /** One shard's lifetime totals of `versions` and of noise, to be merged with the other shards'. */
 export function lifetimeParts(sql: SqlStorage, versions: string[]): LifetimeJson {
   const noise = lifetimeNoise(sql);
