@@ -85,7 +85,8 @@ export function notifyChange(current: EvidencePolicy, flags: PolicyFlags): Polic
   if (!current.notify) {
     throw new UsageError("--notify-events needs a receiver: give --notify URL too");
   }
-  return { url: current.notify.url, events };
+  // The URL is write-only (the API shows its scheme and host): without one, the stored URL is kept.
+  return { events };
 }
 
 /** The thresholds the flags set, by the API's names; checked before anything is sent. */

@@ -270,7 +270,9 @@ export const PolicySchema = v.object({
   gate: v.object(gateFields),
   notify: v.pipe(
     v.nullable(v.object({ url: v.string(), events: v.array(v.picklist(NOTIFY_EVENTS)) })),
-    v.description("Where changes of the name are POSTed as JSON events, and which; null for nowhere"),
+    v.description(
+      "Where changes of the name are POSTed as JSON events, and which; null for nowhere. The URL is write-only: shown by scheme and host only (`https://hooks.slack.com/…`)",
+    ),
   ),
 }) satisfies v.GenericSchema<PolicyResult>;
 
@@ -471,7 +473,7 @@ export const PolicyBodySchema = v.object(
         v.pipe(
           v.object(
             {
-              url: notifyUrl,
+              url: v.optional(notifyUrl),
               events: v.optional(
                 v.pipe(notifyEvents, v.metadata({ examples: [["verdict", "assign", "kill"]] })),
                 () => [...NOTIFY_EVENTS],
@@ -480,7 +482,7 @@ export const PolicyBodySchema = v.object(
             "must be an object with url and events",
           ),
           v.description(
-            "Replaces where events go: `url` is https: (or http: to loopback), `events` from verdict, assign, kill, rollout (default all); null stops them",
+            "Replaces where events go: `url` is https: (or http: to loopback), `events` from verdict, assign, kill, rollout (default all); without `url` the stored URL is kept and only the events change; null stops them",
           ),
         ),
       ),

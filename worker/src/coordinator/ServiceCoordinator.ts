@@ -16,6 +16,7 @@ import {
   toPolicyResult,
   toRecord,
   updateTrafficControls,
+  withNotifyShown,
   writePolicy,
 } from "../db/queries.ts";
 import type { RolloutRow, RolloutStepResult, StoredPolicy } from "../db/schema.ts";
@@ -23,6 +24,7 @@ import type { Env } from "../env.ts";
 import { AppError, type ErrorBody, reasonOf } from "../errors.ts";
 import { applyPolicyChange } from "../evidence/policy-change.ts";
 import type { Verdict } from "../evidence/verdict.ts";
+import { notifyTargetOf } from "../notify/target.ts";
 import type { Actor, AssignResult, PolicyChange, PolicyResult, ServiceRecord } from "../registry/records.ts";
 import { decideRolloutStart, decideRolloutTick, type RolloutSpec, stepWindow } from "../registry/rollout.ts";
 import {
@@ -225,8 +227,10 @@ export class ServiceCoordinator extends DurableObject<Env> {
         ...(stored.notify && { notify: stored.notify }),
       };
       if (notify === null) delete merged.notify;
-      else if (notify !== undefined) merged.notify = notify;
-      await writePolicy(this.#db, name, merged, change(actor, "policy", name, null, { ...changes }));
+      else if (notify !== undefined) merged.notify = notifyTargetOf(notify, stored.notify);
+      // The audit row shows the URL as the API does: by scheme and host only.
+      const detail = withNotifyShown({ ...changes, ...(merged.notify && notify && { notify: merged.notify }) });
+      await writePolicy(this.#db, name, merged, change(actor, "policy", name, null, detail));
       return toPolicyResult(await readPolicy(this.#db, name));
     });
   }

@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { AppError } from "../errors.ts";
 
 /** What a policy's `notify` may ask to be told about; `rollout` is sent once rollouts exist. */
 export const NOTIFY_EVENTS = ["verdict", "assign", "kill", "rollout"] as const;
@@ -10,7 +11,50 @@ export interface NotifyTarget {
   events: NotifyEventName[];
 }
 
+/** What stands for the hidden rest of a URL that the API shows only by scheme and host. */
+export const HIDDEN_URL_REST = "/…";
+
+/**
+ * A notification URL as the API, the audit trail and logs may show it: its scheme and host only,
+ * `https://hooks.slack.com/…`. The rest is a secret (Slack's path is its token), so the URL is
+ * write-only; the marker tells a reader (and a PUT that sends it back) that this is not the URL.
+ */
+export function shownNotifyUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    return `${url.protocol}//${url.host}${HIDDEN_URL_REST}`;
+  } catch {
+    return HIDDEN_URL_REST;
+  }
+}
+
+/** A target as it may be shown: the same events, the URL by scheme and host. */
+export const shownNotifyTarget = (target: NotifyTarget): NotifyTarget => ({
+  url: shownNotifyUrl(target.url),
+  events: target.events,
+});
+
 const URL_MAX_LENGTH = 2048;
+
+/**
+ * The target a policy change asks for. Without a URL it keeps the stored one and changes only the
+ * events: a client that has only ever seen the shown form can still narrow them.
+ */
+export function notifyTargetOf(
+  change: { url?: string; events: NotifyEventName[] },
+  stored: NotifyTarget | undefined,
+): NotifyTarget {
+  const url = change.url ?? stored?.url;
+  if (url === undefined) {
+    throw new AppError(
+      422,
+      "invalid_field",
+      "notify.url is required: no URL is stored for this name yet",
+      "notify.url",
+    );
+  }
+  return { url, events: change.events };
+}
 
 /** 127.0.0.0/8, ::1 and localhost: where plain http: is acceptable, for local development. */
 export function isLoopbackHost(hostname: string): boolean {
@@ -20,6 +64,9 @@ export function isLoopbackHost(hostname: string): boolean {
 
 /** `https:`, or `http:` to a loopback address: events carry verdicts and reasons, which stay off plain networks. */
 export function notifyUrlProblem(raw: string): string | undefined {
+  if (raw.includes(HIDDEN_URL_REST)) {
+    return "is the shown form of the stored URL (scheme and host only): give the whole URL, or leave url out to keep the stored one";
+  }
   let url: URL;
   try {
     url = new URL(raw);

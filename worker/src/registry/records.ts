@@ -40,7 +40,10 @@ export interface PolicyResult {
   /** Sample fields stored redacted besides the credential-named ones: `query.<param>`, `body.<field>`. */
   redact: string[];
   gate: Gate;
-  /** Where the name's changes are POSTed, and which; null for nowhere. */
+  /**
+   * Where the name's changes are POSTed, and which; null for nowhere. The URL is write-only: shown by
+   * scheme and host only (`https://hooks.slack.com/…`), as its path may be the receiver's secret.
+   */
   notify: NotifyTarget | null;
 }
 
@@ -54,8 +57,8 @@ export type PolicyChange = PolicyOverrides & {
   ignoreRemove?: string[];
   redactAdd?: string[];
   redactRemove?: string[];
-  /** Replaces where events go; null stops them. */
-  notify?: NotifyTarget | null;
+  /** Replaces where events go (without `url`, the stored URL is kept and only the events change); null stops them. */
+  notify?: (Omit<NotifyTarget, "url"> & { url?: string }) | null;
 };
 
 /** One change in the audit trail, as the admin API shows it. */

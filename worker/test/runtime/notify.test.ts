@@ -62,12 +62,13 @@ describe("the policy's notify", () => {
     const name = await freshName();
     const https = await setNotify(name, { url: "https://hooks.example.com/T0/B0" });
     expect(https.status).toBe(200);
+    // Shown by scheme and host only: the path is the receiver's secret.
     expect(https.body.notify).toEqual({
-      url: "https://hooks.example.com/T0/B0",
+      url: "https://hooks.example.com/…",
       events: ["verdict", "assign", "kill", "rollout"],
     });
     const local = await setNotify(name, { url: "http://127.0.0.1:9/x", events: ["kill"] });
-    expect(local.body.notify).toEqual({ url: "http://127.0.0.1:9/x", events: ["kill"] });
+    expect(local.body.notify).toEqual({ url: "http://127.0.0.1:9/…", events: ["kill"] });
     // Other policy changes leave it alone.
     expect(
       (await api<PolicyResult>("PUT", `/services/${name}/policy`, { body: { noisePercent: 3 } })).body.notify,
@@ -93,7 +94,7 @@ describe("the policy's notify", () => {
       ],
       [{ url: "https://h.example.com", events: [] }, "notify.events", "must name at least one event"],
       [{ url: "https://h.example.com", events: ["kill", "kill"] }, "notify.events", "must not name an event twice"],
-      [{ events: ["kill"] }, "notify.url", "is required"],
+      [{ events: ["kill"] }, "notify.url", "is required: no URL is stored for this name yet"],
     ];
     for (const [notify, field, problem] of cases) {
       const res = await setNotify(name, notify);
