@@ -89,3 +89,44 @@ export function isWithin(path: string, prefix: string): boolean {
   const next = path[prefix.length];
   return next === "." || next === "[";
 }
+
+/** One step of a body path: an object key, any key (`.*`), or any array index (`[]`). */
+export type PathStep = { key: string } | "*" | "[]";
+
+/**
+ * The steps of `body…` after `body`, or undefined when `path` is not a body path. `.*` is any key, as
+ * the comparison folds identifier keys to it, so a listed `body.users.*.email` covers every user.
+ */
+export function bodyPathSteps(path: string): PathStep[] | undefined {
+  if (!path.startsWith("body") || !isDifferencePath(path)) return undefined;
+  const steps: PathStep[] = [];
+  let at = "body".length;
+  while (at < path.length) {
+    const rest = path.slice(at);
+    const plain = PLAIN_SEGMENT.exec(rest);
+    if (plain) {
+      const key = plain[0].slice(1);
+      steps.push(key === FOLDED_KEY ? FOLDED_KEY : { key });
+      at += plain[0].length;
+    } else if (rest.startsWith("[]")) {
+      steps.push("[]");
+      at += 2;
+    } else {
+      const end = quotedKeyEnd(path, at + 1) ?? path.length;
+      steps.push({ key: JSON.parse(path.slice(at + 1, end - 1)) as string });
+      at = end;
+    }
+  }
+  return steps;
+}
+
+/** Whether the steps of a value's place match a listed path's: `*` stands for any key. */
+export function stepsMatch(place: readonly PathStep[], listed: readonly PathStep[]): boolean {
+  if (place.length !== listed.length) return false;
+  return listed.every((step, i) => {
+    const at = place[i];
+    if (step === "[]" || at === "[]") return step === at;
+    if (step === FOLDED_KEY) return at !== undefined;
+    return typeof at === "object" && at.key === step.key;
+  });
+}

@@ -1,10 +1,14 @@
 import type { ExchangeSample, SampleSide } from "./batch.ts";
 import { hmacSha256 } from "./hmac.ts";
+import { bodyPathSteps, type PathStep, stepsMatch } from "./paths.ts";
+import { type JsonRedaction, redactJsonText } from "./redact-json.ts";
 
 /**
  * Stored samples hold production traffic for days, so credentials never reach them: header values of
  * Authorization, Proxy-Authorization, Cookie and Set-Cookie (and of any credential-named header),
- * credential-named query parameters and JSON fields, and what the policy's `redact` list names.
+ * credential-named query parameters (OAuth's `code` and `state` too, in a query or a fragment) and
+ * JSON fields (whole, whatever they hold), anything shaped like a JWT wherever it stands, and what
+ * the policy's `redact` list names (`*` standing for any key).
  * Each is replaced by `REDACTED:<8 hex of an HMAC of the value>` under a key of this gateway, so equal
  * values still read as equal in a sample and nobody without the key can test a guess against them.
  */
@@ -42,16 +46,35 @@ const CREDENTIAL_WORDS = new Set([
   "cookie",
   "jwt",
   "otp",
+  "pass",
+  "pin",
+  "verifier",
 ]);
+
+/** Words that are a credential's name only when they are the whole name: `access`, not `accessLevel`. */
+const CREDENTIAL_NAMES = new Set(["access", "refresh"]);
+
+/** Query and fragment parameters that carry an OAuth grant, though their names are common words. */
+const OAUTH_PARAMETERS = new Set(["code", "state"]);
 
 /** Whether a header, parameter or field name is a credential's: one of its words (split at case and punctuation) is. */
 export function isCredentialName(name: string): boolean {
   const words = name
     .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
     .toLowerCase()
-    .split(/[^a-z0-9]+/);
+    .split(/[^a-z0-9]+/)
+    .filter((word) => word !== "");
+  if (words.length === 1 && CREDENTIAL_NAMES.has(words[0] ?? "")) return true;
   return words.some((word) => CREDENTIAL_WORDS.has(word));
 }
+
+/**
+ * A JWT (or JWE) wherever it stands: base64url of `{"` (`eyJ`) and at least two more dot-separated
+ * parts. Access and ID tokens turn up in bodies, redirects and headers under any name.
+ */
+const JWT = /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+){0,2}/g;
+
+const redactJwts = (text: string, key: Uint8Array): string => text.replace(JWT, (jwt) => redactedValue(key, jwt));
 
 const encoder = new TextEncoder();
 
@@ -73,15 +96,22 @@ function redactHeaders(
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
     const secret = ALWAYS_REDACTED_HEADERS.has(name.toLowerCase()) || isCredentialName(name);
-    // A Location or Link header may carry the request's own query back.
-    out[name] = secret ? redactedValue(key, value) : redactParams(value, key, queryNames, QUERY_PAIR);
+    // A Location or Link header may carry the request's own query back, or a token in its fragment.
+    out[name] = secret ? redactedValue(key, value) : redactJwts(redactParams(value, key, queryNames, QUERY_PAIR), key);
   }
   return out;
 }
 
-/** `name=value` pairs: at the start (a form body) or after `?`/`&` (a query), or only after `?`/`&` in other text. */
-const FORM_PAIR = /(^|[?&])([^=&#?\s"'<>\\]+)=([^&#\s"'<>\\]*)/g;
-const QUERY_PAIR = /([?&])([^=&#?\s"'<>\\]+)=([^&#\s"'<>\\]*)/g;
+/**
+ * `name=value` pairs: at the start (a form body) or after `?`, `&` or `#` (a query, or a fragment such as
+ * `#access_token=…`), or only after `?`, `&` or `#` in other text.
+ */
+const FORM_PAIR = /(^|[?&#])([^=&#?\s"'<>\\]+)=([^&#\s"'<>\\]*)/g;
+const QUERY_PAIR = /([?&#])([^=&#?\s"'<>\\]+)=([^&#\s"'<>\\]*)/g;
+
+/** Whether a parameter's value is a secret: a credential's name, an OAuth grant's, or a listed one (`*`: all). */
+const isSecretParameter = (name: string, listed: ReadonlySet<string>): boolean =>
+  isCredentialName(name) || OAUTH_PARAMETERS.has(name.toLowerCase()) || listed.has(name) || listed.has("*");
 
 /**
  * Credential-named and listed parameters' values redacted, wherever `name=value` pairs stand: a URL, a form
@@ -96,39 +126,23 @@ function redactParams(text: string, key: Uint8Array, listed: ReadonlySet<string>
     } catch {
       // A malformed escape: judge the name as written.
     }
-    if (!isCredentialName(name) && !listed.has(name)) return whole;
+    if (!isSecretParameter(name, listed)) return whole;
     return `${lead}${rawName}=${encodeURIComponent(redactedValue(key, rawValue))}`;
   });
 }
 
 function redactUrl(url: string, key: Uint8Array, listed: ReadonlySet<string>): string {
-  const query = url.indexOf("?");
-  if (query < 0) return url;
-  return url.slice(0, query) + redactParams(url.slice(query), key, listed);
+  const query = url.search(/[?#]/);
+  const redacted = query < 0 ? url : url.slice(0, query) + redactParams(url.slice(query), key, listed);
+  return redactJwts(redacted, key);
 }
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-
-/** Walks a parsed body; `path` is the difference path of `value` (`body`, `body.user.email`, `body.items[]`). */
-function redactJson(value: Json, path: string, key: Uint8Array, listed: ReadonlySet<string>): Json {
-  if (listed.has(path)) return redactedValue(key, JSON.stringify(value));
-  if (Array.isArray(value)) return value.map((item) => redactJson(item, `${path}[]`, key, listed));
-  if (value === null || typeof value !== "object") return value;
-  const out: { [key: string]: Json } = {};
-  for (const [name, inner] of Object.entries(value)) {
-    out[name] = isCredentialName(name)
-      ? redactedValue(key, typeof inner === "string" ? inner : JSON.stringify(inner))
-      : redactJson(inner, `${path}.${name}`, key, listed);
-  }
-  return out;
-}
-
-/** `"name": value` pairs in text that is not whole JSON (a body cut at 8 KiB): credential-named ones go. */
+/** `"name": value` pairs in text that is not JSON (a script in a page): credential-named ones go. */
 const JSON_PAIR = /("((?:[^"\\]|\\.)*)"\s*:\s*)("(?:[^"\\]|\\.)*"?|-?\d[\d.eE+-]*|true|false|null)/g;
 
-function redactJsonText(text: string, key: Uint8Array, listed: ReadonlySet<string>): string {
+function redactJsonPairs(text: string, key: Uint8Array): string {
   return text.replace(JSON_PAIR, (whole, lead: string, name: string, value: string) => {
-    if (!isCredentialName(name) && !listed.has(`body.${name}`)) return whole;
+    if (!isCredentialName(name)) return whole;
     const plain = value.startsWith('"')
       ? value.slice(1, value.endsWith('"') && value.length > 1 ? -1 : undefined)
       : value;
@@ -136,38 +150,38 @@ function redactJsonText(text: string, key: Uint8Array, listed: ReadonlySet<strin
   });
 }
 
-function parseJson(text: string): { value: Json } | undefined {
-  try {
-    return { value: JSON.parse(text) as Json };
-  } catch {
-    return undefined;
-  }
-}
+/** Secret JSON values: credential-named keys' (whatever they hold) and the listed paths'. */
+const jsonRedaction = (key: Uint8Array, listed: readonly PathStep[][]): JsonRedaction => ({
+  isSecret: (place, name) =>
+    (name !== undefined && isCredentialName(name)) || listed.some((steps) => stepsMatch(place, steps)),
+  replace: (raw) => redactedValue(key, raw),
+});
 
 function redactBody(
   side: SampleSide,
   key: Uint8Array,
-  bodyPaths: ReadonlySet<string>,
+  bodyPaths: readonly string[],
   queryNames: ReadonlySet<string>,
 ): string {
   const type = Object.entries(side.headers).find(([name]) => name.toLowerCase() === "content-type")?.[1] ?? "";
   if (type.includes("application/x-www-form-urlencoded")) {
-    const fields = new Set([...bodyPaths].map((path) => path.slice("body.".length)));
-    return redactParams(side.body, key, fields);
+    const fields = new Set(bodyPaths.map((path) => path.slice("body.".length)));
+    return redactJwts(redactParams(side.body, key, fields), key);
   }
   // First any URL the origin echoes (a link, a redirect target, the request's own URL).
   const text = redactParams(side.body, key, queryNames, QUERY_PAIR);
-  const parsed = parseJson(text);
-  if (!parsed) return redactJsonText(text, key, bodyPaths);
-  const redacted = JSON.stringify(redactJson(parsed.value, "body", key, bodyPaths));
-  // Bodies with no credential field keep their own formatting.
-  return redacted === JSON.stringify(parsed.value) ? text : redacted;
+  const listed = bodyPaths.flatMap((path) => {
+    const steps = bodyPathSteps(path);
+    return steps ? [steps] : [];
+  });
+  const json = /^\s*[[{]/.test(text) ? redactJsonText(text, jsonRedaction(key, listed)) : undefined;
+  return redactJwts(json ?? redactJsonPairs(text, key), key);
 }
 
 /** A sample as it may be stored. */
 export function redactSample(sample: ExchangeSample, { key, paths }: Redaction): ExchangeSample {
   const queryNames = new Set(paths.filter((p) => p.startsWith("query.")).map((p) => p.slice("query.".length)));
-  const bodyPaths = new Set(paths.filter((p) => p.startsWith("body")));
+  const bodyPaths = paths.filter((p) => p.startsWith("body."));
   const side = (s: SampleSide): SampleSide => ({
     ...s,
     headers: redactHeaders(s.headers, key, queryNames),

@@ -1,5 +1,6 @@
 import { describe, expect, inject, it } from "vitest";
 import type { ExchangeSample } from "../../src/evidence/batch.ts";
+import { LEAKED } from "../support/leaks.ts";
 import { api } from "./admin-client.ts";
 import { deploy, gateway, uniqueName } from "./proxy-helpers.ts";
 
@@ -49,5 +50,37 @@ describe("stored samples", () => {
     // Equal values redact equally: both sides set the same cookie and the same email.
     expect(sample.shadow.headers["set-cookie"]).toBe(sample.main.headers["set-cookie"]);
     expect(shadow.email).toBe(main.email);
+  });
+});
+
+describe("stored samples of an app that leaks like real ones", () => {
+  it("hold no OAuth code or state, fragment token, JWT, short-named credential, starred path or cut credential object", async () => {
+    const name = uniqueName("leaky");
+    await deploy(name, "1.0.0", origins.v1);
+    await deploy(name, "2.0.0", origins.v2);
+    const policy = await api("PUT", `/services/${name}/policy`, { body: { redact: ["body.profile.cards.*.number"] } });
+    expect(policy.status).toBe(200);
+
+    const query = `code=${LEAKED.code}&state=${LEAKED.state}&lang=en&hint=${LEAKED.queryJwt}`;
+    const response = await gateway(`/services/${name}/oauth/callback?${query}`, {
+      headers: { "x-request-id": `${name}-1` },
+    });
+    expect(response.status).toBe(200);
+    // The client itself gets main's answer untouched.
+    expect(response.headers.get("location")).toContain(LEAKED.fragmentToken);
+    expect(await response.json()).toMatchObject({ version: "1.0.0", pass: LEAKED.pass });
+
+    const sample = await firstSample(name, "2.0.0");
+    const stored = JSON.stringify(sample);
+    for (const [what, secret] of Object.entries(LEAKED)) expect(stored.includes(secret), what).toBe(false);
+    expect(sample.paths).toContain("body.version");
+    // What is not secret stays readable.
+    expect(sample.url).toContain("&lang=en&");
+    expect(sample.main.truncated).toBe(true);
+    expect(sample.main.headers.location).toMatch(
+      /^https:\/\/app\.example\.com\/home#access_token=REDACTED%3A[0-9a-f]{8}&expires_in=3600$/,
+    );
+    expect(sample.main.body).toContain('"brand":"visa"');
+    expect(sample.main.body).toMatch(/"credentials":"REDACTED:[0-9a-f]{8}"$/);
   });
 });

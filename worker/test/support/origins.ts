@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { freePort } from "../../../scripts/ports.ts";
+import { LEAKED } from "./leaks.ts";
 
 export { deadPort } from "../../../scripts/ports.ts";
 
@@ -245,6 +246,31 @@ async function labAnswer(
   }
 }
 
+/**
+ * An OAuth callback's answer, as real apps write them: a token in the Location's fragment, a JWT in
+ * an ordinary header and inside a sentence, credentials under short names, a card number under an id
+ * key, and an object under a credential-named key that the 8 KiB sample cut leaves unclosed.
+ */
+function leakLikeAnApp(version: string, res: ServerResponse): void {
+  const body = JSON.stringify({
+    version,
+    note: `welcome back, ${LEAKED.bodyJwt} is your session`,
+    access: LEAKED.accessJwt,
+    refresh: LEAKED.refresh,
+    pass: LEAKED.pass,
+    pin: LEAKED.pin,
+    profile: { cards: { "c-7f3a91": { number: LEAKED.cardNumber, brand: "visa" } } },
+    credentials: { hint: LEAKED.cutSecret, padding: "p".repeat(12_000) },
+  });
+  res.writeHead(200, {
+    "content-type": "application/json",
+    location: `https://app.example.com/home#access_token=${LEAKED.fragmentToken}&expires_in=3600`,
+    "x-debug": `user ${LEAKED.headerJwt}`,
+    "x-origin-version": version,
+  });
+  res.end(body);
+}
+
 /** Extra listeners a test opens on ports of its choosing, to bring a dead origin back on the same port. */
 const revived = new Map<number, Server>();
 
@@ -323,6 +349,10 @@ export async function startOrigin(behaviour: OriginBehaviour): Promise<RunningOr
         "x-origin-version": behaviour.version,
       });
       res.end(JSON.stringify({ version: behaviour.version, email: "ann@example.com", accessToken: "acc-t0k3n" }));
+      return;
+    }
+    if (url.pathname === "/oauth/callback") {
+      leakLikeAnApp(behaviour.version, res);
       return;
     }
     if (url.pathname === "/raw-text") {

@@ -30,11 +30,31 @@ describe("credential names", () => {
     "X-Auth-Token",
     "signature",
     "Authorization",
+    "pass",
+    "user_pass",
+    "pin",
+    "cardPin",
+    "access",
+    "refresh",
+    "code_verifier",
   ])("%s is a credential's", (name) => {
     expect(isCredentialName(name)).toBe(true);
   });
 
-  it.each(["author", "keyboard", "monkey", "price", "user", "tokenizer"])("%s is not", (name) => {
+  it.each([
+    "author",
+    "keyboard",
+    "monkey",
+    "price",
+    "user",
+    "tokenizer",
+    "passenger",
+    "pinned",
+    "accessLevel",
+    "refreshRate",
+    "statusCode",
+    "state",
+  ])("%s is not", (name) => {
     expect(isCredentialName(name)).toBe(false);
   });
 });
@@ -139,5 +159,104 @@ describe("redacting a sample", () => {
     const body = '{\n  "price": 10\n}';
     const out = redactSample(sample({ main: side({ "content-type": "application/json" }, body) }), redaction());
     expect(out.main.body).toBe(body);
+  });
+});
+
+/** A JWT as identity providers issue them: base64url header, payload and signature. */
+const jwt = (subject: string) =>
+  [
+    { alg: "HS256", typ: "JWT" },
+    { sub: subject, exp: 1_900_000_000 },
+  ]
+    .map((part) => btoa(JSON.stringify(part)).replaceAll("=", "").replaceAll("+", "-").replaceAll("/", "_"))
+    .concat("c2lnbmF0dXJlLW9mLXRoZS10b2tlbg")
+    .join(".");
+
+describe("redacting what real apps leak", () => {
+  const json = (body: unknown, headers: Record<string, string> = {}) =>
+    side({ "content-type": "application/json", ...headers }, JSON.stringify(body));
+
+  it("OAuth's code and state in the query, and tokens in a Location's fragment", () => {
+    const location = "https://app.example.com/cb#access_token=fr4g-t0k3n&token_type=bearer&state=st4te&expires_in=60";
+    const out = redactSample(
+      sample({
+        url: "/services/shop/oauth/callback?code=c0de-123&state=st4te&lang=en",
+        main: json({ ok: true }, { location }),
+      }),
+      redaction(),
+    );
+    expect(out.url).toMatch(
+      /^\/services\/shop\/oauth\/callback\?code=REDACTED%3A[0-9a-f]{8}&state=REDACTED%3A[0-9a-f]{8}&lang=en$/,
+    );
+    expect(out.main.headers.location).toMatch(
+      /^https:\/\/app\.example\.com\/cb#access_token=REDACTED%3A[0-9a-f]{8}&token_type=REDACTED%3A[0-9a-f]{8}&state=REDACTED%3A[0-9a-f]{8}&expires_in=60$/,
+    );
+  });
+
+  it("a JWT wherever it stands: a header of any name, the query, a string inside JSON, plain text", () => {
+    const token = jwt("ann");
+    const out = redactSample(
+      sample({
+        url: `/services/shop/verify?t=${token}`,
+        main: json({ note: `signed in with ${token} today`, nested: [{ any: token }] }, { "x-id": token }),
+        shadow: side({ "content-type": "text/plain" }, `token ${token}.`),
+      }),
+      redaction(),
+    );
+    expect(JSON.stringify(out)).not.toContain(token.split(".")[1]);
+    expect(out.main.headers["x-id"]).toMatch(REDACTED);
+    expect(JSON.parse(out.main.body).note).toMatch(/^signed in with REDACTED:[0-9a-f]{8} today$/);
+    expect(out.shadow.body).toMatch(/^token REDACTED:[0-9a-f]{8}\.$/);
+  });
+
+  it("fields named pass, pin, access and refresh, and whatever a credential-named key holds", () => {
+    const body = {
+      pass: "p4ss",
+      pin: "1234",
+      access: jwt("ann"),
+      refresh: "r3fr3sh",
+      credentials: { client: "c1", nested: ["deep-s3cr3t"] },
+      accessLevel: "admin",
+    };
+    const out = JSON.parse(redactSample(sample({ main: json(body) }), redaction()).main.body);
+    for (const field of ["pass", "pin", "access", "refresh", "credentials"])
+      expect(out[field], field).toMatch(REDACTED);
+    expect(out.accessLevel).toBe("admin");
+  });
+
+  it("a credential-named object or array cut at the sample size goes whole, to the cut", () => {
+    const cut = '{"user":"ann","tokens":["t-1","t-2",{"id":"t-3","scope":"all the wa';
+    const object = '{"id":7,"session":{"owner":"ann","data":{"cart":"c4rt-of-ann","x":[1,2';
+    const out = redactSample(
+      sample({ main: side({ "content-type": "application/json" }, cut), shadow: side({}, object) }),
+      redaction(),
+    );
+    expect(out.main.body).toMatch(/^\{"user":"ann","tokens":"REDACTED:[0-9a-f]{8}"$/);
+    expect(out.shadow.body).toMatch(/^\{"id":7,"session":"REDACTED:[0-9a-f]{8}"$/);
+  });
+
+  it("redact paths with * for any key, in whole and cut bodies", () => {
+    const body = JSON.stringify({
+      users: { "u-1": { email: "ann@example.com", name: "Ann" }, "u-2": { email: "bob@example.com", name: "Bob" } },
+      owner: { email: "kept@example.com" },
+    });
+    const paths = ["body.users.*.email"];
+    const whole = JSON.parse(redactSample(sample({ main: json(JSON.parse(body)) }), redaction(paths)).main.body);
+    expect(whole.users["u-1"].email).toMatch(REDACTED);
+    expect(whole.users["u-2"].email).toMatch(REDACTED);
+    expect(whole.users["u-2"].name).toBe("Bob");
+    expect(whole.owner.email).toBe("kept@example.com");
+    const cut = redactSample(sample({ main: side({}, body.slice(0, 60)) }), redaction(paths)).main.body;
+    expect(cut).not.toContain("ann@example.com");
+    expect(cut).toContain('"u-1":{"email":"REDACTED:');
+  });
+
+  it("keeps text that only looks like JSON, and 8 KiB of nesting, without throwing", () => {
+    const deep = "[".repeat(8192);
+    expect(redactSample(sample({ main: side({}, deep) }), redaction()).main.body).toBe(deep);
+    const page = '{ not json } <script>var cfg = {"apiKey": "k-123", "theme": "dark"}</script>';
+    const out = redactSample(sample({ main: side({ "content-type": "text/html" }, page) }), redaction()).main.body;
+    expect(out).not.toContain("k-123");
+    expect(out).toContain('"theme": "dark"');
   });
 });
