@@ -1,6 +1,7 @@
 import type { NotificationCounts } from "../coordinator/ServiceCoordinator.ts";
 import { bucketValue, type HistogramJson } from "../evidence/histogram.ts";
 import type { VersionMetrics } from "../evidence/lifetime.ts";
+import { boundedText } from "../evidence/paths.ts";
 
 /** The Prometheus text exposition format, version 0.0.4. */
 export const EXPOSITION_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -26,8 +27,15 @@ export interface NameMetrics {
   notifications?: NotificationCounts;
 }
 
-/** A label value with its backslashes, double quotes and line feeds escaped. */
-const escapeLabel = (value: string) => value.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
+/**
+ * Bytes of a label value: every value (a field path above all) comes from what origins answer, and
+ * Prometheus keeps each distinct value as a series of its own, so each is cut to this.
+ */
+export const LABEL_MAX_BYTES = 256;
+
+/** A label value within the cap, with its backslashes, double quotes and line feeds escaped. */
+const escapeLabel = (value: string) =>
+  boundedText(value, LABEL_MAX_BYTES).replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
 
 const labels = (pairs: Record<string, string>) =>
   `{${Object.entries(pairs)
@@ -81,6 +89,21 @@ function histogramLines(family: Family, pairs: Record<string, string>, json: His
   family.add("_count", pairs, total);
 }
 
+/**
+ * A version's top fields by (path, kind) as their labels read: paths that one cap makes equal are one
+ * series, summed, as an exposition must not name a series twice.
+ */
+function topFields(shadow: VersionMetrics): [[string, string], number][] {
+  const series = new Map<string, [[string, string], number]>();
+  for (const field of shadow.lifetime.fields.slice(0, TOP_FIELDS)) {
+    const path = boundedText(field.path, LABEL_MAX_BYTES);
+    const key = `${path}\n${field.kind}`;
+    const [, count] = series.get(key) ?? [[path, field.kind], 0];
+    series.set(key, [[path, field.kind], count + field.count]);
+  }
+  return [...series.values()];
+}
+
 /** Every name's metrics as one exposition: each family once, with all its series. */
 export function writeExposition(names: readonly NameMetrics[]): string {
   const copies = new Family(
@@ -127,9 +150,7 @@ export function writeExposition(names: readonly NameMetrics[]): string {
       for (const candidate of VERDICTS) {
         verdict.add("", { service, version, verdict: candidate }, candidate === shadow.verdict ? 1 : 0);
       }
-      for (const field of shadow.lifetime.fields.slice(0, TOP_FIELDS)) {
-        fields.add("", { service, version, path: field.path, kind: field.kind }, field.count);
-      }
+      for (const [[path, kind], count] of topFields(shadow)) fields.add("", { service, version, path, kind }, count);
     }
     if (sent) {
       notifications.add("", { service, result: "delivered" }, sent.delivered);

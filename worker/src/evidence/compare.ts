@@ -17,7 +17,7 @@
  * difference of kind `many`: what it did not see may differ too.
  */
 
-import { segmentOf } from "./paths.ts";
+import { boundedPath, segmentOf } from "./paths.ts";
 
 export type DiffKind = "value" | "type" | "missing" | "extra" | "length" | "many";
 
@@ -233,7 +233,7 @@ class JsonWalker {
   #path(last?: string): string {
     let path = this.#segments.join("");
     if (last !== undefined) path += last;
-    return path;
+    return boundedPath(path);
   }
 
   compare(main: unknown, shadow: unknown, depth: number): void {

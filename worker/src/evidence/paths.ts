@@ -39,10 +39,80 @@ export function isIdentifierKey(key: string): boolean {
   return (runs.length >= 2 && digits >= 2) || digits >= 4;
 }
 
-/** `.price`, `.*` for an identifier, or `["a.b"]` for a key that would otherwise read as two segments. */
+/**
+ * What a difference path (and a route) may take, in UTF-8 bytes: no more than the policy's ignore list
+ * takes, so that every path the comparison writes can be ignored. Keys and paths arrive from the
+ * wire, and signatures, ledger rows and reports hold them.
+ */
+export const PATH_MAX_BYTES = 256;
+/** A key's segment longer than this folds to `*`: a key that long is data (a URL, a blob), not a name. */
+export const SEGMENT_MAX_BYTES = 96;
+
+/** UTF-8 bytes of `text`, counted without encoding it. */
+export function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) bytes += 1;
+    else if (code < 0x800) bytes += 2;
+    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+const longerThan = (text: string, maxBytes: number): boolean =>
+  text.length > maxBytes || (text.length * 3 > maxBytes && utf8Length(text) > maxBytes);
+
+/** `.price`, `.*` for an identifier or an over-long key, or `["a.b"]` for a key that would otherwise read as two segments. */
 export function segmentOf(key: string): string {
   if (isIdentifierKey(key)) return `.${FOLDED_KEY}`;
-  return PLAIN_KEY.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+  const segment = PLAIN_KEY.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+  return longerThan(segment, SEGMENT_MAX_BYTES) ? `.${FOLDED_KEY}` : segment;
+}
+
+/**
+ * A difference path within `maxBytes`: a longer body path is cut back to its longest prefix of whole
+ * segments that fits, so the difference reads as its ancestor's, as one past the depth limit does.
+ */
+export function boundedPath(path: string, maxBytes = PATH_MAX_BYTES): string {
+  if (!longerThan(path, maxBytes)) return path;
+  const segments = bodySegments(path);
+  if (!segments) return cutToBytes(path, maxBytes);
+  let kept = "body";
+  for (const segment of segments) {
+    if (longerThan(kept + segment, maxBytes)) break;
+    kept += segment;
+  }
+  return kept;
+}
+
+/** What marks text cut at a byte cap. */
+export const CUT_MARKER = "…";
+
+/** `text` within `maxBytes`: longer text is cut and ends in `…`, so that it cannot pass for the whole. */
+export function boundedText(text: string, maxBytes: number): string {
+  if (!longerThan(text, maxBytes)) return text;
+  return cutToBytes(text, maxBytes - utf8Length(CUT_MARKER)) + CUT_MARKER;
+}
+
+/** A route (a request path) within the cap, for anything kept per route. */
+export const boundedRoute = (route: string): string => boundedText(route, PATH_MAX_BYTES);
+
+/** The longest start of `text` within `maxBytes`, never splitting a character. */
+function cutToBytes(text: string, maxBytes: number): string {
+  let bytes = 0;
+  let end = 0;
+  while (end < text.length) {
+    const pair = /[\ud800-\udbff]/.test(text[end] ?? "") ? 2 : 1;
+    const size = utf8Length(text.slice(end, end + pair));
+    if (bytes + size > maxBytes) break;
+    bytes += size;
+    end += pair;
+  }
+  return text.slice(0, end);
 }
 
 /** A lower-case header name; header names are case-insensitive, and the gateway compares them lower-cased. */
@@ -53,20 +123,26 @@ const PLAIN_SEGMENT = /^\.(?:[A-Za-z0-9_$-]+|\*)/;
 export function isDifferencePath(path: string): boolean {
   if (path === "status") return true;
   if (path.startsWith("header.")) return HEADER_NAME_PATTERN.test(path.slice("header.".length));
-  if (!path.startsWith("body")) return false;
+  return bodySegments(path) !== undefined;
+}
+
+/** The segments of a body path after `body` (`.key`, `.*`, `[]`, `["odd key"]`), or undefined when it is not one. */
+function bodySegments(path: string): string[] | undefined {
+  if (!path.startsWith("body")) return undefined;
+  const segments: string[] = [];
   let at = "body".length;
   while (at < path.length) {
     const rest = path.slice(at);
     const plain = PLAIN_SEGMENT.exec(rest);
-    if (plain) at += plain[0].length;
-    else if (rest.startsWith("[]")) at += 2;
-    else if (rest.startsWith('["')) {
-      const end = quotedKeyEnd(path, at + 1);
-      if (end === undefined) return false;
-      at = end;
-    } else return false;
+    let end: number | undefined;
+    if (plain) end = at + plain[0].length;
+    else if (rest.startsWith("[]")) end = at + 2;
+    else if (rest.startsWith('["')) end = quotedKeyEnd(path, at + 1);
+    if (end === undefined) return undefined;
+    segments.push(path.slice(at, end));
+    at = end;
   }
-  return true;
+  return segments;
 }
 
 /** Where `["…"]` starting at the quote `from` ends (after its `]`), when it holds one valid JSON string. */
@@ -98,26 +174,12 @@ export type PathStep = { key: string } | "*" | "[]";
  * the comparison folds identifier keys to it, so a listed `body.users.*.email` covers every user.
  */
 export function bodyPathSteps(path: string): PathStep[] | undefined {
-  if (!path.startsWith("body") || !isDifferencePath(path)) return undefined;
-  const steps: PathStep[] = [];
-  let at = "body".length;
-  while (at < path.length) {
-    const rest = path.slice(at);
-    const plain = PLAIN_SEGMENT.exec(rest);
-    if (plain) {
-      const key = plain[0].slice(1);
-      steps.push(key === FOLDED_KEY ? FOLDED_KEY : { key });
-      at += plain[0].length;
-    } else if (rest.startsWith("[]")) {
-      steps.push("[]");
-      at += 2;
-    } else {
-      const end = quotedKeyEnd(path, at + 1) ?? path.length;
-      steps.push({ key: JSON.parse(path.slice(at + 1, end - 1)) as string });
-      at = end;
-    }
-  }
-  return steps;
+  return bodySegments(path)?.map((segment): PathStep => {
+    if (segment === "[]") return "[]";
+    if (segment === `.${FOLDED_KEY}`) return FOLDED_KEY;
+    if (segment.startsWith(".")) return { key: segment.slice(1) };
+    return { key: JSON.parse(segment.slice(1, -1)) as string };
+  });
 }
 
 /** Whether the steps of a value's place match a listed path's: `*` stands for any key. */

@@ -1,7 +1,17 @@
 import { describe, expect, it } from "vitest";
-import type { Difference } from "../../src/evidence/compare.ts";
+import { compareAnswers, type Difference } from "../../src/evidence/compare.ts";
 import { boundDifferences } from "../../src/evidence/fields.ts";
-import { isDifferencePath, isIdentifierKey, isWithin, segmentOf } from "../../src/evidence/paths.ts";
+import {
+  boundedRoute,
+  isDifferencePath,
+  isIdentifierKey,
+  isWithin,
+  PATH_MAX_BYTES,
+  segmentOf,
+  utf8Length,
+} from "../../src/evidence/paths.ts";
+import { signatureOf } from "../../src/evidence/verdict.ts";
+import { DIFFERENCE_PATH_MAX_LENGTH } from "../../src/registry/validation.ts";
 
 describe("identifier keys", () => {
   it("fold numbers, dates, UUIDs, long hex and generated-looking keys", () => {
@@ -62,5 +72,59 @@ describe("bounded fields", () => {
     const next = boundDifferences([field(0), field(2), field(3)], known, 2);
     expect(next).toEqual([field(0), { path: "body", kind: "many" }]);
     expect(known.size).toBe(2);
+  });
+});
+
+describe("byte bounds", () => {
+  const answer = (body: unknown) => ({
+    status: 200,
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+    bodyComplete: true,
+  });
+  /** Every path is one the policy's ignore list takes, so an operator can always ignore it. */
+  const ignorable = (path: string) =>
+    isDifferencePath(path) && path.length <= DIFFERENCE_PATH_MAX_LENGTH && utf8Length(path) <= PATH_MAX_BYTES;
+
+  it("fold long keys: sixty 4 KB keys make a signature of a few KB, not 242 KB", () => {
+    const keys = Array.from({ length: 60 }, (_, i) => `${String.fromCharCode(97 + (i % 26))}${"k".repeat(4096)}${i}`);
+    const main = Object.fromEntries(keys.map((key) => [key, 1]));
+    const shadow = Object.fromEntries(keys.map((key) => [key, 2]));
+    const { differences } = compareAnswers(answer(main), answer(shadow));
+    expect(differences).toEqual([{ path: "body.*", kind: "value" }]);
+    const extra = compareAnswers(answer({}), answer(main)).differences;
+    expect(signatureOf(extra).length).toBeLessThan(1_000);
+  });
+
+  it("cut deep paths of long keys back to whole segments within the cap", () => {
+    // Forty levels of 90-byte keys (each short enough to stay a segment, é being two bytes).
+    let main: unknown = 1;
+    let shadow: unknown = 2;
+    for (let level = 0; level < 40; level++) {
+      const key = `level${"é".repeat(40)}x${"abcdefghij"[level % 10]}`;
+      main = { [key]: main, price: 1 };
+      shadow = { [key]: shadow, price: level === 39 ? 2 : 1 };
+    }
+    const { differences } = compareAnswers(answer(main), answer(shadow));
+    expect(differences.map((d) => d.path)).toContain("body.price");
+    const deep = differences.find((d) => d.path !== "body.price");
+    expect(deep?.path.startsWith('body["level')).toBe(true);
+    for (const { path } of differences) expect([path, ignorable(path)]).toEqual([path, true]);
+  });
+
+  it("keep a key's or a path's text when it fits", () => {
+    expect(segmentOf("k".repeat(90))).toBe(`.${"k".repeat(90)}`);
+    expect(segmentOf("k".repeat(200))).toBe(".*");
+    expect(segmentOf("é".repeat(60))).toBe(".*");
+  });
+
+  it("cut a long route with a marker, never inside a character", () => {
+    expect(boundedRoute("/api/users")).toBe("/api/users");
+    const long = `/api/${"é".repeat(400)}`;
+    const cut = boundedRoute(long);
+    expect(utf8Length(cut)).toBeLessThanOrEqual(PATH_MAX_BYTES);
+    expect(cut.endsWith("…")).toBe(true);
+    expect(long.startsWith(cut.slice(0, -1))).toBe(true);
+    expect(boundedRoute(`/${"😀".repeat(200)}`)).toMatch(/^\/(😀)+…$/u);
   });
 });

@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { type NameMetrics, writeExposition } from "../../src/api/prometheus.ts";
+import { LABEL_MAX_BYTES, type NameMetrics, writeExposition } from "../../src/api/prometheus.ts";
 import { LatencyHistogram } from "../../src/evidence/histogram.ts";
 import { prometheusTool } from "../support/prometheus-tools.ts";
 
@@ -72,5 +72,26 @@ describe.skipIf(promtool.skipReason !== undefined)("promtool check metrics", () 
       "",
     );
     expect(check(`${broken}daeploy_copies_total{service="x} 1\n`).code).not.toBe(0);
+  });
+});
+
+describe("label values", () => {
+  /** Each label value of the exposition, unescaped enough to count its bytes. */
+  const labelValues = (text: string) =>
+    [...text.matchAll(/="((?:[^"\\]|\\.)*)"/g)].map((match) => (match[1] ?? "").replace(/\\(.)/g, "$1"));
+
+  it("are bounded in bytes, and paths that one cap makes equal are one series, summed", () => {
+    const long = `body.${"k".repeat(5_000)}`;
+    const text = writeExposition([
+      { service: "hello", shadows: [shadow("2.0.0", [`${long}a`, `${long}b`, "body.price"])] },
+    ]);
+    const longest = Math.max(...labelValues(text).map((value) => new TextEncoder().encode(value).length));
+    expect(longest).toBeLessThanOrEqual(LABEL_MAX_BYTES);
+    const fieldLines = text.split("\n").filter((line) => line.startsWith("daeploy_field_differences_total{"));
+    expect(fieldLines).toHaveLength(2);
+    // The two long paths counted 3 and 2.
+    expect(fieldLines[0]).toMatch(/path="body\.k+…",kind="value"} 5$/);
+    expect(fieldLines[1]).toMatch(/path="body\.price",kind="value"} 1$/);
+    expect(text.length).toBeLessThan(20_000);
   });
 });
