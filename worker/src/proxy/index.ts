@@ -126,7 +126,7 @@ proxy.all("*", async (c) => {
   const upgrade = isWebSocketUpgrade(request.headers);
   const headers = forwardedHeaders(request.headers, { path, requestId, upgrade, gatewayId: key.id });
   // One of this gateway's own copies came back in (a shadow's origin leads here): main only, still marked.
-  const copyFacts: CopyFacts = { requestId, method, target: `${path.rest}${path.search}` };
+  const copyFacts: CopyFacts = { requestId, method, segment: path.segment, target: `${path.rest}${path.search}` };
   const ownCopyProof = await ownShadowProof(request.headers, copyFacts, key);
   if (ownCopyProof) markAsShadow(headers, ownCopyProof);
   const waitUntil: WaitUntil = (promise) => c.executionCtx.waitUntil(promise);

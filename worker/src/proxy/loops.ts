@@ -43,12 +43,14 @@ export const appendVia = (via: string | null, gatewayId: string): string =>
 export interface CopyFacts {
   requestId: string;
   method: string;
+  /** The service segment (`<name>` or `<name>_<version>`) the request came in on, as it carried it. */
+  segment: string;
   /** The path and query after the service's segment, as the copy carried them. */
   target: string;
 }
 
-const factsOf = ({ requestId, method, target }: CopyFacts, expiresAt: number) =>
-  `${requestId}\n${method}\n${target}\n${expiresAt}`;
+const factsOf = ({ requestId, method, segment, target }: CopyFacts, expiresAt: number) =>
+  `${requestId}\n${method}\n${segment}\n${target}\n${expiresAt}`;
 
 /** A copy with no time limit (SHADOW_TIMEOUT_MS 0) still ends with its waitUntil, at most 30 s. */
 const UNBOUNDED_COPY_MS = 30_000;
@@ -57,8 +59,9 @@ const UNBOUNDED_COPY_MS = 30_000;
 const CLOCK_SLACK_MS = 1_000;
 
 /**
- * The proof a copy carries: `<expiry ms>.<signature>` over the request id, method, path and query
- * and that expiry, the end of the copy's lifetime. Replayed on another request, or later, it proves nothing.
+ * The proof a copy carries: `<expiry ms>.<signature>` over the request id, method, service segment, path
+ * and query and that expiry, the end of the copy's lifetime. Replayed on another request, another
+ * service, or later, it proves nothing.
  */
 export async function signShadowProof(key: GatewayKey, facts: CopyFacts, lifetimeMs: number): Promise<string> {
   const expiresAt = Date.now() + (lifetimeMs > 0 ? lifetimeMs : UNBOUNDED_COPY_MS) + CLOCK_SLACK_MS;

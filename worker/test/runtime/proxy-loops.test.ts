@@ -219,6 +219,28 @@ describe("a replayed shadow proof", () => {
     }
   });
 
+  it("on another service's segment makes an ordinary, unmarked request that is mirrored as usual", async () => {
+    const name = uniqueName("replayseg");
+    const id = `${name}-1`;
+    const stolen = await copyOfRead(name, id);
+    // Another name, with the same origins: only the segment differs from the copy's own request.
+    const other = `${name}x`;
+    await deploy(other, "1.0.0", origins.v1);
+    await deploy(other, "2.0.0", origins.v2);
+    for (const segment of [other, `${name}_1.0.0`]) {
+      const before = (await seenBy(origins.v1, id)).length;
+      const replay = await gateway(`/services/${segment}/read?item=1`, { headers: stolen });
+      expect(replay.status, segment).toBe(200);
+      await replay.text();
+      const seenByMain = await seenBy(origins.v1, id);
+      expect(seenByMain, segment).toHaveLength(before + 1);
+      expect(header(seenByMain.at(-1), "x-daeploy-shadow"), segment).toBeUndefined();
+      expect(header(seenByMain.at(-1), "x-daeploy-shadow-proof"), segment).toBeUndefined();
+    }
+    // The other name's shadow got a copy of the replay, as of any ordinary request.
+    expect(await waitForSeen(origins.v2, id, 2)).toHaveLength(2);
+  });
+
   it("after its copy's lifetime makes an ordinary request that is mirrored as usual", async () => {
     const name = uniqueName("late");
     const id = `${name}-1`;
