@@ -255,7 +255,7 @@ export function verdictLine(
   if (shadow.verdict === "inconclusive") {
     const counted = outcomeCount(withOutcome(shadow), minRequests);
     const decides = shadow.reasons.at(-1) ?? "more requests are needed to decide";
-    return `${head} inconclusive (${counted}) — ${decides}; the gate lets it through with a warning`;
+    return `${head} inconclusive (${counted}) — ${escapeControls(decides)}; the gate lets it through with a warning`;
   }
   const rates = ratesOf(shadow);
   const own = shadow.latencyMs.shadow;

@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import type { AdminApiClient, AssignResult } from "../client.ts";
 import { ApiRefusal, GateRefusal } from "../errors.ts";
+import { escapeControls } from "../escape.ts";
 import { mainNumbers, verdictLine } from "../evidence.ts";
 import { listMatching } from "../listing.ts";
 import { createOutput, type Output } from "../output.ts";
@@ -27,8 +28,9 @@ async function evidenceFor(api: AdminApiClient, name: string, version: string) {
   }
 }
 
+/** Reasons name origins' fields, whose keys may hold control characters: printed escaped. */
 function sayReasons(output: Output, reasons: readonly string[]): void {
-  for (const reason of reasons) output.say.log(`  ${reason}`);
+  for (const reason of reasons) output.say.log(`  ${escapeControls(reason)}`);
 }
 
 export default defineCommand({

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { defineCommand } from "citty";
 import type { AdminApiClient, GateResult } from "../client.ts";
 import { ApiRefusal, HostUnreachable } from "../errors.ts";
+import { escapeControls } from "../escape.ts";
 import { conclusionOf, formatLeft, GATE_EXIT, isSettled, parseWait, progressOf, windowArg } from "../gating.ts";
 import { createOutput, type Output } from "../output.ts";
 import { openSession } from "../session.ts";
@@ -103,7 +104,8 @@ export default defineCommand({
     if (args.json) output.json(result);
     else {
       output.say.log(conclusionOf(result, window, isSettled(result) ? 0 : Date.now() - started));
-      for (const reason of result.reasons) output.say.log(`  ${reason}`);
+      // Reasons name origins' fields, whose keys may hold control characters.
+      for (const reason of result.reasons) output.say.log(`  ${escapeControls(reason)}`);
     }
     process.exitCode = GATE_EXIT[result.verdict];
   },

@@ -361,6 +361,12 @@ export async function startOrigin(behaviour: OriginBehaviour): Promise<RunningOr
       res.end(`${behaviour.version}: ${url.searchParams.get("text") ?? ""}`);
       return;
     }
+    if (url.pathname === "/raw-json") {
+      // A field named by whatever the client asked for, raw, holding the version: a path with bytes a terminal obeys.
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ [url.searchParams.get("key") ?? ""]: behaviour.version }));
+      return;
+    }
     if (url.pathname.endsWith("/sw.js")) {
       // A service worker script that asks for the whole origin as its scope.
       res.writeHead(200, { "content-type": "text/javascript", "service-worker-allowed": "/" });
