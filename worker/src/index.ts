@@ -3,6 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import { splitAdminHost } from "./admin-host.ts";
 import { ADMIN_API_BASE, adminApi } from "./api/routes.ts";
 import { serveDashboard } from "./dashboard/index.ts";
+import { isStorageFailure, storageUnavailable } from "./db/failure.ts";
 import type { AppEnv, Env } from "./env.ts";
 import { AppError, reasonOf } from "./errors.ts";
 import { probeAllOrigins } from "./health/cron.ts";
@@ -36,6 +37,10 @@ app.onError((error) => {
   if (error instanceof HTTPException) {
     const code = error.status === 400 ? "bad_request" : "http_error";
     return new AppError(error.status, code, error.message || "The request was refused").getResponse();
+  }
+  if (isStorageFailure(error)) {
+    console.error(JSON.stringify({ event: "storage_failed", message: reasonOf(error) }));
+    return storageUnavailable().getResponse();
   }
   console.error(
     JSON.stringify({
