@@ -458,7 +458,7 @@ export class ServiceCoordinator extends DurableObject<Env> {
       (error: unknown): Outcome<T> => {
         if (error instanceof AppError) return { ok: false, status: error.status, body: error.toBody() };
         if (!isStorageFailure(error)) throw error;
-        // D1 failed the change's one batch: nothing was written, and the caller may simply try again.
+        // D1 failed: the change's one batch was written whole or not at all; the caller may read back or retry.
         console.error(JSON.stringify({ event: "storage_failed", message: reasonOf(error) }));
         const unavailable = storageUnavailable();
         return { ok: false, status: unavailable.status, body: unavailable.toBody() };

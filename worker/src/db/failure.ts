@@ -13,14 +13,15 @@ export function isStorageFailure(error: unknown): boolean {
 }
 
 /**
- * What a client is told when D1 failed under its request: the registry's
- * writes are single D1 batches, so nothing was half-written, and the same
- * request may simply be sent again. D1's message (which may quote SQL) stays in the log.
+ * What a client is told when D1 failed under its request. Each change of the
+ * registry is one D1 batch, so it was made whole or not at all (a read after
+ * it may be what failed): the client can read the state back or send the same
+ * request again. D1's message (which may quote SQL) stays in the log.
  */
 export function storageUnavailable(): AppError {
   return new AppError(
     503,
     "storage_unavailable",
-    "The registry's database (D1) failed during this request, and nothing was changed; try again in a moment",
+    "The registry's database (D1) failed during this request; a change is made whole or not at all, so read the state back or try again in a moment",
   );
 }

@@ -1,7 +1,13 @@
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import {
+  createExecutionContext,
+  createScheduledController,
+  runInDurableObject,
+  waitOnExecutionContext,
+} from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, inject, it, vi } from "vitest";
 import type { RolloutView } from "../../src/api/schemas.ts";
+import { ServiceCoordinator } from "../../src/coordinator/ServiceCoordinator.ts";
 import worker from "../../src/index.ts";
 import type { AuditRecord, ServiceRecord } from "../../src/registry/records.ts";
 import { type ApiCall, api, deploy, recordEvidence, versionsOf } from "./admin-client.ts";
@@ -114,6 +120,32 @@ describe("D1 failing in the middle of a change", () => {
     expect(await auditOf(name)).not.toContain("kill");
     expect((await api("DELETE", `/services/${name}/2.0.0`)).status).toBe(200);
     expect(await rolloutOf(name)).toMatchObject({ state: "aborted", reasons: ["2.0.0 was killed"] });
+  });
+
+  it("assign whose read after the change fails: 503, and main moved whole, with its audit row", async () => {
+    const name = await twoVersions("freadback");
+    // D1 answers the change's batch, then fails every statement after it: the coordinator's read-back.
+    const outcome = await runInDurableObject(env.SERVICE_COORDINATOR.getByName(name), (_i, state) => {
+      let written = false;
+      const db = new Proxy(env.DB, {
+        get(target, key) {
+          if (key === "batch") {
+            return async (statements: D1PreparedStatement[]) => {
+              if (written) throw new Error("D1_ERROR: Network connection lost.");
+              written = true;
+              return target.batch(statements);
+            };
+          }
+          if (key === "prepare" && written) return () => lostD1().prepare("");
+          return Reflect.get(target, key).bind(target);
+        },
+      });
+      return new ServiceCoordinator(state, { ...env, DB: db }).assign(name, "2.0.0", true, "admin-token");
+    });
+    expect(outcome).toMatchObject({ ok: false, status: 503, body: { error: { code: "storage_unavailable" } } });
+    const versions = await versionsOf(name);
+    expect(versions.filter((v) => v.main).map((v) => v.version)).toEqual(["2.0.0"]);
+    expect(await auditOf(name)).toContain("assign");
   });
 
   it("a rollout step: the cron's write fails whole (step and canary as they were), and the next look takes it once", async () => {
