@@ -55,8 +55,13 @@ app.onError((error) => {
 export default {
   fetch: app.fetch,
   scheduled(controller, env, ctx) {
-    ctx.waitUntil(probeAllOrigins(env, new Date(controller.scheduledTime)));
-    ctx.waitUntil(watchVerdicts(env, new Date(controller.scheduledTime)));
-    ctx.waitUntil(advanceRollouts(env, new Date(controller.scheduledTime)));
+    const at = new Date(controller.scheduledTime);
+    const passes = { health: probeAllOrigins, verdicts: watchVerdicts, rollouts: advanceRollouts };
+    for (const [pass, run] of Object.entries(passes)) {
+      // A pass that cannot start (D1 down) is one log line; the other passes still run, and the next minute tries again.
+      const failed = (error: unknown) =>
+        console.error(JSON.stringify({ event: "cron_pass_failed", pass, reason: reasonOf(error) }));
+      ctx.waitUntil(run(env, at).then(() => undefined, failed));
+    }
   },
 } satisfies ExportedHandler<Env>;

@@ -193,3 +193,21 @@ describe("D1 unreachable for reads", () => {
     expect(logged.map((line) => JSON.parse(line).event)).toContain("storage_failed");
   });
 });
+
+describe("D1 unreachable for the cron", () => {
+  it("each pass (health, verdicts, rollouts) logs that it failed, and none throws out of the cron", async () => {
+    const ctx = createExecutionContext();
+    const controller = createScheduledController({ scheduledTime: Date.now(), cron: "* * * * *" });
+    worker.scheduled(controller, { ...env, DB: lostD1() }, ctx);
+    await waitOnExecutionContext(ctx);
+    const lines = logged.map((line) => JSON.parse(line));
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ event: "cron_pass_failed", pass: "health" }),
+        expect.objectContaining({ event: "cron_pass_failed", pass: "verdicts" }),
+        expect.objectContaining({ event: "rollout_pass_failed" }),
+      ]),
+    );
+    expect(lines).toHaveLength(3);
+  });
+});
