@@ -3,6 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import { splitAdminHost } from "./admin-host.ts";
 import { ADMIN_API_BASE, adminApi } from "./api/routes.ts";
 import { serveDashboard } from "./dashboard/index.ts";
+import { isStorageFailure, storageUnavailable } from "./db/failure.ts";
 import type { AppEnv, Env } from "./env.ts";
 import { AppError, reasonOf } from "./errors.ts";
 import { probeAllOrigins } from "./health/cron.ts";
@@ -37,6 +38,10 @@ app.onError((error) => {
     const code = error.status === 400 ? "bad_request" : "http_error";
     return new AppError(error.status, code, error.message || "The request was refused").getResponse();
   }
+  if (isStorageFailure(error)) {
+    console.error(JSON.stringify({ event: "storage_failed", message: reasonOf(error) }));
+    return storageUnavailable().getResponse();
+  }
   console.error(
     JSON.stringify({
       event: "unhandled_error",
@@ -50,8 +55,13 @@ app.onError((error) => {
 export default {
   fetch: app.fetch,
   scheduled(controller, env, ctx) {
-    ctx.waitUntil(probeAllOrigins(env, new Date(controller.scheduledTime)));
-    ctx.waitUntil(watchVerdicts(env, new Date(controller.scheduledTime)));
-    ctx.waitUntil(advanceRollouts(env, new Date(controller.scheduledTime)));
+    const at = new Date(controller.scheduledTime);
+    const passes = { health: probeAllOrigins, verdicts: watchVerdicts, rollouts: advanceRollouts };
+    for (const [pass, run] of Object.entries(passes)) {
+      // A pass that cannot start (D1 down) is one log line; the other passes still run, and the next minute tries again.
+      const failed = (error: unknown) =>
+        console.error(JSON.stringify({ event: "cron_pass_failed", pass, reason: reasonOf(error) }));
+      ctx.waitUntil(run(env, at).then(() => undefined, failed));
+    }
   },
 } satisfies ExportedHandler<Env>;

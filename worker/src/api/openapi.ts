@@ -26,7 +26,7 @@ export function describe(operation: Operation): MiddlewareHandler<AppEnv> {
 const EVERY_ROUTE: Record<number, string> = {
   401: "The token is missing or wrong, or the Cloudflare Access assertion was refused",
   500: "The gateway failed to handle the request",
-  503: "The admin API is disabled: the ADMIN_TOKEN secret is not set",
+  503: "The admin API is disabled (the ADMIN_TOKEN secret is not set), or D1 failed (`storage_unavailable`; a change is made whole or not at all)",
 };
 const READ_ONLY = "The read token may only read (`read_only`)";
 const WITH_INPUT: Record<number, string> = { 422: "A field is invalid; `error.field` names it" };

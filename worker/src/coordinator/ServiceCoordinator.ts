@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { isStorageFailure, storageUnavailable } from "../db/failure.ts";
 import {
   type AuditEntry,
   auditStatement,
@@ -177,16 +178,19 @@ export class ServiceCoordinator extends DurableObject<Env> {
       const mainVersion = existing.find((v) => v.main)?.version ?? null;
       const audit = change(actor, "kill", name, version ?? null, { versions, main: mainVersion });
       if (version !== undefined && !killEndsName(existing, version)) {
-        const killed = (await deleteVersion(this.#db, name, version, audit)).map(toRecord);
+        // A rollout of the killed version ends in the same D1 batch, so neither change is ever written alone.
         const rollout = await readRollout(this.#db, name);
-        if (rollout?.state === "running" && rollout.version === version) {
-          // If this write were lost, the cron would still find the version gone and abort.
-          const aborted = endRollout(rollout, "aborted", [`${version} was killed`], new Date());
-          await this.#db.batch([
-            putRollout(this.#db, aborted),
-            auditStatement(this.#db, rolloutAudit(actor, { rollout: aborted, change: "aborted" })),
-          ]);
-        }
+        const aborted =
+          rollout?.state === "running" && rollout.version === version
+            ? endRollout(rollout, "aborted", [`${version} was killed`], new Date())
+            : undefined;
+        const ending = aborted
+          ? [
+              putRollout(this.#db, aborted),
+              auditStatement(this.#db, rolloutAudit(actor, { rollout: aborted, change: "aborted" })),
+            ]
+          : [];
+        const killed = (await deleteVersion(this.#db, name, version, audit, ...ending)).map(toRecord);
         await this.#forgetEvidence(name, version);
         this.#forgetVerdicts(killed);
         return killed;
@@ -457,7 +461,11 @@ export class ServiceCoordinator extends DurableObject<Env> {
       (value): Outcome<T> => ({ ok: true, value }),
       (error: unknown): Outcome<T> => {
         if (error instanceof AppError) return { ok: false, status: error.status, body: error.toBody() };
-        throw error;
+        if (!isStorageFailure(error)) throw error;
+        // D1 failed: the change's one batch was written whole or not at all; the caller may read back or retry.
+        console.error(JSON.stringify({ event: "storage_failed", message: reasonOf(error) }));
+        const unavailable = storageUnavailable();
+        return { ok: false, status: unavailable.status, body: unavailable.toBody() };
       },
     );
   }

@@ -150,11 +150,13 @@ export async function setMain(
   ]);
 }
 
+/** Removes one version in one D1 batch with its audit row; `also` joins the batch (a rollout's end, say). */
 export async function deleteVersion(
   db: Database,
   name: string,
   version: string,
   change: AuditEntry,
+  ...also: BatchItem[]
 ): Promise<ServiceRow[]> {
   const [killed] = await db.batch([
     db
@@ -162,6 +164,7 @@ export async function deleteVersion(
       .where(and(eq(services.name, name), eq(services.version, version)))
       .returning(),
     appendAudit(db, change),
+    ...also,
   ]);
   return killed;
 }

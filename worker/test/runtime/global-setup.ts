@@ -28,6 +28,8 @@ declare module "vitest" {
     };
     /** A Cloudflare Access key set that the tests choose (see jwks-origin.ts). */
     jwks: string;
+    /** FUZZ_SEED as given to vitest (a number replays a fuzz run, `random` explores), or "". */
+    fuzzSeed: string;
   }
 }
 
@@ -56,6 +58,7 @@ export default async function setup(project: TestProject) {
   });
   const jwks = await startJwksOrigin();
   project.provide("jwks", jwks.url);
+  project.provide("fuzzSeed", process.env.FUZZ_SEED ?? "");
   return async () => {
     await Promise.all([...running.map((origin) => origin.close()), receiver.close(), jwks.close()]);
   };

@@ -169,7 +169,7 @@ async function labAnswer(
   res: ServerResponse,
   closedEarly: string[],
 ): Promise<void> {
-  const url = new URL(req.url ?? "/", "http://origin");
+  const url = new URL(`http://origin${req.url ?? "/"}`);
   const n = requestNumber(req);
   const shadow = role === "shadow";
   const json = (body: unknown, status = 200) => {
@@ -284,7 +284,8 @@ export async function startOrigin(behaviour: OriginBehaviour): Promise<RunningOr
   const closedEarly: string[] = [];
   const releases = new Releases();
   const server: Server = createServer(async (req, res) => {
-    const url = new URL(req.url ?? "/", "http://origin");
+    // Prefixed, not resolved: a request target such as "//x" is a path here, not a host.
+    const url = new URL(`http://origin${req.url ?? "/"}`);
     if (url.pathname === "/__requests") {
       const id = url.searchParams.get("id");
       const list = id ? seen.filter((r) => r.headers["x-request-id"] === id) : seen;
