@@ -15,6 +15,7 @@ const version = (v: string, main: boolean): ServiceRecord => ({
   stripHeaders: [],
   canaryPercent: 0,
   canaryKey: null,
+  canaryWrites: false,
 });
 
 describe("what kill applies to", () => {

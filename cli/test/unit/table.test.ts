@@ -15,6 +15,7 @@ const record = (overrides: Partial<ServiceRecord>): ServiceRecord => ({
   stripHeaders: [],
   canaryPercent: 0,
   canaryKey: null,
+  canaryWrites: false,
   ...overrides,
 });
 

@@ -186,7 +186,9 @@ const routes = adminApi
       success: { status: 201, description: "The new version", schema: ServiceRecordSchema },
       errors: {
         409: "This version of the name is already deployed",
-        422: "A field is invalid, or the origin did not answer the check; `error.field` names it",
+        422:
+          "A field is invalid, the origin did not answer the check, or a canary share would exceed the name's 50 " +
+          "(or be set on its first version, which is main); `error.field` names the field",
       },
     }),
     validate("json", DeployBodySchema),
@@ -268,11 +270,13 @@ const routes = adminApi
     "/services/:name/:version",
     describe({
       summary:
-        "Change the traffic controls of a version: the share and the methods of requests it receives as a shadow",
+        "Change the traffic controls of a version: what it receives as a shadow, and what it answers as a canary",
       success: { status: 200, description: "The version after the change", schema: ServiceRecordSchema },
       errors: {
         404: "The name, or this version of it, is not deployed",
-        422: "A field is invalid, or the body sets neither field; `error.field` names it",
+        422:
+          "A field is invalid, the body sets no field, a canary share is set on main, or the name's canary shares " +
+          "would add up to more than 50; `error.field` names the field",
       },
     }),
     validate("param", VersionParamSchema),
@@ -285,7 +289,7 @@ const routes = adminApi
         throw new AppError(
           422,
           "invalid_field",
-          "body must set at least one of mirrorPercent, mirrorMethods, stripHeaders, canaryPercent and canaryKey",
+          "body must set at least one of mirrorPercent, mirrorMethods, stripHeaders, canaryPercent, canaryKey and canaryWrites",
           "body",
         );
       }

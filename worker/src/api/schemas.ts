@@ -10,6 +10,7 @@ import type { AssignResult, PolicyResult, ServiceRecord } from "../registry/reco
 import {
   canaryKey,
   canaryPercent,
+  canaryWrites,
   differencePath,
   headerName,
   mirrorMethods,
@@ -33,6 +34,9 @@ const CANARY_PERCENT =
   "Share of requests (0–50, two decimals) this version answers while a shadow; main gets their copies";
 const CANARY_KEY =
   "Header whose value picks the canary's requests, so one user stays on one version; null for the request id";
+const CANARY_WRITES =
+  "Whether main also gets a marked copy of the requests this version answers as a canary that are not GET, " +
+  "HEAD or OPTIONS; only for a main that ignores marked requests (X-Daeploy-Shadow: 1), or every such write is done twice";
 const STRIP_HEADERS = "Request headers removed from the copies this version receives as a shadow (none by default)";
 
 export const ServiceRecordSchema = v.object({
@@ -47,6 +51,7 @@ export const ServiceRecordSchema = v.object({
   mirrorMethods: v.pipe(v.nullable(v.array(v.string())), v.description(MIRROR_METHODS)),
   canaryPercent: v.pipe(v.number(), v.description(CANARY_PERCENT)),
   canaryKey: v.pipe(v.nullable(v.string()), v.description(CANARY_KEY)),
+  canaryWrites: v.pipe(v.boolean(), v.description(CANARY_WRITES)),
   stripHeaders: v.pipe(v.array(v.string()), v.description(STRIP_HEADERS)),
 }) satisfies v.GenericSchema<ServiceRecord>;
 
@@ -316,6 +321,7 @@ export const DeployBodySchema = v.object(
     mirrorMethods: v.optional(v.pipe(mirrorMethods, v.description(MIRROR_METHODS)), null),
     canaryPercent: v.optional(v.pipe(canaryPercent, v.description(CANARY_PERCENT)), 0),
     canaryKey: v.optional(v.pipe(canaryKey, v.description(CANARY_KEY)), null),
+    canaryWrites: v.optional(v.pipe(canaryWrites, v.description(CANARY_WRITES)), false),
     stripHeaders: v.optional(v.pipe(strippedHeaders, v.description(STRIP_HEADERS)), []),
   },
   BODY_MUST_BE_OBJECT,
@@ -329,6 +335,7 @@ export const TrafficControlsBodySchema = v.object(
     ),
     canaryPercent: v.optional(v.pipe(canaryPercent, v.description(CANARY_PERCENT), v.metadata({ examples: [20] }))),
     canaryKey: v.optional(v.pipe(canaryKey, v.description(CANARY_KEY), v.metadata({ examples: ["x-user-id"] }))),
+    canaryWrites: v.optional(v.pipe(canaryWrites, v.description(CANARY_WRITES), v.metadata({ examples: [false] }))),
     stripHeaders: v.optional(
       v.pipe(strippedHeaders, v.description(STRIP_HEADERS), v.metadata({ examples: [["authorization", "cookie"]] })),
     ),

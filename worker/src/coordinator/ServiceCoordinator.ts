@@ -26,10 +26,18 @@ import { AppError, type ErrorBody, reasonOf } from "../errors.ts";
 import { applyPolicyChange } from "../evidence/policy-change.ts";
 import type { Verdict } from "../evidence/verdict.ts";
 import { notifyTargetOf } from "../notify/target.ts";
-import type { Actor, AssignResult, PolicyChange, PolicyResult, ServiceRecord } from "../registry/records.ts";
+import type {
+  Actor,
+  AssignResult,
+  PolicyChange,
+  PolicyResult,
+  ServiceRecord,
+  TrafficControlField,
+} from "../registry/records.ts";
 import { decideRolloutStart, decideRolloutTick, type RolloutSpec, stepWindow } from "../registry/rollout.ts";
 import {
   decideAssign,
+  decideCanaryShare,
   decideDeploy,
   decideGate,
   decideKillName,
@@ -45,11 +53,9 @@ import { readVerdict } from "./verdict-read.ts";
 export type Outcome<T> = { ok: true; value: T } | { ok: false; status: AppError["status"]; body: ErrorBody };
 
 export type DeployInput = Pick<ServiceRecord, "name" | "version" | "origin" | "status"> &
-  Partial<Pick<ServiceRecord, "mirrorPercent" | "mirrorMethods" | "stripHeaders" | "canaryPercent" | "canaryKey">>;
+  Partial<Pick<ServiceRecord, TrafficControlField>>;
 
-export type TrafficControls = Partial<
-  Pick<ServiceRecord, "mirrorPercent" | "mirrorMethods" | "stripHeaders" | "canaryPercent" | "canaryKey">
->;
+export type TrafficControls = Partial<Pick<ServiceRecord, TrafficControlField>>;
 
 /** A rollout after a call, and what that call changed of it (`null`: nothing). */
 export interface RolloutChange {
@@ -105,6 +111,7 @@ export class ServiceCoordinator extends DurableObject<Env> {
     return this.#serialised(async () => {
       const existing = await listServices(this.#db, input.name);
       const { main } = decideDeploy(existing, input.name, input.version);
+      decideCanaryShare(existing, input.name, { ...input, main, canaryPercent: input.canaryPercent ?? 0 });
       // Copies already in flight when an earlier deployment of this version was killed may have
       // landed in the ledger since; before the version exists again, nothing new can.
       if (!main) await this.#forgetEvidence(input.name, input.version);
@@ -118,6 +125,8 @@ export class ServiceCoordinator extends DurableObject<Env> {
           mirrorPercent: input.mirrorPercent ?? 100,
           mirrorMethods: input.mirrorMethods ?? null,
           stripHeaders: input.stripHeaders ?? [],
+          canaryPercent: input.canaryPercent ?? 0,
+          canaryWrites: input.canaryWrites ?? false,
         }),
       );
       return toRecord(row);
@@ -209,7 +218,11 @@ export class ServiceCoordinator extends DurableObject<Env> {
     actor: Actor,
   ): Promise<Outcome<ServiceRecord>> {
     return this.#serialised(async () => {
-      decideTrafficChange(await listServices(this.#db, name), name, version);
+      const existing = await listServices(this.#db, name);
+      const target = decideTrafficChange(existing, name, version);
+      if (changes.canaryPercent !== undefined) {
+        decideCanaryShare(existing, name, { version, main: target.main, canaryPercent: changes.canaryPercent });
+      }
       const audit = change(actor, "traffic", name, version, { ...changes });
       const row = await updateTrafficControls(this.#db, { name, version }, changes, audit);
       if (!row) throw new Error(`update of ${name} ${version} found no row`);

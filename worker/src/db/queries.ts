@@ -2,7 +2,7 @@ import { and, asc, desc, eq, lt, ne, type SQL } from "drizzle-orm";
 import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
 import { type EvidencePolicy, withDefaults } from "../evidence/verdict.ts";
 import { type NotifyTarget, shownNotifyTarget, shownNotifyUrl } from "../notify/target.ts";
-import type { Actor, AuditRecord, PolicyResult, ServiceRecord } from "../registry/records.ts";
+import type { Actor, AuditRecord, PolicyResult, ServiceRecord, TrafficControlField } from "../registry/records.ts";
 import {
   type AuditAction,
   type AuditRow,
@@ -32,6 +32,7 @@ export const toRecord = (row: ServiceRow): ServiceRecord => ({
   stripHeaders: row.stripHeaders ?? [],
   canaryPercent: row.canaryPercent,
   canaryKey: row.canaryKey ?? null,
+  canaryWrites: row.canaryWrites,
 });
 
 /** One change for the audit trail; every write below appends it in the same D1 batch as the change. */
@@ -95,7 +96,7 @@ export async function listServices(db: Database, name?: string): Promise<Service
 
 /** A record as it is first written: its times are both `now`. */
 export type NewVersion = Pick<ServiceRecord, "name" | "version" | "origin" | "main" | "status"> &
-  Partial<Pick<ServiceRecord, "mirrorPercent" | "mirrorMethods" | "stripHeaders" | "canaryPercent" | "canaryKey">> & {
+  Partial<Pick<ServiceRecord, TrafficControlField>> & {
     now: Date;
   };
 
@@ -116,6 +117,7 @@ export async function insertVersion(db: Database, v: NewVersion, change: AuditEn
         stripHeaders: v.stripHeaders,
         canaryPercent: v.canaryPercent,
         canaryKey: v.canaryKey,
+        canaryWrites: v.canaryWrites,
       })
       .returning(),
     appendAudit(db, change),
@@ -125,8 +127,9 @@ export async function insertVersion(db: Database, v: NewVersion, change: AuditEn
 }
 
 /**
- * Moves main to `version` in one D1 batch, so no reader ever sees zero or two mains. The new main's
- * canary share goes to 0: it answers everything now, and must not answer a share again if demoted.
+ * Moves main to `version` in one D1 batch, so no reader ever sees zero or two mains. Both the new
+ * and the old main's canary shares go to 0: a main has none, and a demoted main must not answer a
+ * share of requests the moment it becomes a shadow.
  * `also` joins the same batch (a rollout's end, say).
  */
 export async function setMain(
@@ -139,7 +142,7 @@ export async function setMain(
   await db.batch([
     db
       .update(services)
-      .set({ main: false })
+      .set({ main: false, canaryPercent: 0 })
       .where(and(eq(services.name, name), eq(services.main, true))),
     db
       .update(services)
@@ -197,9 +200,7 @@ export async function forgetName(
 export async function updateTrafficControls(
   db: Database,
   target: Pick<ServiceRecord, "name" | "version">,
-  changes: Partial<
-    Pick<ServiceRecord, "mirrorPercent" | "mirrorMethods" | "stripHeaders" | "canaryPercent" | "canaryKey">
-  >,
+  changes: Partial<Pick<ServiceRecord, TrafficControlField>>,
   change: AuditEntry,
 ): Promise<ServiceRow | undefined> {
   const [[row]] = await db.batch([

@@ -22,7 +22,21 @@ export interface ServiceRecord {
   canaryPercent: number;
   /** The header whose value picks the canary's requests; null for the request id. */
   canaryKey: string | null;
+  /**
+   * Whether main also gets a marked copy of the requests this version answers as a canary that are
+   * not safe (GET, HEAD, OPTIONS): only for a main that honours the copy marker, so no write is done twice.
+   */
+  canaryWrites: boolean;
 }
+
+/** The fields of a record that PATCH changes: what a version receives and answers while a shadow. */
+export type TrafficControlField =
+  | "mirrorPercent"
+  | "mirrorMethods"
+  | "stripHeaders"
+  | "canaryPercent"
+  | "canaryKey"
+  | "canaryWrites";
 
 /** What an assignment did: whether main moved, the versions after it, and the verdict the gate decided on. */
 export interface AssignResult {

@@ -1,5 +1,6 @@
 // The rules and their tags (I1–I6) are written out in docs/rules.md.
 import { AppError } from "../errors.ts";
+import { CANARY_MAX_PERCENT } from "./validation.ts";
 
 /** What a rule needs to know about one version of a name. */
 export interface VersionState {
@@ -71,8 +72,53 @@ export function killEndsName(existing: readonly VersionState[], version?: string
 }
 
 /** T1: traffic controls can change on any deployed version; they take effect while it is a shadow. */
-export function decideTrafficChange(existing: readonly VersionState[], name: string, version: string): void {
-  findVersion(existing, name, version);
+export function decideTrafficChange<V extends VersionState>(existing: readonly V[], name: string, version: string): V {
+  return findVersion(existing, name, version);
+}
+
+/** What the canary rule needs to know about one version of a name. */
+export interface CanaryState extends VersionState {
+  canaryPercent: number;
+}
+
+/** Shares are kept to two decimals; summing in hundredths keeps 0.07 + 0.03 from becoming 0.09999. */
+const hundredths = (percent: number) => Math.round(percent * 100);
+
+/**
+ * T2: the canary shares of a name's shadows add up to at most CANARY_MAX_PERCENT, and a main has
+ * none. `version` is the one being set to `canaryPercent` (a deploy's new version is not in
+ * `existing`; `main` says whether it becomes main). Lowering a share is always allowed, so a name
+ * whose stored shares already add up to more can still be brought back under the bound.
+ */
+export function decideCanaryShare(
+  existing: readonly CanaryState[],
+  name: string,
+  target: { version: string; main: boolean; canaryPercent: number },
+): void {
+  const { version, main, canaryPercent } = target;
+  if (canaryPercent <= 0) return;
+  if (main) {
+    throw new AppError(
+      422,
+      "invalid_field",
+      `canaryPercent must be 0 for ${describe(name, version)}: it is main (the first version of a name is), ` +
+        "and main answers every request no canary answers; set the share on a shadow",
+      "canaryPercent",
+    );
+  }
+  const current = existing.find((v) => v.version === version)?.canaryPercent ?? 0;
+  if (canaryPercent <= current) return;
+  const others = existing.filter((v) => !v.main && v.version !== version && v.canaryPercent > 0);
+  const total = others.reduce((sum, v) => sum + hundredths(v.canaryPercent), hundredths(canaryPercent)) / 100;
+  if (total <= CANARY_MAX_PERCENT) return;
+  const shares = [...others, { version, canaryPercent }].map((v) => `${v.version} ${v.canaryPercent} %`).join(", ");
+  throw new AppError(
+    422,
+    "invalid_field",
+    `canaryPercent ${canaryPercent} would make the canary shares of ${name} add up to ${total} % (${shares}); ` +
+      `together they may answer at most ${CANARY_MAX_PERCENT} % of its requests, so lower another canary first`,
+    "canaryPercent",
+  );
 }
 
 /** What the promotion gate knows about the version being assigned, over its window. */

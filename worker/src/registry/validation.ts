@@ -95,6 +95,9 @@ export const canaryPercent = v.pipe(
   v.check(hasAtMostTwoDecimals, "must have at most two decimals, such as 12.5 or 0.25"),
 );
 
+/** An opt-in, never a default: a copy of a write reaches a main that may not know the copy marker. */
+export const canaryWrites = v.boolean("must be true or false");
+
 /** Header names as the runtime's Headers lowercase them; a request without the header falls back to its id. */
 export const canaryKey = v.nullable(
   v.pipe(
