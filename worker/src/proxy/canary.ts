@@ -1,5 +1,9 @@
-import { isSampled, requestBucket, SAMPLING_BUCKETS } from "./sampling.ts";
+import { CANARY_MAX_PERCENT } from "../registry/validation.ts";
+import { isSampled, requestBucket } from "./sampling.ts";
 import type { ShadowControls } from "./selection.ts";
+
+/** The buckets canaries may take together: the API keeps a name's shares to this sum, and so does routing. */
+const CANARY_BUCKETS = CANARY_MAX_PERCENT * 100;
 
 /**
  * Which shadow, if any, answers a request instead of main. Each canary's key
@@ -13,6 +17,8 @@ import type { ShadowControls } from "./selection.ts";
  * sample. Canaries stack in deploy order: the first takes buckets
  * [0, p1 × 100), the next [p1 × 100, (p1 + p2) × 100), and so on, so only one
  * canary answers a request and two canaries keyed alike never share a user.
+ * Ranges end at bucket 5000 whatever the stored shares add up to (say, a
+ * rollout raised one past another's), so canaries never answer more than half.
  * A shadow marked unreachable by the health probe answers nobody.
  */
 export function chooseCanary<T extends ShadowControls>(
@@ -23,10 +29,10 @@ export function chooseCanary<T extends ShadowControls>(
   let from = 0;
   for (const shadow of shadows) {
     if (shadow.canaryPercent <= 0) continue;
-    const share = Math.round(shadow.canaryPercent * 100);
+    const to = Math.min(CANARY_BUCKETS, from + Math.round(shadow.canaryPercent * 100));
     const bucket = canaryBucket(canaryKeyOf(shadow, requestId, headers));
-    const inRange = bucket >= from && isSampled(bucket, (from + share) / 100);
-    from = Math.min(SAMPLING_BUCKETS, from + share);
+    const inRange = bucket >= from && isSampled(bucket, to / 100);
+    from = to;
     if (inRange && shadow.status !== "unreachable") return shadow;
   }
   return undefined;

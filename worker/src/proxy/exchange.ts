@@ -202,3 +202,41 @@ function shadowResult(
     sample: () => redactSample(sample(), { key: exchange.redactionKey, paths: exchange.policy.redact ?? [] }),
   };
 }
+
+/**
+ * A request main never saw: a write a canary answered, where main is not opted in for copies of
+ * writes. Each answer still counts, as `error` when it failed or answered 5xx, else as answered but
+ * not compared (there is no answer of main's to compare it with). Main counts as not failing on it,
+ * so one of main's own failures never excuses an unpaired one. Runs in waitUntil and never rejects.
+ */
+export async function recordUnpaired(
+  exchange: Exchange,
+  copies: Promise<CopyAnswer>[],
+  skipped: ShadowOutcome[],
+): Promise<void> {
+  const outcomes: ShadowOutcome[] = [];
+  try {
+    const results = copies.map(async (pending) => {
+      const copy = await pending;
+      outcomes.push(outcomeOf(copy));
+      if (copy.ok && copy.body) comparisonMemory.release(copy.body.reserved);
+      const result: ShadowResult = {
+        version: copy.version,
+        baseline: exchange.main,
+        at: Date.now(),
+        outcome: isError(copy) ? "error" : "notCompared",
+        differences: [],
+        mainError: false,
+        ...(exchange.canary === copy.version && { canary: true }),
+      };
+      evidenceBatcher.addShadow(exchange.name, result, exchange.waitUntil);
+      writeEvidenceEvent(exchange.events, exchange.name, result);
+    });
+    await Promise.all(results);
+    recordSkipped(exchange, skipped);
+  } catch (error) {
+    console.error(JSON.stringify({ event: "compare_failed", name: exchange.name, reason: reasonOf(error) }));
+  } finally {
+    logMirror(exchange.name, exchange.requestId, [...outcomes, ...skipped], exchange.mirrorLog);
+  }
+}

@@ -1,48 +1,43 @@
 import { Hono } from "hono";
-import { type GatewayConfig, readConfig } from "../config.ts";
+import { readConfig } from "../config.ts";
 import type { AppEnv } from "../env.ts";
-import { AppError, reasonOf } from "../errors.ts";
+import { AppError } from "../errors.ts";
 import { type ForwardBody, readBodyForMirroring } from "./body.ts";
-import { chooseCanary } from "./canary.ts";
-import { teeForComparison } from "./capture.ts";
-import {
-  compareExchange,
-  comparisonMemory,
-  type Exchange,
-  evidenceBatcher,
-  type MainSide,
-  recordSkipped,
-  useEvidence,
-} from "./exchange.ts";
+import { answerByCanary, pickCanary, withdrawCanary } from "./canary-answer.ts";
+import { compareExchange, comparisonMemory, recordSkipped, useEvidence } from "./exchange.ts";
 import {
   decodeSegment,
   forwardedHeaders,
   isUsableRequestId,
   markAsShadow,
-  type ServicePath,
   SHADOW_MARKER,
   SHADOW_PROOF,
   shadowHeaders,
   splitServicePath,
-  targetUrl,
 } from "./forward.ts";
+import {
+  type Copies,
+  exchangeOf,
+  type Forwarding,
+  forwardOnly,
+  type GroupRoute,
+  mainSideOf,
+  pauses,
+  type WaitUntil,
+} from "./forwarding.ts";
 import { type GatewayKey, gatewayKey } from "./gateway-key.ts";
 import { type CopyFacts, hopsThrough, signShadowProof, verifyShadowProof } from "./loops.ts";
-import { fetchMain, type Role } from "./main.ts";
 import {
-  type CopyAnswer,
   logMirror,
   mirrorToShadows,
   type NotMirroredReason,
-  outcomeOf,
   type ShadowCopy,
   type ShadowOutcome,
   SkippedCopies,
   sendCopy,
   sendShadow,
 } from "./mirror.ts";
-import { ShadowPauses } from "./pause.ts";
-import { type NoRoute, type Route, resolveRoute, type Shadow, type Target } from "./route-table.ts";
+import { type NoRoute, resolveRoute, type Shadow, type Target } from "./route-table.ts";
 import { isSampled, noiseBucket } from "./sampling.ts";
 import { pauseKey, selectShadows } from "./selection.ts";
 
@@ -74,26 +69,8 @@ async function ownShadowProof(headers: Headers, facts: CopyFacts, key: GatewayKe
   return (await verifyShadowProof(key, facts, proof)) ? proof : undefined;
 }
 
-/** Per isolate: shadows whose copies keep failing to connect are paused here. */
-const pauses = new ShadowPauses();
 /** Per isolate: the tally of requests that sent no copy at all. */
 const skippedCopies = new SkippedCopies();
-
-type WaitUntil = (promise: Promise<unknown>) => void;
-
-/** One request on its way on: what every step needs to send it to main or copy it. */
-interface Forwarding {
-  method: string;
-  headers: Headers;
-  path: ServicePath;
-  requestId: string;
-  config: GatewayConfig;
-  waitUntil: WaitUntil;
-  /** Analytics Engine, when configured: one data point per compared copy. */
-  events: AppEnv["Bindings"]["EVIDENCE_EVENTS"];
-  /** Stored samples are redacted under it (see evidence/redact.ts). */
-  redactionKey: Uint8Array;
-}
 
 /** The shadow proxy, mounted at /services: main answers, shadows get copies in the background. */
 export const proxy = new Hono<AppEnv>();
@@ -156,12 +133,12 @@ proxy.all("*", async (c) => {
 
   const compare = config.compareResponses;
   // A canary answers this request in main's place; the other shadows get copies as usual.
-  const canary = chooseCanary(shadows, requestId, request.headers);
-  const others = canary ? shadows.filter((shadow) => shadow !== canary) : shadows;
+  const { canary, others, held } = pickCanary(main.name, shadows, { method, requestId, headers: request.headers });
   const selection = selectShadows(main.name, others, { method, requestId }, pauses);
-  const skipped: ShadowOutcome[] = selection.skipped.map(({ version, reason }) => ({ version, skipped: reason }));
+  const notSent = [...held, ...selection.skipped];
+  const skipped: ShadowOutcome[] = notSent.map(({ version, reason }) => ({ version, skipped: reason }));
   if (selection.send.length === 0 && !canary) {
-    skippedCopies.add(main.name, selection.skipped, waitUntil);
+    skippedCopies.add(main.name, notSent, waitUntil);
     if (compare) recordSkipped({ name: main.name, main: main.version, waitUntil }, skipped);
     return forwardOnly(forwarding, main, "main", request.body);
   }
@@ -170,11 +147,11 @@ proxy.all("*", async (c) => {
   try {
     body = await readBodyForMirroring(request.body, request.headers.get("content-length"), config.mirrorMaxBodyBytes);
   } catch (error) {
-    withdraw(main.name, selection.send);
+    withdraw(main.name, selection.send, canary);
     throw error;
   }
   if (!body.mirrored) {
-    withdraw(main.name, selection.send);
+    withdraw(main.name, selection.send, canary);
     // A body too large to replay cannot be answered by a canary either: main answers it.
     const notSent = [...skippedAll([...(canary ? [canary] : []), ...selection.send], "body too large"), ...skipped];
     logMirror(main.name, requestId, notSent, config.mirrorLog);
@@ -195,47 +172,9 @@ proxy.all("*", async (c) => {
     timeoutMs: config.shadowTimeoutMs,
   });
   const copies = { shadows: selection.send, copy, skipped };
-  if (canary) return answerByCanary(forwarding, route, canary, body.body, copies, compare);
+  if (canary) return answerByCanary(forwarding, route, canary, body.body, copies);
   return compare ? mirrorAndCompare(forwarding, route, body.body, copies) : mirror(forwarding, main, body.body, copies);
 });
-
-/**
- * Main's (or the pinned version's) copy of the request, its answer streamed back as it arrives.
- * Main's answers are counted as main's own traffic when its headers arrive (or it fails).
- */
-function forwardOnly(forwarding: Forwarding, target: Target, role: Role, body: BodyInit | null): Promise<Response> {
-  const { method, headers, path, config } = forwarding;
-  const answer = fetchMain(
-    target,
-    role,
-    targetUrl(target.origin, path.rest, path.search),
-    { method, headers, body },
-    config.originTimeoutMs,
-  );
-  if (role === "main" && config.compareResponses) countMain(forwarding, target, answer);
-  return answer;
-}
-
-/** One request of main's own traffic; a main that could not answer counts as a 5xx. */
-function countMain(forwarding: Forwarding, target: Target, answer: Promise<Response>): void {
-  const started = Date.now();
-  const count = (status: number) => {
-    const at = Date.now();
-    evidenceBatcher.addMain(target.name, target.version, at, status, at - started, forwarding.waitUntil);
-  };
-  answer.then(
-    (response) => count(response.status),
-    () => count(0),
-  );
-}
-
-/** The copies of one request: who gets one, what it is, and who got none and why. */
-interface Copies {
-  shadows: Shadow[];
-  /** Made once main's copy has started: signing it must not delay main. */
-  copy: () => Promise<ShadowCopy>;
-  skipped: ShadowOutcome[];
-}
 
 /**
  * Main answers; every selected shadow gets its copy in the background and nothing is compared
@@ -257,7 +196,7 @@ async function mirror(forwarding: Forwarding, main: Target, body: BodyInit | nul
  */
 async function mirrorAndCompare(
   forwarding: Forwarding,
-  route: Route & { kind: "group" },
+  route: GroupRoute,
   body: BodyInit | null,
   { shadows, copy: makeCopy, skipped }: Copies,
 ): Promise<Response> {
@@ -271,27 +210,7 @@ async function mirrorAndCompare(
   // Noise: a marked copy to main itself, for a share of GET/HEAD requests chosen apart from the shadows' share.
   const learnsNoise = (method === "GET" || method === "HEAD") && isSampled(noiseBucket(requestId), policy.noisePercent);
   const twin = learnsNoise ? sendCopy(main, copy, capture) : undefined;
-  const answered = answer.then(
-    (response) => {
-      const at = Date.now();
-      // Main's compared branch gets the shadows' time limit, so a slow stream cannot hold memory for long.
-      const { client, body } = teeForComparison(response, capture.cap, capture.memory, config.shadowTimeoutMs);
-      const side: MainSide = {
-        ok: true,
-        status: response.status,
-        headers: response.headers,
-        body,
-        ms: at - mainStarted,
-        at,
-      };
-      return { client, side };
-    },
-    () => {
-      const at = Date.now();
-      const side: MainSide = { ok: false, ms: at - mainStarted, at };
-      return { client: undefined, side };
-    },
-  );
+  const answered = mainSideOf(answer, mainStarted, capture, config.shadowTimeoutMs);
   const exchange = exchangeOf(forwarding, route);
   waitUntil(
     compareExchange(
@@ -310,107 +229,8 @@ async function mirrorAndCompare(
 const skippedAll = (shadows: readonly Shadow[], reason: NotMirroredReason): ShadowOutcome[] =>
   shadows.map(({ version }) => ({ version, skipped: reason }));
 
-/** What the evidence keeps of this request beside each copy's answer, compared with main. */
-function exchangeOf(forwarding: Forwarding, { main, policy }: Route & { kind: "group" }): Exchange {
-  const { method, requestId, path, waitUntil, events, redactionKey, config } = forwarding;
-  const url = `/services/${path.segment}${path.rest}${path.search}`;
-  const base = { name: main.name, main: main.version, requestId, method, url, policy };
-  return { ...base, waitUntil, events, redactionKey, mirrorLog: config.mirrorLog };
-}
-
-/** Copies admitted by the pauses but never sent give their trial back. */
-function withdraw(name: string, shadows: readonly Shadow[]): void {
+/** Copies admitted by the pauses (and a canary by its breaker) but never sent give their trial back. */
+function withdraw(name: string, shadows: readonly Shadow[], canary: Shadow | undefined): void {
   for (const shadow of shadows) pauses.withdraw(pauseKey(name, shadow));
-}
-
-/** A copy's answer in the shape main's side of a comparison takes: how main answered the copy it got. */
-function asMainSide(answer: CopyAnswer): MainSide {
-  const at = Date.now();
-  if (!answer.ok) return { ok: false, ms: answer.ms, at };
-  const body = answer.body ?? { incomplete: "memory" as const, reserved: 0 };
-  return { ok: true, status: answer.status, headers: answer.headers, body: Promise.resolve(body), ms: answer.ms, at };
-}
-
-/**
- * The canary answers the client, and main receives the marked copy, so the
- * pair is still compared with main as the baseline (roles swap, the evidence
- * does not). A canary that cannot answer (no connection, or no headers within
- * the shadows' time limit) is counted as its error, and main answers the
- * client after all with a request of its own, unmarked, as if there were no
- * canary: the client never sees the canary's failure.
- */
-async function answerByCanary(
-  forwarding: Forwarding,
-  route: Route & { kind: "group" },
-  canary: Shadow,
-  body: Blob | null,
-  { shadows, copy: makeCopy, skipped }: Copies,
-  compare: boolean,
-): Promise<Response> {
-  const { method, headers, path, requestId, config, waitUntil } = forwarding;
-  const { main } = route;
-  const started = Date.now();
-  const answering = fetchMain(
-    canary,
-    "canary",
-    targetUrl(canary.origin, path.rest, path.search),
-    { method, headers, body },
-    config.shadowTimeoutMs,
-  ).then(
-    (response) => ({ ok: true as const, response, ms: Date.now() - started }),
-    (error: unknown) => ({ ok: false as const, error: reasonOf(error), ms: Date.now() - started }),
-  );
-  const copy = await makeCopy();
-  const capture = compare ? { cap: config.compareMaxBodyBytes, memory: comparisonMemory } : undefined;
-  const mainCopy = sendCopy(main, copy, capture);
-  const answers = shadows.map((shadow) => sendShadow(shadow, copy, pauses, capture));
-  const answered = await answering;
-  let client: Response | Promise<Response>;
-  let canaryAnswer: Promise<CopyAnswer>;
-  if (!answered.ok) {
-    const timedOut = answered.error.includes("sent no response within");
-    canaryAnswer = Promise.resolve({
-      ok: false,
-      version: canary.version,
-      error: answered.error,
-      ms: answered.ms,
-      timedOut,
-    });
-    client = forwardOnly(forwarding, main, "main", body);
-  } else if (capture) {
-    const { response } = answered;
-    const tee = teeForComparison(response, capture.cap, capture.memory, config.shadowTimeoutMs);
-    client = tee.client;
-    const { status, headers: answerHeaders } = response;
-    canaryAnswer = tee.body.then((captured) => ({
-      ok: true,
-      version: canary.version,
-      status,
-      headers: answerHeaders,
-      body: captured,
-      ms: answered.ms,
-    }));
-  } else {
-    client = answered.response;
-    const { status, headers: answerHeaders } = answered.response;
-    canaryAnswer = Promise.resolve({
-      ok: true,
-      version: canary.version,
-      status,
-      headers: answerHeaders,
-      ms: answered.ms,
-    });
-  }
-  if (compare) {
-    const exchange = { ...exchangeOf(forwarding, route), canary: canary.version };
-    waitUntil(compareExchange(exchange, mainCopy.then(asMainSide), [canaryAnswer, ...answers], undefined, skipped));
-  } else {
-    waitUntil(
-      Promise.all([canaryAnswer, ...answers]).then((all) =>
-        logMirror(main.name, requestId, [...all.map(outcomeOf), ...skipped], config.mirrorLog),
-      ),
-    );
-    waitUntil(mainCopy);
-  }
-  return client;
+  if (canary) withdrawCanary(name, canary);
 }

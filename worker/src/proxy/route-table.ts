@@ -13,8 +13,11 @@ export interface Target {
   origin: string;
 }
 
-/** A shadow with its traffic controls and the headers its copies go without, as the D1 row had them. */
-export type Shadow = Target & ShadowControls & { stripHeaders: readonly string[] };
+/**
+ * A shadow with its traffic controls, the headers its copies go without, and whether main gets
+ * copies of the writes it answers as a canary, as the D1 row had them.
+ */
+export type Shadow = Target & ShadowControls & { stripHeaders: readonly string[]; canaryWrites: boolean };
 
 /** A segment resolves to main plus its shadows and the name's policy, or to one pinned version. */
 export type Route =
@@ -55,6 +58,7 @@ function shapeRoutes(rows: ServiceRow[], policy: EvidencePolicy): NameRoutes {
         stripHeaders: row.stripHeaders ?? [],
         canaryPercent: row.canaryPercent,
         canaryKey: row.canaryKey ?? null,
+        canaryWrites: row.canaryWrites,
       });
   }
   return { group: main && { kind: "group", main, shadows, policy }, pinned };

@@ -139,7 +139,7 @@ describe("canary", () => {
     expect(onCanary).toBeLessThan(40);
   });
 
-  it("replaces a dead canary by main: no client sees an error, the canary's error rate shows it, its verdict fails", {
+  it("replaces a dead canary by main, then stops asking it: no client sees an error, its verdict fails", {
     timeout: 20_000,
   }, async () => {
     const name = uniqueName("deadcanary");
@@ -156,7 +156,10 @@ describe("canary", () => {
     expect(shadow.requests.mirrored + shadow.requests.down).toBe(120);
     expect(shadow.requests.error + shadow.requests.down).toBe(120);
     expect(shadow.confidence.errorRate.rate).toBe(1);
-    expect(shadow.requests.canary).toBe([...answeredBy.keys()].filter((id) => isSampled(canaryBucket(id), 50)).length);
+    // Its breaker stops it answering after 5 failures in a row: the rest of its share counts as down.
+    const share = [...answeredBy.keys()].filter((id) => isSampled(canaryBucket(id), 50)).length;
+    expect(shadow.requests.canary).toBeGreaterThanOrEqual(5);
+    expect(shadow.requests.canary).toBeLessThan(share);
     expect(shadow.verdict).toBe("fail");
   });
 
@@ -188,4 +191,129 @@ describe("canary", () => {
       ["2.0.0", 0],
     ]);
   });
+
+  it("keeps a name's canary shares to 50 in all, naming the field and the total, and main to none", async () => {
+    const name = uniqueName("shares");
+    await deploy(name, "1.0.0", origins.v1);
+    await deploy(name, "2.0.0", origins.v2);
+    await deploy(name, "3.0.0", origins.v3);
+    expect((await patch(name, "2.0.0", { canaryPercent: 40 })).status).toBe(200);
+    const second = await patch(name, "3.0.0", { canaryPercent: 40 });
+    expect(second.status).toBe(422);
+    const refused = ((await second.json()) as { error: { field: string; message: string } }).error;
+    expect(refused.field).toBe("canaryPercent");
+    expect(refused.message).toContain(`the canary shares of ${name} add up to 80 % (2.0.0 40 %, 3.0.0 40 %)`);
+    expect((await patch(name, "3.0.0", { canaryPercent: 10 })).status).toBe(200);
+    // A deploy is held to the same total.
+    const deployed = await gateway("/api/v1/services", {
+      method: "POST",
+      headers: ADMIN,
+      body: JSON.stringify({ name, version: "4.0.0", origin: origins.v2, check: false, canaryPercent: 0.01 }),
+    });
+    expect(deployed.status).toBe(422);
+    expect(((await deployed.json()) as { error: { message: string } }).error.message).toContain("add up to 50.01 %");
+
+    const onMain = await patch(name, "1.0.0", { canaryPercent: 20 });
+    expect(onMain.status).toBe(422);
+    const mainRefused = ((await onMain.json()) as { error: { field: string; message: string } }).error;
+    expect(mainRefused.field).toBe("canaryPercent");
+    expect(mainRefused.message).toContain("it is main");
+    expect(await shares(name)).toEqual([
+      ["1.0.0", 0],
+      ["2.0.0", 40],
+      ["3.0.0", 10],
+    ]);
+  });
+
+  it("sets an old main's share to 0 when another version is made main", async () => {
+    const name = uniqueName("oldmain");
+    await deploy(name, "1.0.0", origins.v1);
+    await deploy(name, "2.0.0", origins.v2);
+    expect((await patch(name, "2.0.0", { canaryPercent: 20 })).status).toBe(200);
+    // A main stored with a share (written before mains were refused one) must not keep it once demoted.
+    await env.DB.prepare("UPDATE services SET canary_percent = 30 WHERE name = ? AND version = '1.0.0'")
+      .bind(name)
+      .run();
+    const assigned = await gateway(`/api/v1/services/${name}/main`, {
+      method: "PUT",
+      headers: ADMIN,
+      body: JSON.stringify({ version: "2.0.0", force: true }),
+    });
+    expect(assigned.status).toBe(200);
+    expect(await shares(name)).toEqual([
+      ["1.0.0", 0],
+      ["2.0.0", 0],
+    ]);
+    const answeredBy = await sendMany(name, 40);
+    expect(new Set(answeredBy.values())).toEqual(new Set(["2.0.0"]));
+  });
+
+  it("keeps every user of a 10 % canary on it when the share grows to 30 %", { timeout: 30_000 }, async () => {
+    const name = uniqueName("growing");
+    await deploy(name, "1.0.0", origins.v1);
+    await deploy(name, "2.0.0", origins.v2);
+    expect((await patch(name, "2.0.0", { canaryPercent: 10, canaryKey: "x-user-id" })).status).toBe(200);
+    const users = Array.from({ length: 200 }, (_, i) => `user-${i}`);
+    const user = (i: number) => ({ "x-user-id": users[i] as string });
+    const onCanary = (answeredBy: Map<string, string>) =>
+      users.filter((_, i) => answeredBy.get(`canary-${i}`) === "2.0.0");
+    const atTen = onCanary(await sendMany(name, 200, user));
+    expect(atTen.length).toBeGreaterThan(5);
+    expect((await patch(name, "2.0.0", { canaryPercent: 30 })).status).toBe(200);
+    const atThirty = onCanary(await sendMany(name, 200, user));
+    expect(atThirty.filter((u) => atTen.includes(u))).toEqual(atTen);
+    expect(atThirty.length).toBeGreaterThan(atTen.length);
+  });
+
+  it("sends a canary's request through its stripHeaders, and answers only its mirrorMethods", async () => {
+    const name = uniqueName("canarycontrols");
+    await deploy(name, "1.0.0", origins.v1);
+    await deploy(name, "2.0.0", origins.v2);
+    const set = await patch(name, "2.0.0", { canaryPercent: 50, stripHeaders: ["x-api-key"], mirrorMethods: ["GET"] });
+    expect(set.status).toBe(200);
+    const ids = Array.from({ length: 200 }, (_, i) => `${name}-${i}`).filter((id) => isSampled(canaryBucket(id), 50));
+    const [getId, postId] = ids as [string, string];
+
+    const get = await gateway(`/services/${name}/item`, { headers: { "x-request-id": getId, "x-api-key": "k-1" } });
+    expect(get.headers.get("x-origin-version")).toBe("2.0.0");
+    await get.arrayBuffer();
+    const atCanary = await waitForSeenAt(origins.v2, getId);
+    expect(atCanary.map((r) => [r.headers["x-daeploy-shadow"], r.headers["x-api-key"]])).toEqual([
+      [undefined, undefined],
+    ]);
+    // Main's marked copy is main's own: the canary's stripHeaders do not apply to it.
+    expect((await waitForSeenAt(origins.v1, getId)).map((r) => r.headers["x-api-key"])).toEqual(["k-1"]);
+
+    // A POST in the canary's share, with POST outside its methods: main answers it, the canary never sees it.
+    const post = await gateway(`/services/${name}/item`, {
+      method: "POST",
+      headers: { "x-request-id": postId },
+      body: "{}",
+    });
+    expect(post.headers.get("x-origin-version")).toBe("1.0.0");
+    await post.arrayBuffer();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await seenByAt(origins.v2, postId)).toEqual([]);
+  });
 });
+
+/** Each version of a name with its canary share, through the admin API. */
+async function shares(name: string): Promise<[string, number][]> {
+  const listed = (await (await gateway(`/api/v1/services/${name}`, { headers: ADMIN })).json()) as {
+    services: { version: string; canaryPercent: number }[];
+  };
+  return listed.services.map((s) => [s.version, s.canaryPercent]);
+}
+
+async function seenByAt(origin: string, id: string): Promise<RecordedRequest[]> {
+  return (await fetch(`${new URL(origin).origin}/__requests?id=${encodeURIComponent(id)}`)).json();
+}
+
+async function waitForSeenAt(origin: string, id: string): Promise<RecordedRequest[]> {
+  const deadline = Date.now() + 3_000;
+  for (;;) {
+    const seen = await seenByAt(origin, id);
+    if (seen.length > 0 || Date.now() > deadline) return seen;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}

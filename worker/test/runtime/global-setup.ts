@@ -14,6 +14,8 @@ declare module "vitest" {
       slow: string;
       /** Destroys the socket instead of answering. */
       reset: string;
+      /** Answers `/` (the health probe) at once, every other path only after 20 s. */
+      hang: string;
       /** Server-sent events: one at once, the next after /__release?id=<x-request-id>. */
       sse: string;
       /** Answers 302 to /elsewhere. */
@@ -49,6 +51,7 @@ export default async function setup(project: TestProject) {
     dead: `http://127.0.0.1:${await deadPort()}`,
     slow: await start({ version: "slow", delayMs: 3_000 }),
     reset: await start({ version: "reset", reset: true }),
+    hang: await start({ version: "hang", hangMs: 20_000 }),
     sse: await start({ version: "sse", sse: true }),
     redirect: await start({ version: "redirect", redirectTo: "/elsewhere" }),
     ws: await start({ version: "ws", websocket: true }),

@@ -24,6 +24,8 @@ export interface OriginBehaviour {
   status?: number;
   /** Destroy the socket instead of answering. */
   reset?: boolean;
+  /** Answer `/` (the health probe) at once, and hold every other path for this long before answering. */
+  hangMs?: number;
   /** Answer every request with a 302 to this location. */
   redirectTo?: string;
   /**
@@ -337,6 +339,17 @@ export async function startOrigin(behaviour: OriginBehaviour): Promise<RunningOr
       return;
     }
     if (behaviour.delayMs) await new Promise((resolve) => setTimeout(resolve, behaviour.delayMs));
+    if (behaviour.hangMs && url.pathname !== "/") {
+      // Held until the time is up or the gateway gives up on it, whichever is first.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, behaviour.hangMs);
+        res.on("close", () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      if (res.destroyed) return;
+    }
     if (behaviour.redirectTo) {
       res.writeHead(302, { location: behaviour.redirectTo, "x-origin-version": behaviour.version });
       res.end();

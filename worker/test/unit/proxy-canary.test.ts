@@ -51,4 +51,15 @@ describe("chooseCanary", () => {
     const shadows = [shadow("2.0.0", { canaryPercent: 50, status: "unreachable" })];
     expect(ids.filter((id) => chooseCanary(shadows, id, none))).toEqual([]);
   });
+
+  it("never lets canaries answer more than half of the requests, whatever the stored shares add up to", () => {
+    // 40 + 40, as a rollout raising one canary past another could leave them.
+    const shadows = [shadow("2.0.0", { canaryPercent: 40 }), shadow("3.0.0", { canaryPercent: 40 })];
+    const picked = ids.map((id) => chooseCanary(shadows, id, none)?.version);
+    for (const [i, id] of ids.entries()) {
+      const bucket = canaryBucket(id);
+      expect(picked[i]).toBe(bucket < 4_000 ? "2.0.0" : bucket < 5_000 ? "3.0.0" : undefined);
+    }
+    expect(picked.filter((v) => v !== undefined).length / ids.length).toBeCloseTo(0.5, 1);
+  });
 });

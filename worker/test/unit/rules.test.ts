@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { AppError } from "../../src/errors.ts";
 import {
+  type CanaryState,
   decideAssign,
+  decideCanaryShare,
   decideDeploy,
   decideGate,
   decideKillName,
@@ -104,6 +106,47 @@ describe("traffic controls (T1)", () => {
   it("are 404 for an unknown version or name, saying which", () => {
     expect(refusal(() => decideTrafficChange([main("1.0.0")], "hello", "2.0.0")).code).toBe("version_not_found");
     expect(refusal(() => decideTrafficChange([], "hello", "1.0.0")).code).toBe("service_not_found");
+  });
+});
+
+describe("canary shares (T2)", () => {
+  const at = (version: string, canaryPercent: number, isMain = false): CanaryState => ({
+    version,
+    main: isMain,
+    canaryPercent,
+  });
+  const name = [at("1.0.0", 0, true), at("2.0.0", 40), at("3.0.0", 0)];
+
+  it("refuses shares that would add up to more than 50, naming the field, the total and each share", () => {
+    const error = refusal(() => decideCanaryShare(name, "hello", { version: "3.0.0", main: false, canaryPercent: 40 }));
+    expect(error.status).toBe(422);
+    expect(error.field).toBe("canaryPercent");
+    expect(error.message).toContain("add up to 80 % (2.0.0 40 %, 3.0.0 40 %)");
+    expect(error.message).toContain("at most 50 %");
+  });
+
+  it("takes shares up to exactly 50, in hundredths (0.07 + 49.93 is 50, not 50.00000000000001)", () => {
+    expect(() => decideCanaryShare(name, "hello", { version: "3.0.0", main: false, canaryPercent: 10 })).not.toThrow();
+    const fine = [at("1.0.0", 0, true), at("2.0.0", 0.07)];
+    expect(() =>
+      decideCanaryShare(fine, "hello", { version: "3.0.0", main: false, canaryPercent: 49.93 }),
+    ).not.toThrow();
+  });
+
+  it("counts a version's own share once: raising 2.0.0 from 40 to 50 is fine", () => {
+    expect(() => decideCanaryShare(name, "hello", { version: "2.0.0", main: false, canaryPercent: 50 })).not.toThrow();
+  });
+
+  it("always lets a share go down, even when the stored shares are over the bound", () => {
+    const over = [at("1.0.0", 0, true), at("2.0.0", 40), at("3.0.0", 40)];
+    expect(() => decideCanaryShare(over, "hello", { version: "3.0.0", main: false, canaryPercent: 20 })).not.toThrow();
+  });
+
+  it("refuses any share on main, 0 aside", () => {
+    const error = refusal(() => decideCanaryShare(name, "hello", { version: "1.0.0", main: true, canaryPercent: 5 }));
+    expect([error.status, error.field]).toEqual([422, "canaryPercent"]);
+    expect(error.message).toContain("it is main");
+    expect(() => decideCanaryShare(name, "hello", { version: "1.0.0", main: true, canaryPercent: 0 })).not.toThrow();
   });
 });
 
