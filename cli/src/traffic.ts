@@ -59,12 +59,23 @@ export function parseCanaryKey(text: string | undefined): string | null | undefi
   return key === "request-id" ? null : key;
 }
 
+/** `on` or `off` (also yes/no, true/false) for an opt-in; anything else is one line naming the flag. */
+export function parseOnOff(flag: string, text: string | undefined): boolean | undefined {
+  if (text === undefined) return undefined;
+  const word = text.trim().toLowerCase();
+  if (["on", "yes", "true"].includes(word)) return true;
+  if (["off", "no", "false"].includes(word)) return false;
+  throw new UsageError(`--${flag} takes on or off, e.g. --${flag} off; got ${JSON.stringify(text)}`);
+}
+
 /** One line saying what a version receives while it is a shadow, and what share it answers as a canary. */
 export function describeTrafficControls(record: ServiceRecord): string {
   const methods = record.mirrorMethods === null ? "every method" : `methods ${record.mirrorMethods.join(", ")}`;
   const stripped = record.stripHeaders.length > 0 ? `, copies without ${record.stripHeaders.join(", ")}` : "";
   const when = record.main ? " (they apply once it is a shadow; main gets everything)" : "";
   const key = record.canaryKey === null ? "the request id" : `the ${record.canaryKey} header`;
-  const canary = record.canaryPercent > 0 ? `; answers ${record.canaryPercent}% as a canary, picked by ${key}` : "";
+  const writes = record.canaryWrites ? " (main gets marked copies of its writes too)" : "";
+  const canary =
+    record.canaryPercent > 0 ? `; answers ${record.canaryPercent}% as a canary, picked by ${key}${writes}` : "";
   return `Traffic controls of ${record.name} ${record.version}: ${record.mirrorPercent}% of requests, ${methods}${stripped}${canary}${when}`;
 }

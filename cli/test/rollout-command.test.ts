@@ -47,6 +47,35 @@ describe("canary flags", () => {
   });
 });
 
+describe("canary writes", () => {
+  it("mirror --canary-writes on opts in, off opts out, and ls --json shows it; a typo is one line", async () => {
+    const on = await asUser(["mirror", name, "2.0.0", "--canary", "10", "--canary-writes", "on"]);
+    expect(on.code, on.stderr).toBe(0);
+    expect(on.out).toContain(
+      `Traffic controls of ${name} 2.0.0: 100% of requests, every method; answers 10% as a canary, picked by the request id (main gets marked copies of its writes too)`,
+    );
+    const off = await asUser(["mirror", name, "2.0.0", "--canary", "0", "--canary-writes", "off"]);
+    expect(off.code, off.stderr).toBe(0);
+    const listed = await asUser(["ls", name, "2.0.0", "--json"]);
+    expect(JSON.parse(listed.stdout).services).toMatchObject([
+      { version: "2.0.0", canaryPercent: 0, canaryWrites: false },
+    ]);
+    const typo = await asUser(["mirror", name, "2.0.0", "--canary-writes", "maybe"]);
+    expect(typo.code).toBe(1);
+    expect(typo.err).toEqual(['--canary-writes takes on or off, e.g. --canary-writes off; got "maybe"']);
+  });
+
+  it("mirror refuses a share that would take the name's canaries past 50 %, naming the total", async () => {
+    const hello3 = await startHello("3.0.0");
+    hellos.push(hello3);
+    expect((await asUser(["deploy", name, "3.0.0", hello3.url, "--canary", "40"])).code).toBe(0);
+    const refused = await asUser(["mirror", name, "2.0.0", "--canary", "40"]);
+    expect(refused.code).toBe(1);
+    expect(refused.err[0]).toContain(`canaryPercent 40 would make the canary shares of ${name} add up to 80 %`);
+    expect((await asUser(["kill", name, "3.0.0", "--yes"])).code).toBe(0);
+  });
+});
+
 describe("rollout", () => {
   it("starts, refuses a second, shows its progress, and aborts", async () => {
     const started = await asUser(["rollout", name, "2.0.0", "--steps", "5,25,50", "--every", "10m"]);

@@ -2,7 +2,14 @@ import { defineCommand } from "citty";
 import { createOutput } from "../output.ts";
 import { openSession } from "../session.ts";
 import { formatServiceTable } from "../table.ts";
-import { describeTrafficControls, parseCanaryKey, parseHeaderList, parseMethods, parsePercent } from "../traffic.ts";
+import {
+  describeTrafficControls,
+  parseCanaryKey,
+  parseHeaderList,
+  parseMethods,
+  parseOnOff,
+  parsePercent,
+} from "../traffic.ts";
 import { connectionArgs, jsonArg, serviceArgs } from "./args.ts";
 
 export default defineCommand({
@@ -44,6 +51,12 @@ export default defineCommand({
       valueHint: "header|request-id",
       description: "Header whose value picks the canary's requests (default: the request id)",
     },
+    "canary-writes": {
+      type: "string",
+      valueHint: "on|off",
+      description:
+        "Whether main also gets a marked copy of the writes it answers as a canary (default off: a write is done once)",
+    },
     ...jsonArg,
     ...connectionArgs,
   },
@@ -52,6 +65,7 @@ export default defineCommand({
     const mirrorMethods = parseMethods("mirror-methods", args["mirror-methods"]);
     const canaryPercent = parsePercent("canary", args.canary);
     const canaryKey = parseCanaryKey(args["canary-key"]);
+    const canaryWrites = parseOnOff("canary-writes", args["canary-writes"]);
     const stripHeaders = parseHeaderList(args.strip);
     const output = createOutput({ json: args.json });
     const api = await openSession(args, output);
@@ -66,10 +80,11 @@ export default defineCommand({
       ...(stripHeaders !== undefined && { stripHeaders }),
       ...(canaryPercent !== undefined && { canaryPercent }),
       ...(canaryKey !== undefined && { canaryKey }),
+      ...(canaryWrites !== undefined && { canaryWrites }),
     });
     output.say.log("Service deployed successfully");
     // Controls that differ from Daeploy's "every request" are said back, so a typo'd share is seen at once.
-    const controls = [mirrorPercent, mirrorMethods, stripHeaders, canaryPercent, canaryKey];
+    const controls = [mirrorPercent, mirrorMethods, stripHeaders, canaryPercent, canaryKey, canaryWrites];
     if (controls.some((c) => c !== undefined)) output.say.log(describeTrafficControls(record));
     if (args.json) output.json(record);
     else output.say.log(formatServiceTable([record], output));

@@ -5,7 +5,14 @@ import { listMatching } from "../listing.ts";
 import { createOutput } from "../output.ts";
 import { openSession } from "../session.ts";
 import { formatServiceTable } from "../table.ts";
-import { describeTrafficControls, parseCanaryKey, parseHeaderList, parseMethods, parsePercent } from "../traffic.ts";
+import {
+  describeTrafficControls,
+  parseCanaryKey,
+  parseHeaderList,
+  parseMethods,
+  parseOnOff,
+  parsePercent,
+} from "../traffic.ts";
 import { connectionArgs, jsonArg, serviceArgs } from "./args.ts";
 
 export default defineCommand({
@@ -42,6 +49,12 @@ export default defineCommand({
       valueHint: "header|request-id",
       description: "Header whose value picks the canary's requests, so one user stays on one version",
     },
+    "canary-writes": {
+      type: "string",
+      valueHint: "on|off",
+      description:
+        "Whether main also gets a marked copy of the writes (not GET, HEAD, OPTIONS) it answers as a canary; only for a main that ignores X-Daeploy-Shadow requests",
+    },
     ...jsonArg,
     ...connectionArgs,
   },
@@ -50,6 +63,7 @@ export default defineCommand({
     const mirrorMethods = parseMethods("methods", args.methods);
     const canaryPercent = parsePercent("canary", args.canary);
     const canaryKey = parseCanaryKey(args["canary-key"]);
+    const canaryWrites = parseOnOff("canary-writes", args["canary-writes"]);
     const stripHeaders = parseHeaderList(args.strip);
     const output = createOutput({ json: args.json });
     const api = await openSession(args, output);
@@ -61,6 +75,7 @@ export default defineCommand({
       ...(stripHeaders !== undefined && { stripHeaders }),
       ...(canaryPercent !== undefined && { canaryPercent }),
       ...(canaryKey !== undefined && { canaryKey }),
+      ...(canaryWrites !== undefined && { canaryWrites }),
     };
     if (Object.keys(changes).length === 0) {
       [record] = await listMatching(api, name, version);

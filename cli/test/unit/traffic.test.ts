@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ServiceRecord } from "../../src/client.ts";
-import { describeTrafficControls, parseMethods, parsePercent } from "../../src/traffic.ts";
+import { describeTrafficControls, parseMethods, parseOnOff, parsePercent } from "../../src/traffic.ts";
 
 const record = (overrides: Partial<ServiceRecord>): ServiceRecord => ({
   name: "hello",
@@ -49,6 +49,26 @@ describe("traffic-control flags", () => {
     );
     expect(describeTrafficControls(record({ main: true }))).toBe(
       "Traffic controls of hello 2.0.0: 100% of requests, every method (they apply once it is a shadow; main gets everything)",
+    );
+  });
+});
+
+describe("--canary-writes", () => {
+  it("takes on or off (yes/no, true/false, any case), and says what to type otherwise", () => {
+    expect(["on", "Yes", "TRUE"].map((word) => parseOnOff("canary-writes", word))).toEqual([true, true, true]);
+    expect(["off", "no", "False"].map((word) => parseOnOff("canary-writes", word))).toEqual([false, false, false]);
+    expect(parseOnOff("canary-writes", undefined)).toBeUndefined();
+    expect(() => parseOnOff("canary-writes", "1")).toThrow(
+      '--canary-writes takes on or off, e.g. --canary-writes off; got "1"',
+    );
+  });
+
+  it("is said back beside the canary share when on", () => {
+    expect(describeTrafficControls(record({ canaryPercent: 10, canaryWrites: true }))).toBe(
+      "Traffic controls of hello 2.0.0: 100% of requests, every method; answers 10% as a canary, picked by the request id (main gets marked copies of its writes too)",
+    );
+    expect(describeTrafficControls(record({ canaryPercent: 10 }))).toBe(
+      "Traffic controls of hello 2.0.0: 100% of requests, every method; answers 10% as a canary, picked by the request id",
     );
   });
 });
