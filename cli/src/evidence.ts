@@ -210,13 +210,13 @@ export function formatFailures(report: EvidenceReport): string[] {
   return blocks;
 }
 
-/** Canary pairs are compared like mirrored ones; the count says how many requests each shadow answered. */
+/** Canary requests are counted like mirrored ones; the count says how many requests each shadow answered. */
 export function formatCanaryPairs(report: EvidenceReport): string[] {
   return report.shadows
     .filter((shadow) => shadow.requests.canary > 0)
     .map(
       ({ version, requests }) =>
-        `${version} answered ${formatCount(requests.canary)} of its ${formatCount(requests.mirrored)} pairs as a canary (main got those as copies)`,
+        `${version} answered ${formatCount(requests.canary)} of its ${formatCount(requests.mirrored)} requests as a canary (main got copies of the reads, of writes only with canaryWrites)`,
     );
 }
 

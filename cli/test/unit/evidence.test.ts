@@ -218,7 +218,7 @@ describe("under the table", () => {
   it("counts a canary's pairs in the tables' number format, and says nothing of shadows that answered nobody", () => {
     const canary = shadow({ requests: { ...requests({ same: 1614 }), canary: 111 } });
     expect(formatCanaryPairs(report([canary, shadow({ version: "3.0.0" })]))).toEqual([
-      "2.0.0 answered 111 of its 1,614 pairs as a canary (main got those as copies)",
+      "2.0.0 answered 111 of its 1,614 requests as a canary (main got copies of the reads, of writes only with canaryWrites)",
     ]);
   });
 

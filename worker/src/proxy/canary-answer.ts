@@ -153,7 +153,7 @@ async function canaryFailed(
   if (!fallBack) {
     const capture = config.compareResponses;
     waitUntil(capture ? recordUnpaired(exchange, all, skipped) : logOutcomes(exchange, all, skipped));
-    return notRepeated(route.main.name, canary, method, failure).getResponse();
+    return notRepeated(route.main.name, canary, method, failure, config.shadowTimeoutMs).getResponse();
   }
   const started = Date.now();
   const answer = forwardOnly(forwarding, route.main, "main", body);
@@ -177,13 +177,19 @@ async function canaryFailed(
 }
 
 /** The client's answer when a canary may have acted on a request that must not be sent twice. */
-function notRepeated(name: string, canary: Shadow, method: string, failure: CanaryFailure): AppError {
+function notRepeated(
+  name: string,
+  canary: Shadow,
+  method: string,
+  failure: CanaryFailure,
+  timeoutMs: number,
+): AppError {
   const who = `canary ${canary.version} of ${name}`;
   const why =
     `a ${method} is not idempotent and the canary may have acted on it, so it was not sent to main as well; ` +
     "check whether it took effect before sending it again";
   if (failure.timedOut) {
-    return new AppError(504, "canary_timeout", `The ${who} sent no response within ${failure.ms} ms; ${why}`);
+    return new AppError(504, "canary_timeout", `The ${who} sent no response within ${timeoutMs} ms; ${why}`);
   }
   return new AppError(502, "canary_failed", `The ${who} broke off before answering (${failure.error}); ${why}`);
 }
