@@ -253,6 +253,23 @@ describe("a canary's circuit breaker", () => {
     const shadow = await shadowReport(name, "2.0.0", 25);
     expect([shadow.requests.error, shadow.requests.down, shadow.requests.canary]).toEqual([5, 20, 5]);
   });
+
+  it("a canary answering 503 to everyone: its users get 5 of its answers, then main's", {
+    timeout: 20_000,
+  }, async () => {
+    const name = uniqueName("breaker5xx");
+    await deploy(name, "1.0.0", origins.v1);
+    await deploy(name, "2.0.0", origins.v3);
+    await patch(name, "2.0.0", { canaryPercent: 50 });
+    const statuses: number[] = [];
+    for (const id of canaryIds(name, 15)) {
+      const response = await gateway(`/services/${name}/item`, { headers: { "x-request-id": id } });
+      await response.arrayBuffer();
+      statuses.push(response.status);
+    }
+    // A canary's HTTP answer is its answer, a 5xx too; 5 in a row and main answers its share for a while.
+    expect(statuses).toEqual([...Array(5).fill(503), ...Array(10).fill(200)]);
+  });
 });
 
 /** Polls until an origin has recorded `count` requests of a name. */
