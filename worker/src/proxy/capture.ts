@@ -49,9 +49,19 @@ function unreadable(headers: Headers, cap: number): CapturedBody["incomplete"] {
   return undefined;
 }
 
+/** Whether the runtime hands over the bytes as sent: it undoes any other Content-Encoding as it reads. */
+function decodedAsSent(headers: Headers): boolean {
+  const encoding = headers.get("content-encoding")?.trim().toLowerCase();
+  return encoding === undefined || encoding === "" || encoding === "identity";
+}
+
+/**
+ * What a body may hold once decoded: its declared length when nothing decodes it, else the cap
+ * (a 100 KiB gzip answer can decode to 100 MiB; reading stops at the cap either way).
+ */
 function reservation(headers: Headers, cap: number): number {
   const length = Number(headers.get("content-length") ?? Number.NaN);
-  return Number.isFinite(length) && length >= 0 ? length : cap;
+  return Number.isFinite(length) && length >= 0 && decodedAsSent(headers) ? length : cap;
 }
 
 /**
@@ -99,21 +109,6 @@ export async function readCapped(body: ReadableStream<Uint8Array>, cap: number, 
   return { bytes, reserved: 0 };
 }
 
-const declaresLength = (headers: Headers): boolean => headers.get("content-length") !== null;
-
-/**
- * A body whose length the origin declared (within the cap, or it would not be read) is
- * framed by HTTP to that length, so it is read in one call rather than chunk by chunk.
- */
-async function readWhole(response: Response, cap: number): Promise<CapturedBody> {
-  try {
-    const bytes = new Uint8Array(await response.arrayBuffer());
-    return bytes.byteLength > cap ? { incomplete: "over cap", reserved: 0 } : { bytes, reserved: 0 };
-  } catch {
-    return { incomplete: "unreadable", reserved: 0 };
-  }
-}
-
 /** Reads a shadow's (or the noise twin's) body for comparison, or cancels it when it cannot be compared. */
 export async function captureBody(response: Response, cap: number, memory: ComparisonMemory): Promise<CapturedBody> {
   const body = response.body;
@@ -124,7 +119,8 @@ export async function captureBody(response: Response, cap: number, memory: Compa
     body.cancel().catch(() => undefined);
     return { incomplete: why ?? "memory", reserved: 0 };
   }
-  const captured = declaresLength(response.headers) ? await readWhole(response, cap) : await readCapped(body, cap);
+  // Chunk by chunk whatever Content-Length says: it counts the bytes sent, and the runtime decodes as it reads.
+  const captured = await readCapped(body, cap);
   captured.reserved = size;
   if (captured.bytes === undefined) {
     memory.release(size);

@@ -83,6 +83,36 @@ describe("captureBody", () => {
     expect(memory.used).toBe(0);
   });
 
+  it("stops at the cap whatever Content-Length says: a decoded body can be far longer than its encoded length", async () => {
+    // As the runtime hands over a small gzip answer that decodes without end: 8 bytes declared.
+    let read = 0;
+    let cancelled = false;
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        read += 1_024;
+        controller.enqueue(bytes(1_024));
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    const memory = new ComparisonMemory(100_000);
+    const headers = { "content-length": "8", "content-encoding": "gzip" };
+    const captured = await captureBody(new Response(endless, { headers }), 10_000, memory);
+    expect(captured).toEqual({ incomplete: "over cap", reserved: 0 });
+    expect(cancelled).toBe(true);
+    expect(read).toBeLessThan(20_000);
+    expect(memory.used).toBe(0);
+  });
+
+  it("holds the cap of the memory bound for an encoded body, whose decoded size its length does not tell", async () => {
+    const memory = new ComparisonMemory(100_000);
+    const headers = { "content-length": "5", "content-encoding": "gzip" };
+    const captured = await captureBody(new Response(bytes(5), { headers }), 1_000, memory);
+    expect(captured).toMatchObject({ reserved: 1_000 });
+    expect(memory.used).toBe(1_000);
+  });
+
   it("holds the body's declared size of the memory bound until released, and refuses past the bound", async () => {
     const memory = new ComparisonMemory(150);
     const first = await captureBody(new Response(bytes(100), { headers: { "content-length": "100" } }), 1_000, memory);
