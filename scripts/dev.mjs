@@ -3,9 +3,12 @@
 // migrated local D1 and the admin token from .dev.vars, on a fresh clone and offline.
 // `--env-file F` reads the token (and any vars) from F instead, and leaves .dev.vars alone;
 // `--no-cron` turns off the once-a-minute health probe (scripts/gateway.ts uses both for tests).
+// It stops as a process should: SIGINT, SIGTERM or SIGHUP to it, or to the `npm run dev` that
+// started it, stops wrangler and workerd and frees the port.
 import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -20,6 +23,25 @@ const optionValue = (name) => {
   if (at === -1) return undefined;
   return args[at].includes("=") ? args[at].slice(name.length + 1) : args[at + 1];
 };
+
+const ip = optionValue("--ip") ?? "127.0.0.1";
+const port = optionValue("--port") ?? "8787";
+
+/** Whether something already listens where wrangler would: `null` when free, else the error's code. */
+const portTaken = () =>
+  new Promise((resolve) => {
+    const probe = createServer();
+    probe.once("error", (error) => resolve(error.code ?? "unavailable"));
+    probe.listen(Number(port), ip, () => probe.close(() => resolve(null)));
+  });
+
+// Before anything else, so a second `npm run dev` says why in one line instead of after a page of wrangler output.
+const taken = await portTaken();
+if (taken !== null) {
+  const why = taken === "EADDRINUSE" ? "is in use (another `npm run dev`?)" : `cannot be listened on (${taken})`;
+  console.error(`daeploy-edge: ${ip}:${port} ${why}; stop what holds it, or pick another: npm run dev -- --port 8790`);
+  process.exit(1);
+}
 
 const envFile = optionValue("--env-file");
 const devVars = join(root, ".dev.vars");
@@ -54,8 +76,6 @@ if (migrate.status !== 0) {
   process.exit(1);
 }
 
-const ip = optionValue("--ip") ?? "127.0.0.1";
-const port = optionValue("--port") ?? "8787";
 const defaults = [
   ...(optionValue("--ip") ? [] : ["--ip", ip]),
   ...(optionValue("--port") ? [] : ["--port", port]),
@@ -66,7 +86,22 @@ console.log(`daeploy-edge gateway: http://${ip}:${port}  (admin token: ${token ?
 console.log(`In another terminal: export DAEPLOY_HOST=http://${ip}:${port} DAEPLOY_TOKEN=${token ?? "<token>"}`);
 
 const child = spawn(process.execPath, [wrangler, "dev", ...defaults, ...args], { cwd: root, env, stdio: "inherit" });
-for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
+
+// wrangler stops workerd when it gets the signal; one that hangs is killed after a grace period.
+let stopping = false;
+const stop = (signal) => {
+  if (stopping) return;
+  stopping = true;
+  child.kill(signal);
+  setTimeout(() => child.kill("SIGKILL"), 4_000).unref();
+};
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => stop(signal));
+// `npm run dev` starts this under `sh -c`, and a signal to npm ends the shell without passing it on: a new
+// parent means the one that started this is gone, and the gateway goes with it.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) stop("SIGTERM");
+}, 250).unref();
 
 // wrangler dev does not fire Cron Triggers; fire the health probe once a minute as Cloudflare would.
 if (cron) {

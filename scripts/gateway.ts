@@ -27,13 +27,15 @@ export interface GatewayOptions {
   /** Also write the gateway's output to this file (it is kept in memory for error messages either way). */
   logPath?: string;
   readyTimeoutMs?: number;
+  /** Start it as users do, `npm run dev -- …`, so `pid` is npm's; else `node scripts/dev.mjs …`. */
+  viaNpm?: boolean;
 }
 
 export interface RunningGateway {
   url: string;
   token: string;
   port: number;
-  /** The leader of the gateway's process group (dev.mjs; wrangler and workerd run under it). */
+  /** The leader of the gateway's process group (dev.mjs, or npm; wrangler and workerd run under it). */
   pid: number;
   child: ChildProcess;
   /** Everything the gateway printed so far. */
@@ -80,8 +82,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     },
   );
 
-  const args = [
-    join(root, "scripts", "dev.mjs"),
+  const devArgs = [
     "--port",
     String(port),
     "--persist-to",
@@ -92,15 +93,18 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     ...(options.cron ? [] : ["--no-cron"]),
     ...(options.wranglerArgs ?? []),
   ];
+  const [command, args] = options.viaNpm
+    ? ["npm", ["run", "dev", "--", ...devArgs]]
+    : [process.execPath, [join(root, "scripts", "dev.mjs"), ...devArgs]];
   // Its own process group, so that stop() reaches wrangler and workerd too.
-  const child = spawn(process.execPath, args, {
+  const child = spawn(command, args, {
     cwd: root,
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, NO_COLOR: "1", WRANGLER_SEND_METRICS: "false" },
   });
   const pid = child.pid;
-  if (pid === undefined) throw new Error(`Could not start ${args[0]}`);
+  if (pid === undefined) throw new Error(`Could not start ${command} ${args.join(" ")}`);
   const file = options.logPath ? createWriteStream(options.logPath) : undefined;
   let log = "";
   const keep = (chunk: Buffer) => {
