@@ -1,5 +1,6 @@
 import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "./env.ts";
+import { accessWarning } from "./api/access.ts";
+import type { AppEnv, Env } from "./env.ts";
 import { AppError } from "./errors.ts";
 
 /** The operator's paths: the dashboard, the admin API and `/`, which leads to the dashboard. */
@@ -11,6 +12,7 @@ export const isAdminPath = (path: string): boolean => path === "/" || /^\/(dashb
  * Empty (local development), one host serves both.
  */
 export const splitAdminHost = createMiddleware<AppEnv>(async function splitAdminHost(c, next) {
+  logAccessWarning(c.env);
   const adminHost = c.env.ADMIN_HOSTNAME?.trim().toLowerCase();
   if (!adminHost) return next();
   const onAdminHost = new URL(c.req.url).hostname.toLowerCase() === adminHost;
@@ -27,3 +29,13 @@ export const splitAdminHost = createMiddleware<AppEnv>(async function splitAdmin
   }
   return next();
 });
+
+// Once per isolate: the first request says it in the log, as a gateway's start would.
+let warned = false;
+
+function logAccessWarning(env: Env): void {
+  if (warned) return;
+  warned = true;
+  const warning = accessWarning(env);
+  if (warning) console.warn(JSON.stringify({ event: "config_warning", warning }));
+}

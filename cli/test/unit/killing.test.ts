@@ -16,6 +16,7 @@ const version = (v: string, main: boolean): ServiceRecord => ({
   canaryPercent: 0,
   canaryKey: null,
   canaryWrites: false,
+  forwardAccess: false,
 });
 
 describe("what kill applies to", () => {

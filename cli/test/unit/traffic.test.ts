@@ -16,6 +16,7 @@ const record = (overrides: Partial<ServiceRecord>): ServiceRecord => ({
   canaryPercent: 0,
   canaryKey: null,
   canaryWrites: false,
+  forwardAccess: false,
   ...overrides,
 });
 

@@ -25,6 +25,18 @@ export function accessSettings(env: Env): AccessSettings | undefined {
   return { issuer, audience, certsUrl };
 }
 
+/**
+ * Cloudflare Access on one host with the proxied services: their pages share the dashboard's origin, so
+ * a service's script can call the admin API with the signed-in operator's Access cookie.
+ */
+export function accessWarning(env: Env): string | undefined {
+  if (!accessSettings(env) || env.ADMIN_HOSTNAME?.trim()) return undefined;
+  return (
+    "Cloudflare Access is on (ACCESS_TEAM_DOMAIN, ACCESS_AUD) but ADMIN_HOSTNAME is empty: the services are " +
+    "served on the admin host, where their pages can act as a signed-in operator; set ADMIN_HOSTNAME"
+  );
+}
+
 // Per isolate and per URL: one fetch of the team's keys serves every request until it expires.
 const cache = new Map<string, { keys: Promise<KeySet>; expiresAt: number }>();
 

@@ -1,25 +1,14 @@
 import { createMiddleware } from "hono/factory";
 import type { AppEnv, Env } from "../env.ts";
 import { AppError } from "../errors.ts";
+import { ACCESS_ASSERTION, bearerToken, whichToken } from "../gateway-credentials.ts";
 import type { Actor } from "../registry/records.ts";
 import { accessSettings, verifyAccessAssertion } from "./access.ts";
-
-const encoder = new TextEncoder();
-const sha256 = (text: string) => crypto.subtle.digest("SHA-256", encoder.encode(text));
-
-/** Hashing first gives equal lengths, so the comparison time says nothing about the token. */
-async function tokensMatch(given: string, expected: string): Promise<boolean> {
-  const [a, b] = await Promise.all([sha256(given), sha256(expected)]);
-  return crypto.subtle.timingSafeEqual(a, b);
-}
 
 const unauthorized = (message: string) =>
   new AppError(401, "unauthorized", message, undefined, {
     headers: { "WWW-Authenticate": 'Bearer realm="daeploy-edge"' },
   });
-
-/** The header Cloudflare Access adds to every request it lets through. */
-export const ACCESS_ASSERTION = "Cf-Access-Jwt-Assertion";
 
 /** The gate's POST only reads (a Flagger webhook must POST): the read token may call it. */
 const READING_POST = /\/services\/[^/]+\/[^/]+\/gate$/;
@@ -30,15 +19,11 @@ export const isReadCall = (method: string, path: string): boolean =>
 
 /** Who is calling: the admin token, the read token, or a user Cloudflare Access signed in. */
 async function identify(env: Env, authorization: string, assertion: string | undefined): Promise<Actor> {
-  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1];
+  const bearer = bearerToken(authorization);
   if (bearer) {
-    // Both comparisons always run, so the time taken says nothing about which token was close.
-    const [admin, read] = await Promise.all([
-      tokensMatch(bearer, env.ADMIN_TOKEN ?? ""),
-      env.READ_TOKEN ? tokensMatch(bearer, env.READ_TOKEN) : Promise.resolve(false),
-    ]);
-    if (admin) return "admin-token";
-    if (read) return "read-token";
+    const token = await whichToken(env, bearer);
+    if (token === "admin") return "admin-token";
+    if (token === "read") return "read-token";
     throw unauthorized(
       env.READ_TOKEN ? "The token is neither the admin token nor the read token" : "The admin token is wrong",
     );

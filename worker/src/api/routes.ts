@@ -26,6 +26,7 @@ import type { Actor } from "../registry/records.ts";
 import { decideDeploy, findVersion, requireName } from "../registry/rules.ts";
 import { parseWindow } from "../registry/validation.ts";
 import { rolloutView } from "../rollout/current-step.ts";
+import { accessWarning } from "./access.ts";
 import { adminAuth } from "./auth.ts";
 import { type GateAnswer, gateAnswer } from "./gate.ts";
 import { collectMetrics } from "./metrics.ts";
@@ -289,7 +290,7 @@ const routes = adminApi
         throw new AppError(
           422,
           "invalid_field",
-          "body must set at least one of mirrorPercent, mirrorMethods, stripHeaders, canaryPercent, canaryKey and canaryWrites",
+          "body must set at least one of mirrorPercent, mirrorMethods, stripHeaders, canaryPercent, canaryKey, canaryWrites and forwardAccess",
           "body",
         );
       }
@@ -562,7 +563,8 @@ adminApi.get(
   }),
   (c) => {
     const actor = c.get("actor");
-    return c.json({ actor, canWrite: actor !== "read-token" }, 200);
+    const warning = accessWarning(c.env);
+    return c.json({ actor, canWrite: actor !== "read-token", warnings: warning ? [warning] : [] }, 200);
   },
 );
 

@@ -38,6 +38,9 @@ const CANARY_WRITES =
   "Whether main also gets a marked copy of the requests this version answers as a canary that are not GET, " +
   "HEAD or OPTIONS; only for a main that ignores marked requests (X-Daeploy-Shadow: 1), or every such write is done twice";
 const STRIP_HEADERS = "Request headers removed from the copies this version receives as a shadow (none by default)";
+const FORWARD_ACCESS =
+  "Whether requests to this version keep the Cf-Access-Jwt-Assertion header, for an origin that checks it itself; " +
+  "off by default, as the gateway's credentials stay at the gateway";
 
 export const ServiceRecordSchema = v.object({
   name: v.string(),
@@ -53,6 +56,7 @@ export const ServiceRecordSchema = v.object({
   canaryKey: v.pipe(v.nullable(v.string()), v.description(CANARY_KEY)),
   canaryWrites: v.pipe(v.boolean(), v.description(CANARY_WRITES)),
   stripHeaders: v.pipe(v.array(v.string()), v.description(STRIP_HEADERS)),
+  forwardAccess: v.pipe(v.boolean(), v.description(FORWARD_ACCESS)),
 }) satisfies v.GenericSchema<ServiceRecord>;
 
 export const ServiceListSchema = v.object({ services: v.array(ServiceRecordSchema) });
@@ -323,6 +327,7 @@ export const DeployBodySchema = v.object(
     canaryKey: v.optional(v.pipe(canaryKey, v.description(CANARY_KEY)), null),
     canaryWrites: v.optional(v.pipe(canaryWrites, v.description(CANARY_WRITES)), false),
     stripHeaders: v.optional(v.pipe(strippedHeaders, v.description(STRIP_HEADERS)), []),
+    forwardAccess: v.optional(v.pipe(v.boolean("must be true or false"), v.description(FORWARD_ACCESS)), false),
   },
   BODY_MUST_BE_OBJECT,
 );
@@ -339,6 +344,7 @@ export const TrafficControlsBodySchema = v.object(
     stripHeaders: v.optional(
       v.pipe(strippedHeaders, v.description(STRIP_HEADERS), v.metadata({ examples: [["authorization", "cookie"]] })),
     ),
+    forwardAccess: v.optional(v.pipe(v.boolean("must be true or false"), v.description(FORWARD_ACCESS))),
   },
   BODY_MUST_BE_OBJECT,
 );
@@ -586,6 +592,10 @@ export const DiffsQuerySchema = v.object({
 export const SessionSchema = v.object({
   actor: v.pipe(v.string(), v.description("admin-token, read-token or access:<email>, as the audit trail names it")),
   canWrite: v.pipe(v.boolean(), v.description("false for the read token: every write would get 403 read_only")),
+  warnings: v.pipe(
+    v.array(v.string()),
+    v.description("What in the gateway's settings puts it at risk, such as Access without ADMIN_HOSTNAME"),
+  ),
 });
 
 const AUDIT_LIMIT = "must be a whole number from 1 to 500";

@@ -127,6 +127,7 @@ export class ServiceCoordinator extends DurableObject<Env> {
           stripHeaders: input.stripHeaders ?? [],
           canaryPercent: input.canaryPercent ?? 0,
           canaryWrites: input.canaryWrites ?? false,
+          forwardAccess: input.forwardAccess ?? false,
         }),
       );
       return toRecord(row);

@@ -33,6 +33,7 @@ export const toRecord = (row: ServiceRow): ServiceRecord => ({
   canaryPercent: row.canaryPercent,
   canaryKey: row.canaryKey ?? null,
   canaryWrites: row.canaryWrites,
+  forwardAccess: row.forwardAccess,
 });
 
 /** One change for the audit trail; every write below appends it in the same D1 batch as the change. */
@@ -118,6 +119,7 @@ export async function insertVersion(db: Database, v: NewVersion, change: AuditEn
         canaryPercent: v.canaryPercent,
         canaryKey: v.canaryKey,
         canaryWrites: v.canaryWrites,
+        forwardAccess: v.forwardAccess,
       })
       .returning(),
     appendAudit(db, change),

@@ -2,6 +2,7 @@ import type { MirrorLogMode } from "../config.ts";
 import { AppError, reasonOf } from "../errors.ts";
 import { chooseCanary } from "./canary.ts";
 import { teeForComparison } from "./capture.ts";
+import { headersForVersion } from "./credentials.ts";
 import { compareExchange, comparisonMemory, type Exchange, type MainSide, recordUnpaired } from "./exchange.ts";
 import { targetUrl } from "./forward.ts";
 import {
@@ -82,9 +83,10 @@ export async function answerByCanary(
   body: Blob | null,
   copies: Copies,
 ): Promise<Response> {
-  const { method, headers, path, config, waitUntil } = forwarding;
+  const { method, headers, path, config, waitUntil, accessAssertion } = forwarding;
   const started = Date.now();
-  const own = canary.stripHeaders.length > 0 ? withoutHeaders(headers, canary.stripHeaders) : headers;
+  const stripped = canary.stripHeaders.length > 0 ? withoutHeaders(headers, canary.stripHeaders) : headers;
+  const own = headersForVersion(stripped, canary, accessAssertion);
   const url = targetUrl(canary.origin, path.rest, path.search);
   const answering = fetchMain(canary, "canary", url, { method, headers: own, body }, config.shadowTimeoutMs).then(
     (response) => ({ ok: true as const, response, ms: Date.now() - started }),

@@ -1,6 +1,7 @@
 import type { GatewayConfig } from "../config.ts";
 import type { AppEnv } from "../env.ts";
 import { type ComparisonMemory, teeForComparison } from "./capture.ts";
+import { headersForVersion } from "./credentials.ts";
 import { type Exchange, evidenceBatcher, type MainSide } from "./exchange.ts";
 import { type ServicePath, targetUrl } from "./forward.ts";
 import { fetchMain, type Role } from "./main.ts";
@@ -28,6 +29,8 @@ export interface Forwarding {
   events: AppEnv["Bindings"]["EVIDENCE_EVENTS"];
   /** Stored samples are redacted under it (see evidence/redact.ts). */
   redactionKey: Uint8Array;
+  /** Cloudflare Access's assertion, taken out of `headers`: only versions that opted in get it back. */
+  accessAssertion: string | undefined;
 }
 
 /** The copies of one request: who gets one, what it is, and who got none and why. */
@@ -48,12 +51,12 @@ export function forwardOnly(
   role: Role,
   body: BodyInit | null,
 ): Promise<Response> {
-  const { method, headers, path, config } = forwarding;
+  const { method, headers, path, config, accessAssertion } = forwarding;
   const answer = fetchMain(
     target,
     role,
     targetUrl(target.origin, path.rest, path.search),
-    { method, headers, body },
+    { method, headers: headersForVersion(headers, target, accessAssertion), body },
     config.originTimeoutMs,
   );
   if (role === "main" && config.compareResponses) countMain(forwarding, target, answer);

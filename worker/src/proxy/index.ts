@@ -4,6 +4,7 @@ import type { AppEnv } from "../env.ts";
 import { AppError } from "../errors.ts";
 import { type ForwardBody, readBodyForMirroring } from "./body.ts";
 import { answerByCanary, pickCanary, withdrawCanary } from "./canary-answer.ts";
+import { keepCredentialsAtGateway } from "./credentials.ts";
 import { compareExchange, comparisonMemory, recordSkipped, useEvidence } from "./exchange.ts";
 import {
   decodeSegment,
@@ -102,6 +103,7 @@ proxy.all("*", async (c) => {
   const requestId = isUsableRequestId(clientRequestId) ? clientRequestId : crypto.randomUUID();
   const upgrade = isWebSocketUpgrade(request.headers);
   const headers = forwardedHeaders(request.headers, { path, requestId, upgrade, gatewayId: key.id });
+  const accessAssertion = await keepCredentialsAtGateway(headers, c.env);
   // One of this gateway's own copies came back in (a shadow's origin leads here): main only, still marked.
   const copyFacts: CopyFacts = { requestId, method, segment: path.segment, target: `${path.rest}${path.search}` };
   const ownCopyProof = await ownShadowProof(request.headers, copyFacts, key);
@@ -116,6 +118,7 @@ proxy.all("*", async (c) => {
     waitUntil,
     events: c.env.EVIDENCE_EVENTS,
     redactionKey: key.redactionKey,
+    accessAssertion,
   };
 
   // One version, or nothing to mirror to: stream the body straight through.
@@ -170,6 +173,7 @@ proxy.all("*", async (c) => {
     rest: path.rest,
     search: path.search,
     timeoutMs: config.shadowTimeoutMs,
+    accessAssertion,
   });
   const copies = { shadows: selection.send, copy, skipped };
   if (canary) return answerByCanary(forwarding, route, canary, body.body, copies);

@@ -1,6 +1,7 @@
 import type { MirrorLogMode } from "../config.ts";
 import { reasonOf } from "../errors.ts";
 import { type CapturedBody, type ComparisonMemory, captureBody } from "./capture.ts";
+import { headersForVersion } from "./credentials.ts";
 import { targetUrl } from "./forward.ts";
 import type { ShadowPauses } from "./pause.ts";
 import type { Shadow, Target } from "./route-table.ts";
@@ -116,6 +117,8 @@ export interface ShadowCopy {
   rest: string;
   search: string;
   timeoutMs: number;
+  /** Cloudflare Access's assertion, kept from `headers` for the versions that opted in to it. */
+  accessAssertion?: string;
 }
 
 /** A copy's answer: any HTTP answer, with its body when it was read for comparison; or how it failed. */
@@ -138,7 +141,7 @@ export async function sendCopy(
   try {
     const response = await fetch(targetUrl(target.origin, copy.rest, copy.search), {
       method: copy.method,
-      headers: copy.headers,
+      headers: headersForVersion(copy.headers, target, copy.accessAssertion),
       body: copy.body,
       redirect: "manual",
       signal,

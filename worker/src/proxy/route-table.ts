@@ -11,6 +11,8 @@ export interface Target {
   name: string;
   version: string;
   origin: string;
+  /** Requests to it keep Cloudflare Access's assertion (see credentials.ts); absent is off. */
+  forwardAccess?: boolean;
 }
 
 /**
@@ -46,7 +48,7 @@ function shapeRoutes(rows: ServiceRow[], policy: EvidencePolicy): NameRoutes {
   const shadows: Shadow[] = [];
   let main: Target | undefined;
   for (const row of rows) {
-    const target = { name: row.name, version: row.version, origin: row.origin };
+    const target = { name: row.name, version: row.version, origin: row.origin, forwardAccess: row.forwardAccess };
     pinned.set(row.version, { kind: "pinned", target });
     if (row.main) main = target;
     else

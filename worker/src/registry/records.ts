@@ -27,6 +27,8 @@ export interface ServiceRecord {
    * not safe (GET, HEAD, OPTIONS): only for a main that honours the copy marker, so no write is done twice.
    */
   canaryWrites: boolean;
+  /** Whether requests to this version keep Cloudflare Access's assertion, for an origin that checks it itself. */
+  forwardAccess: boolean;
 }
 
 /** The fields of a record that PATCH changes: what a version receives and answers while a shadow. */
@@ -36,7 +38,8 @@ export type TrafficControlField =
   | "stripHeaders"
   | "canaryPercent"
   | "canaryKey"
-  | "canaryWrites";
+  | "canaryWrites"
+  | "forwardAccess";
 
 /** What an assignment did: whether main moved, the versions after it, and the verdict the gate decided on. */
 export interface AssignResult {
