@@ -77,5 +77,6 @@ export function describeTrafficControls(record: ServiceRecord): string {
   const writes = record.canaryWrites ? " (main gets marked copies of its writes too)" : "";
   const canary =
     record.canaryPercent > 0 ? `; answers ${record.canaryPercent}% as a canary, picked by ${key}${writes}` : "";
-  return `Traffic controls of ${record.name} ${record.version}: ${record.mirrorPercent}% of requests, ${methods}${stripped}${canary}${when}`;
+  const access = record.forwardAccess ? "; gets the Cloudflare Access assertion" : "";
+  return `Traffic controls of ${record.name} ${record.version}: ${record.mirrorPercent}% of requests, ${methods}${stripped}${canary}${access}${when}`;
 }

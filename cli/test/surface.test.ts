@@ -144,3 +144,19 @@ describe("the read token", () => {
     expect((await asAdmin(["ls", NAME, "--json"])).stdout).toBe(before);
   });
 });
+
+describe("the Access assertion", () => {
+  it("mirror --forward-access on|off sets whether a version gets it, and says so; anything else is one line", async () => {
+    const on = await asAdmin(["mirror", NAME, "1.0.0", "--forward-access", "on"]);
+    expect(on.code).toBe(0);
+    expect(on.out[1]).toMatch(/; gets the Cloudflare Access assertion$/);
+    expect(JSON.parse((await asAdmin(["ls", NAME, "1.0.0", "--json"])).stdout).services[0].forwardAccess).toBe(true);
+    const off = await asAdmin(["mirror", NAME, "1.0.0", "--forward-access", "off"]);
+    expect(off.out[1]).not.toContain("Access");
+    expect(JSON.parse((await asAdmin(["ls", NAME, "1.0.0", "--json"])).stdout).services[0].forwardAccess).toBe(false);
+
+    const refused = await asAdmin(["mirror", NAME, "1.0.0", "--forward-access", "maybe"]);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toEqual(['--forward-access takes on or off, e.g. --forward-access off; got "maybe"']);
+  });
+});

@@ -57,6 +57,12 @@ export default defineCommand({
       description:
         "Whether main also gets a marked copy of the writes it answers as a canary (default off: a write is done once)",
     },
+    "forward-access": {
+      type: "string",
+      valueHint: "on|off",
+      description:
+        "Whether this version gets Cloudflare Access's assertion, for an origin that checks it itself (default off)",
+    },
     ...jsonArg,
     ...connectionArgs,
   },
@@ -66,6 +72,7 @@ export default defineCommand({
     const canaryPercent = parsePercent("canary", args.canary);
     const canaryKey = parseCanaryKey(args["canary-key"]);
     const canaryWrites = parseOnOff("canary-writes", args["canary-writes"]);
+    const forwardAccess = parseOnOff("forward-access", args["forward-access"]);
     const stripHeaders = parseHeaderList(args.strip);
     const output = createOutput({ json: args.json });
     const api = await openSession(args, output);
@@ -81,10 +88,19 @@ export default defineCommand({
       ...(canaryPercent !== undefined && { canaryPercent }),
       ...(canaryKey !== undefined && { canaryKey }),
       ...(canaryWrites !== undefined && { canaryWrites }),
+      ...(forwardAccess !== undefined && { forwardAccess }),
     });
     output.say.log("Service deployed successfully");
     // Controls that differ from Daeploy's "every request" are said back, so a typo'd share is seen at once.
-    const controls = [mirrorPercent, mirrorMethods, stripHeaders, canaryPercent, canaryKey, canaryWrites];
+    const controls = [
+      mirrorPercent,
+      mirrorMethods,
+      stripHeaders,
+      canaryPercent,
+      canaryKey,
+      canaryWrites,
+      forwardAccess,
+    ];
     if (controls.some((c) => c !== undefined)) output.say.log(describeTrafficControls(record));
     if (args.json) output.json(record);
     else output.say.log(formatServiceTable([record], output));

@@ -55,6 +55,11 @@ export default defineCommand({
       description:
         "Whether main also gets a marked copy of the writes (not GET, HEAD, OPTIONS) it answers as a canary; only for a main that ignores X-Daeploy-Shadow requests",
     },
+    "forward-access": {
+      type: "string",
+      valueHint: "on|off",
+      description: "Whether this version gets Cloudflare Access's assertion (for an origin that checks it itself)",
+    },
     ...jsonArg,
     ...connectionArgs,
   },
@@ -65,6 +70,7 @@ export default defineCommand({
     const canaryKey = parseCanaryKey(args["canary-key"]);
     const canaryWrites = parseOnOff("canary-writes", args["canary-writes"]);
     const stripHeaders = parseHeaderList(args.strip);
+    const forwardAccess = parseOnOff("forward-access", args["forward-access"]);
     const output = createOutput({ json: args.json });
     const api = await openSession(args, output);
     const { name, version } = args;
@@ -76,6 +82,7 @@ export default defineCommand({
       ...(canaryPercent !== undefined && { canaryPercent }),
       ...(canaryKey !== undefined && { canaryKey }),
       ...(canaryWrites !== undefined && { canaryWrites }),
+      ...(forwardAccess !== undefined && { forwardAccess }),
     };
     if (Object.keys(changes).length === 0) {
       [record] = await listMatching(api, name, version);

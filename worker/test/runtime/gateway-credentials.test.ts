@@ -46,7 +46,7 @@ describe("credentials meant for the gateway", () => {
     await deployed(name, "1.0.0", origins.v1);
     await deployed(name, "2.0.0", origins.v2);
     await deployed(name, "3.0.0", origins.v2, { canaryPercent: 50, canaryKey: "x-user" });
-    const gatewayOnly = [
+    const gatewayOnly: Record<string, string>[] = [
       { authorization: "Bearer test-token" },
       { authorization: `Bearer ${READ_TOKEN}` },
       { authorization: "bearer   test-token  " },
