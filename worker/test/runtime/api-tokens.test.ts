@@ -89,8 +89,16 @@ describe("READ_TOKEN", () => {
   });
 
   it("is named by GET /session, which tells a dashboard to show no write controls", async () => {
-    expect((await call("GET", "/session", READ_TOKEN)).body).toEqual({ actor: "read-token", canWrite: false, warnings: [] });
-    expect((await call("GET", "/session", "test-token")).body).toEqual({ actor: "admin-token", canWrite: true, warnings: [] });
+    expect((await call("GET", "/session", READ_TOKEN)).body).toEqual({
+      actor: "read-token",
+      canWrite: false,
+      warnings: [],
+    });
+    expect((await call("GET", "/session", "test-token")).body).toEqual({
+      actor: "admin-token",
+      canWrite: true,
+      warnings: [],
+    });
   });
 
   it("is refused like any wrong token when READ_TOKEN is not set", async () => {
