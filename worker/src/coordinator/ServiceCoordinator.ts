@@ -34,7 +34,7 @@ import type {
   ServiceRecord,
   TrafficControlField,
 } from "../registry/records.ts";
-import { decideRolloutStart, decideRolloutTick, type RolloutSpec, stepWindow } from "../registry/rollout.ts";
+import { decideRolloutGate, decideRolloutStart, decideRolloutTick, type RolloutSpec } from "../registry/rollout.ts";
 import {
   decideAssign,
   decideCanaryShare,
@@ -47,6 +47,7 @@ import {
   requireName,
 } from "../registry/rules.ts";
 import { callLedger } from "./ledger-call.ts";
+import { judgeStep } from "./step-verdict.ts";
 import { readVerdict } from "./verdict-read.ts";
 
 /** Errors lose their class across RPC, so the coordinator answers with plain data. */
@@ -61,6 +62,8 @@ export type TrafficControls = Partial<Pick<ServiceRecord, TrafficControlField>>;
 export interface RolloutChange {
   rollout: RolloutRow;
   change: "started" | "advanced" | "aborted" | "promoted" | "completed" | null;
+  /** Started through the gate anyway: forced over a failing verdict, or over evidence that could not be read. */
+  warning?: string;
 }
 /** Who asked for a change: passed in by the API, so the audit row written with the change names them. */
 const change = (
@@ -252,10 +255,17 @@ export class ServiceCoordinator extends DurableObject<Env> {
     });
   }
 
-  /** R1: starts a rollout at its first step; the canary share and the rollout's state change in one D1 batch. */
+  /**
+   * R0 and R1: starts a rollout at its first step, through the gate over the last hour (as `assign`);
+   * the canary share, the rollout's state and its audit row (with the gate's verdict) in one D1 batch.
+   */
   startRollout(name: string, version: string, spec: RolloutSpec, actor: Actor): Promise<Outcome<RolloutChange>> {
     return this.#serialised(async () => {
-      decideRolloutStart(await listServices(this.#db, name), await readRollout(this.#db, name), name, version);
+      const existing = await listServices(this.#db, name);
+      decideRolloutStart(existing, await readRollout(this.#db, name), name, version);
+      const force = spec.force === true;
+      const gate = await this.#verdictOf(name, existing.find((v) => v.main)?.version, version);
+      const { warning } = decideRolloutGate(gate.evidence, name, version, { force, window: GATE_WINDOW.label });
       const now = new Date();
       const rollout: RolloutRow = {
         name,
@@ -271,11 +281,20 @@ export class ServiceCoordinator extends DurableObject<Env> {
         reasons: [],
         endedAt: null,
       };
-      const started: RolloutChange = { rollout, change: "started" };
+      const started: RolloutChange = { rollout, change: "started", ...(warning !== undefined && { warning }) };
+      const audit = rolloutAudit(actor, started);
+      // A forced start keeps the verdict it overrode, with its reasons, as a forced assign does.
+      audit.detail = {
+        ...audit.detail,
+        gate: gate.verdict?.verdict ?? "unavailable",
+        force,
+        ...(gate.verdict && gate.verdict.verdict !== "pass" && { gateReasons: [...gate.verdict.reasons] }),
+        ...(warning !== undefined && { warning }),
+      };
       await this.#db.batch([
         putRollout(this.#db, rollout),
         putCanary(this.#db, name, version, spec.steps[0] ?? 0),
-        auditStatement(this.#db, rolloutAudit(actor, started)),
+        auditStatement(this.#db, audit),
       ]);
       return started;
     });
@@ -310,8 +329,7 @@ export class ServiceCoordinator extends DurableObject<Env> {
         return this.#abort(rollout, [why], now, ROLLOUT_ACTOR);
       }
       const main = existing.find((v) => v.main)?.version;
-      const window = stepWindow(rollout, Math.max(cronMs, now.getTime()));
-      const { evidence } = await this.#verdictOf(name, main, rollout.version, window);
+      const evidence = await judgeStep(this.env, this.#db, rollout, main, Math.max(cronMs, now.getTime()));
       // Evidence that cannot be read decides nothing: the rollout waits for the next look.
       if ("unavailable" in evidence) return { rollout, change: null };
       const action = decideRolloutTick(rollout, evidence, new Date(cronMs));
@@ -372,6 +390,32 @@ export class ServiceCoordinator extends DurableObject<Env> {
       );
       await this.#notePromotion(name, rollout.version);
       return finished;
+    });
+  }
+
+  /**
+   * R2 between two crons: the ledger asks when evidence of `version` answered as a canary
+   * arrives (see RolloutWatch). A running rollout of it whose step now fails is aborted at
+   * once; anything else waits for the cron, which alone advances steps.
+   */
+  watchRollout(name: string, version: string): Promise<Outcome<RolloutChange | null>> {
+    return this.#serialised(async () => {
+      const rollout = await readRollout(this.#db, name);
+      if (rollout?.state !== "running" || rollout.version !== version) return null;
+      const main = (await listServices(this.#db, name)).find((v) => v.main)?.version;
+      const now = new Date();
+      const judged = await judgeStep(this.env, this.#db, rollout, main, now.getTime());
+      if ("unavailable" in judged || judged.verdict !== "fail") return null;
+      const action = decideRolloutTick(rollout, judged, now);
+      if (action.kind !== "abort") return null;
+      const { verdict, reasons } = judged;
+      const result: RolloutStepResult = {
+        percent: rollout.steps[rollout.step] ?? 0,
+        verdict,
+        reasons,
+        at: now.toISOString(),
+      };
+      return this.#abort({ ...rollout, results: [...rollout.results, result] }, action.reasons, now, ROLLOUT_ACTOR);
     });
   }
 
