@@ -394,20 +394,20 @@ export class ServiceCoordinator extends DurableObject<Env> {
   }
 
   /**
-   * R2 between two crons: the ledger asks when evidence of `version` answered as a canary
-   * arrives (see RolloutWatch). A running rollout of it whose step now fails is aborted at
-   * once; anything else waits for the cron, which alone advances steps.
+   * R2 between two crons: the ledger asks when evidence of `version` arrives (see RolloutWatch).
+   * A running rollout of it whose step now fails is aborted at once; anything else waits for
+   * the cron, which alone advances steps. Answers whether a rollout of the version still runs.
    */
-  watchRollout(name: string, version: string): Promise<Outcome<RolloutChange | null>> {
+  watchRollout(name: string, version: string): Promise<Outcome<{ running: boolean; change?: RolloutChange }>> {
     return this.#serialised(async () => {
       const rollout = await readRollout(this.#db, name);
-      if (rollout?.state !== "running" || rollout.version !== version) return null;
+      if (rollout?.state !== "running" || rollout.version !== version) return { running: false };
       const main = (await listServices(this.#db, name)).find((v) => v.main)?.version;
       const now = new Date();
       const judged = await judgeStep(this.env, this.#db, rollout, main, now.getTime());
-      if ("unavailable" in judged || judged.verdict !== "fail") return null;
+      if ("unavailable" in judged || judged.verdict !== "fail") return { running: true };
       const action = decideRolloutTick(rollout, judged, now);
-      if (action.kind !== "abort") return null;
+      if (action.kind !== "abort") return { running: true };
       const { verdict, reasons } = judged;
       const result: RolloutStepResult = {
         percent: rollout.steps[rollout.step] ?? 0,
@@ -415,7 +415,13 @@ export class ServiceCoordinator extends DurableObject<Env> {
         reasons,
         at: now.toISOString(),
       };
-      return this.#abort({ ...rollout, results: [...rollout.results, result] }, action.reasons, now, ROLLOUT_ACTOR);
+      const change = await this.#abort(
+        { ...rollout, results: [...rollout.results, result] },
+        action.reasons,
+        now,
+        ROLLOUT_ACTOR,
+      );
+      return { running: false, change };
     });
   }
 

@@ -180,7 +180,7 @@ export class EvidenceLedger extends DurableObject<Env> {
 
   readonly #countWrites: boolean;
   #storedSpan: number | undefined;
-  /** Asks the coordinator to judge a running rollout when its canary's evidence lands (null: nameless object). */
+  /** Asks the coordinator to judge a running rollout when its evidence lands (null: a nameless object). */
   readonly #rollouts: RolloutWatch | null;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -230,7 +230,7 @@ export class EvidenceLedger extends DurableObject<Env> {
         sql.exec("INSERT INTO writes VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET count = count + 1");
       }
     });
-    this.#rollouts?.saw(batch.shadows.filter((m) => (m.canary ?? 0) > 0).map((m) => m.version));
+    this.#rollouts?.saw(batch.shadows.map((m) => ({ version: m.version, canary: (m.canary ?? 0) > 0 })));
     if (!this.#alarmSet) {
       await this.ctx.storage.setAlarm(Date.now() + PRUNE_EVERY_MS);
       this.#alarmSet = true;

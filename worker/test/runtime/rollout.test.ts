@@ -93,8 +93,8 @@ describe("rollout", () => {
     const name = await labName("rollfail", origins.v3);
     const notify = { url: `${origins.receiver}/ok/${name}`, events: ["rollout"] };
     expect((await api("PUT", `/services/${name}/policy`, { body: { notify } })).status).toBe(200);
-    expect((await start(name, "2.0.0", { steps: [5, 25, 50], stepMinutes: 10 })).status).toBe(201);
-    // Its 5 % canary share answers those clients with its 503s: a canary's HTTP answer is its answer.
+    expect((await start(name, "2.0.0", { steps: [20, 50], stepMinutes: 10 })).status).toBe(201);
+    // Its 20 % canary share answers those clients with its 503s: a canary's HTTP answer is its answer.
     await traffic(name, 0, 110, false);
     await evidenceLanded(name, "2.0.0", 110);
     // Ten minutes are not up, and no cron has run: a fail aborts at once all the same.
@@ -104,7 +104,7 @@ describe("rollout", () => {
     }
     const aborted = await rolloutOf(name);
     expect(aborted.state).toBe("aborted");
-    expect(aborted.reasons[0]).toBe("the verdict at 5 % is fail");
+    expect(aborted.reasons[0]).toBe("the verdict at 20 % is fail");
     expect(aborted.reasons.join(" ")).toMatch(/error rate/);
     expect(aborted.results.map((r) => r.verdict)).toEqual(["fail"]);
     expect(aborted.current).toBeNull();
@@ -113,10 +113,10 @@ describe("rollout", () => {
     // Both transitions were notified as `rollout` events, the abort with the failing verdict and its reasons.
     const posts = await receivedEvents(name, 2);
     expect(posts.map((event) => [event.event, event.verdict, event.text.split(",")[0]])).toEqual([
-      ["rollout", null, `rollout of ${name} 2.0.0 started at 5 % (steps 5`],
+      ["rollout", null, `rollout of ${name} 2.0.0 started at 20 % (steps 20`],
       ["rollout", "fail", `rollout of ${name} 2.0.0 aborted`],
     ]);
-    expect(posts[1]?.reasons[0]).toBe("the verdict at 5 % is fail");
+    expect(posts[1]?.reasons[0]).toBe("the verdict at 20 % is fail");
   });
 
   it("still shows a running rollout when its ledger cannot be read: no verdict for the current step, and why", async () => {

@@ -88,6 +88,9 @@ describe("decideRolloutGate", () => {
 });
 
 describe("RolloutWatch", () => {
+  const canary = (version: string) => [{ version, canary: true }];
+  const copies = (version: string) => [{ version, canary: false }];
+
   beforeEach(() => {
     vi.useFakeTimers();
   });
@@ -97,19 +100,48 @@ describe("RolloutWatch", () => {
 
   it("asks at once, then at most once per interval per version, and once more for evidence in between", async () => {
     const asked: [string, number][] = [];
-    const watch = new RolloutWatch(async (version) => void asked.push([version, Date.now()]), 2_000);
+    const watch = new RolloutWatch(async (version) => {
+      asked.push([version, Date.now()]);
+      return true;
+    }, 2_000);
     const start = Date.now();
-    watch.saw(["2.0.0"]);
-    watch.saw(["3.0.0"]);
+    watch.saw(canary("2.0.0"));
+    watch.saw(canary("3.0.0"));
     for (let k = 0; k < 10; k++) {
       await vi.advanceTimersByTimeAsync(300);
-      watch.saw(["2.0.0"]);
+      watch.saw(canary("2.0.0"));
     }
     await vi.advanceTimersByTimeAsync(5_000);
     const times = (version: string) => asked.filter(([v]) => v === version).map(([, t]) => t - start);
     expect(times("3.0.0")).toEqual([0]);
     // Batches every 300 ms for 3 s: asked at 0, 2 s and 4 s (the last for the batches after 2 s).
     expect(times("2.0.0")).toEqual([0, 2_000, 4_000]);
+  });
+
+  it("starts on canary answers, then watches copies too while the rollout runs, and stops when it ended", async () => {
+    let running = true;
+    let asks = 0;
+    const watch = new RolloutWatch(async () => {
+      asks++;
+      return running;
+    }, 1_000);
+    // Copies alone of a version nobody said was rolling out ask nothing: every shadow has copies.
+    watch.saw(copies("2.0.0"));
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(asks).toBe(0);
+    watch.saw(canary("2.0.0"));
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(asks).toBe(1);
+    watch.saw(copies("2.0.0"));
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(asks).toBe(2);
+    running = false;
+    watch.saw(copies("2.0.0"));
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(asks).toBe(3);
+    watch.saw(copies("2.0.0"));
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(asks).toBe(3);
   });
 
   it("never asks twice at once for a version, and a failed ask is logged, not thrown", async () => {
@@ -124,7 +156,7 @@ describe("RolloutWatch", () => {
       throw new Error("coordinator unreachable");
     }, 1_000);
     for (let k = 0; k < 20; k++) {
-      watch.saw(["2.0.0"]);
+      watch.saw(canary("2.0.0"));
       await vi.advanceTimersByTimeAsync(500);
     }
     await vi.advanceTimersByTimeAsync(20_000);
