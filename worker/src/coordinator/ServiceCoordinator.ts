@@ -47,6 +47,7 @@ import {
   requireName,
 } from "../registry/rules.ts";
 import { callLedger } from "./ledger-call.ts";
+import { endRollout, ROLLOUT_ACTOR, type RolloutChange, rolloutAudit, startAudit } from "./rollout-audit.ts";
 import { judgeStep } from "./step-verdict.ts";
 import { readVerdict } from "./verdict-read.ts";
 
@@ -58,13 +59,8 @@ export type DeployInput = Pick<ServiceRecord, "name" | "version" | "origin" | "s
 
 export type TrafficControls = Partial<Pick<ServiceRecord, TrafficControlField>>;
 
-/** A rollout after a call, and what that call changed of it (`null`: nothing). */
-export interface RolloutChange {
-  rollout: RolloutRow;
-  change: "started" | "advanced" | "aborted" | "promoted" | "completed" | null;
-  /** Started through the gate anyway: forced over a failing verdict, or over evidence that could not be read. */
-  warning?: string;
-}
+export type { RolloutChange } from "./rollout-audit.ts";
+
 /** Who asked for a change: passed in by the API, so the audit row written with the change names them. */
 const change = (
   actor: Actor,
@@ -282,19 +278,10 @@ export class ServiceCoordinator extends DurableObject<Env> {
         endedAt: null,
       };
       const started: RolloutChange = { rollout, change: "started", ...(warning !== undefined && { warning }) };
-      const audit = rolloutAudit(actor, started);
-      // A forced start keeps the verdict it overrode, with its reasons, as a forced assign does.
-      audit.detail = {
-        ...audit.detail,
-        gate: gate.verdict?.verdict ?? "unavailable",
-        force,
-        ...(gate.verdict && gate.verdict.verdict !== "pass" && { gateReasons: [...gate.verdict.reasons] }),
-        ...(warning !== undefined && { warning }),
-      };
       await this.#db.batch([
         putRollout(this.#db, rollout),
         putCanary(this.#db, name, version, spec.steps[0] ?? 0),
-        auditStatement(this.#db, audit),
+        auditStatement(this.#db, startAudit(actor, started, gate.verdict, force)),
       ]);
       return started;
     });
@@ -532,31 +519,4 @@ export class ServiceCoordinator extends DurableObject<Env> {
       },
     );
   }
-}
-
-/** A rollout that ended, and why. */
-function endRollout(rollout: RolloutRow, state: "promoted" | "completed" | "aborted", reasons: string[], now: Date) {
-  return { ...rollout, state, reasons, endedAt: now };
-}
-
-/** The cron moves rollouts by itself: its audit rows name it. */
-const ROLLOUT_ACTOR: Actor = "rollout";
-
-/** One rollout transition as an audit row. */
-function rolloutAudit(actor: Actor, { rollout, change: what }: RolloutChange): AuditEntry {
-  return {
-    at: new Date(),
-    actor,
-    action: "rollout",
-    name: rollout.name,
-    version: rollout.version,
-    detail: {
-      change: what,
-      step: rollout.step,
-      percent: rollout.steps[rollout.step] ?? 0,
-      steps: rollout.steps,
-      ...(rollout.results.length > 0 && { verdict: rollout.results.at(-1)?.verdict }),
-      ...(rollout.reasons.length > 0 && { reasons: rollout.reasons }),
-    },
-  };
 }
