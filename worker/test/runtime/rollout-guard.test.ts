@@ -223,6 +223,7 @@ describe("no name waits for another", () => {
     worker.scheduled(createScheduledController({ scheduledTime: ranAt, cron: "* * * * *" }), env, ctx);
     const events = await receivedEvents(quick, 2, 10_000);
     const seconds = (Date.now() - ranAt) / 1000;
+    console.info(`rollout-guard: the other name's abort was notified ${seconds.toFixed(1)} s after the cron began`);
     expect(events.map((event) => event.text.split(",")[0])).toEqual([
       `rollout of ${quick} 2.0.0 started at 5 % (steps 5 %)`,
       `rollout of ${quick} 2.0.0 aborted`,
