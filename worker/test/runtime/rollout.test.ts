@@ -52,7 +52,7 @@ describe("rollout", () => {
     const sent = await trafficUntilPass(name, "2.0.0", 0);
     expect((await rolloutOf(name)).current).toMatchObject({ percent: 25, verdict: "pass" });
     // The step has not lasted a minute yet: a pass does not move it.
-    await cron(Date.now());
+    await cron(Date.parse((await rolloutOf(name)).since) + MINUTE - 1_000);
     expect(await rolloutOf(name)).toMatchObject({ state: "running", step: 0 });
 
     await cron(Date.now() + MINUTE + 1_000);
