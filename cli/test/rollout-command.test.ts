@@ -94,9 +94,10 @@ describe("rollout", () => {
     const status = await asUser(["rollout", "status", name]);
     expect(status.code).toBe(0);
     expect(status.out[1]).toMatch(/step 1 of 3, canary 5 %, (10|9) min left in the step$/);
-    // The running step's line says how it is going before the cron acts: no traffic yet, so inconclusive, and why.
-    expect(status.out[2]).toBe(
-      "  step 1: 5 % running, inconclusive so far: 0 copies with an outcome, fewer than the 100 the gate needs; about 100 more requests at these rates would pass it",
+    // The running step's line says how it is going before the cron acts: inconclusive, and why (a step is
+    // judged on its own whole minutes, so at first it waits for the next to begin).
+    expect(status.out[2]).toMatch(
+      /^ {2}step 1: 5 % running, inconclusive so far: the step's evidence starts with its first whole minute, at \d\d:\d\d UTC$/,
     );
     expect(status.out.slice(3, 5)).toEqual(["  step 2: 25 % -", "  step 3: 50 % -"]);
     expect(status.out[5]).toMatch(/^Next: raise the canary to 25 % in (10|9) min at the earliest/);
@@ -129,5 +130,42 @@ describe("rollout", () => {
     const notAVersion = await asUser(["rollout", name, "latest", "--steps", "5"]);
     expect(notAVersion.code).toBe(1);
     expect(notAVersion.err[0]).toMatch(/^"latest" is not a version \(such as 2\.0\.0\)/);
+  });
+
+  it("refuses a version that fails the gate, with its reasons, and --force starts it anyway with a warning", {
+    timeout: 30_000,
+  }, async () => {
+    // hello answers its own version, and nothing tells the gate to ignore it: 2.0.0 differs on every answer.
+    for (let i = 0; i < 12; i++) {
+      await Promise.all(
+        Array.from({ length: 10 }, async () => (await fetch(`${gateway.url}/services/${name}/`)).arrayBuffer()),
+      );
+    }
+    let gate = await asUser(["gate", name, "2.0.0"]);
+    for (let tries = 0; gate.code !== 1 && tries < 20; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      gate = await asUser(["gate", name, "2.0.0"]);
+    }
+    expect(gate.code, gate.stdout).toBe(1);
+
+    const refused = await asUser(["rollout", name, "2.0.0", "--steps", "5,25"]);
+    expect(refused.code).toBe(1);
+    expect(refused.out.join("\n")).toMatch(/^ {2}\d[\d,]* of [\d,]+ compared requests differ/m);
+    expect(refused.err).toEqual([
+      `Command failed: 409 - Conflict: ${name} 2.0.0 (last 1h) fails the gate, so no user is sent to it (the reasons are in error.reasons). Fix the shadow, ignore noisy paths in the name's policy, or force the rollout (force: true)`,
+    ]);
+    const status = await asUser(["rollout", "status", name]);
+    expect(status.out[1]).toMatch(/rollout aborted/);
+
+    const forced = await asUser(["rollout", name, "2.0.0", "--steps", "5,25", "--force"]);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.stderr).toContain(`${name} 2.0.0 (last 1h) fails the gate; the rollout started anyway (forced)`);
+    expect(forced.out[1]).toMatch(/^Rollout of rollout_cmd 2\.0\.0 started: canary 5 % → 25 %/);
+    const history = await asUser(["history", name, "--json"]);
+    const { audit } = JSON.parse(history.stdout) as { audit: { action: string; detail: Record<string, unknown> }[] };
+    // Newest first: the forced start, whatever the gateway's cron did since.
+    const started = audit.find((row) => row.action === "rollout" && row.detail.change === "started");
+    expect(started?.detail).toMatchObject({ force: true, gate: "fail" });
+    await asUser(["rollout", "abort", name]);
   });
 });

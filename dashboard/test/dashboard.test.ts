@@ -496,7 +496,9 @@ describe("the operator's dashboard", () => {
 
   it("shows a running rollout: the canary share in the table, its steps and time left, and aborts it", async () => {
     const shadow = await currentShadow();
-    await api("POST", `/services/hello/${shadow}/rollout`, { steps: [5, 25, 50], stepMinutes: 10, promote: false });
+    // The shadow may be failing by now (the old main answers its own version): the gate would refuse it, so force.
+    const body = { steps: [5, 25, 50], stepMinutes: 10, promote: false, force: true };
+    expect((await api<{ state: string }>("POST", `/services/hello/${shadow}/rollout`, body)).state).toBe("running");
     const row = page.locator(`[data-service="hello ${shadow}"]`);
     await expect.poll(() => row.locator("[data-canary]").getAttribute("data-canary"), { timeout: 10_000 }).toBe("5");
     expect(await row.locator("[data-canary]").textContent()).toBe(" canary 5 %");

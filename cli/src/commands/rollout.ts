@@ -1,7 +1,8 @@
 import { defineCommand } from "citty";
 import { nearest } from "../argv.ts";
 import type { Rollout } from "../client.ts";
-import { UsageError } from "../errors.ts";
+import { ApiRefusal, UsageError } from "../errors.ts";
+import { escapeControls } from "../escape.ts";
 import { createOutput } from "../output.ts";
 import { parseEvery, parseSteps, progressLine, rolloutDetails } from "../rollout.ts";
 import { openSession } from "../session.ts";
@@ -20,7 +21,7 @@ export default defineCommand({
   meta: {
     name: "rollout",
     description:
-      "Raise a shadow's canary share step by step while its verdict passes (`rollout NAME VERSION --steps 5,25,50 --every 10m`), show it (`rollout status NAME`) or abort it (`rollout abort NAME`)",
+      "Raise a shadow's canary share step by step while its verdict passes (`rollout NAME VERSION --steps 5,25,50 --every 10m`), show it (`rollout status NAME`) or abort it (`rollout abort NAME`); a version that fails the gate is refused unless --force",
   },
   args: {
     first: { type: "positional", required: true, description: "NAME, or `status` / `abort`" },
@@ -32,6 +33,10 @@ export default defineCommand({
       default: true,
       description: "Make the version main (through the gate) once the last step passes",
       negativeDescription: "Stop at the last step's share, leaving main as it is",
+    },
+    force: {
+      type: "boolean",
+      description: "Start even when the version's verdict over the last hour is fail, or cannot be read (audited)",
     },
     ...jsonArg,
     ...connectionArgs,
@@ -52,11 +57,20 @@ export default defineCommand({
     const api = await openSession(args, output);
     let rollout: Rollout;
     if (start) {
-      rollout = await api.startRollout(first, second as string, {
-        steps: start.steps,
-        promote: args.promote,
-        ...(start.stepMinutes !== undefined && { stepMinutes: start.stepMinutes }),
-      });
+      try {
+        rollout = await api.startRollout(first, second as string, {
+          steps: start.steps,
+          promote: args.promote,
+          force: args.force === true,
+          ...(start.stepMinutes !== undefined && { stepMinutes: start.stepMinutes }),
+        });
+      } catch (error) {
+        // The gate refused: each failing rule, with its numbers, above the one line that says so.
+        const reasons = error instanceof ApiRefusal ? (error.apiError?.reasons ?? []) : [];
+        for (const reason of reasons) output.say.log(`  ${escapeControls(reason)}`);
+        throw error;
+      }
+      if (rollout.warning) output.say.warn(escapeControls(rollout.warning));
       const then = rollout.promote ? "then promote it through the gate" : "then stop there (--no-promote)";
       output.say.log(
         `Rollout of ${rollout.name} ${rollout.version} started: canary ${rollout.steps.join(" % → ")} %, each step at least ${rollout.stepMinutes} min while its verdict passes, ${then}`,

@@ -422,7 +422,9 @@ const routes = adminApi
       success: { status: 201, description: "The rollout, at its first step", schema: RolloutSchema },
       errors: {
         404: "The name, or this version of it, is not deployed",
-        409: "The name already has a rollout running",
+        409:
+          "The name already has a rollout running, or the gate refuses the version: `gate_failed` (with " +
+          "`error.reasons`) or `evidence_unavailable`; `force: true` overrides the gate",
         422: "A field is invalid, or the version is main; `error.field` names it",
       },
     }),
@@ -433,7 +435,8 @@ const routes = adminApi
       const spec = c.req.valid("json");
       const change = await coordinate(c.env, name, (co) => co.startRollout(name, version, spec, c.get("actor")));
       c.executionCtx.waitUntil(notifyName(c.env, name, [rolloutEvent(change, new Date())]));
-      return c.json(await rolloutView(c.env, openDatabase(c.env.DB), change.rollout, new Date()), 201);
+      const view = await rolloutView(c.env, openDatabase(c.env.DB), change.rollout, new Date());
+      return c.json({ ...view, ...(change.warning !== undefined && { warning: change.warning }) }, 201);
     },
   )
   .get(

@@ -660,6 +660,15 @@ export const RolloutBodySchema = v.object(
       ),
       true,
     ),
+    force: v.optional(
+      v.pipe(
+        v.boolean("must be true or false"),
+        v.description(
+          "Start even though the version fails the gate over the last hour, or its evidence cannot be read (audited)",
+        ),
+      ),
+      false,
+    ),
   },
   BODY_MUST_BE_OBJECT,
 );
@@ -678,7 +687,12 @@ const CurrentStepSchema = v.object({
     v.description("As the cron would judge the step now; null when the evidence could not be read (the cron waits)"),
   ),
   reasons: v.pipe(v.array(v.string()), v.description("Why: the verdict's reasons, or why there is none")),
-  since: v.pipe(dateTime, v.description("Start of the evidence judged: the minute the step started in")),
+  since: v.pipe(
+    dateTime,
+    v.description(
+      "Start of the evidence judged: the first whole minute after the step began; for a fail, the minute it began in",
+    ),
+  ),
   at: v.pipe(dateTime, v.description("When it was judged")),
 });
 
@@ -704,6 +718,9 @@ export const RolloutSchema = v.object({
   ),
   reasons: v.pipe(v.array(v.string()), v.description("Why it ended")),
   nextAction: v.string(),
+  warning: v.optional(
+    v.pipe(v.string(), v.description("On a start only: the gate was overridden (force), and over what")),
+  ),
 });
 
 export type RolloutView = v.InferOutput<typeof RolloutSchema>;

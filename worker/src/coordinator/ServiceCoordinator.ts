@@ -34,7 +34,7 @@ import type {
   ServiceRecord,
   TrafficControlField,
 } from "../registry/records.ts";
-import { decideRolloutStart, decideRolloutTick, type RolloutSpec, stepWindow } from "../registry/rollout.ts";
+import { decideRolloutGate, decideRolloutStart, decideRolloutTick, type RolloutSpec } from "../registry/rollout.ts";
 import {
   decideAssign,
   decideCanaryShare,
@@ -47,6 +47,8 @@ import {
   requireName,
 } from "../registry/rules.ts";
 import { callLedger } from "./ledger-call.ts";
+import { endRollout, ROLLOUT_ACTOR, type RolloutChange, rolloutAudit, startAudit } from "./rollout-audit.ts";
+import { judgeStep } from "./step-verdict.ts";
 import { readVerdict } from "./verdict-read.ts";
 
 /** Errors lose their class across RPC, so the coordinator answers with plain data. */
@@ -57,11 +59,8 @@ export type DeployInput = Pick<ServiceRecord, "name" | "version" | "origin" | "s
 
 export type TrafficControls = Partial<Pick<ServiceRecord, TrafficControlField>>;
 
-/** A rollout after a call, and what that call changed of it (`null`: nothing). */
-export interface RolloutChange {
-  rollout: RolloutRow;
-  change: "started" | "advanced" | "aborted" | "promoted" | "completed" | null;
-}
+export type { RolloutChange } from "./rollout-audit.ts";
+
 /** Who asked for a change: passed in by the API, so the audit row written with the change names them. */
 const change = (
   actor: Actor,
@@ -253,10 +252,17 @@ export class ServiceCoordinator extends DurableObject<Env> {
     });
   }
 
-  /** R1: starts a rollout at its first step; the canary share and the rollout's state change in one D1 batch. */
+  /**
+   * R0 and R1: starts a rollout at its first step, through the gate over the last hour (as `assign`);
+   * the canary share, the rollout's state and its audit row (with the gate's verdict) in one D1 batch.
+   */
   startRollout(name: string, version: string, spec: RolloutSpec, actor: Actor): Promise<Outcome<RolloutChange>> {
     return this.#serialised(async () => {
-      decideRolloutStart(await listServices(this.#db, name), await readRollout(this.#db, name), name, version);
+      const existing = await listServices(this.#db, name);
+      decideRolloutStart(existing, await readRollout(this.#db, name), name, version);
+      const force = spec.force === true;
+      const gate = await this.#verdictOf(name, existing.find((v) => v.main)?.version, version);
+      const { warning } = decideRolloutGate(gate.evidence, name, version, { force, window: GATE_WINDOW.label });
       const now = new Date();
       const rollout: RolloutRow = {
         name,
@@ -272,11 +278,11 @@ export class ServiceCoordinator extends DurableObject<Env> {
         reasons: [],
         endedAt: null,
       };
-      const started: RolloutChange = { rollout, change: "started" };
+      const started: RolloutChange = { rollout, change: "started", ...(warning !== undefined && { warning }) };
       await this.#db.batch([
         putRollout(this.#db, rollout),
         putCanary(this.#db, name, version, spec.steps[0] ?? 0),
-        auditStatement(this.#db, rolloutAudit(actor, started)),
+        auditStatement(this.#db, startAudit(actor, started, gate.verdict, force)),
       ]);
       return started;
     });
@@ -311,8 +317,7 @@ export class ServiceCoordinator extends DurableObject<Env> {
         return this.#abort(rollout, [why], now, ROLLOUT_ACTOR);
       }
       const main = existing.find((v) => v.main)?.version;
-      const window = stepWindow(rollout, Math.max(cronMs, now.getTime()));
-      const { evidence } = await this.#verdictOf(name, main, rollout.version, window);
+      const evidence = await judgeStep(this.env, this.#db, rollout, main, Math.max(cronMs, now.getTime()));
       // Evidence that cannot be read decides nothing: the rollout waits for the next look.
       if ("unavailable" in evidence) return { rollout, change: null };
       const action = decideRolloutTick(rollout, evidence, new Date(cronMs));
@@ -373,6 +378,38 @@ export class ServiceCoordinator extends DurableObject<Env> {
       );
       await this.#notePromotion(name, rollout.version);
       return finished;
+    });
+  }
+
+  /**
+   * R2 between two crons: the ledger asks when evidence of `version` arrives (see RolloutWatch).
+   * A running rollout of it whose step now fails is aborted at once; anything else waits for
+   * the cron, which alone advances steps. Answers whether a rollout of the version still runs.
+   */
+  watchRollout(name: string, version: string): Promise<Outcome<{ running: boolean; change?: RolloutChange }>> {
+    return this.#serialised(async () => {
+      const rollout = await readRollout(this.#db, name);
+      if (rollout?.state !== "running" || rollout.version !== version) return { running: false };
+      const main = (await listServices(this.#db, name)).find((v) => v.main)?.version;
+      const now = new Date();
+      const judged = await judgeStep(this.env, this.#db, rollout, main, now.getTime());
+      if ("unavailable" in judged || judged.verdict !== "fail") return { running: true };
+      const action = decideRolloutTick(rollout, judged, now);
+      if (action.kind !== "abort") return { running: true };
+      const { verdict, reasons } = judged;
+      const result: RolloutStepResult = {
+        percent: rollout.steps[rollout.step] ?? 0,
+        verdict,
+        reasons,
+        at: now.toISOString(),
+      };
+      const change = await this.#abort(
+        { ...rollout, results: [...rollout.results, result] },
+        action.reasons,
+        now,
+        ROLLOUT_ACTOR,
+      );
+      return { running: false, change };
     });
   }
 
@@ -483,31 +520,4 @@ export class ServiceCoordinator extends DurableObject<Env> {
       },
     );
   }
-}
-
-/** A rollout that ended, and why. */
-function endRollout(rollout: RolloutRow, state: "promoted" | "completed" | "aborted", reasons: string[], now: Date) {
-  return { ...rollout, state, reasons, endedAt: now };
-}
-
-/** The cron moves rollouts by itself: its audit rows name it. */
-const ROLLOUT_ACTOR: Actor = "rollout";
-
-/** One rollout transition as an audit row. */
-function rolloutAudit(actor: Actor, { rollout, change: what }: RolloutChange): AuditEntry {
-  return {
-    at: new Date(),
-    actor,
-    action: "rollout",
-    name: rollout.name,
-    version: rollout.version,
-    detail: {
-      change: what,
-      step: rollout.step,
-      percent: rollout.steps[rollout.step] ?? 0,
-      steps: rollout.steps,
-      ...(rollout.results.length > 0 && { verdict: rollout.results.at(-1)?.verdict }),
-      ...(rollout.reasons.length > 0 && { reasons: rollout.reasons }),
-    },
-  };
 }

@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { MAX_LEDGER_SHARDS } from "../config.ts";
 import type { Env } from "../env.ts";
+import { watchRollout } from "../rollout/watch.ts";
 import {
   cutBody,
   type EvidenceBatch,
@@ -23,6 +24,7 @@ import {
   type VersionMetrics,
 } from "./lifetime.ts";
 import { CACHED_WINDOW_MINUTES, ReportCache } from "./report-cache.ts";
+import { RolloutWatch } from "./rollout-watch.ts";
 import { p99OrNull, type SeriesSteps, seriesSteps, stepOf } from "./series.ts";
 import { shardName } from "./shards.ts";
 import {
@@ -178,10 +180,15 @@ export class EvidenceLedger extends DurableObject<Env> {
 
   readonly #countWrites: boolean;
   #storedSpan: number | undefined;
+  /** Asks the coordinator to judge a running rollout when its evidence lands (null: a nameless object). */
+  readonly #rollouts: RolloutWatch | null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#countWrites = env.LEDGER_COUNT_WRITES === "on";
+    // Shard k of a name is `<name>#<k>`; names have no `#`.
+    const name = ctx.id.name?.split("#")[0];
+    this.#rollouts = name ? new RolloutWatch((version) => watchRollout(env, name, version)) : null;
     void ctx.blockConcurrencyWhile(async () => {
       this.#ensureSchema();
       this.#alarmSet = (await ctx.storage.getAlarm()) !== null;
@@ -223,6 +230,7 @@ export class EvidenceLedger extends DurableObject<Env> {
         sql.exec("INSERT INTO writes VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET count = count + 1");
       }
     });
+    this.#rollouts?.saw(batch.shadows.map((m) => ({ version: m.version, canary: (m.canary ?? 0) > 0 })));
     if (!this.#alarmSet) {
       await this.ctx.storage.setAlarm(Date.now() + PRUNE_EVERY_MS);
       this.#alarmSet = true;

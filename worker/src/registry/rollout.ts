@@ -1,13 +1,15 @@
 import type { CurrentStep, RolloutView } from "../api/schemas.ts";
 import type { RolloutRow, RolloutStepResult } from "../db/schema.ts";
 import { AppError } from "../errors.ts";
-import { findVersion, type VersionState } from "./rules.ts";
+import { findVersion, type GateEvidence, type VersionState } from "./rules.ts";
 
 /** What a rollout asks for, as the admin API validated it. */
 export interface RolloutSpec {
   steps: number[];
   stepMinutes: number;
   promote: boolean;
+  /** Start even when the gate refuses (a failing verdict, or evidence that cannot be read). */
+  force?: boolean;
 }
 
 /**
@@ -68,11 +70,103 @@ export function decideRolloutTick(
 }
 
 /**
- * The evidence a step is judged on: evidence is kept by the minute, so the
- * window starts with the minute the step started in, and ends at `toMs`.
+ * The evidence a step is judged on. The ledger keeps evidence by the minute,
+ * so only whole minutes can be told apart. A `pass` is judged on the minutes
+ * that began after the step did (`pass`), so that no evidence from before the
+ * step can pass it. A `fail` is also looked for from the minute the step began
+ * in (`fail`): that minute holds up to 59 s of the same version's evidence
+ * from just before, which can only stop users sooner, and it lets a step that
+ * went bad in its first minute be aborted within seconds, not minutes.
  */
-export function stepWindow(rollout: Pick<RolloutRow, "stepSince">, toMs: number): { from: number; to: number } {
-  return { from: Math.floor(rollout.stepSince.getTime() / 60_000) * 60_000, to: toMs + 1 };
+export function stepWindows(
+  rollout: Pick<RolloutRow, "stepSince">,
+  toMs: number,
+): { fail: { from: number; to: number }; pass: { from: number; to: number } } {
+  const began = rollout.stepSince.getTime();
+  const to = toMs + 1;
+  return {
+    fail: { from: Math.floor(began / 60_000) * 60_000, to },
+    pass: { from: Math.ceil(began / 60_000) * 60_000, to },
+  };
+}
+
+/** What a step's judge read: the verdict over each of its windows (see `stepWindows`). */
+export interface StepEvidence {
+  /** Over the step's minutes and the one it began in. */
+  fail: { verdict: RolloutStepResult["verdict"]; reasons: readonly string[] };
+  /** Over the whole minutes since the step began; absent while the first has not begun. */
+  pass?: { verdict: RolloutStepResult["verdict"]; reasons: readonly string[]; canaryAnswered: number };
+}
+
+/**
+ * R2's verdict of a step: `fail` when either window fails; `pass` only when
+ * the step's own minutes pass and hold at least `minRequests` requests the
+ * canary answered (users were on it, not only copies); else `inconclusive`,
+ * saying what it waits for.
+ */
+export function decideStepVerdict(
+  evidence: StepEvidence,
+  minRequests: number,
+  windows: ReturnType<typeof stepWindows>,
+): { verdict: RolloutStepResult["verdict"]; reasons: string[]; since: number } {
+  const { fail, pass } = evidence;
+  const passFrom = windows.pass.from;
+  const at = new Date(passFrom).toISOString().slice(11, 16);
+  if (fail.verdict === "fail") return { verdict: "fail", reasons: [...fail.reasons], since: windows.fail.from };
+  if (!pass) {
+    return {
+      verdict: "inconclusive",
+      reasons: [`the step's evidence starts with its first whole minute, at ${at} UTC`],
+      since: passFrom,
+    };
+  }
+  if (pass.verdict !== "pass") return { verdict: pass.verdict, reasons: [...pass.reasons], since: passFrom };
+  if (pass.canaryAnswered < minRequests) {
+    return {
+      verdict: "inconclusive",
+      reasons: [
+        `${pass.canaryAnswered} requests answered by the canary since ${at} UTC, fewer than the ${minRequests} a step needs`,
+      ],
+      since: passFrom,
+    };
+  }
+  return { verdict: "pass", reasons: [...pass.reasons], since: passFrom };
+}
+
+/**
+ * R0, the gate a rollout starts through: the version's verdict over the gate's
+ * window, read as `assign` reads it. A `fail` is refused (409 `gate_failed`,
+ * with the reasons), and so is evidence that cannot be read (409
+ * `evidence_unavailable`: the gate fails closed); `force` starts it anyway,
+ * with a warning. `inconclusive` starts: the steps judge what the shadow could not show.
+ */
+export function decideRolloutGate(
+  evidence: GateEvidence,
+  name: string,
+  version: string,
+  options: { force: boolean; window: string },
+): { warning?: string } {
+  const subject = `${name} ${version} (last ${options.window})`;
+  if ("unavailable" in evidence) {
+    const why = `The evidence for ${subject} could not be read (${evidence.unavailable})`;
+    if (options.force) return { warning: `${why}; the rollout started unchecked (forced)` };
+    throw new AppError(
+      409,
+      "evidence_unavailable",
+      `${why}, so the gate cannot judge it before users are sent to it. ` +
+        "Try again shortly, or force the rollout (force: true) to start it unchecked",
+    );
+  }
+  if (evidence.verdict !== "fail") return {};
+  if (options.force) return { warning: `${subject} fails the gate; the rollout started anyway (forced)` };
+  throw new AppError(
+    409,
+    "gate_failed",
+    `${subject} fails the gate, so no user is sent to it (the reasons are in error.reasons). ` +
+      "Fix the shadow, ignore noisy paths in the name's policy, or force the rollout (force: true)",
+    undefined,
+    { reasons: [...evidence.reasons] },
+  );
 }
 
 /** What the rollout waits for next, in words for the API, the CLI and the dashboard. */

@@ -1,3 +1,4 @@
+import type { RolloutChange } from "../coordinator/ServiceCoordinator.ts";
 import { listRunningRollouts, openDatabase } from "../db/queries.ts";
 import type { Env } from "../env.ts";
 import { reasonOf } from "../errors.ts";
@@ -7,7 +8,9 @@ import { notifyName } from "../notify/send.ts";
 /**
  * The cron's rollout pass: each running rollout's coordinator looks at the
  * verdict over its current step and advances, finishes or aborts it (see
- * `decideRolloutTick`). A name that fails is logged; the others still move.
+ * `decideRolloutTick`). Names are looked at side by side, each telling its own
+ * webhook of its own change, so a receiver that hangs (retried for up to about
+ * 24 s) delays no other name. A name that fails is logged; the others still move.
  */
 export async function advanceRollouts(env: Env, now: Date): Promise<void> {
   let running: { name: string }[];
@@ -17,17 +20,24 @@ export async function advanceRollouts(env: Env, now: Date): Promise<void> {
     console.error(JSON.stringify({ event: "rollout_pass_failed", reason: reasonOf(error) }));
     return;
   }
-  for (const { name } of running) {
-    try {
-      const outcome = await env.SERVICE_COORDINATOR.getByName(name).tickRollout(name, now.getTime());
-      if (!outcome.ok) throw new Error(outcome.body.error.message);
-      if (outcome.value?.change) {
-        const { rollout, change } = outcome.value;
-        console.log(JSON.stringify({ event: "rollout", name, version: rollout.version, change, step: rollout.step }));
-        await notifyName(env, name, [rolloutEvent(outcome.value, new Date())]);
-      }
-    } catch (error) {
-      console.error(JSON.stringify({ event: "rollout_tick_failed", name, reason: reasonOf(error) }));
-    }
+  await Promise.all(running.map(({ name }) => advanceRollout(env, name, now)));
+}
+
+async function advanceRollout(env: Env, name: string, now: Date): Promise<void> {
+  try {
+    const outcome = await env.SERVICE_COORDINATOR.getByName(name).tickRollout(name, now.getTime());
+    if (!outcome.ok) throw new Error(outcome.body.error.message);
+    if (outcome.value?.change) await announceRolloutChange(env, name, outcome.value);
+  } catch (error) {
+    console.error(JSON.stringify({ event: "rollout_tick_failed", name, reason: reasonOf(error) }));
   }
+}
+
+/** A rollout moved by the gateway itself (the cron, or the watch between crons): logged and notified. */
+export async function announceRolloutChange(env: Env, name: string, change: RolloutChange): Promise<void> {
+  const { rollout } = change;
+  console.log(
+    JSON.stringify({ event: "rollout", name, version: rollout.version, change: change.change, step: rollout.step }),
+  );
+  await notifyName(env, name, [rolloutEvent(change, new Date())]);
 }

@@ -1,28 +1,25 @@
 import type { CurrentStep, RolloutView } from "../api/schemas.ts";
-import { readVerdict } from "../coordinator/verdict-read.ts";
+import { judgeStep } from "../coordinator/step-verdict.ts";
 import { type Database, listServices } from "../db/queries.ts";
 import type { RolloutRow } from "../db/schema.ts";
 import type { Env } from "../env.ts";
-import { stepWindow, toRolloutView } from "../registry/rollout.ts";
+import { toRolloutView } from "../registry/rollout.ts";
 
 /**
  * The verdict over a running rollout's current step, judged as the cron's next
- * look would judge it (same window, same ledger read, same policy), so an
- * operator sees a fail coming before the cron aborts on it. One ledger read.
+ * look would judge it (same windows, same ledger reads, same policy), so an
+ * operator sees a fail coming before the cron aborts on it.
  */
 export async function currentStep(env: Env, db: Database, rollout: RolloutRow, now: Date): Promise<CurrentStep | null> {
   if (rollout.state !== "running") return null;
   const main = (await listServices(db, rollout.name)).find((v) => v.main)?.version;
-  const window = stepWindow(rollout, now.getTime());
-  const { evidence } = await readVerdict(env, db, rollout.name, main, rollout.version, window);
-  const judged =
-    "unavailable" in evidence
-      ? { verdict: null, reasons: [`the evidence could not be read: ${evidence.unavailable}`] }
-      : { verdict: evidence.verdict, reasons: [...evidence.reasons] };
+  const judged = await judgeStep(env, db, rollout, main, now.getTime());
   return {
     percent: rollout.steps[rollout.step] ?? 0,
-    ...judged,
-    since: new Date(window.from).toISOString(),
+    ...("unavailable" in judged
+      ? { verdict: null, reasons: [`the evidence could not be read: ${judged.unavailable}`] }
+      : { verdict: judged.verdict, reasons: judged.reasons }),
+    since: new Date(judged.since).toISOString(),
     at: now.toISOString(),
   };
 }

@@ -71,6 +71,8 @@ export interface EvidenceMinute {
   samples?: ExchangeSample[];
   /** The main the shadow was compared with (1.0.0, the tests' usual main, when not given). */
   baseline?: string;
+  /** Of the mirrored requests, those the shadow answered as a canary (a rollout step needs minRequests of them). */
+  canary?: number;
 }
 
 /** Writes evidence straight into a name's ledger through its own `record` RPC. */
@@ -97,6 +99,7 @@ export async function recordEvidence(name: string, version: string, minute: Evid
     latencyShadow: latency(minute.latencyMs?.shadow),
     signatures: Object.fromEntries(Object.entries(minute.different ?? {}).map(([path, n]) => [`${path} value`, n])),
     partialSignatures: {},
+    canary: minute.canary ?? 0,
   };
   await env.EVIDENCE_LEDGER.getByName(name).record({
     shadows: [counts],

@@ -44,9 +44,12 @@ async function twoVersions(prefix: string): Promise<string> {
   return name;
 }
 
-/** Evidence a clean shadow passes on: 400 identical answers at the same latency, in the minute of `at`. */
+/**
+ * Evidence a clean step passes on: 400 identical answers at the same latency, half of them answered by the
+ * canary, in the minute of `at`.
+ */
 const passing = (name: string, at = Date.now()) =>
-  recordEvidence(name, "2.0.0", { at, compared: 400, latencyMs: { main: 20, shadow: 21 } });
+  recordEvidence(name, "2.0.0", { at, compared: 400, canary: 200, latencyMs: { main: 20, shadow: 21 } });
 
 const mirroredOf = async (name: string) => {
   const { body } = await api<EvidenceReport>("GET", `/services/${name}/report`);
@@ -239,7 +242,8 @@ describe("the cron missed for an hour", () => {
       await cron(later);
       expect(await rolloutOf(name)).toMatchObject({ step: 1 });
     }
-    await passing(name);
+    // The new step's own evidence: a step is judged on the whole minutes after it began.
+    await passing(name, now + MINUTE);
     await cron(now + 10 * MINUTE + 1_000);
     expect(await rolloutOf(name)).toMatchObject({ state: "running", step: 2, percent: 50 });
     expect(await rolloutTrail(name)).toEqual(["started", "advanced", "advanced"]);

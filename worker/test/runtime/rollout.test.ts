@@ -1,79 +1,27 @@
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, inject, it, vi } from "vitest";
 import type { RolloutView } from "../../src/api/schemas.ts";
 import type { Env } from "../../src/env.ts";
-import type { EvidenceReport } from "../../src/evidence/verdict.ts";
 import worker from "../../src/index.ts";
-import type { NotifyEvent } from "../../src/notify/deliver.ts";
-import type { AuditRecord, ServiceRecord } from "../../src/registry/records.ts";
-import type { ReceivedPost } from "../support/receiver.ts";
-import { api, deploy, TOKEN, versionsOf } from "./admin-client.ts";
-import { gateway, uniqueName } from "./proxy-helpers.ts";
+import type { AuditRecord } from "../../src/registry/records.ts";
+import { api, deploy, TOKEN } from "./admin-client.ts";
+import {
+  canaryOf,
+  cron,
+  evidenceLanded,
+  labName,
+  MINUTE,
+  mainOf,
+  receivedEvents,
+  rolloutOf,
+  startRollout as start,
+  stepBeganLastMinute,
+  traffic,
+  trafficUntilPass,
+} from "./rollout-helpers.ts";
 
 const origins = inject("origins");
-const MINUTE = 60_000;
-
-/** The real cron handler, at a time of the test's choosing (the clock a rollout's steps are measured by). */
-async function cron(atMs: number): Promise<void> {
-  const ctx = createExecutionContext();
-  worker.scheduled(createScheduledController({ scheduledTime: atMs, cron: "* * * * *" }), env, ctx);
-  await waitOnExecutionContext(ctx);
-}
-
-const rolloutOf = async (name: string) => (await api<RolloutView>("GET", `/services/${name}/rollout`)).body;
-const canaryOf = async (name: string, version: string) =>
-  (await versionsOf(name)).find((v) => v.version === version)?.canaryPercent;
-const mainOf = async (name: string) => (await versionsOf(name)).find((v: ServiceRecord) => v.main)?.version;
-
-/** GETs through the gateway with ids `<name>-<from…>`, ten at a time, every answer read whole; `ok` wants 200s. */
-async function traffic(name: string, from: number, count: number, ok = true): Promise<void> {
-  for (let start = from; start < from + count; start += 10) {
-    await Promise.all(
-      Array.from({ length: 10 }, async (_, k) => {
-        const response = await gateway(`/services/${name}/item`, {
-          headers: { "x-request-id": `${name}-${start + k}` },
-        });
-        if (ok) expect(response.status).toBe(200);
-        await response.arrayBuffer();
-      }),
-    );
-  }
-}
-
-/** Waits until the ledger holds `count` outcomes of the version (batches land within a second or so). */
-async function evidenceLanded(name: string, version: string, count: number): Promise<void> {
-  const deadline = Date.now() + 8_000;
-  for (;;) {
-    const { body } = await api<EvidenceReport>("GET", `/services/${name}/report`);
-    const shadow = body.shadows?.find((s) => s.version === version);
-    if ((shadow && shadow.requests.mirrored + shadow.requests.down >= count) || Date.now() > deadline) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-/** Lab origins answer /item alike; 5 % limits let ~110 clean requests pass a step (the confidence rule). */
-async function labName(prefix: string, shadowOrigin = origins.labShadow): Promise<string> {
-  const name = uniqueName(prefix);
-  expect((await deploy(name, "1.0.0", origins.labMain)).status).toBe(201);
-  expect((await deploy(name, "2.0.0", shadowOrigin)).status).toBe(201);
-  const gate = { minRequests: 100, maxDiffRate: 0.05, maxErrorRateIncrease: 0.05 };
-  expect((await api("PUT", `/services/${name}/policy`, { body: { gate } })).status).toBe(200);
-  return name;
-}
-
-/** The notification events a name's receiver got, once it has `count` (delivery runs after the response). */
-async function receivedEvents(name: string, count: number): Promise<NotifyEvent[]> {
-  const deadline = Date.now() + 8_000;
-  for (;;) {
-    const posts: ReceivedPost[] = await (await fetch(`${origins.receiver}/__received?key=${name}`)).json();
-    if (posts.length >= count || Date.now() > deadline) return posts.map((post) => post.body as NotifyEvent);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-const start = (name: string, version: string, body: unknown) =>
-  api<RolloutView>("POST", `/services/${name}/${version}/rollout`, { body });
 
 beforeEach(() => {
   vi.spyOn(console, "log").mockImplementation(() => undefined);
@@ -85,41 +33,42 @@ afterEach(() => {
 
 describe("rollout", () => {
   it("advances a step on pass once the step has lasted, and promotes at its last step through the cron", {
-    timeout: 60_000,
+    timeout: 90_000,
   }, async () => {
     const name = await labName("rollpass");
-    const started = await start(name, "2.0.0", { steps: [5, 25], stepMinutes: 1, promote: true });
+    const started = await start(name, "2.0.0", { steps: [25, 50], stepMinutes: 1, promote: true });
     expect(started.status).toBe(201);
-    expect(started.body).toMatchObject({ state: "running", step: 0, percent: 5, results: [] });
-    expect(await canaryOf(name, "2.0.0")).toBe(5);
-    // No evidence yet: the current step is inconclusive, and says why.
+    expect(started.body).toMatchObject({ state: "running", step: 0, percent: 25, results: [] });
+    expect(await canaryOf(name, "2.0.0")).toBe(25);
+    // No evidence of its own yet: the step is judged from its first whole minute on, and says so.
     const fresh = (await rolloutOf(name)).current;
-    expect(fresh).toMatchObject({ percent: 5, verdict: "inconclusive" });
-    expect(fresh?.reasons.join(" ")).toMatch(/100/);
-    expect(Date.parse(fresh?.since ?? "")).toBe(Math.floor(Date.parse(started.body.since) / MINUTE) * MINUTE);
+    expect(fresh).toMatchObject({ percent: 25, verdict: "inconclusive" });
+    const firstWholeMinute = Math.ceil(Date.parse(started.body.since) / MINUTE) * MINUTE;
+    expect(Date.parse(fresh?.since ?? "")).toBe(firstWholeMinute);
+    expect(fresh?.reasons.join(" ")).toMatch(/first whole minute/);
 
-    await traffic(name, 0, 110);
-    await evidenceLanded(name, "2.0.0", 110);
+    await stepBeganLastMinute(name);
     // The clean step is heading for pass before the cron has looked at it.
-    expect((await rolloutOf(name)).current).toMatchObject({ percent: 5, verdict: "pass" });
+    const sent = await trafficUntilPass(name, "2.0.0", 0);
+    expect((await rolloutOf(name)).current).toMatchObject({ percent: 25, verdict: "pass" });
     // The step has not lasted a minute yet: a pass does not move it.
-    await cron(Date.now());
+    await cron(Date.parse((await rolloutOf(name)).since) + MINUTE - 1_000);
     expect(await rolloutOf(name)).toMatchObject({ state: "running", step: 0 });
 
     await cron(Date.now() + MINUTE + 1_000);
     const advanced = await rolloutOf(name);
-    expect(advanced).toMatchObject({ state: "running", step: 1, percent: 25 });
-    expect(advanced.results.map((r) => [r.percent, r.verdict])).toEqual([[5, "pass"]]);
-    expect(await canaryOf(name, "2.0.0")).toBe(25);
+    expect(advanced).toMatchObject({ state: "running", step: 1, percent: 50 });
+    expect(advanced.results.map((r) => [r.percent, r.verdict])).toEqual([[25, "pass"]]);
+    expect(await canaryOf(name, "2.0.0")).toBe(50);
 
-    await traffic(name, 110, 110);
-    await evidenceLanded(name, "2.0.0", 220);
+    await stepBeganLastMinute(name);
+    await trafficUntilPass(name, "2.0.0", sent);
     await cron(Date.now() + MINUTE + 1_000);
     const promoted = await rolloutOf(name);
     expect(promoted).toMatchObject({ state: "promoted", nextAction: "none", current: null });
     expect(promoted.results.map((r) => [r.percent, r.verdict])).toEqual([
-      [5, "pass"],
       [25, "pass"],
+      [50, "pass"],
     ]);
     expect(await mainOf(name)).toBe("2.0.0");
     expect(await canaryOf(name, "2.0.0")).toBe(0);
@@ -137,41 +86,37 @@ describe("rollout", () => {
     ]);
   });
 
-  it("is aborted by the next cron run when the verdict fails: canary back to 0, main unchanged, reasons recorded", {
+  it("is aborted as soon as its canary's failing evidence lands, before any cron: canary 0, main unchanged, reasons recorded", {
     timeout: 30_000,
   }, async () => {
     // 3.0.0 answers 503 to everything.
     const name = await labName("rollfail", origins.v3);
     const notify = { url: `${origins.receiver}/ok/${name}`, events: ["rollout"] };
     expect((await api("PUT", `/services/${name}/policy`, { body: { notify } })).status).toBe(200);
-    expect((await start(name, "2.0.0", { steps: [5, 25, 50], stepMinutes: 10 })).status).toBe(201);
-    // Its 5 % canary share answers those clients with its 503s: a canary's HTTP answer is its answer.
+    expect((await start(name, "2.0.0", { steps: [20, 50], stepMinutes: 10 })).status).toBe(201);
+    // Its 20 % canary share answers those clients with its 503s: a canary's HTTP answer is its answer.
     await traffic(name, 0, 110, false);
     await evidenceLanded(name, "2.0.0", 110);
-    // Before the cron runs, the view shows the current step failing, and why, as the cron will judge it.
-    const before = await rolloutOf(name);
-    expect(before).toMatchObject({ state: "running", results: [], current: { percent: 5, verdict: "fail" } });
-    expect(before.current?.reasons.join(" ")).toMatch(/error rate/);
-    const { body: listed } = await api<{ rollouts: RolloutView[] }>("GET", "/rollouts");
-    expect(listed.rollouts.find((r) => r.name === name)?.current?.verdict).toBe("fail");
-    // Ten minutes are not up: a fail aborts at once all the same.
-    await cron(Date.now());
+    // Ten minutes are not up, and no cron has run: a fail aborts at once all the same.
+    const deadline = Date.now() + 10_000;
+    while ((await rolloutOf(name)).state === "running" && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
     const aborted = await rolloutOf(name);
     expect(aborted.state).toBe("aborted");
-    expect(aborted.reasons[0]).toBe("the verdict at 5 % is fail");
+    expect(aborted.reasons[0]).toBe("the verdict at 20 % is fail");
     expect(aborted.reasons.join(" ")).toMatch(/error rate/);
     expect(aborted.results.map((r) => r.verdict)).toEqual(["fail"]);
-    expect(aborted.results[0]?.reasons).toEqual(before.current?.reasons);
     expect(aborted.current).toBeNull();
     expect(await canaryOf(name, "2.0.0")).toBe(0);
     expect(await mainOf(name)).toBe("1.0.0");
     // Both transitions were notified as `rollout` events, the abort with the failing verdict and its reasons.
     const posts = await receivedEvents(name, 2);
     expect(posts.map((event) => [event.event, event.verdict, event.text.split(",")[0]])).toEqual([
-      ["rollout", null, `rollout of ${name} 2.0.0 started at 5 % (steps 5`],
+      ["rollout", null, `rollout of ${name} 2.0.0 started at 20 % (steps 20`],
       ["rollout", "fail", `rollout of ${name} 2.0.0 aborted`],
     ]);
-    expect(posts[1]?.reasons[0]).toBe("the verdict at 5 % is fail");
+    expect(posts[1]?.reasons[0]).toBe("the verdict at 20 % is fail");
   });
 
   it("still shows a running rollout when its ledger cannot be read: no verdict for the current step, and why", async () => {

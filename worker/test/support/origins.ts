@@ -148,6 +148,8 @@ function requestNumber(req: IncomingMessage): number {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 let labCounter = 0;
+/** Request-id prefixes whose /field answers a lab shadow gets wrong from now on (see `labAnswer`). */
+const brokenPrefixes = new Set<string>();
 
 /**
  * The comparison lab. With n the number at the end of X-Request-Id:
@@ -164,6 +166,8 @@ let labCounter = 0;
  * - /time-kinds: a `time` that differs on every call; the shadow drops it when n % 10 is 1 and
  *   sends it as a number when n % 10 is 2;
  * - /wide: 100 fields, every one of which the shadow changes (more differences than are kept).
+ * A shadow told `POST /__break?prefix=<p>` answers every later /field request whose id starts
+ * with p with a wrong price: a version that goes bad mid-step.
  */
 async function labAnswer(
   role: "main" | "shadow",
@@ -174,13 +178,15 @@ async function labAnswer(
   const url = new URL(`http://origin${req.url ?? "/"}`);
   const n = requestNumber(req);
   const shadow = role === "shadow";
+  const id = String(req.headers["x-request-id"] ?? "");
+  const broken = shadow && [...brokenPrefixes].some((prefix) => id.startsWith(prefix));
   const json = (body: unknown, status = 200) => {
     res.writeHead(status, { "content-type": "application/json", "x-lab": role });
     res.end(JSON.stringify(body));
   };
   switch (url.pathname) {
     case "/field":
-      return json({ id: n, name: "widget", price: shadow && n % 10 === 0 ? 2 : 1 });
+      return json({ id: n, name: "widget", price: broken || (shadow && n % 10 === 0) ? 2 : 1 });
     case "/time":
       return json({ id: n, time: `${Date.now()}.${++labCounter}`, price: 1 });
     case "/slow":
@@ -297,6 +303,13 @@ export async function startOrigin(behaviour: OriginBehaviour): Promise<RunningOr
     }
     if (url.pathname === "/__release") {
       releases.release(url.searchParams.get("id") ?? "");
+      res.writeHead(204);
+      res.end();
+      return;
+    }
+    if (url.pathname === "/__break" && behaviour.lab === "shadow") {
+      const prefix = url.searchParams.get("prefix");
+      if (prefix) brokenPrefixes.add(prefix);
       res.writeHead(204);
       res.end();
       return;

@@ -13,7 +13,8 @@ export interface ReceivedPost {
 /**
  * A real webhook receiver on 127.0.0.1, for notification tests running inside workerd.
  * `POST /ok/<key>` accepts; `POST /flaky/<key>` answers 503 to the first two posts of
- * each key and then accepts. `GET /__received?key=<key>` lists what each key got.
+ * each key and then accepts; `POST /hang/<key>` is recorded and never answered (until
+ * the client gives up). `GET /__received?key=<key>` lists what each key got.
  */
 export async function startReceiver(): Promise<{ url: string; close(): Promise<void> }> {
   const received = new Map<string, ReceivedPost[]>();
@@ -37,6 +38,7 @@ export async function startReceiver(): Promise<{ url: string; close(): Promise<v
       body = Buffer.concat(chunks).toString("utf8");
     }
     posts.push({ path: url.pathname, answered, headers: req.headers, body, receivedAt: Date.now() });
+    if (kind === "hang") return;
     res.writeHead(answered, { "content-type": "text/plain" });
     res.end(answered === 200 ? "ok" : "try again");
   });
