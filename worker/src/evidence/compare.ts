@@ -17,7 +17,9 @@
  * difference of kind `many`: what it did not see may differ too.
  */
 
-import { boundedPath, segmentOf } from "./paths.ts";
+import { type FieldRule, ruleRoot } from "./field-rules.ts";
+import { parseJsonExact } from "./json-numbers.ts";
+import { JsonWalker } from "./json-walk.ts";
 
 export type DiffKind = "value" | "type" | "missing" | "extra" | "length" | "many";
 
@@ -47,6 +49,8 @@ export interface CompareOptions {
   maxDepth?: number;
   /** At most this many distinct differences per exchange; past it the comparison stops and records `body many`. */
   maxPaths?: number;
+  /** The policy's field rules: how the values at their paths compare. */
+  rules?: readonly FieldRule[];
 }
 
 export interface Comparison {
@@ -112,7 +116,7 @@ function parseJsonDocument(body: Uint8Array | string | undefined, bytes: Uint8Ar
   const opener = bytes[first];
   if (opener !== 0x7b && opener !== 0x5b) return NOT_JSON;
   try {
-    return JSON.parse(typeof body === "string" ? body : decoder.decode(bytes));
+    return parseJsonExact(typeof body === "string" ? body : decoder.decode(bytes));
   } catch {
     return NOT_JSON;
   }
@@ -147,7 +151,7 @@ export function compareAnswers(
     const mainJson = left.json;
     const shadowJson = mainJson === NOT_JSON ? NOT_JSON : right.json;
     if (mainJson !== NOT_JSON && shadowJson !== NOT_JSON) {
-      new JsonWalker(collector, options.maxDepth ?? 32).compare(mainJson, shadowJson, 0);
+      new JsonWalker(collector, options.maxDepth ?? 32).compare(mainJson, shadowJson, 0, ruleRoot(options.rules));
     } else {
       collector.add("body", "value");
     }
@@ -171,7 +175,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-class Collector {
+export class Collector {
   readonly differences: Difference[] = [];
   readonly #seen = new Set<string>();
   /** Stopped at the most differences: nothing more is looked at. */
@@ -205,122 +209,4 @@ class Collector {
     this.#seen.add(key);
     this.differences.push({ path, kind });
   }
-}
-
-type JsonType = "null" | "array" | "object" | "string" | "number" | "boolean";
-
-function jsonTypeOf(value: unknown): JsonType {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "array";
-  return typeof value as JsonType;
-}
-
-/**
- * Walks both documents in step. The path is a stack of segments joined only
- * when a difference is found, so equal subtrees allocate no strings.
- */
-class JsonWalker {
-  readonly #segments: string[] = ["body"];
-
-  readonly collector: Collector;
-  readonly maxDepth: number;
-
-  constructor(collector: Collector, maxDepth: number) {
-    this.collector = collector;
-    this.maxDepth = maxDepth;
-  }
-
-  #path(last?: string): string {
-    let path = this.#segments.join("");
-    if (last !== undefined) path += last;
-    return boundedPath(path);
-  }
-
-  compare(main: unknown, shadow: unknown, depth: number): void {
-    if (main === shadow || this.collector.capped) return;
-    const mainType = jsonTypeOf(main);
-    const shadowType = jsonTypeOf(shadow);
-    if (mainType !== shadowType) {
-      this.collector.add(this.#path(), "type");
-      return;
-    }
-    if (mainType === "array") {
-      this.#compareArrays(main as unknown[], shadow as unknown[], depth);
-    } else if (mainType === "object") {
-      this.#compareObjects(main as Record<string, unknown>, shadow as Record<string, unknown>, depth);
-    } else {
-      // Same scalar type and not ===: numbers, strings or booleans that differ.
-      this.collector.add(this.#path(), "value");
-    }
-  }
-
-  #compareArrays(main: unknown[], shadow: unknown[], depth: number): void {
-    if (main.length !== shadow.length) this.collector.add(this.#path(), "length");
-    const shared = Math.min(main.length, shadow.length);
-    if (shared === 0) return;
-    if (depth >= this.maxDepth) {
-      if (!deepEqual(main.slice(0, shared), shadow.slice(0, shared))) this.collector.cutAt(this.#path("[]"));
-      return;
-    }
-    this.#segments.push("[]");
-    for (let i = 0; i < shared && !this.collector.capped; i++) this.compare(main[i], shadow[i], depth + 1);
-    this.#segments.pop();
-  }
-
-  #compareObjects(main: Record<string, unknown>, shadow: Record<string, unknown>, depth: number): void {
-    if (depth >= this.maxDepth) {
-      if (!deepEqual(main, shadow)) this.collector.cutAt(this.#path());
-      return;
-    }
-    for (const key in main) {
-      if (this.collector.capped) return;
-      if (!Object.hasOwn(shadow, key)) {
-        this.collector.add(this.#path(segmentOf(key)), "missing");
-        continue;
-      }
-      const a = main[key];
-      const b = shadow[key];
-      if (a === b) continue;
-      this.#segments.push(segmentOf(key));
-      this.compare(a, b, depth + 1);
-      this.#segments.pop();
-    }
-    for (const key in shadow) {
-      if (this.collector.capped) return;
-      if (!Object.hasOwn(main, key)) {
-        this.collector.add(this.#path(segmentOf(key)), "extra");
-      }
-    }
-  }
-}
-
-/** Equality of two JSON values without recursion, for subtrees past the depth limit however deep they go. */
-function deepEqual(a: unknown, b: unknown): boolean {
-  const stack: [unknown, unknown][] = [[a, b]];
-  for (let pair = stack.pop(); pair !== undefined; pair = stack.pop()) {
-    const [x, y] = pair;
-    if (x === y) continue;
-    const type = jsonTypeOf(x);
-    if (type !== jsonTypeOf(y)) return false;
-    if (type === "array") {
-      const xs = x as unknown[];
-      const ys = y as unknown[];
-      if (xs.length !== ys.length) return false;
-      for (let i = 0; i < xs.length; i++) stack.push([xs[i], ys[i]]);
-    } else if (type === "object") {
-      const xo = x as Record<string, unknown>;
-      const yo = y as Record<string, unknown>;
-      let size = 0;
-      for (const key in xo) {
-        if (!Object.hasOwn(yo, key)) return false;
-        stack.push([xo[key], yo[key]]);
-        size++;
-      }
-      for (const key in yo) if (Object.hasOwn(yo, key)) size--;
-      if (size !== 0) return false;
-    } else {
-      return false;
-    }
-  }
-  return true;
 }

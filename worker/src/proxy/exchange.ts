@@ -130,6 +130,7 @@ export async function compareExchange(
       if (prepared && copy.ok && copy.body?.bytes !== undefined && mainBody?.bytes !== undefined) {
         const comparison = compareAnswers(prepared, capturedAnswer(copy.status, copy.headers, copy.body, compared), {
           headers: compared,
+          rules: exchange.policy.rules,
         });
         evidenceBatcher.addNoise(
           exchange.name,
@@ -183,6 +184,7 @@ function shadowResult(
   const names = exchange.policy.headers ?? [];
   const comparison = compareAnswers(prepared, capturedAnswer(copy.status, copy.headers, shadowBody, names), {
     headers: names,
+    rules: exchange.policy.rules,
   });
   // Where a redaction of sampled bodies belongs: both sides pass through here before they are kept.
   const sample = (): ExchangeSample => ({
