@@ -124,12 +124,6 @@ describe("PATCH /services/:name/:version", () => {
       "body",
       "body must set at least one of mirrorPercent, mirrorMethods, stripHeaders, canaryPercent, canaryKey and canaryWrites",
     ],
-    [
-      "only unknown fields",
-      { percent: 5 },
-      "body",
-      "body must set at least one of mirrorPercent, mirrorMethods, stripHeaders, canaryPercent, canaryKey and canaryWrites",
-    ],
     ["a percent over 100", { mirrorPercent: 100.01 }, "mirrorPercent", "mirrorPercent must be a number from 0 to 100"],
     ["a negative percent", { mirrorPercent: -1 }, "mirrorPercent", "mirrorPercent must be a number from 0 to 100"],
     ["a percent as text", { mirrorPercent: "50" }, "mirrorPercent", "mirrorPercent must be a number from 0 to 100"],
