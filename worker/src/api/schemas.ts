@@ -77,7 +77,15 @@ export const ErrorSchema = v.object({
 // Evidence, as the ledger reports it.
 
 const VERDICTS = ["pass", "fail", "inconclusive"] as const satisfies readonly Verdict[];
-const DIFF_KINDS = ["value", "type", "missing", "extra", "length", "many"] as const satisfies readonly DiffKind[];
+const DIFF_KINDS = [
+  "value",
+  "type",
+  "missing",
+  "extra",
+  "length",
+  "many",
+  "bytes",
+] as const satisfies readonly DiffKind[];
 const count = v.pipe(v.number(), v.integer());
 const rate = v.pipe(v.number(), v.description("A fraction of compared requests, 0–1"));
 const latency = v.object({ p50: v.number(), p95: v.number(), p99: v.number() });

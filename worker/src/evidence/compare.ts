@@ -20,8 +20,11 @@
 import { type FieldRule, ruleRoot } from "./field-rules.ts";
 import { parseJsonExact } from "./json-numbers.ts";
 import { JsonWalker } from "./json-walk.ts";
+import { comparableLocation, cookieNames } from "./redirects.ts";
+import { STREAM_MEDIA_TYPES, type StreamEvent, streamDocument } from "./streams.ts";
 
-export type DiffKind = "value" | "type" | "missing" | "extra" | "length" | "many";
+/** `bytes`: two bodies past the cap whose digests differ (no field detail is known). */
+export type DiffKind = "value" | "type" | "missing" | "extra" | "length" | "many" | "bytes";
 
 /** What a comparison cut at its limits records, besides what it saw. */
 export const CUT_SHORT: Difference = { path: "body", kind: "many" };
@@ -37,9 +40,13 @@ export interface CapturedAnswer {
   /** Lower-case header names to values; only the headers that matter need be here. */
   headers: Record<string, string>;
   body?: Uint8Array | string;
-  /** False when the body went past the cap or is a stream (SSE): then only status and headers are compared. */
+  /** False when the body could not be read whole (or only into `digest`): then it is not compared field by field. */
   bodyComplete: boolean;
   contentType?: string;
+  /** The SHA-256 of a body past the cap: compared for equality only. */
+  digest?: string;
+  /** An event stream read only up to the cap: its complete events are compared, not how many there were. */
+  cut?: boolean;
 }
 
 export interface CompareOptions {
@@ -89,10 +96,18 @@ export class PreparedAnswer {
 
   get json(): unknown {
     if (!this.#parsed) {
-      this.#json = this.bytes === undefined ? NOT_JSON : parseJsonDocument(this.answer.body, this.bytes);
+      this.#json = this.bytes === undefined ? NOT_JSON : this.#parse(this.bytes);
       this.#parsed = true;
     }
     return this.#json;
+  }
+
+  #parse(bytes: Uint8Array): unknown {
+    if (this.mediaType === undefined || !STREAM_MEDIA_TYPES.has(this.mediaType)) {
+      return parseJsonDocument(this.answer.body, bytes);
+    }
+    const text = typeof this.answer.body === "string" ? this.answer.body : decoder.decode(bytes);
+    return streamDocument(this.mediaType, text, this.answer.cut === true);
   }
 }
 
@@ -137,28 +152,82 @@ export function compareAnswers(
 
   if (left.answer.status !== right.answer.status) collector.add("status", "value");
   compareHeader(collector, "content-type", left.mediaType, right.mediaType);
-  for (const name of options.headers ?? []) {
-    const lower = name.toLowerCase();
+  const named = new Set((options.headers ?? []).map((name) => name.toLowerCase()));
+  for (const lower of named) {
     if (lower === "content-type") continue;
     compareHeader(collector, lower, left.answer.headers[lower], right.answer.headers[lower]);
   }
+  // Where a redirect points and which cookies are set, unless the policy compares those headers whole.
+  if (!named.has("location")) compareDerived(collector, "location", left, right, comparableLocation);
+  if (!named.has("set-cookie")) compareDerived(collector, "set-cookie", left, right, cookieNames);
 
-  if (left.bytes === undefined || right.bytes === undefined) {
+  if (!compareBodies(collector, left, right, options)) {
     return { differences: collector.differences, body: "notCompared", capped: collector.capped };
-  }
-  // Equal bytes are equal documents: the common case costs no parsing.
-  if (!sameBytes(left.bytes, right.bytes)) {
-    const mainJson = left.json;
-    const shadowJson = mainJson === NOT_JSON ? NOT_JSON : right.json;
-    if (mainJson !== NOT_JSON && shadowJson !== NOT_JSON) {
-      new JsonWalker(collector, options.maxDepth ?? 32).compare(mainJson, shadowJson, 0, ruleRoot(options.rules));
-    } else {
-      collector.add("body", "value");
-    }
   }
   const cutShort = collector.capped || collector.cut;
   if (cutShort) collector.differences.push(CUT_SHORT);
   return { differences: collector.differences, body: "compared", capped: cutShort };
+}
+
+/**
+ * Compares the bodies, when both can be: whole bytes (structurally when both are JSON or streams),
+ * or the digests of bodies past the cap. False when either could not be read.
+ */
+function compareBodies(collector: Collector, left: PreparedAnswer, right: PreparedAnswer, options: CompareOptions) {
+  if (left.bytes === undefined || right.bytes === undefined) {
+    const mainDigest = left.answer.digest;
+    const shadowDigest = right.answer.digest;
+    const readable = (side: PreparedAnswer, digest: string | undefined) =>
+      side.bytes !== undefined || digest !== undefined;
+    if (
+      (mainDigest === undefined && shadowDigest === undefined) ||
+      !readable(left, mainDigest) ||
+      !readable(right, shadowDigest)
+    ) {
+      return false;
+    }
+    // Past the cap on one side only, the bodies differ in length; on both, the digests tell.
+    if (mainDigest === undefined || mainDigest !== shadowDigest) collector.add("body", "bytes");
+    return true;
+  }
+  // Equal bytes are equal documents: the common case costs no parsing.
+  if (sameBytes(left.bytes, right.bytes)) return true;
+  let mainJson = left.json;
+  let shadowJson = mainJson === NOT_JSON ? NOT_JSON : right.json;
+  if (mainJson === NOT_JSON || shadowJson === NOT_JSON) {
+    collector.add("body", "value");
+    return true;
+  }
+  if (left.answer.cut || right.answer.cut) [mainJson, shadowJson] = sameLength(mainJson, shadowJson);
+  new JsonWalker(collector, options.maxDepth ?? 32).compare(mainJson, shadowJson, 0, ruleRoot(options.rules));
+  return true;
+}
+
+/** Streams read only up to the cap are compared over the events both have. */
+function sameLength(main: unknown, shadow: unknown): [unknown, unknown] {
+  const a = (main as { events?: StreamEvent[] }).events;
+  const b = (shadow as { events?: StreamEvent[] }).events;
+  if (!a || !b) return [main, shadow];
+  const length = Math.min(a.length, b.length);
+  return [{ events: a.slice(0, length) }, { events: b.slice(0, length) }];
+}
+
+function compareDerived(
+  collector: Collector,
+  name: string,
+  left: PreparedAnswer,
+  right: PreparedAnswer,
+  derive: (value: string) => string,
+) {
+  const main = left.answer.headers[name];
+  const shadow = right.answer.headers[name];
+  if (main === shadow) return;
+  compareHeader(
+    collector,
+    name,
+    main === undefined ? main : derive(main),
+    shadow === undefined ? shadow : derive(shadow),
+  );
 }
 
 function compareHeader(collector: Collector, name: string, main: string | undefined, shadow: string | undefined) {
