@@ -4,8 +4,12 @@
  * so a 400 KB answer is still compared for equality in constant memory.
  */
 
-/** Past this many bytes a body is not hashed either: it is `notCompared`, over the cap. */
-export const MAX_HASHED_BYTES = 64 * 1024 * 1024;
+/**
+ * Past this many bytes a body is not hashed either: it is `notCompared`, over the cap. Hashing
+ * reads a body to its end, and main's compared branch would hold main's connection that long
+ * after its client hung up; 4 MiB bounds that (and the CPU a digest costs) for downloads.
+ */
+export const MAX_HASHED_BYTES = 4 * 1024 * 1024;
 
 export class BodyDigest {
   readonly #stream: DigestStream;
