@@ -110,3 +110,24 @@ describe("field rules", () => {
     expect(diff(`{"s": "${"a".repeat(300)}"}`, `{"s": "${"a".repeat(301)}"}`, rules)).toEqual(["body.s value"]);
   });
 });
+
+describe("equal bytes", () => {
+  it("are found equal, and one changed byte found, at any alignment of the views", () => {
+    const body = new TextEncoder().encode(`{"a": "${"x".repeat(37)}"}`);
+    for (const offset of [0, 1, 2, 3]) {
+      const padded = new Uint8Array(body.length + offset);
+      padded.set(body, offset);
+      const view = padded.subarray(offset);
+      const answer = (bytes: Uint8Array): CapturedAnswer => ({
+        status: 200,
+        headers: {},
+        body: bytes,
+        bodyComplete: true,
+      });
+      expect(compareAnswers(answer(body), answer(view)).differences).toEqual([]);
+      const changed = view.slice();
+      changed[changed.length - 3] = 0x79;
+      expect(compareAnswers(answer(body), answer(changed)).differences).toEqual([{ path: "body.a", kind: "value" }]);
+    }
+  });
+});
