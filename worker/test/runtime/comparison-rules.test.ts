@@ -149,6 +149,18 @@ describe("large bodies", () => {
       fields: ["body bytes"],
     });
   });
+
+  it("a large answer that differs on every call, on main too, is learnt as noise by its digest", async () => {
+    const name = await lab("bignoise");
+    const res = await api("PUT", `/services/${name}/policy`, { body: { noisePercent: 100 } });
+    expect(res.status).toBe(200);
+    await send(name, "/big-time", 4);
+    const shadow = await evidence(name, 4);
+    expect(shadow.fields).toEqual([
+      expect.objectContaining({ path: "body", kind: "bytes", rate: 1, noiseRate: 1, counts: false }),
+    ]);
+    expect(shadow.requests).toMatchObject({ different: 0, same: 4, notCompared: 0 });
+  });
 });
 
 describe("redirects and sessions", () => {

@@ -72,6 +72,9 @@ export async function compareLabAnswer(role: "main" | "shadow", req: IncomingMes
       return raw(`${JSON.stringify({ seq: 0, price: 10 })}\n`, "application/x-ndjson");
     case "/big-same":
       return raw(bigDocument(false));
+    case "/big-time":
+      // A large answer that differs on every call, main's own included: its digest is noise.
+      return raw(Buffer.from(`{"at":"${Date.now()}.${Math.random()}","pad":"${"a".repeat(400_000)}"}`));
     case "/big-changed": {
       // Chunked, without a Content-Length: the gateway learns it is large only while reading.
       const body = bigDocument(shadow);
