@@ -122,7 +122,7 @@ describe("PATCH /services/:name/:version", () => {
       "an empty body",
       {},
       "body",
-      "body must set at least one of mirrorPercent, mirrorMethods, stripHeaders, canaryPercent, canaryKey and canaryWrites",
+      "body must set at least one of mirrorPercent, mirrorMethods, stripHeaders, canaryPercent, canaryKey, canaryWrites and forwardAccess",
     ],
     ["a percent over 100", { mirrorPercent: 100.01 }, "mirrorPercent", "mirrorPercent must be a number from 0 to 100"],
     ["a negative percent", { mirrorPercent: -1 }, "mirrorPercent", "mirrorPercent must be a number from 0 to 100"],
