@@ -169,7 +169,14 @@ async function startRuntimes(workDir: string) {
   const three = [shadowA, shadowB, shadowC];
   for (const g of compareOff ? [gateway, compareOff] : [gateway]) {
     await deployGroup(g, "json3", main, three);
-    await admin(g, "PUT", "/services/json3/policy", { noisePercent: 0 });
+    // With field rules in the policy, as operators will have them (issue 28's bound holds with rules).
+    await admin(g, "PUT", "/services/json3/policy", {
+      noisePercent: 0,
+      rules: [
+        { path: "body.items", match: "unordered", key: "id" },
+        { path: "body.items[].price", match: "number", rel: 1e-6 },
+      ],
+    });
   }
   // The slow group without comparison: mirroring's own cost, against the bare Worker sending the same copies.
   if (compareOff) await deployGroup(compareOff, "slow", main, [shadowA, shadowB, shadowSlow]);

@@ -111,8 +111,10 @@ export function splitList(text: string): string[] {
 /**
  * Every value of an option that may be given more than once (`--ignore a --ignore b`, or
  * `--ignore a,b`). citty keeps only the last one, so these are read from the raw words.
+ * With `split: false` a value is kept whole (a pattern may hold commas).
  */
-export function repeatedOption(rawArgs: readonly string[], name: string): string[] {
+export function repeatedOption(rawArgs: readonly string[], name: string, { split = true } = {}): string[] {
+  const read = (text: string) => (split ? splitList(text) : [text]);
   const values: string[] = [];
   for (let i = 0; i < rawArgs.length; i++) {
     const arg = rawArgs[i] ?? "";
@@ -120,10 +122,10 @@ export function repeatedOption(rawArgs: readonly string[], name: string): string
     if (arg === `--${name}`) {
       const next = rawArgs[i + 1];
       if (next === undefined || isFlag(next)) throw new UsageError(`--${name} needs a value after it`);
-      values.push(...splitList(next));
+      values.push(...read(next));
       i++;
     } else if (arg.startsWith(`--${name}=`)) {
-      values.push(...splitList(arg.slice(name.length + 3)));
+      values.push(...read(arg.slice(name.length + 3)));
     }
   }
   return values;

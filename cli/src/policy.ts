@@ -2,9 +2,10 @@ import { isRedactPath } from "../../worker/src/registry/validation.ts";
 import type { EvidencePolicy, PolicyChange } from "./client.ts";
 import { UsageError } from "./errors.ts";
 import { formatRate } from "./evidence.ts";
+import { changesRules, checkDifferencePath, formatRule, type RuleFlags, ruleChange } from "./field-rules.ts";
 
 /** The policy flags the command takes, as citty hands them over (strings, or undefined when absent). */
-export interface PolicyFlags {
+export interface PolicyFlags extends Partial<RuleFlags> {
   ignore: readonly string[];
   unignore: readonly string[];
   redact: readonly string[];
@@ -53,8 +54,26 @@ export function checkRedactPaths(flags: Pick<PolicyFlags, "redact" | "unredact">
   }
 }
 
+/** --ignore and --unignore paths the gateway would refuse, stopped with the path the user likely meant. */
+export function checkIgnorePaths(flags: Pick<PolicyFlags, "ignore" | "unignore">): void {
+  for (const flag of ["ignore", "unignore"] as const) for (const path of flags[flag]) checkDifferencePath(flag, path);
+}
+
+const ruleFlagsOf = (flags: PolicyFlags): RuleFlags => ({
+  tolerance: flags.tolerance ?? [],
+  toleranceAbs: flags.toleranceAbs ?? [],
+  unordered: flags.unordered ?? [],
+  present: flags.present ?? [],
+  format: flags.format ?? [],
+  noRule: flags.noRule ?? [],
+});
+
+/** The rules the flags add and remove; checked before anything is sent. */
+export const rulesChange = (flags: PolicyFlags) => ruleChange(ruleFlagsOf(flags));
+
 /** Whether any flag asks for a change; without one, `policy NAME` only shows the policy. */
 export const changesPolicy = (flags: PolicyFlags) =>
+  changesRules(ruleFlagsOf(flags)) ||
   flags.ignore.length > 0 ||
   flags.unignore.length > 0 ||
   flags.redact.length > 0 ||
@@ -132,7 +151,7 @@ function listEdit(add: readonly string[], remove: readonly string[]) {
  * `current` was read is kept. `current` only tells which --unignore and --unredact paths were not listed, to say so.
  */
 export function planPolicyChange(current: EvidencePolicy, flags: PolicyFlags): PlannedChange {
-  const change: PolicyChange = thresholdChange(flags);
+  const change: PolicyChange = { ...thresholdChange(flags), ...rulesChange(flags) };
   const notify = notifyChange(current, flags);
   if (notify !== undefined) change.notify = notify;
   const notIgnored = flags.unignore.filter((path) => !current.ignore.includes(path));
@@ -163,5 +182,9 @@ export function formatPolicy(policy: EvidencePolicy): string[] {
     ["notify", policy.notify ? `${policy.notify.url} (${policy.notify.events.join(", ")})` : "(nowhere)"],
   ];
   const width = Math.max(...rows.map(([label]) => label.length)) + 2;
-  return rows.map(([label, value]) => `  ${label.padEnd(width)}${value}`);
+  const lines = rows.map(([label, value]) => `  ${label.padEnd(width)}${value}`);
+  // Field rules, when there are any, one a line after the lists (without any, every field compares exactly).
+  const rules = policy.rules.map((rule, i) => `  ${(i === 0 ? "rules" : "").padEnd(width)}${formatRule(rule)}`);
+  lines.splice(3, 0, ...rules);
+  return lines;
 }

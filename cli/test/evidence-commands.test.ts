@@ -276,6 +276,7 @@ describe("policy", () => {
       headers: [],
       noisePercent: 5,
       redact: [],
+      rules: [],
       gate: { minRequests: 50, maxDiffRate: 0.02, maxErrorRateIncrease: 0.01, maxP99Ratio: 2, minP99DeltaMs: 25 },
       notify: null,
     });
@@ -284,6 +285,37 @@ describe("policy", () => {
       "body.nothing was not in the ignore list of shop",
       "Changed the policy of shop:",
     ]);
+  });
+
+  it("field rule flags set and remove rules on the gateway, and the policy shows them in words", async () => {
+    const set = await asUser([
+      "policy",
+      "shop",
+      "--tolerance",
+      "body.price=1e-6",
+      "--unordered",
+      "body.items:id",
+      "--present",
+      "body.createdAt",
+      "--format",
+      "body.id=uuid",
+    ]);
+    expect(set.code).toBe(0);
+    expect(set.out.filter((line) => line.includes("body.") && !line.includes("ignore"))).toEqual([
+      "  rules               body.price: a number, within rel 0.000001",
+      "                      body.items: order does not matter, elements matched by id",
+      "                      body.createdAt: only presence (and type) matters",
+      "                      body.id: any value of format uuid",
+    ]);
+    const removed = await asUser([
+      "policy",
+      "shop",
+      "--no-rule",
+      "body.items,body.createdAt,body.id,body.price",
+      "--json",
+    ]);
+    expect(removed.code).toBe(0);
+    expect((JSON.parse(removed.stdout) as { rules: unknown[] }).rules).toEqual([]);
   });
 
   it("--redact and --unredact edit the redact list on the gateway, shown in the policy and its --json", async () => {
@@ -311,7 +343,15 @@ describe("policy", () => {
     [["--max-diff-rate", "2"], /^Command failed: 422 - Unprocessable Entity: gate\.maxDiffRate /],
     [["--min-requests", "0"], /^Command failed: 422 - Unprocessable Entity: gate\.minRequests /],
     [["--noise-percent", "101"], /^Command failed: 422 - Unprocessable Entity: noisePercent /],
-    [["--ignore", "time"], /^Command failed: 422 - Unprocessable Entity: ignore/],
+    [["--ignore", "time"], /^--ignore takes a difference path: .*; got "time": did you mean body\.time\?$/],
+    [
+      ["--tolerance", "price=1e-6"],
+      /^--tolerance takes a body field path .*; got "price": did you mean body\.price\?$/,
+    ],
+    [
+      ["--format", "body.code=(a+)+"],
+      /^Command failed: 422 - Unprocessable Entity: rulesAdd\.0\.format must not repeat a group/,
+    ],
     [["--min-requests", "lots"], /^--min-requests takes a number; got "lots"$/],
     [["--ignore"], /^--ignore needs a value after it$/],
     [

@@ -1,12 +1,15 @@
 import { defineCommand } from "citty";
 import { repeatedOption } from "../argv.ts";
+import { ruleFlags } from "../field-rules.ts";
 import { createOutput } from "../output.ts";
 import {
   changesPolicy,
+  checkIgnorePaths,
   checkRedactPaths,
   formatPolicy,
   type PolicyFlags,
   planPolicyChange,
+  rulesChange,
   thresholdChange,
 } from "../policy.ts";
 import { openSession } from "../session.ts";
@@ -16,7 +19,7 @@ export default defineCommand({
   meta: {
     name: "policy",
     description:
-      "Show or change a name's evidence policy: ignored paths, redacted fields, noise sampling, the gate's thresholds and notifications",
+      "Show or change a name's evidence policy: field rules, ignored paths, redacted fields, noise sampling, the gate's thresholds and notifications",
   },
   args: {
     name: { type: "positional", required: true, description: "Service name" },
@@ -41,6 +44,32 @@ export default defineCommand({
       valueHint: "path",
       description: "Store this field as it is again; repeat it or give a comma list",
     },
+    tolerance: {
+      type: "string",
+      valueHint: "path=rel",
+      description: "Compare this field as a number within a relative tolerance (body.price=1e-6); repeatable",
+    },
+    "tolerance-abs": {
+      type: "string",
+      valueHint: "path=abs",
+      description: "Compare this field as a number within an absolute tolerance (body.total=0.01); repeatable",
+    },
+    unordered: {
+      type: "string",
+      valueHint: "path[:key]",
+      description: "The order of this array does not matter; elements matched by key if given (body.items:id)",
+    },
+    present: {
+      type: "string",
+      valueHint: "path",
+      description: "Only presence and type of this field matter, not its value (body.createdAt)",
+    },
+    format: {
+      type: "string",
+      valueHint: "path=fmt",
+      description: "Values of this field are the same when both match uuid, date-time, email, uri or a regex",
+    },
+    "no-rule": { type: "string", valueHint: "path", description: "Compare this field exactly again" },
     "noise-percent": {
       type: "string",
       valueHint: "0-100",
@@ -91,10 +120,13 @@ export default defineCommand({
       minP99Delta: args["min-p99-delta"],
       notify: args.notify,
       notifyEvents: args["notify-events"],
+      ...ruleFlags(rawArgs),
     };
     // A value that is no number, or no field a sample has, stops here, before the host is asked anything.
     thresholdChange(flags);
+    checkIgnorePaths(flags);
     checkRedactPaths(flags);
+    rulesChange(flags);
     const output = createOutput({ json: args.json });
     const api = await openSession(args, output);
     const { name } = args;

@@ -8,6 +8,7 @@ const stored: EvidencePolicy = {
   headers: [],
   noisePercent: 5,
   redact: ["query.user"],
+  rules: [],
   gate: { minRequests: 100, maxDiffRate: 0.01, maxErrorRateIncrease: 0.01, maxP99Ratio: 1.5, minP99DeltaMs: 25 },
   notify: null,
 };

@@ -45,7 +45,7 @@ const conversion = {
   overrideRef: ({ referenceId }) => refTo(referenceId),
   // Custom checks (two decimals, no repeats, the shape of a difference path) have no JSON Schema form;
   // the descriptions and the 422 messages say them.
-  ignoreActions: ["check"],
+  ignoreActions: ["check", "raw_check", "finite"],
 } satisfies ConversionConfig;
 
 function jsonSchemaOf(schema: v.GenericSchema): JsonSchema {

@@ -22,6 +22,7 @@ import {
   serviceVersion,
   strippedHeaders,
 } from "../registry/validation.ts";
+import { FieldRuleSchema, fieldRules, rulePath } from "./rule-schemas.ts";
 
 // One source for validation, the OpenAPI document and the CLI's types.
 // Each message completes a sentence that starts with the field's name.
@@ -76,7 +77,15 @@ export const ErrorSchema = v.object({
 // Evidence, as the ledger reports it.
 
 const VERDICTS = ["pass", "fail", "inconclusive"] as const satisfies readonly Verdict[];
-const DIFF_KINDS = ["value", "type", "missing", "extra", "length", "many"] as const satisfies readonly DiffKind[];
+const DIFF_KINDS = [
+  "value",
+  "type",
+  "missing",
+  "extra",
+  "length",
+  "many",
+  "bytes",
+] as const satisfies readonly DiffKind[];
 const count = v.pipe(v.number(), v.integer());
 const rate = v.pipe(v.number(), v.description("A fraction of compared requests, 0–1"));
 const latency = v.object({ p50: v.number(), p95: v.number(), p99: v.number() });
@@ -276,6 +285,10 @@ export const PolicySchema = v.object({
     v.array(v.string()),
     v.description("Sample fields stored redacted besides credential-named ones: query.<parameter>, body.<path>"),
   ),
+  rules: v.pipe(
+    v.array(FieldRuleSchema),
+    v.description("How the values at some paths compare: number (abs, rel), unordered (key), present, format"),
+  ),
   gate: v.object(gateFields),
   notify: v.pipe(
     v.nullable(v.object({ url: v.string(), events: v.array(v.picklist(NOTIFY_EVENTS)) })),
@@ -443,6 +456,41 @@ export const PolicyBodySchema = v.object(
         redactEdit,
         v.description("Removes these fields from the stored redact list; a field not in it is left alone"),
         v.metadata({ examples: [["query.user"]] }),
+      ),
+    ),
+    rules: v.optional(
+      v.pipe(
+        fieldRules,
+        v.description(
+          "Replaces the field rules: how the values at a path compare. To add or remove one, use rulesAdd or rulesRemove",
+        ),
+        v.metadata({
+          examples: [
+            [
+              { path: "body.price", match: "number", rel: 1e-6 },
+              { path: "body.items", match: "unordered", key: "id" },
+              { path: "body.createdAt", match: "present" },
+              { path: "body.id", match: "format", format: "uuid" },
+            ],
+          ],
+        }),
+      ),
+    ),
+    rulesAdd: v.optional(
+      v.pipe(
+        fieldRules,
+        v.minLength(1, "must hold at least one rule"),
+        v.description("Adds these rules, replacing any stored rule for the same path and keeping the others"),
+        v.metadata({ examples: [[{ path: "body.price", match: "number", rel: 1e-6 }]] }),
+      ),
+    ),
+    rulesRemove: v.optional(
+      v.pipe(
+        v.array(rulePath, "must be a list of field paths"),
+        v.minLength(1, "must name at least one path"),
+        v.maxLength(IGNORE_MAX, `must list at most ${IGNORE_MAX} paths`),
+        v.description("Removes the rules for these paths; a path without a rule is left alone"),
+        v.metadata({ examples: [["body.price"]] }),
       ),
     ),
     noisePercent: v.optional(

@@ -3,6 +3,7 @@ import { createMiddleware } from "hono/factory";
 import * as v from "valibot";
 import type { AppEnv } from "../env.ts";
 import { AppError } from "../errors.ts";
+import { refuseUnknownFields } from "./strict.ts";
 
 export type Target = "json" | "query" | "param";
 export type ObjectSchema = v.ObjectSchema<v.ObjectEntries, v.ErrorMessage<v.ObjectIssue> | undefined>;
@@ -26,7 +27,9 @@ export function validate<T extends Target, S extends ObjectSchema>(
   schema: S,
 ): MiddlewareHandler<AppEnv, string, Validated<T, S>> {
   const middleware = createMiddleware<AppEnv, string, Validated<T, S>>(async function validate(c, next) {
-    const result = v.safeParse(schema, await readTarget(c, target));
+    const input = await readTarget(c, target);
+    if (target === "json") refuseUnknownFields(schema, input);
+    const result = v.safeParse(schema, input);
     if (!result.success) throw invalidField(target, result.issues[0]);
     c.req.addValidatedData(target, result.output);
     await next();

@@ -255,6 +255,7 @@ export const toPolicyResult = (policy: NamePolicy): PolicyResult => ({
   headers: policy.headers ?? [],
   noisePercent: policy.noisePercent,
   redact: policy.redact ?? [],
+  rules: policy.rules ?? [],
   gate: policy.gate,
   notify: policy.notify && shownNotifyTarget(policy.notify),
 });

@@ -17,9 +17,14 @@
  * difference of kind `many`: what it did not see may differ too.
  */
 
-import { boundedPath, segmentOf } from "./paths.ts";
+import { type FieldRule, ruleRoot } from "./field-rules.ts";
+import { parseJsonExact } from "./json-numbers.ts";
+import { JsonWalker } from "./json-walk.ts";
+import { comparableLocation, cookieNames } from "./redirects.ts";
+import { STREAM_MEDIA_TYPES, type StreamEvent, streamDocument } from "./streams.ts";
 
-export type DiffKind = "value" | "type" | "missing" | "extra" | "length" | "many";
+/** `bytes`: two bodies past the cap whose digests differ (no field detail is known). */
+export type DiffKind = "value" | "type" | "missing" | "extra" | "length" | "many" | "bytes";
 
 /** What a comparison cut at its limits records, besides what it saw. */
 export const CUT_SHORT: Difference = { path: "body", kind: "many" };
@@ -35,9 +40,13 @@ export interface CapturedAnswer {
   /** Lower-case header names to values; only the headers that matter need be here. */
   headers: Record<string, string>;
   body?: Uint8Array | string;
-  /** False when the body went past the cap or is a stream (SSE): then only status and headers are compared. */
+  /** False when the body could not be read whole (or only into `digest`): then it is not compared field by field. */
   bodyComplete: boolean;
   contentType?: string;
+  /** The SHA-256 of a body past the cap: compared for equality only. */
+  digest?: string;
+  /** An event stream read only up to the cap: its complete events are compared, not how many there were. */
+  cut?: boolean;
 }
 
 export interface CompareOptions {
@@ -47,6 +56,8 @@ export interface CompareOptions {
   maxDepth?: number;
   /** At most this many distinct differences per exchange; past it the comparison stops and records `body many`. */
   maxPaths?: number;
+  /** The policy's field rules: how the values at their paths compare. */
+  rules?: readonly FieldRule[];
 }
 
 export interface Comparison {
@@ -85,10 +96,18 @@ export class PreparedAnswer {
 
   get json(): unknown {
     if (!this.#parsed) {
-      this.#json = this.bytes === undefined ? NOT_JSON : parseJsonDocument(this.answer.body, this.bytes);
+      this.#json = this.bytes === undefined ? NOT_JSON : this.#parse(this.bytes);
       this.#parsed = true;
     }
     return this.#json;
+  }
+
+  #parse(bytes: Uint8Array): unknown {
+    if (this.mediaType === undefined || !STREAM_MEDIA_TYPES.has(this.mediaType)) {
+      return parseJsonDocument(this.answer.body, bytes);
+    }
+    const text = typeof this.answer.body === "string" ? this.answer.body : decoder.decode(bytes);
+    return streamDocument(this.mediaType, text, this.answer.cut === true);
   }
 }
 
@@ -112,7 +131,7 @@ function parseJsonDocument(body: Uint8Array | string | undefined, bytes: Uint8Ar
   const opener = bytes[first];
   if (opener !== 0x7b && opener !== 0x5b) return NOT_JSON;
   try {
-    return JSON.parse(typeof body === "string" ? body : decoder.decode(bytes));
+    return parseJsonExact(typeof body === "string" ? body : decoder.decode(bytes));
   } catch {
     return NOT_JSON;
   }
@@ -133,28 +152,82 @@ export function compareAnswers(
 
   if (left.answer.status !== right.answer.status) collector.add("status", "value");
   compareHeader(collector, "content-type", left.mediaType, right.mediaType);
-  for (const name of options.headers ?? []) {
-    const lower = name.toLowerCase();
+  const named = new Set((options.headers ?? []).map((name) => name.toLowerCase()));
+  for (const lower of named) {
     if (lower === "content-type") continue;
     compareHeader(collector, lower, left.answer.headers[lower], right.answer.headers[lower]);
   }
+  // Where a redirect points and which cookies are set, unless the policy compares those headers whole.
+  if (!named.has("location")) compareDerived(collector, "location", left, right, comparableLocation);
+  if (!named.has("set-cookie")) compareDerived(collector, "set-cookie", left, right, cookieNames);
 
-  if (left.bytes === undefined || right.bytes === undefined) {
+  if (!compareBodies(collector, left, right, options)) {
     return { differences: collector.differences, body: "notCompared", capped: collector.capped };
-  }
-  // Equal bytes are equal documents: the common case costs no parsing.
-  if (!sameBytes(left.bytes, right.bytes)) {
-    const mainJson = left.json;
-    const shadowJson = mainJson === NOT_JSON ? NOT_JSON : right.json;
-    if (mainJson !== NOT_JSON && shadowJson !== NOT_JSON) {
-      new JsonWalker(collector, options.maxDepth ?? 32).compare(mainJson, shadowJson, 0);
-    } else {
-      collector.add("body", "value");
-    }
   }
   const cutShort = collector.capped || collector.cut;
   if (cutShort) collector.differences.push(CUT_SHORT);
   return { differences: collector.differences, body: "compared", capped: cutShort };
+}
+
+/**
+ * Compares the bodies, when both can be: whole bytes (structurally when both are JSON or streams),
+ * or the digests of bodies past the cap. False when either could not be read.
+ */
+function compareBodies(collector: Collector, left: PreparedAnswer, right: PreparedAnswer, options: CompareOptions) {
+  if (left.bytes === undefined || right.bytes === undefined) {
+    const mainDigest = left.answer.digest;
+    const shadowDigest = right.answer.digest;
+    const readable = (side: PreparedAnswer, digest: string | undefined) =>
+      side.bytes !== undefined || digest !== undefined;
+    if (
+      (mainDigest === undefined && shadowDigest === undefined) ||
+      !readable(left, mainDigest) ||
+      !readable(right, shadowDigest)
+    ) {
+      return false;
+    }
+    // Past the cap on one side only, the bodies differ in length; on both, the digests tell.
+    if (mainDigest === undefined || mainDigest !== shadowDigest) collector.add("body", "bytes");
+    return true;
+  }
+  // Equal bytes are equal documents: the common case costs no parsing.
+  if (sameBytes(left.bytes, right.bytes)) return true;
+  let mainJson = left.json;
+  let shadowJson = mainJson === NOT_JSON ? NOT_JSON : right.json;
+  if (mainJson === NOT_JSON || shadowJson === NOT_JSON) {
+    collector.add("body", "value");
+    return true;
+  }
+  if (left.answer.cut || right.answer.cut) [mainJson, shadowJson] = sameLength(mainJson, shadowJson);
+  new JsonWalker(collector, options.maxDepth ?? 32).compare(mainJson, shadowJson, 0, ruleRoot(options.rules));
+  return true;
+}
+
+/** Streams read only up to the cap are compared over the events both have. */
+function sameLength(main: unknown, shadow: unknown): [unknown, unknown] {
+  const a = (main as { events?: StreamEvent[] }).events;
+  const b = (shadow as { events?: StreamEvent[] }).events;
+  if (!a || !b) return [main, shadow];
+  const length = Math.min(a.length, b.length);
+  return [{ events: a.slice(0, length) }, { events: b.slice(0, length) }];
+}
+
+function compareDerived(
+  collector: Collector,
+  name: string,
+  left: PreparedAnswer,
+  right: PreparedAnswer,
+  derive: (value: string) => string,
+) {
+  const main = left.answer.headers[name];
+  const shadow = right.answer.headers[name];
+  if (main === shadow) return;
+  compareHeader(
+    collector,
+    name,
+    main === undefined ? main : derive(main),
+    shadow === undefined ? shadow : derive(shadow),
+  );
 }
 
 function compareHeader(collector: Collector, name: string, main: string | undefined, shadow: string | undefined) {
@@ -167,11 +240,20 @@ function compareHeader(collector: Collector, name: string, main: string | undefi
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  let i = 0;
+  // Four bytes at a time where both views are aligned (they are, unless sliced): the common case is equal bodies.
+  if (a.byteOffset % 4 === 0 && b.byteOffset % 4 === 0) {
+    const words = a.length >>> 2;
+    const x = new Uint32Array(a.buffer, a.byteOffset, words);
+    const y = new Uint32Array(b.buffer, b.byteOffset, words);
+    for (; i < words; i++) if (x[i] !== y[i]) return false;
+    i = words * 4;
+  }
+  for (; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
 
-class Collector {
+export class Collector {
   readonly differences: Difference[] = [];
   readonly #seen = new Set<string>();
   /** Stopped at the most differences: nothing more is looked at. */
@@ -205,122 +287,4 @@ class Collector {
     this.#seen.add(key);
     this.differences.push({ path, kind });
   }
-}
-
-type JsonType = "null" | "array" | "object" | "string" | "number" | "boolean";
-
-function jsonTypeOf(value: unknown): JsonType {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "array";
-  return typeof value as JsonType;
-}
-
-/**
- * Walks both documents in step. The path is a stack of segments joined only
- * when a difference is found, so equal subtrees allocate no strings.
- */
-class JsonWalker {
-  readonly #segments: string[] = ["body"];
-
-  readonly collector: Collector;
-  readonly maxDepth: number;
-
-  constructor(collector: Collector, maxDepth: number) {
-    this.collector = collector;
-    this.maxDepth = maxDepth;
-  }
-
-  #path(last?: string): string {
-    let path = this.#segments.join("");
-    if (last !== undefined) path += last;
-    return boundedPath(path);
-  }
-
-  compare(main: unknown, shadow: unknown, depth: number): void {
-    if (main === shadow || this.collector.capped) return;
-    const mainType = jsonTypeOf(main);
-    const shadowType = jsonTypeOf(shadow);
-    if (mainType !== shadowType) {
-      this.collector.add(this.#path(), "type");
-      return;
-    }
-    if (mainType === "array") {
-      this.#compareArrays(main as unknown[], shadow as unknown[], depth);
-    } else if (mainType === "object") {
-      this.#compareObjects(main as Record<string, unknown>, shadow as Record<string, unknown>, depth);
-    } else {
-      // Same scalar type and not ===: numbers, strings or booleans that differ.
-      this.collector.add(this.#path(), "value");
-    }
-  }
-
-  #compareArrays(main: unknown[], shadow: unknown[], depth: number): void {
-    if (main.length !== shadow.length) this.collector.add(this.#path(), "length");
-    const shared = Math.min(main.length, shadow.length);
-    if (shared === 0) return;
-    if (depth >= this.maxDepth) {
-      if (!deepEqual(main.slice(0, shared), shadow.slice(0, shared))) this.collector.cutAt(this.#path("[]"));
-      return;
-    }
-    this.#segments.push("[]");
-    for (let i = 0; i < shared && !this.collector.capped; i++) this.compare(main[i], shadow[i], depth + 1);
-    this.#segments.pop();
-  }
-
-  #compareObjects(main: Record<string, unknown>, shadow: Record<string, unknown>, depth: number): void {
-    if (depth >= this.maxDepth) {
-      if (!deepEqual(main, shadow)) this.collector.cutAt(this.#path());
-      return;
-    }
-    for (const key in main) {
-      if (this.collector.capped) return;
-      if (!Object.hasOwn(shadow, key)) {
-        this.collector.add(this.#path(segmentOf(key)), "missing");
-        continue;
-      }
-      const a = main[key];
-      const b = shadow[key];
-      if (a === b) continue;
-      this.#segments.push(segmentOf(key));
-      this.compare(a, b, depth + 1);
-      this.#segments.pop();
-    }
-    for (const key in shadow) {
-      if (this.collector.capped) return;
-      if (!Object.hasOwn(main, key)) {
-        this.collector.add(this.#path(segmentOf(key)), "extra");
-      }
-    }
-  }
-}
-
-/** Equality of two JSON values without recursion, for subtrees past the depth limit however deep they go. */
-function deepEqual(a: unknown, b: unknown): boolean {
-  const stack: [unknown, unknown][] = [[a, b]];
-  for (let pair = stack.pop(); pair !== undefined; pair = stack.pop()) {
-    const [x, y] = pair;
-    if (x === y) continue;
-    const type = jsonTypeOf(x);
-    if (type !== jsonTypeOf(y)) return false;
-    if (type === "array") {
-      const xs = x as unknown[];
-      const ys = y as unknown[];
-      if (xs.length !== ys.length) return false;
-      for (let i = 0; i < xs.length; i++) stack.push([xs[i], ys[i]]);
-    } else if (type === "object") {
-      const xo = x as Record<string, unknown>;
-      const yo = y as Record<string, unknown>;
-      let size = 0;
-      for (const key in xo) {
-        if (!Object.hasOwn(yo, key)) return false;
-        stack.push([xo[key], yo[key]]);
-        size++;
-      }
-      for (const key in yo) if (Object.hasOwn(yo, key)) size--;
-      if (size !== 0) return false;
-    } else {
-      return false;
-    }
-  }
-  return true;
 }

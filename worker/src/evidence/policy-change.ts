@@ -1,5 +1,6 @@
 import { AppError } from "../errors.ts";
 import type { PolicyChange } from "../registry/records.ts";
+import { type FieldRule, RULES_MAX } from "./field-rules.ts";
 import { defaultPolicy, type PolicyOverrides } from "./verdict.ts";
 
 /** The longest ignore (or redact) list a name may have, whether it is replaced or edited. */
@@ -15,14 +16,54 @@ type EditableList = "ignore" | "redact";
  * who each ignore a path at once both keep theirs: an edit names what changes, never a whole list read earlier.
  */
 export function applyPolicyChange(stored: PolicyOverrides, changes: PolicyChange): PolicyOverrides {
-  const { gate, ignoreAdd, ignoreRemove, redactAdd, redactRemove, ...replaced } = changes;
+  const { gate, ignoreAdd, ignoreRemove, redactAdd, redactRemove, rulesAdd, rulesRemove, ...replaced } = changes;
   const merged: PolicyOverrides = { ...stored, ...replaced };
   if (gate !== undefined) merged.gate = { ...stored.gate, ...gate };
   const ignore = editList("ignore", stored, replaced, ignoreAdd, ignoreRemove);
   if (ignore !== undefined) merged.ignore = ignore;
   const redact = editList("redact", stored, replaced, redactAdd, redactRemove);
   if (redact !== undefined) merged.redact = redact;
+  const rules = editRules(stored, replaced, rulesAdd, rulesRemove);
+  if (rules !== undefined) merged.rules = rules;
   return merged;
+}
+
+/** The stored rules without those for `remove`'s paths and `add`'s, then `add`; undefined when neither is given. */
+function editRules(
+  stored: PolicyOverrides,
+  replaced: PolicyOverrides,
+  add: FieldRule[] | undefined,
+  remove: string[] | undefined,
+): FieldRule[] | undefined {
+  if (add === undefined && remove === undefined) return undefined;
+  if (replaced.rules !== undefined) {
+    throw new AppError(
+      422,
+      "invalid_field",
+      "body must not set rules together with rulesAdd or rulesRemove: rules replaces the whole list, the others edit it",
+      "rules",
+    );
+  }
+  const both = (add ?? []).find((rule) => remove?.includes(rule.path));
+  if (both !== undefined) {
+    throw new AppError(
+      422,
+      "invalid_field",
+      `rulesRemove must not name ${both.path}, which rulesAdd sets`,
+      "rulesRemove",
+    );
+  }
+  const replacedPaths = new Set([...(remove ?? []), ...(add ?? []).map((rule) => rule.path)]);
+  const edited = [...(stored.rules ?? []).filter((rule) => !replacedPaths.has(rule.path)), ...(add ?? [])];
+  if (edited.length > RULES_MAX) {
+    throw new AppError(
+      422,
+      "invalid_field",
+      `rulesAdd would make the policy ${edited.length} rules long, more than the ${RULES_MAX} allowed`,
+      "rulesAdd",
+    );
+  }
+  return edited;
 }
 
 /** The stored list with `add` and `remove` applied, in order; undefined when neither is given. */

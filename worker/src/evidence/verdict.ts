@@ -1,5 +1,6 @@
 import type { Difference, DiffKind } from "./compare.ts";
 import { formatCount } from "./count.ts";
+import type { FieldRule } from "./field-rules.ts";
 import type { LatencyHistogram, LatencySummary } from "./histogram.ts";
 import { isWithin } from "./paths.ts";
 
@@ -20,6 +21,8 @@ export interface EvidencePolicy {
   headers?: string[];
   /** Sample fields stored redacted besides the credential-named ones: `query.<param>`, `body.<field path>`. */
   redact?: string[];
+  /** How the values at some paths compare (numbers with tolerance, unordered arrays, presence, formats). */
+  rules?: FieldRule[];
   gate: Gate;
 }
 

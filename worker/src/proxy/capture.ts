@@ -1,4 +1,5 @@
 import type { CapturedAnswer } from "../evidence/compare.ts";
+import { BodyDigest, MAX_HASHED_BYTES } from "./body-digest.ts";
 
 /**
  * Bytes an isolate holds for comparison right now. Every body read for
@@ -29,9 +30,13 @@ export class ComparisonMemory {
   }
 }
 
-/** A body as read for comparison: all of it, or why only status and headers can be compared. */
+/** A body as read for comparison: all of it, its digest, or why only status and headers can be compared. */
 export interface CapturedBody {
   bytes?: Uint8Array;
+  /** A stream read only up to the cap (or its time): its complete events are compared, not its length. */
+  cut?: true;
+  /** The hex SHA-256 of a body past the cap, read whole but not kept: equality is all it can tell. */
+  digest?: string;
   /** Why the bytes are missing: an event stream, over the cap, unreadable, or no memory left. */
   incomplete?: "stream" | "over cap" | "unreadable" | "memory";
   /** What this body holds of the isolate's comparison memory until it is released. */
@@ -40,13 +45,17 @@ export interface CapturedBody {
 
 const EMPTY: CapturedBody = { bytes: new Uint8Array(), reserved: 0 };
 
-/** Why a body cannot be compared, known from its headers before a byte is read. */
-function unreadable(headers: Headers, cap: number): CapturedBody["incomplete"] {
-  const type = headers.get("content-type");
-  if (type?.toLowerCase().includes("text/event-stream")) return "stream";
+/** Media types compared event by event (see evidence/streams.ts). */
+const STREAM_TYPES = /^\s*(text\/event-stream|application\/x-ndjson)\s*(;|$)/i;
+
+/**
+ * How a body is read, known from its headers before a byte is read: an event stream up to the cap
+ * (a live stream may never end); a body declared over the cap only into a digest; any other in full.
+ */
+function readMode(headers: Headers, cap: number): "stream" | "hash" | "bytes" {
+  if (STREAM_TYPES.test(headers.get("content-type") ?? "")) return "stream";
   const length = headers.get("content-length");
-  if (length !== null && Number(length) > cap) return "over cap";
-  return undefined;
+  return length !== null && Number(length) > cap ? "hash" : "bytes";
 }
 
 /** Whether the runtime hands over the bytes as sent: it undoes any other Content-Encoding as it reads. */
@@ -64,63 +73,104 @@ function reservation(headers: Headers, cap: number): number {
   return Number.isFinite(length) && length >= 0 && decodedAsSent(headers) ? length : cap;
 }
 
-/**
- * Reads at most `cap` bytes; a longer stream is cancelled at the cap, so it
- * never holds its connection. With `timeoutMs`, a body still arriving then is
- * cancelled too (a slow stream must not hold comparison memory for long).
- */
-export async function readCapped(body: ReadableStream<Uint8Array>, cap: number, timeoutMs = 0): Promise<CapturedBody> {
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  let timedOut = false;
-  const timer =
-    timeoutMs > 0
-      ? setTimeout(() => {
-          timedOut = true;
-          reader.cancel().catch(() => undefined);
-        }, timeoutMs)
-      : undefined;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (timedOut) return { incomplete: "unreadable", reserved: 0 };
-      if (done) break;
-      size += value.byteLength;
-      if (size > cap) {
-        reader.cancel().catch(() => undefined);
-        return { incomplete: "over cap", reserved: 0 };
-      }
-      chunks.push(value);
-    }
-  } catch {
-    reader.cancel().catch(() => undefined);
-    return { incomplete: "unreadable", reserved: 0 };
-  } finally {
-    clearTimeout(timer);
-  }
-  if (chunks.length === 1 && chunks[0]) return { bytes: chunks[0], reserved: 0 };
+function joined(chunks: readonly Uint8Array[], size: number): Uint8Array {
+  if (chunks.length === 1 && chunks[0]) return chunks[0];
   const bytes = new Uint8Array(size);
   let offset = 0;
   for (const chunk of chunks) {
     bytes.set(chunk, offset);
     offset += chunk.byteLength;
   }
-  return { bytes, reserved: 0 };
+  return bytes;
+}
+
+/** A digest fed with what was held so far; the chunks are let go. */
+async function digestOf(chunks: Uint8Array[]): Promise<BodyDigest | undefined> {
+  const digest = BodyDigest.start();
+  for (const chunk of chunks) await digest?.write(chunk);
+  chunks.length = 0;
+  return digest;
+}
+
+/**
+ * Reads a body for comparison. Up to `cap` bytes are kept; past it, a body
+ * goes on into a SHA-256 and only the digest is kept (over the cap when the
+ * runtime cannot hash, or past MAX_HASHED_BYTES), while a `stream` stops
+ * there with what it had. With `timeoutMs`, a body still arriving then is
+ * cancelled (a slow stream must not hold comparison memory for long): a
+ * stream keeps what it had, any other body is unreadable.
+ */
+export async function readCapped(
+  body: ReadableStream<Uint8Array>,
+  cap: number,
+  timeoutMs = 0,
+  stream = false,
+): Promise<CapturedBody> {
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  let timedOut = false;
+  let digest: BodyDigest | undefined;
+  const stop = () => reader.cancel().catch(() => undefined);
+  const timer =
+    timeoutMs > 0
+      ? setTimeout(() => {
+          timedOut = true;
+          stop();
+        }, timeoutMs)
+      : undefined;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (timedOut) {
+        digest?.abort();
+        return stream
+          ? { bytes: joined(chunks, size), cut: true, reserved: 0 }
+          : { incomplete: "unreadable", reserved: 0 };
+      }
+      if (done) break;
+      if (size + value.byteLength <= cap && !digest) {
+        size += value.byteLength;
+        chunks.push(value);
+        continue;
+      }
+      if (stream) {
+        stop();
+        return { bytes: joined(chunks, size), cut: true, reserved: 0 };
+      }
+      size += value.byteLength;
+      digest ??= await digestOf(chunks);
+      if (!digest || size > MAX_HASHED_BYTES) {
+        stop();
+        digest?.abort();
+        return { incomplete: "over cap", reserved: 0 };
+      }
+      await digest.write(value);
+    }
+  } catch {
+    stop();
+    digest?.abort();
+    return { incomplete: "unreadable", reserved: 0 };
+  } finally {
+    clearTimeout(timer);
+  }
+  if (digest) return { digest: await digest.finish(), reserved: 0 };
+  return { bytes: joined(chunks, size), reserved: 0 };
 }
 
 /** Reads a shadow's (or the noise twin's) body for comparison, or cancels it when it cannot be compared. */
 export async function captureBody(response: Response, cap: number, memory: ComparisonMemory): Promise<CapturedBody> {
   const body = response.body;
   if (body === null) return EMPTY;
-  const why = unreadable(response.headers, cap);
-  const size = reservation(response.headers, cap);
-  if (why !== undefined || !memory.reserve(size)) {
+  const mode = readMode(response.headers, cap);
+  // A body declared over the cap holds no comparison memory: only its digest is kept.
+  const size = mode === "hash" ? 0 : reservation(response.headers, cap);
+  if (!memory.reserve(size)) {
     body.cancel().catch(() => undefined);
-    return { incomplete: why ?? "memory", reserved: 0 };
+    return { incomplete: "memory", reserved: 0 };
   }
   // Chunk by chunk whatever Content-Length says: it counts the bytes sent, and the runtime decodes as it reads.
-  const captured = await readCapped(body, cap);
+  const captured = await readCapped(body, mode === "hash" ? 0 : cap, 0, mode === "stream");
   captured.reserved = size;
   if (captured.bytes === undefined) {
     memory.release(size);
@@ -131,9 +181,8 @@ export async function captureBody(response: Response, cap: number, memory: Compa
 
 /**
  * Splits main's answer: the client gets one branch of a tee, untouched and
- * never waited on; the other is read here up to the cap and then cancelled,
- * so a client that hangs up early still lets main's connection go. Event
- * streams and bodies declared over the cap are not tee'd at all.
+ * never waited on; the other is read here (see readCapped), so a client that
+ * hangs up early still lets main's connection go once it is read.
  */
 export function teeForComparison(
   response: Response,
@@ -143,12 +192,11 @@ export function teeForComparison(
 ): { client: Response; body: Promise<CapturedBody> } {
   const body = response.body;
   if (body === null) return { client: response, body: Promise.resolve(EMPTY) };
-  const why = unreadable(response.headers, cap);
-  if (why !== undefined) return { client: response, body: Promise.resolve({ incomplete: why, reserved: 0 }) };
-  const size = reservation(response.headers, cap);
+  const mode = readMode(response.headers, cap);
+  const size = mode === "hash" ? 0 : reservation(response.headers, cap);
   if (!memory.reserve(size)) return { client: response, body: Promise.resolve({ incomplete: "memory", reserved: 0 }) };
   const [toClient, toCompare] = body.tee();
-  const captured = readCapped(toCompare, cap, timeoutMs).then((read) => {
+  const captured = readCapped(toCompare, mode === "hash" ? 0 : cap, timeoutMs, mode === "stream").then((read) => {
     if (read.bytes === undefined) memory.release(size);
     else read.reserved = size;
     return read;
@@ -156,11 +204,18 @@ export function teeForComparison(
   return { client: new Response(toClient, response), body: captured };
 }
 
-/** The headers comparison looks at: content-type and the policy's, lower-case. */
+/**
+ * The headers comparison looks at: content-type, location, the cookies set (one
+ * `Set-Cookie` a line, as Headers cannot join them unambiguously) and the policy's, lower-case.
+ */
 export function comparedHeaders(headers: Headers, names: readonly string[]): Record<string, string> {
   const picked: Record<string, string> = {};
-  const type = headers.get("content-type");
-  if (type !== null) picked["content-type"] = type;
+  for (const name of ["content-type", "location"]) {
+    const value = headers.get(name);
+    if (value !== null) picked[name] = value;
+  }
+  const cookies = headers.getSetCookie();
+  if (cookies.length > 0) picked["set-cookie"] = cookies.join("\n");
   for (const name of names) {
     const value = headers.get(name);
     if (value !== null) picked[name.toLowerCase()] = value;
@@ -174,5 +229,7 @@ export function capturedAnswer(status: number, headers: Headers, body: CapturedB
     headers: comparedHeaders(headers, names),
     body: body.bytes,
     bodyComplete: body.bytes !== undefined,
+    ...(body.digest !== undefined && { digest: body.digest }),
+    ...(body.cut && { cut: true }),
   } satisfies CapturedAnswer;
 }

@@ -127,15 +127,19 @@ export async function compareExchange(
     if (twin) {
       const copy = await twin;
       if (copy.ok && copy.body) reserved.push(copy.body.reserved);
-      if (prepared && copy.ok && copy.body?.bytes !== undefined && mainBody?.bytes !== undefined) {
+      if (prepared && copy.ok && copy.body) {
         const comparison = compareAnswers(prepared, capturedAnswer(copy.status, copy.headers, copy.body, compared), {
           headers: compared,
+          rules: exchange.policy.rules,
         });
-        evidenceBatcher.addNoise(
-          exchange.name,
-          { at: main.at, differences: comparison.differences },
-          exchange.waitUntil,
-        );
+        // Only a twin whose body was compared (in full, or by digest past the cap) tells noise.
+        if (comparison.body === "compared") {
+          evidenceBatcher.addNoise(
+            exchange.name,
+            { at: main.at, differences: comparison.differences },
+            exchange.waitUntil,
+          );
+        }
       }
     }
     recordSkipped(exchange, skipped);
@@ -183,6 +187,7 @@ function shadowResult(
   const names = exchange.policy.headers ?? [];
   const comparison = compareAnswers(prepared, capturedAnswer(copy.status, copy.headers, shadowBody, names), {
     headers: names,
+    rules: exchange.policy.rules,
   });
   // Where a redaction of sampled bodies belongs: both sides pass through here before they are kept.
   const sample = (): ExchangeSample => ({

@@ -1,4 +1,5 @@
 import type { AuditAction, ServiceStatus } from "../db/schema.ts";
+import type { FieldRule } from "../evidence/field-rules.ts";
 import type { Gate, PolicyOverrides, ShadowReport } from "../evidence/verdict.ts";
 import type { NotifyTarget } from "../notify/target.ts";
 
@@ -56,6 +57,8 @@ export interface PolicyResult {
   noisePercent: number;
   /** Sample fields stored redacted besides the credential-named ones: `query.<param>`, `body.<field>`. */
   redact: string[];
+  /** How the values at some paths compare, applied before noise and ignore. */
+  rules: FieldRule[];
   gate: Gate;
   /**
    * Where the name's changes are POSTed, and which; null for nowhere. The URL is write-only: shown by
@@ -74,6 +77,10 @@ export type PolicyChange = PolicyOverrides & {
   ignoreRemove?: string[];
   redactAdd?: string[];
   redactRemove?: string[];
+  /** Adds rules, replacing a stored rule for the same path. */
+  rulesAdd?: FieldRule[];
+  /** Removes the rules for these paths. */
+  rulesRemove?: string[];
   /** Replaces where events go (without `url`, the stored URL is kept and only the events change); null stops them. */
   notify?: (Omit<NotifyTarget, "url"> & { url?: string }) | null;
 };

@@ -9,6 +9,7 @@ const DEFAULTS: PolicyResult = {
   headers: [],
   noisePercent: 5,
   redact: [],
+  rules: [],
   gate: { minRequests: 100, maxDiffRate: 0.01, maxErrorRateIncrease: 0.01, maxP99Ratio: 1.5, minP99DeltaMs: 25 },
   notify: null,
 };
@@ -142,6 +143,7 @@ describe("PUT /services/:name/policy", () => {
       headers,
       noisePercent: 100,
       redact: [],
+      rules: [],
       gate: { minRequests: 1, maxDiffRate: 0, maxErrorRateIncrease: 1, maxP99Ratio: 1, minP99DeltaMs: 0 },
       notify: null,
     });
@@ -272,6 +274,58 @@ describe("PUT /services/:name/policy", () => {
       "gate.minP99DeltaMs",
       "gate.minP99DeltaMs must be a number of ms, at least 0",
     ],
+    [
+      "a number rule without a tolerance",
+      { rules: [{ path: "body.price", match: "number" }] },
+      "rules.0",
+      "rules.0 must give abs or rel (or both)",
+    ],
+    [
+      "a rule of an unknown match",
+      {
+        rules: [
+          { path: "body.a", match: "present" },
+          { path: "body.price", match: "numbr", rel: 1 },
+        ],
+      },
+      "rules.1.match",
+      "rules.1.match must be number, unordered, present or format",
+    ],
+    [
+      "a rule outside the body",
+      { rules: [{ path: "price", match: "present" }] },
+      "rules.0.path",
+      "rules.0.path must be a body field path such as body.price or body.items[].id, with * for any key (body.byId.*.price)",
+    ],
+    [
+      "a negative tolerance",
+      { rules: [{ path: "body.a", match: "number", rel: -1 }] },
+      "rules.0.rel",
+      "rules.0.rel must be a number of at least 0",
+    ],
+    [
+      "a pattern that backtracks for ever",
+      { rules: [{ path: "body.s", match: "format", format: "^(a+)+$" }] },
+      "rules.0.format",
+      "rules.0.format must not repeat a group that itself repeats or alternates, such as (a+)+ or (a|b)*: it can take exponential time",
+    ],
+    [
+      "two rules for one path",
+      {
+        rules: [
+          { path: "body.a", match: "present" },
+          { path: "body.a", match: "number", abs: 1 },
+        ],
+      },
+      "rules",
+      "rules must not have two rules for body.a",
+    ],
+    [
+      "rules beside rulesAdd",
+      { rules: [], rulesAdd: [{ path: "body.a", match: "present" }] },
+      "rules",
+      "body must not set rules together with rulesAdd or rulesRemove: rules replaces the whole list, the others edit it",
+    ],
   ];
   it.each(invalid)("answers 422 naming the field for %s, changing nothing", async (_, body, field, message) => {
     const name = await freshName();
@@ -280,6 +334,29 @@ describe("PUT /services/:name/policy", () => {
     expect(res.status).toBe(422);
     expect(res.body.error).toEqual({ code: "invalid_field", message, field });
     expect((await getPolicy(name)).body).toEqual({ ...DEFAULTS, noisePercent: 9 });
+  });
+});
+
+describe("field rules", () => {
+  it("are stored, shown, added path by path and removed, and audited", async () => {
+    const name = await freshName();
+    const price = { path: "body.price", match: "number", rel: 1e-6 };
+    const items = { path: "body.items", match: "unordered", key: "id" };
+    expect((await putPolicy(name, { rules: [price, items] })).body.rules).toEqual([price, items]);
+    const created = { path: "body.createdAt", match: "present" };
+    const looser = { path: "body.price", match: "number", abs: 0.01 };
+    const res = await putPolicy(name, { rulesAdd: [created, looser], rulesRemove: ["body.items"] });
+    expect(res.status).toBe(200);
+    expect(res.body.rules).toEqual([created, looser]);
+    expect((await getPolicy(name)).body.rules).toEqual([created, looser]);
+    const audit = await api<{ audit: { action: string; detail: Record<string, unknown> }[] }>(
+      "GET",
+      `/audit?name=${name}&limit=1`,
+    );
+    expect(audit.body.audit[0]).toMatchObject({
+      action: "policy",
+      detail: { rulesAdd: [created, looser], rulesRemove: ["body.items"] },
+    });
   });
 });
 

@@ -222,9 +222,9 @@ describe("deploy", () => {
   });
 
   it("takes a body of just under 64 KiB", async () => {
-    const padded = { name: "near_limit", version: "1.0.0", origin: "http://a.test", check: false, pad: "" };
-    padded.pad = "x".repeat(64 * 1024 - JSON.stringify(padded).length);
-    const res = await api("POST", "/services", { rawBody: JSON.stringify(padded) });
+    // Padded with white space: every field of the body must be one the route knows.
+    const body = JSON.stringify({ name: "near_limit", version: "1.0.0", origin: "http://a.test", check: false });
+    const res = await api("POST", "/services", { rawBody: body + " ".repeat(64 * 1024 - body.length) });
     expect(res.status).toBe(201);
   });
 

@@ -25,6 +25,9 @@ declare module "vitest" {
       /** The comparison lab's two sides: same paths, answers that differ in known ways. */
       labMain: string;
       labShadow: string;
+      /** The comparison-rules lab's two sides (see compare-lab.ts). */
+      compareMain: string;
+      compareShadow: string;
       /** A webhook receiver: POST /ok/<key> accepts, /flaky/<key> fails twice first; GET /__received?key= lists. */
       receiver: string;
     };
@@ -57,6 +60,8 @@ export default async function setup(project: TestProject) {
     ws: await start({ version: "ws", websocket: true }),
     labMain: await start({ version: "lab-main", lab: "main" }),
     labShadow: await start({ version: "lab-shadow", lab: "shadow" }),
+    compareMain: await start({ version: "compare-main", compareLab: "main" }),
+    compareShadow: await start({ version: "compare-shadow", compareLab: "shadow" }),
     receiver: receiver.url,
   });
   const jwks = await startJwksOrigin();

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { freePort } from "../../../scripts/ports.ts";
+import { compareLabAnswer } from "./compare-lab.ts";
 import { LEAKED } from "./leaks.ts";
 
 export { deadPort } from "../../../scripts/ports.ts";
@@ -40,6 +41,8 @@ export interface OriginBehaviour {
    * paths on a "main" and a "shadow" lab answer alike or differ in known ways.
    */
   lab?: "main" | "shadow";
+  /** Answer as one side of the comparison-rules lab (see compare-lab.ts). */
+  compareLab?: "main" | "shadow";
 }
 
 export interface RunningOrigin {
@@ -345,6 +348,10 @@ export async function startOrigin(behaviour: OriginBehaviour): Promise<RunningOr
     seen.push(record(req, body));
     if (behaviour.lab) {
       await labAnswer(behaviour.lab, req, res, closedEarly);
+      return;
+    }
+    if (behaviour.compareLab) {
+      await compareLabAnswer(behaviour.compareLab, req, res);
       return;
     }
     if (behaviour.reset) {

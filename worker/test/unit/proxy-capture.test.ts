@@ -47,18 +47,25 @@ describe("readCapped", () => {
 });
 
 describe("captureBody", () => {
-  it("does not read an event stream or a body declared over the cap, and cancels it", async () => {
-    for (const headers of [[["content-type", "text/event-stream"]], [["content-length", "11"]]] as [
-      string,
-      string,
-    ][][]) {
-      const source = stream([bytes(11)]);
+  it("reads an event stream up to the cap and keeps what it read, marked cut, then cancels it", async () => {
+    for (const type of ["text/event-stream", "application/x-ndjson; charset=utf-8"]) {
+      const source = stream([bytes(6), bytes(6), bytes(6)]);
       const memory = new ComparisonMemory(1_000);
-      const captured = await captureBody(new Response(source.body, { headers }), 10, memory);
-      expect(captured.bytes).toBeUndefined();
+      const response = new Response(source.body, { headers: { "content-type": type } });
+      const captured = await captureBody(response, 10, memory);
+      expect(captured).toEqual({ bytes: bytes(6), cut: true, reserved: 10 });
       expect(source.cancelled()).toBe(true);
-      expect(memory.used).toBe(0);
+      expect(memory.used).toBe(10);
     }
+  });
+
+  it("cancels a body declared over the cap where nothing can hash it (plain Node), holding no memory", async () => {
+    const source = stream([bytes(6), bytes(6), bytes(6)]);
+    const memory = new ComparisonMemory(1_000);
+    const captured = await captureBody(new Response(source.body, { headers: { "content-length": "18" } }), 10, memory);
+    expect(captured).toEqual({ incomplete: "over cap", reserved: 0 });
+    expect(source.cancelled()).toBe(true);
+    expect(memory.used).toBe(0);
   });
 
   it("reads a body of declared length whole, and a broken one as unreadable", async () => {
@@ -134,10 +141,10 @@ describe("teeForComparison", () => {
     expect(memory.used).toBe(0);
   });
 
-  it("hands an event stream to the client untouched", async () => {
+  it("tees an event stream: the client gets all of it, the comparison what came within the cap", async () => {
     const response = new Response("data: x\n\n", { headers: { "content-type": "text/event-stream" } });
     const { client, body } = teeForComparison(response, 100, new ComparisonMemory(1_000));
-    expect(client).toBe(response);
-    expect(await body).toEqual({ incomplete: "stream", reserved: 0 });
+    expect(await client.text()).toBe("data: x\n\n");
+    expect(await body).toEqual({ bytes: new TextEncoder().encode("data: x\n\n"), reserved: 100 });
   });
 });

@@ -1,0 +1,257 @@
+/**
+ * The structural diff of two JSON documents, under the policy's field rules.
+ * Numbers compare by their exact value (json-numbers.ts); a field rule
+ * (field-rules.ts) decides how the values at its path compare.
+ */
+
+import type { Collector } from "./compare.ts";
+import { type CompiledRule, NO_RULES, type RuleStates, ruleAt, underItems, underKey } from "./field-rules.ts";
+import { ExactNumber, isJsonNumber, normaliseNumber, numberValue, sameNumber } from "./json-numbers.ts";
+import { boundedPath, segmentOf } from "./paths.ts";
+
+type JsonType = "null" | "array" | "object" | "string" | "number" | "boolean";
+
+export function jsonTypeOf(value: unknown): JsonType {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "array";
+  if (value instanceof ExactNumber) return "number";
+  return typeof value as JsonType;
+}
+
+/**
+ * Walks both documents in step. The path is a stack of segments joined only
+ * when a difference is found, so equal subtrees allocate no strings.
+ */
+export class JsonWalker {
+  readonly #segments: string[];
+
+  readonly collector: Collector;
+  readonly maxDepth: number;
+
+  constructor(collector: Collector, maxDepth: number, root = "body") {
+    this.collector = collector;
+    this.maxDepth = maxDepth;
+    this.#segments = [root];
+  }
+
+  #path(last?: string): string {
+    let path = this.#segments.join("");
+    if (last !== undefined) path += last;
+    return boundedPath(path);
+  }
+
+  compare(main: unknown, shadow: unknown, depth: number, rules: RuleStates = NO_RULES): void {
+    if (main === shadow || this.collector.capped) return;
+    const mainType = jsonTypeOf(main);
+    const shadowType = jsonTypeOf(shadow);
+    if (mainType !== shadowType) {
+      this.collector.add(this.#path(), "type");
+      return;
+    }
+    const rule = rules.length === 0 ? undefined : ruleAt(rules);
+    if (rule && this.#applied(rule, main, shadow, depth, rules)) return;
+    if (mainType === "array") {
+      this.#compareArrays(main as unknown[], shadow as unknown[], depth, rules);
+    } else if (mainType === "object") {
+      this.#compareObjects(main as Record<string, unknown>, shadow as Record<string, unknown>, depth, rules);
+    } else if (mainType !== "number" || !sameNumber(main as number, shadow as number)) {
+      // Same scalar type and not equal: numbers, strings or booleans that differ.
+      this.collector.add(this.#path(), "value");
+    }
+  }
+
+  /** Whether the rule decided this pair (same type, not identical); false leaves it to the ordinary comparison. */
+  #applied(rule: CompiledRule, main: unknown, shadow: unknown, depth: number, rules: RuleStates): boolean {
+    switch (rule.match) {
+      case "present":
+        return true;
+      case "number": {
+        if (!isJsonNumber(main) || !isJsonNumber(shadow)) return false;
+        if (!withinTolerance(numberValue(main), numberValue(shadow), rule) && !sameNumber(main, shadow)) {
+          this.collector.add(this.#path(), "value");
+        }
+        return true;
+      }
+      case "format":
+        return typeof main === "string" && typeof shadow === "string" && rule.test(main) && rule.test(shadow);
+      case "unordered":
+        if (!Array.isArray(main) || !Array.isArray(shadow) || depth >= this.maxDepth) return false;
+        this.#compareUnordered(main, shadow, depth, rules, rule.key);
+        return true;
+    }
+  }
+
+  #compareArrays(main: unknown[], shadow: unknown[], depth: number, rules: RuleStates): void {
+    if (main.length !== shadow.length) this.collector.add(this.#path(), "length");
+    const shared = Math.min(main.length, shadow.length);
+    if (shared === 0) return;
+    if (depth >= this.maxDepth) {
+      if (!deepEqual(main.slice(0, shared), shadow.slice(0, shared))) this.collector.cutAt(this.#path("[]"));
+      return;
+    }
+    const items = underItems(rules);
+    this.#segments.push("[]");
+    for (let i = 0; i < shared && !this.collector.capped; i++) this.compare(main[i], shadow[i], depth + 1, items);
+    this.#segments.pop();
+  }
+
+  /**
+   * Elements matched by key (when given), then by equality; what is left is
+   * compared pairwise in order, so a changed element is reported at the field
+   * that changed, and the surplus on either side is `missing` or `extra`.
+   */
+  #compareUnordered(main: unknown[], shadow: unknown[], depth: number, rules: RuleStates, key?: string): void {
+    const items = underItems(rules);
+    let leftMain = main;
+    let leftShadow = shadow;
+    this.#segments.push("[]");
+    if (key !== undefined) {
+      const keyed = pairByKey(main, shadow, key);
+      for (const [a, b] of keyed.pairs) this.compare(a, b, depth + 1, items);
+      if (keyed.missing) this.collector.add(this.#path(), "missing");
+      if (keyed.extra) this.collector.add(this.#path(), "extra");
+      leftMain = keyed.restMain;
+      leftShadow = keyed.restShadow;
+    }
+    const unmatched = withoutEqual(leftMain, leftShadow);
+    const shared = Math.min(unmatched.main.length, unmatched.shadow.length);
+    for (let i = 0; i < shared && !this.collector.capped; i++) {
+      this.compare(unmatched.main[i], unmatched.shadow[i], depth + 1, items);
+    }
+    if (unmatched.main.length > shared) this.collector.add(this.#path(), "missing");
+    if (unmatched.shadow.length > shared) this.collector.add(this.#path(), "extra");
+    this.#segments.pop();
+  }
+
+  #compareObjects(main: Record<string, unknown>, shadow: Record<string, unknown>, depth: number, rules: RuleStates) {
+    if (depth >= this.maxDepth) {
+      if (!deepEqual(main, shadow)) this.collector.cutAt(this.#path());
+      return;
+    }
+    for (const key in main) {
+      if (this.collector.capped) return;
+      if (!Object.hasOwn(shadow, key)) {
+        this.collector.add(this.#path(segmentOf(key)), "missing");
+        continue;
+      }
+      const a = main[key];
+      const b = shadow[key];
+      if (a === b) continue;
+      this.#segments.push(segmentOf(key));
+      this.compare(a, b, depth + 1, underKey(rules, key));
+      this.#segments.pop();
+    }
+    for (const key in shadow) {
+      if (this.collector.capped) return;
+      if (!Object.hasOwn(main, key)) {
+        this.collector.add(this.#path(segmentOf(key)), "extra");
+      }
+    }
+  }
+}
+
+function withinTolerance(a: number, b: number, rule: { abs?: number; rel?: number }): boolean {
+  const delta = Math.abs(a - b);
+  if (rule.abs !== undefined && delta <= rule.abs) return true;
+  return rule.rel !== undefined && delta <= rule.rel * Math.max(Math.abs(a), Math.abs(b));
+}
+
+/** An element's key value as text, when it is an object whose key holds a string or a number. */
+function keyOf(element: unknown, key: string): string | undefined {
+  if (jsonTypeOf(element) !== "object") return undefined;
+  const value = (element as Record<string, unknown>)[key];
+  if (typeof value === "string") return `s${value}`;
+  if (isJsonNumber(value)) return `n${canonical(value)}`;
+  return undefined;
+}
+
+/** Elements paired by their key; elements without one (or with a repeated one) are left for matching by equality. */
+function pairByKey(main: unknown[], shadow: unknown[], key: string) {
+  const byKey = new Map<string, unknown>();
+  const restShadow: unknown[] = [];
+  for (const element of shadow) {
+    const k = keyOf(element, key);
+    if (k === undefined || byKey.has(k)) restShadow.push(element);
+    else byKey.set(k, element);
+  }
+  const pairs: [unknown, unknown][] = [];
+  const restMain: unknown[] = [];
+  let missing = false;
+  for (const element of main) {
+    const k = keyOf(element, key);
+    if (k === undefined) {
+      restMain.push(element);
+    } else if (byKey.has(k)) {
+      pairs.push([element, byKey.get(k)]);
+      byKey.delete(k);
+    } else missing = true;
+  }
+  return { pairs, missing, extra: byKey.size > 0, restMain, restShadow };
+}
+
+/** Both lists without the elements they share (as a multiset). */
+function withoutEqual(main: unknown[], shadow: unknown[]): { main: unknown[]; shadow: unknown[] } {
+  if (main.length === 0 || shadow.length === 0) return { main, shadow };
+  const counts = new Map<string, number>();
+  const shadowTexts = shadow.map(canonical);
+  for (const text of shadowTexts) counts.set(text, (counts.get(text) ?? 0) + 1);
+  const restMain: unknown[] = [];
+  for (const element of main) {
+    const text = canonical(element);
+    const left = counts.get(text) ?? 0;
+    if (left > 0) counts.set(text, left - 1);
+    else restMain.push(element);
+  }
+  const restShadow = shadow.filter((_, i) => {
+    const text = shadowTexts[i] as string;
+    const left = counts.get(text) ?? 0;
+    if (left === 0) return false;
+    counts.set(text, left - 1);
+    return true;
+  });
+  return { main: restMain, shadow: restShadow };
+}
+
+/** One text per JSON value: object keys sorted, numbers normalised. */
+function canonical(value: unknown): string {
+  if (typeof value === "number") return normaliseNumber(String(value));
+  if (value instanceof ExactNumber) return value.text;
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const record = value as Record<string, unknown>;
+    const keys = Object.keys(record).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(record[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** Equality of two JSON values without recursion, for subtrees past the depth limit however deep they go. */
+export function deepEqual(a: unknown, b: unknown): boolean {
+  const stack: [unknown, unknown][] = [[a, b]];
+  for (let pair = stack.pop(); pair !== undefined; pair = stack.pop()) {
+    const [x, y] = pair;
+    if (x === y) continue;
+    const type = jsonTypeOf(x);
+    if (type !== jsonTypeOf(y)) return false;
+    if (type === "array") {
+      const xs = x as unknown[];
+      const ys = y as unknown[];
+      if (xs.length !== ys.length) return false;
+      for (let i = 0; i < xs.length; i++) stack.push([xs[i], ys[i]]);
+    } else if (type === "object") {
+      const xo = x as Record<string, unknown>;
+      const yo = y as Record<string, unknown>;
+      let size = 0;
+      for (const key in xo) {
+        if (!Object.hasOwn(yo, key)) return false;
+        stack.push([xo[key], yo[key]]);
+        size++;
+      }
+      for (const key in yo) if (Object.hasOwn(yo, key)) size--;
+      if (size !== 0) return false;
+    } else if (type !== "number" || !sameNumber(x as number, y as number)) {
+      return false;
+    }
+  }
+  return true;
+}
