@@ -1,6 +1,7 @@
 // `npm run bench [-- --quick] [-- --only <regex>]`: the gateway's cost and the shadows'
 // cost, side by side with a bare Worker and nginx's mirror module, in one run on 127.0.0.1.
 // `npm run bench -- --scale [--quick]`: the evidence ledger under many isolates (scale.ts).
+// `npm run bench -- --judge [--runs N] [--threads N] [--only <regex>]`: the verdict's error rates (judge.ts).
 import {
   existsSync,
   mkdirSync,
@@ -51,6 +52,9 @@ const { values: options } = parseArgs({
   options: {
     quick: { type: "boolean", default: false },
     scale: { type: "boolean", default: false },
+    judge: { type: "boolean", default: false },
+    runs: { type: "string" },
+    threads: { type: "string" },
     duration: { type: "string" },
     warmup: { type: "string" },
     connections: { type: "string", default: "4" },
@@ -65,6 +69,24 @@ if (options.scale) {
   const { runScale } = await import("./scale.ts");
   await runScale({ root, quick: options.quick });
   process.exit(0);
+}
+
+if (options.judge) {
+  const { runJudgeBench } = await import("./judge.ts");
+  const whole = (raw: string | undefined, fallback: number, flag: string) => {
+    const value = raw === undefined ? fallback : Number(raw);
+    if (!Number.isInteger(value) || value < 1) {
+      console.error(`--${flag} must be a whole number of at least 1, got "${raw}"`);
+      process.exit(2);
+    }
+    return value;
+  };
+  const summaries = await runJudgeBench({
+    runs: whole(options.runs, 1000, "runs"),
+    threads: whole(options.threads, 1, "threads"),
+    only: options.only === undefined ? undefined : new RegExp(options.only),
+  });
+  process.exit(summaries.every((s) => s.met) ? 0 : 1);
 }
 
 const positiveNumber = (raw: string | undefined, fallback: number, flag: string): number => {

@@ -10,9 +10,9 @@ export const EXPOSITION_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8
 export const TOP_FIELDS = 20;
 
 /**
- * Bucket bounds in seconds. The ledger keeps 4 %-wide buckets; these are
+ * Bucket bounds in seconds. The ledger keeps 2 %-wide buckets; these are
  * coarser, so PromQL's histogram_quantile is exact only to the bucket that
- * holds the quantile (the report's own p99 is within 4 %).
+ * holds the quantile (the report's own p99 is within 2 %).
  */
 export const LE_SECONDS = [
   0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2,
@@ -63,7 +63,7 @@ class Family {
 }
 
 /**
- * A ledger histogram filed under `LE_SECONDS`, cumulative. Each 4 % bucket is
+ * A ledger histogram filed under `LE_SECONDS`, cumulative. Each 2 % bucket is
  * filed by the value the report reads it back as (its geometric middle), so a
  * PromQL quantile and the report's quantile land in the same `le` bucket.
  */

@@ -90,6 +90,11 @@ const count = v.pipe(v.number(), v.integer());
 const rate = v.pipe(v.number(), v.description("A fraction of compared requests, 0–1"));
 const latency = v.object({ p50: v.number(), p95: v.number(), p99: v.number() });
 const interval = v.object({ rate: v.number(), low: v.number(), high: v.number() });
+const latencyBand = v.object({
+  low: v.number(),
+  high: v.pipe(v.nullable(v.number()), v.description("null until enough latencies bound it")),
+});
+const quantileBands = v.object({ main: latencyBand, shadow: latencyBand });
 
 export const ShadowReportSchema = v.object({
   version: v.string(),
@@ -126,13 +131,23 @@ export const ShadowReportSchema = v.object({
       diffRate: v.nullable(interval),
       errorRate: v.pipe(interval, v.description("(error + down) / (mirrored + down)")),
       mainErrorRate: v.number(),
+      errorIncrease: v.pipe(
+        interval,
+        v.description("Per request: (shadow failed alone + down − main failed alone) / (mirrored + down)"),
+      ),
       latencySamples: v.pipe(count, v.description("Requests measured on both sides; a timed-out copy at its timeout")),
+      latencyMs: v.pipe(
+        v.object({ p50: quantileBands, p99: quantileBands }),
+        v.description("Bands on each side's median and p99, in ms, from the same requests"),
+      ),
+      alpha: v.pipe(v.number(), v.description("The gate's alpha the bands were drawn at")),
+      anytime: v.pipe(v.literal(true), v.description("The bands hold at any look, however often it is read")),
       moreRequests: v.pipe(
         v.nullable(count),
         v.description("When inconclusive: about how many more requests at the current rates would decide"),
       ),
     }),
-    v.description("The 95 % Wilson score intervals the verdict was decided on"),
+    v.description("The bands the verdict was decided on: confidence sequences that hold at every look at once"),
   ),
   fields: v.array(
     v.object({
@@ -270,8 +285,19 @@ const gateFields = {
   ),
   maxDiffRate: v.pipe(v.number(), v.description("Largest share of requests with a counting difference")),
   maxErrorRateIncrease: v.pipe(v.number(), v.description("Largest excess of the shadow's error rate over main's")),
-  maxP99Ratio: v.pipe(v.number(), v.description("Largest ratio of the shadow's p99 to main's")),
-  minP99DeltaMs: v.pipe(v.number(), v.description("A slower p99 only fails past this many ms")),
+  maxP99Ratio: v.pipe(
+    v.number(),
+    v.description("Fail when the shadow's p99 or median is clearly above this many times main's"),
+  ),
+  passP99Ratio: v.pipe(
+    v.number(),
+    v.description("Pass only when the shadow's p99 and median are clearly below this many times main's"),
+  ),
+  minP99DeltaMs: v.pipe(v.number(), v.description("A slower p99 or median only fails past this many ms")),
+  alpha: v.pipe(
+    v.number(),
+    v.description("Chance of ever failing (or passing) a shadow wrongly, over any number of looks"),
+  ),
 };
 
 export const PolicySchema = v.object({
@@ -378,9 +404,10 @@ export const AssignBodySchema = v.object(
 
 const HEADERS_MAX = 20;
 const distinct = (items: string[]) => new Set(items).size === items.length;
-const fraction = (what: string) => {
-  const range = `must be a number from 0 to 1 (${what})`;
-  return v.pipe(v.number(range), v.minValue(0, range), v.maxValue(1, range));
+/** A limit on a rate: 0 is refused, because no evidence can show a rate below it, so nothing would ever pass. */
+const rateLimit = (what: string) => {
+  const range = `must be a number above 0 and at most 1 (${what}; 0 could never be met)`;
+  return v.pipe(v.number(range), v.gtValue(0, range), v.maxValue(1, range));
 };
 
 const ignoreEdit = v.pipe(
@@ -512,10 +539,23 @@ export const PolicyBodySchema = v.object(
                 v.minValue(1, "must be a whole number of at least 1"),
               ),
             ),
-            maxDiffRate: v.optional(fraction("0.01 is 1 %")),
-            maxErrorRateIncrease: v.optional(fraction("0.01 is 1 %")),
+            maxDiffRate: v.optional(rateLimit("0.01 is 1 %")),
+            maxErrorRateIncrease: v.optional(rateLimit("0.01 is 1 point")),
             maxP99Ratio: v.optional(
               v.pipe(v.number("must be a number of at least 1"), v.minValue(1, "must be a number of at least 1")),
+            ),
+            passP99Ratio: v.optional(
+              v.pipe(
+                v.number("must be a number above 1 (a shadow as fast as main could never pass at 1)"),
+                v.gtValue(1, "must be a number above 1 (a shadow as fast as main could never pass at 1)"),
+              ),
+            ),
+            alpha: v.optional(
+              v.pipe(
+                v.number("must be a number above 0 and at most 0.2 (0.01 is 1 %)"),
+                v.gtValue(0, "must be a number above 0 and at most 0.2 (0.01 is 1 %)"),
+                v.maxValue(0.2, "must be a number above 0 and at most 0.2 (0.01 is 1 %)"),
+              ),
             ),
             minP99DeltaMs: v.optional(
               v.pipe(

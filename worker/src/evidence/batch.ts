@@ -80,6 +80,10 @@ export interface MinuteCounts {
   /** Of `mirrored`: pairs the shadow answered as a canary, main's answer being the copy. */
   canary?: number;
   errorsMain: number;
+  /** Of `mirrored`: the shadow failed and main did not; absent from batches of an older isolate. */
+  errorsShadowOnly?: number;
+  /** Of `mirrored`: main failed and the shadow did not. */
+  errorsMainOnly?: number;
   latencyMain: HistogramJson;
   latencyShadow: HistogramJson;
   /** Of compared requests: signature → count. */
@@ -171,6 +175,8 @@ class PendingMinute {
   unrecorded = 0;
   canary = 0;
   errorsMain = 0;
+  errorsShadowOnly = 0;
+  errorsMainOnly = 0;
   readonly latencyMain = new LatencyHistogram();
   readonly latencyShadow = new LatencyHistogram();
   readonly signatures = new Map<string, number>();
@@ -241,6 +247,8 @@ class PendingBatch {
         unrecorded: m.unrecorded,
         canary: m.canary,
         errorsMain: m.errorsMain,
+        errorsShadowOnly: m.errorsShadowOnly,
+        errorsMainOnly: m.errorsMainOnly,
         latencyMain: m.latencyMain.toJson(),
         latencyShadow: m.latencyShadow.toJson(),
         signatures: Object.fromEntries(m.signatures),
@@ -296,13 +304,17 @@ export class EvidenceBatcher {
     counts.mirrored++;
     if (result.canary) counts.canary++;
     if (result.mainError) counts.errorsMain++;
+    // The paired error rule reads, per request, which side failed alone.
+    const shadowFailed = result.outcome === "error";
+    if (shadowFailed && !result.mainError) counts.errorsShadowOnly++;
+    if (result.mainError && !shadowFailed) counts.errorsMainOnly++;
     if (result.latencyMs) {
       counts.latencyMain.add(result.latencyMs.main);
       if (result.latencyMs.atLeast) counts.latencyShadow.addAtLeast(result.latencyMs.shadow);
       else counts.latencyShadow.add(result.latencyMs.shadow);
     }
     // A copy that failed is an error, whatever its answer would have shown.
-    if (result.outcome === "error") {
+    if (shadowFailed) {
       counts.errorsShadow++;
       return;
     }

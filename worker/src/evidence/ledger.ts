@@ -90,16 +90,17 @@ export const MAX_SIGNATURES_PER_MINUTE = 500;
  * Adds a (version, baseline, minute) row of counters to what is stored: counts are sums, and the
  * caller passes the histograms already merged with the stored ones.
  */
-const ADD_COUNTERS = `INSERT INTO counters VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+const ADD_COUNTERS = `INSERT INTO counters VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT (version, baseline, minute) DO UPDATE SET
     mirrored = mirrored + excluded.mirrored, compared = compared + excluded.compared,
     not_compared = not_compared + excluded.not_compared, errors_shadow = errors_shadow + excluded.errors_shadow,
     down = down + excluded.down, skipped = skipped + excluded.skipped,
     unrecorded = unrecorded + excluded.unrecorded, errors_main = errors_main + excluded.errors_main,
     latency_main = excluded.latency_main, latency_shadow = excluded.latency_shadow,
-    canary = canary + excluded.canary`;
+    canary = canary + excluded.canary, errors_shadow_only = errors_shadow_only + excluded.errors_shadow_only,
+    errors_main_only = errors_main_only + excluded.errors_main_only`;
 /** Bumped when the tables change: a ledger written by an older gateway is reset, not misread. */
-const SCHEMA_VERSION = 4;
+const SCHEMA_VERSION = 5;
 /** The `fields` row of main-against-main noise (versions are never empty). */
 const NOISE_FIELDS = "";
 
@@ -116,6 +117,8 @@ CREATE TABLE IF NOT EXISTS counters (
   errors_shadow INTEGER NOT NULL, down INTEGER NOT NULL, skipped INTEGER NOT NULL, unrecorded INTEGER NOT NULL,
   errors_main INTEGER NOT NULL, latency_main TEXT NOT NULL, latency_shadow TEXT NOT NULL,
   canary INTEGER NOT NULL,
+  -- Of mirrored: the shadow failed and main did not, and the reverse (the verdict's paired error rule).
+  errors_shadow_only INTEGER NOT NULL, errors_main_only INTEGER NOT NULL,
   PRIMARY KEY (version, baseline, minute));
 -- partial = 1: requests answered but not body-compared, whose status or headers differed.
 CREATE TABLE IF NOT EXISTS signatures (
@@ -421,6 +424,9 @@ export class EvidenceLedger extends DurableObject<Env> {
       mergedJson(existing?.latency_main, m.latencyMain),
       mergedJson(existing?.latency_shadow, m.latencyShadow),
       m.canary ?? 0,
+      // A batch from an older isolate did not pair its errors: each shadow error is taken as the shadow's alone.
+      m.errorsShadowOnly ?? m.errorsShadow,
+      m.errorsMainOnly ?? 0,
     );
   }
 
@@ -709,6 +715,8 @@ export class EvidenceLedger extends DurableObject<Env> {
       }
       for (const column of COUNTER_COLUMNS) hour[column] += row[column];
       hour.canary += row.canary;
+      hour.errors_shadow_only += row.errors_shadow_only;
+      hour.errors_main_only += row.errors_main_only;
       hour.latency_main = mergedJson(hour.latency_main, JSON.parse(row.latency_main) as HistogramJson);
       hour.latency_shadow = mergedJson(hour.latency_shadow, JSON.parse(row.latency_shadow) as HistogramJson);
     }
@@ -732,6 +740,8 @@ export class EvidenceLedger extends DurableObject<Env> {
           ? mergedJson(stored.latency_shadow, JSON.parse(hour.latency_shadow) as HistogramJson)
           : hour.latency_shadow,
         hour.canary,
+        hour.errors_shadow_only,
+        hour.errors_main_only,
       );
     }
     sql.exec("DELETE FROM counters WHERE minute < ? AND minute % 60 != 0", before);

@@ -23,7 +23,8 @@ CREATE TABLE IF NOT EXISTS lifetime (
   version TEXT PRIMARY KEY,
   mirrored INTEGER NOT NULL, compared INTEGER NOT NULL, not_compared INTEGER NOT NULL,
   errors_shadow INTEGER NOT NULL, down INTEGER NOT NULL, skipped INTEGER NOT NULL, unrecorded INTEGER NOT NULL,
-  errors_main INTEGER NOT NULL, latency_main TEXT NOT NULL, latency_shadow TEXT NOT NULL);
+  errors_main INTEGER NOT NULL, latency_main TEXT NOT NULL, latency_shadow TEXT NOT NULL,
+  errors_shadow_only INTEGER NOT NULL, errors_main_only INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS lifetime_signatures (
   version TEXT NOT NULL, partial INTEGER NOT NULL, signature TEXT NOT NULL, count INTEGER NOT NULL,
   PRIMARY KEY (version, partial, signature));
@@ -95,13 +96,15 @@ export function addToLifetime(sql: SqlStorage, m: MinuteCounts): void {
   keep(0, m.signatures);
   keep(1, m.partialSignatures);
   sql.exec(
-    `INSERT INTO lifetime VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    `INSERT INTO lifetime VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (version) DO UPDATE SET
        mirrored = mirrored + excluded.mirrored, compared = compared + excluded.compared,
        not_compared = not_compared + excluded.not_compared, errors_shadow = errors_shadow + excluded.errors_shadow,
        down = down + excluded.down, skipped = skipped + excluded.skipped,
        unrecorded = unrecorded + excluded.unrecorded, errors_main = errors_main + excluded.errors_main,
-       latency_main = excluded.latency_main, latency_shadow = excluded.latency_shadow`,
+       latency_main = excluded.latency_main, latency_shadow = excluded.latency_shadow,
+       errors_shadow_only = errors_shadow_only + excluded.errors_shadow_only,
+       errors_main_only = errors_main_only + excluded.errors_main_only`,
     m.version,
     m.mirrored,
     compared,
@@ -113,6 +116,8 @@ export function addToLifetime(sql: SqlStorage, m: MinuteCounts): void {
     m.errorsMain,
     merged(stored?.latency_main, m.latencyMain),
     merged(stored?.latency_shadow, m.latencyShadow),
+    m.errorsShadowOnly ?? m.errorsShadow,
+    m.errorsMainOnly ?? 0,
   );
 }
 
@@ -160,6 +165,8 @@ export function lifetimeEvidence(sql: SqlStorage, version: string): ShadowEviden
     skipped: row?.skipped ?? 0,
     unrecorded: row?.unrecorded ?? 0,
     errorsMain: row?.errors_main ?? 0,
+    errorsShadowOnly: row?.errors_shadow_only ?? 0,
+    errorsMainOnly: row?.errors_main_only ?? 0,
     latencyMain: histogram(row?.latency_main),
     latencyShadow: histogram(row?.latency_shadow),
     signatures,

@@ -19,6 +19,9 @@ export type CounterRow = {
   latency_shadow: string;
   /** Of `mirrored`, pairs the shadow answered as a canary. */
   canary: number;
+  /** Of `mirrored`: the shadow failed and main did not, and the reverse (the paired error rule). */
+  errors_shadow_only: number;
+  errors_main_only: number;
 };
 
 /** Requests of one version with exactly one signature, in one minute (or, summed, over the window). */
@@ -127,6 +130,8 @@ export function emptyEvidence(version: string): ShadowEvidence {
     unrecorded: 0,
     canary: 0,
     errorsMain: 0,
+    errorsShadowOnly: 0,
+    errorsMainOnly: 0,
     latencyMain: new LatencyHistogram(),
     latencyShadow: new LatencyHistogram(),
     signatures: new Map(),
@@ -145,6 +150,8 @@ export function addCounters(evidence: ShadowEvidence, row: CounterRow): void {
   evidence.unrecorded += row.unrecorded;
   evidence.canary = (evidence.canary ?? 0) + row.canary;
   evidence.errorsMain += row.errors_main;
+  evidence.errorsShadowOnly += row.errors_shadow_only;
+  evidence.errorsMainOnly += row.errors_main_only;
 }
 
 /** One version's evidence over the window's rows. */
@@ -198,6 +205,8 @@ export function addEvidence(evidence: ShadowEvidence, other: EvidenceJson): void
   evidence.unrecorded += other.unrecorded;
   evidence.canary = (evidence.canary ?? 0) + (other.canary ?? 0);
   evidence.errorsMain += other.errorsMain;
+  evidence.errorsShadowOnly += other.errorsShadowOnly;
+  evidence.errorsMainOnly += other.errorsMainOnly;
   evidence.latencyMain.mergeJson(other.latencyMain);
   evidence.latencyShadow.mergeJson(other.latencyShadow);
   for (const [signature, count] of Object.entries(other.signatures)) {

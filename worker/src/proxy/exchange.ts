@@ -178,8 +178,11 @@ function shadowResult(
   }
   const latencyMs = main.ok ? { main: main.ms, shadow: copy.ms } : undefined;
   if (copy.status >= 500) return { ...base, outcome: "error", latencyMs };
-  // Main never answered, or a body the memory bound kept out: answered, not compared.
-  if (!main.ok || !prepared || !mainBody || !copy.body) return { ...base, outcome: "notCompared", latencyMs };
+  // Main never answered or failed (its answer is no reference), or a body the memory bound kept out:
+  // answered, not compared. A main failure the shadow did not share counts for it in the paired error rule.
+  if (!main.ok || base.mainError || !prepared || !mainBody || !copy.body) {
+    return { ...base, outcome: "notCompared", latencyMs };
+  }
   if (mainBody.incomplete === "memory" || copy.body.incomplete === "memory") {
     return { ...base, outcome: "notCompared", latencyMs };
   }

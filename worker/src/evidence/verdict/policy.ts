@@ -1,0 +1,93 @@
+import type { FieldRule } from "../field-rules.ts";
+import { isWithin } from "../paths.ts";
+
+export interface Gate {
+  minRequests: number;
+  maxDiffRate: number;
+  maxErrorRateIncrease: number;
+  /** Fail when the shadow's p99 (or median) is clearly above this many times main's (and minP99DeltaMs more). */
+  maxP99Ratio: number;
+  /** Pass only when it is clearly below this many times main's (or within minP99DeltaMs): looser than the fail margin. */
+  passP99Ratio: number;
+  minP99DeltaMs: number;
+  /** The chance of ever failing a shadow within every limit, over any number of looks. */
+  alpha: number;
+}
+
+export interface EvidencePolicy {
+  /** Paths that never count; `body.meta` also covers `body.meta.time` and `body.meta[]…`. */
+  ignore: string[];
+  /** Share of mirrored GET/HEAD requests (0–100) that also send main a copy of itself to learn noise. */
+  noisePercent: number;
+  /** Extra response headers compared besides content-type, lower-case. */
+  headers?: string[];
+  /** Sample fields stored redacted besides the credential-named ones: `query.<param>`, `body.<field path>`. */
+  redact?: string[];
+  /** How the values at some paths compare (numbers with tolerance, unordered arrays, presence, formats). */
+  rules?: FieldRule[];
+  gate: Gate;
+}
+
+export const defaultPolicy: EvidencePolicy = {
+  ignore: [],
+  noisePercent: 5,
+  gate: {
+    minRequests: 100,
+    maxDiffRate: 0.01,
+    maxErrorRateIncrease: 0.01,
+    maxP99Ratio: 1.5,
+    passP99Ratio: 2,
+    minP99DeltaMs: 25,
+    alpha: 0.01,
+  },
+};
+
+/** What an operator set of a policy; everything else takes the defaults, so better defaults reach old policies. */
+export type PolicyOverrides = Partial<Omit<EvidencePolicy, "gate">> & { gate?: Partial<Gate> };
+
+/** A partial policy (as stored or sent) completed with the defaults. */
+export function withDefaults(policy: PolicyOverrides = {}) {
+  return {
+    ...defaultPolicy,
+    ...policy,
+    gate: { ...defaultPolicy.gate, ...policy.gate },
+  } satisfies EvidencePolicy;
+}
+
+/**
+ * Why a gate could never pass any shadow, naming the field, or undefined.
+ * A rate limit of 0 asks the evidence to show a rate below zero; a pass
+ * margin of 1× asks a twin to be clearly faster than itself.
+ */
+export function unreachableGate(gate: Gate): { field: keyof Gate; message: string } | undefined {
+  if (!(gate.maxDiffRate > 0)) {
+    return {
+      field: "maxDiffRate",
+      message: "must be above 0: no evidence can show a rate below 0, so nothing would pass",
+    };
+  }
+  if (!(gate.maxErrorRateIncrease > 0)) {
+    return {
+      field: "maxErrorRateIncrease",
+      message: "must be above 0: a shadow as reliable as main could never pass",
+    };
+  }
+  if (!(gate.passP99Ratio > 1)) {
+    return { field: "passP99Ratio", message: "must be above 1: a shadow as fast as main could never pass" };
+  }
+  return undefined;
+}
+
+/** Diffy's defaults: a field's difference rate must beat its noise rate by both margins. */
+export const NOISE_RELATIVE_MARGIN = 0.2;
+export const NOISE_ABSOLUTE_MARGIN = 0.0003;
+
+export function exceedsNoise(rate: number, noiseRate: number): boolean {
+  const excess = rate - noiseRate;
+  if (!(excess > NOISE_ABSOLUTE_MARGIN)) return false;
+  return noiseRate === 0 || excess / noiseRate > NOISE_RELATIVE_MARGIN;
+}
+
+export function isIgnored(path: string, ignore: readonly string[]): boolean {
+  return ignore.some((prefix) => isWithin(path, prefix));
+}
