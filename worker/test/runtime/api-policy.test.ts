@@ -10,7 +10,15 @@ const DEFAULTS: PolicyResult = {
   noisePercent: 5,
   redact: [],
   rules: [],
-  gate: { minRequests: 100, maxDiffRate: 0.01, maxErrorRateIncrease: 0.01, maxP99Ratio: 1.5, minP99DeltaMs: 25 },
+  gate: {
+    minRequests: 100,
+    maxDiffRate: 0.01,
+    maxErrorRateIncrease: 0.01,
+    maxP99Ratio: 1.5,
+    passP99Ratio: 2,
+    minP99DeltaMs: 25,
+    alpha: 0.01,
+  },
   notify: null,
 };
 
@@ -124,7 +132,7 @@ describe("PUT /services/:name/policy", () => {
     expect(res.body.ignore).toEqual(ignore);
   });
 
-  it("takes the bounds: 200 paths of 256 characters, 20 headers, 0 and 100 percent, ratio 1, delta 0", async () => {
+  it("takes the bounds: 200 paths of 256 characters, 20 headers, 0 and 100 percent, ratio 1, delta 0, alpha 0.2", async () => {
     const name = await freshName();
     const long = (i: number) => `body.${String(i).padStart(3, "0")}${"x".repeat(256 - 8)}`;
     const ignore = Array.from({ length: 200 }, (_, i) => long(i));
@@ -134,7 +142,15 @@ describe("PUT /services/:name/policy", () => {
       ignore,
       headers,
       noisePercent: 100,
-      gate: { minRequests: 1, maxDiffRate: 0, maxErrorRateIncrease: 1, maxP99Ratio: 1, minP99DeltaMs: 0 },
+      gate: {
+        minRequests: 1,
+        maxDiffRate: 0.0001,
+        maxErrorRateIncrease: 1,
+        maxP99Ratio: 1,
+        passP99Ratio: 1.01,
+        minP99DeltaMs: 0,
+        alpha: 0.2,
+      },
       notify: null,
     });
     expect(res.status).toBe(200);
@@ -144,7 +160,15 @@ describe("PUT /services/:name/policy", () => {
       noisePercent: 100,
       redact: [],
       rules: [],
-      gate: { minRequests: 1, maxDiffRate: 0, maxErrorRateIncrease: 1, maxP99Ratio: 1, minP99DeltaMs: 0 },
+      gate: {
+        minRequests: 1,
+        maxDiffRate: 0.0001,
+        maxErrorRateIncrease: 1,
+        maxP99Ratio: 1,
+        passP99Ratio: 1.01,
+        minP99DeltaMs: 0,
+        alpha: 0.2,
+      },
       notify: null,
     });
   });
@@ -254,13 +278,43 @@ describe("PUT /services/:name/policy", () => {
       "maxDiffRate over 1",
       { gate: { maxDiffRate: 2 } },
       "gate.maxDiffRate",
-      "gate.maxDiffRate must be a number from 0 to 1 (0.01 is 1 %)",
+      "gate.maxDiffRate must be a number above 0 and at most 1 (0.01 is 1 %; 0 could never be met)",
+    ],
+    [
+      "a maxDiffRate of 0, which no evidence could ever meet",
+      { gate: { maxDiffRate: 0 } },
+      "gate.maxDiffRate",
+      "gate.maxDiffRate must be a number above 0 and at most 1 (0.01 is 1 %; 0 could never be met)",
+    ],
+    [
+      "a maxErrorRateIncrease of 0",
+      { gate: { maxErrorRateIncrease: 0 } },
+      "gate.maxErrorRateIncrease",
+      "gate.maxErrorRateIncrease must be a number above 0 and at most 1 (0.01 is 1 point; 0 could never be met)",
+    ],
+    [
+      "a passP99Ratio of 1",
+      { gate: { passP99Ratio: 1 } },
+      "gate.passP99Ratio",
+      "gate.passP99Ratio must be a number above 1 (a shadow as fast as main could never pass at 1)",
+    ],
+    [
+      "an alpha of 0",
+      { gate: { alpha: 0 } },
+      "gate.alpha",
+      "gate.alpha must be a number above 0 and at most 0.2 (0.01 is 1 %)",
+    ],
+    [
+      "an alpha of 0.5",
+      { gate: { alpha: 0.5 } },
+      "gate.alpha",
+      "gate.alpha must be a number above 0 and at most 0.2 (0.01 is 1 %)",
     ],
     [
       "a negative maxErrorRateIncrease",
       { gate: { maxErrorRateIncrease: -0.1 } },
       "gate.maxErrorRateIncrease",
-      "gate.maxErrorRateIncrease must be a number from 0 to 1 (0.01 is 1 %)",
+      "gate.maxErrorRateIncrease must be a number above 0 and at most 1 (0.01 is 1 point; 0 could never be met)",
     ],
     [
       "maxP99Ratio under 1",

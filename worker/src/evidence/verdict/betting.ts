@@ -59,17 +59,21 @@ export function bets(direction: Direction, counts: PairCounts, delta: number, al
  * The increases not yet ruled out: `low` is the largest δ the evidence says
  * the mean is above, `high` the smallest it says the mean is below.
  */
-export function increaseBand(counts: PairCounts, alpha: number): { low: number; high: number } {
+export function increaseBand(
+  counts: PairCounts,
+  alpha: { low: number; high: number },
+): { low: number; high: number } {
   if (counts.total <= 0) return { low: -1, high: 1 };
   const mean = (counts.shadowOnly - counts.mainOnly) / counts.total;
   const search = (direction: Direction) => {
     // Inside: where the test rejects (far from the mean); outside: the mean itself.
+    const level = direction === "above" ? alpha.low : alpha.high;
     let inside = direction === "above" ? -1 + 1e-9 : 1 - 1e-9;
     let outside = mean;
-    if (!bets(direction, counts, inside, alpha)) return inside;
+    if (!bets(direction, counts, inside, level)) return inside;
     for (let i = 0; i < 40; i++) {
       const middle = (inside + outside) / 2;
-      if (bets(direction, counts, middle, alpha)) inside = middle;
+      if (bets(direction, counts, middle, level)) inside = middle;
       else outside = middle;
     }
     return inside;

@@ -43,7 +43,7 @@ export function judge(input: JudgeInput, gate: Gate): Judgement {
     diffRate: diffBand && rounded(diffBand),
     errorRate: rounded({
       rate: fraction(shadowFailures, outcomes),
-      ...rateBand(shadowFailures, outcomes, errorPriors, gate.alpha),
+      ...rateBand(shadowFailures, outcomes, errorPriors, { low: gate.alpha, high: gate.alpha }),
     }),
     mainErrorRate: fraction(input.errors.main, requests.mirrored),
     errorIncrease: rounded({ rate: fraction(pairs.shadowOnly - pairs.mainOnly, outcomes), ...errors.band() }),

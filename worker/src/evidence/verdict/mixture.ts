@@ -96,18 +96,19 @@ export class ThresholdTable {
  * The rates not yet ruled out: `low` is the largest p0 at which k in n is
  * evidence of a rate above it, `high` the smallest at which it is evidence
  * of a rate below. Each edge comes from the same one-sided tests as the
- * verdict, so the band holds at every look at once.
+ * verdict (at the verdict's levels: the low edge at the fail test's, the
+ * high edge at the pass test's), so the band holds at every look at once.
  */
 export function rateBand(
   k: number,
   n: number,
   priors: (p0: number) => { above: BetaPrior; below: BetaPrior },
-  alpha: number,
+  alpha: { low: number; high: number },
 ): { low: number; high: number } {
   if (n <= 0) return { low: 0, high: 1 };
   const rate = k / n;
-  const low = edge(0, rate, (p0) => rejects("above", k, n, p0, priors(p0).above, alpha), true);
-  const high = edge(rate, 1, (p0) => rejects("below", k, n, p0, priors(p0).below, alpha), false);
+  const low = edge(0, rate, (p0) => rejects("above", k, n, p0, priors(p0).above, alpha.low), true);
+  const high = edge(rate, 1, (p0) => rejects("below", k, n, p0, priors(p0).below, alpha.high), false);
   return { low, high };
 }
 

@@ -70,7 +70,11 @@ export function differenceRule(
       const then = judgeAt(input.different * scale, input.compared * scale);
       return decide(then.fail, then.pass);
     },
-    band: () => rateBand(input.different, input.compared, diffPriors, gate.alpha * FAIL_SHARE.differences),
+    band: () =>
+      rateBand(input.different, input.compared, diffPriors, {
+        low: gate.alpha * FAIL_SHARE.differences,
+        high: gate.alpha,
+      }),
   };
 }
 
@@ -92,7 +96,7 @@ export function errorRule(input: RuleInput, gate: Gate): RuleState & { band: () 
       const then = judgeAt(scaled(scale));
       return decide(then.fail, then.pass);
     },
-    band: () => increaseBand(input.pairs, gate.alpha * FAIL_SHARE.errors),
+    band: () => increaseBand(input.pairs, { low: gate.alpha * FAIL_SHARE.errors, high: gate.alpha }),
   };
 }
 
