@@ -21,12 +21,14 @@ function mirrorLine(record: ServiceRecord): string {
 
 /**
  * The numbers card's rows (label, main, shadow): every copy's one outcome, beside main's own counts
- * where main has them. Counts are grouped as everywhere else (`12,345`), with `formatCount`.
+ * where main has them. Counts are grouped as everywhere else (`12,345`), with `formatCount`. Rates
+ * and latencies carry the bands the verdict was decided on, which hold at any look.
  */
 export function numberRows(shadow: ShadowReport): [label: string, main: string, shadow: string][] {
   const { requests, errors, latencyMs, confidence } = shadow;
   const outcome = (count: number) =>
     `${formatCount(count)} (${percent(rate(count, requests.mirrored + requests.down))})`;
+  const bands = confidence.latencyMs;
   return [
     ["mirrored", formatCount(requests.mirrored), formatCount(requests.mirrored)],
     ["same", "—", outcome(requests.same)],
@@ -37,22 +39,41 @@ export function numberRows(shadow: ShadowReport): [label: string, main: string, 
     [
       "error rate",
       percent(confidence.mainErrorRate),
-      `${percent(confidence.errorRate.rate)} (95 %: ${interval(confidence.errorRate)})`,
+      `${percent(confidence.errorRate.rate)} (band ${interval(confidence.errorRate)})`,
+    ],
+    [
+      "errors over main's, same requests",
+      "—",
+      `${points(confidence.errorIncrease.rate)} (band ${points(confidence.errorIncrease.low)} to ${points(confidence.errorIncrease.high)})`,
     ],
     [
       "difference rate",
       "—",
-      confidence.diffRate ? `${percent(confidence.diffRate.rate)} (95 %: ${interval(confidence.diffRate)})` : "—",
+      confidence.diffRate ? `${percent(confidence.diffRate.rate)} (band ${interval(confidence.diffRate)})` : "—",
     ],
-    ["p50", ms(latencyMs.main.p50), ms(latencyMs.shadow.p50)],
-    ["p99", ms(latencyMs.main.p99), ms(latencyMs.shadow.p99)],
+    ["p50", withBand(latencyMs.main.p50, bands?.p50.main), withBand(latencyMs.shadow.p50, bands?.p50.shadow)],
+    ["p99", withBand(latencyMs.main.p99, bands?.p99.main), withBand(latencyMs.shadow.p99, bands?.p99.shadow)],
   ];
 }
+
+/** `120 ms (band 110–131 ms)`; a band not bounded yet above reads `110 ms–?`. */
+function withBand(value: number, band: { low: number; high: number | null } | undefined): string {
+  if (!band) return ms(value);
+  return `${ms(value)} (band ${band.low}–${band.high === null ? "?" : ms(band.high)})`;
+}
+
+/** A difference of rates in percentage points, signed. */
+const points = (value: number) => `${value > 0 ? "+" : ""}${Number((value * 100).toFixed(2))} pt`;
 
 function numbers(shadow: ShadowReport): HTMLElement {
   return h(
     "table",
     { class: "numbers" },
+    h(
+      "caption",
+      { class: "quiet" },
+      `Bands hold at any look, however often this page refreshes (α ${percent(shadow.confidence.alpha ?? 0.01)}).`,
+    ),
     h(
       "thead",
       {},

@@ -154,8 +154,8 @@ export async function compareExchange(
 /**
  * The one outcome of one copy: `error` when it failed (whatever its body
  * would have shown), `notCompared` when its body could not be compared,
- * else `compared` with its differences. A copy cut off at its timeout enters
- * the shadow's latency at that time.
+ * else `compared` with its differences. A copy cut off at its timeout, or
+ * whose body broke after its headers, enters the shadow's latency at that time.
  */
 function shadowResult(
   exchange: Exchange,
@@ -173,7 +173,9 @@ function shadowResult(
     ...(exchange.canary === copy.version && { canary: true }),
   };
   if (!copy.ok) {
-    const latencyMs = main.ok && copy.timedOut ? { main: main.ms, shadow: copy.ms, atLeast: true } : undefined;
+    // Timed at the timeout (at least) or at the break after the headers; a copy that never connected has no latency.
+    const timed = copy.timedOut || copy.afterHeaders === true;
+    const latencyMs = main.ok && timed ? { main: main.ms, shadow: copy.ms, atLeast: copy.timedOut } : undefined;
     return { ...base, outcome: "error", latencyMs };
   }
   const latencyMs = main.ok ? { main: main.ms, shadow: copy.ms } : undefined;

@@ -121,10 +121,14 @@ export interface ShadowCopy {
   accessAssertion?: string;
 }
 
-/** A copy's answer: any HTTP answer, with its body when it was read for comparison; or how it failed. */
+/**
+ * A copy's answer: any HTTP answer, with its body when it was read for comparison; or how it
+ * failed, and when (`ms`). A body that broke or stalled after its headers is a failure too
+ * (`afterHeaders`), timed at the break or the timeout, never at the headers.
+ */
 export type CopyAnswer =
   | { ok: true; version: string; status: number; headers: Headers; body?: CapturedBody; ms: number }
-  | { ok: false; version: string; error: string; ms: number; timedOut: boolean };
+  | { ok: false; version: string; error: string; ms: number; timedOut: boolean; afterHeaders?: boolean };
 
 /**
  * Sends one copy. With `capture`, the answer's body is read up to the
@@ -153,6 +157,13 @@ export async function sendCopy(
       return { ok: true, version: target.version, status, headers, ms };
     }
     const body = await captureBody(response, capture.cap, capture.memory);
+    if (body.incomplete === "unreadable") {
+      const timedOut = signal?.aborted === true;
+      const error = timedOut
+        ? `timed out after ${copy.timeoutMs} ms reading the body`
+        : "the body broke off after the headers";
+      return { ok: false, version: target.version, error, ms: Date.now() - started, timedOut, afterHeaders: true };
+    }
     return { ok: true, version: target.version, status, headers, body, ms };
   } catch (error) {
     const timedOut = signal?.aborted === true;
@@ -171,7 +182,8 @@ export async function sendShadow(
   const own =
     shadow.stripHeaders.length > 0 ? { ...copy, headers: withoutHeaders(copy.headers, shadow.stripHeaders) } : copy;
   const answer = await sendCopy(shadow, own, capture);
-  pauses.report(pauseKey(copy.name, shadow), answer.ok);
+  // A shadow that answered and then broke its body is reachable: an error, not a reason to pause it.
+  pauses.report(pauseKey(copy.name, shadow), answer.ok || answer.afterHeaders === true);
   return answer;
 }
 

@@ -51,7 +51,14 @@ const noEvidence = (version: string) => ({
     diffRate: null,
     errorRate: { rate: 0, low: 0, high: 1 },
     mainErrorRate: 0,
+    errorIncrease: { rate: 0, low: -1, high: 1 },
     latencySamples: 0,
+    latencyMs: {
+      p50: { main: { low: 0, high: null }, shadow: { low: 0, high: null } },
+      p99: { main: { low: 0, high: null }, shadow: { low: 0, high: null } },
+    },
+    alpha: 0.01,
+    anytime: true,
     moreRequests: 100,
   },
   fields: [],
@@ -121,7 +128,8 @@ describe("GET /services/:name/report", () => {
         {
           version: "2.0.0",
           verdict: "fail",
-          reasons: [expect.stringContaining("body.price"), expect.stringContaining("p99")],
+          // 195 latencies bound both medians (20 and 70 ms) apart; a p99 needs more to be bounded above.
+          reasons: [expect.stringContaining("body.price"), expect.stringContaining("shadow median")],
           requests: {
             mirrored: 203,
             compared: 195,
@@ -137,10 +145,21 @@ describe("GET /services/:name/report", () => {
           errors: { main: 1, shadow: 3 },
           latencyMs: { main: within5Percent(20), shadow: within5Percent(70) },
           confidence: {
-            diffRate: { rate: 20 / 195, low: expect.closeTo(0.0674, 3), high: expect.closeTo(0.1529, 3) },
+            diffRate: {
+              rate: 20 / 195,
+              low: expect.toSatisfy((low: number) => low > 0.01 && low < 20 / 195, "above the limit, below the rate"),
+              high: expect.toSatisfy((high: number) => high > 20 / 195 && high < 0.25, "above the rate"),
+            },
             errorRate: { rate: 3 / 203, low: expect.any(Number), high: expect.any(Number) },
             mainErrorRate: 1 / 203,
+            errorIncrease: { rate: expect.any(Number), low: expect.any(Number), high: expect.any(Number) },
             latencySamples: 195,
+            latencyMs: {
+              p50: { main: { low: near(20), high: near(20) }, shadow: { low: near(70), high: near(70) } },
+              p99: { main: { low: near(20), high: null }, shadow: { low: near(70), high: null } },
+            },
+            alpha: 0.01,
+            anytime: true,
             moreRequests: null,
           },
           fields: [
@@ -165,23 +184,28 @@ describe("GET /services/:name/report", () => {
 
   it("applies the name's policy when it reads: ignored paths stop counting, thresholds decide", async () => {
     const name = await freshName("2.0.0");
-    await recordEvidence(name, "2.0.0", { compared: 400, different: { "body.price": 40 } });
+    // 2,000 clean requests: enough for every band, the p99's among them, to be clearly within the limits.
+    await recordEvidence(name, "2.0.0", {
+      compared: 2000,
+      different: { "body.price": 200 },
+      latencyMs: { main: 20, shadow: 20 },
+    });
     expect((await report(name)).body.shadows[0]?.verdict).toBe("fail");
 
     await api("PUT", `/services/${name}/policy`, { body: { ignore: ["body.price"] } });
     const ignored = (await report(name)).body.shadows[0];
     expect(ignored?.verdict).toBe("pass");
-    expect(ignored?.requests).toMatchObject({ same: 400, different: 0 });
+    expect(ignored?.requests).toMatchObject({ same: 2000, different: 0 });
     expect(ignored?.fields).toEqual([
-      { path: "body.price", kind: "value", count: 40, rate: 0.1, noiseRate: 0, ignored: true, counts: false },
+      { path: "body.price", kind: "value", count: 200, rate: 0.1, noiseRate: 0, ignored: true, counts: false },
     ]);
 
-    await api("PUT", `/services/${name}/policy`, { body: { ignore: [], gate: { minRequests: 500 } } });
+    await api("PUT", `/services/${name}/policy`, { body: { ignore: [], gate: { minRequests: 5000 } } });
     const few = (await report(name)).body.shadows[0];
     expect(few?.verdict).toBe("inconclusive");
     expect(few?.reasons).toEqual([
-      "400 copies with an outcome, fewer than the 500 the gate needs",
-      "about 100 more requests at these rates would fail it",
+      "2,000 copies with an outcome, fewer than the 5,000 the gate needs",
+      "about 3,000 more requests at these rates would fail it",
     ]);
   });
 

@@ -94,8 +94,8 @@ describe("comparison", () => {
     }
   });
 
-  it("learns a time field that differs on every call as noise: it does not count, and the shadow passes", async () => {
-    // 120 clean requests clear limits of 5 % at 95 % confidence (it takes about 380 for 1 %).
+  it("learns a time field that differs on every call as noise: it does not count, and the difference rule passes", async () => {
+    // 120 clean requests clear a 5 % difference limit at any look; a p99 band needs several hundred more.
     const gate = { maxDiffRate: 0.05, maxErrorRateIncrease: 0.05 };
     const name = await lab("noise", { noisePercent: 50 });
     await sendMany(name, "/time", 120);
@@ -106,7 +106,9 @@ describe("comparison", () => {
       { path: "body.time", kind: "value", count: 120, rate: 1, noiseRate: 1, ignored: false, counts: false },
     ]);
     expect(shadow.requests.different).toBe(0);
-    expect(shadow.verdict).toBe("pass");
+    expect(shadow.confidence.diffRate?.high).toBeLessThan(0.05);
+    expect(shadow.verdict).not.toBe("fail");
+    expect(shadow.reasons.join(" ")).not.toContain("compared requests differ");
   });
 
   it("sends the noise copy to main itself, marked as a shadow copy", async () => {
@@ -139,8 +141,10 @@ describe("comparison", () => {
     // An error is one outcome, not also the differences its 500 shows.
     expect(shadow.requests).toMatchObject({ mirrored: 100, error: 5, compared: 95, same: 95, different: 0 });
     expect(shadow.fields).toEqual([]);
-    expect(shadow.verdict).toBe("fail");
+    // 5 in 100 is not yet clearly more than 1 point over main at any look: it cannot pass, and says so.
+    expect(shadow.verdict).toBe("inconclusive");
     expect(shadow.reasons.join(" ")).toContain("shadow error rate 5% (5 errors, 0 down, of 100) against main's 0%");
+    expect(shadow.confidence.errorIncrease.high).toBeGreaterThan(0.05);
   });
 
   it("compares non-JSON bodies byte for byte, and the policy's headers", async () => {

@@ -168,7 +168,9 @@ const brokenPrefixes = new Set<string>();
  * - /by-id: a map keyed by ids generated afresh on every call (`{"byId": {"u-12-k3j4h5": …}}`);
  * - /time-kinds: a `time` that differs on every call; the shadow drops it when n % 10 is 1 and
  *   sends it as a number when n % 10 is 2;
- * - /wide: 100 fields, every one of which the shadow changes (more differences than are kept).
+ * - /wide: 100 fields, every one of which the shadow changes (more differences than are kept);
+ * - /mid-body-reset: the shadow sends its headers and half its body, then resets the connection,
+ *   when n % 4 is 0 (25 % of ids).
  * A shadow told `POST /__break?prefix=<p>` answers every later /field request whose id starts
  * with p with a wrong price: a version that goes bad mid-step.
  */
@@ -252,6 +254,15 @@ async function labAnswer(
           ]),
         ),
       );
+    case "/mid-body-reset": {
+      const body = Buffer.from(JSON.stringify({ id: n, pad: "p".repeat(2000) }));
+      res.writeHead(200, { "content-type": "application/json", "content-length": body.length });
+      if (!shadow || n % 4 !== 0) return void res.end(body);
+      res.write(body.subarray(0, body.length / 2));
+      await sleep(20);
+      req.socket.destroy();
+      return;
+    }
     default:
       return json({ id: n });
   }
