@@ -15,7 +15,9 @@ export interface PolicyFlags extends Partial<RuleFlags> {
   maxDiffRate?: string | undefined;
   maxErrorIncrease?: string | undefined;
   maxP99Ratio?: string | undefined;
+  passP99Ratio?: string | undefined;
   minP99Delta?: string | undefined;
+  alpha?: string | undefined;
   /** A receiver's URL, or `off`. */
   notify?: string | undefined;
   /** A comma list of events, for the receiver given or the one already set. */
@@ -84,7 +86,9 @@ export const changesPolicy = (flags: PolicyFlags) =>
     flags.maxDiffRate,
     flags.maxErrorIncrease,
     flags.maxP99Ratio,
+    flags.passP99Ratio,
     flags.minP99Delta,
+    flags.alpha,
     flags.notify,
     flags.notifyEvents,
   ].some((value) => value !== undefined);
@@ -122,8 +126,12 @@ export function thresholdChange(flags: PolicyFlags): Pick<PolicyChange, "noisePe
   if (maxErrorIncrease !== undefined) gate.maxErrorRateIncrease = maxErrorIncrease;
   const maxP99Ratio = numberFlag("max-p99-ratio", flags.maxP99Ratio);
   if (maxP99Ratio !== undefined) gate.maxP99Ratio = maxP99Ratio;
+  const passP99Ratio = numberFlag("pass-p99-ratio", flags.passP99Ratio);
+  if (passP99Ratio !== undefined) gate.passP99Ratio = passP99Ratio;
   const minP99Delta = numberFlag("min-p99-delta", flags.minP99Delta);
   if (minP99Delta !== undefined) gate.minP99DeltaMs = minP99Delta;
+  const alpha = numberFlag("alpha", flags.alpha, { share: true });
+  if (alpha !== undefined) gate.alpha = alpha;
   if (Object.keys(gate).length > 0) change.gate = gate;
   return change;
 }

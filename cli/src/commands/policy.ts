@@ -91,7 +91,17 @@ export default defineCommand({
       description: "Largest excess of the shadow's error rate over main's (0.01 or 1%)",
     },
     "max-p99-ratio": { type: "string", valueHint: "x", description: "Largest ratio of the shadow's p99 to main's" },
+    "pass-p99-ratio": {
+      type: "string",
+      valueHint: "x",
+      description: "Pass only when the shadow's p99 and median are clearly under this many times main's",
+    },
     "min-p99-delta": { type: "string", valueHint: "ms", description: "A slower p99 only fails past this many ms" },
+    alpha: {
+      type: "string",
+      valueHint: "share",
+      description: "Chance of a wrong verdict over any number of looks (0.01 or 1%)",
+    },
     notify: {
       type: "string",
       valueHint: "url|off",
@@ -117,7 +127,9 @@ export default defineCommand({
       maxDiffRate: args["max-diff-rate"],
       maxErrorIncrease: args["max-error-increase"],
       maxP99Ratio: args["max-p99-ratio"],
+      passP99Ratio: args["pass-p99-ratio"],
       minP99Delta: args["min-p99-delta"],
+      alpha: args.alpha,
       notify: args.notify,
       notifyEvents: args["notify-events"],
       ...ruleFlags(rawArgs),

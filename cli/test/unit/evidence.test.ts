@@ -34,7 +34,14 @@ const confidence = (overrides: Partial<ShadowReport["confidence"]> = {}): Shadow
   diffRate: { rate: 0.0017, low: 0.0005, high: 0.006 },
   errorRate: { rate: 0.0008, low: 0.0001, high: 0.005 },
   mainErrorRate: 0.0008,
+  errorIncrease: { rate: 0, low: -0.004, high: 0.004 },
   latencySamples: 1204,
+  latencyMs: {
+    p50: { main: { low: 40.8, high: 42.4 }, shadow: { low: 43.3, high: 45.1 } },
+    p99: { main: { low: 104.6, high: 121.2 }, shadow: { low: 110.1, high: 127.4 } },
+  },
+  alpha: 0.01,
+  anytime: true,
   moreRequests: null,
   ...overrides,
 });

@@ -59,10 +59,7 @@ export function bets(direction: Direction, counts: PairCounts, delta: number, al
  * The increases not yet ruled out: `low` is the largest δ the evidence says
  * the mean is above, `high` the smallest it says the mean is below.
  */
-export function increaseBand(
-  counts: PairCounts,
-  alpha: { low: number; high: number },
-): { low: number; high: number } {
+export function increaseBand(counts: PairCounts, alpha: { low: number; high: number }): { low: number; high: number } {
   if (counts.total <= 0) return { low: -1, high: 1 };
   const mean = (counts.shadowOnly - counts.mainOnly) / counts.total;
   const search = (direction: Direction) => {
