@@ -215,8 +215,10 @@ describe("evidence: what the shadows answered, from real traffic", () => {
     expect((await cli(["deploy", "pricing", "2.1.0", slow.url])).code).toBe(0);
     // More noise copies than the default 5 %, so that this short run learns body.time for sure; and a
     // slower p99 fails only past 100 ms, which the 150 ms shadow is and a shared machine's jitter is not.
-    // Limits of 5 %: 120 clean requests clear them at 95 % confidence (1 % would take about 380).
+    // Limits of 5 % and alpha 0.2: 320 clean requests clear them at any look (a p99 band needs ~310 latencies).
     const policy = [
+      "--alpha",
+      "0.2",
       "--noise-percent",
       "25",
       "--min-p99-delta",
@@ -229,8 +231,8 @@ describe("evidence: what the shadows answered, from real traffic", () => {
     expect((await cli(["policy", "pricing", ...policy])).code).toBe(0);
   });
 
-  it("sends 120 real requests; the clients only ever see main's answers", async () => {
-    for (let sent = 0; sent < 120; sent += 10) {
+  it("sends 320 real requests; the clients only ever see main's answers", async () => {
+    for (let sent = 0; sent < 320; sent += 10) {
       const answers = await Promise.all(
         Array.from({ length: 10 }, (_, i) =>
           call(`/services/pricing/items/${sent + i}`, { id: `story-ev-${sent + i}` }),
@@ -246,13 +248,13 @@ describe("evidence: what the shadows answered, from real traffic", () => {
   it("report --json: the changed price at 20 %, the version at 100 %, the time learnt as noise, the slow shadow's latency", async () => {
     const deadline = Date.now() + 15_000;
     let shadows = (await report()).shadows;
-    while (shadows.some((shadow) => shadow.requests.compared < 120) && Date.now() < deadline) {
+    while (shadows.some((shadow) => shadow.requests.compared < 320) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 250));
       shadows = (await report()).shadows;
     }
     const pricey = shadowOf(shadows, "2.0.0");
     const slow = shadowOf(shadows, "2.1.0");
-    expect(pricey?.requests).toMatchObject({ mirrored: 120, compared: 120, different: 120 });
+    expect(pricey?.requests).toMatchObject({ mirrored: 320, compared: 320, different: 320 });
     const counting = (shadow: Shadow | undefined) =>
       shadow?.fields.filter((field) => field.counts).map(({ path, kind, rate }) => ({ path, kind, rate }));
     expect(counting(pricey)).toEqual([
@@ -276,7 +278,7 @@ describe("the promotion gate", () => {
     const refused = await cli(["assign", "pricing", "2.0.0", "--yes"]);
     expect(refused.code).toBe(1);
     expect(refused.out[1]).toMatch(
-      /^Evidence for pricing 2\.0\.0 \(last 1h\): fail — 120 compared, 20% different \(at least [\d.]+%\), /,
+      /^Evidence for pricing 2\.0\.0 \(last 1h\): fail — 320 compared, 20% different \(at least [\d.]+%\), /,
     );
     expect(refused.err).toEqual([
       expect.stringMatching(/^pricing 2\.0\.0 fails the promotion gate, so it stays a shadow\./),
@@ -289,7 +291,7 @@ describe("the promotion gate", () => {
     const assigned = await cli(["assign", "pricing", "2.0.0", "--yes"]);
     expect(assigned.code).toBe(0);
     expect(assigned.out[1]).toMatch(
-      /^Evidence for pricing 2\.0\.0 \(last 1h\): pass — 1\d\d compared, 0% different \(at most [\d.]+%\), /,
+      /^Evidence for pricing 2\.0\.0 \(last 1h\): pass — 3\d\d compared, 0% different \(at most [\d.]+%\), /,
     );
     expect(assigned.out[2]).toBe("Changed main version to pricing 2.0.0");
     await new Promise((resolve) => setTimeout(resolve, 1_100));
