@@ -61,7 +61,8 @@ describe("LatencyHistogram", () => {
     for (let i = 0; i < 1000; i++) histogram.add(100 + (i % 7));
     histogram.add(3000);
     const json = histogram.toJson();
-    expect(Object.keys(json).length).toBeLessThanOrEqual(3);
+    // 100–106 ms spans four 2 % buckets; 3,000 ms is one more: 1,001 latencies, five numbers.
+    expect(Object.keys(json).length).toBeLessThanOrEqual(5);
     const copy = LatencyHistogram.fromJson(JSON.parse(JSON.stringify(json)));
     expect(copy.count).toBe(1001);
     expect(copy.summary()).toEqual(histogram.summary());
