@@ -4,7 +4,7 @@ import {
   type EvidencePolicy,
   type NoiseEvidence,
   type ShadowEvidence,
-  shadowReport,
+  shadowVerdict,
 } from "../../worker/src/evidence/verdict.ts";
 import {
   addEvidence,
@@ -70,7 +70,8 @@ function rowsOf(m: MinuteCounts): { counter: CounterRow; signatures: SignatureRo
  * One run: requests one after another through the gateway's batcher, its
  * batch flushed to a ledger stand-in at every look, the window's evidence
  * read with the ledger's own arithmetic (evidenceOf, then added up as shards
- * are), and judged by the report's own rules.
+ * are), and judged by the report's own rules (`shadowVerdict`: the same
+ * counts and rules as `shadowReport`, without the bands and words).
  */
 export async function simulateRun(scenario: Scenario, seed: number, options: SimulationOptions): Promise<RunResult> {
   const random = new Random(seed);
@@ -94,7 +95,7 @@ export async function simulateRun(scenario: Scenario, seed: number, options: Sim
     batcher.addShadow(NAME, requestOf(scenario, random, start + n * 10), ignore);
     if (n % options.lookEvery !== 0) continue;
     await batcher.flush(NAME);
-    const { verdict } = shadowReport(evidence, NO_NOISE, policy, { verdictOnly: true });
+    const verdict = shadowVerdict(evidence, NO_NOISE, policy);
     if (verdict === "fail") result.firstFail ??= n;
     if (verdict === "pass") result.firstPass ??= n;
   }

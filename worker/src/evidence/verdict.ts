@@ -15,5 +15,5 @@ export {
   unreachableGate,
   withDefaults,
 } from "./verdict/policy.ts";
-export { fieldKey, noiseReport, parseSignature, shadowReport, signatureOf } from "./verdict/report.ts";
+export { fieldKey, noiseReport, parseSignature, shadowReport, shadowVerdict, signatureOf } from "./verdict/report.ts";
 export type * from "./verdict/types.ts";

@@ -1,7 +1,7 @@
 import type { Difference, DiffKind } from "../compare.ts";
-import { fraction, judge, verdictOf } from "./judge.ts";
+import { fraction, type JudgeInput, judge, verdictOf } from "./judge.ts";
 import { type EvidencePolicy, exceedsNoise, isIgnored } from "./policy.ts";
-import type { FieldReport, NoiseEvidence, NoiseReport, ShadowEvidence, ShadowReport } from "./types.ts";
+import type { FieldReport, NoiseEvidence, NoiseReport, ShadowEvidence, ShadowReport, Verdict } from "./types.ts";
 
 /*
  * Why signatures: a request is `different` when at least one of its
@@ -51,12 +51,25 @@ function fieldCounts(field: FieldReport): boolean {
   return field.kind === "many" || exceedsNoise(field.rate, field.noiseRate);
 }
 
-export function shadowReport(
+export function shadowReport(evidence: ShadowEvidence, noise: NoiseEvidence, policy: EvidencePolicy): ShadowReport {
+  const input = judgeInputOf(evidence, noise, policy);
+  const latencyMs = { main: evidence.latencyMain.summary(), shadow: evidence.latencyShadow.summary() };
+  const { verdict, reasons, confidence } = judge(input, policy.gate);
+  const { requests, errors, fields } = input;
+  return { version: evidence.version, verdict, reasons, requests, errors, latencyMs, confidence, fields };
+}
+
+/** The verdict alone, by the same counts and rules as `shadowReport`, without bands and words: what the judge bench reads. */
+export function shadowVerdict(evidence: ShadowEvidence, noise: NoiseEvidence, policy: EvidencePolicy): Verdict {
+  return verdictOf(judgeInputOf(evidence, noise, policy), policy.gate);
+}
+
+/** A shadow's outcomes and fields after the noise and ignore rules, as the verdict reads them. */
+function judgeInputOf(
   evidence: ShadowEvidence,
   noise: NoiseEvidence,
   policy: EvidencePolicy,
-  options: { verdictOnly?: boolean } = {},
-): ShadowReport {
+): JudgeInput & { fields: FieldReport[] } {
   const withDetail = evidence.compared + evidence.notCompared - evidence.unrecorded;
   const byField = new Map<string, FieldReport>();
   const parse = (signatures: Map<string, number>) => {
@@ -106,7 +119,7 @@ export function shadowReport(
     canary: evidence.canary ?? 0,
   };
   const errors = { main: evidence.errorsMain, shadow: evidence.errors };
-  const input = {
+  return {
     requests,
     errors,
     pairs: { shadowOnly: evidence.errorsShadowOnly, mainOnly: evidence.errorsMainOnly },
@@ -114,13 +127,6 @@ export function shadowReport(
     latencyShadow: evidence.latencyShadow,
     fields,
   };
-  if (options.verdictOnly) {
-    // What the judge bench reads: the same counts and rules, without the bands and words.
-    return { version: evidence.version, verdict: verdictOf(input, policy.gate), requests } as ShadowReport;
-  }
-  const latencyMs = { main: evidence.latencyMain.summary(), shadow: evidence.latencyShadow.summary() };
-  const { verdict, reasons, confidence } = judge(input, policy.gate);
-  return { version: evidence.version, verdict, reasons, requests, errors, latencyMs, confidence, fields };
 }
 
 function compareText(a: string, b: string): number {
