@@ -164,7 +164,7 @@ describe("a shadow that changes the price on 20% of its answers", () => {
     };
     expect(report.main).toBe("1.0.0");
     const [shadow] = report.shadows;
-    expect(shadow).toMatchObject({ verdict: "fail", requests: { compared: REQUESTS, different: 30 } });
+    expect(shadow).toMatchObject({ verdict: "fail", requests: { compared: REQUESTS, different: 64 } });
     expect(shadow?.fields.filter((field) => field.counts)).toEqual([
       expect.objectContaining({ path: "body.price", rate: 0.2 }),
     ]);
