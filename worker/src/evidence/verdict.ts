@@ -12,7 +12,6 @@ export {
   NOISE_ABSOLUTE_MARGIN,
   NOISE_RELATIVE_MARGIN,
   type PolicyOverrides,
-  unreachableGate,
   withDefaults,
 } from "./verdict/policy.ts";
 export { fieldKey, noiseReport, parseSignature, shadowReport, shadowVerdict, signatureOf } from "./verdict/report.ts";

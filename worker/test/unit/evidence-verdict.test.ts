@@ -12,7 +12,6 @@ import {
   type ShadowEvidence,
   shadowReport,
   signatureOf,
-  unreachableGate,
   withDefaults,
 } from "../../src/evidence/verdict.ts";
 
@@ -67,13 +66,6 @@ describe("policy", () => {
     expect(policy.ignore).toEqual(["body.time"]);
     expect(policy.noisePercent).toBe(5);
     expect(policy.gate).toEqual({ ...defaultPolicy.gate, minRequests: 10 });
-  });
-
-  it("names a limit that no evidence could ever meet", () => {
-    expect(unreachableGate(defaultPolicy.gate)).toBeUndefined();
-    expect(unreachableGate({ ...defaultPolicy.gate, maxDiffRate: 0 })?.field).toBe("maxDiffRate");
-    expect(unreachableGate({ ...defaultPolicy.gate, maxErrorRateIncrease: 0 })?.field).toBe("maxErrorRateIncrease");
-    expect(unreachableGate({ ...defaultPolicy.gate, passP99Ratio: 1 })?.field).toBe("passP99Ratio");
   });
 
   it("ignores a path and everything under it, but not a sibling that shares a prefix", () => {

@@ -54,30 +54,6 @@ export function withDefaults(policy: PolicyOverrides = {}) {
   } satisfies EvidencePolicy;
 }
 
-/**
- * Why a gate could never pass any shadow, naming the field, or undefined.
- * A rate limit of 0 asks the evidence to show a rate below zero; a pass
- * margin of 1× asks a twin to be clearly faster than itself.
- */
-export function unreachableGate(gate: Gate): { field: keyof Gate; message: string } | undefined {
-  if (!(gate.maxDiffRate > 0)) {
-    return {
-      field: "maxDiffRate",
-      message: "must be above 0: no evidence can show a rate below 0, so nothing would pass",
-    };
-  }
-  if (!(gate.maxErrorRateIncrease > 0)) {
-    return {
-      field: "maxErrorRateIncrease",
-      message: "must be above 0: a shadow as reliable as main could never pass",
-    };
-  }
-  if (!(gate.passP99Ratio > 1)) {
-    return { field: "passP99Ratio", message: "must be above 1: a shadow as fast as main could never pass" };
-  }
-  return undefined;
-}
-
 /** Diffy's defaults: a field's difference rate must beat its noise rate by both margins. */
 export const NOISE_RELATIVE_MARGIN = 0.2;
 export const NOISE_ABSOLUTE_MARGIN = 0.0003;
