@@ -260,16 +260,22 @@ describe("a shadow that changes the price on 20% of its answers", () => {
     );
   });
 
-  it("ignoring body.price (the new prices are intended) makes it pass, and assign proceeds", async () => {
+  it("ignoring body.price (the new prices are intended) makes it pass, and assign proceeds", {
+    timeout: 30_000,
+  }, async () => {
     const policy = await asUser(["policy", "pricey", "--ignore", "body.price"]);
     expect(policy.out[2]).toBe("  ignore              body.version, body.price");
+    // 1.0.0 was made main again above: its evidence starts at that minute, so the 320 requests a pass
+    // needs are sent again (the first 320 count too when it all happened within one minute).
+    await traffic("pricey", REQUESTS);
+    await evidenceSettled("pricey", REQUESTS);
     const report = await asUser(["report", "pricey"]);
-    // The ignore list applies when the ledger is read: the same 320 exchanges, judged again.
-    expect(report.out[5]).toMatch(ROW("2.0.0", OUTCOMES(REQUESTS, 0), "pass"));
+    // The ignore list applies when the ledger is read: every exchange with a new price is the same now.
+    expect(report.out[5]).toMatch(ROW("2.0.0", OUTCOMES("\\d+", 0), "pass"));
     const assigned = await asUser(["assign", "pricey", "2.0.0", "--yes"]);
     expect(assigned.code).toBe(0);
     expect(assigned.out[1]).toMatch(
-      /^Evidence for pricey 2\.0\.0 \(last 1h\): pass — 320 compared, 0% different \(at most [\d.]+%\), /,
+      /^Evidence for pricey 2\.0\.0 \(last 1h\): pass — [\d,]+ compared, 0% different \(at most [\d.]+%\), /,
     );
     expect(assigned.out[2]).toBe("Changed main version to pricey 2.0.0");
   });
