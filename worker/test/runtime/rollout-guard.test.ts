@@ -123,8 +123,8 @@ describe("a step is judged on its own evidence", () => {
     // same minute: the shadow passes the gate, on more canary answers than a step needs...
     await roomInThisMinute(25);
     expect((await api("PATCH", `/services/${name}/2.0.0`, { body: { canaryPercent: 50 } })).status).toBe(200);
-    await traffic(name, 0, 300);
-    await evidenceLanded(name, "2.0.0", 300);
+    await traffic(name, 0, 400);
+    await evidenceLanded(name, "2.0.0", 400);
     const { body: gate } = await api<{ verdict: string; requests: { canary: number } }>(
       "GET",
       `/services/${name}/2.0.0/gate`,
@@ -142,10 +142,11 @@ describe("a step is judged on its own evidence", () => {
   it("cannot pass on copies alone: it needs minRequests answers of the canary's own", { timeout: 30_000 }, async () => {
     const name = await labName("rollcopies");
     expect((await startRollout(name, "2.0.0", { steps: [5, 25], stepMinutes: 1 })).status).toBe(201);
-    // Evidence of the step's own, mostly copies: at 5 %, 200 requests are about 10 the canary answered.
+    // Evidence of the step's own, mostly copies: at 5 %, 400 requests (what a pass at alpha 0.2 needs) are
+    // about 20 the canary answered.
     await stepBeganLastMinute(name);
-    await traffic(name, 0, 200);
-    await evidenceLanded(name, "2.0.0", 200);
+    await traffic(name, 0, 400);
+    await evidenceLanded(name, "2.0.0", 400);
     const copiesOnly = (await rolloutOf(name)).current;
     expect(copiesOnly?.verdict).toBe("inconclusive");
     expect(copiesOnly?.reasons[0]).toMatch(/requests answered by the canary since \d\d:\d\d UTC, fewer than the 100/);
