@@ -71,7 +71,12 @@ describe("ServiceCoordinator under concurrency", () => {
       const versions = ["1.0.0", "2.0.0", "3.0.0", "4.0.0"];
       for (const version of versions) await deploy(name, version, origins.v1);
       // 4.0.0 differs on half its answers: it fails the gate unless the policy write lands first.
-      await recordEvidence(name, "4.0.0", { compared: 400, different: { "body.price": 200 } });
+      // 2,000 requests with latencies: enough for a pass at any look once the differences are allowed.
+      await recordEvidence(name, "4.0.0", {
+        compared: 2000,
+        different: { "body.price": 1000 },
+        latencyMs: { main: 20, shadow: 20 },
+      });
       // Every call that could leave a name headless, or a policy orphaned, fired at once in a different order each round.
       const assign = (version: string, force?: boolean) =>
         api<AssignResult>("PUT", `/services/${name}/main`, { body: { version, force } });
