@@ -10,7 +10,15 @@ const stored: EvidencePolicy = {
   noisePercent: 5,
   redact: [],
   rules: [],
-  gate: { minRequests: 100, maxDiffRate: 0.01, maxErrorRateIncrease: 0.01, maxP99Ratio: 1.5, minP99DeltaMs: 25 },
+  gate: {
+    minRequests: 100,
+    maxDiffRate: 0.01,
+    maxErrorRateIncrease: 0.01,
+    maxP99Ratio: 1.5,
+    passP99Ratio: 2,
+    minP99DeltaMs: 25,
+    alpha: 0.01,
+  },
   notify: null,
 };
 
