@@ -156,7 +156,7 @@ describe("D1 failing in the middle of a change", () => {
     expect(started.status).toBe(201);
     // The step's own evidence (its first whole minute), half of it answered by the canary.
     const during = { at: Date.now() + MINUTE, canary: 200 };
-    await recordEvidence(name, "2.0.0", { ...during, compared: 400, latencyMs: { main: 20, shadow: 21 } });
+    await recordEvidence(name, "2.0.0", { ...during, compared: 2000, latencyMs: { main: 20, shadow: 21 } });
     const fault = await failWrites("audit", "INSERT", name);
     await cron(Date.now() + MINUTE + 1_000);
     expect(await rolloutOf(name)).toMatchObject({ state: "running", step: 0, results: [] });

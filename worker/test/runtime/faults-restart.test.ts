@@ -49,7 +49,7 @@ async function twoVersions(prefix: string): Promise<string> {
  * canary, in the minute of `at`.
  */
 const passing = (name: string, at = Date.now()) =>
-  recordEvidence(name, "2.0.0", { at, compared: 400, canary: 200, latencyMs: { main: 20, shadow: 21 } });
+  recordEvidence(name, "2.0.0", { at, compared: 2000, canary: 200, latencyMs: { main: 20, shadow: 21 } });
 
 const mirroredOf = async (name: string) => {
   const { body } = await api<EvidenceReport>("GET", `/services/${name}/report`);
@@ -255,9 +255,16 @@ describe("the ledger's alarm retried", () => {
     const name = uniqueName("falarm");
     const ledger = () => env.EVIDENCE_LEDGER.getByName(name);
     // Minutes old enough to be rolled up into their hours, and minutes past the 7-day retention.
+    // Placed from the start of an hour, so two of them share an hour whatever the clock reads.
     const now = Date.now();
-    for (const ago of [5 * HOUR, 5 * HOUR + 7 * MINUTE, 6 * HOUR + 3 * MINUTE, 30 * HOUR]) {
-      await recordEvidence(name, "2.0.0", { at: now - ago, compared: 40, different: { "body.price": 3 } });
+    const fiveHoursBack = Math.floor(now / HOUR) * HOUR - 5 * HOUR;
+    for (const at of [
+      fiveHoursBack + 10 * MINUTE,
+      fiveHoursBack + 17 * MINUTE,
+      fiveHoursBack - HOUR + 3 * MINUTE,
+      now - 30 * HOUR,
+    ]) {
+      await recordEvidence(name, "2.0.0", { at, compared: 40, different: { "body.price": 3 } });
     }
     await recordEvidence(name, "2.0.0", { at: now - 8 * 24 * HOUR, compared: 1000 });
     const week = {
@@ -295,7 +302,7 @@ describe("the ledger's alarm retried", () => {
     expect(await rows()).toEqual(rowsOnce);
 
     // A retry after the object restarted in the middle of a run.
-    await recordEvidence(name, "2.0.0", { at: now - 5 * HOUR - 2 * MINUTE, compared: 40 });
+    await recordEvidence(name, "2.0.0", { at: fiveHoursBack + 20 * MINUTE, compared: 40 });
     await expect(
       runInDurableObject(ledger(), async (instance: EvidenceLedger, state) => {
         const run = instance.alarm();
