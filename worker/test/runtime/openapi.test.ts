@@ -156,7 +156,7 @@ describe("every documented operation, against the running worker", () => {
             "a shadow whose evidence passes the gate",
             async () => {
               const name = await freshName();
-              await recordEvidence(name, "2.0.0", { compared: 400, latencyMs: { main: 20, shadow: 21 } });
+              await recordEvidence(name, "2.0.0", { compared: 2000, latencyMs: { main: 20, shadow: 21 } });
               return { name, version: "2.0.0" };
             },
           ],
