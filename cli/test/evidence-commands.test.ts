@@ -277,7 +277,15 @@ describe("policy", () => {
       noisePercent: 5,
       redact: [],
       rules: [],
-      gate: { minRequests: 50, maxDiffRate: 0.02, maxErrorRateIncrease: 0.01, maxP99Ratio: 2, minP99DeltaMs: 25 },
+      gate: {
+        minRequests: 50,
+        maxDiffRate: 0.02,
+        maxErrorRateIncrease: 0.01,
+        maxP99Ratio: 2,
+        passP99Ratio: 2,
+        minP99DeltaMs: 25,
+        alpha: 0.01,
+      },
       notify: null,
     });
     expect(result.err).toEqual([
