@@ -16,14 +16,19 @@ export async function refusesConnections(origin: string, timeoutMs: number): Pro
   } catch {
     return false;
   }
+  // A refused socket rejects both `opened` and `closed`; each is handled here, so neither rejection
+  // goes unhandled (nor `opened`'s when the timer wins the race).
+  socket.closed.catch(() => undefined);
+  const opened = socket.opened.then(
+    () => false,
+    () => true,
+  );
   let timer: ReturnType<typeof setTimeout> | undefined;
   const pending = new Promise<false>((resolve) => {
     timer = setTimeout(() => resolve(false), timeoutMs);
   });
   try {
-    return await Promise.race([socket.opened.then(() => false), pending]);
-  } catch {
-    return true;
+    return await Promise.race([opened, pending]);
   } finally {
     clearTimeout(timer);
     socket.close().catch(() => undefined);
