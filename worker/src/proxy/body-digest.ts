@@ -19,6 +19,9 @@ export class BodyDigest {
   private constructor(stream: DigestStream) {
     this.#stream = stream;
     this.#writer = stream.getWriter();
+    // An aborted digest rejects `digest` with the abort's reason (none); finish() awaits it when it
+    // matters, and otherwise nobody does, so it is marked handled here rather than left unhandled.
+    stream.digest.catch(() => undefined);
   }
 
   /** A new digest, or undefined where the runtime has no DigestStream (plain Node, in unit tests). */
