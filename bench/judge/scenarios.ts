@@ -14,7 +14,7 @@ const twins = (errors: number, sigma: number): Scenario => ({
   sigma,
 });
 
-/** The scenarios of DESIGN.md's operating characteristics, with the default policy's limits. */
+/** The scenarios of the verdict's operating characteristics (docs/evidence.md), with the default policy's limits. */
 export const SCENARIOS: Scenario[] = [
   ...[0, 0.01, 0.05].flatMap((errors) => [0.5, 1, 1.5].map((sigma) => twins(errors, sigma))),
   { ...twins(0, 1), name: "differences at half the limit (0.5 %)", expect: "never fail", diff: 0.005 },
