@@ -1,4 +1,5 @@
-import type { Outcome, ServiceCoordinator } from "../coordinator/ServiceCoordinator.ts";
+import type { Outcome } from "../coordinator/outcome.ts";
+import type { ServiceCoordinator } from "../coordinator/ServiceCoordinator.ts";
 import type { Env } from "../env.ts";
 import { AppError } from "../errors.ts";
 import { forgetRoutes } from "../proxy/route-table.ts";
