@@ -1,4 +1,13 @@
-import { EvidenceBatcher, type MinuteCounts } from "../../worker/src/evidence/batch.ts";
+import { EvidenceBatcher, type WireMinuteCounts } from "../../worker/src/evidence/batch.ts";
+import { countersFromWire } from "../../worker/src/evidence/counters.ts";
+import type { CounterRow } from "../../worker/src/evidence/ledger/counter-rows.ts";
+import {
+  addEvidence,
+  emptyEvidence,
+  evidenceOf,
+  evidenceToJson,
+  type SignatureRow,
+} from "../../worker/src/evidence/ledger/window.ts";
 import {
   defaultPolicy,
   type EvidencePolicy,
@@ -6,14 +15,6 @@ import {
   type ShadowEvidence,
   shadowVerdict,
 } from "../../worker/src/evidence/verdict.ts";
-import {
-  addEvidence,
-  type CounterRow,
-  emptyEvidence,
-  evidenceOf,
-  evidenceToJson,
-  type SignatureRow,
-} from "../../worker/src/evidence/window.ts";
 import { Random, requestOf, type Scenario } from "./traffic.ts";
 
 /** When a run was first failed and first passed (in requests), if ever. */
@@ -36,24 +37,14 @@ const NO_NOISE: NoiseEvidence = { sampled: 0, paths: new Map() };
  * minute) and one signature row per signature, the columns the ledger's
  * upsert adds up. The ledger's `+` in SQL is the one step done here.
  */
-function rowsOf(m: MinuteCounts): { counter: CounterRow; signatures: SignatureRow[] } {
+function rowsOf(m: WireMinuteCounts): { counter: CounterRow; signatures: SignatureRow[] } {
   const counter: CounterRow = {
+    ...countersFromWire(m),
     version: m.version,
     baseline: m.baseline,
     minute: m.minute,
-    mirrored: m.mirrored,
-    compared: m.compared,
-    not_compared: m.notCompared,
-    errors_shadow: m.errorsShadow,
-    down: m.down,
-    skipped: m.skipped,
-    unrecorded: m.unrecorded,
-    errors_main: m.errorsMain,
-    latency_main: JSON.stringify(m.latencyMain),
-    latency_shadow: JSON.stringify(m.latencyShadow),
-    canary: m.canary ?? 0,
-    errors_shadow_only: m.errorsShadowOnly ?? m.errorsShadow,
-    errors_main_only: m.errorsMainOnly ?? 0,
+    latencyMain: JSON.stringify(m.latencyMain),
+    latencyShadow: JSON.stringify(m.latencyShadow),
   };
   const signatures = (partial: number, from: Record<string, number>) =>
     Object.entries(from).map(([signature, count]) => ({

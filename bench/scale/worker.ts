@@ -2,10 +2,10 @@
 // isolate's batch, built by the gateway's own EvidenceBatcher from a second of realistic
 // traffic and written to one shard of the gateway's own EvidenceLedger.
 import { type EvidenceBatch, EvidenceBatcher, type ShadowResult } from "../../worker/src/evidence/batch.ts";
-import type { EvidenceLedger } from "../../worker/src/evidence/ledger.ts";
+import type { EvidenceLedger } from "../../worker/src/evidence/ledger/index.ts";
 import { shardName } from "../../worker/src/evidence/shards.ts";
 
-export { EvidenceLedger } from "../../worker/src/evidence/ledger.ts";
+export { EvidenceLedger } from "../../worker/src/evidence/ledger/index.ts";
 
 interface Env {
   EVIDENCE_LEDGER: DurableObjectNamespace<EvidenceLedger>;

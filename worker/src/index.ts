@@ -14,7 +14,7 @@ import { confineServiceWorkers } from "./proxy/scope.ts";
 import { advanceRollouts } from "./rollout/cron.ts";
 
 export { ServiceCoordinator } from "./coordinator/ServiceCoordinator.ts";
-export { EvidenceLedger } from "./evidence/ledger.ts";
+export { EvidenceLedger } from "./evidence/ledger/index.ts";
 
 const app = new Hono<AppEnv>();
 

@@ -1,6 +1,6 @@
 import type { NotificationCounts } from "../coordinator/ServiceCoordinator.ts";
 import { bucketValue, type HistogramJson } from "../evidence/histogram.ts";
-import type { VersionMetrics } from "../evidence/lifetime.ts";
+import type { VersionMetrics } from "../evidence/ledger/lifetime.ts";
 import { boundedText } from "../evidence/paths.ts";
 
 /** The Prometheus text exposition format, version 0.0.4. */

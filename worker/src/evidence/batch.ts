@@ -1,4 +1,5 @@
 import type { CapturedAnswer, Difference } from "./compare.ts";
+import { type Counters, emptyCounters } from "./counters.ts";
 import { boundDifferences, MAX_FIELDS_PER_VERSION } from "./fields.ts";
 import { type HistogramJson, LatencyHistogram } from "./histogram.ts";
 import { fieldKey, signatureOf } from "./verdict.ts";
@@ -63,27 +64,12 @@ export interface NoiseResult {
   differences: readonly Difference[];
 }
 
-/** One (version, minute) of counters. `mirrored` = compared + notCompared + errorsShadow. */
-export interface MinuteCounts {
+/** One (version, baseline, minute) of counters, latencies and signatures. */
+export interface MinuteCounts extends Counters {
   version: string;
   /** The main version the shadow was compared with in this minute. */
   baseline: string;
   minute: number;
-  mirrored: number;
-  compared: number;
-  notCompared: number;
-  /** Copies that failed (the `error` outcome). */
-  errorsShadow: number;
-  down: number;
-  skipped: number;
-  unrecorded: number;
-  /** Of `mirrored`: pairs the shadow answered as a canary, main's answer being the copy. */
-  canary?: number;
-  errorsMain: number;
-  /** Of `mirrored`: the shadow failed and main did not; absent from batches of an older isolate. */
-  errorsShadowOnly?: number;
-  /** Of `mirrored`: main failed and the shadow did not. */
-  errorsMainOnly?: number;
   latencyMain: HistogramJson;
   latencyShadow: HistogramJson;
   /** Of compared requests: signature → count. */
@@ -91,6 +77,11 @@ export interface MinuteCounts {
   /** Of notCompared requests whose status or headers differed: signature → count. */
   partialSignatures: Record<string, number>;
 }
+
+/** Counters an older isolate did not send (see countersFromWire). */
+type NewerCounters = "canary" | "errorsShadowOnly" | "errorsMainOnly";
+/** A minute as any isolate may have sent it; the ledger completes it before it is kept. */
+export type WireMinuteCounts = Omit<MinuteCounts, NewerCounters> & Partial<Pick<MinuteCounts, NewerCounters>>;
 
 export interface NoiseMinute {
   minute: number;
@@ -114,7 +105,7 @@ export interface MainMinute {
 export interface EvidenceBatch {
   /** Main's own traffic; absent from batches written by an older isolate. */
   main?: MainMinute[];
-  shadows: MinuteCounts[];
+  shadows: WireMinuteCounts[];
   noise: NoiseMinute[];
   samples: (ExchangeSample & { version: string })[];
   /** Requests whose detail, or samples, this isolate dropped at its memory bound since the last flush. */
@@ -166,17 +157,7 @@ export function sampleSide(answer: CapturedAnswer): SampleSide {
 }
 
 class PendingMinute {
-  mirrored = 0;
-  compared = 0;
-  notCompared = 0;
-  errorsShadow = 0;
-  down = 0;
-  skipped = 0;
-  unrecorded = 0;
-  canary = 0;
-  errorsMain = 0;
-  errorsShadowOnly = 0;
-  errorsMainOnly = 0;
+  readonly counts = emptyCounters();
   readonly latencyMain = new LatencyHistogram();
   readonly latencyShadow = new LatencyHistogram();
   readonly signatures = new Map<string, number>();
@@ -238,17 +219,7 @@ class PendingBatch {
         version,
         baseline,
         minute: Number(minute),
-        mirrored: m.mirrored,
-        compared: m.compared,
-        notCompared: m.notCompared,
-        errorsShadow: m.errorsShadow,
-        down: m.down,
-        skipped: m.skipped,
-        unrecorded: m.unrecorded,
-        canary: m.canary,
-        errorsMain: m.errorsMain,
-        errorsShadowOnly: m.errorsShadowOnly,
-        errorsMainOnly: m.errorsMainOnly,
+        ...m.counts,
         latencyMain: m.latencyMain.toJson(),
         latencyShadow: m.latencyShadow.toJson(),
         signatures: Object.fromEntries(m.signatures),
@@ -300,7 +271,8 @@ export class EvidenceBatcher {
 
   addShadow(name: string, result: ShadowResult, waitUntil: WaitUntil): void {
     const batch = this.#batchFor(name, waitUntil);
-    const counts = batch.minute(result.version, result.baseline, result.at);
+    const minute = batch.minute(result.version, result.baseline, result.at);
+    const { counts } = minute;
     counts.mirrored++;
     if (result.canary) counts.canary++;
     if (result.mainError) counts.errorsMain++;
@@ -309,9 +281,9 @@ export class EvidenceBatcher {
     if (shadowFailed && !result.mainError) counts.errorsShadowOnly++;
     if (result.mainError && !shadowFailed) counts.errorsMainOnly++;
     if (result.latencyMs) {
-      counts.latencyMain.add(result.latencyMs.main);
-      if (result.latencyMs.atLeast) counts.latencyShadow.addAtLeast(result.latencyMs.shadow);
-      else counts.latencyShadow.add(result.latencyMs.shadow);
+      minute.latencyMain.add(result.latencyMs.main);
+      if (result.latencyMs.atLeast) minute.latencyShadow.addAtLeast(result.latencyMs.shadow);
+      else minute.latencyShadow.add(result.latencyMs.shadow);
     }
     // A copy that failed is an error, whatever its answer would have shown.
     if (shadowFailed) {
@@ -326,7 +298,7 @@ export class EvidenceBatcher {
     }
     const differences = boundDifferences(result.differences, batch.fieldsOf(result.version), this.#maxFields);
     const signature = signatureOf(differences);
-    const signatures = partial ? counts.partialSignatures : counts.signatures;
+    const signatures = partial ? minute.partialSignatures : minute.signatures;
     if (!signatures.has(signature)) {
       if (batch.signatures >= this.#maxSignatures || batch.bytes + signature.length > this.#maxBytes) {
         // Counted all the same: answered, but what differed is lost.
@@ -366,12 +338,12 @@ export class EvidenceBatcher {
 
   /** A selected copy never sent because its shadow is marked unreachable or paused: the `down` outcome. */
   addDown(name: string, version: string, baseline: string, at: number, waitUntil: WaitUntil): void {
-    this.#batchFor(name, waitUntil).minute(version, baseline, at).down++;
+    this.#batchFor(name, waitUntil).minute(version, baseline, at).counts.down++;
   }
 
   /** A shadow the traffic controls (or the proxy) gave no copy of this request: counted under `skipped` only. */
   addSkipped(name: string, version: string, baseline: string, at: number, waitUntil: WaitUntil): void {
-    this.#batchFor(name, waitUntil).minute(version, baseline, at).skipped++;
+    this.#batchFor(name, waitUntil).minute(version, baseline, at).counts.skipped++;
   }
 
   addNoise(name: string, result: NoiseResult, waitUntil: WaitUntil): void {

@@ -3,7 +3,7 @@ import { reasonOf } from "../errors.ts";
 import type { ExchangeSample, ShadowResult } from "../evidence/batch.ts";
 import { EvidenceBatcher, sampleSide } from "../evidence/batch.ts";
 import { type CapturedAnswer, compareAnswers, PreparedAnswer } from "../evidence/compare.ts";
-import type { EvidenceLedger } from "../evidence/ledger.ts";
+import type { EvidenceLedger } from "../evidence/ledger/index.ts";
 import { redactSample } from "../evidence/redact.ts";
 import { isolateShard, ShardNotes, shardName } from "../evidence/shards.ts";
 import type { EvidencePolicy } from "../evidence/verdict.ts";

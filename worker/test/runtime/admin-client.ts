@@ -1,6 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import type { ErrorBody } from "../../src/errors.ts";
-import type { ExchangeSample, MinuteCounts } from "../../src/evidence/batch.ts";
+import type { ExchangeSample, WireMinuteCounts } from "../../src/evidence/batch.ts";
 import { LatencyHistogram } from "../../src/evidence/histogram.ts";
 import type { ServiceRecord } from "../../src/registry/records.ts";
 
@@ -83,7 +83,7 @@ export async function recordEvidence(name: string, version: string, minute: Evid
     if (ms !== undefined) histogram.add(ms, minute.compared);
     return histogram.toJson();
   };
-  const counts: MinuteCounts = {
+  const counts: WireMinuteCounts = {
     version,
     baseline: minute.baseline ?? "1.0.0",
     minute: Math.floor(at / MINUTE_MS),

@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, inject, it, vi } from "vitest"
 import type { RolloutView } from "../../src/api/schemas.ts";
 import { ServiceCoordinator } from "../../src/coordinator/ServiceCoordinator.ts";
 import type { Env } from "../../src/env.ts";
-import type { EvidenceLedger } from "../../src/evidence/ledger.ts";
+import type { EvidenceLedger } from "../../src/evidence/ledger/index.ts";
 import type { EvidenceReport } from "../../src/evidence/verdict.ts";
 import worker from "../../src/index.ts";
 import { evidenceBatcher } from "../../src/proxy/exchange.ts";

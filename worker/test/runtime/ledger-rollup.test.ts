@@ -1,9 +1,9 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { MainMinute, MinuteCounts, NoiseMinute } from "../../src/evidence/batch.ts";
+import type { MainMinute, NoiseMinute, WireMinuteCounts } from "../../src/evidence/batch.ts";
 import { LatencyHistogram } from "../../src/evidence/histogram.ts";
-import { EvidenceLedger, type ReportInput } from "../../src/evidence/ledger.ts";
+import { EvidenceLedger, type ReportInput } from "../../src/evidence/ledger/index.ts";
 
 const MINUTE = 60_000;
 /** A week but its oldest hour, which the alarm's 7-day pruning may take. */
@@ -18,7 +18,7 @@ const latencyOf = (ms: number, count: number) => {
 };
 
 /** One seeded minute: traffic and latency that vary with the minute, a difference on some requests. */
-function seededMinute(version: string, minute: number, baseline = "1.0.0"): MinuteCounts {
+function seededMinute(version: string, minute: number, baseline = "1.0.0"): WireMinuteCounts {
   const mirrored = 5 + (minute % 7);
   const latency = (ms: number) => latencyOf(ms, mirrored);
   return {

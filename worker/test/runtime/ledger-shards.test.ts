@@ -2,7 +2,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, inject, it, vi } from "vitest";
 import type { ExchangeSample } from "../../src/evidence/batch.ts";
-import type { EvidenceLedger } from "../../src/evidence/ledger.ts";
+import type { EvidenceLedger } from "../../src/evidence/ledger/index.ts";
 import { setIsolateSlot, shardName } from "../../src/evidence/shards.ts";
 import type { EvidenceReport } from "../../src/evidence/verdict.ts";
 import { evidenceBatcher } from "../../src/proxy/exchange.ts";

@@ -8,6 +8,7 @@ import {
   type MinuteCounts,
   SAMPLE_BODY_BYTES,
   type ShadowResult,
+  type WireMinuteCounts,
 } from "../../src/evidence/batch.ts";
 import type { Difference } from "../../src/evidence/compare.ts";
 import { compareAnswers } from "../../src/evidence/compare.ts";
@@ -17,7 +18,7 @@ import {
   MAX_SIGNATURES_PER_MINUTE,
   prepareSchema,
   type ReportInput,
-} from "../../src/evidence/ledger.ts";
+} from "../../src/evidence/ledger/index.ts";
 
 const MINUTE = 60_000;
 /** A whole minute in the recent past, so the alarm's 7-day pruning leaves it alone. */
@@ -122,7 +123,7 @@ const hour = (name: string, extra: Partial<ReportInput> = {}): ReportInput => ({
   ...extra,
 });
 
-function counts(version: string, minute: number, extra: Partial<MinuteCounts> = {}): MinuteCounts {
+function counts(version: string, minute: number, extra: Partial<MinuteCounts> = {}): WireMinuteCounts {
   return {
     version,
     baseline: "1.0.0",
@@ -589,7 +590,7 @@ describe("EvidenceLedger", () => {
     );
     expect(after.rows).toBe(0);
     expect(after.kept).toBe(1);
-    expect(logs.map((line) => JSON.parse(line))).toEqual([{ event: "ledger_reset", from: 1, to: 5 }]);
+    expect(logs.map((line) => JSON.parse(line))).toEqual([{ event: "ledger_reset", from: 1, to: 6 }]);
   });
 
   it("resets a ledger written before evidence was kept per baseline: its rows name no main", async () => {
@@ -622,7 +623,7 @@ describe("EvidenceLedger", () => {
     spy.mockRestore();
     expect(after.tables).toEqual(expect.arrayContaining(["counters", "main_traffic", "mains"]));
     expect(after.rows).toBe(0);
-    expect(logs.map((line) => JSON.parse(line))).toEqual([{ event: "ledger_reset", from: 2, to: 5 }]);
+    expect(logs.map((line) => JSON.parse(line))).toEqual([{ event: "ledger_reset", from: 2, to: 6 }]);
     // The reset ledger takes and reads evidence as a fresh one does.
     const ledger = env.EVIDENCE_LEDGER.getByName(name);
     await ledger.record({ shadows: [counts("2.0.0", NOW)], noise: [], samples: [], dropped: 0 });

@@ -28,8 +28,9 @@ function evidence(compared: number, signatures: [Difference[], number][] = [], e
     mirrored: compared,
     compared,
     notCompared: 0,
-    errors: 0,
+    errorsShadow: 0,
     down: 0,
+    canary: 0,
     skipped: 0,
     unrecorded: 0,
     errorsMain: 0,
@@ -185,7 +186,7 @@ describe("shadowReport", () => {
 
   it("fails on the paired error difference once it is clearly more than maxErrorRateIncrease", () => {
     const failing = shadowReport(
-      evidence(1000, [], { errorsMain: 10, errors: 50, errorsShadowOnly: 50, errorsMainOnly: 10 }),
+      evidence(1000, [], { errorsMain: 10, errorsShadow: 50, errorsShadowOnly: 50, errorsMainOnly: 10 }),
       noNoise,
       defaultPolicy,
     );
@@ -201,7 +202,12 @@ describe("shadowReport", () => {
 
   it("does not take main's error rate as exact: the same 1 % on both sides passes only once the band is narrow", () => {
     const pairs = (n: number) =>
-      evidence(n, [], { errorsMain: n / 100, errors: n / 100, errorsShadowOnly: n / 100, errorsMainOnly: n / 100 });
+      evidence(n, [], {
+        errorsMain: n / 100,
+        errorsShadow: n / 100,
+        errorsShadowOnly: n / 100,
+        errorsMainOnly: n / 100,
+      });
     const early = shadowReport(pairs(1000), noNoise, defaultPolicy);
     expect(early.verdict).toBe("inconclusive");
     expect(early.reasons[0]).toMatch(
@@ -380,7 +386,7 @@ describe("failures count", () => {
       shadowReport(
         evidence(0, [], {
           mirrored: errors,
-          errors,
+          errorsShadow: errors,
           errorsShadowOnly: errors,
           down,
           latencyMain: latencies(20, 0),
@@ -403,7 +409,7 @@ describe("failures count", () => {
     const report = shadowReport(
       evidence(0, [], {
         mirrored: 120,
-        errors: 120,
+        errorsShadow: 120,
         errorsShadowOnly: 120,
         latencyShadow: latencies(1000, 120),
         latencyMain: latencies(5, 120),

@@ -111,14 +111,14 @@ function judgeInputOf(
     compared: same + different,
     same,
     different,
-    error: evidence.errors,
+    error: evidence.errorsShadow,
     notCompared: evidence.notCompared - differentPartial,
     down: evidence.down,
     skipped: evidence.skipped,
     unrecorded: evidence.unrecorded,
-    canary: evidence.canary ?? 0,
+    canary: evidence.canary,
   };
-  const errors = { main: evidence.errorsMain, shadow: evidence.errors };
+  const errors = { main: evidence.errorsMain, shadow: evidence.errorsShadow };
   return {
     requests,
     errors,

@@ -1,33 +1,15 @@
 import type { DiffKind } from "../compare.ts";
+import type { Counters } from "../counters.ts";
 import type { LatencyHistogram, LatencySummary } from "../histogram.ts";
 
 /**
- * What the ledger holds for one shadow over a window. Every copy the traffic
- * controls selected is in exactly one of `compared`, `notCompared`, `errors`
- * (those were sent: `mirrored` is their sum) or `down` (never sent).
+ * What the ledger holds for one shadow over a window: its counters (every
+ * copy the traffic controls selected is in exactly one of `compared`,
+ * `notCompared`, `errorsShadow`, which were sent, or `down`, never sent),
+ * both sides' latencies, and its differences by signature.
  */
-export interface ShadowEvidence {
+export interface ShadowEvidence extends Counters {
   version: string;
-  mirrored: number;
-  /** Both answers arrived and their bodies were compared, with the detail kept. */
-  compared: number;
-  /** The shadow answered, but its body was not compared (stream, over the cap, memory) or its detail was dropped. */
-  notCompared: number;
-  /** Copies that failed: could not connect, timed out, or answered 5xx. */
-  errors: number;
-  /** Copies never sent because the shadow was marked unreachable or paused. */
-  down: number;
-  /** Copies sampled out or filtered by method: not evidence either way. */
-  skipped: number;
-  /** Of `notCompared`, requests whose field detail was dropped under memory pressure. */
-  unrecorded: number;
-  /** Of `mirrored`: pairs the shadow answered as a canary (main's answer was the copy). */
-  canary?: number;
-  errorsMain: number;
-  /** Of the copies sent: the shadow failed and main did not (paired error rule, +1). */
-  errorsShadowOnly: number;
-  /** Of the copies sent: main failed and the shadow did not (paired error rule, -1). */
-  errorsMainOnly: number;
   latencyMain: LatencyHistogram;
   latencyShadow: LatencyHistogram;
   /** Signature → compared requests with exactly that set of differences (no entry for none). */

@@ -1,28 +1,7 @@
-import { type HistogramJson, LatencyHistogram } from "./histogram.ts";
-import type { MainTrafficReport, NoiseEvidence, ShadowEvidence } from "./verdict.ts";
-
-/** One row of `counters`, as SQLite returns it. */
-export type CounterRow = {
-  version: string;
-  /** The main the version was compared with. */
-  baseline: string;
-  minute: number;
-  mirrored: number;
-  compared: number;
-  not_compared: number;
-  errors_shadow: number;
-  down: number;
-  skipped: number;
-  unrecorded: number;
-  errors_main: number;
-  latency_main: string;
-  latency_shadow: string;
-  /** Of `mirrored`, pairs the shadow answered as a canary. */
-  canary: number;
-  /** Of `mirrored`: the shadow failed and main did not, and the reverse (the paired error rule). */
-  errors_shadow_only: number;
-  errors_main_only: number;
-};
+import { addCounters, emptyCounters } from "../counters.ts";
+import { type HistogramJson, LatencyHistogram } from "../histogram.ts";
+import type { MainTrafficReport, NoiseEvidence, ShadowEvidence } from "../verdict.ts";
+import type { CounterRow } from "./counter-rows.ts";
 
 /** Requests of one version with exactly one signature, in one minute (or, summed, over the window). */
 export type SignatureRow = { version: string; minute: number; partial: number; signature: string; count: number };
@@ -121,37 +100,12 @@ export function mainTrafficOf(version: string, since: number, rows: WindowRows):
 export function emptyEvidence(version: string): ShadowEvidence {
   return {
     version,
-    mirrored: 0,
-    compared: 0,
-    notCompared: 0,
-    errors: 0,
-    down: 0,
-    skipped: 0,
-    unrecorded: 0,
-    canary: 0,
-    errorsMain: 0,
-    errorsShadowOnly: 0,
-    errorsMainOnly: 0,
+    ...emptyCounters(),
     latencyMain: new LatencyHistogram(),
     latencyShadow: new LatencyHistogram(),
     signatures: new Map(),
     partialSignatures: new Map(),
   };
-}
-
-/** Adds one counters row to a window's evidence (histograms are merged by the caller). */
-export function addCounters(evidence: ShadowEvidence, row: CounterRow): void {
-  evidence.mirrored += row.mirrored;
-  evidence.compared += row.compared;
-  evidence.notCompared += row.not_compared;
-  evidence.errors += row.errors_shadow;
-  evidence.down += row.down;
-  evidence.skipped += row.skipped;
-  evidence.unrecorded += row.unrecorded;
-  evidence.canary = (evidence.canary ?? 0) + row.canary;
-  evidence.errorsMain += row.errors_main;
-  evidence.errorsShadowOnly += row.errors_shadow_only;
-  evidence.errorsMainOnly += row.errors_main_only;
 }
 
 /** One version's evidence over the window's rows. */
@@ -160,8 +114,8 @@ export function evidenceOf(version: string, rows: WindowRows): ShadowEvidence {
   for (const row of rows.counters) {
     if (row.version !== version) continue;
     addCounters(evidence, row);
-    evidence.latencyMain.mergeJson(JSON.parse(row.latency_main) as HistogramJson);
-    evidence.latencyShadow.mergeJson(JSON.parse(row.latency_shadow) as HistogramJson);
+    evidence.latencyMain.mergeJson(JSON.parse(row.latencyMain) as HistogramJson);
+    evidence.latencyShadow.mergeJson(JSON.parse(row.latencyShadow) as HistogramJson);
   }
   for (const row of rows.signatures) {
     if (row.version !== version) continue;
@@ -196,17 +150,7 @@ export function evidenceToJson(evidence: ShadowEvidence): EvidenceJson {
 
 /** Adds another shard's evidence of the same version: counts and histograms are sums. */
 export function addEvidence(evidence: ShadowEvidence, other: EvidenceJson): void {
-  evidence.mirrored += other.mirrored;
-  evidence.compared += other.compared;
-  evidence.notCompared += other.notCompared;
-  evidence.errors += other.errors;
-  evidence.down += other.down;
-  evidence.skipped += other.skipped;
-  evidence.unrecorded += other.unrecorded;
-  evidence.canary = (evidence.canary ?? 0) + (other.canary ?? 0);
-  evidence.errorsMain += other.errorsMain;
-  evidence.errorsShadowOnly += other.errorsShadowOnly;
-  evidence.errorsMainOnly += other.errorsMainOnly;
+  addCounters(evidence, other);
   evidence.latencyMain.mergeJson(other.latencyMain);
   evidence.latencyShadow.mergeJson(other.latencyShadow);
   for (const [signature, count] of Object.entries(other.signatures)) {

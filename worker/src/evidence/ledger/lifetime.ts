@@ -1,5 +1,6 @@
-import type { MinuteCounts } from "./batch.ts";
-import { type HistogramJson, LatencyHistogram } from "./histogram.ts";
+import type { MinuteCounts } from "../batch.ts";
+import { COUNTER_NAMES, type Counters } from "../counters.ts";
+import { type HistogramJson, LatencyHistogram } from "../histogram.ts";
 import {
   type EvidencePolicy,
   type EvidenceReport,
@@ -8,8 +9,16 @@ import {
   type ShadowReport,
   shadowReport,
   type Verdict,
-} from "./verdict.ts";
-import { addEvidence, type CounterRow, emptyEvidence, evidenceToJson, type LifetimeJson } from "./window.ts";
+} from "../verdict.ts";
+import {
+  addCountersSql,
+  COUNTER_COLUMNS_SQL,
+  type CounterRow,
+  counterValues,
+  mergedJson,
+  selectCounters,
+} from "./counter-rows.ts";
+import { addEvidence, emptyEvidence, evidenceToJson, type LifetimeJson } from "./window.ts";
 
 /*
  * Lifetime totals for Prometheus: a counter must never go down while its
@@ -20,11 +29,7 @@ import { addEvidence, type CounterRow, emptyEvidence, evidenceToJson, type Lifet
 
 export const LIFETIME_SCHEMA = `
 CREATE TABLE IF NOT EXISTS lifetime (
-  version TEXT PRIMARY KEY,
-  mirrored INTEGER NOT NULL, compared INTEGER NOT NULL, not_compared INTEGER NOT NULL,
-  errors_shadow INTEGER NOT NULL, down INTEGER NOT NULL, skipped INTEGER NOT NULL, unrecorded INTEGER NOT NULL,
-  errors_main INTEGER NOT NULL, latency_main TEXT NOT NULL, latency_shadow TEXT NOT NULL,
-  errors_shadow_only INTEGER NOT NULL, errors_main_only INTEGER NOT NULL);
+  version TEXT PRIMARY KEY, ${COUNTER_COLUMNS_SQL}, latency_main TEXT NOT NULL, latency_shadow TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS lifetime_signatures (
   version TEXT NOT NULL, partial INTEGER NOT NULL, signature TEXT NOT NULL, count INTEGER NOT NULL,
   PRIMARY KEY (version, partial, signature));
@@ -38,14 +43,10 @@ export const LIFETIME_TABLES = ["lifetime", "lifetime_signatures", "lifetime_noi
 /** Signature rows a version keeps over its life; past it, requests count as `unrecorded`, as in a minute. */
 export const MAX_LIFETIME_SIGNATURES = 2_000;
 
-/** A version's lifetime row: the counters row's columns, without a baseline, minute or canary count. */
-type LifetimeRow = Omit<CounterRow, "baseline" | "minute" | "canary">;
+/** A version's lifetime row: a counters row without a baseline or minute. */
+type LifetimeRow = Omit<CounterRow, "baseline" | "minute">;
 
-function merged(stored: string | undefined, added: HistogramJson): string {
-  const histogram = LatencyHistogram.fromJson(stored === undefined ? undefined : (JSON.parse(stored) as HistogramJson));
-  histogram.mergeJson(added);
-  return JSON.stringify(histogram.toJson());
-}
+const ADD_LIFETIME = addCountersSql("lifetime", ["version"]);
 
 /**
  * Adds one (version, minute) of counters to the version's totals, its
@@ -54,7 +55,7 @@ function merged(stored: string | undefined, added: HistogramJson): string {
  */
 export function addToLifetime(sql: SqlStorage, m: MinuteCounts): void {
   const stored = sql
-    .exec<Pick<LifetimeRow, "latency_main" | "latency_shadow">>(
+    .exec<{ latency_main: string; latency_shadow: string }>(
       "SELECT latency_main, latency_shadow FROM lifetime WHERE version = ?",
       m.version,
     )
@@ -96,28 +97,11 @@ export function addToLifetime(sql: SqlStorage, m: MinuteCounts): void {
   keep(0, m.signatures);
   keep(1, m.partialSignatures);
   sql.exec(
-    `INSERT INTO lifetime VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (version) DO UPDATE SET
-       mirrored = mirrored + excluded.mirrored, compared = compared + excluded.compared,
-       not_compared = not_compared + excluded.not_compared, errors_shadow = errors_shadow + excluded.errors_shadow,
-       down = down + excluded.down, skipped = skipped + excluded.skipped,
-       unrecorded = unrecorded + excluded.unrecorded, errors_main = errors_main + excluded.errors_main,
-       latency_main = excluded.latency_main, latency_shadow = excluded.latency_shadow,
-       errors_shadow_only = errors_shadow_only + excluded.errors_shadow_only,
-       errors_main_only = errors_main_only + excluded.errors_main_only`,
+    ADD_LIFETIME,
     m.version,
-    m.mirrored,
-    compared,
-    notCompared,
-    m.errorsShadow,
-    m.down,
-    m.skipped,
-    unrecorded,
-    m.errorsMain,
-    merged(stored?.latency_main, m.latencyMain),
-    merged(stored?.latency_shadow, m.latencyShadow),
-    m.errorsShadowOnly ?? m.errorsShadow,
-    m.errorsMainOnly ?? 0,
+    ...counterValues({ ...m, compared, notCompared, unrecorded }),
+    mergedJson(stored?.latency_main, m.latencyMain),
+    mergedJson(stored?.latency_shadow, m.latencyShadow),
   );
 }
 
@@ -144,7 +128,7 @@ export function forgetLifetime(sql: SqlStorage, version: string): void {
 
 /** Everything a version was ever seen to do, as the verdict's rules read a window. */
 export function lifetimeEvidence(sql: SqlStorage, version: string): ShadowEvidence {
-  const row = sql.exec<LifetimeRow>("SELECT * FROM lifetime WHERE version = ?", version).toArray()[0];
+  const row = sql.exec<LifetimeRow>(`${selectCounters("lifetime", "version")} WHERE version = ?`, version).toArray()[0];
   const signatures = new Map<string, number>();
   const partialSignatures = new Map<string, number>();
   for (const s of sql.exec<{ partial: number; signature: string; count: number }>(
@@ -155,20 +139,13 @@ export function lifetimeEvidence(sql: SqlStorage, version: string): ShadowEviden
   }
   const histogram = (json: string | undefined) =>
     LatencyHistogram.fromJson(json === undefined ? undefined : (JSON.parse(json) as HistogramJson));
+  const counters = {} as Counters;
+  for (const name of COUNTER_NAMES) counters[name] = row?.[name] ?? 0;
   return {
     version,
-    mirrored: row?.mirrored ?? 0,
-    compared: row?.compared ?? 0,
-    notCompared: row?.not_compared ?? 0,
-    errors: row?.errors_shadow ?? 0,
-    down: row?.down ?? 0,
-    skipped: row?.skipped ?? 0,
-    unrecorded: row?.unrecorded ?? 0,
-    errorsMain: row?.errors_main ?? 0,
-    errorsShadowOnly: row?.errors_shadow_only ?? 0,
-    errorsMainOnly: row?.errors_main_only ?? 0,
-    latencyMain: histogram(row?.latency_main),
-    latencyShadow: histogram(row?.latency_shadow),
+    ...counters,
+    latencyMain: histogram(row?.latencyMain),
+    latencyShadow: histogram(row?.latencyShadow),
     signatures,
     partialSignatures,
   };
