@@ -1,7 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { MAX_LEDGER_SHARDS } from "../config.ts";
 import type { Env } from "../env.ts";
-import { watchRollout } from "../rollout/watch.ts";
 import {
   cutBody,
   type EvidenceBatch,
@@ -24,7 +23,7 @@ import {
   type VersionMetrics,
 } from "./lifetime.ts";
 import { CACHED_WINDOW_MINUTES, ReportCache } from "./report-cache.ts";
-import { RolloutWatch } from "./rollout-watch.ts";
+import { askCoordinator, RolloutWatch } from "./rollout-watch.ts";
 import { p99OrNull, type SeriesSteps, seriesSteps, stepOf } from "./series.ts";
 import { shardName } from "./shards.ts";
 import {
@@ -191,7 +190,7 @@ export class EvidenceLedger extends DurableObject<Env> {
     this.#countWrites = env.LEDGER_COUNT_WRITES === "on";
     // Shard k of a name is `<name>#<k>`; names have no `#`.
     const name = ctx.id.name?.split("#")[0];
-    this.#rollouts = name ? new RolloutWatch((version) => watchRollout(env, name, version)) : null;
+    this.#rollouts = name ? new RolloutWatch(askCoordinator(env, name)) : null;
     void ctx.blockConcurrencyWhile(async () => {
       this.#ensureSchema();
       this.#alarmSet = (await ctx.storage.getAlarm()) !== null;

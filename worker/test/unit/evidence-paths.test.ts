@@ -10,8 +10,8 @@ import {
   segmentOf,
   utf8Length,
 } from "../../src/evidence/paths.ts";
+import { DIFFERENCE_PATH_MAX_LENGTH } from "../../src/evidence/policy-fields.ts";
 import { signatureOf } from "../../src/evidence/verdict.ts";
-import { DIFFERENCE_PATH_MAX_LENGTH } from "../../src/registry/validation.ts";
 
 describe("identifier keys", () => {
   it("fold numbers, dates, UUIDs, long hex and generated-looking keys", () => {
