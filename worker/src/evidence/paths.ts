@@ -100,9 +100,6 @@ export function boundedText(text: string, maxBytes: number): string {
   return cutToBytes(text, maxBytes - utf8Length(CUT_MARKER)) + CUT_MARKER;
 }
 
-/** A route (a request path) within the cap, for anything kept per route. */
-export const boundedRoute = (route: string): string => boundedText(route, PATH_MAX_BYTES);
-
 /** The longest start of `text` within `maxBytes`, never splitting a character. */
 function cutToBytes(text: string, maxBytes: number): string {
   let bytes = 0;

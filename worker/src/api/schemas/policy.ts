@@ -242,4 +242,3 @@ export const PolicyBodySchema = v.object(
   },
   BODY_MUST_BE_OBJECT,
 );
-export type PolicyBody = v.InferOutput<typeof PolicyBodySchema>;
