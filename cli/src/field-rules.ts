@@ -1,6 +1,6 @@
 import type { FieldRule } from "../../worker/src/evidence/field-rules.ts";
 import { ruleSegments } from "../../worker/src/evidence/field-rules.ts";
-import { isDifferencePath } from "../../worker/src/registry/validation.ts";
+import { isDifferencePath } from "../../worker/src/evidence/paths.ts";
 import { repeatedOption } from "./argv.ts";
 import { UsageError } from "./errors.ts";
 

@@ -1,4 +1,4 @@
-import { isRedactPath } from "../../worker/src/registry/validation.ts";
+import { isRedactPath } from "../../worker/src/evidence/policy-fields.ts";
 import type { EvidencePolicy, PolicyChange } from "./client.ts";
 import { UsageError } from "./errors.ts";
 import { formatRate } from "./evidence.ts";

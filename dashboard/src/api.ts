@@ -1,9 +1,10 @@
 // Every call goes to this origin's /api/v1 with the token as a Bearer header, never in a URL.
 import type { RolloutView } from "../../worker/src/api/schemas.ts";
+import type { AssignResult, PolicyResult } from "../../worker/src/coordinator/results.ts";
 import type { ErrorBody } from "../../worker/src/errors.ts";
 import type { ExchangeSample } from "../../worker/src/evidence/batch.ts";
 import type { EvidenceReport, ReportSeries, ShadowReport } from "../../worker/src/evidence/verdict.ts";
-import type { AssignResult, AuditRecord, PolicyResult, ServiceRecord } from "../../worker/src/registry/records.ts";
+import type { AuditRecord, ServiceRecord } from "../../worker/src/registry/records.ts";
 
 export type {
   AssignResult,

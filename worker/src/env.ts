@@ -1,5 +1,5 @@
 /// <reference path="./worker-configuration.d.ts" />
-import type { Actor } from "./registry/records.ts";
+import type { Actor } from "./actor.ts";
 
 /**
  * The bindings and variables of wrangler.toml, as `wrangler types` generates

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { splitAdminHost } from "./admin-host.ts";
+import { splitAdminHost } from "./api/admin-host.ts";
 import { ADMIN_API_BASE, adminApi } from "./api/routes.ts";
 import { serveDashboard } from "./dashboard/index.ts";
 import { isStorageFailure, storageUnavailable } from "./db/failure.ts";

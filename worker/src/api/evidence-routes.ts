@@ -1,11 +1,10 @@
 import { Hono } from "hono";
 import { createFactory } from "hono/factory";
-import { GATE_WINDOW } from "../coordinator/ServiceCoordinator.ts";
 import { listServices, openDatabase, readPolicy } from "../db/queries.ts";
 import type { AppEnv, Env } from "../env.ts";
 import { AppError } from "../errors.ts";
 import type { EvidenceReport } from "../evidence/verdict.ts";
-import { findVersion, requireName } from "../registry/rules.ts";
+import { findVersion, GATE_WINDOW, requireName } from "../registry/rules.ts";
 import { parseWindow } from "../registry/validation.ts";
 import { type GateAnswer, gateAnswer } from "./gate.ts";
 import { collectMetrics } from "./metrics.ts";

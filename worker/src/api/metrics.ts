@@ -1,9 +1,9 @@
-import { callLedger } from "../coordinator/ledger-call.ts";
-import { GATE_WINDOW } from "../coordinator/ServiceCoordinator.ts";
 import { listServices, openDatabase, readPolicy } from "../db/queries.ts";
 import type { ServiceRow } from "../db/schema.ts";
 import type { Env } from "../env.ts";
 import { reasonOf } from "../errors.ts";
+import { callLedger } from "../evidence/ledger-call.ts";
+import { GATE_WINDOW } from "../registry/rules.ts";
 import { type NameMetrics, writeExposition } from "./prometheus.ts";
 
 /**

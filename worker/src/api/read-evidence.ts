@@ -1,6 +1,6 @@
-import { callLedger } from "../coordinator/ledger-call.ts";
 import type { Env } from "../env.ts";
 import { AppError, reasonOf } from "../errors.ts";
+import { callLedger } from "../evidence/ledger-call.ts";
 
 export const EVIDENCE_UNAVAILABLE =
   "The evidence ledger could not be read (`evidence_unavailable`), or the ADMIN_TOKEN secret is not set";

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { openDatabase, readAudit, toAuditRecord } from "../db/queries.ts";
 import type { AppEnv } from "../env.ts";
+import { withNotifyShown } from "../notify/target.ts";
 import { accessWarning } from "./access.ts";
 import { adminAuth } from "./auth.ts";
 import { evidenceRoutes } from "./evidence-routes.ts";
@@ -38,7 +39,8 @@ const routes = adminApi
         limit: Number(limit),
         before: before === undefined ? undefined : Number(before),
       });
-      return c.json({ audit: rows.map(toAuditRecord) }, 200);
+      const audit = rows.map(toAuditRecord).map((row) => ({ ...row, detail: withNotifyShown(row.detail) }));
+      return c.json({ audit }, 200);
     },
   );
 

@@ -1,7 +1,7 @@
 import * as v from "valibot";
 import { type FieldRule, RULE_MATCHES, RULES_MAX, ruleSegments } from "../evidence/field-rules.ts";
 import { NAMED_FORMATS, patternProblem } from "../evidence/formats.ts";
-import { DIFFERENCE_PATH_MAX_LENGTH } from "../registry/validation.ts";
+import { DIFFERENCE_PATH_MAX_LENGTH } from "../evidence/policy-fields.ts";
 
 // Field rules in a policy: each message completes a sentence that starts with the field's name
 // (`rules.2.rel must be a number of at least 0`).

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { readConfig } from "../config.ts";
-import { listServices, openDatabase, readPolicy, toPolicyResult, toRecord } from "../db/queries.ts";
+import { toPolicyResult } from "../coordinator/policy-view.ts";
+import { listServices, openDatabase, readPolicy, toRecord } from "../db/queries.ts";
 import type { AppEnv, Env } from "../env.ts";
 import { AppError } from "../errors.ts";
 import { probeOrigin } from "../health/probe.ts";

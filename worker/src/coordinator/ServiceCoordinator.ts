@@ -2,7 +2,8 @@ import { DurableObject } from "cloudflare:workers";
 import { openDatabase } from "../db/queries.ts";
 import type { Env } from "../env.ts";
 import type { Verdict } from "../evidence/verdict.ts";
-import type { Actor, AssignResult, PolicyChange, PolicyResult, ServiceRecord } from "../registry/records.ts";
+import { announceRolloutChange } from "../notify/rollout-announce.ts";
+import type { Actor, ServiceRecord } from "../registry/records.ts";
 import type { RolloutSpec } from "../registry/rollout.ts";
 import type { NameContext } from "./context.ts";
 import {
@@ -15,6 +16,7 @@ import {
   type TrafficControls,
 } from "./name-changes.ts";
 import { type Outcome, SerialQueue } from "./outcome.ts";
+import type { AssignResult, PolicyChange, PolicyResult } from "./results.ts";
 import type { RolloutChange } from "./rollout-audit.ts";
 import { abortRollout, startRollout, tickRollout, watchRollout } from "./rollout-changes.ts";
 import {
@@ -25,11 +27,11 @@ import {
   type VerdictChange,
 } from "./verdict-memory.ts";
 
+export { GATE_WINDOW } from "../registry/rules.ts";
 export type { DeployInput, TrafficControls } from "./name-changes.ts";
 export type { Outcome } from "./outcome.ts";
 export type { RolloutChange } from "./rollout-audit.ts";
 export type { NotificationCounts, VerdictChange } from "./verdict-memory.ts";
-export { GATE_WINDOW } from "./verdict-read.ts";
 
 /**
  * One instance per service name. Every change of that name runs here, one at
@@ -78,8 +80,14 @@ export class ServiceCoordinator extends DurableObject<Env> {
     return this.#queue.run(() => tickRollout(this.#cx, name, cronMs));
   }
 
-  watchRollout(name: string, version: string): Promise<Outcome<{ running: boolean; change?: RolloutChange }>> {
-    return this.#queue.run(() => watchRollout(this.#cx, name, version));
+  /**
+   * Called by the name's ledger between crons (see RolloutWatch): judges the version's running rollout,
+   * aborts a step that fails and tells the name's notification target; answers whether it still runs.
+   */
+  async watchRollout(name: string, version: string): Promise<Outcome<{ running: boolean; change?: RolloutChange }>> {
+    const outcome = await this.#queue.run(() => watchRollout(this.#cx, name, version));
+    if (outcome.ok && outcome.value.change) await announceRolloutChange(this.env, name, outcome.value.change);
+    return outcome;
   }
 
   noteVerdicts(verdicts: { version: string; verdict: Verdict }[]): VerdictChange[] {

@@ -1,8 +1,9 @@
 import type { Database } from "../db/queries.ts";
 import type { Env } from "../env.ts";
 import { reasonOf } from "../errors.ts";
-import { callLedger } from "./ledger-call.ts";
-import { GATE_WINDOW, readVerdict } from "./verdict-read.ts";
+import { callLedger } from "../evidence/ledger-call.ts";
+import { GATE_WINDOW } from "../registry/rules.ts";
+import { readVerdict } from "./verdict-read.ts";
 
 // What a change of a name asks of its evidence ledger.
 

@@ -10,23 +10,14 @@ import {
   readPolicyOverrides,
   readRollout,
   setMain,
-  toPolicyResult,
   toRecord,
   updateTrafficControls,
-  withNotifyShown,
   writePolicy,
 } from "../db/queries.ts";
 import type { RolloutRow, StoredPolicy } from "../db/schema.ts";
 import { applyPolicyChange } from "../evidence/policy-change.ts";
-import { notifyTargetOf } from "../notify/target.ts";
-import type {
-  Actor,
-  AssignResult,
-  PolicyChange,
-  PolicyResult,
-  ServiceRecord,
-  TrafficControlField,
-} from "../registry/records.ts";
+import { notifyTargetOf, withNotifyShown } from "../notify/target.ts";
+import type { Actor, ServiceRecord, TrafficControlField } from "../registry/records.ts";
 import {
   decideAssign,
   decideCanaryShare,
@@ -35,14 +26,16 @@ import {
   decideKillName,
   decideKillVersion,
   decideTrafficChange,
+  GATE_WINDOW,
   killEndsName,
   requireName,
 } from "../registry/rules.ts";
 import { auditEntry, type NameContext } from "./context.ts";
 import { destroyEvidence, forgetEvidence, notePromotion, verdictOf } from "./ledger-effects.ts";
+import { toPolicyResult } from "./policy-view.ts";
+import type { AssignResult, PolicyChange, PolicyResult } from "./results.ts";
 import { endRollout, rolloutAudit } from "./rollout-audit.ts";
 import { forgetVerdicts } from "./verdict-memory.ts";
-import { GATE_WINDOW } from "./verdict-read.ts";
 
 // The changes of a name's versions, each run in the name's queue: read from D1, decide with a pure rule, write.
 

@@ -1,15 +1,9 @@
 import type { AuditEntry } from "../db/queries.ts";
-import type { RolloutRow } from "../db/schema.ts";
 import type { ShadowReport } from "../evidence/verdict.ts";
 import type { Actor } from "../registry/records.ts";
+import type { RolloutChange, RolloutRow } from "../registry/rollout-records.ts";
 
-/** A rollout after a call, and what that call changed of it (`null`: nothing). */
-export interface RolloutChange {
-  rollout: RolloutRow;
-  change: "started" | "advanced" | "aborted" | "promoted" | "completed" | null;
-  /** Started through the gate anyway: forced over a failing verdict, or over evidence that could not be read. */
-  warning?: string;
-}
+export type { RolloutChange } from "../registry/rollout-records.ts";
 
 /** A rollout that ended, and why. */
 export function endRollout(

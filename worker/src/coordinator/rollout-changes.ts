@@ -3,12 +3,11 @@ import type { RolloutRow, RolloutStepResult } from "../db/schema.ts";
 import { AppError } from "../errors.ts";
 import type { Actor } from "../registry/records.ts";
 import { decideRolloutGate, decideRolloutStart, decideRolloutTick, type RolloutSpec } from "../registry/rollout.ts";
-import { decideGate, requireName } from "../registry/rules.ts";
+import { decideGate, GATE_WINDOW, requireName } from "../registry/rules.ts";
 import { auditEntry, type NameContext } from "./context.ts";
 import { notePromotion, verdictOf } from "./ledger-effects.ts";
 import { endRollout, ROLLOUT_ACTOR, type RolloutChange, rolloutAudit, startAudit } from "./rollout-audit.ts";
 import { judgeStep } from "./step-verdict.ts";
-import { GATE_WINDOW } from "./verdict-read.ts";
 
 // A rollout's changes, each run in the name's queue: start, abort, the cron's tick and the ledger's watch.
 

@@ -1,12 +1,9 @@
 import { type Database, readPolicy } from "../db/queries.ts";
 import type { Env } from "../env.ts";
 import { reasonOf } from "../errors.ts";
+import { callLedger } from "../evidence/ledger-call.ts";
 import type { ShadowReport } from "../evidence/verdict.ts";
 import type { GateEvidence } from "../registry/rules.ts";
-import { callLedger } from "./ledger-call.ts";
-
-/** The gate judges the last hour of evidence. */
-export const GATE_WINDOW = { ms: 60 * 60_000, label: "1h" } as const;
 
 /**
  * One version's shadow report over a window, read from its name's ledger with

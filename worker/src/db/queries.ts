@@ -1,8 +1,7 @@
 import { and, asc, desc, eq, lt, ne, type SQL } from "drizzle-orm";
 import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
 import { type EvidencePolicy, withDefaults } from "../evidence/verdict.ts";
-import { type NotifyTarget, shownNotifyTarget, shownNotifyUrl } from "../notify/target.ts";
-import type { Actor, AuditRecord, PolicyResult, ServiceRecord, TrafficControlField } from "../registry/records.ts";
+import type { Actor, AuditRecord, NotifyTarget, ServiceRecord, TrafficControlField } from "../registry/records.ts";
 import {
   type AuditAction,
   type AuditRow,
@@ -55,20 +54,8 @@ export const toAuditRecord = (row: AuditRow): AuditRecord => ({
   action: row.action,
   name: row.name,
   version: row.version,
-  detail: withNotifyShown(row.detail),
+  detail: row.detail,
 });
-
-/**
- * A policy change's detail with its notification URL shown by scheme and host only. Rows are written
- * that way; this also covers rows written before notification URLs became write-only.
- */
-export function withNotifyShown(detail: Record<string, unknown>): Record<string, unknown> {
-  const notify = detail.notify;
-  if (typeof notify !== "object" || notify === null || !("url" in notify) || typeof notify.url !== "string") {
-    return detail;
-  }
-  return { ...detail, notify: { ...notify, url: shownNotifyUrl(notify.url) } };
-}
 
 /** The trail, newest first: of one name or all, before a row id (the previous page's last), at most `limit` rows. */
 export async function readAudit(
@@ -248,17 +235,6 @@ export async function listNotifyTargets(db: Database): Promise<Map<string, Notif
   for (const row of rows) if (row.policy.notify) targets.set(row.name, row.policy.notify);
   return targets;
 }
-
-/** A policy as the admin API shows it: every field present, the notification URL by scheme and host only. */
-export const toPolicyResult = (policy: NamePolicy): PolicyResult => ({
-  ignore: policy.ignore,
-  headers: policy.headers ?? [],
-  noisePercent: policy.noisePercent,
-  redact: policy.redact ?? [],
-  rules: policy.rules ?? [],
-  gate: policy.gate,
-  notify: policy.notify && shownNotifyTarget(policy.notify),
-});
 
 /** Only what the operator set of a name's policy, without the defaults: what a partial update builds on. */
 export async function readPolicyOverrides(db: Database, name: string): Promise<StoredPolicy> {

@@ -1,10 +1,16 @@
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import type { PolicyOverrides } from "../evidence/verdict.ts";
-import type { NotifyTarget } from "../notify/target.ts";
+import { AUDIT_ACTIONS, type NotifyTarget, SERVICE_STATUSES } from "../registry/records.ts";
+import { ROLLOUT_STATES, type RolloutRow, type RolloutStepResult } from "../registry/rollout-records.ts";
 
-export const SERVICE_STATUSES = ["running", "unreachable", "unknown"] as const;
-export type ServiceStatus = (typeof SERVICE_STATUSES)[number];
+export type { RolloutRow, RolloutState, RolloutStepResult } from "../registry/rollout-records.ts";
+export { ROLLOUT_STATES } from "../registry/rollout-records.ts";
+
+/** `true` only when two types are the same: a row type drizzle infers, and the record it must be. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+
+export { AUDIT_ACTIONS, type AuditAction, SERVICE_STATUSES, type ServiceStatus } from "../registry/records.ts";
 
 /** One row per deployed version of a service; D1 is the registry's source of truth. */
 export const services = sqliteTable(
@@ -57,17 +63,6 @@ export const policies = sqliteTable("policies", {
   updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
 });
 
-export const ROLLOUT_STATES = ["running", "promoted", "completed", "aborted"] as const;
-export type RolloutState = (typeof ROLLOUT_STATES)[number];
-
-/** What the cron concluded when a step ended: its verdict, and why. */
-export interface RolloutStepResult {
-  percent: number;
-  verdict: "pass" | "fail" | "inconclusive";
-  reasons: string[];
-  at: string;
-}
-
 /**
  * A name's rollout: one version's canary share raised step by step while its verdict passes.
  * One row per name (the latest rollout); only the ServiceCoordinator writes it.
@@ -90,9 +85,8 @@ export const rollouts = sqliteTable("rollouts", {
   endedAt: integer("ended_at", { mode: "timestamp_ms" }),
 });
 
-export type RolloutRow = typeof rollouts.$inferSelect;
-export const AUDIT_ACTIONS = ["deploy", "assign", "kill", "traffic", "policy", "rollout"] as const;
-export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+// The table's rows are the registry's RolloutRow, field for field.
+true satisfies Same<typeof rollouts.$inferSelect, RolloutRow>;
 
 /**
  * The change history: one row per change, written in the same D1 batch as the change itself,

@@ -1,3 +1,5 @@
+import { HEADER_NAME_PATTERN } from "../header-names.ts";
+
 /**
  * The field-path grammar of differences, written once for the comparison,
  * the policy's validation and the dashboard (this module uses no bindings).
@@ -98,9 +100,6 @@ export function boundedText(text: string, maxBytes: number): string {
   return cutToBytes(text, maxBytes - utf8Length(CUT_MARKER)) + CUT_MARKER;
 }
 
-/** A route (a request path) within the cap, for anything kept per route. */
-export const boundedRoute = (route: string): string => boundedText(route, PATH_MAX_BYTES);
-
 /** The longest start of `text` within `maxBytes`, never splitting a character. */
 function cutToBytes(text: string, maxBytes: number): string {
   let bytes = 0;
@@ -115,8 +114,8 @@ function cutToBytes(text: string, maxBytes: number): string {
   return text.slice(0, end);
 }
 
-/** A lower-case header name; header names are case-insensitive, and the gateway compares them lower-cased. */
-export const HEADER_NAME_PATTERN = /^[a-z0-9!#$%&'*+.^_`|~-]+$/;
+export { HEADER_NAME_PATTERN } from "../header-names.ts";
+
 const PLAIN_SEGMENT = /^\.(?:[A-Za-z0-9_$-]+|\*)/;
 
 /** Whether `path` is one the comparison can write. */

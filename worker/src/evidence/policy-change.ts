@@ -1,10 +1,24 @@
 import { AppError } from "../errors.ts";
-import type { PolicyChange } from "../registry/records.ts";
 import { type FieldRule, RULES_MAX } from "./field-rules.ts";
 import { defaultPolicy, type PolicyOverrides } from "./verdict.ts";
 
 /** The longest ignore (or redact) list a name may have, whether it is replaced or edited. */
 export const IGNORE_MAX = 200;
+
+/**
+ * A change to a name's evidence policy: given fields replace the stored ones, gate thresholds one by one, and
+ * `ignoreAdd`/`ignoreRemove` and `redactAdd`/`redactRemove` edit the stored ignore and redact lists path by path.
+ */
+export type EvidencePolicyChange = PolicyOverrides & {
+  ignoreAdd?: string[];
+  ignoreRemove?: string[];
+  redactAdd?: string[];
+  redactRemove?: string[];
+  /** Adds rules, replacing a stored rule for the same path. */
+  rulesAdd?: FieldRule[];
+  /** Removes the rules for these paths. */
+  rulesRemove?: string[];
+};
 
 /** The policy's lists that may be edited path by path as well as replaced whole. */
 type EditableList = "ignore" | "redact";
@@ -15,7 +29,7 @@ type EditableList = "ignore" | "redact";
  * (redact) list path by path. The coordinator applies it inside its serialised step, so two operators
  * who each ignore a path at once both keep theirs: an edit names what changes, never a whole list read earlier.
  */
-export function applyPolicyChange(stored: PolicyOverrides, changes: PolicyChange): PolicyOverrides {
+export function applyPolicyChange(stored: PolicyOverrides, changes: EvidencePolicyChange): PolicyOverrides {
   const { gate, ignoreAdd, ignoreRemove, redactAdd, redactRemove, rulesAdd, rulesRemove, ...replaced } = changes;
   const merged: PolicyOverrides = { ...stored, ...replaced };
   if (gate !== undefined) merged.gate = { ...stored.gate, ...gate };

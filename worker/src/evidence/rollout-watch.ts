@@ -1,3 +1,5 @@
+import type { Env } from "../env.ts";
+
 /** A version's evidence asks for a look at its rollout at most this often. */
 export const WATCH_EVERY_MS = 2_000;
 /** How long a version whose rollout was found running has all its evidence watched, canary or not. */
@@ -27,6 +29,18 @@ export interface SeenEvidence {
  * at most one per `everyMs`, and evidence that lands in between is judged by
  * one more ask when the interval is up, so the last batch is never left for the cron.
  */
+/**
+ * How a name's ledger asks: its coordinator judges the version's running rollout (aborting a step
+ * that fails, and telling the name's notification target); the answer is whether it still runs.
+ */
+export function askCoordinator(env: Env, name: string): (version: string) => Promise<boolean> {
+  return async (version) => {
+    const outcome = await env.SERVICE_COORDINATOR.getByName(name).watchRollout(name, version);
+    if (!outcome.ok) throw new Error(outcome.body.error.message);
+    return outcome.value.running;
+  };
+}
+
 export class RolloutWatch {
   readonly #versions = new Map<string, VersionWatch>();
   /** Judges the version's running rollout; answers whether one is still running. */

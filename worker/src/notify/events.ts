@@ -1,8 +1,16 @@
-import type { RolloutChange } from "../coordinator/ServiceCoordinator.ts";
 import type { Verdict } from "../evidence/verdict.ts";
-import type { AssignResult, ServiceRecord } from "../registry/records.ts";
+import type { ServiceRecord } from "../registry/records.ts";
+import type { RolloutChange } from "../registry/rollout-records.ts";
 import { type DeliveryResult, deliver, type NotifyEvent } from "./deliver.ts";
 import type { NotifyTarget } from "./target.ts";
+
+/** What an assign did, as far as its event tells: the coordinator's AssignResult is one. */
+interface AssignTold {
+  changed: boolean;
+  services: readonly Pick<ServiceRecord, "version" | "main">[];
+  verdict: { verdict: Verdict; reasons: string[] } | null;
+  warning?: string;
+}
 
 /** A version's verdict changed over the last hour, as the cron found it. */
 export function verdictEvent(
@@ -24,7 +32,7 @@ export function verdictEvent(
 }
 
 /** Main changed; the event carries the verdict the promotion gate decided on, and its warning. */
-export function assignEvent(service: string, result: AssignResult, at: Date): NotifyEvent | undefined {
+export function assignEvent(service: string, result: AssignTold, at: Date): NotifyEvent | undefined {
   const main = result.services.find((s) => s.main);
   if (!result.changed || !main) return undefined;
   const verdict = result.verdict?.verdict ?? null;

@@ -1,8 +1,8 @@
-import { callLedger } from "../coordinator/ledger-call.ts";
-import { GATE_WINDOW } from "../coordinator/ServiceCoordinator.ts";
 import { listNotifyTargets, listServices, openDatabase, readPolicy } from "../db/queries.ts";
 import type { Env } from "../env.ts";
 import { reasonOf } from "../errors.ts";
+import { callLedger } from "../evidence/ledger-call.ts";
+import { GATE_WINDOW } from "../registry/rules.ts";
 import type { NotifyEvent } from "./deliver.ts";
 import { notify, verdictEvent } from "./events.ts";
 import type { NotifyTarget } from "./target.ts";

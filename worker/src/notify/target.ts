@@ -1,15 +1,9 @@
 import * as v from "valibot";
 import { AppError } from "../errors.ts";
 
-/** What a policy's `notify` may ask to be told about; `rollout` is sent once rollouts exist. */
-export const NOTIFY_EVENTS = ["verdict", "assign", "kill", "rollout"] as const;
-export type NotifyEventName = (typeof NOTIFY_EVENTS)[number];
+import { NOTIFY_EVENTS, type NotifyEventName, type NotifyTarget } from "../registry/records.ts";
 
-/** Where a name's changes are POSTed, and which ones. */
-export interface NotifyTarget {
-  url: string;
-  events: NotifyEventName[];
-}
+export { NOTIFY_EVENTS, type NotifyEventName, type NotifyTarget } from "../registry/records.ts";
 
 /** What stands for the hidden rest of a URL that the API shows only by scheme and host. */
 export const HIDDEN_URL_REST = "/…";
@@ -26,6 +20,18 @@ export function shownNotifyUrl(raw: string): string {
   } catch {
     return HIDDEN_URL_REST;
   }
+}
+
+/**
+ * A policy change's detail with its notification URL shown by scheme and host only. Rows are written
+ * that way; this also covers rows written before notification URLs became write-only.
+ */
+export function withNotifyShown(detail: Record<string, unknown>): Record<string, unknown> {
+  const notify = detail.notify;
+  if (typeof notify !== "object" || notify === null || !("url" in notify) || typeof notify.url !== "string") {
+    return detail;
+  }
+  return { ...detail, notify: { ...notify, url: shownNotifyUrl(notify.url) } };
 }
 
 /** A target as it may be shown: the same events, the URL by scheme and host. */

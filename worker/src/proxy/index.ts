@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { readConfig } from "../config.ts";
-import type { AppEnv } from "../env.ts";
+import type { AppEnv, Env } from "../env.ts";
 import { AppError } from "../errors.ts";
 import { type ForwardBody, readBodyForMirroring } from "./body.ts";
 import { answerByCanary, pickCanary, withdrawCanary } from "./canary-answer.ts";
@@ -24,7 +24,6 @@ import {
   type GroupRoute,
   mainSideOf,
   pauses,
-  type WaitUntil,
 } from "./forwarding.ts";
 import { type GatewayKey, gatewayKey } from "./gateway-key.ts";
 import { type CopyFacts, hopsThrough, signShadowProof, verifyShadowProof } from "./loops.ts";
@@ -78,6 +77,52 @@ export const proxy = new Hono<AppEnv>();
 
 proxy.all("*", async (c) => {
   const request = c.req.raw;
+  const { path, config, key, route } = await admit(c.env, request);
+  const clientRequestId = request.headers.get("x-request-id");
+  const requestId = isUsableRequestId(clientRequestId) ? clientRequestId : crypto.randomUUID();
+  const upgrade = isWebSocketUpgrade(request.headers);
+  const headers = forwardedHeaders(request.headers, { path, requestId, upgrade, gatewayId: key.id });
+  const accessAssertion = await keepCredentialsAtGateway(headers, c.env);
+  // One of this gateway's own copies came back in (a shadow's origin leads here): main only, still marked.
+  const copyFacts: CopyFacts = {
+    requestId,
+    method: request.method,
+    segment: path.segment,
+    target: `${path.rest}${path.search}`,
+  };
+  const ownCopyProof = await ownShadowProof(request.headers, copyFacts, key);
+  if (ownCopyProof) markAsShadow(headers, ownCopyProof);
+  const forwarding: Forwarding = {
+    method: request.method,
+    headers,
+    path,
+    requestId,
+    config,
+    waitUntil: (promise) => c.executionCtx.waitUntil(promise),
+    events: c.env.EVIDENCE_EVENTS,
+    redactionKey: key.redactionKey,
+    accessAssertion,
+  };
+
+  // One version, or nothing to mirror to: stream the body straight through.
+  if (route.kind === "pinned") return forwardOnly(forwarding, route.target, "pinned", request.body);
+  // Main's own traffic is counted for every name, shadows or not; it rides in the evidence batch.
+  // COMPARE_RESPONSES = "off" records nothing at all, this included.
+  if (config.compareResponses) useEvidence(c.env.EVIDENCE_LEDGER, config.compareMemoryBytes, config.ledgerShards);
+  if (route.shadows.length === 0) return forwardOnly(forwarding, route.main, "main", request.body);
+  const mainOnly = mainOnlyReason(ownCopyProof !== undefined, upgrade, request.method);
+  if (mainOnly) {
+    logMirror(route.main.name, requestId, skippedAll(route.shadows, mainOnly), config.mirrorLog);
+    return forwardOnly(forwarding, route.main, "main", request.body);
+  }
+  return serveGroup(forwarding, route, request, { key, copyFacts });
+});
+
+/**
+ * The checks before anything is forwarded: a service path, no body on GET or HEAD, not a loop
+ * through this gateway, and a route for the service segment.
+ */
+async function admit(env: Env, request: Request) {
   const path = splitServicePath(request.url);
   if (!path) throw notFound("");
   const { method } = request;
@@ -85,8 +130,8 @@ proxy.all("*", async (c) => {
   if ((method === "GET" || method === "HEAD") && request.body !== null) {
     throw new AppError(400, "body_not_allowed", `A ${method} request cannot have a body; send it without one`);
   }
-  const config = readConfig(c.env);
-  const key = await gatewayKey(c.env);
+  const config = readConfig(env);
+  const key = await gatewayKey(env);
   const hops = hopsThrough(request.headers.get("via"), key.id);
   if (hops >= config.maxHops) {
     throw new AppError(
@@ -96,44 +141,23 @@ proxy.all("*", async (c) => {
     );
   }
   const segment = decodeSegment(path.segment);
-  const route = segment ? await resolveRoute(c.env.DB, segment, config.routesCacheTtlMs) : undefined;
+  const route = segment ? await resolveRoute(env.DB, segment, config.routesCacheTtlMs) : undefined;
   if (!route || route.kind === "none") throw notFound(path.segment, route);
+  return { path, config, key, route };
+}
 
-  const clientRequestId = request.headers.get("x-request-id");
-  const requestId = isUsableRequestId(clientRequestId) ? clientRequestId : crypto.randomUUID();
-  const upgrade = isWebSocketUpgrade(request.headers);
-  const headers = forwardedHeaders(request.headers, { path, requestId, upgrade, gatewayId: key.id });
-  const accessAssertion = await keepCredentialsAtGateway(headers, c.env);
-  // One of this gateway's own copies came back in (a shadow's origin leads here): main only, still marked.
-  const copyFacts: CopyFacts = { requestId, method, segment: path.segment, target: `${path.rest}${path.search}` };
-  const ownCopyProof = await ownShadowProof(request.headers, copyFacts, key);
-  if (ownCopyProof) markAsShadow(headers, ownCopyProof);
-  const waitUntil: WaitUntil = (promise) => c.executionCtx.waitUntil(promise);
-  const forwarding: Forwarding = {
-    method,
-    headers,
-    path,
-    requestId,
-    config,
-    waitUntil,
-    events: c.env.EVIDENCE_EVENTS,
-    redactionKey: key.redactionKey,
-    accessAssertion,
-  };
-
-  // One version, or nothing to mirror to: stream the body straight through.
-  if (route.kind === "pinned") return forwardOnly(forwarding, route.target, "pinned", request.body);
+/**
+ * A name with shadows: a canary may answer in main's place, the other shadows are selected (sampling,
+ * methods, pauses), the body is read once for every copy, and main answers the rest.
+ */
+async function serveGroup(
+  forwarding: Forwarding,
+  route: GroupRoute,
+  request: Request,
+  { key, copyFacts }: { key: GatewayKey; copyFacts: CopyFacts },
+): Promise<Response> {
+  const { method, requestId, config, waitUntil, headers, path, accessAssertion } = forwarding;
   const { main, shadows } = route;
-  // Main's own traffic is counted for every name, shadows or not; it rides in the evidence batch.
-  // COMPARE_RESPONSES = "off" records nothing at all, this included.
-  if (config.compareResponses) useEvidence(c.env.EVIDENCE_LEDGER, config.compareMemoryBytes, config.ledgerShards);
-  if (shadows.length === 0) return forwardOnly(forwarding, main, "main", request.body);
-  const mainOnly = mainOnlyReason(ownCopyProof !== undefined, upgrade, method);
-  if (mainOnly) {
-    logMirror(main.name, requestId, skippedAll(shadows, mainOnly), config.mirrorLog);
-    return forwardOnly(forwarding, main, "main", request.body);
-  }
-
   const compare = config.compareResponses;
   // A canary answers this request in main's place; the other shadows get copies as usual.
   const { canary, others, held } = pickCanary(main.name, shadows, { method, requestId, headers: request.headers });
@@ -178,7 +202,7 @@ proxy.all("*", async (c) => {
   const copies = { shadows: selection.send, copy, skipped };
   if (canary) return answerByCanary(forwarding, route, canary, body.body, copies);
   return compare ? mirrorAndCompare(forwarding, route, body.body, copies) : mirror(forwarding, main, body.body, copies);
-});
+}
 
 /**
  * Main answers; every selected shadow gets its copy in the background and nothing is compared

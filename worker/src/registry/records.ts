@@ -1,10 +1,24 @@
-import type { AuditAction, ServiceStatus } from "../db/schema.ts";
-import type { FieldRule } from "../evidence/field-rules.ts";
-import type { Gate, PolicyOverrides, ShadowReport } from "../evidence/verdict.ts";
-import type { NotifyTarget } from "../notify/target.ts";
+import type { Actor } from "../actor.ts";
 
-/** Who made an admin call, as the audit trail records it. */
-export type Actor = "admin-token" | "read-token" | `access:${string}` | "rollout";
+// The registry's records: a name's versions, who changed them, and where the name's changes are told.
+
+export const SERVICE_STATUSES = ["running", "unreachable", "unknown"] as const;
+export type ServiceStatus = (typeof SERVICE_STATUSES)[number];
+
+export const AUDIT_ACTIONS = ["deploy", "assign", "kill", "traffic", "policy", "rollout"] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+/** What a policy's `notify` may ask to be told about. */
+export const NOTIFY_EVENTS = ["verdict", "assign", "kill", "rollout"] as const;
+export type NotifyEventName = (typeof NOTIFY_EVENTS)[number];
+
+/** Where a name's changes are POSTed, and which ones. */
+export interface NotifyTarget {
+  url: string;
+  events: NotifyEventName[];
+}
+
+export type { Actor } from "../actor.ts";
 
 /** A version as the admin API and the CLI show it. */
 export interface ServiceRecord {
@@ -41,49 +55,6 @@ export type TrafficControlField =
   | "canaryKey"
   | "canaryWrites"
   | "forwardAccess";
-
-/** What an assignment did: whether main moved, the versions after it, and the verdict the gate decided on. */
-export interface AssignResult {
-  changed: boolean;
-  services: ServiceRecord[];
-  verdict: ShadowReport | null;
-  warning?: string;
-}
-
-/** A name's policy as the admin API shows it: every field present. */
-export interface PolicyResult {
-  ignore: string[];
-  headers: string[];
-  noisePercent: number;
-  /** Sample fields stored redacted besides the credential-named ones: `query.<param>`, `body.<field>`. */
-  redact: string[];
-  /** How the values at some paths compare, applied before noise and ignore. */
-  rules: FieldRule[];
-  gate: Gate;
-  /**
-   * Where the name's changes are POSTed, and which; null for nowhere. The URL is write-only: shown by
-   * scheme and host only (`https://hooks.slack.com/…`), as its path may be the receiver's secret.
-   */
-  notify: NotifyTarget | null;
-}
-
-/**
- * A change to a name's policy: given fields replace the stored ones, gate thresholds one by one, and
- * `ignoreAdd`/`ignoreRemove` and `redactAdd`/`redactRemove` edit the stored ignore and redact lists
- * path by path.
- */
-export type PolicyChange = PolicyOverrides & {
-  ignoreAdd?: string[];
-  ignoreRemove?: string[];
-  redactAdd?: string[];
-  redactRemove?: string[];
-  /** Adds rules, replacing a stored rule for the same path. */
-  rulesAdd?: FieldRule[];
-  /** Removes the rules for these paths. */
-  rulesRemove?: string[];
-  /** Replaces where events go (without `url`, the stored URL is kept and only the events change); null stops them. */
-  notify?: (Omit<NotifyTarget, "url"> & { url?: string }) | null;
-};
 
 /** One change in the audit trail, as the admin API shows it. */
 export interface AuditRecord {

@@ -1,6 +1,5 @@
-import type { CurrentStep, RolloutView } from "../api/schemas.ts";
-import type { RolloutRow, RolloutStepResult } from "../db/schema.ts";
 import { AppError } from "../errors.ts";
+import type { CurrentStep, RolloutRow, RolloutStepResult, RolloutView } from "./rollout-records.ts";
 import { findVersion, type GateEvidence, type VersionState } from "./rules.ts";
 
 /** What a rollout asks for, as the admin API validated it. */

@@ -8,6 +8,9 @@ export interface VersionState {
   main: boolean;
 }
 
+/** The gate judges the last hour of evidence. */
+export const GATE_WINDOW = { ms: 60 * 60_000, label: "1h" } as const;
+
 const describe = (name: string, version: string) => `${name} ${version}`;
 
 /** A name that has no version is unknown: 404. */

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { HEADER_NAME_PATTERN, isDifferencePath } from "../evidence/paths.ts";
+import { HEADER_NAME_PATTERN } from "../header-names.ts";
 import { isKnownMethod, methodProblem } from "./http-methods.ts";
 import {
   GATEWAY_HEADERS,
@@ -128,27 +128,7 @@ export const mirrorMethods = v.nullable(
   ),
 );
 
-// Evidence policies: the paths a difference can have, compared headers, and windows of time.
-
-// The path grammar is the comparison's own, shared with it and the dashboard.
-export { HEADER_NAME_PATTERN, isDifferencePath } from "../evidence/paths.ts";
-
-export const DIFFERENCE_PATH_MAX_LENGTH = 256;
-const DIFFERENCE_PATH_SHAPE =
-  "must be a difference path: status, header.<lower-case name>, body, or body.<json path> with [] for array indexes and * for identifier keys";
-
-export const differencePath = v.pipe(
-  v.string(MUST_BE_STRING),
-  v.maxLength(DIFFERENCE_PATH_MAX_LENGTH, `must be at most ${DIFFERENCE_PATH_MAX_LENGTH} characters`),
-  v.check(isDifferencePath, DIFFERENCE_PATH_SHAPE),
-);
-
-export const headerName = v.pipe(
-  v.string(MUST_BE_STRING),
-  v.minLength(1, "must not be empty"),
-  v.maxLength(128, "must be at most 128 characters"),
-  v.regex(HEADER_NAME_PATTERN, "must be a lower-case header name such as etag or cache-control"),
-);
+// Windows of time that evidence is read over, and the headers a version's copies go without.
 
 const MINUTE_MS = 60_000;
 const UNIT_MS = { m: MINUTE_MS, h: 60 * MINUTE_MS, d: 24 * 60 * MINUTE_MS } as const;
@@ -194,16 +174,4 @@ export const strippedHeaders = v.pipe(
     (names) => !names.some((name) => GATEWAY_HEADERS.includes(name)),
     `must not list the gateway's own headers (${GATEWAY_HEADERS.join(", ")}): they keep copies from looping`,
   ),
-);
-
-const QUERY_PARAM_PATH = /^query\.[\x21-\x7e]{1,128}$/;
-
-/** A sample field to redact: `query.<parameter>` or `body.<json path>` (as difference paths write it). */
-export const isRedactPath = (path: string): boolean =>
-  QUERY_PARAM_PATH.test(path) || (path.startsWith("body.") && isDifferencePath(path));
-
-export const redactPath = v.pipe(
-  v.string(MUST_BE_STRING),
-  v.maxLength(DIFFERENCE_PATH_MAX_LENGTH, `must be at most ${DIFFERENCE_PATH_MAX_LENGTH} characters`),
-  v.check(isRedactPath, "must be query.<parameter> or body.<json path>, such as query.user or body.email"),
 );

@@ -1,9 +1,7 @@
-import type { RolloutChange } from "../coordinator/ServiceCoordinator.ts";
 import { listRunningRollouts, openDatabase } from "../db/queries.ts";
 import type { Env } from "../env.ts";
 import { reasonOf } from "../errors.ts";
-import { rolloutEvent } from "../notify/events.ts";
-import { notifyName } from "../notify/send.ts";
+import { announceRolloutChange } from "../notify/rollout-announce.ts";
 
 /**
  * The cron's rollout pass: each running rollout's coordinator looks at the
@@ -31,13 +29,4 @@ async function advanceRollout(env: Env, name: string, now: Date): Promise<void> 
   } catch (error) {
     console.error(JSON.stringify({ event: "rollout_tick_failed", name, reason: reasonOf(error) }));
   }
-}
-
-/** A rollout moved by the gateway itself (the cron, or the watch between crons): logged and notified. */
-export async function announceRolloutChange(env: Env, name: string, change: RolloutChange): Promise<void> {
-  const { rollout } = change;
-  console.log(
-    JSON.stringify({ event: "rollout", name, version: rollout.version, change: change.change, step: rollout.step }),
-  );
-  await notifyName(env, name, [rolloutEvent(change, new Date())]);
 }

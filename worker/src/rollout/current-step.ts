@@ -1,9 +1,9 @@
-import type { CurrentStep, RolloutView } from "../api/schemas.ts";
 import { judgeStep } from "../coordinator/step-verdict.ts";
 import { type Database, listServices } from "../db/queries.ts";
 import type { RolloutRow } from "../db/schema.ts";
 import type { Env } from "../env.ts";
 import { toRolloutView } from "../registry/rollout.ts";
+import type { CurrentStep, RolloutView } from "../registry/rollout-records.ts";
 
 /**
  * The verdict over a running rollout's current step, judged as the cron's next

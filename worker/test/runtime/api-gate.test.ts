@@ -1,8 +1,8 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, inject, it, vi } from "vitest";
+import type { AssignResult } from "../../src/coordinator/results.ts";
 import type { Env } from "../../src/env.ts";
-import type { AssignResult } from "../../src/registry/records.ts";
 import { api, deploy, type EvidenceMinute, recordEvidence, versionsOf } from "./admin-client.ts";
 
 const origins = inject("origins");

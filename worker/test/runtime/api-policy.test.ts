@@ -1,5 +1,5 @@
 import { describe, expect, inject, it } from "vitest";
-import type { PolicyResult } from "../../src/registry/records.ts";
+import type { PolicyResult } from "../../src/coordinator/results.ts";
 import { api, deploy } from "./admin-client.ts";
 
 const origins = inject("origins");

@@ -1,8 +1,8 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, inject, it, vi } from "vitest";
+import type { AssignResult } from "../../src/coordinator/results.ts";
 import type { EvidenceReport, ReportSeries, ShadowReport } from "../../src/evidence/verdict.ts";
-import type { AssignResult } from "../../src/registry/records.ts";
 import { api } from "./admin-client.ts";
 import { deploy, gateway, uniqueName } from "./proxy-helpers.ts";
 

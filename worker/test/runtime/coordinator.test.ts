@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
-import type { AssignResult, ServiceRecord } from "../../src/registry/records.ts";
+import type { AssignResult } from "../../src/coordinator/results.ts";
+import type { ServiceRecord } from "../../src/registry/records.ts";
 import { type ApiBody, api, deploy, recordEvidence, versionsOf } from "./admin-client.ts";
 
 const origins = inject("origins");

@@ -1,9 +1,9 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, inject, it, vi } from "vitest";
+import type { PolicyResult } from "../../src/coordinator/results.ts";
 import worker from "../../src/index.ts";
 import type { NotifyEvent } from "../../src/notify/deliver.ts";
-import type { PolicyResult } from "../../src/registry/records.ts";
 import type { ReceivedPost } from "../support/receiver.ts";
 import { api, deploy, type EvidenceMinute, recordEvidence } from "./admin-client.ts";
 import { gateway } from "./proxy-helpers.ts";

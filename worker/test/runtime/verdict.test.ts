@@ -1,10 +1,10 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, inject, it, vi } from "vitest";
+import type { AssignResult } from "../../src/coordinator/results.ts";
 import { SAMPLE_WINDOW_MS } from "../../src/evidence/batch.ts";
 import type { EvidenceLedger } from "../../src/evidence/ledger/index.ts";
 import type { EvidenceReport, PolicyOverrides, ShadowReport } from "../../src/evidence/verdict.ts";
-import type { AssignResult } from "../../src/registry/records.ts";
 import { api } from "./admin-client.ts";
 import { deploy, GATEWAY, gateway, uniqueName, withVars } from "./proxy-helpers.ts";
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { compareAnswers, type Difference } from "../../src/evidence/compare.ts";
 import { boundDifferences } from "../../src/evidence/fields.ts";
 import {
-  boundedRoute,
+  boundedText,
   isDifferencePath,
   isIdentifierKey,
   isWithin,
@@ -10,8 +10,8 @@ import {
   segmentOf,
   utf8Length,
 } from "../../src/evidence/paths.ts";
+import { DIFFERENCE_PATH_MAX_LENGTH } from "../../src/evidence/policy-fields.ts";
 import { signatureOf } from "../../src/evidence/verdict.ts";
-import { DIFFERENCE_PATH_MAX_LENGTH } from "../../src/registry/validation.ts";
 
 describe("identifier keys", () => {
   it("fold numbers, dates, UUIDs, long hex and generated-looking keys", () => {
@@ -118,13 +118,13 @@ describe("byte bounds", () => {
     expect(segmentOf("é".repeat(60))).toBe(".*");
   });
 
-  it("cut a long route with a marker, never inside a character", () => {
-    expect(boundedRoute("/api/users")).toBe("/api/users");
+  it("cut a long text with a marker, never inside a character", () => {
+    expect(boundedText("/api/users", PATH_MAX_BYTES)).toBe("/api/users");
     const long = `/api/${"é".repeat(400)}`;
-    const cut = boundedRoute(long);
+    const cut = boundedText(long, PATH_MAX_BYTES);
     expect(utf8Length(cut)).toBeLessThanOrEqual(PATH_MAX_BYTES);
     expect(cut.endsWith("…")).toBe(true);
     expect(long.startsWith(cut.slice(0, -1))).toBe(true);
-    expect(boundedRoute(`/${"😀".repeat(200)}`)).toMatch(/^\/(😀)+…$/u);
+    expect(boundedText(`/${"😀".repeat(200)}`, PATH_MAX_BYTES)).toMatch(/^\/(😀)+…$/u);
   });
 });

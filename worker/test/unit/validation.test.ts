@@ -1,9 +1,9 @@
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
+import { isDifferencePath } from "../../src/evidence/paths.ts";
+import { differencePath } from "../../src/evidence/policy-fields.ts";
 import {
-  differencePath,
   hasAtMostTwoDecimals,
-  isDifferencePath,
   mirrorMethods,
   mirrorPercent,
   normaliseOrigin,

@@ -1,7 +1,8 @@
 import * as v from "valibot";
 import type { ExchangeSample } from "../../evidence/batch.ts";
+import { differencePath } from "../../evidence/policy-fields.ts";
 import type { EvidenceReport, ReportSeries, ShadowReport } from "../../evidence/verdict.ts";
-import { differencePath, reportWindow, serviceVersion } from "../../registry/validation.ts";
+import { reportWindow, serviceVersion } from "../../registry/validation.ts";
 import { count, DIFF_KINDS, dateTime, latency, rate, VERDICTS } from "./common.ts";
 
 // Evidence, as the ledger reports it.

@@ -1,8 +1,8 @@
 import * as v from "valibot";
+import type { PolicyResult } from "../../coordinator/results.ts";
 import { IGNORE_MAX } from "../../evidence/policy-change.ts";
+import { differencePath, headerName, redactPath } from "../../evidence/policy-fields.ts";
 import { NOTIFY_EVENTS, notifyEvents, notifyUrl } from "../../notify/target.ts";
-import type { PolicyResult } from "../../registry/records.ts";
-import { differencePath, headerName, redactPath } from "../../registry/validation.ts";
 import { FieldRuleSchema, fieldRules, rulePath } from "../rule-schemas.ts";
 import { BODY_MUST_BE_OBJECT, distinct } from "./common.ts";
 
@@ -242,4 +242,3 @@ export const PolicyBodySchema = v.object(
   },
   BODY_MUST_BE_OBJECT,
 );
-export type PolicyBody = v.InferOutput<typeof PolicyBodySchema>;

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { ROLLOUT_STATES } from "../../db/schema.ts";
+import { type CurrentStep, ROLLOUT_STATES, type RolloutView } from "../../registry/rollout-records.ts";
 import { BODY_MUST_BE_OBJECT, dateTime, VERDICTS } from "./common.ts";
 
 // Progressive delivery: a rollout raises a shadow's canary share step by step while its verdict passes.
@@ -73,9 +73,9 @@ const CurrentStepSchema = v.object({
     ),
   ),
   at: v.pipe(dateTime, v.description("When it was judged")),
-});
+}) satisfies v.GenericSchema<CurrentStep>;
 
-export type CurrentStep = v.InferOutput<typeof CurrentStepSchema>;
+export type { CurrentStep, RolloutView } from "../../registry/rollout-records.ts";
 
 export const RolloutSchema = v.object({
   name: v.string(),
@@ -100,8 +100,6 @@ export const RolloutSchema = v.object({
   warning: v.optional(
     v.pipe(v.string(), v.description("On a start only: the gate was overridden (force), and over what")),
   ),
-});
-
-export type RolloutView = v.InferOutput<typeof RolloutSchema>;
+}) satisfies v.GenericSchema<RolloutView>;
 
 export const RolloutListSchema = v.object({ rollouts: v.array(RolloutSchema) });

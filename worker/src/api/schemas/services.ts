@@ -1,7 +1,7 @@
 import * as v from "valibot";
-import { AUDIT_ACTIONS, SERVICE_STATUSES } from "../../db/schema.ts";
+import type { AssignResult } from "../../coordinator/results.ts";
 import type { ErrorBody } from "../../errors.ts";
-import type { AssignResult, ServiceRecord } from "../../registry/records.ts";
+import { AUDIT_ACTIONS, SERVICE_STATUSES, type ServiceRecord } from "../../registry/records.ts";
 import {
   canaryKey,
   canaryPercent,

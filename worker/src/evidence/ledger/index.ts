@@ -1,10 +1,9 @@
 import { DurableObject } from "cloudflare:workers";
 import { MAX_LEDGER_SHARDS } from "../../config.ts";
 import type { Env } from "../../env.ts";
-import { watchRollout } from "../../rollout/watch.ts";
 import type { EvidenceBatch, ExchangeSample } from "../batch.ts";
 import { CACHED_WINDOW_MINUTES, ReportCache } from "../report-cache.ts";
-import { RolloutWatch } from "../rollout-watch.ts";
+import { askCoordinator, RolloutWatch } from "../rollout-watch.ts";
 import { shardName } from "../shards.ts";
 import { type EvidenceReport, type ReportSeries, shadowReport, withDefaults } from "../verdict.ts";
 import { KnownFields } from "./known-fields.ts";
@@ -69,7 +68,7 @@ export class EvidenceLedger extends DurableObject<Env> {
     this.#fields = new KnownFields(ctx.storage.sql);
     // Shard k of a name is `<name>#<k>`; names have no `#`.
     const name = ctx.id.name?.split("#")[0];
-    this.#rollouts = name ? new RolloutWatch((version) => watchRollout(env, name, version)) : null;
+    this.#rollouts = name ? new RolloutWatch(askCoordinator(env, name)) : null;
     void ctx.blockConcurrencyWhile(async () => {
       this.#ensureSchema();
       this.#alarmSet = (await ctx.storage.getAlarm()) !== null;

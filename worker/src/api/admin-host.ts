@@ -1,7 +1,7 @@
 import { createMiddleware } from "hono/factory";
-import { accessWarning } from "./api/access.ts";
-import type { AppEnv, Env } from "./env.ts";
-import { AppError } from "./errors.ts";
+import type { AppEnv, Env } from "../env.ts";
+import { AppError } from "../errors.ts";
+import { accessWarning } from "./access.ts";
 
 /** The operator's paths: the dashboard, the admin API and `/`, which leads to the dashboard. */
 export const isAdminPath = (path: string): boolean => path === "/" || /^\/(dashboard|api\/v1)(\/|$)/.test(path);

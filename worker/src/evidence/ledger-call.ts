@@ -1,6 +1,6 @@
 import { readConfig } from "../config.ts";
 import type { Env } from "../env.ts";
-import type { EvidenceLedger } from "../evidence/ledger/index.ts";
+import type { EvidenceLedger } from "./ledger/index.ts";
 
 /** A ledger that answers slower than this counts as unreachable, so that it cannot hold an admin call (or a name's queue). */
 export const LEDGER_TIMEOUT_MS = 5_000;
