@@ -41,7 +41,12 @@ export type { NotificationCounts, VerdictChange } from "./verdict-memory.ts";
  */
 export class ServiceCoordinator extends DurableObject<Env> {
   readonly #queue = new SerialQueue();
-  readonly #cx: NameContext = { env: this.env, db: openDatabase(this.env.DB), kv: this.ctx.storage.kv };
+  readonly #db = openDatabase(this.env.DB);
+
+  /** Read at each call, so the bindings are always the object's own `env`. */
+  get #cx(): NameContext {
+    return { env: this.env, db: this.#db, kv: this.ctx.storage.kv };
+  }
 
   deploy(input: DeployInput, actor: Actor): Promise<Outcome<ServiceRecord>> {
     return this.#queue.run(() => deploy(this.#cx, input, actor));
