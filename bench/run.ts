@@ -1,5 +1,8 @@
-// `npm run bench [-- --quick] [-- --only <regex>]`: the gateway's cost and the shadows'
-// cost, side by side with a bare Worker and nginx's mirror module, in one run on 127.0.0.1.
+// `npm run bench [-- --quick] [-- --only <regex>] [-- --rounds N]`: the gateway's cost and the shadows'
+// cost, side by side with a bare Worker and nginx's mirror module, in one run on 127.0.0.1. Every
+// scenario runs once per round, rounds one after another (A B C … A B C …), and every ratio is the
+// median of the ratios taken within each round, with its spread (lib/rounds.ts).
+// `npm run bench -- --soak [--minutes N]`: mixed traffic for 20 minutes, workerd's memory over time (soak.ts).
 // `npm run bench -- --scale [--quick]`: the evidence ledger under many isolates (scale.ts).
 // `npm run bench -- --judge [--runs N] [--threads N] [--only <regex>]`: the verdict's error rates (judge.ts).
 import {
@@ -35,6 +38,7 @@ import {
   targetChecks,
   targetLines,
 } from "./lib/report.ts";
+import { medianResults, spreadOf } from "./lib/rounds.ts";
 import { snapshotGateway } from "./lib/snapshot.ts";
 import { deployService, type Gateway, startGateway, startPassthrough } from "./lib/wrangler-dev.ts";
 import { hasWrk } from "./lib/wrk.ts";
@@ -42,9 +46,9 @@ import { hasWrk } from "./lib/wrk.ts";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const SLOW_SHADOW_MS = 2_000;
 const POST_BODY_BYTES = 256 * 1024;
-// A quarter of the no-shadow capacity: at 40 % the no-shadow runs themselves stalled for 100 ms at p99.
-const STEADY_SHARE = 0.25;
-const FALLBACK_CAPACITY = 400;
+// Open loop at half of what the heaviest set-up (3 shadows) carried flat out: an ordinary load, nothing saturates.
+const STEADY_SHARE = 0.5;
+const FALLBACK_CAPACITY = 200;
 // Above this share of CPU used by processes the bench did not start, a scenario's numbers are suspect.
 const BUSY_MACHINE_PCT = 10;
 
@@ -52,6 +56,9 @@ const { values: options } = parseArgs({
   options: {
     quick: { type: "boolean", default: false },
     scale: { type: "boolean", default: false },
+    soak: { type: "boolean", default: false },
+    minutes: { type: "string" },
+    rounds: { type: "string" },
     judge: { type: "boolean", default: false },
     runs: { type: "string" },
     threads: { type: "string" },
@@ -68,6 +75,17 @@ const { values: options } = parseArgs({
 if (options.scale) {
   const { runScale } = await import("./scale.ts");
   await runScale({ root, quick: options.quick });
+  process.exit(0);
+}
+
+if (options.soak) {
+  const { runSoak } = await import("./soak.ts");
+  const minutes = options.minutes === undefined ? 20 : Number(options.minutes);
+  if (!(minutes > 0)) {
+    console.error(`--minutes must be a positive number, got "${options.minutes}"`);
+    process.exit(2);
+  }
+  await runSoak({ root, minutes });
   process.exit(0);
 }
 
@@ -99,12 +117,15 @@ const positiveNumber = (raw: string | undefined, fallback: number, flag: string)
   return value;
 };
 
-// --quick checks the harness end to end in under two minutes (27 scenarios); its numbers are not for quoting.
-const durationS = positiveNumber(options.duration, options.quick ? 2 : 20, "duration");
+// --quick checks the harness end to end in a few minutes (29 scenarios × 3 rounds); its numbers are not for quoting.
+// The full run: 3 rounds of 23 closed-loop scenarios (1 s + 8 s) and 6 open-loop ones (20 s), about 25 minutes.
+const durationS = positiveNumber(options.duration, options.quick ? 1 : 8, "duration");
+const steadyDurationS = options.quick ? Math.max(2, durationS) : durationS * 2.5;
 const warmupS =
   options.warmup === "0" || (options.quick && options.warmup === undefined)
     ? 0
-    : positiveNumber(options.warmup, 3, "warmup");
+    : positiveNumber(options.warmup, 1, "warmup");
+const roundCount = positiveNumber(options.rounds, 3, "rounds");
 const connections = positiveNumber(options.connections, 4, "connections");
 const only = options.only === undefined ? undefined : new RegExp(options.only);
 // Another checkout (say, a copy with one change) to measure instead of this one's gateway.
@@ -140,6 +161,7 @@ async function startRuntimes(workDir: string) {
       inspectorPort: gatewayInspector,
       stateDir: gatewayState,
       logDir,
+      readable: options.profile,
     }),
     startPassthrough({
       root,
@@ -168,6 +190,7 @@ async function startRuntimes(workDir: string) {
           logDir,
           vars: { COMPARE_RESPONSES: "off" },
           label: "gateway-compare-off",
+          readable: options.profile,
         })
       : undefined,
   ]);
@@ -288,14 +311,20 @@ async function markByProbe(gateway: Gateway, name: string, version: string, stat
   throw new Error(`The health probe did not mark ${name} ${version} ${status} within 30 s`);
 }
 
-function scenarioList(runtimes: Awaited<ReturnType<typeof startRuntimes>>, results: ScenarioResult[]): Scenario[] {
+function scenarioList(runtimes: Awaited<ReturnType<typeof startRuntimes>>, rounds: ScenarioResult[][]): Scenario[] {
   const { origins, gateway, gatewayState, compareOff, passthrough, passthroughAssets, nginx } = runtimes;
   const { main, shadowA, shadowB, shadowC, shadowSlow } = origins;
-  // The steady pair runs at a share of what the gateway without shadows carried flat out in this run.
+  // The open-loop scenarios run at half of what the gateway with 3 shadows carried flat out in this
+  // run (the median over the closed-loop rounds, which all run first), the same rate in every round.
+  let rate: number | undefined;
   const steadyRate = () => {
     if (options["steady-rate"]) return Number(options["steady-rate"]);
-    const capacity = results.find((r) => r.id === IDS.noShadows)?.rps;
-    return Math.round((capacity ?? FALLBACK_CAPACITY) * STEADY_SHARE);
+    if (rate === undefined) {
+      const capacity = spreadOf(rounds.flat().flatMap((r) => (r.id === IDS.threeShadows ? [r.rps] : [])))?.median;
+      rate = Math.max(1, Math.round((capacity ?? FALLBACK_CAPACITY) * STEADY_SHARE));
+      if (capacity === undefined) log(`3 shadows' capacity not measured in this run; open loop at ${rate} req/s`);
+    }
+    return rate;
   };
   const base = { main, bodyBytes: 0, shadowDelayMs: 0 };
   const viaGateway = (g: Gateway) => ({
@@ -444,7 +473,7 @@ function scenarioList(runtimes: Awaited<ReturnType<typeof startRuntimes>>, resul
     {
       ...viaBareAssets,
       id: IDS.steadyBare,
-      name: "2b′ bare Worker (assets set-up), steady load",
+      name: "2b′ bare Worker (assets set-up), open loop",
       url: `${passthroughAssets.url}/bench`,
       shadows: 0,
       liveShadows: [],
@@ -453,7 +482,7 @@ function scenarioList(runtimes: Awaited<ReturnType<typeof startRuntimes>>, resul
     {
       ...viaBareAssets,
       id: IDS.steadyBareMirrorSlow,
-      name: "2c′ bare Worker copying to 3 shadows, one at 2 s, steady load",
+      name: "2c′ bare Worker copying to 3 shadows, one at 2 s, open loop",
       url: `${passthroughAssets.url}/mirror/bench`,
       shadows: 3,
       shadowDelayMs: SLOW_SHADOW_MS,
@@ -463,7 +492,7 @@ function scenarioList(runtimes: Awaited<ReturnType<typeof startRuntimes>>, resul
     {
       ...viaGateway(gateway),
       id: IDS.steadyNoShadows,
-      name: "4a′ gateway, no shadows, steady load",
+      name: "4a′ gateway, no shadows, open loop",
       url: `${gateway.url}/services/solo/bench`,
       shadows: 0,
       liveShadows: [],
@@ -471,12 +500,30 @@ function scenarioList(runtimes: Awaited<ReturnType<typeof startRuntimes>>, resul
     },
     {
       ...viaGateway(gateway),
+      id: IDS.steadyThreeShadows,
+      name: "4c′ gateway, 3 shadows, open loop",
+      url: `${gateway.url}/services/three/bench`,
+      shadows: 3,
+      liveShadows: [shadowA, shadowB, shadowC],
+      steadyRate,
+    },
+    {
+      ...viaGateway(gateway),
       id: IDS.steadySlowShadow,
-      name: "5′ gateway, 3 shadows, one at 2 s, steady load",
+      name: "5′ gateway, 3 shadows, one at 2 s, open loop",
       url: `${gateway.url}/services/slow/bench`,
       shadows: 3,
       shadowDelayMs: SLOW_SHADOW_MS,
       liveShadows: [shadowA, shadowB, shadowSlow],
+      steadyRate,
+    },
+    {
+      ...viaGateway(gateway),
+      id: IDS.steadyCanary,
+      name: "4d′ gateway, 1 shadow answering 20 % as a canary, open loop",
+      url: `${gateway.url}/services/canary/bench`,
+      shadows: 1,
+      liveShadows: [shadowA],
       steadyRate,
     },
     {
@@ -607,6 +654,16 @@ function readBundle(url: string, bundles: string[]): string | undefined {
   }
 }
 
+function logResult(round: string, scenario: Scenario, result: ScenarioResult): void {
+  const busy =
+    result.otherLoadPct > BUSY_MACHINE_PCT
+      ? ` (other processes used ${result.otherLoadPct.toFixed(0)} % of the CPU)`
+      : "";
+  log(
+    `${round} ${scenario.name}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, ${result.errors} errors${busy}`,
+  );
+}
+
 // Removed on Ctrl-C too; an interrupted run's logs are of no use.
 let interruptedWorkDir: string | undefined;
 
@@ -623,39 +680,51 @@ async function main(): Promise<void> {
     const runtimes = await startRuntimes(workDir);
     const load: LoadSettings = {
       durationS,
-      steadyDurationS: options.quick ? durationS : durationS * 3,
+      steadyDurationS,
       warmupS,
       connections,
       timeoutS: 10,
       allOrigins: Object.values(runtimes.origins),
       onProfile: options.profile ? saveProfile : undefined,
     };
-    const results: ScenarioResult[] = [];
-    const scenarios = scenarioList(runtimes, results);
-    log(`${scenarios.length} scenarios, ${durationS} s each after ${warmupS} s of warm-up, ${connections} connections`);
-    for (const scenario of scenarios) {
-      const result = await measure(scenario, load);
-      results.push(result);
-      const busy =
-        result.otherLoadPct > BUSY_MACHINE_PCT
-          ? ` (other processes used ${result.otherLoadPct.toFixed(0)} % of the CPU)`
-          : "";
-      log(
-        `${scenario.name}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, ${result.errors} errors${busy}`,
-      );
+    const rounds: ScenarioResult[][] = [];
+    const scenarios = scenarioList(runtimes, rounds);
+    // Closed-loop rounds first: the open-loop ones run at a rate taken from them.
+    const closed = scenarios.filter((s) => s.steadyRate === undefined);
+    const open = scenarios.filter((s) => s.steadyRate !== undefined);
+    log(
+      `${scenarios.length} scenarios × ${roundCount} interleaved rounds: ${closed.length} closed-loop at ${durationS} s after ${warmupS} s of warm-up (${connections} connections), then ${open.length} open-loop at ${steadyDurationS} s`,
+    );
+    for (const group of [closed, open]) {
+      for (let round = 0; round < roundCount; round++) {
+        const results: ScenarioResult[] = [];
+        for (const scenario of group) {
+          const result = await measure(scenario, load);
+          results.push(result);
+          logResult(`round ${round + 1}/${roundCount}`, scenario, result);
+        }
+        // An open-loop round joins the closed-loop round of the same number: a ratio is taken within it.
+        const joined = group === closed ? undefined : rounds[round];
+        if (joined) joined.push(...results);
+        else rounds.push(results);
+      }
     }
+    const results = medianResults(rounds);
+    const steadyRate = open.length > 0 ? (open[0]?.steadyRate?.() ?? null) : null;
 
     const record: RunRecord = {
       machine: describeMachine({
         root: gatewayRoot,
         workerdPid: runtimes.gateway.processes().find((p) => p.label.startsWith("workerd"))?.pid,
         nginx: runtimes.nginxAt ?? null,
-        load: `wrk, 1 thread, ${connections} keep-alive connections, ${durationS} s per scenario after ${warmupS} s warm-up`,
+        load: `wrk, 1 thread, ${connections} keep-alive connections, ${durationS} s per scenario after ${warmupS} s warm-up; open loop at ${steadyRate ?? "–"} req/s for ${steadyDurationS} s; ${roundCount} interleaved rounds`,
       }),
       mode: options.quick ? "quick" : "full",
       startedAt: new Date().toISOString(),
       scenarios: results,
-      targets: targetChecks(results),
+      rounds,
+      steadyRate,
+      targets: targetChecks(rounds),
     };
     mkdirSync(resultsDir, { recursive: true });
     writeFileSync(join(resultsDir, "latest.json"), `${JSON.stringify(record, null, 2)}\n`);
@@ -666,12 +735,14 @@ async function main(): Promise<void> {
     );
     console.log(`${m.load}; gateway at ${m.gateway}\n`);
     console.log(markdownTable(results));
-    console.log(`\nTargets (ratios within this run):\n${targetLines(record.targets)}`);
-    console.log(`\nContext:\n${contextLines(contextRatios(results))}`);
-    const disturbed = results.filter((r) => r.otherLoadPct > BUSY_MACHINE_PCT).length;
+    console.log(
+      `\nTargets (each the median of the ratios within ${roundCount} rounds, with their range):\n${targetLines(record.targets)}`,
+    );
+    console.log(`\nContext:\n${contextLines(contextRatios(rounds))}`);
+    const disturbed = rounds.flat().filter((r) => r.otherLoadPct > BUSY_MACHINE_PCT).length;
     if (disturbed > 0) {
       console.log(
-        `\n${disturbed} of ${results.length} scenarios ran while other processes used over ${BUSY_MACHINE_PCT} % of the CPU; rerun on a quiet machine before comparing.`,
+        `\n${disturbed} of ${rounds.flat().length} runs ran while other processes used over ${BUSY_MACHINE_PCT} % of the CPU; rerun on a quiet machine before quoting absolute numbers (the interleaved ratios share the load).`,
       );
     }
     console.log(`\nWritten to bench/results/latest.json`);

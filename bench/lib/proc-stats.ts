@@ -84,7 +84,7 @@ export function cpuMsByPid(processes: RuntimeProcess[]): Map<number, number> {
   return new Map(processes.map(({ pid }) => [pid, ticksToMs(readStat(pid)?.cpuTicks ?? 0)]));
 }
 
-function rssKb(pid: number): number {
+export function rssKb(pid: number): number {
   try {
     const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
     return match ? Number(match[1]) : 0;

@@ -71,6 +71,8 @@ export async function startGateway(options: {
   vars?: Record<string, string>;
   /** Names this gateway's log file and process, when a run starts more than one. */
   label?: string;
+  /** Bundle without minifying, so a CPU profile names the gateway's functions (wrangler.toml minifies). */
+  readable?: boolean;
 }): Promise<Gateway> {
   const { root, port, inspectorPort, stateDir, logDir } = options;
   const label = options.label ?? "gateway";
@@ -84,7 +86,7 @@ export async function startGateway(options: {
     cron: true,
     // Ledgers count their batches only where asked: the bench reads the count (lib/ledger-writes.ts).
     vars: { ROUTES_CACHE_TTL_MS: defaultRoutesCacheTtlMs(root), LEDGER_COUNT_WRITES: "on", ...options.vars },
-    wranglerArgs: wranglerLogLevel,
+    wranglerArgs: options.readable ? [...wranglerLogLevel, "--minify=false"] : wranglerLogLevel,
     logPath,
   });
   const started = adoptProcess(label, gateway.child, logPath);
