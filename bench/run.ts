@@ -59,6 +59,8 @@ const { values: options } = parseArgs({
     soak: { type: "boolean", default: false },
     minutes: { type: "string" },
     rounds: { type: "string" },
+    // Where results go (default bench/results); created with its parents if missing.
+    results: { type: "string" },
     judge: { type: "boolean", default: false },
     runs: { type: "string" },
     threads: { type: "string" },
@@ -72,9 +74,14 @@ const { values: options } = parseArgs({
   },
 });
 
+/** `--results <dir>`, or bench/results in this checkout. */
+function resultsDirOf(flag: string | undefined): string {
+  return flag ? resolve(flag) : join(root, "bench", "results");
+}
+
 if (options.scale) {
   const { runScale } = await import("./scale.ts");
-  await runScale({ root, quick: options.quick });
+  await runScale({ root, quick: options.quick, resultsDir: resultsDirOf(options.results) });
   process.exit(0);
 }
 
@@ -85,7 +92,7 @@ if (options.soak) {
     console.error(`--minutes must be a positive number, got "${options.minutes}"`);
     process.exit(2);
   }
-  await runSoak({ root, minutes });
+  await runSoak({ root, minutes, resultsDir: resultsDirOf(options.results) });
   process.exit(0);
 }
 
@@ -616,7 +623,7 @@ function scenarioList(runtimes: Awaited<ReturnType<typeof startRuntimes>>, round
   return only ? list.filter((s) => only.test(s.id)) : list;
 }
 
-const resultsDir = join(root, "bench", "results");
+const resultsDir = resultsDirOf(options.results);
 
 /** Writes the raw profile (open it in DevTools) and prints where the Worker's time went. */
 function saveProfile(scenario: Scenario, profile: CpuProfile, requests: number): void {
@@ -745,7 +752,7 @@ async function main(): Promise<void> {
         `\n${disturbed} of ${rounds.flat().length} runs ran while other processes used over ${BUSY_MACHINE_PCT} % of the CPU; rerun on a quiet machine before quoting absolute numbers (the interleaved ratios share the load).`,
       );
     }
-    console.log(`\nWritten to bench/results/latest.json`);
+    console.log(`\nWritten to ${join(resultsDir, "latest.json")}`);
   } catch (error) {
     failed = true;
     throw error;

@@ -111,7 +111,7 @@ export function scaleTable(rows: ScaleRow[]): string {
   return lines.join("\n");
 }
 
-export async function runScale(options: { root: string; quick: boolean }): Promise<void> {
+export async function runScale(options: { root: string; quick: boolean; resultsDir: string }): Promise<void> {
   const seconds = options.quick ? 5 : 20;
   const floodSeconds = options.quick ? 3 : 10;
   const workDir = mkdtempSync(join(tmpdir(), "daeploy-scale-"));
@@ -144,7 +144,7 @@ export async function runScale(options: { root: string; quick: boolean }): Promi
     }
     const most = Math.max(...floods.map((f) => f.perSecond));
     const record = { at: new Date().toISOString(), quick: options.quick, seconds, rows, floods, mostPerShard: most };
-    const out = join(options.root, "bench", "results", options.quick ? "scale-quick.json" : "scale-latest.json");
+    const out = join(options.resultsDir, options.quick ? "scale-quick.json" : "scale-latest.json");
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, `${JSON.stringify(record, null, 2)}\n`);
     console.log(`\n${scaleTable(rows)}\n`);

@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { heapUsedMb } from "./lib/inspector.ts";
 import { type Origin, startOrigin } from "./lib/origins.ts";
 import { rssKb } from "./lib/proc-stats.ts";
 import { freePort, stopAll } from "./lib/processes.ts";
@@ -203,7 +204,7 @@ async function evidenceCounts(gateway: Gateway, answered: Map<string, number>, m
   return counts;
 }
 
-export async function runSoak(options: { root: string; minutes: number }): Promise<void> {
+export async function runSoak(options: { root: string; minutes: number; resultsDir: string }): Promise<void> {
   const workDir = mkdtempSync(join(tmpdir(), "daeploy-soak-"));
   const logDir = join(workDir, "logs");
   mkdirSync(logDir);
@@ -244,22 +245,23 @@ export async function runSoak(options: { root: string; minutes: number }): Promi
 
     const samples: MemorySample[] = [];
     const started = performance.now();
-    const sample = () => {
+    const sample = async () => {
       const atS = Math.round((performance.now() - started) / 1000);
-      const point = { atS, gatewayMb: rssMbOf(gateway), controlMb: rssMbOf(control) };
+      const point = { atS, gatewayMb: rssMbOf(gateway), controlMb: rssMbOf(control), heapMb: null as number | null };
       samples.push(point);
+      point.heapMb = await heapUsedMb(gateway.inspectorPort);
       if (atS % 60 < SAMPLE_EVERY_MS / 1000)
         log(
-          `${(atS / 60).toFixed(1)} min: gateway ${point.gatewayMb.toFixed(0)} MB, bare Worker ${point.controlMb.toFixed(0)} MB`,
+          `${(atS / 60).toFixed(1)} min: gateway ${point.gatewayMb.toFixed(0)} MB (JS heap ${point.heapMb?.toFixed(1) ?? "–"} MB), bare Worker ${point.controlMb.toFixed(0)} MB`,
         );
     };
     const traffic = startTraffic(gateway.url, control.url);
     const refreshes = startRefreshes(gateway);
-    sample();
-    const sampler = setInterval(sample, SAMPLE_EVERY_MS);
+    await sample();
+    const sampler = setInterval(() => void sample(), SAMPLE_EVERY_MS);
     await new Promise((resolve) => setTimeout(resolve, options.minutes * 60_000));
     clearInterval(sampler);
-    sample();
+    await sample();
     const refreshFailures = refreshes.stop();
     await traffic.stop();
     await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
@@ -277,14 +279,14 @@ export async function runSoak(options: { root: string; minutes: number }): Promi
       counts,
       failures,
     };
-    const out = join(options.root, "bench", "results", "soak-latest.json");
-    mkdirSync(join(options.root, "bench", "results"), { recursive: true });
+    const out = join(options.resultsDir, "soak-latest.json");
+    mkdirSync(options.resultsDir, { recursive: true });
     writeFileSync(out, `${JSON.stringify(record, null, 2)}\n`);
 
     console.log(`\n${memoryTable(samples)}\n`);
     const mbMin = (v: number | null) => (v === null ? "–" : `${v >= 0 ? "+" : ""}${v.toFixed(2)} MB/min`);
     console.log(
-      `After warm-up (${trend.samples} samples): gateway ${mbMin(trend.gatewayMbPerMin)} (range ${trend.gatewayRangeMb?.toFixed(0) ?? "–"} MB), bare Worker ${mbMin(trend.controlMbPerMin)}`,
+      `After warm-up (${trend.samples} samples): gateway RSS ${mbMin(trend.gatewayMbPerMin)} (range ${trend.gatewayRangeMb?.toFixed(0) ?? "–"} MB), its JS heap ${mbMin(trend.heapMbPerMin)}, bare Worker RSS ${mbMin(trend.controlMbPerMin)}`,
     );
     console.log("\n| name | version | expected | recorded | lost | unrecorded |\n|---|---|--:|--:|--:|--:|");
     for (const c of counts) {

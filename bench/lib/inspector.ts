@@ -72,3 +72,20 @@ export async function profileWorker(
     session.close();
   }
 }
+
+/** The Worker isolate's JavaScript heap in use, MB, or null when the inspector does not answer. */
+export async function heapUsedMb(inspectorPort: number): Promise<number | null> {
+  let session: DevtoolsSession | undefined;
+  try {
+    session = await DevtoolsSession.open(inspectorPort);
+    const usage = (await Promise.race([
+      session.send("Runtime.getHeapUsage"),
+      new Promise((_, reject) => setTimeout(() => reject(new Error("no answer")), 5_000)),
+    ])) as { usedSize: number };
+    return usage.usedSize / (1024 * 1024);
+  } catch {
+    return null;
+  } finally {
+    session?.close();
+  }
+}

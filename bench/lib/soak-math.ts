@@ -8,6 +8,8 @@ export interface MemorySample {
   gatewayMb: number;
   /** The same for the bare pass-through Worker under the same traffic: the runtime's own drift. */
   controlMb: number;
+  /** The gateway isolate's JavaScript heap in use (the inspector's reading), MB; null when unread. */
+  heapMb?: number | null;
 }
 
 /** Least-squares slope of y over x, per unit of x; null for fewer than two distinct x. */
@@ -31,10 +33,12 @@ export function memoryTrend(samples: readonly MemorySample[], warmupS: number) {
   const line = (pick: (s: MemorySample) => number) => slope(after.map((s) => ({ x: s.atS / 60, y: pick(s) })));
   const gateway = line((s) => s.gatewayMb);
   const values = after.map((s) => s.gatewayMb);
+  const heap = after.flatMap((s) => (typeof s.heapMb === "number" ? [{ x: s.atS / 60, y: s.heapMb }] : []));
   return {
     samples: after.length,
     gatewayMbPerMin: gateway,
     controlMbPerMin: line((s) => s.controlMb),
+    heapMbPerMin: slope(heap),
     gatewayRangeMb: values.length === 0 ? null : Math.max(...values) - Math.min(...values),
   };
 }
@@ -44,9 +48,14 @@ export function memoryTable(samples: readonly MemorySample[]): string {
   const byMinute = new Map<number, MemorySample>();
   for (const s of samples) byMinute.set(Math.floor(s.atS / 60), s);
   const rows = [...byMinute.entries()].map(
-    ([minute, s]) => `| ${minute} | ${s.gatewayMb.toFixed(0)} | ${s.controlMb.toFixed(0)} |`,
+    ([minute, s]) =>
+      `| ${minute} | ${s.gatewayMb.toFixed(0)} | ${typeof s.heapMb === "number" ? s.heapMb.toFixed(1) : "–"} | ${s.controlMb.toFixed(0)} |`,
   );
-  return ["| minute | gateway workerd MB | bare Worker workerd MB |", "|--:|--:|--:|", ...rows].join("\n");
+  return [
+    "| minute | gateway workerd RSS MB | gateway JS heap MB | bare Worker workerd RSS MB |",
+    "|--:|--:|--:|--:|",
+    ...rows,
+  ].join("\n");
 }
 
 /** Evidence the soak expected against what the report counted, per shadow. */

@@ -158,6 +158,26 @@ export async function readCapped(
   return { bytes: joined(chunks, size), reserved: 0 };
 }
 
+/**
+ * A body whose length is declared, within the cap, and handed over as sent: HTTP framing holds
+ * it to that length, so it is read whole in one call (workerd reads it natively; a chunk loop in
+ * JavaScript cost a promise and a copy per chunk on the isolate's thread, the largest share of
+ * comparison's CPU in bench/RESULTS.md's profile). Longer than declared is over the cap.
+ */
+function declaredWithinCap(headers: Headers, cap: number): boolean {
+  const declared = Number(headers.get("content-length") ?? Number.NaN);
+  return Number.isFinite(declared) && declared >= 0 && declared <= cap && decodedAsSent(headers);
+}
+
+async function readWhole(response: Response, declared: number): Promise<CapturedBody> {
+  try {
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    return bytes.byteLength > declared ? { incomplete: "over cap", reserved: 0 } : { bytes, reserved: 0 };
+  } catch {
+    return { incomplete: "unreadable", reserved: 0 };
+  }
+}
+
 /** Reads a shadow's (or the noise twin's) body for comparison, or cancels it when it cannot be compared. */
 export async function captureBody(response: Response, cap: number, memory: ComparisonMemory): Promise<CapturedBody> {
   const body = response.body;
@@ -168,6 +188,13 @@ export async function captureBody(response: Response, cap: number, memory: Compa
   if (!memory.reserve(size)) {
     body.cancel().catch(() => undefined);
     return { incomplete: "memory", reserved: 0 };
+  }
+  if (mode === "bytes" && declaredWithinCap(response.headers, cap)) {
+    // Declared within the cap and not decoded: the reservation is the declared length.
+    const whole = await readWhole(response, size);
+    whole.reserved = whole.bytes === undefined ? 0 : size;
+    if (whole.bytes === undefined) memory.release(size);
+    return whole;
   }
   // Chunk by chunk whatever Content-Length says: it counts the bytes sent, and the runtime decodes as it reads.
   const captured = await readCapped(body, mode === "hash" ? 0 : cap, 0, mode === "stream");

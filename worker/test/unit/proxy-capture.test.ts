@@ -90,6 +90,23 @@ describe("captureBody", () => {
     expect(memory.used).toBe(0);
   });
 
+  it("reads a body within its declared length whole, and one that runs past it as over the cap, holding nothing", async () => {
+    const memory = new ComparisonMemory(1_000);
+    const chunks = [bytes(40, 1), bytes(40, 2), bytes(20, 3)];
+    const whole = await captureBody(
+      new Response(stream(chunks).body, { headers: { "content-length": "100" } }),
+      1_000,
+      memory,
+    );
+    expect(whole.bytes).toEqual(Uint8Array.from([...chunks[0], ...chunks[1], ...chunks[2]]));
+    expect(whole.reserved).toBe(100);
+    memory.release(whole.reserved);
+    // Under the cap, but longer than declared: its reservation would not cover it.
+    const longer = new Response(stream(chunks).body, { headers: { "content-length": "60" } });
+    expect(await captureBody(longer, 1_000, memory)).toEqual({ incomplete: "over cap", reserved: 0 });
+    expect(memory.used).toBe(0);
+  });
+
   it("stops at the cap whatever Content-Length says: a decoded body can be far longer than its encoded length", async () => {
     // As the runtime hands over a small gzip answer that decodes without end: 8 bytes declared.
     let read = 0;
