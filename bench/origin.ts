@@ -14,6 +14,21 @@ const json4k = JSON.stringify({
   items: Array.from({ length: 40 }, (_, i) => ({ id: i, name: `item-${i}`, price: i * 1.25, tags: ["a", "b"] })),
 });
 const JSON_4K = `${json4k.slice(0, -1)},"pad":"${"x".repeat(Math.max(0, 4096 - json4k.length - 9))}"}`;
+// GET /json4k-varied: about 4 KiB of JSON that only field rules make the same. Main lists the items
+// in order; a shadow lists them reversed with float dust on each price. Every answer, main's too,
+// carries its own timestamp and request id. The comparison must parse and walk every body.
+const shadowSide = values.name !== "main";
+const variedItems = JSON.stringify(
+  Array.from({ length: 36 }, (_, i) => ({
+    id: i,
+    name: `item-${i}`,
+    price: shadowSide ? i * 1.25 * (1 + 1e-9) : i * 1.25,
+    tags: ["a", "b"],
+  })).sort((a, b) => (shadowSide ? b.id - a.id : a.id - b.id)),
+);
+const variedPad = "x".repeat(1_900);
+const varied = () =>
+  `{"items":${variedItems},"createdAt":"${new Date().toISOString()}","requestId":"${crypto.randomUUID()}","pad":"${variedPad}"}`;
 
 // Counted so the harness can check that shadows really received their copies and
 // wait for slow copies to finish before it reads the runtime's CPU time.
@@ -33,7 +48,7 @@ const server = createServer((req, res) => {
   res.on("close", () => inFlight--);
   req.resume();
   req.on("end", () => {
-    const body = req.url?.startsWith("/json4k") ? JSON_4K : answer;
+    const body = req.url?.startsWith("/json4k-varied") ? varied() : req.url?.startsWith("/json4k") ? JSON_4K : answer;
     const reply = () => {
       res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
       res.end(body);

@@ -140,6 +140,17 @@ const gatewayRoot = options["gateway-root"] ? resolve(options["gateway-root"]) :
 
 const log = (line: string) => console.log(`[bench] ${line}`);
 
+// One rule of each kind, each needed: the shadows answer /json4k-varied with the items reversed and
+// float dust on every price, and every answer has its own timestamp and request id (bench/origin.ts).
+// So each comparison parses both bodies and walks them under the rules, and finds them the same.
+const FIELD_RULES = [
+  { path: "body.items", match: "unordered", key: "id" },
+  { path: "body.items[].price", match: "number", rel: 1e-6 },
+  { path: "body.createdAt", match: "present" },
+  { path: "body.requestId", match: "format", format: "uuid" },
+];
+const JSON_PATH = "/json4k-varied";
+
 async function startRuntimes(workDir: string) {
   mkdirSync(join(workDir, "logs"));
   const logDir = join(workDir, "logs");
@@ -221,19 +232,12 @@ async function startRuntimes(workDir: string) {
   const three = [shadowA, shadowB, shadowC];
   for (const g of compareOff ? [gateway, compareOff] : [gateway]) {
     await deployGroup(g, "json3", main, three);
-    // With field rules in the policy, as operators will have them (issue 28's bound holds with rules).
-    await admin(g, "PUT", "/services/json3/policy", {
-      noisePercent: 0,
-      rules: [
-        { path: "body.items", match: "unordered", key: "id" },
-        { path: "body.items[].price", match: "number", rel: 1e-6 },
-      ],
-    });
+    await admin(g, "PUT", "/services/json3/policy", { noisePercent: 0, rules: FIELD_RULES });
   }
   // The slow group without comparison: mirroring's own cost, against the bare Worker sending the same copies.
   if (compareOff) await deployGroup(compareOff, "slow", main, [shadowA, shadowB, shadowSlow]);
   await deployGroup(gateway, "json3noise", main, three);
-  await admin(gateway, "PUT", "/services/json3noise/policy", { noisePercent: 5 });
+  await admin(gateway, "PUT", "/services/json3noise/policy", { noisePercent: 5, rules: FIELD_RULES });
   // Traffic controls: 3 shadows at 10 %, and a dead shadow the health probe has marked.
   await deployGroup(gateway, "tenpct", main, three, 10);
   await deployService(gateway, { name: "canary", version: "1.0.0", origin: main.url, check: true });
@@ -554,8 +558,8 @@ function scenarioList(runtimes: Awaited<ReturnType<typeof startRuntimes>>, round
     {
       ...viaGateway(gateway),
       id: IDS.jsonCompare,
-      name: "9a gateway 4 KiB JSON, 3 shadows, comparison on",
-      url: `${gateway.url}/services/json3/json4k`,
+      name: "9a gateway 4 KiB JSON, 3 shadows, comparison on, 4 field rules",
+      url: `${gateway.url}/services/json3${JSON_PATH}`,
       shadows: 3,
       liveShadows: [shadowA, shadowB, shadowC],
       ledgerWrites: () => ledgerWrites(gatewayState),
@@ -566,7 +570,7 @@ function scenarioList(runtimes: Awaited<ReturnType<typeof startRuntimes>>, round
             ...viaGateway(compareOff),
             id: IDS.jsonCompareOff,
             name: "9b gateway 4 KiB JSON, 3 shadows, COMPARE_RESPONSES=off",
-            url: `${compareOff.url}/services/json3/json4k`,
+            url: `${compareOff.url}/services/json3${JSON_PATH}`,
             shadows: 3,
             liveShadows: [shadowA, shadowB, shadowC],
           },
@@ -575,8 +579,8 @@ function scenarioList(runtimes: Awaited<ReturnType<typeof startRuntimes>>, round
     {
       ...viaGateway(gateway),
       id: IDS.jsonNoise,
-      name: "9c gateway 4 KiB JSON, 3 shadows, comparison and 5 % noise copies",
-      url: `${gateway.url}/services/json3noise/json4k`,
+      name: "9c gateway 4 KiB JSON, 3 shadows, comparison, 4 field rules and 5 % noise copies",
+      url: `${gateway.url}/services/json3noise${JSON_PATH}`,
       shadows: 3,
       liveShadows: [shadowA, shadowB, shadowC],
       ledgerWrites: () => ledgerWrites(gatewayState),

@@ -32,6 +32,17 @@ describe("exact numbers", () => {
     expect(parseJsonExact('{"id": "9007199254740993", "n": 12}')).toEqual({ id: "9007199254740993", n: 12 });
   });
 
+  it("finds a long number after strings holding quotes, escapes and digits, and in any position", () => {
+    const strings = '"a": "say \\"12345678901234567890\\" \\\\", "b": "\\u0022", ';
+    expect(diff(`{${strings}"id": 9007199254740993}`, `{${strings}"id": 9007199254740992}`)).toEqual(["body.id value"]);
+    expect(diff("[-9007199254740993]", "[-9007199254740992]")).toEqual(["body[] value"]);
+    expect(diff('{"n": [1, 2, 12345678901234567890]}', '{"n": [1, 2, 12345678901234567891]}')).toEqual([
+      "body.n[] value",
+    ]);
+    // Floats a program wrote are their doubles' shortest spelling: parsed as plain numbers.
+    expect(parseJsonExact('{"p": 43.750000043750006, "q": 1e-300}')).toEqual({ p: 43.750000043750006, q: 1e-300 });
+  });
+
   it("normalises notation to one spelling", () => {
     expect(["1", "1.0", "10e-1", "0.1e1", "1E0"].map(normaliseNumber)).toEqual(["1e0", "1e0", "1e0", "1e0", "1e0"]);
     expect(["-0", "0.000", "0e5"].map(normaliseNumber)).toEqual(["0e0", "0e0", "0e0"]);
