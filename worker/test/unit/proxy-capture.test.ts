@@ -98,7 +98,7 @@ describe("captureBody", () => {
       1_000,
       memory,
     );
-    expect(whole.bytes).toEqual(Uint8Array.from([...chunks[0], ...chunks[1], ...chunks[2]]));
+    expect(whole.bytes).toEqual(Uint8Array.from(chunks.flatMap((chunk) => [...chunk])));
     expect(whole.reserved).toBe(100);
     memory.release(whole.reserved);
     // Under the cap, but longer than declared: its reservation would not cover it.
