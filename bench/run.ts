@@ -40,6 +40,7 @@ import {
 } from "./lib/report.ts";
 import { medianResults, spreadOf } from "./lib/rounds.ts";
 import { snapshotGateway } from "./lib/snapshot.ts";
+import { formatStretches, longStretches } from "./lib/stretches.ts";
 import { deployService, type Gateway, startGateway, startPassthrough } from "./lib/wrangler-dev.ts";
 import { hasWrk } from "./lib/wrk.ts";
 
@@ -639,9 +640,16 @@ function saveProfile(scenario: Scenario, profile: CpuProfile, requests: number):
     summariseProfile(profile, PROFILE_INTERVAL_US, (url) => readBundle(url, bundles)),
     requests,
   );
-  writeFileSync(join(resultsDir, `${scenario.id}.profile.txt`), `${text}\n`);
-  log(`CPU profile of ${scenario.name} in ${path}\n${text}`);
+  const busy = profile.samples.length - profile.samples.filter((id) => idleIds(profile).has(id)).length;
+  const stretches = [5, 20]
+    .map((ms) => formatStretches(longStretches(profile, PROFILE_INTERVAL_US, ms), busy, PROFILE_INTERVAL_US))
+    .join("\n");
+  writeFileSync(join(resultsDir, `${scenario.id}.profile.txt`), `${text}\n${stretches}\n`);
+  log(`CPU profile of ${scenario.name} in ${path}\n${text}\n${stretches}`);
 }
+
+const idleIds = (profile: CpuProfile) =>
+  new Set(profile.nodes.filter((n) => n.callFrame.functionName === "(idle)").map((n) => n.id));
 
 /** The bundles wrangler dev is serving, newest first (it names the script "index.js" in profiles). */
 function wranglerBundles(sourceRoot: string): string[] {
