@@ -25,65 +25,24 @@ export class ExactNumber {
 
 /** Sixteen or more digits in a row (a dot may sit among them), or a three-digit exponent. */
 const RISKY = /\d[\d.]{15}|[eE][+-]?\d{3}/;
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const MINUS = 0x2d;
-const PLUS = 0x2b;
-const DOT = 0x2e;
-const isDigit = (code: number) => code >= 0x30 && code <= 0x39;
-const isExponent = (code: number) => code === 0x65 || code === 0x45;
+/** A risky number where a value can start: after `:`, `,` or `[` (inside a string it is a harmless false alarm). */
+const RISKY_VALUE = /[:,[]\s*(-?(?:\d[\d.]{15,}(?:[eE][+-]?\d+)?|[\d.]+[eE][+-]?\d{3,}))/g;
 
 /**
  * Whether some number literal says more than its double: one that is not the
  * shortest spelling of the double it parses to. Floats written by a program
  * (`0.30000000000000004`) are their doubles' shortest spelling, so they need
  * no source text; `9007199254740993` and `0.10000000000000000555` do.
- *
- * One pass over the text, strings skipped: a regular expression tried at every
- * `:` and `,` cost more than JSON.parse itself on 4 KiB of prices (bench/RESULTS.md),
- * and every copy's body goes through here on the isolate's thread.
  */
 function losesDigits(text: string): boolean {
-  const length = text.length;
-  let at = 0;
-  while (at < length) {
-    const code = text.charCodeAt(at);
-    if (code === QUOTE) {
-      at++;
-      while (at < length) {
-        const inside = text.charCodeAt(at);
-        if (inside === QUOTE) break;
-        at += inside === BACKSLASH ? 2 : 1;
-      }
-      at++;
-    } else if (code === MINUS || isDigit(code)) {
-      const start = at;
-      if (code === MINUS) at++;
-      const mantissa = at;
-      while (at < length && (isDigit(text.charCodeAt(at)) || text.charCodeAt(at) === DOT)) at++;
-      const digits = at - mantissa;
-      let exponentDigits = 0;
-      if (at < length && isExponent(text.charCodeAt(at))) {
-        at++;
-        if (text.charCodeAt(at) === PLUS || text.charCodeAt(at) === MINUS) at++;
-        while (at < length && isDigit(text.charCodeAt(at))) {
-          at++;
-          exponentDigits++;
-        }
-      }
-      if ((digits >= 16 || exponentDigits >= 3) && saysMore(text.slice(start, at))) return true;
-    } else {
-      at++;
-    }
+  if (!RISKY.test(text)) return false;
+  RISKY_VALUE.lastIndex = 0;
+  for (let match = RISKY_VALUE.exec(text); match; match = RISKY_VALUE.exec(text)) {
+    const literal = match[1] as string;
+    const shortest = String(Number(literal));
+    if (shortest !== literal && normaliseNumber(shortest) !== normaliseNumber(literal)) return true;
   }
   return false;
-}
-
-/** A literal whose double's shortest spelling says less than it does. */
-function saysMore(literal: string): boolean {
-  const shortest = String(Number(literal));
-  return shortest !== literal && normaliseNumber(shortest) !== normaliseNumber(literal);
 }
 
 interface ReviverContext {
