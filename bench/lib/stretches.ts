@@ -26,7 +26,8 @@ function busyRuns(profile: CpuProfile, idle: Set<number>): number[][] {
     if (idle.has(id)) {
       if (current) runs.push(current);
       current = undefined;
-    } else (current ??= []).push(id);
+    } else if (current) current.push(id);
+    else current = [id];
   }
   if (current) runs.push(current);
   return runs;
