@@ -196,7 +196,7 @@ export async function captureBody(response: Response, cap: number, memory: Compa
     if (whole.bytes === undefined) memory.release(size);
     return whole;
   }
-  // Chunk by chunk whatever Content-Length says: it counts the bytes sent, and the runtime decodes as it reads.
+  // Any other body chunk by chunk, up to the cap: Content-Length counts the bytes sent, and the runtime decodes as it reads.
   const captured = await readCapped(body, mode === "hash" ? 0 : cap, 0, mode === "stream");
   captured.reserved = size;
   if (captured.bytes === undefined) {
