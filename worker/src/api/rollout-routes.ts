@@ -21,21 +21,24 @@ async function abortRollout(env: Env, ctx: { waitUntil(promise: Promise<unknown>
   return rolloutView(env, openDatabase(env.DB), change.rollout, new Date());
 }
 
+/** Every running rollout, first among the routes as the dashboard reads it first. */
+export const rolloutListRoutes = new Hono<AppEnv>().get(
+  "/rollouts",
+  describe({
+    summary: "Every running rollout: what the dashboard shows and sorts among the names needing attention",
+    success: { status: 200, description: "The running rollouts", schema: RolloutListSchema },
+  }),
+  async (c) => {
+    const now = new Date();
+    const db = openDatabase(c.env.DB);
+    const running = await listRunningRollouts(db);
+    const rollouts = await Promise.all(running.map((rollout) => rolloutView(c.env, db, rollout, now)));
+    return c.json({ rollouts }, 200);
+  },
+);
+
+/** A version's or a name's rollout: start, read, abort. */
 export const rolloutRoutes = new Hono<AppEnv>()
-  .get(
-    "/rollouts",
-    describe({
-      summary: "Every running rollout: what the dashboard shows and sorts among the names needing attention",
-      success: { status: 200, description: "The running rollouts", schema: RolloutListSchema },
-    }),
-    async (c) => {
-      const now = new Date();
-      const db = openDatabase(c.env.DB);
-      const running = await listRunningRollouts(db);
-      const rollouts = await Promise.all(running.map((rollout) => rolloutView(c.env, db, rollout, now)));
-      return c.json({ rollouts }, 200);
-    },
-  )
   .post(
     "/services/:name/:version/rollout",
     describe({

@@ -6,9 +6,9 @@ import { accessWarning } from "./access.ts";
 import { adminAuth } from "./auth.ts";
 import { evidenceRoutes } from "./evidence-routes.ts";
 import { describe, openApiDocument } from "./openapi.ts";
-import { rolloutRoutes } from "./rollout-routes.ts";
+import { rolloutListRoutes, rolloutRoutes } from "./rollout-routes.ts";
 import { AuditQuerySchema, AuditSchema, SessionSchema } from "./schemas.ts";
-import { serviceRoutes } from "./service-routes.ts";
+import { killRoutes, serviceRoutes } from "./service-routes.ts";
 import { validate } from "./validate.ts";
 
 /** Where the admin API is mounted; the OpenAPI document's server URL. */
@@ -18,12 +18,15 @@ export const adminApi = new Hono<AppEnv>();
 
 adminApi.use("*", adminAuth());
 
-// Each concern's routes live in their own module. Rollouts come first: `DELETE /services/:name/rollout`
-// aborts a rollout, before `DELETE /services/:name/:version` would read "rollout" as a version.
+// Each concern's routes live in their own module, mounted in the order the OpenAPI document lists them.
+// Rollouts come before kills: `DELETE /services/:name/rollout` aborts a rollout, before
+// `DELETE /services/:name/:version` would read "rollout" as a version.
 const routes = adminApi
-  .route("/", rolloutRoutes)
+  .route("/", rolloutListRoutes)
   .route("/", serviceRoutes)
   .route("/", evidenceRoutes)
+  .route("/", rolloutRoutes)
+  .route("/", killRoutes)
   .get(
     "/audit",
     describe({

@@ -199,7 +199,10 @@ export const serviceRoutes = new Hono<AppEnv>()
       const policy = await coordinate(c.env, name, (co) => co.setPolicy(name, changes, c.get("actor")));
       return c.json(policy, 200);
     },
-  )
+  );
+
+/** Kill a version or a whole name; after the rollout routes, so `DELETE …/rollout` aborts a rollout. */
+export const killRoutes = new Hono<AppEnv>()
   .delete(
     "/services/:name/:version",
     describe({
