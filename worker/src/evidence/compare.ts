@@ -18,6 +18,7 @@
  */
 
 import { type FieldRule, ruleRoot } from "./field-rules.ts";
+import { type IgnoreList, ignoreList, ignores, NO_IGNORE } from "./ignore.ts";
 import { parseJsonExact } from "./json-numbers.ts";
 import { JsonWalker } from "./json-walk.ts";
 import { comparableLocation, cookieNames } from "./redirects.ts";
@@ -58,6 +59,8 @@ export interface CompareOptions {
   maxPaths?: number;
   /** The policy's field rules: how the values at their paths compare. */
   rules?: readonly FieldRule[];
+  /** The policy's ignore list: ignored paths are left out before the limits are reached (see ignore.ts). */
+  ignore?: readonly string[];
 }
 
 export interface Comparison {
@@ -148,7 +151,7 @@ export function compareAnswers(
 ): Comparison {
   const left = main instanceof PreparedAnswer ? main : new PreparedAnswer(main);
   const right = shadow instanceof PreparedAnswer ? shadow : new PreparedAnswer(shadow);
-  const collector = new Collector(options.maxPaths ?? 64);
+  const collector = new Collector(options.maxPaths ?? 64, ignoreList(options.ignore));
 
   if (left.answer.status !== right.answer.status) collector.add("status", "value");
   compareHeader(collector, "content-type", left.mediaType, right.mediaType);
@@ -165,7 +168,7 @@ export function compareAnswers(
     return { differences: collector.differences, body: "notCompared", capped: collector.capped };
   }
   const cutShort = collector.capped || collector.cut;
-  if (cutShort) collector.differences.push(CUT_SHORT);
+  if (cutShort && !ignores(collector.ignore, CUT_SHORT.path)) collector.differences.push(CUT_SHORT);
   return { differences: collector.differences, body: "compared", capped: cutShort };
 }
 
@@ -199,7 +202,8 @@ function compareBodies(collector: Collector, left: PreparedAnswer, right: Prepar
     return true;
   }
   if (left.answer.cut || right.answer.cut) [mainJson, shadowJson] = sameLength(mainJson, shadowJson);
-  new JsonWalker(collector, options.maxDepth ?? 32).compare(mainJson, shadowJson, 0, ruleRoot(options.rules));
+  const walker = new JsonWalker(collector, options.maxDepth ?? 32);
+  walker.compare(mainJson, shadowJson, 0, ruleRoot(options.rules), collector.ignore.root);
   return true;
 }
 
@@ -262,9 +266,11 @@ export class Collector {
   cut = false;
 
   readonly maxPaths: number;
+  readonly ignore: IgnoreList;
 
-  constructor(maxPaths: number) {
+  constructor(maxPaths: number, ignore: IgnoreList = NO_IGNORE) {
     this.maxPaths = maxPaths;
+    this.ignore = ignore;
   }
 
   get full(): boolean {
@@ -277,9 +283,11 @@ export class Collector {
     this.cut = true;
   }
 
+  /** Records a difference; an ignored path is left out, so it never counts toward the limit. */
   add(path: string, kind: DiffKind): void {
     const key = `${path} ${kind}`;
     if (this.#seen.has(key)) return;
+    if (ignores(this.ignore, path)) return;
     if (this.full) {
       this.capped = true;
       return;

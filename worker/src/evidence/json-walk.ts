@@ -6,6 +6,7 @@
 
 import type { Collector } from "./compare.ts";
 import { type CompiledRule, NO_RULES, type RuleStates, ruleAt, underItems, underKey } from "./field-rules.ts";
+import { type IgnoreNode, underSegment } from "./ignore.ts";
 import { ExactNumber, isJsonNumber, normaliseNumber, numberValue, sameNumber } from "./json-numbers.ts";
 import { boundedPath, segmentOf } from "./paths.ts";
 
@@ -40,7 +41,8 @@ export class JsonWalker {
     return boundedPath(path);
   }
 
-  compare(main: unknown, shadow: unknown, depth: number, rules: RuleStates = NO_RULES): void {
+  /** `ignore`: where the walk stands in the ignore list's trie (undefined once no listed path lies below). */
+  compare(main: unknown, shadow: unknown, depth: number, rules: RuleStates = NO_RULES, ignore?: IgnoreNode): void {
     if (main === shadow || this.collector.capped) return;
     const mainType = jsonTypeOf(main);
     const shadowType = jsonTypeOf(shadow);
@@ -49,11 +51,11 @@ export class JsonWalker {
       return;
     }
     const rule = rules.length === 0 ? undefined : ruleAt(rules);
-    if (rule && this.#applied(rule, main, shadow, depth, rules)) return;
+    if (rule && this.#applied(rule, main, shadow, depth, rules, ignore)) return;
     if (mainType === "array") {
-      this.#compareArrays(main as unknown[], shadow as unknown[], depth, rules);
+      this.#compareArrays(main as unknown[], shadow as unknown[], depth, rules, ignore);
     } else if (mainType === "object") {
-      this.#compareObjects(main as Record<string, unknown>, shadow as Record<string, unknown>, depth, rules);
+      this.#compareObjects(main as Record<string, unknown>, shadow as Record<string, unknown>, depth, rules, ignore);
     } else if (mainType !== "number" || !sameNumber(main as number, shadow as number)) {
       // Same scalar type and not equal: numbers, strings or booleans that differ.
       this.collector.add(this.#path(), "value");
@@ -61,7 +63,14 @@ export class JsonWalker {
   }
 
   /** Whether the rule decided this pair (same type, not identical); false leaves it to the ordinary comparison. */
-  #applied(rule: CompiledRule, main: unknown, shadow: unknown, depth: number, rules: RuleStates): boolean {
+  #applied(
+    rule: CompiledRule,
+    main: unknown,
+    shadow: unknown,
+    depth: number,
+    rules: RuleStates,
+    ignore: IgnoreNode | undefined,
+  ): boolean {
     switch (rule.match) {
       case "present":
         return true;
@@ -76,22 +85,25 @@ export class JsonWalker {
         return typeof main === "string" && typeof shadow === "string" && rule.test(main) && rule.test(shadow);
       case "unordered":
         if (!Array.isArray(main) || !Array.isArray(shadow) || depth >= this.maxDepth) return false;
-        this.#compareUnordered(main, shadow, depth, rules, rule.key);
+        this.#compareUnordered(main, shadow, depth, rules, ignore, rule.key);
         return true;
     }
   }
 
-  #compareArrays(main: unknown[], shadow: unknown[], depth: number, rules: RuleStates): void {
+  #compareArrays(main: unknown[], shadow: unknown[], depth: number, rules: RuleStates, ignore?: IgnoreNode): void {
     if (main.length !== shadow.length) this.collector.add(this.#path(), "length");
     const shared = Math.min(main.length, shadow.length);
-    if (shared === 0) return;
+    const under = underSegment(ignore, "[]");
+    if (shared === 0 || under?.ignored) return;
     if (depth >= this.maxDepth) {
       if (!deepEqual(main.slice(0, shared), shadow.slice(0, shared))) this.collector.cutAt(this.#path("[]"));
       return;
     }
     const items = underItems(rules);
     this.#segments.push("[]");
-    for (let i = 0; i < shared && !this.collector.capped; i++) this.compare(main[i], shadow[i], depth + 1, items);
+    for (let i = 0; i < shared && !this.collector.capped; i++) {
+      this.compare(main[i], shadow[i], depth + 1, items, under);
+    }
     this.#segments.pop();
   }
 
@@ -100,14 +112,23 @@ export class JsonWalker {
    * compared pairwise in order, so a changed element is reported at the field
    * that changed, and the surplus on either side is `missing` or `extra`.
    */
-  #compareUnordered(main: unknown[], shadow: unknown[], depth: number, rules: RuleStates, key?: string): void {
+  #compareUnordered(
+    main: unknown[],
+    shadow: unknown[],
+    depth: number,
+    rules: RuleStates,
+    ignore: IgnoreNode | undefined,
+    key?: string,
+  ): void {
+    const under = underSegment(ignore, "[]");
+    if (under?.ignored) return;
     const items = underItems(rules);
     let leftMain = main;
     let leftShadow = shadow;
     this.#segments.push("[]");
     if (key !== undefined) {
       const keyed = pairByKey(main, shadow, key);
-      for (const [a, b] of keyed.pairs) this.compare(a, b, depth + 1, items);
+      for (const [a, b] of keyed.pairs) this.compare(a, b, depth + 1, items, under);
       if (keyed.missing) this.collector.add(this.#path(), "missing");
       if (keyed.extra) this.collector.add(this.#path(), "extra");
       leftMain = keyed.restMain;
@@ -116,36 +137,46 @@ export class JsonWalker {
     const unmatched = withoutEqual(leftMain, leftShadow);
     const shared = Math.min(unmatched.main.length, unmatched.shadow.length);
     for (let i = 0; i < shared && !this.collector.capped; i++) {
-      this.compare(unmatched.main[i], unmatched.shadow[i], depth + 1, items);
+      this.compare(unmatched.main[i], unmatched.shadow[i], depth + 1, items, under);
     }
     if (unmatched.main.length > shared) this.collector.add(this.#path(), "missing");
     if (unmatched.shadow.length > shared) this.collector.add(this.#path(), "extra");
     this.#segments.pop();
   }
 
-  #compareObjects(main: Record<string, unknown>, shadow: Record<string, unknown>, depth: number, rules: RuleStates) {
+  #compareObjects(
+    main: Record<string, unknown>,
+    shadow: Record<string, unknown>,
+    depth: number,
+    rules: RuleStates,
+    ignore?: IgnoreNode,
+  ) {
     if (depth >= this.maxDepth) {
       if (!deepEqual(main, shadow)) this.collector.cutAt(this.#path());
       return;
     }
     for (const key in main) {
       if (this.collector.capped) return;
-      if (!Object.hasOwn(shadow, key)) {
-        this.collector.add(this.#path(segmentOf(key)), "missing");
-        continue;
-      }
       const a = main[key];
       const b = shadow[key];
-      if (a === b) continue;
-      this.#segments.push(segmentOf(key));
-      this.compare(a, b, depth + 1, underKey(rules, key));
+      if (a === b && a !== undefined) continue;
+      const segment = segmentOf(key);
+      const under = underSegment(ignore, segment);
+      if (under?.ignored) continue;
+      if (!Object.hasOwn(shadow, key)) {
+        this.collector.add(this.#path(segment), "missing");
+        continue;
+      }
+      this.#segments.push(segment);
+      this.compare(a, b, depth + 1, underKey(rules, key), under);
       this.#segments.pop();
     }
     for (const key in shadow) {
       if (this.collector.capped) return;
-      if (!Object.hasOwn(main, key)) {
-        this.collector.add(this.#path(segmentOf(key)), "extra");
-      }
+      if (Object.hasOwn(main, key)) continue;
+      const segment = segmentOf(key);
+      if (underSegment(ignore, segment)?.ignored) continue;
+      this.collector.add(this.#path(segment), "extra");
     }
   }
 }

@@ -81,7 +81,7 @@ export function segmentOf(key: string): string {
  */
 export function boundedPath(path: string, maxBytes = PATH_MAX_BYTES): string {
   if (!longerThan(path, maxBytes)) return path;
-  const segments = bodySegments(path);
+  const segments = bodyPathSegments(path);
   if (!segments) return cutToBytes(path, maxBytes);
   let kept = "body";
   for (const segment of segments) {
@@ -122,11 +122,11 @@ const PLAIN_SEGMENT = /^\.(?:[A-Za-z0-9_$-]+|\*)/;
 export function isDifferencePath(path: string): boolean {
   if (path === "status") return true;
   if (path.startsWith("header.")) return HEADER_NAME_PATTERN.test(path.slice("header.".length));
-  return bodySegments(path) !== undefined;
+  return bodyPathSegments(path) !== undefined;
 }
 
 /** The segments of a body path after `body` (`.key`, `.*`, `[]`, `["odd key"]`), or undefined when it is not one. */
-function bodySegments(path: string): string[] | undefined {
+export function bodyPathSegments(path: string): string[] | undefined {
   if (!path.startsWith("body")) return undefined;
   const segments: string[] = [];
   let at = "body".length;
@@ -173,7 +173,7 @@ export type PathStep = { key: string } | "*" | "[]";
  * the comparison folds identifier keys to it, so a listed `body.users.*.email` covers every user.
  */
 export function bodyPathSteps(path: string): PathStep[] | undefined {
-  return bodySegments(path)?.map((segment): PathStep => {
+  return bodyPathSegments(path)?.map((segment): PathStep => {
     if (segment === "[]") return "[]";
     if (segment === `.${FOLDED_KEY}`) return FOLDED_KEY;
     if (segment.startsWith(".")) return { key: segment.slice(1) };

@@ -131,6 +131,7 @@ export async function compareExchange(
         const comparison = compareAnswers(prepared, capturedAnswer(copy.status, copy.headers, copy.body, compared), {
           headers: compared,
           rules: exchange.policy.rules,
+          ignore: exchange.policy.ignore,
         });
         // Only a twin whose body was compared (in full, or by digest past the cap) tells noise.
         if (comparison.body === "compared") {
@@ -193,6 +194,7 @@ function shadowResult(
   const comparison = compareAnswers(prepared, capturedAnswer(copy.status, copy.headers, shadowBody, names), {
     headers: names,
     rules: exchange.policy.rules,
+    ignore: exchange.policy.ignore,
   });
   // Where a redaction of sampled bodies belongs: both sides pass through here before they are kept.
   const sample = (): ExchangeSample => ({

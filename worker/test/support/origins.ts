@@ -170,7 +170,11 @@ const brokenPrefixes = new Set<string>();
  *   sends it as a number when n % 10 is 2;
  * - /wide: 100 fields, every one of which the shadow changes (more differences than are kept);
  * - /mid-body-reset: the shadow sends its headers and half its body, then resets the connection,
- *   when n % 4 is 0 (25 % of ids).
+ *   when n % 4 is 0 (25 % of ids);
+ * - /regions: 78 regions keyed by name under `regions`, every one of which the shadow changes, and
+ *   an `id` both agree on (more differences than are kept, all under one subtree);
+ * - /clock: a `data` that differs on every call, on both sides (noise on that route);
+ * - /orders: a `data` that never changes on main; the shadow's differs when n % 10 is 0 (10 %).
  * A shadow told `POST /__break?prefix=<p>` answers every later /field request whose id starts
  * with p with a wrong price: a version that goes bad mid-step.
  */
@@ -263,6 +267,17 @@ async function labAnswer(
       req.socket.destroy();
       return;
     }
+    case "/regions": {
+      const names = Array.from(
+        { length: 78 },
+        (_, k) => `zone_${"abcdefghijklm"[k % 13]}${"abcdef"[Math.floor(k / 13)]}`,
+      );
+      return json({ id: n, regions: Object.fromEntries(names.map((name, k) => [name, shadow ? -k - 1 : k])) });
+    }
+    case "/clock":
+      return json({ id: n, data: `${Date.now()}.${++labCounter}` });
+    case "/orders":
+      return json({ id: n, data: shadow && n % 10 === 0 ? "pending" : "shipped" });
     default:
       return json({ id: n });
   }

@@ -162,3 +162,42 @@ describe("compareAnswers", () => {
     expect(compareAnswers(main, json({ a: 2 })).differences).toEqual([{ path: "body.a", kind: "value" }]);
   });
 });
+
+describe("ignore before the cap", () => {
+  const regions = (sign: number) =>
+    Object.fromEntries(
+      Array.from({ length: 78 }, (_, k) => [
+        `zone_${"abcdefghijklm"[k % 13]}${"abcdef"[Math.floor(k / 13)]}`,
+        sign * k,
+      ]),
+    );
+
+  it("78 changed keys under an ignored subtree are left out before the 64-difference limit: no body many", () => {
+    const main = json({ id: 1, price: 1, regions: regions(1) });
+    const shadow = json({ id: 1, price: 2, regions: regions(-1) });
+    // Without the ignore list the comparison is cut short and records `body many`.
+    expect(compareAnswers(main, shadow).differences).toContainEqual({ path: "body", kind: "many" });
+    const ignored = compareAnswers(main, shadow, { ignore: ["body.regions"] });
+    expect(ignored).toEqual({ differences: [{ path: "body.price", kind: "value" }], body: "compared", capped: false });
+  });
+
+  it("an ignored key's missing, extra and array items are left out too, and a sibling with a longer name is not", () => {
+    const main = json({ meta: { a: 1 }, metadata: 1, list: [{ t: 1 }], gone: 1 });
+    const shadow = json({ metadata: 2, list: [{ t: 2 }], added: 1, meta2: 1 });
+    const result = compareAnswers(main, shadow, { ignore: ["body.meta", "body.list[]", "body.gone", "body.added"] });
+    expect(result.differences).toEqual([
+      { path: "body.metadata", kind: "value" },
+      { path: "body.meta2", kind: "extra" },
+    ]);
+  });
+
+  it("ignoring body itself drops the cut-short marker of a comparison past the depth limit", () => {
+    const deep = (leaf: number) => {
+      let value: unknown = leaf;
+      for (let i = 0; i < 40; i++) value = { next: value };
+      return value;
+    };
+    expect(compareAnswers(json(deep(1)), json(deep(2))).differences).toContainEqual({ path: "body", kind: "many" });
+    expect(compareAnswers(json(deep(1)), json(deep(2)), { ignore: ["body"] }).differences).toEqual([]);
+  });
+});
