@@ -1,36 +1,20 @@
-import type { CapturedAnswer, Difference } from "./compare.ts";
-import { type Counters, emptyCounters } from "./counters.ts";
+import type { Difference } from "./compare.ts";
+import type { Counters } from "./counters.ts";
+import { type ExchangeSample, SAMPLE_WINDOW_MS, SAMPLES_PER_PATH } from "./exchange-sample.ts";
 import { boundDifferences, MAX_FIELDS_PER_VERSION } from "./fields.ts";
-import { type HistogramJson, LatencyHistogram } from "./histogram.ts";
-import { fieldKey, signatureOf } from "./verdict.ts";
+import type { HistogramJson } from "./histogram.ts";
+import { PendingBatch, PendingMain } from "./pending.ts";
+import { MAX_ROUTES_PER_NAME, noiseKey, signatureOf } from "./verdict.ts";
 
-/** Largest body kept in a sample, in bytes. */
-export const SAMPLE_BODY_BYTES = 8192;
-/** Samples kept per (version, path). */
-export const SAMPLES_PER_PATH = 5;
-/**
- * An isolate offers up to SAMPLES_PER_PATH samples per (version, path) in
- * each window this long, so samples stay fresh while differences keep coming.
- */
-export const SAMPLE_WINDOW_MS = 2_000;
-
-export interface SampleSide {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-  /** True when the body was cut to 8 KiB here, or was already incomplete when captured. */
-  truncated: boolean;
-}
-
-export interface ExchangeSample {
-  at: string;
-  requestId: string;
-  method: string;
-  url: string;
-  paths: string[];
-  main: SampleSide;
-  shadow: SampleSide;
-}
+export {
+  cutBody,
+  type ExchangeSample,
+  SAMPLE_BODY_BYTES,
+  SAMPLE_WINDOW_MS,
+  SAMPLES_PER_PATH,
+  type SampleSide,
+  sampleSide,
+} from "./exchange-sample.ts";
 
 /**
  * How one copy that was sent ended: its bodies compared (`same` or
@@ -56,12 +40,15 @@ export interface ShadowResult {
   sample?: () => ExchangeSample;
   /** The shadow answered the client as a canary, and main's answer is the copy. */
   canary?: boolean;
+  /** The request's route (routeOf): noise is kept, and excuses, per route. Absent: OTHER_ROUTES. */
+  route?: string;
 }
 
-/** One main-against-main exchange. */
+/** One main-against-main exchange (a twin copy). */
 export interface NoiseResult {
   at: number;
   differences: readonly Difference[];
+  route?: string;
 }
 
 /** One (version, baseline, minute) of counters, latencies and signatures. */
@@ -72,21 +59,25 @@ export interface MinuteCounts extends Counters {
   minute: number;
   latencyMain: HistogramJson;
   latencyShadow: HistogramJson;
-  /** Of compared requests: signature → count. */
+  /** Of compared requests: signature (its route and differences) → count. */
   signatures: Record<string, number>;
   /** Of notCompared requests whose status or headers differed: signature → count. */
   partialSignatures: Record<string, number>;
+  /** Route → requests with field detail on it: each field's rate on a route is over these. */
+  routes: Record<string, number>;
 }
 
-/** Counters an older isolate did not send (see countersFromWire). */
-type NewerCounters = "canary" | "errorsShadowOnly" | "errorsMainOnly";
+/** Fields an older isolate did not send (see countersFromWire). */
+type NewerCounters = "canary" | "errorsShadowOnly" | "errorsMainOnly" | "routes";
 /** A minute as any isolate may have sent it; the ledger completes it before it is kept. */
 export type WireMinuteCounts = Omit<MinuteCounts, NewerCounters> & Partial<Pick<MinuteCounts, NewerCounters>>;
 
 export interface NoiseMinute {
   minute: number;
   sampled: number;
-  /** `path kind` → exchanges where main differed from itself that way. */
+  /** Route → twin copies on it. */
+  routes: Record<string, number>;
+  /** `route\tpath kind` → twin copies on that route where main differed from itself that way. */
   paths: Record<string, number>;
 }
 
@@ -123,6 +114,8 @@ export interface BatcherOptions {
   maxSignatures?: number;
   /** Distinct fields per version in one batch; past it a new field is recorded as `body many`. */
   maxFields?: number;
+  /** Distinct routes per name in one batch; past it a route is counted as OTHER_ROUTES. */
+  maxRoutes?: number;
   /** Each (version, path) is offered at most SAMPLES_PER_PATH samples per this many ms, and again after. */
   sampleWindowMs?: number;
   now?: () => number;
@@ -136,99 +129,6 @@ export interface BatcherStats {
 }
 
 type WaitUntil = (promise: Promise<unknown>) => void;
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-/** At most 8 KiB of a body as text, cut where a UTF-8 character starts. */
-export function cutBody(body: Uint8Array | string | undefined): { body: string; cut: boolean } {
-  const bytes = typeof body === "string" ? encoder.encode(body) : (body ?? new Uint8Array());
-  if (bytes.length <= SAMPLE_BODY_BYTES)
-    return { body: typeof body === "string" ? body : decoder.decode(bytes), cut: false };
-  let end = SAMPLE_BODY_BYTES;
-  while (end > 0 && ((bytes[end] ?? 0) & 0xc0) === 0x80) end--;
-  return { body: decoder.decode(bytes.subarray(0, end)), cut: true };
-}
-
-/** One side of a sample, its body cut to 8 KiB. */
-export function sampleSide(answer: CapturedAnswer): SampleSide {
-  const { body, cut } = cutBody(answer.body);
-  return { status: answer.status, headers: answer.headers, body, truncated: cut || !answer.bodyComplete };
-}
-
-class PendingMinute {
-  readonly counts = emptyCounters();
-  readonly latencyMain = new LatencyHistogram();
-  readonly latencyShadow = new LatencyHistogram();
-  readonly signatures = new Map<string, number>();
-  readonly partialSignatures = new Map<string, number>();
-}
-
-class PendingMain {
-  requests = 0;
-  readonly status: [number, number, number, number] = [0, 0, 0, 0];
-  readonly latency = new LatencyHistogram();
-}
-
-class PendingBatch {
-  readonly main = new Map<string, PendingMain>();
-  readonly shadows = new Map<string, PendingMinute>();
-  readonly noise = new Map<number, NoiseMinute>();
-  readonly samples: (ExchangeSample & { version: string })[] = [];
-  /** Fields seen per version (and `""` for noise), bounded by maxFields. */
-  readonly fields = new Map<string, Set<string>>();
-  signatures = 0;
-  bytes = 0;
-  dropped = 0;
-
-  minute(version: string, baseline: string, at: number): PendingMinute {
-    const key = `${Math.floor(at / 60_000)}\t${baseline}\t${version}`;
-    let counts = this.shadows.get(key);
-    if (!counts) {
-      counts = new PendingMinute();
-      this.shadows.set(key, counts);
-    }
-    return counts;
-  }
-
-  fieldsOf(version: string): Set<string> {
-    let known = this.fields.get(version);
-    if (!known) {
-      known = new Set();
-      this.fields.set(version, known);
-    }
-    return known;
-  }
-
-  toBatch(): EvidenceBatch {
-    const main: MainMinute[] = [];
-    for (const [key, m] of this.main) {
-      const tab = key.indexOf("\t");
-      main.push({
-        version: key.slice(tab + 1),
-        minute: Number(key.slice(0, tab)),
-        requests: m.requests,
-        status: m.status,
-        latency: m.latency.toJson(),
-      });
-    }
-    const shadows: MinuteCounts[] = [];
-    for (const [key, m] of this.shadows) {
-      const [minute = "", baseline = "", version = ""] = key.split("\t");
-      shadows.push({
-        version,
-        baseline,
-        minute: Number(minute),
-        ...m.counts,
-        latencyMain: m.latencyMain.toJson(),
-        latencyShadow: m.latencyShadow.toJson(),
-        signatures: Object.fromEntries(m.signatures),
-        partialSignatures: Object.fromEntries(m.partialSignatures),
-      });
-    }
-    return { main, shadows, noise: [...this.noise.values()], samples: this.samples, dropped: this.dropped };
-  }
-}
 
 /**
  * Gathers one isolate's evidence per name and sends it to the ledger in
@@ -251,6 +151,7 @@ export class EvidenceBatcher {
   readonly #maxBytes: number;
   readonly #maxSignatures: number;
   readonly #maxFields: number;
+  readonly #maxRoutes: number;
   readonly #sampleWindowMs: number;
   readonly #now: () => number;
   readonly #log: (line: string) => void;
@@ -264,6 +165,7 @@ export class EvidenceBatcher {
     this.#maxBytes = options.maxBytes ?? 512 * 1024;
     this.#maxSignatures = options.maxSignatures ?? 2000;
     this.#maxFields = options.maxFields ?? MAX_FIELDS_PER_VERSION;
+    this.#maxRoutes = options.maxRoutes ?? MAX_ROUTES_PER_NAME;
     this.#sampleWindowMs = options.sampleWindowMs ?? SAMPLE_WINDOW_MS;
     this.#now = options.now ?? Date.now;
     this.#log = options.log ?? ((line) => console.log(line));
@@ -291,13 +193,15 @@ export class EvidenceBatcher {
       return;
     }
     const partial = result.outcome === "notCompared";
+    const route = batch.route(result.route, this.#maxRoutes);
     if (result.differences.length === 0) {
       if (partial) counts.notCompared++;
       else counts.compared++;
+      minute.routes.set(route, (minute.routes.get(route) ?? 0) + 1);
       return;
     }
     const differences = boundDifferences(result.differences, batch.fieldsOf(result.version), this.#maxFields);
-    const signature = signatureOf(differences);
+    const signature = signatureOf(differences, route);
     const signatures = partial ? minute.partialSignatures : minute.signatures;
     if (!signatures.has(signature)) {
       if (batch.signatures >= this.#maxSignatures || batch.bytes + signature.length > this.#maxBytes) {
@@ -311,6 +215,7 @@ export class EvidenceBatcher {
       batch.bytes += signature.length;
     }
     signatures.set(signature, (signatures.get(signature) ?? 0) + 1);
+    minute.routes.set(route, (minute.routes.get(route) ?? 0) + 1);
     if (partial) counts.notCompared++;
     else counts.compared++;
     if (result.sample) this.#maybeSample(name, batch, result, differences);
@@ -351,11 +256,12 @@ export class EvidenceBatcher {
     const minute = Math.floor(result.at / 60_000);
     let noise = batch.noise.get(minute);
     if (!noise) {
-      noise = { minute, sampled: 0, paths: {} };
+      noise = { minute, sampled: 0, routes: {}, paths: {} };
       batch.noise.set(minute, noise);
     }
+    const route = batch.route(result.route, this.#maxRoutes);
     const differences = boundDifferences(result.differences, batch.fieldsOf(""), this.#maxFields);
-    const keys = new Set(differences.map(fieldKey));
+    const keys = new Set(differences.map((d) => noiseKey(route, d)));
     for (const key of keys) {
       if (!(key in noise.paths)) {
         if (batch.bytes + key.length > this.#maxBytes) {
@@ -366,6 +272,7 @@ export class EvidenceBatcher {
       }
     }
     noise.sampled++;
+    noise.routes[route] = (noise.routes[route] ?? 0) + 1;
     for (const key of keys) noise.paths[key] = (noise.paths[key] ?? 0) + 1;
   }
 

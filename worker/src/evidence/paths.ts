@@ -191,3 +191,24 @@ export function stepsMatch(place: readonly PathStep[], listed: readonly PathStep
     return typeof at === "object" && at.key === step.key;
   });
 }
+
+/**
+ * A request's route, as noise is kept per route: the method and the URL path
+ * with identifier-like segments (and over-long ones) folded to `*`, as keys
+ * are in field paths (`GET /orders/8812/items` folds 8812 to `*`).
+ * The query is left out. Bounded like a path.
+ */
+export function routeOf(method: string, path: string): string {
+  const bare = path.split(/[?#]/, 1)[0] ?? "";
+  const folded = bare.split("/").map((segment) => {
+    if (segment === "") return segment;
+    let key = segment;
+    try {
+      key = decodeURIComponent(segment);
+    } catch {
+      // A malformed escape is kept as it came.
+    }
+    return isIdentifierKey(key) || longerThan(segment, SEGMENT_MAX_BYTES) ? FOLDED_KEY : segment;
+  });
+  return boundedRoute(`${method.toUpperCase()} ${folded.join("/") || "/"}`);
+}

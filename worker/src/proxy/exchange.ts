@@ -27,6 +27,8 @@ export interface Exchange {
   method: string;
   /** The path and query the client asked the gateway for. */
   url: string;
+  /** Method and origin path, identifier segments folded (routeOf): noise is kept per route. */
+  route: string;
   policy: EvidencePolicy;
   waitUntil: WaitUntil;
   /** Analytics Engine, when bound: one data point per copy. */
@@ -137,7 +139,7 @@ export async function compareExchange(
         if (comparison.body === "compared") {
           evidenceBatcher.addNoise(
             exchange.name,
-            { at: main.at, differences: comparison.differences },
+            { at: main.at, differences: comparison.differences, route: exchange.route },
             exchange.waitUntil,
           );
         }
@@ -171,6 +173,7 @@ function shadowResult(
     at: main.at,
     mainError: isError(main),
     differences: [],
+    route: exchange.route,
     ...(exchange.canary === copy.version && { canary: true }),
   };
   if (!copy.ok) {
@@ -239,6 +242,7 @@ export async function recordUnpaired(
         outcome: isError(copy) ? "error" : "notCompared",
         differences: [],
         mainError: false,
+        route: exchange.route,
         ...(exchange.canary === copy.version && { canary: true }),
       };
       evidenceBatcher.addShadow(exchange.name, result, exchange.waitUntil);

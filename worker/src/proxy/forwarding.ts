@@ -1,5 +1,6 @@
 import type { GatewayConfig } from "../config.ts";
 import type { AppEnv } from "../env.ts";
+import { routeOf } from "../evidence/paths.ts";
 import { type ComparisonMemory, teeForComparison } from "./capture.ts";
 import { headersForVersion } from "./credentials.ts";
 import { type Exchange, evidenceBatcher, type MainSide } from "./exchange.ts";
@@ -113,6 +114,14 @@ export function mainSideOf(
 export function exchangeOf(forwarding: Forwarding, { main, policy }: GroupRoute): Exchange {
   const { method, requestId, path, waitUntil, events, redactionKey, config } = forwarding;
   const url = `/services/${path.segment}${path.rest}${path.search}`;
-  const base = { name: main.name, main: main.version, requestId, method, url, policy };
+  const base = {
+    name: main.name,
+    main: main.version,
+    requestId,
+    method,
+    url,
+    route: routeOf(method, path.rest),
+    policy,
+  };
   return { ...base, waitUntil, events, redactionKey, mirrorLog: config.mirrorLog };
 }

@@ -1,6 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import type { ErrorBody } from "../../src/errors.ts";
-import type { ExchangeSample, WireMinuteCounts } from "../../src/evidence/batch.ts";
+import type { ExchangeSample, NoiseMinute, WireMinuteCounts } from "../../src/evidence/batch.ts";
 import { LatencyHistogram } from "../../src/evidence/histogram.ts";
 import type { ServiceRecord } from "../../src/registry/records.ts";
 
@@ -75,6 +75,15 @@ export interface EvidenceMinute {
   canary?: number;
 }
 
+/** The one route every minute written here is on. */
+export const ROUTE = "GET /";
+
+/** A minute's twin copies, all on ROUTE. */
+function noiseOn(minute: number, noise: { sampled: number; paths: Record<string, number> }): NoiseMinute {
+  const paths = Object.fromEntries(Object.entries(noise.paths).map(([field, n]) => [`${ROUTE}\t${field}`, n]));
+  return { minute, sampled: noise.sampled, routes: { [ROUTE]: noise.sampled }, paths };
+}
+
 /** Writes evidence straight into a name's ledger through its own `record` RPC. */
 export async function recordEvidence(name: string, version: string, minute: EvidenceMinute): Promise<void> {
   const at = minute.at ?? Date.now();
@@ -97,13 +106,16 @@ export async function recordEvidence(name: string, version: string, minute: Evid
     errorsMain: minute.errorsMain ?? 0,
     latencyMain: latency(minute.latencyMs?.main),
     latencyShadow: latency(minute.latencyMs?.shadow),
-    signatures: Object.fromEntries(Object.entries(minute.different ?? {}).map(([path, n]) => [`${path} value`, n])),
+    signatures: Object.fromEntries(
+      Object.entries(minute.different ?? {}).map(([path, n]) => [`${ROUTE}\t${path} value`, n]),
+    ),
     partialSignatures: {},
+    routes: { [ROUTE]: minute.compared + (minute.notCompared ?? 0) },
     canary: minute.canary ?? 0,
   };
   await env.EVIDENCE_LEDGER.getByName(name).record({
     shadows: [counts],
-    noise: minute.noise ? [{ minute: counts.minute, ...minute.noise }] : [],
+    noise: minute.noise ? [noiseOn(counts.minute, minute.noise)] : [],
     samples: (minute.samples ?? []).map((sample) => ({ ...sample, version })),
     dropped: 0,
   });

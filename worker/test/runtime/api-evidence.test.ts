@@ -104,7 +104,8 @@ describe("GET /services/:name/report", () => {
       errorsMain: 1,
       errorsShadow: 3,
       latencyMs: { main: 20, shadow: 70 },
-      noise: { sampled: 10, paths: { "body.time value": 8 } },
+      // 40 twin copies on the route, past the floor a route's noise needs before it excuses anything.
+      noise: { sampled: 40, paths: { "body.time value": 32 } },
     });
     const before = Date.now();
     const res = await report(name);
@@ -178,7 +179,11 @@ describe("GET /services/:name/report", () => {
         },
         noEvidence("3.0.0"),
       ],
-      noise: { sampled: 10, fields: [{ path: "body.time", kind: "value", rate: 0.8 }] },
+      noise: {
+        sampled: 40,
+        routes: [{ route: "GET /", sampled: 40 }],
+        fields: [{ route: "GET /", path: "body.time", kind: "value", rate: 0.8 }],
+      },
     });
   });
 
@@ -242,7 +247,7 @@ describe("GET /services/:name/report", () => {
     const name = await freshName();
     const res = await report(name);
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ name, main: "1.0.0", shadows: [], noise: { sampled: 0, fields: [] } });
+    expect(res.body).toMatchObject({ name, main: "1.0.0", shadows: [], noise: { sampled: 0, routes: [], fields: [] } });
   });
 
   it("answers 404 for an unknown name", async () => {
@@ -396,7 +401,7 @@ describe("killing a name empties its evidence", () => {
     expect((await deploy(name, "2.0.0", origins.v2)).status).toBe(201);
     const again = await report(name);
     expect(again.body.shadows).toEqual([noEvidence("2.0.0")]);
-    expect(again.body.noise).toEqual({ sampled: 0, fields: [] });
+    expect(again.body.noise).toEqual({ sampled: 0, routes: [], fields: [] });
     expect((await diffs(name, "2.0.0")).body).toEqual({ samples: [] });
     expect((await api<{ noisePercent: number }>("GET", `/services/${name}/policy`)).body.noisePercent).toBe(5);
   });

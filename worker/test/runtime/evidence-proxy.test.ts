@@ -101,7 +101,7 @@ describe("comparison", () => {
     await sendMany(name, "/time", 120);
     const { report, shadow } = await reportOf(name, 120, { gate });
     expect(report.noise.sampled).toBeGreaterThan(30);
-    expect(report.noise.fields).toEqual([{ path: "body.time", kind: "value", rate: 1 }]);
+    expect(report.noise.fields).toEqual([{ route: "GET /time", path: "body.time", kind: "value", rate: 1 }]);
     expect(shadow.fields).toEqual([
       { path: "body.time", kind: "value", count: 120, rate: 1, noiseRate: 1, ignored: false, counts: false },
     ]);

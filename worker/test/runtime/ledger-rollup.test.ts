@@ -65,8 +65,8 @@ async function seedWeek(ledger: DurableObjectStub<EvidenceLedger>): Promise<void
     const noise: NoiseMinute[] = minutes
       .filter((m) => m % 4 === 0)
       .map((minute) => {
-        const paths: Record<string, number> = minute % 8 === 0 ? { "body.at value": 1 } : {};
-        return { minute, sampled: 2, paths };
+        const paths: Record<string, number> = minute % 8 === 0 ? { "GET /\tbody.at value": 1 } : {};
+        return { minute, sampled: 2, routes: { "GET /": 2 }, paths };
       });
     await ledger.record({
       main: minutes.map(seededMain),

@@ -107,6 +107,7 @@ function feed(
       mainError: main.status >= 500,
       latencyMs: { main: 20, shadow: 20 },
       sample: () => exchangeSample(main, shadow, differences, i),
+      route: "GET /items/*",
       ...extra,
     },
     tools.waitUntil,
@@ -193,14 +194,18 @@ describe("EvidenceLedger", () => {
         const again = json({ price: 10, time: `t${i}c` });
         tools.batcher.addNoise(
           name,
-          { at: NOW, differences: compareAnswers(main, again).differences },
+          { at: NOW, differences: compareAnswers(main, again).differences, route: "GET /items/*" },
           tools.waitUntil,
         );
       }
     }
     await tools.settle();
     const report = await ledger.report(hour(name));
-    expect(report.noise).toEqual({ sampled: 100, fields: [{ path: "body.time", kind: "value", rate: 1 }] });
+    expect(report.noise).toEqual({
+      sampled: 100,
+      routes: [{ route: "GET /items/*", sampled: 100 }],
+      fields: [{ route: "GET /items/*", path: "body.time", kind: "value", rate: 1 }],
+    });
     const [shadow] = report.shadows;
     expect(shadow?.fields).toEqual([
       { path: "body.time", kind: "value", count: 2000, rate: 1, noiseRate: 1, ignored: false, counts: false },
@@ -338,7 +343,7 @@ describe("EvidenceLedger", () => {
         },
         fields: [],
       })),
-      noise: { sampled: 0, fields: [] },
+      noise: { sampled: 0, routes: [], fields: [] },
     });
   });
 
@@ -401,7 +406,7 @@ describe("EvidenceLedger", () => {
     const { name, ledger } = ledgerFor("destroy");
     await ledger.record({
       shadows: [counts("2.0.0", NOW)],
-      noise: [{ minute: NOW / MINUTE, sampled: 3, paths: {} }],
+      noise: [{ minute: NOW / MINUTE, sampled: 3, routes: { "GET /": 3 }, paths: {} }],
       samples: [],
       dropped: 0,
     });
@@ -441,7 +446,7 @@ describe("EvidenceLedger", () => {
         counts("2.0.0", NOW - 30 * MINUTE),
         counts("3.0.0", NOW, { signatures: { "body.b value": 2 } }),
       ],
-      noise: [{ minute: NOW / MINUTE, sampled: 4, paths: { "body.t value": 4 } }],
+      noise: [{ minute: NOW / MINUTE, sampled: 4, routes: { "GET /": 4 }, paths: { "GET /\tbody.t value": 4 } }],
       samples: [sample("2.0.0", "body.a"), sample("3.0.0", "body.b")],
       dropped: 0,
     });
@@ -451,7 +456,11 @@ describe("EvidenceLedger", () => {
       ["2.0.0", 0, []],
       ["3.0.0", 10, ["body.b"]],
     ]);
-    expect(report.noise).toEqual({ sampled: 4, fields: [{ path: "body.t", kind: "value", rate: 1 }] });
+    expect(report.noise).toEqual({
+      sampled: 4,
+      routes: [{ route: "GET /", sampled: 4 }],
+      fields: [{ route: "GET /", path: "body.t", kind: "value", rate: 1 }],
+    });
     expect((await ledger.diffs("2.0.0")).samples).toEqual([]);
     expect((await ledger.diffs("2.0.0", { path: "body.a" })).samples).toEqual([]);
     expect((await ledger.diffs("3.0.0")).samples.map((s) => s.requestId)).toEqual(["3.0.0-body.b"]);
@@ -471,8 +480,8 @@ describe("EvidenceLedger", () => {
     await ledger.record({
       shadows: [counts("2.0.0", old, { signatures: { "body.a value": 3 } }), counts("2.0.0", NOW)],
       noise: [
-        { minute: old / MINUTE, sampled: 5, paths: { "body.t value": 5 } },
-        { minute: NOW / MINUTE, sampled: 1, paths: {} },
+        { minute: old / MINUTE, sampled: 5, routes: { "GET /": 5 }, paths: { "GET /\tbody.t value": 5 } },
+        { minute: NOW / MINUTE, sampled: 1, routes: { "GET /": 1 }, paths: {} },
       ],
       samples: [
         {
@@ -494,7 +503,7 @@ describe("EvidenceLedger", () => {
     const report = await ledger.report(everything);
     expect(report.shadows[0]?.requests.mirrored).toBe(10);
     expect(report.shadows[0]?.fields).toEqual([]);
-    expect(report.noise).toEqual({ sampled: 1, fields: [] });
+    expect(report.noise).toEqual({ sampled: 1, routes: [{ route: "GET /", sampled: 1 }], fields: [] });
     expect((await ledger.diffs("2.0.0")).samples).toEqual([]);
     // Evidence is left, so pruning goes on.
     const alarm = await runInDurableObject(env.EVIDENCE_LEDGER.getByName(name), (_i: EvidenceLedger, state) =>
@@ -525,7 +534,8 @@ describe("EvidenceLedger", () => {
     expect(shadow?.fields[0]).toMatchObject({ path: "body", kind: "many", count: 300, counts: true });
     const fields = await runInDurableObject(
       env.EVIDENCE_LEDGER.getByName(name),
-      (_i: EvidenceLedger, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM fields").one().n,
+      (_i: EvidenceLedger, state) =>
+        state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM fields WHERE version = '2.0.0'").one().n,
     );
     expect(fields).toBe(MAX_FIELDS_PER_VERSION + 1);
   });
@@ -590,7 +600,7 @@ describe("EvidenceLedger", () => {
     );
     expect(after.rows).toBe(0);
     expect(after.kept).toBe(1);
-    expect(logs.map((line) => JSON.parse(line))).toEqual([{ event: "ledger_reset", from: 1, to: 6 }]);
+    expect(logs.map((line) => JSON.parse(line))).toEqual([{ event: "ledger_reset", from: 1, to: 7 }]);
   });
 
   it("resets a ledger written before evidence was kept per baseline: its rows name no main", async () => {
@@ -623,7 +633,7 @@ describe("EvidenceLedger", () => {
     spy.mockRestore();
     expect(after.tables).toEqual(expect.arrayContaining(["counters", "main_traffic", "mains"]));
     expect(after.rows).toBe(0);
-    expect(logs.map((line) => JSON.parse(line))).toEqual([{ event: "ledger_reset", from: 2, to: 6 }]);
+    expect(logs.map((line) => JSON.parse(line))).toEqual([{ event: "ledger_reset", from: 2, to: 7 }]);
     // The reset ledger takes and reads evidence as a fresh one does.
     const ledger = env.EVIDENCE_LEDGER.getByName(name);
     await ledger.record({ shadows: [counts("2.0.0", NOW)], noise: [], samples: [], dropped: 0 });

@@ -3,6 +3,7 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
 import type { EvidenceReport } from "../../src/evidence/verdict.ts";
 import { api, deploy, type EvidenceMinute, recordEvidence, TOKEN } from "./admin-client.ts";
+import { gateway } from "./proxy-helpers.ts";
 
 // GET /api/v1/metrics against the real ledger: counters equal the report, outlive pruning, reset on forget.
 const origins = inject("origins");
@@ -109,6 +110,40 @@ describe("GET /api/v1/metrics", () => {
       sample(text, "daeploy_field_differences_total", { service: name, version: "2.0.0", path, kind: "value" });
     expect([field("body.price"), field("body.items[].id")]).toEqual([20, 5]);
   });
+
+  it("never lowers different when a path is ignored: an outcome is fixed when recorded, the report changes", async () => {
+    const name = `metrics_ignore_${++names}`;
+    expect((await deploy(name, "1.0.0", origins.labMain)).status).toBe(201);
+    expect((await deploy(name, "2.0.0", origins.labShadow)).status).toBe(201);
+    // Through the lab origins: ids 0…99, the shadow's price differs on every tenth.
+    for (let start = 0; start < 100; start += 10) {
+      await Promise.all(
+        Array.from({ length: 10 }, async (_, k) => {
+          const response = await gateway(`/services/${name}/field`, {
+            headers: { "x-request-id": `${name}-${start + k}` },
+          });
+          await response.arrayBuffer();
+        }),
+      );
+    }
+    const deadline = Date.now() + 8_000;
+    while (
+      (copies((await scrape()).text, name, "different") ?? 0) + (copies((await scrape()).text, name, "same") ?? 0) <
+      100
+    ) {
+      if (Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const before = (await scrape()).text;
+    expect([copies(before, name, "same"), copies(before, name, "different")]).toEqual([90, 10]);
+    expect((await api("PUT", `/services/${name}/policy`, { body: { ignore: ["body.price"] } })).status).toBe(200);
+    // The report reads the window afresh: the price no longer counts there…
+    const report = (await api<EvidenceReport>("GET", `/services/${name}/report`)).body;
+    expect(report.shadows[0]?.requests.different).toBe(0);
+    // …and the counters keep what each copy was when it was recorded.
+    const after = (await scrape()).text;
+    expect([copies(after, name, "same"), copies(after, name, "different")]).toEqual([90, 10]);
+  }, 30_000);
 
   it("keeps counting across the ledger's 7-day pruning, and starts again after a kill forgets the version", async () => {
     const name = await freshName();

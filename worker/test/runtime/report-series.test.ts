@@ -161,14 +161,21 @@ describe("GET /services/:name/report?series=true", () => {
         at: a,
         compared: 100,
         // 10 requests differ at the price and the time together, 70 at the time alone.
-        signatures: { "body.price value\nbody.time value": 10, "body.time value": 70 },
+        signatures: { "GET /\tbody.price value\nbody.time value": 10, "GET /\tbody.time value": 70 },
       },
-      { version: "2.0.0", at: b, compared: 100, signatures: { "body.price value": 5 } },
+      { version: "2.0.0", at: b, compared: 100, signatures: { "GET /\tbody.price value": 5 } },
     ]);
-    // Main against itself differs at body.time almost always: noise, so the time counts nowhere.
+    // Main against itself differs at body.time almost always on that route: noise, so the time counts nowhere.
     await env.EVIDENCE_LEDGER.getByName(name).record({
       shadows: [],
-      noise: [{ minute: Math.floor(a / MINUTE), sampled: 10, paths: { "body.time value": 9 } }],
+      noise: [
+        {
+          minute: Math.floor(a / MINUTE),
+          sampled: 40,
+          routes: { "GET /": 40 },
+          paths: { "GET /\tbody.time value": 36 },
+        },
+      ],
       samples: [],
       dropped: 0,
     });

@@ -158,7 +158,7 @@ describe("what counts as a difference", () => {
     const name = await named("kinds", origins.labMain, origins.labShadow, { noisePercent: 100 });
     await send(name, "/time-kinds", 100);
     const report = await reportOf(name, 100);
-    expect(report.noise.fields).toEqual([{ path: "body.time", kind: "value", rate: 1 }]);
+    expect(report.noise.fields).toEqual([{ route: "GET /time-kinds", path: "body.time", kind: "value", rate: 1 }]);
     const shadow = report.shadows[0] as ShadowReport;
     const byKind = Object.fromEntries(shadow.fields.map((f) => [f.kind, [f.path, f.count, f.counts]]));
     expect(byKind).toEqual({
@@ -169,6 +169,24 @@ describe("what counts as a difference", () => {
     expect(shadow.requests.different).toBe(20);
     expect(shadow.verdict).toBe("fail");
   });
+
+  it("noise is per route: /clock's noisy body.data does not excuse a bug in body.data on /orders", async () => {
+    const name = await named("routes", origins.labMain, origins.labShadow, { noisePercent: 100 });
+    await send(name, "/clock", 100);
+    await send(name, "/orders", 100, 100);
+    const report = await reportOf(name, 200);
+    // Main against itself: body.data differs on every twin on /clock, never on /orders.
+    expect(report.noise.fields).toEqual([{ route: "GET /clock", path: "body.data", kind: "value", rate: 1 }]);
+    expect(report.noise.routes.map((r) => r.route).sort()).toEqual(["GET /clock", "GET /orders"]);
+    const shadow = report.shadows[0] as ShadowReport;
+    expectOneOutcomeEach(shadow);
+    // Ids 100…199 on /orders: the shadow's data is wrong on every tenth; those ten count, /clock's hundred do not.
+    expect(shadow.requests).toMatchObject({ compared: 200, different: 10, same: 190 });
+    expect(shadow.fields).toEqual([
+      expect.objectContaining({ path: "body.data", kind: "value", count: 110, counts: true }),
+    ]);
+    expect(shadow.verdict).not.toBe("pass");
+  }, 30_000);
 
   it("a body comparison cut at its limit counts as different, unless body itself is ignored", async () => {
     const name = await named("wide", origins.labMain, origins.labShadow, { gate: { minRequests: 20 } });
@@ -243,13 +261,18 @@ describe("bounded evidence", () => {
       const count = (table: string) =>
         Number(state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).one().n);
       return Object.fromEntries(
-        ["counters", "signatures", "fields", "samples", "sample_paths", "noise_paths"].map((t) => [t, count(t)]),
+        ["counters", "signatures", "route_counts", "fields", "samples", "sample_paths", "noise_paths"].map((t) => [
+          t,
+          count(t),
+        ]),
       );
     });
-    // A minute or two of counters, one signature per minute, two fields, five samples per path.
+    // A minute or two of counters, one signature and one route per minute, two fields and the one route
+    // (GET /by-id), five samples per path.
     expect(rows.counters).toBeLessThanOrEqual(3);
     expect(rows.signatures).toBeLessThanOrEqual(3);
-    expect(rows.fields).toBeLessThanOrEqual(4);
+    expect(rows.route_counts).toBeLessThanOrEqual(3);
+    expect(rows.fields).toBeLessThanOrEqual(5);
     expect(rows.sample_paths).toBeLessThanOrEqual(10);
     expect(rows.samples).toBeLessThanOrEqual(10);
   }, 60_000);

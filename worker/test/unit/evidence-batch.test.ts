@@ -21,6 +21,7 @@ function result(extra: Partial<ShadowResult> = {}): ShadowResult {
     differences: [],
     mainError: false,
     latencyMs: { main: 10, shadow: 20 },
+    route: "GET /x",
     ...extra,
   };
 }
@@ -97,7 +98,8 @@ describe("EvidenceBatcher", () => {
       minute: Math.floor(T0 / 60_000),
       mirrored: 500,
       compared: 500,
-      signatures: { "body.a value": 50 },
+      signatures: { "GET /x\tbody.a value": 50 },
+      routes: { "GET /x": 500 },
     });
     const main = LatencyHistogram.fromJson(hello?.shadows[0]?.latencyMain);
     const shadow = LatencyHistogram.fromJson(hello?.shadows[0]?.latencyShadow);
@@ -147,7 +149,7 @@ describe("EvidenceBatcher", () => {
       unrecorded: 0,
       errorsMain: 1,
       signatures: {},
-      partialSignatures: { "status value": 1 },
+      partialSignatures: { "GET /x\tstatus value": 1 },
     });
     expect(LatencyHistogram.fromJson(shadows[0]?.latencyShadow).count).toBe(3);
   });
@@ -169,7 +171,7 @@ describe("EvidenceBatcher", () => {
       ["2.0.0", "1.0.0", 1, 0],
       ["2.0.0", "1.5.0", 1, 1],
     ]);
-    expect(shadows[1]?.signatures).toEqual({ "body.price value": 1 });
+    expect(shadows[1]?.signatures).toEqual({ "GET /x\tbody.price value": 1 });
   });
 
   it("counts main's own traffic per version and minute, by status class, in the evidence's batch", async () => {
@@ -206,13 +208,14 @@ describe("EvidenceBatcher", () => {
     expect(shadow.summary().p99).toBeLessThan(300 * 1.05);
   });
 
-  it("counts noise per minute, path and kind, once per exchange", async () => {
+  it("counts noise per minute, route, path and kind, once per exchange", async () => {
     const { batcher, sent, waitUntil } = harness();
     for (let i = 0; i < 4; i++) {
       batcher.addNoise(
         "hello",
         {
           at: T0,
+          route: i < 3 ? "GET /clock" : "GET /other",
           differences:
             i === 0
               ? [
@@ -226,7 +229,12 @@ describe("EvidenceBatcher", () => {
     }
     await batcher.flush("hello");
     expect(sent[0]?.batch.noise).toEqual([
-      { minute: Math.floor(T0 / 60_000), sampled: 4, paths: { "body.time value": 1, "body.time type": 1 } },
+      {
+        minute: Math.floor(T0 / 60_000),
+        sampled: 4,
+        routes: { "GET /clock": 3, "GET /other": 1 },
+        paths: { "GET /clock\tbody.time value": 1, "GET /clock\tbody.time type": 1 },
+      },
     ]);
   });
 
@@ -266,10 +274,10 @@ describe("EvidenceBatcher", () => {
     }
     await batcher.flush("hello");
     expect(sent[0]?.batch.shadows[0]?.signatures).toEqual({
-      "body.fa value": 1,
-      "body.fb value": 1,
-      "body.fc value": 1,
-      "body many": 7,
+      "GET /x\tbody.fa value": 1,
+      "GET /x\tbody.fb value": 1,
+      "GET /x\tbody.fc value": 1,
+      "GET /x\tbody many": 7,
     });
   });
 

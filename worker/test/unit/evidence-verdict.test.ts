@@ -1,13 +1,16 @@
 import { describe, expect, it } from "vitest";
 import type { Difference } from "../../src/evidence/compare.ts";
 import { LatencyHistogram } from "../../src/evidence/histogram.ts";
+import { noiseExcuses } from "../../src/evidence/verdict/noise.ts";
 import {
   defaultPolicy,
-  exceedsNoise,
   isIgnored,
   judge,
+  NOISE_MIN_TWINS,
   type NoiseEvidence,
+  noiseKey,
   noiseReport,
+  OTHER_ROUTES,
   parseSignature,
   type ShadowEvidence,
   shadowReport,
@@ -21,8 +24,12 @@ function latencies(ms: number, count: number): LatencyHistogram {
   return histogram;
 }
 
-/** `compared` clean requests plus the given signatures, main and shadow both at 20 ms. */
-function evidence(compared: number, signatures: [Difference[], number][] = [], extra: Partial<ShadowEvidence> = {}) {
+/** `compared` requests with the given signatures (on route "" unless named), main and shadow both at 20 ms. */
+function evidence(
+  compared: number,
+  signatures: [Difference[], number, string?][] = [],
+  extra: Partial<ShadowEvidence> = {},
+) {
   return {
     version: "2.0.0",
     mirrored: compared,
@@ -38,13 +45,20 @@ function evidence(compared: number, signatures: [Difference[], number][] = [], e
     errorsMainOnly: 0,
     latencyMain: latencies(20, compared),
     latencyShadow: latencies(20, compared),
-    signatures: new Map(signatures.map(([differences, count]) => [signatureOf(differences), count])),
+    signatures: new Map(signatures.map(([differences, count, route]) => [signatureOf(differences, route), count])),
     partialSignatures: new Map(),
+    routes: new Map(),
     ...extra,
   } satisfies ShadowEvidence;
 }
 
-const noNoise: NoiseEvidence = { sampled: 0, paths: new Map() };
+const noNoise: NoiseEvidence = { sampled: 0, routes: new Map(), paths: new Map() };
+/** Main against itself on route "" (the route of signatures written without one): `count` of `sampled` differ at `field`. */
+const noiseOn = (sampled: number, field: string, count: number): NoiseEvidence => ({
+  sampled,
+  routes: new Map([["", sampled]]),
+  paths: new Map([[`\t${field}`, count]]),
+});
 const price: Difference = { path: "body.price", kind: "value" };
 const time: Difference = { path: "body.time", kind: "value" };
 
@@ -78,15 +92,60 @@ describe("policy", () => {
   });
 });
 
-describe("noise rule", () => {
-  it("counts a field only when it beats its noise rate by 20 % relative and 0.03 % absolute", () => {
-    expect(exceedsNoise(0.1, 0)).toBe(true);
-    expect(exceedsNoise(0.0003, 0)).toBe(false);
-    expect(exceedsNoise(0.0004, 0)).toBe(true);
-    expect(exceedsNoise(1, 1)).toBe(false);
-    expect(exceedsNoise(0.5, 0.45)).toBe(false);
-    expect(exceedsNoise(0.55, 0.45)).toBe(true);
-    expect(exceedsNoise(0.3, 0.45)).toBe(false);
+describe("noise per route", () => {
+  const data = { path: "body.data", kind: "value" } as const;
+  /** 1,000 requests on each of GET /clock and GET /orders; body.data differs on `clock` and `orders` of them. */
+  const twoRoutes = (clock: number, orders: number) =>
+    evidence(
+      2000,
+      [
+        [[data], clock, "GET /clock"],
+        [[data], orders, "GET /orders"],
+      ],
+      {
+        routes: new Map([
+          ["GET /clock", 1000],
+          ["GET /orders", 1000],
+        ]),
+      },
+    );
+  const clockNoise = (twins: number): NoiseEvidence => ({
+    sampled: 2 * twins,
+    routes: new Map([
+      ["GET /clock", twins],
+      ["GET /orders", twins],
+    ]),
+    paths: new Map([[noiseKey("GET /clock", data), twins]]),
+  });
+
+  it("noise on /clock excuses body.data there, and nothing on /orders", () => {
+    const report = shadowReport(twoRoutes(1000, 90), clockNoise(100), defaultPolicy);
+    // Only /orders' 90 count: 9 % of /orders, 4.5 % of all compared requests.
+    expect(report.requests.different).toBe(90);
+    expect(report.fields).toEqual([expect.objectContaining({ path: "body.data", count: 1090, counts: true })]);
+    expect(report.verdict).toBe("fail");
+    const clockOnly = shadowReport(twoRoutes(1000, 0), clockNoise(100), defaultPolicy);
+    expect(clockOnly.requests.different).toBe(0);
+    expect(clockOnly.fields[0]).toMatchObject({ counts: false, noiseRate: 1 });
+  });
+
+  it("excuses nothing before a route's noise is bounded: 10 twin copies at least, and a band on it at most 0.5 wide", () => {
+    expect(NOISE_MIN_TWINS).toBe(10);
+    // Nine twins that all differ are too few; twelve bound main's rate to within half.
+    expect(noiseExcuses("GET /clock", { count: 100, total: 100 }, { count: 9, total: 9 }, 0.01)).toBe(false);
+    expect(noiseExcuses("GET /clock", { count: 100, total: 100 }, { count: 12, total: 12 }, 0.01)).toBe(true);
+    expect(shadowReport(twoRoutes(1000, 0), clockNoise(9), defaultPolicy).requests.different).toBe(1000);
+    // One odd twin in twelve bounds nothing: it excuses not even a shadow that differs on 5 %.
+    expect(noiseExcuses("GET /a", { count: 50, total: 1000 }, { count: 1, total: 12 }, 0.01)).toBe(false);
+  });
+
+  it("excuses only while the shadow's rate is not clearly above the noise, by both bands", () => {
+    // Main differs from itself on half its twins: a shadow at 55 % is not clearly above that on 400 twins…
+    expect(noiseExcuses("GET /a", { count: 550, total: 1000 }, { count: 200, total: 400 }, 0.01)).toBe(true);
+    // …a shadow at 90 % is.
+    expect(noiseExcuses("GET /a", { count: 900, total: 1000 }, { count: 200, total: 400 }, 0.01)).toBe(false);
+    // Routes past the cap share one route, whose noise excuses nothing.
+    expect(noiseExcuses(OTHER_ROUTES, { count: 1, total: 1000 }, { count: 400, total: 400 }, 0.01)).toBe(false);
   });
 });
 
@@ -146,7 +205,7 @@ describe("shadowReport", () => {
   });
 
   it("lets a field that differs as often as main differs from itself pass as noise", () => {
-    const noise: NoiseEvidence = { sampled: 50, paths: new Map([["body.time value", 50]]) };
+    const noise = noiseOn(50, "body.time value", 50);
     const report = shadowReport(evidence(1000, [[[time], 1000]]), noise, defaultPolicy);
     expect(report.fields[0]).toMatchObject({ path: "body.time", rate: 1, noiseRate: 1, counts: false });
     expect(report.requests.different).toBe(0);
@@ -155,7 +214,7 @@ describe("shadowReport", () => {
   });
 
   it("still counts the noisy request's other, real difference", () => {
-    const noise: NoiseEvidence = { sampled: 50, paths: new Map([["body.time value", 50]]) };
+    const noise = noiseOn(50, "body.time value", 50);
     const report = shadowReport(
       evidence(1000, [
         [[time], 900],
@@ -424,7 +483,7 @@ describe("failures count", () => {
 
 describe("noise per (path, kind)", () => {
   it("excuses value differences where main's own value differs, but not a missing or retyped field", () => {
-    const noise: NoiseEvidence = { sampled: 100, paths: new Map([["body.time value", 100]]) };
+    const noise = noiseOn(100, "body.time value", 100);
     const missing: Difference = { path: "body.time", kind: "missing" };
     const retyped: Difference = { path: "body.time", kind: "type" };
     const report = shadowReport(
@@ -447,7 +506,7 @@ describe("noise per (path, kind)", () => {
 
   it("counts a comparison cut short (body many) unless body itself is ignored", () => {
     const many: Difference = { path: "body", kind: "many" };
-    const noise: NoiseEvidence = { sampled: 100, paths: new Map([["body many", 100]]) };
+    const noise = noiseOn(100, "body many", 100);
     const cut = shadowReport(evidence(1000, [[[many], 100]]), noise, withDefaults({ ignore: ["body.items"] }));
     expect(cut.fields[0]).toMatchObject({ path: "body", kind: "many", counts: true });
     expect(cut.verdict).toBe("fail");
@@ -458,20 +517,28 @@ describe("noise per (path, kind)", () => {
 });
 
 describe("noiseReport", () => {
-  it("lists noisy paths by rate", () => {
+  it("lists noisy fields by rate, each over its own route's twin copies", () => {
     expect(
       noiseReport({
-        sampled: 10,
+        sampled: 30,
+        routes: new Map([
+          ["GET /a", 10],
+          ["GET /b", 20],
+        ]),
         paths: new Map([
-          ["body.id value", 2],
-          ["body.time value", 10],
+          ["GET /a\tbody.id value", 2],
+          ["GET /b\tbody.time value", 20],
         ]),
       }),
     ).toEqual({
-      sampled: 10,
+      sampled: 30,
+      routes: [
+        { route: "GET /b", sampled: 20 },
+        { route: "GET /a", sampled: 10 },
+      ],
       fields: [
-        { path: "body.time", kind: "value", rate: 1 },
-        { path: "body.id", kind: "value", rate: 0.2 },
+        { route: "GET /b", path: "body.time", kind: "value", rate: 1 },
+        { route: "GET /a", path: "body.id", kind: "value", rate: 0.2 },
       ],
     });
   });

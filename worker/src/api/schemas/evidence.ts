@@ -157,7 +157,14 @@ export const EvidenceReportSchema = v.object({
   shadows: v.array(ShadowReportSchema),
   noise: v.object({
     sampled: count,
-    fields: v.array(v.object({ path: v.string(), kind: v.picklist(DIFF_KINDS), rate })),
+    routes: v.pipe(
+      v.array(v.object({ route: v.string(), sampled: count })),
+      v.description("Twin copies (main against itself) per route: method and path, identifier segments folded to *"),
+    ),
+    fields: v.pipe(
+      v.array(v.object({ route: v.string(), path: v.string(), kind: v.picklist(DIFF_KINDS), rate })),
+      v.description("Main's own differences per route; each rate is over that route's twin copies"),
+    ),
   }),
   series: v.optional(ReportSeriesSchema),
 }) satisfies v.GenericSchema<EvidenceReport>;

@@ -260,7 +260,7 @@ export class EvidenceLedger extends DurableObject<Env> {
     await Promise.all(others.map((shard) => shard.forget(version)));
     const sql = this.ctx.storage.sql;
     this.ctx.storage.transactionSync(() => {
-      for (const table of ["counters", "signatures", "fields", "sample_paths", "samples"]) {
+      for (const table of ["counters", "signatures", "route_counts", "fields", "sample_paths", "samples"]) {
         sql.exec(`DELETE FROM ${table} WHERE version = ?`, version);
       }
       forgetLifetime(sql, version);

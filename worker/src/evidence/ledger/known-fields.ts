@@ -1,5 +1,9 @@
+import { MAX_ROUTES_PER_NAME, OTHER_ROUTES } from "../verdict.ts";
+
 /** The `fields` row of main-against-main noise (versions are never empty). */
 export const NOISE_FIELDS = "";
+/** The `fields` rows of the name's routes (no version holds a tab). */
+const ROUTES = "\troutes";
 
 /**
  * The distinct fields each version has recorded (the `fields` table), read
@@ -38,6 +42,21 @@ export class KnownFields {
         minute,
       );
     }
+  }
+
+  /**
+   * The route a row is kept under: its own while the name has fewer than
+   * MAX_ROUTES_PER_NAME, else OTHER_ROUTES (whose noise excuses nothing).
+   */
+  route(route: string, minute: number): string {
+    if (route === OTHER_ROUTES) return route;
+    const known = this.of(ROUTES);
+    if (!known.has(route)) {
+      if (known.size >= MAX_ROUTES_PER_NAME) return OTHER_ROUTES;
+      known.add(route);
+    }
+    this.touch(ROUTES, [route], minute);
+    return route;
   }
 
   forget(version?: string): void {

@@ -18,7 +18,8 @@ import {
   mergedJson,
   selectCounters,
 } from "./counter-rows.ts";
-import { addEvidence, emptyEvidence, evidenceToJson, type LifetimeJson } from "./window.ts";
+import { fixOutcomes, forgetOutcomes, lifetimeOutcomes, OUTCOME_TABLES, OUTCOMES_SCHEMA } from "./outcomes.ts";
+import { addEvidence, emptyEvidence, evidenceToJson, type LifetimeJson, mergeWindows, noiseOf } from "./window.ts";
 
 /*
  * Lifetime totals for Prometheus: a counter must never go down while its
@@ -34,11 +35,22 @@ CREATE TABLE IF NOT EXISTS lifetime_signatures (
   version TEXT NOT NULL, partial INTEGER NOT NULL, signature TEXT NOT NULL, count INTEGER NOT NULL,
   PRIMARY KEY (version, partial, signature));
 CREATE TABLE IF NOT EXISTS lifetime_noise (id INTEGER PRIMARY KEY CHECK (id = 1), sampled INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS lifetime_noise_routes (route TEXT PRIMARY KEY, sampled INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS lifetime_noise_paths (field TEXT PRIMARY KEY, count INTEGER NOT NULL);
-`;
+CREATE TABLE IF NOT EXISTS lifetime_routes (
+  version TEXT NOT NULL, route TEXT NOT NULL, requests INTEGER NOT NULL, PRIMARY KEY (version, route));
+${OUTCOMES_SCHEMA}`;
 
 /** The lifetime tables, reset with the rest of a ledger of an older layout. */
-export const LIFETIME_TABLES = ["lifetime", "lifetime_signatures", "lifetime_noise", "lifetime_noise_paths"];
+export const LIFETIME_TABLES = [
+  "lifetime",
+  "lifetime_signatures",
+  "lifetime_noise",
+  "lifetime_noise_routes",
+  "lifetime_noise_paths",
+  "lifetime_routes",
+  ...OUTCOME_TABLES,
+];
 
 /** Signature rows a version keeps over its life; past it, requests count as `unrecorded`, as in a minute. */
 export const MAX_LIFETIME_SIGNATURES = 2_000;
@@ -96,6 +108,16 @@ export function addToLifetime(sql: SqlStorage, m: MinuteCounts): void {
   };
   keep(0, m.signatures);
   keep(1, m.partialSignatures);
+  for (const [route, requests] of Object.entries(m.routes)) {
+    sql.exec(
+      `INSERT INTO lifetime_routes VALUES (?, ?, ?)
+       ON CONFLICT (version, route) DO UPDATE SET requests = requests + excluded.requests`,
+      m.version,
+      route,
+      requests,
+    );
+  }
+  fixOutcomes(sql, m);
   sql.exec(
     ADD_LIFETIME,
     m.version,
@@ -105,13 +127,20 @@ export function addToLifetime(sql: SqlStorage, m: MinuteCounts): void {
   );
 }
 
-/** Adds one minute of noise (its fields already bounded) to the name's totals. */
-export function addNoiseToLifetime(sql: SqlStorage, sampled: number, fields: ReadonlyMap<string, number>): void {
+/** Adds one minute of noise (its routes and fields already bounded) to the name's totals. */
+export function addNoiseToLifetime(sql: SqlStorage, noise: NoiseEvidence): void {
   sql.exec(
     "INSERT INTO lifetime_noise VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET sampled = sampled + excluded.sampled",
-    sampled,
+    noise.sampled,
   );
-  for (const [field, count] of fields) {
+  for (const [route, sampled] of noise.routes) {
+    sql.exec(
+      "INSERT INTO lifetime_noise_routes VALUES (?, ?) ON CONFLICT (route) DO UPDATE SET sampled = sampled + excluded.sampled",
+      route,
+      sampled,
+    );
+  }
+  for (const [field, count] of noise.paths) {
     sql.exec(
       "INSERT INTO lifetime_noise_paths VALUES (?, ?) ON CONFLICT (field) DO UPDATE SET count = count + excluded.count",
       field,
@@ -124,6 +153,8 @@ export function addNoiseToLifetime(sql: SqlStorage, sampled: number, fields: Rea
 export function forgetLifetime(sql: SqlStorage, version: string): void {
   sql.exec("DELETE FROM lifetime WHERE version = ?", version);
   sql.exec("DELETE FROM lifetime_signatures WHERE version = ?", version);
+  sql.exec("DELETE FROM lifetime_routes WHERE version = ?", version);
+  forgetOutcomes(sql, version);
 }
 
 /** Everything a version was ever seen to do, as the verdict's rules read a window. */
@@ -137,6 +168,13 @@ export function lifetimeEvidence(sql: SqlStorage, version: string): ShadowEviden
   )) {
     (s.partial ? partialSignatures : signatures).set(s.signature, s.count);
   }
+  const routes = new Map<string, number>();
+  for (const r of sql.exec<{ route: string; requests: number }>(
+    "SELECT route, requests FROM lifetime_routes WHERE version = ?",
+    version,
+  )) {
+    routes.set(r.route, r.requests);
+  }
   const histogram = (json: string | undefined) =>
     LatencyHistogram.fromJson(json === undefined ? undefined : (JSON.parse(json) as HistogramJson));
   const counters = {} as Counters;
@@ -148,16 +186,21 @@ export function lifetimeEvidence(sql: SqlStorage, version: string): ShadowEviden
     latencyShadow: histogram(row?.latencyShadow),
     signatures,
     partialSignatures,
+    routes,
   };
 }
 
 export function lifetimeNoise(sql: SqlStorage): NoiseEvidence {
   const sampled = sql.exec<{ sampled: number }>("SELECT sampled FROM lifetime_noise WHERE id = 1").toArray()[0];
+  const routes = new Map<string, number>();
+  for (const row of sql.exec<{ route: string; sampled: number }>("SELECT route, sampled FROM lifetime_noise_routes")) {
+    routes.set(row.route, row.sampled);
+  }
   const paths = new Map<string, number>();
   for (const row of sql.exec<{ field: string; count: number }>("SELECT field, count FROM lifetime_noise_paths")) {
     paths.set(row.field, row.count);
   }
-  return { sampled: sampled?.sampled ?? 0, paths };
+  return { sampled: sampled?.sampled ?? 0, routes, paths };
 }
 
 /** One shadow as Prometheus sees it: lifetime counts and fields, lifetime latency, and the current verdict. */
@@ -175,12 +218,24 @@ export interface VersionMetrics {
 export function lifetimeParts(sql: SqlStorage, versions: string[]): LifetimeJson {
   const noise = lifetimeNoise(sql);
   return {
-    versions: versions.map((version) => evidenceToJson(lifetimeEvidence(sql, version))),
-    noise: { sampled: noise.sampled, paths: Object.fromEntries(noise.paths) },
+    versions: versions.map((version) => ({
+      ...evidenceToJson(lifetimeEvidence(sql, version)),
+      outcomes: lifetimeOutcomes(sql, version),
+    })),
+    noise: {
+      sampled: noise.sampled,
+      routes: Object.fromEntries(noise.routes),
+      paths: Object.fromEntries(noise.paths),
+    },
   };
 }
 
-/** The metrics of the report's shadows over the lifetime totals of every shard (`own` first, then `others`). */
+/**
+ * The metrics of the report's shadows over the lifetime totals of every
+ * shard (`own` first, then `others`). Same, different and notCompared are
+ * the outcomes fixed when each copy was recorded (see outcomes.ts): a
+ * counter never goes down when the ignore list or the noise changes.
+ */
 export function metricsOf(
   own: LifetimeJson,
   others: LifetimeJson[],
@@ -188,22 +243,27 @@ export function metricsOf(
   hour: EvidenceReport,
 ): VersionMetrics[] {
   const parts = [own, ...others];
-  const noise: NoiseEvidence = { sampled: 0, paths: new Map() };
-  for (const part of parts) {
-    noise.sampled += part.noise.sampled;
-    for (const [field, count] of Object.entries(part.noise.paths))
-      noise.paths.set(field, (noise.paths.get(field) ?? 0) + count);
-  }
+  const noise = noiseOf(
+    mergeWindows(
+      parts.map((part) => ({ counters: [], signatures: [], routes: [], mainTraffic: [], noise: part.noise })),
+    ),
+  );
   return hour.shadows.map(({ version, verdict }) => {
     const evidence = emptyEvidence(version);
+    const outcomes = { same: 0, different: 0, notCompared: 0 };
     for (const part of parts) {
       const stored = part.versions.find((v) => v.version === version);
-      if (stored) addEvidence(evidence, stored);
+      if (!stored) continue;
+      addEvidence(evidence, stored);
+      outcomes.same += stored.outcomes.same;
+      outcomes.different += stored.outcomes.different;
+      outcomes.notCompared += stored.outcomes.notCompared;
     }
     const { requests, errors, fields } = shadowReport(evidence, noise, policy);
+    const fixed = { ...requests, ...outcomes, compared: outcomes.same + outcomes.different };
     return {
       version,
-      lifetime: { requests, errors, fields },
+      lifetime: { requests: fixed, errors, fields },
       latencyMain: evidence.latencyMain.toJson(),
       latencyShadow: evidence.latencyShadow.toJson(),
       verdict,

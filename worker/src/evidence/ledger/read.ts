@@ -9,7 +9,14 @@ import {
   type ShadowReport,
 } from "../verdict.ts";
 import { type CounterRow, SELECT_COUNTERS } from "./counter-rows.ts";
-import { firstMinuteOf, type MainTrafficRow, type SignatureRow, type WindowQuery, type WindowRows } from "./window.ts";
+import {
+  firstMinuteOf,
+  type MainTrafficRow,
+  type RouteRow,
+  type SignatureRow,
+  type WindowQuery,
+  type WindowRows,
+} from "./window.ts";
 
 const MINUTE_MS = 60_000;
 
@@ -93,12 +100,21 @@ export function windowRows(sql: SqlStorage, query: WindowQuery): WindowRows {
   const { lo, hi, since, baseline, perMinute } = query;
   const counters: CounterRow[] = [];
   const signatures: SignatureRow[] = [];
+  const routes: RouteRow[] = [];
   // null: every version compared with the baseline (an older main's shadows).
   for (const version of query.versions ?? [null]) {
     const which = version === null ? "" : "version = ? AND ";
     const args = version === null ? [baseline, since, hi] : [version, baseline, since, hi];
     const where = `WHERE ${which}baseline = ? AND minute >= ? AND minute < ?`;
     counters.push(...sql.exec<CounterRow>(`${SELECT_COUNTERS} ${where}`, ...args).toArray());
+    routes.push(
+      ...sql
+        .exec<RouteRow>(
+          `SELECT version, route, SUM(requests) AS requests FROM route_counts ${where} GROUP BY version, route`,
+          ...args,
+        )
+        .toArray(),
+    );
     signatures.push(
       ...sql
         .exec<SignatureRow>(
@@ -121,6 +137,13 @@ export function windowRows(sql: SqlStorage, query: WindowQuery): WindowRows {
       hi,
     )
     .one().sampled;
+  const noiseRoutes = sql
+    .exec<{ route: string; sampled: number }>(
+      "SELECT route, SUM(sampled) AS sampled FROM noise_routes WHERE minute >= ? AND minute < ? GROUP BY route",
+      since,
+      hi,
+    )
+    .toArray();
   const paths = sql
     .exec<{ field: string; count: number }>(
       "SELECT field, SUM(count) AS count FROM noise_paths WHERE minute >= ? AND minute < ? GROUP BY field",
@@ -131,7 +154,12 @@ export function windowRows(sql: SqlStorage, query: WindowQuery): WindowRows {
   return {
     counters,
     signatures,
-    noise: { sampled: Number(sampled ?? 0), paths: Object.fromEntries(paths.map((row) => [row.field, row.count])) },
+    routes,
+    noise: {
+      sampled: Number(sampled ?? 0),
+      routes: Object.fromEntries(noiseRoutes.map((row) => [row.route, row.sampled])),
+      paths: Object.fromEntries(paths.map((row) => [row.field, row.count])),
+    },
     mainTraffic,
   };
 }

@@ -1,7 +1,7 @@
 import type { EvidenceBatch, MainMinute, MinuteCounts, NoiseMinute, WireMinuteCounts } from "../batch.ts";
 import { countersFromWire } from "../counters.ts";
 import { boundDifferences } from "../fields.ts";
-import { fieldKey, parseSignature, signatureOf } from "../verdict.ts";
+import { fieldKey, noiseKey, parseNoiseKey, parseSignature, signatureOf, signatureRoute } from "../verdict.ts";
 import { ADD_COUNTERS, counterValues, mergedJson } from "./counter-rows.ts";
 import { type KnownFields, NOISE_FIELDS } from "./known-fields.ts";
 import { addNoiseToLifetime, addToLifetime } from "./lifetime.ts";
@@ -46,19 +46,34 @@ function recordMain(sql: SqlStorage, m: MainMinute): void {
   );
 }
 
-/** One minute of main against itself; its fields are bounded like a version's. */
+/** One minute of main against itself; its routes and fields are bounded like a version's. */
 function recordNoise({ sql, fields }: RecordTarget, n: NoiseMinute): void {
   sql.exec(
     "INSERT INTO noise VALUES (?, ?) ON CONFLICT (minute) DO UPDATE SET sampled = sampled + excluded.sampled",
     n.minute,
     n.sampled,
   );
+  const routes = new Map<string, number>();
+  for (const [raw, sampled] of Object.entries(n.routes ?? {})) {
+    const route = fields.route(raw, n.minute);
+    routes.set(route, (routes.get(route) ?? 0) + sampled);
+    sql.exec(
+      `INSERT INTO noise_routes VALUES (?, ?, ?)
+       ON CONFLICT (minute, route) DO UPDATE SET sampled = sampled + excluded.sampled`,
+      n.minute,
+      route,
+      sampled,
+    );
+  }
   const known = fields.of(NOISE_FIELDS);
   const added = new Map<string, number>();
+  const used = new Set<string>();
   for (const [key, count] of Object.entries(n.paths)) {
-    const [difference] = boundDifferences(parseSignature(key), known);
+    const { route, ...raw } = parseNoiseKey(key);
+    const [difference] = boundDifferences([raw], known);
     if (!difference) continue;
-    const field = fieldKey(difference);
+    used.add(fieldKey(difference));
+    const field = noiseKey(fields.route(route, n.minute), difference);
     added.set(field, (added.get(field) ?? 0) + count);
     sql.exec(
       `INSERT INTO noise_paths VALUES (?, ?, ?)
@@ -68,8 +83,8 @@ function recordNoise({ sql, fields }: RecordTarget, n: NoiseMinute): void {
       count,
     );
   }
-  fields.touch(NOISE_FIELDS, added.keys(), n.minute);
-  addNoiseToLifetime(sql, n.sampled, added);
+  fields.touch(NOISE_FIELDS, used, n.minute);
+  addNoiseToLifetime(sql, { sampled: n.sampled, routes, paths: added });
 }
 
 /**
@@ -79,7 +94,7 @@ function recordNoise({ sql, fields }: RecordTarget, n: NoiseMinute): void {
  */
 function recordMinute(target: RecordTarget, wire: WireMinuteCounts): void {
   const { sql } = target;
-  const m: MinuteCounts = { ...wire, ...countersFromWire(wire) };
+  const m: MinuteCounts = { ...wire, ...countersFromWire(wire), routes: wire.routes ?? {} };
   const existing = sql
     .exec<{ latency_main: string; latency_shadow: string }>(
       "SELECT latency_main, latency_shadow FROM counters WHERE version = ? AND baseline = ? AND minute = ?",
@@ -89,6 +104,7 @@ function recordMinute(target: RecordTarget, wire: WireMinuteCounts): void {
     )
     .toArray()[0];
   const kept = keepSignatures(target, m);
+  kept.routes = keepRoutes(target, m);
   addToLifetime(sql, kept);
   sql.exec(
     ADD_COUNTERS,
@@ -121,7 +137,7 @@ function keepSignatures({ sql, fields }: RecordTarget, m: MinuteCounts): MinuteC
     const into = partial ? kept.partialSignatures : kept.signatures;
     for (const [raw, count] of Object.entries(signatures ?? {})) {
       const differences = boundDifferences(parseSignature(raw), known);
-      const signature = signatureOf(differences);
+      const signature = signatureOf(differences, fields.route(signatureRoute(raw), m.minute));
       const stored = sql
         .exec(
           "SELECT 1 FROM signatures WHERE version = ? AND baseline = ? AND minute = ? AND partial = ? AND signature = ?",
@@ -154,5 +170,24 @@ function keepSignatures({ sql, fields }: RecordTarget, m: MinuteCounts): MinuteC
   keep(0, m.signatures);
   keep(1, m.partialSignatures);
   fields.touch(m.version, used, m.minute);
+  return kept;
+}
+
+/** A minute's requests per route, each route bounded; answers them as kept. */
+function keepRoutes({ sql, fields }: RecordTarget, m: MinuteCounts): Record<string, number> {
+  const kept: Record<string, number> = {};
+  for (const [raw, requests] of Object.entries(m.routes ?? {})) {
+    const route = fields.route(raw, m.minute);
+    kept[route] = (kept[route] ?? 0) + requests;
+    sql.exec(
+      `INSERT INTO route_counts VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (version, baseline, minute, route) DO UPDATE SET requests = requests + excluded.requests`,
+      m.version,
+      m.baseline,
+      m.minute,
+      route,
+      requests,
+    );
+  }
   return kept;
 }

@@ -25,6 +25,8 @@ export function pruneAndRollUp(sql: SqlStorage, now: number): void {
   rollUp(sql, Math.floor((now - ROLLUP_AFTER_MS) / MINUTE_MS));
   sql.exec("DELETE FROM counters WHERE minute < ?", cutoff);
   sql.exec("DELETE FROM signatures WHERE minute < ?", cutoff);
+  sql.exec("DELETE FROM route_counts WHERE minute < ?", cutoff);
+  sql.exec("DELETE FROM noise_routes WHERE minute < ?", cutoff);
   sql.exec("DELETE FROM fields WHERE last_minute < ?", cutoff);
   sql.exec("DELETE FROM noise WHERE minute < ?", cutoff);
   sql.exec("DELETE FROM noise_paths WHERE minute < ?", cutoff);
@@ -52,6 +54,21 @@ export function rollUp(sql: SqlStorage, before: number): void {
     before,
   );
   sql.exec("DELETE FROM signatures WHERE minute < ? AND minute % 60 != 0", before);
+  sql.exec(
+    `INSERT INTO route_counts SELECT version, baseline, minute - minute % 60, route, SUM(requests)
+     FROM route_counts WHERE minute < ? AND minute % 60 != 0
+     GROUP BY version, baseline, minute - minute % 60, route
+     ON CONFLICT (version, baseline, minute, route) DO UPDATE SET requests = requests + excluded.requests`,
+    before,
+  );
+  sql.exec("DELETE FROM route_counts WHERE minute < ? AND minute % 60 != 0", before);
+  sql.exec(
+    `INSERT INTO noise_routes SELECT minute - minute % 60, route, SUM(sampled) FROM noise_routes
+     WHERE minute < ? AND minute % 60 != 0 GROUP BY minute - minute % 60, route
+     ON CONFLICT (minute, route) DO UPDATE SET sampled = sampled + excluded.sampled`,
+    before,
+  );
+  sql.exec("DELETE FROM noise_routes WHERE minute < ? AND minute % 60 != 0", before);
   rollUpMainTraffic(sql, before);
   sql.exec(
     `INSERT INTO noise SELECT minute - minute % 60, SUM(sampled) FROM noise

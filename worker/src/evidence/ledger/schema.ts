@@ -2,7 +2,7 @@ import { COUNTER_COLUMNS_SQL } from "./counter-rows.ts";
 import { LIFETIME_SCHEMA, LIFETIME_TABLES } from "./lifetime.ts";
 
 /** Bumped when the tables change: a ledger written by an older gateway is reset, not misread. */
-export const SCHEMA_VERSION = 6;
+export const SCHEMA_VERSION = 7;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS ledger_schema (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
@@ -14,6 +14,10 @@ CREATE TABLE IF NOT EXISTS counters (
 CREATE TABLE IF NOT EXISTS signatures (
   version TEXT NOT NULL, baseline TEXT NOT NULL, minute INTEGER NOT NULL, partial INTEGER NOT NULL,
   signature TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (version, baseline, minute, partial, signature));
+-- Requests with field detail per (version, baseline, minute, route): a field's rate on a route is over these.
+CREATE TABLE IF NOT EXISTS route_counts (
+  version TEXT NOT NULL, baseline TEXT NOT NULL, minute INTEGER NOT NULL, route TEXT NOT NULL,
+  requests INTEGER NOT NULL, PRIMARY KEY (version, baseline, minute, route));
 -- Main's own traffic per (version serving as main, minute): s5xx includes a main that never answered.
 CREATE TABLE IF NOT EXISTS main_traffic (
   version TEXT NOT NULL, minute INTEGER NOT NULL, requests INTEGER NOT NULL,
@@ -21,11 +25,14 @@ CREATE TABLE IF NOT EXISTS main_traffic (
   latency TEXT NOT NULL, PRIMARY KEY (version, minute));
 -- When each main took over (ms since the epoch): where the current baseline's evidence starts.
 CREATE TABLE IF NOT EXISTS mains (since INTEGER PRIMARY KEY, main TEXT NOT NULL);
--- The distinct fields (path kind) each version has recorded, capped per version; '' is noise.
+-- The distinct fields (path kind) each version has recorded, capped per version; '' is noise, '\troutes' the routes.
 CREATE TABLE IF NOT EXISTS fields (
   version TEXT NOT NULL, field TEXT NOT NULL, last_minute INTEGER NOT NULL, PRIMARY KEY (version, field));
 -- Noise is main against main, whichever version was main that minute: it describes the service's answers.
 CREATE TABLE IF NOT EXISTS noise (minute INTEGER PRIMARY KEY, sampled INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS noise_routes (
+  minute INTEGER NOT NULL, route TEXT NOT NULL, sampled INTEGER NOT NULL, PRIMARY KEY (minute, route));
+-- field: route, a tab, then path and kind.
 CREATE TABLE IF NOT EXISTS noise_paths (
   minute INTEGER NOT NULL, field TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (minute, field));
 CREATE TABLE IF NOT EXISTS samples (
@@ -36,6 +43,7 @@ CREATE INDEX IF NOT EXISTS samples_by_minute ON samples (minute);
 -- Pruning deletes by minute and by sample: ranges and lookups, not scans.
 CREATE INDEX IF NOT EXISTS counters_by_minute ON counters (minute);
 CREATE INDEX IF NOT EXISTS signatures_by_minute ON signatures (minute);
+CREATE INDEX IF NOT EXISTS route_counts_by_minute ON route_counts (minute);
 CREATE INDEX IF NOT EXISTS fields_by_last_minute ON fields (last_minute);
 CREATE INDEX IF NOT EXISTS sample_paths_by_sample ON sample_paths (sample_id);
 -- How many batches this ledger has taken, kept only with LEDGER_COUNT_WRITES = "on" (tests, the bench).
@@ -52,7 +60,9 @@ const EVIDENCE_TABLES = [
   "mains",
   "fields",
   "noise",
+  "noise_routes",
   "noise_paths",
+  "route_counts",
   "sample_paths",
   "samples",
   ...LIFETIME_TABLES,

@@ -5,16 +5,14 @@ import {
   type BaselineReport,
   type EvidencePolicy,
   type EvidenceReport,
-  fieldKey,
+  judgeShadow,
   type NoiseEvidence,
-  parseSignature,
   type ReportSeries,
   type ShadowReport,
-  shadowReport,
   withDefaults,
 } from "../verdict.ts";
 import { assembleReport, type BaselineRead, type ReportInput } from "./read.ts";
-import { emptyEvidence, mainTrafficOf, noiseOf, versionsOf, type WindowRows } from "./window.ts";
+import { addRoutes, emptyEvidence, mainTrafficOf, noiseOf, versionsOf, type WindowRows } from "./window.ts";
 
 const MINUTE_MS = 60_000;
 
@@ -106,11 +104,11 @@ function versionSeries(
     addAt(perStep, stepOf(steps, row.minute), row.count);
   }
 
-  const report = shadowReport(evidence, noise, policy);
+  addRoutes(evidence, version, rows);
   // Whether a field counts is decided over the whole window, as in the report; each step then adds its requests.
-  const counting = new Set(report.fields.filter((f) => f.counts).map((f) => `${f.path} ${f.kind}`));
+  const { report, counts } = judgeShadow(evidence, noise, policy);
   for (const [key, perStep] of signatureSteps) {
-    if (!parseSignature(key.slice(1)).some((d) => counting.has(fieldKey(d)))) continue;
+    if (!counts(key.slice(1))) continue;
     const partial = key[0] === "1";
     perStep.forEach((n, i) => {
       addAt(different, i, n);

@@ -42,20 +42,31 @@ export interface WindowQuery {
 export interface WindowRows {
   counters: CounterRow[];
   signatures: SignatureRow[];
-  noise: { sampled: number; paths: Record<string, number> };
+  /** Requests with field detail per (version, route), summed over the window. */
+  routes: RouteRow[];
+  noise: { sampled: number; routes: Record<string, number>; paths: Record<string, number> };
   mainTraffic: MainTrafficRow[];
 }
 
+export type RouteRow = { version: string; route: string; requests: number };
+
+const addInto = (into: Record<string, number>, from: Record<string, number>) => {
+  for (const [key, count] of Object.entries(from)) into[key] = (into[key] ?? 0) + count;
+};
+
 export function mergeWindows(parts: WindowRows[]): WindowRows {
   if (parts.length === 1 && parts[0]) return parts[0];
+  const routes: Record<string, number> = {};
   const paths: Record<string, number> = {};
   for (const part of parts) {
-    for (const [field, count] of Object.entries(part.noise.paths)) paths[field] = (paths[field] ?? 0) + count;
+    addInto(routes, part.noise.routes);
+    addInto(paths, part.noise.paths);
   }
   return {
     counters: parts.flatMap((part) => part.counters),
     signatures: parts.flatMap((part) => part.signatures),
-    noise: { sampled: parts.reduce((sum, part) => sum + part.noise.sampled, 0), paths },
+    routes: parts.flatMap((part) => part.routes),
+    noise: { sampled: parts.reduce((sum, part) => sum + part.noise.sampled, 0), routes, paths },
     mainTraffic: parts.flatMap((part) => part.mainTraffic),
   };
 }
@@ -105,6 +116,7 @@ export function emptyEvidence(version: string): ShadowEvidence {
     latencyShadow: new LatencyHistogram(),
     signatures: new Map(),
     partialSignatures: new Map(),
+    routes: new Map(),
   };
 }
 
@@ -122,20 +134,33 @@ export function evidenceOf(version: string, rows: WindowRows): ShadowEvidence {
     const signatures = row.partial ? evidence.partialSignatures : evidence.signatures;
     signatures.set(row.signature, (signatures.get(row.signature) ?? 0) + row.count);
   }
+  addRoutes(evidence, version, rows);
   return evidence;
 }
 
-export function noiseOf(rows: WindowRows): NoiseEvidence {
-  return { sampled: rows.noise.sampled, paths: new Map(Object.entries(rows.noise.paths)) };
+/** Adds a version's requests per route over the window's rows. */
+export function addRoutes(evidence: ShadowEvidence, version: string, rows: WindowRows): void {
+  for (const row of rows.routes) {
+    if (row.version === version) evidence.routes.set(row.route, (evidence.routes.get(row.route) ?? 0) + row.requests);
+  }
+}
+
+export function noiseOf(rows: Pick<WindowRows, "noise">): NoiseEvidence {
+  return {
+    sampled: rows.noise.sampled,
+    routes: new Map(Object.entries(rows.noise.routes)),
+    paths: new Map(Object.entries(rows.noise.paths)),
+  };
 }
 
 /** ShadowEvidence as it crosses from one ledger object to another (histograms and maps as plain data). */
 export interface EvidenceJson
-  extends Omit<ShadowEvidence, "latencyMain" | "latencyShadow" | "signatures" | "partialSignatures"> {
+  extends Omit<ShadowEvidence, "latencyMain" | "latencyShadow" | "signatures" | "partialSignatures" | "routes"> {
   latencyMain: HistogramJson;
   latencyShadow: HistogramJson;
   signatures: Record<string, number>;
   partialSignatures: Record<string, number>;
+  routes: Record<string, number>;
 }
 
 export function evidenceToJson(evidence: ShadowEvidence): EvidenceJson {
@@ -145,6 +170,7 @@ export function evidenceToJson(evidence: ShadowEvidence): EvidenceJson {
     latencyShadow: evidence.latencyShadow.toJson(),
     signatures: Object.fromEntries(evidence.signatures),
     partialSignatures: Object.fromEntries(evidence.partialSignatures),
+    routes: Object.fromEntries(evidence.routes),
   };
 }
 
@@ -159,10 +185,14 @@ export function addEvidence(evidence: ShadowEvidence, other: EvidenceJson): void
   for (const [signature, count] of Object.entries(other.partialSignatures)) {
     evidence.partialSignatures.set(signature, (evidence.partialSignatures.get(signature) ?? 0) + count);
   }
+  for (const [route, count] of Object.entries(other.routes ?? {})) {
+    evidence.routes.set(route, (evidence.routes.get(route) ?? 0) + count);
+  }
 }
 
 /** Lifetime totals of some versions and of noise, as one shard holds them. */
 export interface LifetimeJson {
-  versions: EvidenceJson[];
+  /** With each version's outcomes as fixed when its copies were recorded (see outcomes.ts). */
+  versions: (EvidenceJson & { outcomes: { same: number; different: number; notCompared: number } })[];
   noise: WindowRows["noise"];
 }

@@ -105,11 +105,29 @@ export function rateBand(
   priors: (p0: number) => { above: BetaPrior; below: BetaPrior },
   alpha: { low: number; high: number },
 ): { low: number; high: number } {
-  if (n <= 0) return { low: 0, high: 1 };
-  const rate = k / n;
-  const low = edge(0, rate, (p0) => rejects("above", k, n, p0, priors(p0).above, alpha.low), true);
-  const high = edge(rate, 1, (p0) => rejects("below", k, n, p0, priors(p0).below, alpha.high), false);
-  return { low, high };
+  return { low: rateLow(k, n, priors, alpha.low), high: rateHigh(k, n, priors, alpha.high) };
+}
+
+/** The band's low edge alone (see rateBand). */
+export function rateLow(
+  k: number,
+  n: number,
+  priors: (p0: number) => { above: BetaPrior; below: BetaPrior },
+  alpha: number,
+): number {
+  if (n <= 0) return 0;
+  return edge(0, k / n, (p0) => rejects("above", k, n, p0, priors(p0).above, alpha), true);
+}
+
+/** The band's high edge alone (see rateBand). */
+export function rateHigh(
+  k: number,
+  n: number,
+  priors: (p0: number) => { above: BetaPrior; below: BetaPrior },
+  alpha: number,
+): number {
+  if (n <= 0) return 1;
+  return edge(k / n, 1, (p0) => rejects("below", k, n, p0, priors(p0).below, alpha), false);
 }
 
 /** Bisection for the boundary of where `test` holds: at the low end of [from, to] (rising) or the high end. */

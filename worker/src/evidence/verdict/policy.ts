@@ -54,16 +54,6 @@ export function withDefaults(policy: PolicyOverrides = {}) {
   } satisfies EvidencePolicy;
 }
 
-/** Diffy's defaults: a field's difference rate must beat its noise rate by both margins. */
-export const NOISE_RELATIVE_MARGIN = 0.2;
-export const NOISE_ABSOLUTE_MARGIN = 0.0003;
-
-export function exceedsNoise(rate: number, noiseRate: number): boolean {
-  const excess = rate - noiseRate;
-  if (!(excess > NOISE_ABSOLUTE_MARGIN)) return false;
-  return noiseRate === 0 || excess / noiseRate > NOISE_RELATIVE_MARGIN;
-}
-
 export function isIgnored(path: string, ignore: readonly string[]): boolean {
   return ignore.some((prefix) => isWithin(path, prefix));
 }

@@ -1,67 +1,51 @@
-import type { Difference, DiffKind } from "../compare.ts";
+import { compareText, type FieldJudgement, judgeFields } from "./fields.ts";
 import { fraction, type JudgeInput, judge, verdictOf } from "./judge.ts";
-import { type EvidencePolicy, exceedsNoise, isIgnored } from "./policy.ts";
+import type { EvidencePolicy } from "./policy.ts";
+import { parseNoiseKey } from "./signatures.ts";
 import type { FieldReport, NoiseEvidence, NoiseReport, ShadowEvidence, ShadowReport, Verdict } from "./types.ts";
 
-/*
- * Why signatures: a request is `different` when at least one of its
- * differences counts, and whether a field counts depends on the ignore list
- * and the noise rate at read time. Per-field counts alone cannot say how many
- * requests that is (two fields may differ on the same requests or on
- * different ones). So the ledger keeps, per (version, minute), how many
- * compared requests had each distinct set of differences — the signature —
- * and the report decides per signature. Ignoring a path later corrects past
- * windows exactly. A signature is the sorted `path kind` pairs joined by
- * newlines (paths never hold a raw newline: odd keys are JSON-quoted).
- */
-export function signatureOf(differences: readonly Difference[]): string {
-  return differences.map(fieldKey).sort().join("\n");
-}
+export { fieldKey, noiseKey, parseNoiseKey, parseSignature, signatureOf, signatureRoute } from "./signatures.ts";
 
-export function parseSignature(signature: string): Difference[] {
-  if (signature === "") return [];
-  return signature.split("\n").map(parseField);
-}
-
+/** Main's noise per route and field, each rate over that route's twin copies. */
 export function noiseReport(noise: NoiseEvidence): NoiseReport {
   const fields = [...noise.paths]
     .map(([key, count]) => {
-      const { path, kind } = parseField(key);
-      return { path, kind, rate: fraction(count, noise.sampled) };
+      const { route, path, kind } = parseNoiseKey(key);
+      return { route, path, kind, rate: fraction(count, noise.routes.get(route) ?? 0) };
     })
-    .sort((a, b) => b.rate - a.rate || compareText(a.path, b.path) || compareText(a.kind, b.kind));
-  return { sampled: noise.sampled, fields };
-}
-
-/** `path kind`, the key of a field in signatures and noise. */
-export const fieldKey = (d: Difference) => `${d.path} ${d.kind}`;
-
-function parseField(key: string): Difference {
-  const space = key.lastIndexOf(" ");
-  return { path: key.slice(0, space), kind: key.slice(space + 1) as DiffKind };
-}
-
-/**
- * Whether a field counts against the shadow: not ignored, and beyond main's
- * own noise of the same kind at that path. A comparison cut short (`many`)
- * is never excused by noise.
- */
-function fieldCounts(field: FieldReport): boolean {
-  if (field.ignored) return false;
-  return field.kind === "many" || exceedsNoise(field.rate, field.noiseRate);
+    .sort(
+      (a, b) =>
+        b.rate - a.rate || compareText(a.route, b.route) || compareText(a.path, b.path) || compareText(a.kind, b.kind),
+    );
+  const routes = [...noise.routes]
+    .map(([route, sampled]) => ({ route, sampled }))
+    .sort((a, b) => b.sampled - a.sampled || compareText(a.route, b.route));
+  return { sampled: noise.sampled, routes, fields };
 }
 
 export function shadowReport(evidence: ShadowEvidence, noise: NoiseEvidence, policy: EvidencePolicy): ShadowReport {
-  const input = judgeInputOf(evidence, noise, policy);
+  return judgeShadow(evidence, noise, policy).report;
+}
+
+/** The report and which of the shadow's signatures count (the series counts step by step with it). */
+export function judgeShadow(
+  evidence: ShadowEvidence,
+  noise: NoiseEvidence,
+  policy: EvidencePolicy,
+): { report: ShadowReport; counts: FieldJudgement["counts"] } {
+  const { input, counts } = judgeInputOf(evidence, noise, policy);
   const latencyMs = { main: evidence.latencyMain.summary(), shadow: evidence.latencyShadow.summary() };
   const { verdict, reasons, confidence } = judge(input, policy.gate);
   const { requests, errors, fields } = input;
-  return { version: evidence.version, verdict, reasons, requests, errors, latencyMs, confidence, fields };
+  return {
+    report: { version: evidence.version, verdict, reasons, requests, errors, latencyMs, confidence, fields },
+    counts,
+  };
 }
 
 /** The verdict alone, by the same counts and rules as `shadowReport`, without bands and words: what the judge bench reads. */
 export function shadowVerdict(evidence: ShadowEvidence, noise: NoiseEvidence, policy: EvidencePolicy): Verdict {
-  return verdictOf(judgeInputOf(evidence, noise, policy), policy.gate);
+  return verdictOf(judgeInputOf(evidence, noise, policy).input, policy.gate);
 }
 
 /** A shadow's outcomes and fields after the noise and ignore rules, as the verdict reads them. */
@@ -69,40 +53,15 @@ function judgeInputOf(
   evidence: ShadowEvidence,
   noise: NoiseEvidence,
   policy: EvidencePolicy,
-): JudgeInput & { fields: FieldReport[] } {
-  const withDetail = evidence.compared + evidence.notCompared - evidence.unrecorded;
-  const byField = new Map<string, FieldReport>();
-  const parse = (signatures: Map<string, number>) => {
-    const parsed: [Difference[], number][] = [];
-    for (const [signature, count] of signatures) {
-      const differences = parseSignature(signature);
-      parsed.push([differences, count]);
-      for (const difference of differences) {
-        const key = fieldKey(difference);
-        const field = byField.get(key);
-        if (field) field.count += count;
-        else byField.set(key, { ...difference, count, rate: 0, noiseRate: 0, ignored: false, counts: false });
-      }
-    }
-    return parsed;
+): { input: JudgeInput & { fields: FieldReport[] }; counts: FieldJudgement["counts"] } {
+  const { fields, counts } = judgeFields(evidence, noise, policy);
+  const differing = (signatures: Map<string, number>) => {
+    let sum = 0;
+    for (const [signature, count] of signatures) if (counts(signature)) sum += count;
+    return sum;
   };
-  const full = parse(evidence.signatures);
-  const partial = parse(evidence.partialSignatures);
-  for (const [key, field] of byField) {
-    field.rate = fraction(field.count, withDetail);
-    field.noiseRate = fraction(noise.paths.get(key) ?? 0, noise.sampled);
-    field.ignored = isIgnored(field.path, policy.ignore);
-    field.counts = fieldCounts(field);
-  }
-  const differing = (parsed: [Difference[], number][]) =>
-    parsed.reduce((sum, [differences, count]) => {
-      return differences.some((d) => byField.get(fieldKey(d))?.counts) ? sum + count : sum;
-    }, 0);
-  const differentFull = differing(full);
-  const differentPartial = differing(partial);
-  const fields = [...byField.values()].sort(
-    (a, b) => b.count - a.count || compareText(a.path, b.path) || compareText(a.kind, b.kind),
-  );
+  const differentFull = differing(evidence.signatures);
+  const differentPartial = differing(evidence.partialSignatures);
   const same = evidence.compared - differentFull;
   const different = differentFull + differentPartial;
   const requests = {
@@ -119,7 +78,7 @@ function judgeInputOf(
     canary: evidence.canary,
   };
   const errors = { main: evidence.errorsMain, shadow: evidence.errorsShadow };
-  return {
+  const input = {
     requests,
     errors,
     pairs: { shadowOnly: evidence.errorsShadowOnly, mainOnly: evidence.errorsMainOnly },
@@ -127,8 +86,5 @@ function judgeInputOf(
     latencyShadow: evidence.latencyShadow,
     fields,
   };
-}
-
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+  return { input, counts };
 }

@@ -10,6 +10,8 @@ import type { LatencyHistogram, LatencySummary } from "../histogram.ts";
  */
 export interface ShadowEvidence extends Counters {
   version: string;
+  /** Route → requests with field detail on it (compared, or answered with status and headers compared). */
+  routes: Map<string, number>;
   latencyMain: LatencyHistogram;
   latencyShadow: LatencyHistogram;
   /** Signature → compared requests with exactly that set of differences (no entry for none). */
@@ -19,8 +21,11 @@ export interface ShadowEvidence extends Counters {
 }
 
 export interface NoiseEvidence {
+  /** Twin copies: main against itself. */
   sampled: number;
-  /** `path kind` → main-against-main exchanges where that path differed in that way. */
+  /** Route → twin copies on it. */
+  routes: Map<string, number>;
+  /** `route\tpath kind` → twin copies on that route where that path differed in that way. */
   paths: Map<string, number>;
 }
 
@@ -29,6 +34,7 @@ export interface FieldReport {
   kind: DiffKind;
   count: number;
   rate: number;
+  /** Main's own rate of this difference on the routes where the shadow showed it (twin copies there). */
   noiseRate: number;
   ignored: boolean;
   counts: boolean;
@@ -108,7 +114,10 @@ export interface ShadowReport {
 
 export interface NoiseReport {
   sampled: number;
-  fields: { path: string; kind: DiffKind; rate: number }[];
+  /** Twin copies per route (method and folded path): a route's noise excuses only differences on it. */
+  routes: { route: string; sampled: number }[];
+  /** Each rate is over its route's twin copies. */
+  fields: { route: string; path: string; kind: DiffKind; rate: number }[];
 }
 
 /** Which main the shadows were compared with, and since when (ISO 8601; null before any evidence against it). */
