@@ -30,7 +30,7 @@ export interface SimulationOptions {
 }
 
 const NAME = "bench";
-const NO_NOISE: NoiseEvidence = { sampled: 0, paths: new Map() };
+const NO_NOISE: NoiseEvidence = { sampled: 0, routes: new Map(), paths: new Map() };
 
 /**
  * A batch as the ledger keeps it: one counters row per (version, baseline,
@@ -72,7 +72,18 @@ export async function simulateRun(scenario: Scenario, seed: number, options: Sim
     async (_name, batch) => {
       for (const m of batch.shadows) {
         const { counter, signatures } = rowsOf(m);
-        const part = evidenceOf(m.version, { counters: [counter], signatures, noise: NO_NOISE_ROWS, mainTraffic: [] });
+        const routes = Object.entries(m.routes ?? {}).map(([route, requests]) => ({
+          version: m.version,
+          route,
+          requests,
+        }));
+        const part = evidenceOf(m.version, {
+          counters: [counter],
+          signatures,
+          routes,
+          noise: NO_NOISE_ROWS,
+          mainTraffic: [],
+        });
         addEvidence(evidence, evidenceToJson(part));
       }
     },
@@ -93,4 +104,4 @@ export async function simulateRun(scenario: Scenario, seed: number, options: Sim
   return result;
 }
 
-const NO_NOISE_ROWS = { sampled: 0, paths: {} };
+const NO_NOISE_ROWS = { sampled: 0, routes: {}, paths: {} };

@@ -66,7 +66,7 @@ const report = (shadows: ShadowReport[]): EvidenceReport => ({
   // An older gateway's report counted no traffic of main's own: main's side of the widest shadow stands in.
   mainTraffic: { requests: 0, status: { "2xx": 0, "3xx": 0, "4xx": 0, "5xx": 0 }, latencyMs: latency(0, 0) },
   shadows,
-  noise: { sampled: 0, fields: [] },
+  noise: { sampled: 0, routes: [], fields: [] },
 });
 
 const failing = shadow({
@@ -216,7 +216,12 @@ describe("under the table", () => {
       reasons: [`top fields: ${path} (value, 20%)`],
       fields: [{ path, kind: "value", count: 40, rate: 0.2, noiseRate: 0, ignored: false, counts: true }],
     });
-    const noisy = { ...report([odd]), noise: { sampled: 15, fields: [{ path, kind: "value" as const, rate: 1 }] } };
+    const noise = {
+      sampled: 15,
+      routes: [{ route: "GET /", sampled: 15 }],
+      fields: [{ route: "GET /", path, kind: "value" as const, rate: 1 }],
+    };
+    const noisy = { ...report([odd]), noise };
     const printed = [...formatFailures(noisy), formatNoise(noisy)].join("\n");
     expect(printed).not.toMatch(/[\u007f-\u009f]/);
     expect(printed).toContain('body["\\x9b2J\\x7f"]');
@@ -233,7 +238,11 @@ describe("under the table", () => {
     expect(formatNoise(report([]))).toBeUndefined();
     const noisy = {
       ...report([]),
-      noise: { sampled: 15, fields: [{ path: "body.time", kind: "value" as const, rate: 1 }] },
+      noise: {
+        sampled: 15,
+        routes: [{ route: "GET /", sampled: 15 }],
+        fields: [{ route: "GET /", path: "body.time", kind: "value" as const, rate: 1 }],
+      },
     };
     expect(formatNoise(noisy)).toBe("Noise (main against itself, 15 copies): body.time (value) 100%");
   });

@@ -30,8 +30,9 @@ function shadowOf(compared: number, different: number) {
       latencyShadow: latencies(20, compared),
       signatures: new Map([[signatureOf([{ path: "body.price", kind: "value" }]), different]]),
       partialSignatures: new Map(),
+      routes: new Map(),
     },
-    { sampled: 0, paths: new Map() },
+    { sampled: 0, routes: new Map(), paths: new Map() },
     defaultPolicy,
   );
 }
@@ -75,8 +76,9 @@ describe("one number format in the table and in the gateway's reasons", () => {
         latencyShadow: latencies(20, 1200),
         signatures: new Map(),
         partialSignatures: new Map(),
+        routes: new Map(),
       },
-      { sampled: 0, paths: new Map() },
+      { sampled: 0, routes: new Map(), paths: new Map() },
       { ...defaultPolicy, gate: { ...defaultPolicy.gate, minRequests: 5000 } },
     );
     expect(few.reasons).toEqual([

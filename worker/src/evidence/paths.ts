@@ -210,5 +210,5 @@ export function routeOf(method: string, path: string): string {
     }
     return isIdentifierKey(key) || longerThan(segment, SEGMENT_MAX_BYTES) ? FOLDED_KEY : segment;
   });
-  return boundedRoute(`${method.toUpperCase()} ${folded.join("/") || "/"}`);
+  return boundedText(`${method.toUpperCase()} ${folded.join("/") || "/"}`, PATH_MAX_BYTES);
 }
