@@ -168,7 +168,7 @@ describe("what counts as a difference", () => {
     });
     expect(shadow.requests.different).toBe(20);
     expect(shadow.verdict).toBe("fail");
-  });
+  }, 30_000);
 
   it("noise is per route: /clock's noisy body.data does not excuse a bug in body.data on /orders", async () => {
     const name = await named("routes", origins.labMain, origins.labShadow, { noisePercent: 100 });
