@@ -206,6 +206,18 @@ describe("field rules on the fields table's rows", () => {
     expect(await page.locator("#notice").textContent()).toBe(`body.items[].q of ${NAME} is compared exactly again.`);
   });
 
+  it("says each rule change in words in the name's history, newest first", async () => {
+    const changes = page.locator('#history tr[data-action="policy"] td:last-child');
+    await expect
+      .poll(() => changes.allTextContents())
+      .toEqual([
+        "compares body.items exactly again",
+        "body.createdAt: only presence matters",
+        "body.items: order does not matter (by id)",
+        "body.price: number within rel 0.000001",
+      ]);
+  });
+
   it("logged no console errors", () => {
     expect(problems).toEqual([]);
   });
