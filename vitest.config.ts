@@ -79,6 +79,8 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 30_000,
           hookTimeout: 60_000,
+          // A page shows a change after several API reads in a row, seconds on a busy machine: polls wait 10 s, not 1.
+          expect: { poll: { timeout: 10_000 } },
         },
       },
     ],

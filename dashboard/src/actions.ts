@@ -16,7 +16,7 @@ export interface ActionContext {
   done(message: string): void;
 }
 
-function openDialog(title: string, ...content: (Node | string)[]): HTMLDialogElement {
+export function openDialog(title: string, ...content: (Node | string)[]): HTMLDialogElement {
   const dialog = h("dialog", { "aria-labelledby": "dialog-title" }, h("h2", { id: "dialog-title" }, title), ...content);
   dialog.addEventListener("close", () => dialog.remove());
   document.body.append(dialog);

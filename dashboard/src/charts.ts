@@ -110,6 +110,9 @@ function stepNote(steps: { at: number; percent: number }[]): HTMLElement {
   );
 }
 
+/** Spacings of the time axis's ticks, in seconds: whole minutes, hours and days, so no two ticks read alike. */
+const TICK_SECONDS = [60, 120, 300, 600, 900, 1_800, 3_600, 7_200, 10_800, 21_600, 43_200, 86_400, 172_800, 604_800];
+
 /** A chart with no point to draw (no compared request yet, no latency measured) says so in words. */
 function emptyNote(spec: ChartSpec): string | undefined {
   const drawable = spec.lines.some((line) => line.values.some((value) => value !== null && value !== 0));
@@ -196,6 +199,7 @@ export function drawCharts(host: HTMLElement, report: Report, rolloutSteps: read
       ? `${String(date.getMonth() + 1).padStart(2, "0")}-${String(date.getDate()).padStart(2, "0")} ${clock}`
       : clock;
   };
+  const tickSteps = TICK_SECONDS.filter((seconds) => seconds >= series.stepSeconds);
   const width = Math.max(260, Math.min(host.clientWidth || 600, 1200));
   // Without shadows the difference chart has no line; main's traffic and latency are still drawn.
   const drawn = specs(series, report.main, steps).filter((spec) => spec.lines.length > 0);
@@ -257,7 +261,16 @@ export function drawCharts(host: HTMLElement, report: Report, rolloutSteps: read
           },
         },
         axes: [
-          { label: `Local time (${zone})`, values: (_: uPlot, ticks: number[]) => ticks.map(tick) },
+          {
+            label: `Local time (${zone})`,
+            // Ticks on whole steps only: a tick every 15 s would print each minute's HH:MM four times.
+            incrs: tickSteps,
+            values: (_: uPlot, ticks: number[]) => {
+              const labels = ticks.map(tick);
+              figure.dataset.xTicks = labels.join(", ");
+              return labels;
+            },
+          },
           { label: spec.unit, size: 56 },
         ],
       },

@@ -2,12 +2,15 @@
 import { formatCount } from "../../worker/src/evidence/count.ts";
 import type { Report, ServiceRecord, ShadowReport } from "./api.ts";
 import { h, percent } from "./dom.ts";
+import { describeRule, type FieldRule, ruleOf, takesRule } from "./rules.ts";
 
 export interface EvidenceHandlers {
   promote(version: string): void;
   kill(record: ServiceRecord): void;
   mirror(record: ServiceRecord): void;
   ignore(path: string, ignored: boolean): void;
+  /** Sets or removes the rule for a field; `current` is the one that governs it now. */
+  rule(path: string, current: FieldRule | undefined): void;
   samples(version: string, path?: string): void;
 }
 
@@ -97,18 +100,35 @@ function numbers(shadow: ShadowReport): HTMLElement {
 
 const interval = (bounds: { low: number; high: number }) => `${percent(bounds.low)}–${percent(bounds.high)}`;
 
-/** What would decide an inconclusive shadow, in one line. */
-function moreLine(shadow: ShadowReport): HTMLElement | "" {
-  const more = shadow.confidence.moreRequests;
-  if (shadow.verdict !== "inconclusive" || more === null) return "";
+/** The rule that decides how a row's values compare, and the button that changes it (body fields only). */
+function ruleCell(version: string, path: string, rules: readonly FieldRule[] | undefined, handlers: EvidenceHandlers) {
+  const rule = rules && ruleOf(rules, path);
+  if (!takesRule(path)) return h("td", { "data-label": "rule" }, "—");
   return h(
-    "p",
-    { class: "more", "data-more": String(more) },
-    `About ${formatCount(more)} more requests at these rates would decide it.`,
+    "td",
+    { "data-label": "rule", class: "rule" },
+    h("span", { class: rule ? "" : "quiet" }, rule ? describeRule(rule) : rules ? "exact" : "—"),
+    " ",
+    h(
+      "button",
+      {
+        type: "button",
+        class: "secondary small",
+        "data-write": true,
+        "data-focus-key": `rule ${version} ${path}`,
+        "aria-label": `Rule for ${path}`,
+        onclick: () => handlers.rule(path, rule),
+      },
+      "Rule…",
+    ),
   );
 }
 
-function fieldsTable(shadow: ShadowReport, handlers: EvidenceHandlers): HTMLElement {
+function fieldsTable(
+  shadow: ShadowReport,
+  rules: readonly FieldRule[] | undefined,
+  handlers: EvidenceHandlers,
+): HTMLElement {
   if (shadow.fields.length === 0) return h("p", { class: "quiet" }, "No differing fields in this window.");
   return h(
     "div",
@@ -123,7 +143,7 @@ function fieldsTable(shadow: ShadowReport, handlers: EvidenceHandlers): HTMLElem
         h(
           "tr",
           {},
-          ["path", "kind", "count", "rate", "noise rate", "counts", "ignore", ""].map((label) =>
+          ["path", "kind", "count", "rate", "noise rate", "counts", "rule", "ignore", ""].map((label) =>
             h("th", { scope: "col", "data-write": label === "ignore" }, label),
           ),
         ),
@@ -133,15 +153,17 @@ function fieldsTable(shadow: ShadowReport, handlers: EvidenceHandlers): HTMLElem
         {},
         shadow.fields.map((field) => {
           const id = `ignore-${shadow.version}-${field.path}-${field.kind}`;
+          const rule = rules && ruleOf(rules, field.path);
           return h(
             "tr",
-            { "data-path": field.path, class: field.counts ? "counts" : "" },
+            { "data-path": field.path, "data-rule": rule?.match, class: field.counts ? "counts" : "" },
             h("td", { "data-label": "path" }, h("code", {}, field.path)),
             h("td", { "data-label": "kind" }, field.kind),
             h("td", { "data-label": "count" }, formatCount(field.count)),
             h("td", { "data-label": "rate" }, percent(field.rate)),
             h("td", { "data-label": "noise rate" }, percent(field.noiseRate)),
             h("td", { "data-label": "counts" }, field.counts ? "yes" : "no"),
+            ruleCell(shadow.version, field.path, rules, handlers),
             h(
               "td",
               { "data-write": true, "data-label": "ignore" },
@@ -192,6 +214,8 @@ export function shadowCards(
   records: readonly ServiceRecord[],
   window: string,
   handlers: EvidenceHandlers,
+  /** The name's field rules; undefined when the policy could not be read. */
+  rules?: readonly FieldRule[],
 ): HTMLElement[] {
   return records
     .filter((record) => !record.main)
@@ -271,11 +295,10 @@ export function shadowCards(
           { class: "reasons" },
           shadow.reasons.map((reason) => h("li", {}, reason)),
         ),
-        moreLine(shadow),
         mirror,
         numbers(shadow),
         actions,
-        fieldsTable(shadow, handlers),
+        fieldsTable(shadow, rules, handlers),
       );
     });
 }

@@ -1,5 +1,26 @@
 import type { AuditRecord } from "./api.ts";
 import { h, localTimestamp } from "./dom.ts";
+import { describeRule, type FieldRule } from "./rules.ts";
+
+const paths = (value: unknown) => (Array.isArray(value) ? value.map(String).join(", ") : JSON.stringify(value));
+const rules = (value: unknown) =>
+  Array.isArray(value) ? (value as FieldRule[]).map((rule) => `${rule.path}: ${describeRule(rule)}`).join("; ") : "";
+
+/**
+ * A policy change in words for the edits the page makes (ignore and rules, path by path); any other
+ * field as it was sent.
+ */
+function describePolicy(detail: Record<string, unknown>): string {
+  return Object.entries(detail)
+    .map(([key, value]) => {
+      if (key === "ignoreAdd") return `ignores ${paths(value)}`;
+      if (key === "ignoreRemove") return `counts ${paths(value)} again`;
+      if (key === "rulesAdd") return rules(value);
+      if (key === "rulesRemove") return `compares ${paths(value)} exactly again`;
+      return `${key} ${JSON.stringify(value)}`;
+    })
+    .join(", ");
+}
 
 /** What one change did, in a few words; a promotion forced over a failing gate says so plainly. */
 function describe(row: AuditRecord): string {
@@ -14,6 +35,8 @@ function describe(row: AuditRecord): string {
     }
     case "kill":
       return `killed ${Array.isArray(d.versions) ? d.versions.join(", ") : ""}`;
+    case "policy":
+      return describePolicy(d);
     default:
       return Object.entries(d)
         .map(([key, value]) => `${key} ${JSON.stringify(value)}`)

@@ -27,6 +27,7 @@ import { type EvidenceHandlers, shadowCards } from "./evidence.ts";
 import { historyPanel } from "./history.ts";
 import { foldCards, nameTabs, opensByDefault } from "./layout.ts";
 import { rolloutPanel } from "./rollout.ts";
+import { type FieldRule, ruleDialog } from "./rules.ts";
 import { sampleView } from "./samples.ts";
 import { servicesTable } from "./services.ts";
 import { forgetToken, readToken, saveToken } from "./session.ts";
@@ -58,6 +59,8 @@ interface State {
   rollouts: Map<string, RolloutView>;
   report?: Report;
   reportError?: string;
+  /** The open name's field rules (its policy's), shown on the fields table's rows. */
+  rules?: FieldRule[];
   viewer?: Viewer;
   /** Each name's shadows' verdicts over the window: the table's VERDICT column and what needs attention. */
   verdicts: Map<string, ShadowReport[]>;
@@ -208,11 +211,14 @@ async function refresh(): Promise<void> {
     current.selected ??= firstToOpen(services, verdicts, rolling);
     if (current.selected) {
       try {
-        current.report = await callApi<Report>(
-          current.token,
-          "GET",
-          `/services/${enc(current.selected)}/report?window=${current.window}&series=true`,
-        );
+        [current.report, current.rules] = await Promise.all([
+          callApi<Report>(
+            current.token,
+            "GET",
+            `/services/${enc(current.selected)}/report?window=${current.window}&series=true`,
+          ),
+          readRules(current, current.selected),
+        ]);
         current.reportError = undefined;
         current.verdicts.set(current.selected, current.report.shadows);
       } catch (error) {
@@ -242,6 +248,17 @@ async function refresh(): Promise<void> {
     notify(`Refresh failed, retrying: ${describeFailure(error)}`, "error");
   }
   schedule();
+}
+
+/** The name's field rules, or undefined when its policy cannot be read (the rows then offer no state). */
+function readRules(current: State, name: string): Promise<FieldRule[] | undefined> {
+  return callApi<PolicyResult>(current.token, "GET", `/services/${enc(name)}/policy`).then(
+    (policy) => policy.rules,
+    (error: unknown) => {
+      if (error instanceof ApiError && error.status === 401) throw error;
+      return undefined;
+    },
+  );
 }
 
 /**
@@ -316,6 +333,9 @@ const handlers: EvidenceHandlers = {
   },
   ignore(path, ignored) {
     void toggleIgnore(path, ignored);
+  },
+  rule(path, current) {
+    if (state?.selected) ruleDialog(actionContext(), state.selected, path, current);
   },
   samples(version, path) {
     if (!state) return;
@@ -395,6 +415,7 @@ function render(): void {
     current.window,
     current.report,
     current.reportError,
+    current.rules,
     [...current.verdicts],
     current.history,
     current.historyError,
@@ -471,6 +492,7 @@ function renderEvidence(current: State): void {
       records,
       current.window,
       handlers,
+      current.rules,
     ),
     shadows,
     (version, shadow) => current.folds.get(`${name} ${version}`) ?? opensByDefault(shadow, records.length - 1),

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import chromium from "@sparticuz/chromium";
 import { type Browser, type Page, chromium as playwright } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import { formatCount } from "../../worker/src/evidence/count.ts";
 import type { EvidenceReport } from "../../worker/src/evidence/verdict.ts";
 import type { Report, RolloutView } from "../src/api.ts";
 import { adminApi } from "./admin-api.ts";
@@ -211,6 +212,37 @@ describe("the operator's dashboard", () => {
     await expect
       .poll(() => card("2.0.0").textContent(), { timeout: 10_000 })
       .toContain(`curl ${gateway}/services/hello/`);
+  });
+
+  it("says about how many more requests would decide, as the API does, and that the bands hold at any look", async () => {
+    // Fewer copies than the gate's floor: inconclusive, with the judge's estimate of what would decide.
+    await sendTraffic(5);
+    const judged = async () => {
+      const { shadows } = await api<EvidenceReport>("GET", "/services/hello/report?window=1h");
+      const shadow = shadows.find((entry) => entry.version === "2.0.0");
+      return shadow && shadow.requests.mirrored >= 5 ? shadow : undefined;
+    };
+    await expect.poll(judged, { timeout: 15_000, interval: 500 }).toBeDefined();
+    const shadow = await judged();
+    expect(shadow?.verdict).toBe("inconclusive");
+    const more = shadow?.confidence.moreRequests;
+    if (typeof more !== "number") throw new Error(`no estimate: ${JSON.stringify(shadow?.confidence)}`);
+    // The card lists the API's reasons, the estimate among them in the API's words and number.
+    const reasons = card("2.0.0").locator(".reasons li");
+    await expect.poll(() => reasons.allTextContents()).toEqual(shadow?.reasons);
+    expect((await reasons.allTextContents()).at(-1)).toMatch(
+      new RegExp(`^about ${formatCount(more)} more requests at these rates would (pass|fail) it$`),
+    );
+    const numbers = card("2.0.0").locator("table.numbers");
+    expect(await numbers.locator("caption").textContent()).toBe(
+      "Bands hold at any look, however often this page refreshes (α 20%).",
+    );
+    // Both quantiles on both sides carry their band, bounded below at least.
+    for (const label of ["p50", "p99"]) {
+      const cells = await numbers.locator("tbody tr", { has: page.locator(`th:text-is("${label}")`) }).locator("td");
+      for (const cell of await cells.allTextContents())
+        expect(cell, label).toMatch(/^[\d.]+ ms \(band [\d.]+–(\?|[\d.]+ ms)\)$/);
+    }
   });
 
   it("shows a failing shadow's verdict, its numbers beside main's, and the differing fields", async () => {
@@ -534,11 +566,25 @@ describe("the operator's dashboard", () => {
         : `${shown.join("\n")}\n≠ ${expected.join("\n")}`;
     };
     await expect.poll(soFar, { timeout: 12_000 }).toBe("as the API says");
-    // One verdict per version: the table row and the card say what the rollout panel says of the step.
+    // One verdict per version: the table row and the card say what the rollout panel says of the step,
+    // whatever the window's verdict. Here the window's is made to say otherwise (they differ whenever
+    // old evidence is outside the step), and the page must still show the step's.
     const step = (await api<RolloutView>("GET", "/services/hello/rollout")).current?.verdict;
-    if (step) {
-      await expect.poll(() => row.locator("[data-verdict]").getAttribute("data-verdict")).toBe(step);
-      await expect.poll(() => verdictOf(shadow)).toBe(step);
+    if (!step) throw new Error("the running step has no verdict");
+    const other = step === "pass" ? "fail" : "pass";
+    await page.route("**/services/hello/report?window=15m*", async (route) => {
+      const report = (await (await route.fetch()).json()) as Report;
+      for (const entry of report.shadows) Object.assign(entry, { verdict: other, reasons: [`the window's ${other}`] });
+      await route.fulfill({ json: report });
+    });
+    try {
+      await page.waitForResponse((response) => response.url().includes("/services/hello/report?window=15m"));
+      await page.waitForTimeout(200);
+      expect(await row.locator("[data-verdict]").getAttribute("data-verdict")).toBe(step);
+      expect(await verdictOf(shadow)).toBe(step);
+      expect(await card(shadow).locator(".reasons").textContent()).not.toContain(`the window's ${other}`);
+    } finally {
+      await page.unroute("**/services/hello/report?window=15m*");
     }
     expect(await panel.locator("[data-step]").allTextContents()).toEqual([
       expect.stringMatching(/^5 % · running, (pass|fail|inconclusive) so far$/),

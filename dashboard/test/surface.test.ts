@@ -98,7 +98,9 @@ describe("a proxied service's service worker", () => {
 });
 
 describe("read-only mode", () => {
-  it("signed in with the read token, says so and shows no Promote, Traffic, Kill or ignore control", async () => {
+  it("signed in with the read token, says so and shows no Promote, Traffic, Kill, ignore or rule control", async () => {
+    // Traffic first, so that the card has a differing field's row (body.version) whose controls must be hidden.
+    for (let i = 0; i < 8; i++) await (await fetch(`${gateway}/services/${NAME}/items/${i}`)).arrayBuffer();
     const page = await newPage();
     await page.goto(`${gateway}/dashboard/`);
     await page.getByLabel("Admin token").fill(readToken);
@@ -110,7 +112,12 @@ describe("read-only mode", () => {
     }
     // What only reads stays: the samples.
     expect(await card.locator('[data-focus-key="all-samples 2.0.0"]').isVisible()).toBe(true);
+    const field = card.locator('tr[data-path="body.version"]');
+    await field.waitFor({ timeout: 15_000 });
     expect(await page.locator('input[type="checkbox"]:visible').count()).toBe(0);
+    expect(await field.getByRole("button", { name: "Rule for body.version" }).isVisible()).toBe(false);
+    // What the rule is stays readable.
+    expect(await field.locator('td[data-label="rule"] span').textContent()).toBe("exact");
   });
 });
 
