@@ -3,6 +3,11 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
+    // Files of unit and workers at once: most of a test's time is spent waiting on origins, workerd and
+    // timers, not on a core. (Left out, vitest runs one file at a time on two cores.) The projects that
+    // set fileParallelism: false still run their files one at a time; `npm test` (scripts/test.mjs)
+    // runs each of them in a vitest of its own, beside the others.
+    maxWorkers: 3,
     projects: [
       {
         // Pure rules and parsing: no bindings, plain Node.
@@ -16,6 +21,8 @@ export default defineConfig({
             "docs/**/*.test.ts",
           ],
           environment: "node",
+          // Three files at a time on a loaded machine: 5 s is too little for the statistical sweeps.
+          testTimeout: 20_000,
         },
       },
       {
@@ -40,6 +47,8 @@ export default defineConfig({
           include: ["worker/test/runtime/**/*.test.ts"],
           setupFiles: ["./worker/test/runtime/apply-migrations.ts"],
           globalSetup: ["./worker/test/runtime/global-setup.ts", "./worker/test/runtime/health-setup.ts"],
+          // Three workerd at a time: a test that takes 2 s alone can take 5 on a loaded machine.
+          testTimeout: 20_000,
         },
       },
       {
@@ -52,6 +61,8 @@ export default defineConfig({
           globalSetup: ["./cli/test/global-setup.ts"],
           fileParallelism: false,
           env: { TZ: "UTC" },
+          // Each CLI call is a Node process of its own; beside the other projects, a few of them take 5 s.
+          testTimeout: 30_000,
         },
       },
       {
