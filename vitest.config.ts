@@ -21,6 +21,9 @@ export default defineConfig({
             "docs/**/*.test.ts",
           ],
           environment: "node",
+          // One worker process holds many files in turn (no fresh process per file): these tests keep no
+          // state between files, and each file that fakes timers or env restores them after itself.
+          isolate: false,
           // Three files at a time on a loaded machine: 5 s is too little for the statistical sweeps.
           testTimeout: 20_000,
         },
@@ -63,6 +66,7 @@ export default defineConfig({
           env: { TZ: "UTC" },
           // Each CLI call is a Node process of its own; beside the other projects, a few of them take 5 s.
           testTimeout: 30_000,
+          hookTimeout: 30_000,
         },
       },
       {

@@ -2,24 +2,48 @@
 // `npm test`: the typecheck, the lint and every vitest project, side by side.
 //
 // One `vitest run` holds back each project whose files run one at a time (cli, e2e and browser each share
-// one gateway) until every other file is done, and then runs those three projects one after another.
-// Their time is mostly waiting on gateways, origins and the browser, so each gets a vitest of its own
-// here and they wait at the same time, beside unit and workers (files in parallel) and the typecheck.
+// one gateway) until every other file is done, and then runs those projects one after another. Their time
+// is mostly waiting on gateways, origins, CLI processes and the browser, so here each gets a vitest of its
+// own and they wait at the same time, beside unit and workers (files in parallel) and the typecheck. The
+// cli files, the longest of those chains, are split in two vitests: each starts a gateway of its own from
+// the project's global setup, and runs its half one file at a time, as the project says.
 // Each part's output is printed whole when it ends, so parts never interleave; the exit code is the
 // first failure's. Arguments (`npm test -- cli/test/gate.test.ts`) skip all this: one `vitest run` with them.
 import { spawn } from "node:child_process";
+import { readdirSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const bin = (name) => join(root, "node_modules", ".bin", name);
 
+/** The cli project's files in two halves of about the same size (a file's size stands in for its time). */
+function cliHalves() {
+  const files = readdirSync(join(root, "cli", "test"))
+    .filter((file) => file.endsWith(".test.ts"))
+    .map((file) => ({ path: `cli/test/${file}`, size: statSync(join(root, "cli", "test", file)).size }))
+    .sort((a, b) => b.size - a.size);
+  const halves = [
+    { paths: [], size: 0 },
+    { paths: [], size: 0 },
+  ];
+  for (const file of files) {
+    const lighter = halves[0].size <= halves[1].size ? halves[0] : halves[1];
+    lighter.paths.push(file.path);
+    lighter.size += file.size;
+  }
+  return halves.map((half) => half.paths);
+}
+
+const vitest = (name, ...args) => ({ name: `vitest ${name}`, command: bin("vitest"), args: ["run", ...args] });
+const [cliFirst, cliSecond] = cliHalves();
 /** The longest first: each starts at once, and the order only decides who gets the cores first. */
 const parts = [
-  { name: "vitest workers, unit", command: bin("vitest"), args: ["run", "--project", "workers", "--project", "unit"] },
-  { name: "vitest browser", command: bin("vitest"), args: ["run", "--project", "browser"] },
-  { name: "vitest cli", command: bin("vitest"), args: ["run", "--project", "cli"] },
-  { name: "vitest e2e", command: bin("vitest"), args: ["run", "--project", "e2e"] },
+  vitest("workers, unit", "--project", "workers", "--project", "unit"),
+  vitest("cli (first half)", "--project", "cli", ...cliFirst),
+  vitest("cli (second half)", "--project", "cli", ...cliSecond),
+  vitest("browser", "--project", "browser"),
+  vitest("e2e", "--project", "e2e"),
   { name: "typecheck", command: "npm", args: ["run", "--silent", "typecheck"] },
   { name: "lint", command: "npm", args: ["run", "--silent", "lint"] },
 ];
@@ -47,7 +71,7 @@ function run({ name, command, args }) {
 
 const extra = process.argv.slice(2);
 if (extra.length > 0) {
-  const result = await run({ name: "vitest", command: bin("vitest"), args: ["run", ...extra] });
+  const result = await run(vitest("", ...extra));
   process.exitCode = result.code;
 } else {
   const started = Date.now();
