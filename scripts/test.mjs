@@ -10,7 +10,7 @@
 // Each part's output is printed whole when it ends, so parts never interleave; the exit code is the
 // first failure's. Arguments (`npm test -- cli/test/gate.test.ts`) skip all this: one `vitest run` with them.
 import { spawn } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -35,6 +35,15 @@ function cliHalves() {
   return halves.map((half) => half.paths);
 }
 
+/**
+ * An npm script's `&&` steps as parts of their own: the five tsc runs of the typecheck are one core's work
+ * each, and one after another they are the longest part on a busy machine.
+ */
+function steps(script) {
+  const { scripts } = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+  return scripts[script].split(" && ").map((step) => ({ name: `${script}: ${step}`, command: step, shell: true }));
+}
+
 const vitest = (name, ...args) => ({ name: `vitest ${name}`, command: bin("vitest"), args: ["run", ...args] });
 const [cliFirst, cliSecond] = cliHalves();
 /** The longest first: each starts at once, and the order only decides who gets the cores first. */
@@ -44,14 +53,17 @@ const parts = [
   vitest("cli (second half)", "--project", "cli", ...cliSecond),
   vitest("browser", "--project", "browser"),
   vitest("e2e", "--project", "e2e"),
-  { name: "typecheck", command: "npm", args: ["run", "--silent", "typecheck"] },
-  { name: "lint", command: "npm", args: ["run", "--silent", "lint"] },
+  ...steps("typecheck"),
+  ...steps("lint"),
 ];
 
-function run({ name, command, args }) {
+/** As `npm run` does, the project's own binaries come first on the PATH. */
+const env = { ...process.env, PATH: `${join(root, "node_modules", ".bin")}:${process.env.PATH ?? ""}` };
+
+function run({ name, command, args = [], shell = false }) {
   const started = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"], env: process.env });
+    const child = spawn(command, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"], env, shell });
     const output = [];
     child.stdout.on("data", (chunk) => output.push(chunk));
     child.stderr.on("data", (chunk) => output.push(chunk));
