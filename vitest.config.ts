@@ -3,11 +3,12 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    // Files of unit and workers at once: most of a test's time is spent waiting on origins, workerd and
-    // timers, not on a core. (Left out, vitest runs one file at a time on two cores.) The projects that
-    // set fileParallelism: false still run their files one at a time; `npm test` (scripts/test.mjs)
-    // runs each of them in a vitest of its own, beside the others.
-    maxWorkers: 3,
+    // Two files of unit and workers at once: most of a test's time is spent waiting on origins, workerd and
+    // timers, not on a core. (Left out, vitest runs one file at a time on two cores.) Three at once, beside
+    // the other parts of `npm test`, left workerd so short of CPU that health probes (2 s) and canaries failed.
+    // The projects that set fileParallelism: false still run their files one at a time; `npm test`
+    // (scripts/test.mjs) runs each of them in a vitest of its own, beside the others.
+    maxWorkers: 2,
     projects: [
       {
         // Pure rules and parsing: no bindings, plain Node.
@@ -24,7 +25,7 @@ export default defineConfig({
           // One worker process holds many files in turn (no fresh process per file): these tests keep no
           // state between files, and each file that fakes timers or env restores them after itself.
           isolate: false,
-          // Three files at a time on a loaded machine: 5 s is too little for the statistical sweeps.
+          // Beside the other parts of `npm test` on a loaded machine, 5 s is too little for the statistical sweeps.
           testTimeout: 20_000,
         },
       },
@@ -50,7 +51,7 @@ export default defineConfig({
           include: ["worker/test/runtime/**/*.test.ts"],
           setupFiles: ["./worker/test/runtime/apply-migrations.ts"],
           globalSetup: ["./worker/test/runtime/global-setup.ts", "./worker/test/runtime/health-setup.ts"],
-          // Three workerd at a time: a test that takes 2 s alone can take 5 on a loaded machine.
+          // Two workerd at a time beside the other parts: a test that takes 2 s alone can take 5 on a loaded machine.
           testTimeout: 20_000,
         },
       },
