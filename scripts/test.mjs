@@ -83,8 +83,11 @@ function run({ name, command, args = [], shell = false }) {
 
 const extra = process.argv.slice(2);
 if (extra.length > 0) {
-  const result = await run(vitest("", ...extra));
-  process.exitCode = result.code;
+  // One part: its output as it comes.
+  const child = spawn(bin("vitest"), ["run", ...extra], { cwd: root, stdio: "inherit", env });
+  child.on("close", (code, signal) => {
+    process.exitCode = code ?? (signal ? 1 : 0);
+  });
 } else {
   const started = Date.now();
   const results = await Promise.all(parts.map(run));
