@@ -3,6 +3,12 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
+    // Two files of unit and workers at once: most of a test's time is spent waiting on origins, workerd and
+    // timers, not on a core. (Left out, vitest runs one file at a time on two cores.) Three at once, beside
+    // the other parts of `npm test`, left workerd so short of CPU that health probes (2 s) and canaries failed.
+    // The projects that set fileParallelism: false still run their files one at a time; `npm test`
+    // (scripts/test.mjs) runs each of them in a vitest of its own, beside the others.
+    maxWorkers: 2,
     projects: [
       {
         // Pure rules and parsing: no bindings, plain Node.
@@ -16,6 +22,11 @@ export default defineConfig({
             "docs/**/*.test.ts",
           ],
           environment: "node",
+          // One worker process holds many files in turn (no fresh process per file): these tests keep no
+          // state between files, and each file that fakes timers or env restores them after itself.
+          isolate: false,
+          // Beside the other parts of `npm test` on a loaded machine, 5 s is too little for the statistical sweeps.
+          testTimeout: 20_000,
         },
       },
       {
@@ -40,6 +51,8 @@ export default defineConfig({
           include: ["worker/test/runtime/**/*.test.ts"],
           setupFiles: ["./worker/test/runtime/apply-migrations.ts"],
           globalSetup: ["./worker/test/runtime/global-setup.ts", "./worker/test/runtime/health-setup.ts"],
+          // Two workerd at a time beside the other parts: a test that takes 2 s alone can take 5 on a loaded machine.
+          testTimeout: 20_000,
         },
       },
       {
@@ -52,6 +65,9 @@ export default defineConfig({
           globalSetup: ["./cli/test/global-setup.ts"],
           fileParallelism: false,
           env: { TZ: "UTC" },
+          // Each CLI call is a Node process of its own; beside the other projects, a few of them take 5 s.
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
         },
       },
       {
@@ -77,7 +93,9 @@ export default defineConfig({
           environment: "node",
           globalSetup: ["./dashboard/test/global-setup.ts"],
           fileParallelism: false,
-          testTimeout: 30_000,
+          // A step that sends 500 requests took over 30 s beside the other parts of npm test on a busy
+          // machine, and the steps after it, which build on it, failed with it.
+          testTimeout: 60_000,
           hookTimeout: 60_000,
           // A page shows a change after several API reads in a row, seconds on a busy machine: polls wait 10 s, not 1.
           expect: { poll: { timeout: 10_000 } },

@@ -69,7 +69,7 @@ beforeAll(async () => {
   }
   await Promise.all([traffic("gcmd_clean", REQUESTS), traffic("gcmd_pricey", REQUESTS)]);
   await Promise.all([evidenceSettled("gcmd_clean", REQUESTS), evidenceSettled("gcmd_pricey", REQUESTS)]);
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   for (const name of names) await asUser(["kill", name, "--yes"]);

@@ -96,7 +96,7 @@ beforeAll(async () => {
   }
   await Promise.all([traffic("clean", REQUESTS), traffic("pricey", REQUESTS)]);
   await Promise.all([evidenceSettled("clean", REQUESTS), evidenceSettled("pricey", REQUESTS)]);
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   await asUser(["kill", "--all", "--yes"]);

@@ -1,0 +1,100 @@
+#!/usr/bin/env node
+// `npm test`: the typecheck, the lint and every vitest project, side by side.
+//
+// One `vitest run` holds back each project whose files run one at a time (cli, e2e and browser each share
+// one gateway) until every other file is done, and then runs those projects one after another. Their time
+// is mostly waiting on gateways, origins, CLI processes and the browser, so here each gets a vitest of its
+// own and they wait at the same time, beside unit and workers (files in parallel) and the typecheck. The
+// cli files, the longest of those chains, are split in two vitests: each starts a gateway of its own from
+// the project's global setup, and runs its half one file at a time, as the project says.
+// Each part's output is printed whole when it ends, so parts never interleave; the exit code is the
+// first failure's. Arguments (`npm test -- cli/test/gate.test.ts`) skip all this: one `vitest run` with them.
+import { spawn } from "node:child_process";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const bin = (name) => join(root, "node_modules", ".bin", name);
+
+/** The cli project's files in two halves of about the same size (a file's size stands in for its time). */
+function cliHalves() {
+  const files = readdirSync(join(root, "cli", "test"))
+    .filter((file) => file.endsWith(".test.ts"))
+    .map((file) => ({ path: `cli/test/${file}`, size: statSync(join(root, "cli", "test", file)).size }))
+    .sort((a, b) => b.size - a.size);
+  const halves = [
+    { paths: [], size: 0 },
+    { paths: [], size: 0 },
+  ];
+  for (const file of files) {
+    const lighter = halves[0].size <= halves[1].size ? halves[0] : halves[1];
+    lighter.paths.push(file.path);
+    lighter.size += file.size;
+  }
+  return halves.map((half) => half.paths);
+}
+
+/**
+ * An npm script's `&&` steps as parts of their own: the five tsc runs of the typecheck are one core's work
+ * each, and one after another they are the longest part on a busy machine.
+ */
+function steps(script) {
+  const { scripts } = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+  return scripts[script].split(" && ").map((step) => ({ name: `${script}: ${step}`, command: step, shell: true }));
+}
+
+const vitest = (name, ...args) => ({ name: `vitest ${name}`, command: bin("vitest"), args: ["run", ...args] });
+const [cliFirst, cliSecond] = cliHalves();
+/** The longest first: each starts at once, and the order only decides who gets the cores first. */
+const parts = [
+  vitest("workers, unit", "--project", "workers", "--project", "unit"),
+  vitest("cli (first half)", "--project", "cli", ...cliFirst),
+  vitest("cli (second half)", "--project", "cli", ...cliSecond),
+  vitest("browser", "--project", "browser"),
+  vitest("e2e", "--project", "e2e"),
+  ...steps("typecheck"),
+  ...steps("lint"),
+];
+
+/** As `npm run` does, the project's own binaries come first on the PATH. */
+const env = { ...process.env, PATH: `${join(root, "node_modules", ".bin")}:${process.env.PATH ?? ""}` };
+
+function run({ name, command, args = [], shell = false }) {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"], env, shell });
+    const output = [];
+    child.stdout.on("data", (chunk) => output.push(chunk));
+    child.stderr.on("data", (chunk) => output.push(chunk));
+    const finish = (code) => {
+      const seconds = Math.round((Date.now() - started) / 1000);
+      process.stdout.write(`\n── ${name}: ${code === 0 ? "passed" : `FAILED (exit ${code})`} in ${seconds} s ──\n`);
+      process.stdout.write(Buffer.concat(output));
+      resolve({ name, code, seconds });
+    };
+    child.on("error", (error) => {
+      output.push(Buffer.from(`${error.message}\n`));
+      finish(1);
+    });
+    child.on("close", (code, signal) => finish(code ?? (signal ? 1 : 0)));
+  });
+}
+
+const extra = process.argv.slice(2);
+if (extra.length > 0) {
+  // One part: its output as it comes.
+  const child = spawn(bin("vitest"), ["run", ...extra], { cwd: root, stdio: "inherit", env });
+  child.on("close", (code, signal) => {
+    process.exitCode = code ?? (signal ? 1 : 0);
+  });
+} else {
+  const started = Date.now();
+  const results = await Promise.all(parts.map(run));
+  const total = Math.round((Date.now() - started) / 1000);
+  process.stdout.write(`\n── npm test in ${total} s ──\n`);
+  for (const { name, code, seconds } of results) {
+    process.stdout.write(`  ${code === 0 ? "passed" : "FAILED"}  ${String(seconds).padStart(4)} s  ${name}\n`);
+  }
+  process.exitCode = results.find((result) => result.code !== 0)?.code ?? 0;
+}
