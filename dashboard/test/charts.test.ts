@@ -57,7 +57,7 @@ function report(windowMinutes: number, stepSeconds: number, busy: number): Repor
       latencyMs: { p50: 0, p95: 0, p99: 0 },
     },
     shadows: [],
-    noise: { sampled: 0, fields: [] },
+    noise: { sampled: 0, routes: [], fields: [] },
     series: {
       from: new Date(from).toISOString(),
       stepSeconds,
