@@ -3,11 +3,14 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { parseArgs } from "node:util";
+import { delays, parseLatency, seedOf } from "./lib/latency.ts";
 
+// --latency: `<ms>` (fixed) or `lognormal:<median ms>:<sigma>`, drawn from a sequence seeded by the
+// origin's name, so a user's service's long tail is the same in every run.
 const { values } = parseArgs({
-  options: { name: { type: "string", default: "origin" }, "delay-ms": { type: "string", default: "0" } },
+  options: { name: { type: "string", default: "origin" }, latency: { type: "string", default: "0" } },
 });
-const delayMs = Number(values["delay-ms"]);
+const nextDelay = delays(parseLatency(values.latency), seedOf(values.name));
 const answer = JSON.stringify({ origin: values.name, ok: true });
 // GET /json4k: a 4 KiB JSON document, the same from every origin, for the comparison scenarios.
 const json4k = JSON.stringify({
@@ -53,6 +56,7 @@ const server = createServer((req, res) => {
       res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
       res.end(body);
     };
+    const delayMs = nextDelay();
     if (delayMs > 0) setTimeout(reply, delayMs);
     else reply();
   });

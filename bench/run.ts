@@ -20,6 +20,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { PROFILE_INTERVAL_US } from "./lib/inspector.ts";
+import { describeLatency, parseLatency } from "./lib/latency.ts";
 import { ledgerWrites } from "./lib/ledger-writes.ts";
 import { describeMachine } from "./lib/machine.ts";
 import type { LoadSettings, Scenario } from "./lib/measure.ts";
@@ -52,6 +53,13 @@ const STEADY_SHARE = 0.5;
 const FALLBACK_CAPACITY = 200;
 // Above this share of CPU used by processes the bench did not start, a scenario's numbers are suspect.
 const BUSY_MACHINE_PCT = 10;
+// What a user feels is their own service's latency through the gateway, so the user-felt (f)
+// scenarios' main and live shadows answer like a service: log-normal, median 20 ms, σ 0.5 (p99 64 ms,
+// 3.2× the median; p99.9 94 ms), the shape of a JSON API in front of a database. An origin that
+// answers in 0 ms makes the ratio measure only the isolate's own queueing, which no user feels;
+// `--felt-latency 0` measures that version. The closed-loop scenarios keep 0 ms origins: they
+// measure the gateway's own cost.
+const FELT_LATENCY = "lognormal:20:0.5";
 
 const { values: options } = parseArgs({
   options: {
@@ -72,6 +80,8 @@ const { values: options } = parseArgs({
     profile: { type: "boolean", default: false },
     "gateway-root": { type: "string" },
     "steady-rate": { type: "string" },
+    // How main and the live shadows of the user-felt (f) scenarios answer: see FELT_LATENCY.
+    "felt-latency": { type: "string", default: FELT_LATENCY },
   },
 });
 
@@ -138,6 +148,14 @@ const connections = positiveNumber(options.connections, 4, "connections");
 const only = options.only === undefined ? undefined : new RegExp(options.only);
 // Another checkout (say, a copy with one change) to measure instead of this one's gateway.
 const gatewayRoot = options["gateway-root"] ? resolve(options["gateway-root"]) : root;
+const feltLatency = (() => {
+  try {
+    return parseLatency(options["felt-latency"]);
+  } catch (error) {
+    console.error(`--felt-latency: ${(error as Error).message}`);
+    process.exit(2);
+  }
+})();
 
 const log = (line: string) => console.log(`[bench] ${line}`);
 
@@ -161,6 +179,14 @@ async function startRuntimes(workDir: string) {
     startOrigin("shadow-b", 0, logDir),
     startOrigin("shadow-c", 0, logDir),
     startOrigin("shadow-slow", SLOW_SHADOW_MS, logDir),
+  ]);
+  // The user-felt scenarios' own origins, answering in `--felt-latency`.
+  const felt = options["felt-latency"];
+  const [feltMain, feltA, feltB, feltC] = await Promise.all([
+    startOrigin("felt-main", felt, logDir),
+    startOrigin("felt-shadow-a", felt, logDir),
+    startOrigin("felt-shadow-b", felt, logDir),
+    startOrigin("felt-shadow-c", felt, logDir),
   ]);
   const deadOrigin = `http://127.0.0.1:${await deadPort()}`;
   // Its own port, so that marking it does not mark scenario 6's dead shadow too.
@@ -249,6 +275,18 @@ async function startRuntimes(workDir: string) {
     check: true,
     canaryPercent: 20,
   });
+  // The user-felt scenarios' services: as solo, three, slow and canary, on origins that answer like a service.
+  await deployGroup(gateway, "fsolo", feltMain, []);
+  await deployGroup(gateway, "fthree", feltMain, [feltA, feltB, feltC]);
+  await deployGroup(gateway, "fslow", feltMain, [feltA, feltB, shadowSlow]);
+  await deployService(gateway, { name: "fcanary", version: "1.0.0", origin: feltMain.url, check: true });
+  await admin(gateway, "POST", "/services", {
+    name: "fcanary",
+    version: "1.1.0",
+    origin: feltA.url,
+    check: true,
+    canaryPercent: 20,
+  });
   await deployService(gateway, { name: "deadmarked", version: "1.0.0", origin: main.url, check: true });
   await deployService(gateway, { name: "deadmarked", version: "1.1.0", origin: markedDeadOrigin, check: false });
   await markByProbe(gateway, "deadmarked", "1.1.0", "unreachable");
@@ -272,7 +310,7 @@ async function startRuntimes(workDir: string) {
     log(`nginx is not on PATH; skipping its scenarios. ${NGINX_INSTALL_HINT}`);
   }
   return {
-    origins: { main, shadowA, shadowB, shadowC, shadowSlow },
+    origins: { main, shadowA, shadowB, shadowC, shadowSlow, feltMain, feltA, feltB, feltC },
     gateway,
     gatewayState,
     compareOff,
@@ -325,7 +363,7 @@ async function markByProbe(gateway: Gateway, name: string, version: string, stat
 
 function scenarioList(runtimes: Awaited<ReturnType<typeof startRuntimes>>, rounds: ScenarioResult[][]): Scenario[] {
   const { origins, gateway, gatewayState, compareOff, passthrough, passthroughAssets, nginx } = runtimes;
-  const { main, shadowA, shadowB, shadowC, shadowSlow } = origins;
+  const { main, shadowA, shadowB, shadowC, shadowSlow, feltMain, feltA, feltB, feltC } = origins;
   // The open-loop scenarios run at half of what the gateway with 3 shadows carried flat out in this
   // run (the median over the closed-loop rounds, which all run first), the same rate in every round.
   let rate: number | undefined;
@@ -346,6 +384,9 @@ function scenarioList(runtimes: Awaited<ReturnType<typeof startRuntimes>>, round
     inspectorPort: g.inspectorPort,
     sourceRoot: g.sourceRoot,
   });
+  // The user-felt (f) scenarios: main and the live shadows answer in --felt-latency.
+  const felt = { main: feltMain };
+  const feltText = `main and live shadows ${describeLatency(feltLatency)}`;
   const viaBareAssets = {
     ...base,
     target: "bare-worker" as const,
@@ -503,39 +544,43 @@ function scenarioList(runtimes: Awaited<ReturnType<typeof startRuntimes>>, round
     },
     {
       ...viaGateway(gateway),
+      ...felt,
       id: IDS.steadyNoShadows,
-      name: "4a′ gateway, no shadows, open loop",
-      url: `${gateway.url}/services/solo/bench`,
+      name: `4a′ gateway, no shadows, open loop, ${feltText}`,
+      url: `${gateway.url}/services/fsolo/bench`,
       shadows: 0,
       liveShadows: [],
       steadyRate,
     },
     {
       ...viaGateway(gateway),
+      ...felt,
       id: IDS.steadyThreeShadows,
-      name: "4c′ gateway, 3 shadows, open loop",
-      url: `${gateway.url}/services/three/bench`,
+      name: `4c′ gateway, 3 shadows, open loop, ${feltText}`,
+      url: `${gateway.url}/services/fthree/bench`,
       shadows: 3,
-      liveShadows: [shadowA, shadowB, shadowC],
+      liveShadows: [feltA, feltB, feltC],
       steadyRate,
     },
     {
       ...viaGateway(gateway),
+      ...felt,
       id: IDS.steadySlowShadow,
-      name: "5′ gateway, 3 shadows, one at 2 s, open loop",
-      url: `${gateway.url}/services/slow/bench`,
+      name: `5′ gateway, 3 shadows, one at 2 s, open loop, ${feltText}`,
+      url: `${gateway.url}/services/fslow/bench`,
       shadows: 3,
       shadowDelayMs: SLOW_SHADOW_MS,
-      liveShadows: [shadowA, shadowB, shadowSlow],
+      liveShadows: [feltA, feltB, shadowSlow],
       steadyRate,
     },
     {
       ...viaGateway(gateway),
+      ...felt,
       id: IDS.steadyCanary,
-      name: "4d′ gateway, 1 shadow answering 20 % as a canary, open loop",
-      url: `${gateway.url}/services/canary/bench`,
+      name: `4d′ gateway, 1 shadow answering 20 % as a canary, open loop, ${feltText}`,
+      url: `${gateway.url}/services/fcanary/bench`,
       shadows: 1,
-      liveShadows: [shadowA],
+      liveShadows: [feltA],
       steadyRate,
     },
     {
@@ -736,7 +781,7 @@ async function main(): Promise<void> {
         root: gatewayRoot,
         workerdPid: runtimes.gateway.processes().find((p) => p.label.startsWith("workerd"))?.pid,
         nginx: runtimes.nginxAt ?? null,
-        load: `wrk, 1 thread, ${connections} keep-alive connections, ${durationS} s per scenario after ${warmupS} s warm-up; open loop at ${steadyRate ?? "–"} req/s for ${steadyDurationS} s; ${roundCount} interleaved rounds`,
+        load: `wrk, 1 thread, ${connections} keep-alive connections, ${durationS} s per scenario after ${warmupS} s warm-up; open loop at ${steadyRate ?? "–"} req/s for ${steadyDurationS} s, (f) origins ${describeLatency(feltLatency)}; ${roundCount} interleaved rounds`,
       }),
       mode: options.quick ? "quick" : "full",
       startedAt: new Date().toISOString(),

@@ -7,7 +7,8 @@ const originScript = fileURLToPath(new URL("../origin.ts", import.meta.url));
 export interface Origin {
   name: string;
   url: string;
-  delayMs: number;
+  /** How long it takes to answer: milliseconds, or a spec bench/lib/latency.ts reads. */
+  latency: string;
   process: Started;
 }
 
@@ -21,7 +22,8 @@ export interface OriginStats {
 // A runtime keeps a pool of idle connections per origin; a slow shadow leaves hundreds.
 const SETTLED_CONNECTIONS = 32;
 
-export async function startOrigin(name: string, delayMs: number, logDir: string): Promise<Origin> {
+/** `latency`: a fixed delay in ms, or a spec bench/lib/latency.ts reads (`lognormal:<median ms>:<sigma>`). */
+export async function startOrigin(name: string, latency: number | string, logDir: string): Promise<Origin> {
   let output = "";
   let onListening: (port: number) => void = () => {};
   const listening = new Promise<number>((resolve) => {
@@ -30,7 +32,7 @@ export async function startOrigin(name: string, delayMs: number, logDir: string)
   const started = startProcess(
     `origin-${name}`,
     process.execPath,
-    ["--disable-warning=ExperimentalWarning", originScript, "--name", name, "--delay-ms", String(delayMs)],
+    ["--disable-warning=ExperimentalWarning", originScript, "--name", name, "--latency", String(latency)],
     {
       logDir,
       onStdout: (text) => {
@@ -44,7 +46,7 @@ export async function startOrigin(name: string, delayMs: number, logDir: string)
     setTimeout(() => reject(new Error(`origin ${name} did not start; see ${started.logPath}`)), 10_000).unref(),
   );
   const port = await Promise.race([listening, timeout]);
-  return { name, url: `http://127.0.0.1:${port}`, delayMs, process: started };
+  return { name, url: `http://127.0.0.1:${port}`, latency: String(latency), process: started };
 }
 
 export async function originStats(origin: Origin): Promise<OriginStats> {

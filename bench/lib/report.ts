@@ -286,6 +286,10 @@ export function contextRatios(rounds: readonly ScenarioResult[][]): ({ label: st
     context("user-felt p50, 3 shadows one at 2 s / no shadows", (r) =>
       ratio(r, IDS.steadySlowShadow, IDS.steadyNoShadows, "p50Ms"),
     ),
+    // Whether a slow shadow costs main more than a fast one does: the same 3 copies, one answered in 2 s.
+    context("user-felt p99, 3 shadows one at 2 s / 3 fast shadows", (r) =>
+      ratio(r, IDS.steadySlowShadow, IDS.steadyThreeShadows, "p99Ms"),
+    ),
     context("user-felt p50, 20 % canary / no shadows", (r) => ratio(r, IDS.steadyCanary, IDS.steadyNoShadows, "p50Ms")),
     context("steady load: p99, bare Worker sending 3 copies one to a 2 s shadow / bare Worker", (r) =>
       ratio(r, IDS.steadyBareMirrorSlow, IDS.steadyBare, "p99Ms"),
