@@ -66,7 +66,7 @@ describe("the policy's notify", () => {
     // Shown by scheme and host only: the path is the receiver's secret.
     expect(https.body.notify).toEqual({
       url: "https://hooks.example.com/…",
-      events: ["verdict", "assign", "kill", "rollout"],
+      events: ["verdict", "assign", "kill", "rollout", "replay"],
     });
     const local = await setNotify(name, { url: "http://127.0.0.1:9/x", events: ["kill"] });
     expect(local.body.notify).toEqual({ url: "http://127.0.0.1:9/…", events: ["kill"] });
