@@ -29,6 +29,8 @@ export class ReplayRunner extends DurableObject<Env> {
   #reader: CaptureReader | undefined;
   #batcher: EvidenceBatcher | undefined;
   #key: GatewayKey | undefined;
+  /** When this instance last sent a request: the next waits at least 1/rate s after it. */
+  #lastSend = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -105,10 +107,15 @@ export class ReplayRunner extends DurableObject<Env> {
       .toArray();
     // Taken before sent: a restart from here on resumes after these, so none is ever sent twice.
     await this.ctx.storage.put(RECORD, { ...record, sent: record.sent + items.length });
+    // Paced by when requests really left, not by when they were due: a late timer never makes a burst.
     const spacing = SECOND_MS / record.rate;
-    await Promise.all(
-      items.map((item, i) => wait(tick + i * spacing - Date.now()).then(() => this.#replayOne(record, targets, item))),
-    );
+    const sending: Promise<void>[] = [];
+    for (const item of items) {
+      await wait(this.#lastSend + spacing - Date.now());
+      this.#lastSend = Date.now();
+      sending.push(this.#replayOne(record, targets, item));
+    }
+    await Promise.all(sending);
     await this.#evidence.flush(replayLedgerName(record.name, record.id));
     const now = await this.record();
     if (!now || now.state !== "running") return;
