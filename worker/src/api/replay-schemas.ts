@@ -31,13 +31,7 @@ export const ReplayBodySchema = v.object(
       v.description("Start of the captured window"),
       v.metadata({ examples: ["2026-12-06T09:00:00Z"] }),
     ),
-    to: v.optional(
-      v.pipe(
-        dateTimeText,
-        v.description("End of the captured window (default now)"),
-        v.metadata({ examples: ["2026-12-06T10:00:00Z"] }),
-      ),
-    ),
+    to: v.optional(v.pipe(dateTimeText, v.description("End of the captured window (default now)"))),
     rate: v.optional(
       v.pipe(
         v.number(RATE_RANGE),

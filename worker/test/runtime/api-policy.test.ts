@@ -152,6 +152,7 @@ describe("PUT /services/:name/policy", () => {
         minP99DeltaMs: 0,
         alpha: 0.2,
       },
+      capture: { percent: 100, methods: null, maxBodyBytes: 1_048_576, retentionHours: 168 },
       notify: null,
     });
     expect(res.status).toBe(200);
@@ -170,6 +171,7 @@ describe("PUT /services/:name/policy", () => {
         minP99DeltaMs: 0,
         alpha: 0.2,
       },
+      capture: { percent: 100, methods: null, maxBodyBytes: 1_048_576, retentionHours: 168 },
       notify: null,
     });
   });

@@ -91,7 +91,7 @@ describe("the policy's notify", () => {
       [
         { url: "https://h.example.com", events: ["deploy"] },
         "notify.events.0",
-        "must be a list of events from verdict, assign, kill, rollout",
+        "must be a list of events from verdict, assign, kill, rollout, replay",
       ],
       [{ url: "https://h.example.com", events: [] }, "notify.events", "must name at least one event"],
       [{ url: "https://h.example.com", events: ["kill", "kill"] }, "notify.events", "must not name an event twice"],

@@ -237,7 +237,7 @@ export const PolicyBodySchema = v.object(
             "must be an object with url and events",
           ),
           v.description(
-            "Replaces where events go: `url` is https: (or http: to loopback), `events` from verdict, assign, kill, rollout (default all); without `url` the stored URL is kept and only the events change; null stops them",
+            "Replaces where events go: `url` is https: (or http: to loopback), `events` from verdict, assign, kill, rollout, replay (default all); without `url` the stored URL is kept and only the events change; null stops them",
           ),
         ),
       ),
