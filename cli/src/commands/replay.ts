@@ -19,16 +19,20 @@ async function follow(api: AdminApiClient, started: Replay, output: Output): Pro
   const live = stream.isTTY === true && process.env.TERM !== "dumb";
   let replay = started;
   let shownTenth = -1;
+  let shown = "";
   while (replay.state === "running") {
     const tenth = replay.total === 0 ? 10 : Math.floor((replay.sent / replay.total) * 10);
     if (live) stream.write(`\r\u001B[2K${replayProgress(replay)}`);
-    else if (tenth !== shownTenth) output.say.log(replayProgress(replay));
+    else if (tenth !== shownTenth) {
+      shown = replayProgress(replay);
+      output.say.log(shown);
+    }
     shownTenth = tenth;
     await sleep(POLL_MS);
     replay = await api.replay(replay.name, replay.id);
   }
   if (live) stream.write("\r\u001B[2K");
-  output.say.log(replayProgress(replay));
+  if (replayProgress(replay) !== shown) output.say.log(replayProgress(replay));
   return replay;
 }
 
