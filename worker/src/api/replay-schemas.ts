@@ -1,7 +1,6 @@
 import * as v from "valibot";
 import { mirrorMethods, serviceName, serviceVersion } from "../registry/validation.ts";
-import { REPLAY_RATE, REPLAY_STATES } from "../replay/record.ts";
-import type { ReplayView } from "../replay/view.ts";
+import { REPLAY_RATE, REPLAY_STATES, type ReplayView } from "../replay/record.ts";
 
 // Captures and replays: each message completes a sentence that starts with the field's name.
 

@@ -1,4 +1,4 @@
-import type { EvidencePolicy } from "../evidence/verdict.ts";
+import type { EvidencePolicy, Verdict } from "../evidence/verdict.ts";
 import type { Actor } from "../registry/records.ts";
 
 export const REPLAY_STATES = ["running", "done", "stopped"] as const;
@@ -49,3 +49,27 @@ export const replayLedgerName = (name: string, id: string): string => `${name}#r
 
 /** The baseline a replay's evidence is kept under, as the report's `?baseline=` names it. */
 export const replayBaseline = (id: string): string => `replay:${id}`;
+
+/** A replay as the API, the CLI and the dashboard show it. */
+export interface ReplayView {
+  id: string;
+  name: string;
+  version: string;
+  state: ReplayState;
+  sent: number;
+  total: number;
+  from: string;
+  to: string;
+  rate: number;
+  methods: string[] | null;
+  verdict: { outcome: Verdict; reasons: string[] };
+  /** The verdict's reasons again, beside `state` as `GET …/replays/:id` has always shown them. */
+  reasons: string[];
+  /** Of the requests sent: compared with main's captured answer, differing, failed. */
+  requests: { compared: number; different: number; error: number };
+  createdAt: string;
+  endedAt: string | null;
+  stoppedBecause: string | null;
+  /** Where the whole evidence is: the report's `?baseline=`. */
+  baseline: string;
+}

@@ -75,7 +75,7 @@ export class ReplayRunner extends DurableObject<Env> {
   /** Stops a running replay: nothing more is sent. */
   async stop(because: string): Promise<ReplayRecord | undefined> {
     const record = await this.record();
-    if (!record || record.state !== "running") return record;
+    if (record?.state !== "running") return record;
     const stopped: ReplayRecord = { ...record, state: "stopped", endedAt: Date.now(), stoppedBecause: because };
     await this.ctx.storage.put(RECORD, stopped);
     await this.ctx.storage.deleteAlarm();
@@ -90,7 +90,7 @@ export class ReplayRunner extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     const record = await this.record();
-    if (!record || record.state !== "running") return;
+    if (record?.state !== "running") return;
     const tick = Date.now();
     const targets = await this.#targets(record);
     if (!targets) {
@@ -118,7 +118,7 @@ export class ReplayRunner extends DurableObject<Env> {
     await Promise.all(sending);
     await this.#evidence.flush(replayLedgerName(record.name, record.id));
     const now = await this.record();
-    if (!now || now.state !== "running") return;
+    if (now?.state !== "running") return;
     if (now.sent >= now.total) {
       const done: ReplayRecord = { ...now, state: "done", endedAt: Date.now() };
       await this.ctx.storage.put(RECORD, done);

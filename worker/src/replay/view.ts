@@ -1,30 +1,7 @@
 import type { Env } from "../env.ts";
-import type { Verdict } from "../evidence/verdict.ts";
-import { type ReplayRecord, type ReplayState, replayBaseline, replayLedgerName } from "./record.ts";
+import { type ReplayRecord, type ReplayView, replayBaseline, replayLedgerName } from "./record.ts";
 
-/** A replay as the API, the CLI and the dashboard show it. */
-export interface ReplayView {
-  id: string;
-  name: string;
-  version: string;
-  state: ReplayState;
-  sent: number;
-  total: number;
-  from: string;
-  to: string;
-  rate: number;
-  methods: string[] | null;
-  verdict: { outcome: Verdict; reasons: string[] };
-  /** The verdict's reasons again, beside `state` as `GET …/replays/:id` has always shown them. */
-  reasons: string[];
-  /** Of the requests sent: compared with main's captured answer, differing, failed. */
-  requests: { compared: number; different: number; error: number };
-  createdAt: string;
-  endedAt: string | null;
-  stoppedBecause: string | null;
-  /** Where the whole evidence is: the report's `?baseline=`. */
-  baseline: string;
-}
+export type { ReplayView };
 
 const MINUTE_MS = 60_000;
 
