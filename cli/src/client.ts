@@ -34,6 +34,10 @@ export type AuditRow = InferResponseType<AdminClient["audit"]["$get"], 200>["aud
 export type Rollout = InferResponseType<NameRoutes["rollout"]["$get"], 200>;
 export type RolloutRequest = Parameters<VersionRoutes["rollout"]["$post"]>[0]["json"];
 
+/** A replay of captured traffic to one version: its progress and verdict. */
+export type Replay = InferResponseType<VersionRoutes["replays"]["$post"], 201>;
+export type ReplayRequest = Parameters<VersionRoutes["replays"]["$post"]>[0]["json"];
+
 /** Long enough for a deploy whose origin check waits out HEALTH_TIMEOUT_MS; short enough not to hang a script. */
 const REQUEST_TIMEOUT_MS = 60_000;
 
@@ -112,6 +116,11 @@ export interface AdminApiClient {
   abortRollout(name: string): Promise<Rollout>;
   /** The audit trail, newest first. */
   audit(query: { name?: string; limit?: string; before?: string }): Promise<AuditRow[]>;
+  startReplay(name: string, version: string, request: ReplayRequest): Promise<Replay>;
+  replay(name: string, id: string): Promise<Replay>;
+  /** The name's replays, newest first. */
+  replays(name: string): Promise<Replay[]>;
+  stopReplay(name: string, id: string): Promise<Replay>;
 }
 
 export function connectAdminApi({ host, token }: Connection): AdminApiClient {
@@ -141,6 +150,11 @@ export function connectAdminApi({ host, token }: Connection): AdminApiClient {
   function listFrom(list: ServiceRecord[] | undefined, what: string): ServiceRecord[] {
     if (!Array.isArray(list)) throw new NotAGateway(host, `its answer had no list of ${what}`);
     return list;
+  }
+
+  function replayFrom(replay: Replay): Replay {
+    if (typeof replay?.state !== "string") throw new NotAGateway(host, "its answer had no replay state");
+    return replay;
   }
 
   function rolloutFrom(rollout: Rollout): Rollout {
@@ -224,6 +238,25 @@ export function connectAdminApi({ host, token }: Connection): AdminApiClient {
     },
     async abortRollout(name) {
       return rolloutFrom(await answer(await api.services[":name"].rollout.$delete({ param: { name } })));
+    },
+    async startReplay(name, version, request) {
+      const response = await api.services[":name"][":version"].replays.$post({
+        param: { name, version },
+        json: request,
+      });
+      if (response.status !== 201) throw await refusal(response);
+      return replayFrom(await answer(response));
+    },
+    async replay(name, id) {
+      return replayFrom(await answer(await api.services[":name"].replays[":id"].$get({ param: { name, id } })));
+    },
+    async replays(name) {
+      const { replays } = await answer(await api.services[":name"].replays.$get({ param: { name } }));
+      if (!Array.isArray(replays)) throw new NotAGateway(host, "its answer had no list of replays");
+      return replays;
+    },
+    async stopReplay(name, id) {
+      return replayFrom(await answer(await api.services[":name"].replays[":id"].$delete({ param: { name, id } })));
     },
     async audit(query) {
       const { audit } = await answer(await api.audit.$get({ query }));

@@ -22,6 +22,8 @@ export interface PolicyFlags extends Partial<RuleFlags> {
   notify?: string | undefined;
   /** A comma list of events, for the receiver given or the one already set. */
   notifyEvents?: string | undefined;
+  /** The share of requests captured for replays, or `off`. */
+  capture?: string | undefined;
 }
 
 /**
@@ -91,7 +93,16 @@ export const changesPolicy = (flags: PolicyFlags) =>
     flags.alpha,
     flags.notify,
     flags.notifyEvents,
+    flags.capture,
   ].some((value) => value !== undefined);
+
+/** What `--capture` makes of the policy's `capture`: a share of requests (the rest default), or null for off. */
+export function captureChange(text: string | undefined): PolicyChange["capture"] {
+  if (text === undefined) return undefined;
+  if (text.trim().toLowerCase() === "off") return null;
+  const percent = numberFlag("capture", text.trim().replace(/%$/, ""));
+  return percent === undefined ? undefined : { percent };
+}
 
 /** What `--notify` and `--notify-events` make of the policy's `notify`; undefined when neither is given. */
 export function notifyChange(current: EvidencePolicy, flags: PolicyFlags): PolicyChange["notify"] {
@@ -162,6 +173,8 @@ export function planPolicyChange(current: EvidencePolicy, flags: PolicyFlags): P
   const change: PolicyChange = { ...thresholdChange(flags), ...rulesChange(flags) };
   const notify = notifyChange(current, flags);
   if (notify !== undefined) change.notify = notify;
+  const capture = captureChange(flags.capture);
+  if (capture !== undefined) change.capture = capture;
   const notIgnored = flags.unignore.filter((path) => !current.ignore.includes(path));
   const notRedacted = flags.unredact.filter((path) => !current.redact.includes(path));
   // --unignore wins over --ignore of the same path, --unredact over --redact.
@@ -189,6 +202,12 @@ export function formatPolicy(policy: EvidencePolicy): string[] {
     ["min-p99-delta", `${gate.minP99DeltaMs} ms`],
     ["notify", policy.notify ? `${policy.notify.url} (${policy.notify.events.join(", ")})` : "(nowhere)"],
   ];
+  // Shown only when on: capture is off unless asked for (`--capture 100`).
+  const { capture } = policy;
+  if (capture) {
+    const methods = capture.methods ? capture.methods.join(", ") : "every method";
+    rows.push(["capture", `${capture.percent}% of ${methods} requests, kept ${capture.retentionHours} h (for replay)`]);
+  }
   const width = Math.max(...rows.map(([label]) => label.length)) + 2;
   const lines = rows.map(([label, value]) => `  ${label.padEnd(width)}${value}`);
   // Field rules, when there are any, one a line after the lists (without any, every field compares exactly).

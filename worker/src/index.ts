@@ -13,8 +13,10 @@ import { proxy } from "./proxy/index.ts";
 import { confineServiceWorkers } from "./proxy/scope.ts";
 import { advanceRollouts } from "./rollout/cron.ts";
 
+export { CaptureLog } from "./capture/log.ts";
 export { ServiceCoordinator } from "./coordinator/ServiceCoordinator.ts";
 export { EvidenceLedger } from "./evidence/ledger/index.ts";
+export { ReplayRunner } from "./replay/runner.ts";
 
 const app = new Hono<AppEnv>();
 

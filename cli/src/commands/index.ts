@@ -11,6 +11,7 @@ import logout from "./logout.ts";
 import ls from "./ls.ts";
 import mirror from "./mirror.ts";
 import policy from "./policy.ts";
+import replay from "./replay.ts";
 import report from "./report.ts";
 import rollout from "./rollout.ts";
 
@@ -30,4 +31,5 @@ export const commands = {
   gate: reportingFailures("gate", gate, GATE_EXIT.unreachable),
   history: reportingFailures("history", history),
   rollout: reportingFailures("rollout", rollout),
+  replay: reportingFailures("replay", replay, GATE_EXIT.unreachable),
 };

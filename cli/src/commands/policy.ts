@@ -3,6 +3,7 @@ import { repeatedOption } from "../argv.ts";
 import { ruleFlags } from "../field-rules.ts";
 import { createOutput } from "../output.ts";
 import {
+  captureChange,
   changesPolicy,
   checkIgnorePaths,
   checkRedactPaths,
@@ -112,6 +113,11 @@ export default defineCommand({
       valueHint: "list",
       description: "Which changes to send: verdict,assign,kill,rollout (default all)",
     },
+    capture: {
+      type: "string",
+      valueHint: "percent|off",
+      description: "Keep this share of the name's GET and HEAD requests, with main's answers, for `replay`; off stops",
+    },
     ...jsonArg,
     ...connectionArgs,
   },
@@ -132,10 +138,12 @@ export default defineCommand({
       alpha: args.alpha,
       notify: args.notify,
       notifyEvents: args["notify-events"],
+      capture: args.capture,
       ...ruleFlags(rawArgs),
     };
     // A value that is no number, or no field a sample has, stops here, before the host is asked anything.
     thresholdChange(flags);
+    captureChange(flags.capture);
     checkIgnorePaths(flags);
     checkRedactPaths(flags);
     rulesChange(flags);

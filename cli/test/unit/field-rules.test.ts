@@ -19,6 +19,7 @@ const stored: EvidencePolicy = {
     minP99DeltaMs: 25,
     alpha: 0.01,
   },
+  capture: null,
   notify: null,
 };
 

@@ -18,6 +18,7 @@ const stored: EvidencePolicy = {
     minP99DeltaMs: 25,
     alpha: 0.01,
   },
+  capture: null,
   notify: null,
 };
 

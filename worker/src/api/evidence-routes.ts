@@ -6,6 +6,7 @@ import { AppError } from "../errors.ts";
 import type { EvidenceReport } from "../evidence/verdict.ts";
 import { findVersion, GATE_WINDOW, requireName } from "../registry/rules.ts";
 import { parseWindow } from "../registry/validation.ts";
+import { isReplayBaseline, reportOfReplay } from "../replay/control.ts";
 import { type GateAnswer, gateAnswer } from "./gate.ts";
 import { collectMetrics } from "./metrics.ts";
 import { describe } from "./openapi.ts";
@@ -92,6 +93,9 @@ export const evidenceRoutes = new Hono<AppEnv>()
     async (c) => {
       const { name } = c.req.valid("param");
       const query = c.req.valid("query");
+      if (isReplayBaseline(query.baseline)) {
+        return c.json(await reportOfReplay(c.env, name, query.baseline, wantsSeries(query.series)), 200);
+      }
       const window = parseWindow(query.window) ?? GATE_WINDOW.ms;
       const db = openDatabase(c.env.DB);
       const versions = await listServices(db, name);

@@ -6,6 +6,7 @@ import { accessWarning } from "./access.ts";
 import { adminAuth } from "./auth.ts";
 import { evidenceRoutes } from "./evidence-routes.ts";
 import { describe, openApiDocument } from "./openapi.ts";
+import { replayApi } from "./replays.ts";
 import { rolloutListRoutes, rolloutRoutes } from "./rollout-routes.ts";
 import { AuditQuerySchema, AuditSchema, SessionSchema } from "./schemas.ts";
 import { killRoutes, serviceRoutes } from "./service-routes.ts";
@@ -45,7 +46,8 @@ const routes = adminApi
       const audit = rows.map(toAuditRecord).map((row) => ({ ...row, detail: withNotifyShown(row.detail) }));
       return c.json({ audit }, 200);
     },
-  );
+  )
+  .route("/", replayApi);
 
 adminApi.get(
   "/session",

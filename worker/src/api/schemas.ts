@@ -1,3 +1,4 @@
+import { CapturesSchema, ReplayBodySchema, ReplayListSchema, ReplaySchema } from "./replay-schemas.ts";
 import {
   DiffsSchema,
   EvidenceReportSchema,
@@ -49,4 +50,8 @@ export const NAMED_SCHEMAS = {
   Rollout: RolloutSchema,
   RolloutList: RolloutListSchema,
   RolloutRequest: RolloutBodySchema,
+  Replay: ReplaySchema,
+  ReplayList: ReplayListSchema,
+  ReplayRequest: ReplayBodySchema,
+  Captures: CapturesSchema,
 };

@@ -9,6 +9,7 @@ import { assignEvent, killEvents } from "../notify/events.ts";
 import { notifyName } from "../notify/send.ts";
 import { gatewayKey } from "../proxy/gateway-key.ts";
 import { decideDeploy, requireName } from "../registry/rules.ts";
+import { forgetCapturesIfGone } from "../replay/control.ts";
 import { coordinate } from "./coordinate.ts";
 import { describe } from "./openapi.ts";
 import {
@@ -219,6 +220,7 @@ export const killRoutes = new Hono<AppEnv>()
       // Read first: killing a name's last version takes its policy with it.
       const { notify } = await readPolicy(openDatabase(c.env.DB), name);
       const killed = await coordinate(c.env, name, (co) => co.kill(name, version, c.get("actor")));
+      await forgetCapturesIfGone(c.env, name);
       c.executionCtx.waitUntil(notifyName(c.env, name, killEvents(killed, new Date()), notify));
       return c.json({ killed }, 200);
     },
@@ -236,6 +238,7 @@ export const killRoutes = new Hono<AppEnv>()
       // Read first: killing a name takes its policy with it.
       const { notify } = await readPolicy(openDatabase(c.env.DB), name);
       const killed = await coordinate(c.env, name, (co) => co.kill(name, undefined, c.get("actor")));
+      await forgetCapturesIfGone(c.env, name);
       c.executionCtx.waitUntil(notifyName(c.env, name, killEvents(killed, new Date()), notify));
       return c.json({ killed }, 200);
     },

@@ -10,5 +10,6 @@ export const toPolicyResult = (policy: NamePolicy): PolicyResult => ({
   redact: policy.redact ?? [],
   rules: policy.rules ?? [],
   gate: policy.gate,
+  capture: policy.capture ?? null,
   notify: policy.notify && shownNotifyTarget(policy.notify),
 });

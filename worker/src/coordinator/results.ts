@@ -1,3 +1,4 @@
+import type { CaptureSettings } from "../evidence/capture-settings.ts";
 import type { FieldRule } from "../evidence/field-rules.ts";
 import type { EvidencePolicyChange } from "../evidence/policy-change.ts";
 import type { Gate, ShadowReport } from "../evidence/verdict.ts";
@@ -23,6 +24,8 @@ export interface PolicyResult {
   /** How the values at some paths compare, applied before noise and ignore. */
   rules: FieldRule[];
   gate: Gate;
+  /** Traffic kept for replays; null when off. */
+  capture: CaptureSettings | null;
   /**
    * Where the name's changes are POSTed, and which; null for nowhere. The URL is write-only: shown by
    * scheme and host only (`https://hooks.slack.com/…`), as its path may be the receiver's secret.

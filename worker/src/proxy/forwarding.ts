@@ -1,3 +1,4 @@
+import type { CaptureTap } from "../capture/tap.ts";
 import type { GatewayConfig } from "../config.ts";
 import type { AppEnv } from "../env.ts";
 import { routeOf } from "../evidence/paths.ts";
@@ -32,6 +33,8 @@ export interface Forwarding {
   redactionKey: Uint8Array;
   /** Cloudflare Access's assertion, taken out of `headers`: only versions that opted in get it back. */
   accessAssertion: string | undefined;
+  /** Set when the name's policy captures this request: main's copy and answer pass through it. */
+  capture?: CaptureTap;
 }
 
 /** The copies of one request: who gets one, what it is, and who got none and why. */
@@ -53,13 +56,16 @@ export function forwardOnly(
   body: BodyInit | null,
 ): Promise<Response> {
   const { method, headers, path, config, accessAssertion } = forwarding;
-  const answer = fetchMain(
+  const capture = role === "main" ? forwarding.capture : undefined;
+  const started = Date.now();
+  const fetched = fetchMain(
     target,
     role,
     targetUrl(target.origin, path.rest, path.search),
-    { method, headers: headersForVersion(headers, target, accessAssertion), body },
+    { method, headers: headersForVersion(headers, target, accessAssertion), body: capture?.body(body) ?? body },
     config.originTimeoutMs,
   );
+  const answer = capture ? capture.answer(fetched, started) : fetched;
   if (role === "main" && config.compareResponses) countMain(forwarding, target, answer);
   return answer;
 }

@@ -37,6 +37,7 @@ import {
   sendCopy,
   sendShadow,
 } from "./mirror.ts";
+import { captureTapFor } from "./replay-capture.ts";
 import { type NoRoute, resolveRoute, type Shadow, type Target } from "./route-table.ts";
 import { isSampled, noiseBucket } from "./sampling.ts";
 import { pauseKey, selectShadows } from "./selection.ts";
@@ -106,6 +107,7 @@ proxy.all("*", async (c) => {
 
   // One version, or nothing to mirror to: stream the body straight through.
   if (route.kind === "pinned") return forwardOnly(forwarding, route.target, "pinned", request.body);
+  if (!ownCopyProof && !upgrade) forwarding.capture = captureTapFor(c.env, route, forwarding);
   // Main's own traffic is counted for every name, shadows or not; it rides in the evidence batch.
   // COMPARE_RESPONSES = "off" records nothing at all, this included.
   if (config.compareResponses) useEvidence(c.env.EVIDENCE_LEDGER, config.compareMemoryBytes, config.ledgerShards);

@@ -5,11 +5,11 @@ import type { Actor } from "../actor.ts";
 export const SERVICE_STATUSES = ["running", "unreachable", "unknown"] as const;
 export type ServiceStatus = (typeof SERVICE_STATUSES)[number];
 
-export const AUDIT_ACTIONS = ["deploy", "assign", "kill", "traffic", "policy", "rollout"] as const;
+export const AUDIT_ACTIONS = ["deploy", "assign", "kill", "traffic", "policy", "rollout", "replay"] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 /** What a policy's `notify` may ask to be told about. */
-export const NOTIFY_EVENTS = ["verdict", "assign", "kill", "rollout"] as const;
+export const NOTIFY_EVENTS = ["verdict", "assign", "kill", "rollout", "replay"] as const;
 export type NotifyEventName = (typeof NOTIFY_EVENTS)[number];
 
 /** Where a name's changes are POSTed, and which ones. */

@@ -19,6 +19,7 @@ const DEFAULTS: PolicyResult = {
     minP99DeltaMs: 25,
     alpha: 0.01,
   },
+  capture: null,
   notify: null,
 };
 
@@ -151,6 +152,7 @@ describe("PUT /services/:name/policy", () => {
         minP99DeltaMs: 0,
         alpha: 0.2,
       },
+      capture: { percent: 100, methods: null, maxBodyBytes: 1_048_576, retentionHours: 168 },
       notify: null,
     });
     expect(res.status).toBe(200);
@@ -169,6 +171,7 @@ describe("PUT /services/:name/policy", () => {
         minP99DeltaMs: 0,
         alpha: 0.2,
       },
+      capture: { percent: 100, methods: null, maxBodyBytes: 1_048_576, retentionHours: 168 },
       notify: null,
     });
   });

@@ -46,9 +46,9 @@ describe("every body is checked strictly: an unknown field is refused by name, w
       "a field with nothing near it",
       "PUT",
       "/services/{name}/policy",
-      { capture: { percent: 5 } },
-      "capture",
-      "capture is not a field of this request: known fields: ",
+      { archive: { percent: 5 } },
+      "archive",
+      "archive is not a field of this request: known fields: ",
     ],
     [
       "a traffic control",

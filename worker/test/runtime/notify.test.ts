@@ -66,7 +66,7 @@ describe("the policy's notify", () => {
     // Shown by scheme and host only: the path is the receiver's secret.
     expect(https.body.notify).toEqual({
       url: "https://hooks.example.com/…",
-      events: ["verdict", "assign", "kill", "rollout"],
+      events: ["verdict", "assign", "kill", "rollout", "replay"],
     });
     const local = await setNotify(name, { url: "http://127.0.0.1:9/x", events: ["kill"] });
     expect(local.body.notify).toEqual({ url: "http://127.0.0.1:9/…", events: ["kill"] });
@@ -91,7 +91,7 @@ describe("the policy's notify", () => {
       [
         { url: "https://h.example.com", events: ["deploy"] },
         "notify.events.0",
-        "must be a list of events from verdict, assign, kill, rollout",
+        "must be a list of events from verdict, assign, kill, rollout, replay",
       ],
       [{ url: "https://h.example.com", events: [] }, "notify.events", "must name at least one event"],
       [{ url: "https://h.example.com", events: ["kill", "kill"] }, "notify.events", "must not name an event twice"],

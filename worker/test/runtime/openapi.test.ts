@@ -1,6 +1,6 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, inject, it } from "vitest";
 import type { Env } from "../../src/env.ts";
 import worker from "../../src/index.ts";
 import { deploy, recordEvidence, TOKEN } from "./admin-client.ts";
@@ -26,6 +26,42 @@ interface Document {
 }
 
 const GATEWAY = "http://gateway.test";
+
+/** A name whose traffic is captured (its main answers), and one replaying it. */
+function replayStates(freshName: () => Promise<string>): [string, () => Promise<Record<string, string>>][] {
+  async function captured() {
+    const name = `${await freshName()}_live`;
+    expect((await deploy(name, "1.0.0", inject("origins").v1)).status).toBe(201);
+    expect((await deploy(name, "2.0.0", inject("origins").v1)).status).toBe(201);
+    const from = new Date(Date.now() - 1_000).toISOString();
+    const policy = await send("PUT", `${GATEWAY}/api/v1/services/${name}/policy`, {
+      body: JSON.stringify({ capture: { percent: 100 } }),
+    });
+    expect(policy.status).toBe(200);
+    for (const i of [1, 2, 3]) await (await send("GET", `${GATEWAY}/services/${name}/items/${i}`)).text();
+    for (let tries = 0; ; tries++) {
+      const view = await send("GET", `${GATEWAY}/api/v1/services/${name}/captures`);
+      if ((await view.json<{ total: { requests: number } }>()).total.requests >= 3) break;
+      expect(tries).toBeLessThan(100);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return { name, version: "2.0.0", from };
+  }
+  return [
+    ["a shadow with captured traffic", captured],
+    [
+      "a shadow with a replay running",
+      async () => {
+        const values = await captured();
+        const started = await send("POST", `${GATEWAY}/api/v1/services/${values.name}/2.0.0/replays`, {
+          body: JSON.stringify({ from: values.from, rate: 1 }),
+        });
+        expect(started.status).toBe(201);
+        return { ...values, id: (await started.json<{ id: string }>()).id };
+      },
+    ],
+  ];
+}
 
 async function send(
   method: string,
@@ -59,8 +95,10 @@ describe("the OpenAPI document", () => {
     );
     expect(operations.sort()).toEqual([
       "delete /services/{name}",
+      "delete /services/{name}/replays/{id}",
       "delete /services/{name}/rollout",
       "delete /services/{name}/{version}",
+      "delete /services/{name}/{version}/replays/{id}",
       "delete /services/{name}/{version}/rollout",
       "get /audit",
       "get /metrics",
@@ -68,16 +106,21 @@ describe("the OpenAPI document", () => {
       "get /rollouts",
       "get /services",
       "get /services/{name}",
+      "get /services/{name}/captures",
       "get /services/{name}/policy",
+      "get /services/{name}/replays",
+      "get /services/{name}/replays/{id}",
       "get /services/{name}/report",
       "get /services/{name}/rollout",
       "get /services/{name}/{version}/diffs",
       "get /services/{name}/{version}/gate",
+      "get /services/{name}/{version}/replays/{id}",
       "get /services/{name}/{version}/rollout",
       "get /session",
       "patch /services/{name}/{version}",
       "post /services",
       "post /services/{name}/{version}/gate",
+      "post /services/{name}/{version}/replays",
       "post /services/{name}/{version}/rollout",
       "put /services/{name}/main",
       "put /services/{name}/policy",
@@ -180,13 +223,15 @@ describe("every documented operation, against the running worker", () => {
             },
           ],
           ["an unknown name", async () => ({ name: `nobody_${++fixtures}`, version: "1.0.0" })],
+          // Only the replay routes need a name with captured traffic (and it takes a second's flush).
+          ...(path.includes("/replays") ? replayStates(freshName) : []),
         ];
         for (const [state, values] of states) {
           const { url, body } = call(path, operation, await values());
           const response = await send(verb, url, { body: body && JSON.stringify(body) });
           await expectDocumented(key, operation, response, state);
         }
-      });
+      }, 30_000);
 
       it(`${key}: without a token, with the read token, and with the secret unset`, async () => {
         const { url, body } = call(path, operation, { name: "walk_auth", version: "1.0.0" });

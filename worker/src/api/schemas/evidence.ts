@@ -2,7 +2,8 @@ import * as v from "valibot";
 import type { ExchangeSample } from "../../evidence/batch.ts";
 import { differencePath } from "../../evidence/policy-fields.ts";
 import type { EvidenceReport, ReportSeries, ShadowReport } from "../../evidence/verdict.ts";
-import { reportWindow, serviceVersion } from "../../registry/validation.ts";
+import { reportWindow } from "../../registry/validation.ts";
+import { reportBaseline } from "../replay-schemas.ts";
 import { count, DIFF_KINDS, dateTime, latency, rate, VERDICTS } from "./common.ts";
 
 // Evidence, as the ledger reports it.
@@ -208,9 +209,9 @@ export const ReportQuerySchema = v.object({
   ),
   baseline: v.optional(
     v.pipe(
-      serviceVersion,
+      reportBaseline,
       v.description(
-        "Read the evidence against an older main (a version that was main): every version compared with it over the window. 404 when none was kept",
+        "Read the evidence against an older main (a version that was main): every version compared with it over the window; or a replay's (`replay:<id>`), over its whole run. 404 when none was kept",
       ),
       v.metadata({ examples: ["1.0.0"] }),
     ),

@@ -3,6 +3,7 @@ import type { PolicyResult } from "../../coordinator/results.ts";
 import { IGNORE_MAX } from "../../evidence/policy-change.ts";
 import { differencePath, headerName, redactPath } from "../../evidence/policy-fields.ts";
 import { NOTIFY_EVENTS, notifyEvents, notifyUrl } from "../../notify/target.ts";
+import { CaptureSettingsSchema, captureChange } from "../capture-schemas.ts";
 import { FieldRuleSchema, fieldRules, rulePath } from "../rule-schemas.ts";
 import { BODY_MUST_BE_OBJECT, distinct } from "./common.ts";
 
@@ -46,6 +47,7 @@ export const PolicySchema = v.object({
     v.description("How the values at some paths compare: number (abs, rel), unordered (key), present, format"),
   ),
   gate: v.object(gateFields),
+  capture: CaptureSettingsSchema,
   notify: v.pipe(
     v.nullable(v.object({ url: v.string(), events: v.array(v.picklist(NOTIFY_EVENTS)) })),
     v.description(
@@ -220,6 +222,7 @@ export const PolicyBodySchema = v.object(
         v.description("Only the given thresholds change"),
       ),
     ),
+    capture: v.optional(captureChange),
     notify: v.optional(
       v.nullable(
         v.pipe(
@@ -234,7 +237,7 @@ export const PolicyBodySchema = v.object(
             "must be an object with url and events",
           ),
           v.description(
-            "Replaces where events go: `url` is https: (or http: to loopback), `events` from verdict, assign, kill, rollout (default all); without `url` the stored URL is kept and only the events change; null stops them",
+            "Replaces where events go: `url` is https: (or http: to loopback), `events` from verdict, assign, kill, rollout, replay (default all); without `url` the stored URL is kept and only the events change; null stops them",
           ),
         ),
       ),

@@ -1,3 +1,4 @@
+import type { CaptureSettings } from "../capture-settings.ts";
 import type { FieldRule } from "../field-rules.ts";
 import { isWithin } from "../paths.ts";
 
@@ -25,6 +26,8 @@ export interface EvidencePolicy {
   redact?: string[];
   /** How the values at some paths compare (numbers with tolerance, unordered arrays, presence, formats). */
   rules?: FieldRule[];
+  /** Traffic kept for replays (capture/); absent or null: none. */
+  capture?: CaptureSettings | null;
   gate: Gate;
 }
 
