@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
@@ -32,19 +33,24 @@ export default defineConfig({
       {
         // The worker inside workerd, with a real local D1 and Durable Object, against real Node origins.
         plugins: [
-          cloudflareTest(async () => ({
-            wrangler: { configPath: "./wrangler.toml" },
-            miniflare: {
-              bindings: {
-                ADMIN_TOKEN: "test-token",
-                ROUTES_CACHE_TTL_MS: "0",
-                HEALTH_TIMEOUT_MS: "2000",
-                // Ledgers count their batches only where asked: tests read the count.
-                LEDGER_COUNT_WRITES: "on",
-                TEST_MIGRATIONS: await readD1Migrations("./migrations"),
+          cloudflareTest(async () => {
+            // The Worker serves the dashboard from its static assets, which `wrangler dev` and `deploy` build
+            // first ([build] in wrangler.toml); the runtime's tests build them too, so a clean clone has them.
+            execFileSync(process.execPath, ["dashboard/build.mjs"], { stdio: "inherit" });
+            return {
+              wrangler: { configPath: "./wrangler.toml" },
+              miniflare: {
+                bindings: {
+                  ADMIN_TOKEN: "test-token",
+                  ROUTES_CACHE_TTL_MS: "0",
+                  HEALTH_TIMEOUT_MS: "2000",
+                  // Ledgers count their batches only where asked: tests read the count.
+                  LEDGER_COUNT_WRITES: "on",
+                  TEST_MIGRATIONS: await readD1Migrations("./migrations"),
+                },
               },
-            },
-          })),
+            };
+          }),
         ],
         test: {
           name: "workers",
