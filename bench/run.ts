@@ -135,8 +135,8 @@ const positiveNumber = (raw: string | undefined, fallback: number, flag: string)
   return value;
 };
 
-// --quick checks the harness end to end in a few minutes (29 scenarios × 3 rounds); its numbers are not for quoting.
-// The full run: 3 rounds of 23 closed-loop scenarios (1 s + 8 s) and 6 open-loop ones (20 s), about 25 minutes.
+// --quick checks the harness end to end in a few minutes (30 scenarios × 3 rounds); its numbers are not for quoting.
+// The full run: 3 rounds of 24 closed-loop scenarios (1 s + 8 s) and 6 open-loop ones (20 s), about 25 minutes.
 const durationS = positiveNumber(options.duration, options.quick ? 1 : 8, "duration");
 const steadyDurationS = options.quick ? Math.max(2, durationS) : durationS * 2.5;
 const warmupS =
@@ -252,6 +252,9 @@ async function startRuntimes(workDir: string) {
       await deployService(gateway, { name, version: `1.${i + 1}.0`, origin: shadow.url, check: true });
     }
   }
+  // Capture for replay: main alone, every request and its answer kept (issue 30's cost bound).
+  await deployGroup(gateway, "capture", main, []);
+  await admin(gateway, "PUT", "/services/capture/policy", { capture: { percent: 100 } });
   await deployService(gateway, { name: "dead", version: "1.0.0", origin: main.url, check: true });
   await deployService(gateway, { name: "dead", version: "1.1.0", origin: deadOrigin, check: false });
 
@@ -438,6 +441,14 @@ function scenarioList(runtimes: Awaited<ReturnType<typeof startRuntimes>>, round
       id: IDS.noShadows,
       name: "4a gateway /services/solo/, no shadows",
       url: `${gateway.url}/services/solo/bench`,
+      shadows: 0,
+      liveShadows: [],
+    },
+    {
+      ...viaGateway(gateway),
+      id: IDS.captureAll,
+      name: "4e gateway /services/capture/, no shadows, capturing 100 % for replay",
+      url: `${gateway.url}/services/capture/bench`,
       shadows: 0,
       liveShadows: [],
     },

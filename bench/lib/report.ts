@@ -99,6 +99,7 @@ export const IDS = {
   steadyBareMirrorSlow: "bare-worker-assets-3-shadows-1-slow-steady",
   pinned: "gateway-pinned",
   noShadows: "gateway-0-shadows",
+  captureAll: "gateway-0-shadows-capture-100pct",
   oneShadow: "gateway-1-shadow",
   canary: "gateway-1-shadow-canary-20pct",
   threeShadows: "gateway-3-shadows",
@@ -245,6 +246,13 @@ export function targetChecks(rounds: readonly ScenarioResult[][]): TargetCheck[]
     check(
       "(d) throughput, dead shadow marked unreachable / no shadows",
       (r) => ratio(r, IDS.deadMarked, IDS.noShadows, "rps"),
+      "at-least",
+      0.9,
+    ),
+    // Every request and main's answer kept for replay (redacted, batched to the capture log and R2 in waitUntil).
+    check(
+      "(g) throughput, no shadows capturing 100 % / no shadows",
+      (r) => ratio(r, IDS.captureAll, IDS.noShadows, "rps"),
       "at-least",
       0.9,
     ),

@@ -120,6 +120,15 @@ describe("target checks", () => {
     expect(canary(89)).toMatchObject({ met: false });
   });
 
+  it("meets the capture target at 0.9 of main's throughput without capture and misses it just below", () => {
+    const capture = (rps: number) =>
+      targetChecks(oneRound([result(IDS.noShadows, 100, 10), result(IDS.captureAll, rps, 10)])).find((c) =>
+        c.label.startsWith("(g)"),
+      );
+    expect(capture(90)).toMatchObject({ value: 0.9, met: true });
+    expect(capture(89)).toMatchObject({ met: false });
+  });
+
   it("prints a small share with two significant digits, so a measured one never reads 0.00", () => {
     expect([0.0045, 0.98, 1.254, 0, null].map(ratioText)).toEqual(["0.0045", "0.98", "1.25", "0.00", "–"]);
   });
