@@ -74,7 +74,7 @@ function report(windowMinutes: number, stepSeconds: number, busy: number): Repor
         },
       ],
     },
-  } as Report;
+  };
 }
 
 async function ticksOf(drawn: Report): Promise<string[][]> {
