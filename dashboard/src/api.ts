@@ -21,6 +21,24 @@ export type {
 /** The report as the dashboard asks for it: with its per-minute series (`?series=true`). */
 export type Report = EvidenceReport;
 
+/**
+ * A replay as `GET /api/v1/services/:name/replays` lists it: the fields the page shows. Declared here
+ * because the worker's `ReplayView` sits beside the replay runner, whose module needs Workers types.
+ */
+export interface ReplayView {
+  id: string;
+  name: string;
+  version: string;
+  state: "running" | "done" | "stopped";
+  sent: number;
+  total: number;
+  from: string;
+  to: string;
+  rate: number;
+  verdict: { outcome: "pass" | "fail" | "inconclusive"; reasons: string[] };
+  stoppedBecause: string | null;
+}
+
 /** Who the dashboard is signed in as (GET /api/v1/session). */
 export interface Session {
   actor: string;

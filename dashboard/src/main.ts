@@ -14,6 +14,7 @@ import {
   type ExchangeSample,
   enc,
   type PolicyResult,
+  type ReplayView,
   type Report,
   type RolloutView,
   type ServiceRecord,
@@ -26,6 +27,7 @@ import { h, localTimestamp, replaceChildren } from "./dom.ts";
 import { type EvidenceHandlers, shadowCards } from "./evidence.ts";
 import { historyPanel } from "./history.ts";
 import { foldCards, nameTabs, opensByDefault } from "./layout.ts";
+import { replaysPanel } from "./replays.ts";
 import { rolloutPanel } from "./rollout.ts";
 import { type FieldRule, ruleDialog } from "./rules.ts";
 import { sampleView } from "./samples.ts";
@@ -61,6 +63,8 @@ interface State {
   reportError?: string;
   /** The open name's field rules (its policy's), shown on the fields table's rows. */
   rules?: FieldRule[];
+  /** The open name's replays, newest first, shown beside its rollout. */
+  replays?: ReplayView[];
   viewer?: Viewer;
   /** Each name's shadows' verdicts over the window: the table's VERDICT column and what needs attention. */
   verdicts: Map<string, ShadowReport[]>;
@@ -211,13 +215,14 @@ async function refresh(): Promise<void> {
     current.selected ??= firstToOpen(services, verdicts, rolling);
     if (current.selected) {
       try {
-        [current.report, current.rules] = await Promise.all([
+        [current.report, current.rules, current.replays] = await Promise.all([
           callApi<Report>(
             current.token,
             "GET",
             `/services/${enc(current.selected)}/report?window=${current.window}&series=true`,
           ),
           readRules(current, current.selected),
+          readReplays(current, current.selected),
         ]);
         current.reportError = undefined;
         current.verdicts.set(current.selected, current.report.shadows);
@@ -254,6 +259,17 @@ async function refresh(): Promise<void> {
 function readRules(current: State, name: string): Promise<FieldRule[] | undefined> {
   return callApi<PolicyResult>(current.token, "GET", `/services/${enc(name)}/policy`).then(
     (policy) => policy.rules,
+    (error: unknown) => {
+      if (error instanceof ApiError && error.status === 401) throw error;
+      return undefined;
+    },
+  );
+}
+
+/** The name's replays, or undefined when they cannot be read (the panel is then left out). */
+function readReplays(current: State, name: string): Promise<ReplayView[] | undefined> {
+  return callApi<{ replays: ReplayView[] }>(current.token, "GET", `/services/${enc(name)}/replays`).then(
+    ({ replays }) => replays,
     (error: unknown) => {
       if (error instanceof ApiError && error.status === 401) throw error;
       return undefined;
@@ -416,6 +432,7 @@ function render(): void {
     current.report,
     current.reportError,
     current.rules,
+    current.replays,
     [...current.verdicts],
     current.history,
     current.historyError,
@@ -504,6 +521,7 @@ function renderEvidence(current: State): void {
     heading,
     baselineNote(current.report),
     progress,
+    replaysPanel(current.replays, actionContext()),
     cards.length > 0
       ? cards
       : h(
