@@ -287,6 +287,7 @@ describe("policy", () => {
         alpha: 0.01,
       },
       notify: null,
+      capture: null,
     });
     expect(result.err).toEqual([
       `Active host: ${gateway.url}`,
@@ -380,7 +381,7 @@ describe("policy", () => {
   it("--notify sets a receiver (all events by default), --notify-events narrows them, --notify off removes it", async () => {
     const set = await asUser(["policy", "shop", "--notify", "https://hooks.example.com/T0/B0"]);
     expect(set.code).toBe(0);
-    expect(set.out.at(-1)).toBe("  notify              https://hooks.example.com/… (verdict, assign, kill, rollout)");
+    expect(set.out.at(-1)).toBe("  notify              https://hooks.example.com/… (verdict, assign, kill, rollout, replay)");
     const narrowed = await asUser(["policy", "shop", "--notify-events", "verdict,kill"]);
     expect(narrowed.out.at(-1)).toBe("  notify              https://hooks.example.com/… (verdict, kill)");
     expectOneLineFailure(
