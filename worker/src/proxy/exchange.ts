@@ -5,7 +5,7 @@ import { EvidenceBatcher, sampleSide } from "../evidence/batch.ts";
 import { type CapturedAnswer, compareAnswers, PreparedAnswer } from "../evidence/compare.ts";
 import type { EvidenceLedger } from "../evidence/ledger/index.ts";
 import { redactSample } from "../evidence/redact.ts";
-import { isolateShard, ShardNotes, shardName } from "../evidence/shards.ts";
+import { recordInShard, ShardNotes } from "../evidence/shards.ts";
 import type { EvidencePolicy } from "../evidence/verdict.ts";
 import { type CapturedBody, ComparisonMemory, capturedAnswer } from "./capture.ts";
 import { writeEvidenceEvent } from "./evidence-events.ts";
@@ -46,16 +46,11 @@ export const comparisonMemory = new ComparisonMemory(32 * 1024 * 1024);
 let ledgers: DurableObjectNamespace<EvidenceLedger> | undefined;
 let ledgerShards = 1;
 const shardNotes = new ShardNotes();
+/** This isolate's place among the shards: fixed for its life (see evidence/shards.ts). */
+const isolateSlot = Math.random();
 export const evidenceBatcher = new EvidenceBatcher(async (name, batch) => {
   if (!ledgers) throw new Error("no EVIDENCE_LEDGER binding");
-  const shard = isolateShard(ledgerShards);
-  const span = shard + 1;
-  if (shardNotes.due(name, span)) {
-    // Shard 0 must know this shard holds evidence before reads may rely on it.
-    await ledgers.getByName(name).noteShards(span);
-    shardNotes.done(name, span);
-  }
-  await ledgers.getByName(shardName(name, shard)).record(batch);
+  await recordInShard({ ledgers, shards: ledgerShards, slot: isolateSlot, notes: shardNotes }, name, batch);
 });
 
 /** Every request hands over its bindings and limits; they are the same for all requests of an isolate. */
