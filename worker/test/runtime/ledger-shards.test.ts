@@ -1,11 +1,13 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, inject, it, vi } from "vitest";
+import { readConfig } from "../../src/config.ts";
+import type { Env } from "../../src/env.ts";
 import type { EvidenceBatch, ExchangeSample } from "../../src/evidence/batch.ts";
+import { evidenceFor } from "../../src/evidence/collection.ts";
 import type { EvidenceLedger } from "../../src/evidence/ledger/index.ts";
 import { recordInShard, ShardNotes, shardName, shardOf } from "../../src/evidence/shards.ts";
 import type { EvidenceReport } from "../../src/evidence/verdict.ts";
-import { evidenceBatcher } from "../../src/proxy/exchange.ts";
 import { deploy, GATEWAY, uniqueName, withVars } from "./proxy-helpers.ts";
 
 const origins = inject("origins");
@@ -19,6 +21,12 @@ async function lab(prefix: string): Promise<string> {
   await deploy(name, "1.0.0", origins.labMain);
   await deploy(name, "2.0.0", origins.labShadow);
   return name;
+}
+
+/** Sends the batches of `name` the proxy holds, with these variables, now. */
+function flushWith(vars: Record<string, unknown>, name: string): Promise<void> {
+  const withVarsEnv = { ...env, ...vars } as Env;
+  return evidenceFor(withVarsEnv, readConfig(withVarsEnv)).batcher.flush(name);
 }
 
 /** A ledger binding that keeps every batch the proxy sends in `batches`, and stores none. */
@@ -47,7 +55,7 @@ async function batchesOf(name: string, ids: number[], vars: Record<string, unkno
   );
   // Every copy compared and every batch timer run: the batches are all here.
   await Promise.all(sent.map((settled) => settled()));
-  await evidenceBatcher.flush(name);
+  await flushWith(withCapture, name);
   return batches;
 }
 
@@ -238,7 +246,7 @@ describe("LEDGER_SHARDS", { timeout: 60_000 }, () => {
         }),
       );
       await Promise.all(sent.map((settled) => settled()));
-      await evidenceBatcher.flush(name);
+      await flushWith({ LEDGER_SHARDS: "4" }, name);
     }
     const rows = await Promise.all([0, 1, 2, 3].map((k) => rowsIn(shardName(name, k))));
     expect(rows.filter((n) => n > 0)).toHaveLength(1);
@@ -266,7 +274,7 @@ describe("LEDGER_SHARDS", { timeout: 60_000 }, () => {
     );
     await response.arrayBuffer();
     await settled();
-    await evidenceBatcher.flush(name);
+    await flushWith({ LEDGER_SHARDS: "64" }, name);
     expect(warn.mock.calls.map(([line]) => JSON.parse(String(line)))).toContainEqual(
       expect.objectContaining({ event: "config_invalid", variable: "LEDGER_SHARDS", value: "64" }),
     );
