@@ -9,8 +9,8 @@ type WaitUntil = (promise: Promise<unknown>) => void;
 
 /**
  * Where an isolate's evidence goes: one batcher for every name, writing to this isolate's shard of
- * each name's ledger, and the bound on the bodies held for comparison at once. Built from the
- * bindings and the config (see `evidenceFor`), never changed by a request.
+ * each name's ledger, and the bound on the bodies held for comparison at once. Built from the ledger
+ * binding and the config (see `evidenceFor`), never changed by a request.
  */
 export class Evidence {
   readonly batcher: EvidenceBatcher;
