@@ -5,25 +5,21 @@
  * shard and adding them up gives the same evidence as one ledger would hold.
  */
 
+import type { EvidenceBatch } from "./batch.ts";
+import type { EvidenceLedger } from "./ledger/index.ts";
+
 /** The object name of a name's shard k. */
 export function shardName(name: string, shard: number): string {
   return shard === 0 ? name : `${name}#${shard}`;
 }
 
-/** This isolate's place among the shards: fixed for its life, so its batches for a name go to one object. */
-let isolateSlot = Math.random();
-
-/** The shard this isolate writes a name's batches to, out of `shards`. */
-export function isolateShard(shards: number): number {
-  return Math.min(shards - 1, Math.floor(isolateSlot * shards));
-}
-
 /**
- * Tests and the bench simulate several isolates from one: each `slot` in
- * [0, 1) stands for a different isolate's random choice.
+ * The shard a writer at `slot` (in [0, 1)) sends a name's batches to, out of `shards`. Each isolate
+ * draws its slot once, at random, so its batches for a name go to one object and isolates spread
+ * evenly over the shards.
  */
-export function setIsolateSlot(slot: number): void {
-  isolateSlot = slot;
+export function shardOf(shards: number, slot: number): number {
+  return Math.min(shards - 1, Math.floor(slot * shards));
 }
 
 /** How often a writer repeats its note of the shards it uses (a destroyed ledger forgets it). */
@@ -48,4 +44,25 @@ export class ShardNotes {
     if (this.#noted.size > 1000) this.#noted.clear();
     this.#noted.set(name, { span, at: now });
   }
+}
+
+/** A writer of batches: the ledgers, how many shards they are spread over, its slot, and what it told shard 0. */
+export interface ShardWriter {
+  ledgers: { getByName(name: string): Pick<DurableObjectStub<EvidenceLedger>, "record" | "noteShards"> };
+  shards: number;
+  /** In [0, 1): which shard the writer uses (see `shardOf`). */
+  slot: number;
+  notes: ShardNotes;
+}
+
+/** Sends one batch of `name` to the writer's shard, once shard 0 knows that shard holds evidence. */
+export async function recordInShard(writer: ShardWriter, name: string, batch: EvidenceBatch): Promise<void> {
+  const shard = shardOf(writer.shards, writer.slot);
+  const span = shard + 1;
+  if (writer.notes.due(name, span)) {
+    // Shard 0 must know this shard holds evidence before reads may rely on it.
+    await writer.ledgers.getByName(name).noteShards(span);
+    writer.notes.done(name, span);
+  }
+  await writer.ledgers.getByName(shardName(name, shard)).record(batch);
 }

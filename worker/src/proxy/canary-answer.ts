@@ -3,7 +3,7 @@ import { AppError, reasonOf } from "../errors.ts";
 import { chooseCanary } from "./canary.ts";
 import { teeForComparison } from "./capture.ts";
 import { headersForVersion } from "./credentials.ts";
-import { compareExchange, comparisonMemory, type Exchange, type MainSide, recordUnpaired } from "./exchange.ts";
+import { compareExchange, type Exchange, type MainSide, recordUnpaired } from "./exchange.ts";
 import { targetUrl } from "./forward.ts";
 import {
   type Copies,
@@ -83,7 +83,7 @@ export async function answerByCanary(
   body: Blob | null,
   copies: Copies,
 ): Promise<Response> {
-  const { method, headers, path, config, waitUntil, accessAssertion } = forwarding;
+  const { method, headers, path, config, evidence, waitUntil, accessAssertion } = forwarding;
   const started = Date.now();
   const stripped = canary.stripHeaders.length > 0 ? withoutHeaders(headers, canary.stripHeaders) : headers;
   const own = headersForVersion(stripped, canary, accessAssertion);
@@ -98,7 +98,7 @@ export async function answerByCanary(
     }),
   );
   const copy = await copies.copy();
-  const capture = config.compareResponses ? { cap: config.compareMaxBodyBytes, memory: comparisonMemory } : undefined;
+  const capture = evidence ? { cap: config.compareMaxBodyBytes, memory: evidence.memory } : undefined;
   const answers = copies.shadows.map((shadow) => sendShadow(shadow, copy, pauses, capture));
   const answered = await answering;
   breaker.report(pauseKey(route.main.name, canary), answered.ok && answered.response.status < 500);
@@ -119,11 +119,14 @@ export async function answerByCanary(
   }
   const all = [canaryAnswer, ...answers];
   if (!paired) {
-    waitUntil(capture ? recordUnpaired(exchange, all, copies.skipped) : logOutcomes(exchange, all, copies.skipped));
+    waitUntil(
+      evidence ? recordUnpaired(evidence, exchange, all, copies.skipped) : logOutcomes(exchange, all, copies.skipped),
+    );
     return client;
   }
   const mainCopy = sendCopy(route.main, copy, capture);
-  if (capture) waitUntil(compareExchange(exchange, mainCopy.then(asMainSide), all, undefined, copies.skipped));
+  if (evidence)
+    waitUntil(compareExchange(evidence, exchange, mainCopy.then(asMainSide), all, undefined, copies.skipped));
   else waitUntil(Promise.all([mainCopy, logOutcomes(exchange, all, copies.skipped)]));
   return client;
 }
@@ -146,27 +149,27 @@ async function canaryFailed(
   failure: CanaryFailure,
   answers: Promise<CopyAnswer>[],
 ): Promise<Response> {
-  const { method, config, waitUntil } = forwarding;
+  const { method, config, evidence, waitUntil } = forwarding;
   const failed: CopyAnswer = { ...failure, version: canary.version };
   const all = [Promise.resolve(failed), ...answers];
   const fallBack =
     IDEMPOTENT_METHODS.has(method) ||
     (!failure.timedOut && (await refusesConnections(canary.origin, REFUSAL_CHECK_MS)));
   if (!fallBack) {
-    const capture = config.compareResponses;
-    waitUntil(capture ? recordUnpaired(exchange, all, skipped) : logOutcomes(exchange, all, skipped));
+    waitUntil(evidence ? recordUnpaired(evidence, exchange, all, skipped) : logOutcomes(exchange, all, skipped));
     return notRepeated(route.main.name, canary, method, failure, config.shadowTimeoutMs).getResponse();
   }
   const started = Date.now();
   const answer = forwardOnly(forwarding, route.main, "main", body);
-  if (!config.compareResponses) {
+  if (!evidence) {
     waitUntil(logOutcomes(exchange, all, skipped));
     return answer;
   }
-  const capture = { cap: config.compareMaxBodyBytes, memory: comparisonMemory };
+  const capture = { cap: config.compareMaxBodyBytes, memory: evidence.memory };
   const answered = mainSideOf(answer, started, capture, config.shadowTimeoutMs);
   waitUntil(
     compareExchange(
+      evidence,
       exchange,
       answered.then(({ side }) => side),
       all,

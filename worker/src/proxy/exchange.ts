@@ -1,14 +1,12 @@
 import type { MirrorLogMode } from "../config.ts";
 import { reasonOf } from "../errors.ts";
 import type { ExchangeSample, ShadowResult } from "../evidence/batch.ts";
-import { EvidenceBatcher, sampleSide } from "../evidence/batch.ts";
+import { sampleSide } from "../evidence/batch.ts";
+import type { Evidence } from "../evidence/collection.ts";
 import { type CapturedAnswer, compareAnswers, PreparedAnswer } from "../evidence/compare.ts";
-import type { EvidenceLedger } from "../evidence/ledger/index.ts";
 import { redactSample } from "../evidence/redact.ts";
-import { isolateShard, ShardNotes, shardName } from "../evidence/shards.ts";
 import type { EvidencePolicy } from "../evidence/verdict.ts";
-import { type CapturedBody, ComparisonMemory, capturedAnswer } from "./capture.ts";
-import { writeEvidenceEvent } from "./evidence-events.ts";
+import { type CapturedBody, capturedAnswer } from "./capture.ts";
 import { type CopyAnswer, logMirror, outcomeOf, type ShadowOutcome } from "./mirror.ts";
 
 type WaitUntil = (promise: Promise<unknown>) => void;
@@ -41,34 +39,6 @@ export interface Exchange {
   mirrorLog: MirrorLogMode;
 }
 
-// Per isolate: one comparison memory bound and one batcher for every name.
-export const comparisonMemory = new ComparisonMemory(32 * 1024 * 1024);
-let ledgers: DurableObjectNamespace<EvidenceLedger> | undefined;
-let ledgerShards = 1;
-const shardNotes = new ShardNotes();
-export const evidenceBatcher = new EvidenceBatcher(async (name, batch) => {
-  if (!ledgers) throw new Error("no EVIDENCE_LEDGER binding");
-  const shard = isolateShard(ledgerShards);
-  const span = shard + 1;
-  if (shardNotes.due(name, span)) {
-    // Shard 0 must know this shard holds evidence before reads may rely on it.
-    await ledgers.getByName(name).noteShards(span);
-    shardNotes.done(name, span);
-  }
-  await ledgers.getByName(shardName(name, shard)).record(batch);
-});
-
-/** Every request hands over its bindings and limits; they are the same for all requests of an isolate. */
-export function useEvidence(
-  namespace: DurableObjectNamespace<EvidenceLedger>,
-  memoryBytes: number,
-  shards: number,
-): void {
-  ledgers = namespace;
-  comparisonMemory.limit = memoryBytes;
-  ledgerShards = shards;
-}
-
 /** Why a selected copy was never sent, when that is the shadow's own doing: it counts against it, as `down`. */
 const DOWN_REASONS: ReadonlySet<ShadowOutcome["skipped"]> = new Set(["unreachable", "paused"]);
 
@@ -76,12 +46,16 @@ const DOWN_REASONS: ReadonlySet<ShadowOutcome["skipped"]> = new Set(["unreachabl
  * Shadows that got no copy of a request still count: as `down` when the
  * shadow was marked unreachable or paused, else under `skipped`.
  */
-export function recordSkipped(exchange: Pick<Exchange, "name" | "main" | "waitUntil">, skipped: ShadowOutcome[]): void {
+export function recordSkipped(
+  evidence: Evidence,
+  exchange: Pick<Exchange, "name" | "main" | "waitUntil">,
+  skipped: ShadowOutcome[],
+): void {
   const at = Date.now();
   const { name, main, waitUntil } = exchange;
   for (const { version, skipped: reason } of skipped) {
-    if (DOWN_REASONS.has(reason)) evidenceBatcher.addDown(name, version, main, at, waitUntil);
-    else evidenceBatcher.addSkipped(name, version, main, at, waitUntil);
+    if (DOWN_REASONS.has(reason)) evidence.batcher.addDown(name, version, main, at, waitUntil);
+    else evidence.batcher.addSkipped(name, version, main, at, waitUntil);
   }
 }
 
@@ -95,10 +69,11 @@ function sampleAnswer(status: number, headers: Headers, body: CapturedBody): Cap
 
 /**
  * Waits for main's answer and each copy's, compares them, and hands the
- * results to the batcher; then logs the request's one mirror line. Runs in
+ * results to the isolate's evidence collection; then logs the request's one mirror line. Runs in
  * waitUntil and never rejects.
  */
 export async function compareExchange(
+  evidence: Evidence,
   exchange: Exchange,
   mainSide: Promise<MainSide>,
   copies: Promise<CopyAnswer>[],
@@ -122,8 +97,7 @@ export async function compareExchange(
       outcomes.push(outcomeOf(copy));
       if (copy.ok && copy.body) reserved.push(copy.body.reserved);
       const result = shadowResult(exchange, main, mainBody, prepared, copy);
-      evidenceBatcher.addShadow(exchange.name, result, exchange.waitUntil);
-      writeEvidenceEvent(exchange.events, exchange.name, result);
+      evidence.addShadow(exchange.name, result, exchange.waitUntil, exchange.events);
     });
     await Promise.all(results);
     if (twin) {
@@ -137,7 +111,7 @@ export async function compareExchange(
         });
         // Only a twin whose body was compared (in full, or by digest past the cap) tells noise.
         if (comparison.body === "compared") {
-          evidenceBatcher.addNoise(
+          evidence.batcher.addNoise(
             exchange.name,
             { at: main.at, differences: comparison.differences, route: exchange.route },
             exchange.waitUntil,
@@ -145,11 +119,11 @@ export async function compareExchange(
         }
       }
     }
-    recordSkipped(exchange, skipped);
+    recordSkipped(evidence, exchange, skipped);
   } catch (error) {
     console.error(JSON.stringify({ event: "compare_failed", name: exchange.name, reason: reasonOf(error) }));
   } finally {
-    for (const bytes of reserved) comparisonMemory.release(bytes);
+    for (const bytes of reserved) evidence.memory.release(bytes);
     logMirror(exchange.name, exchange.requestId, [...outcomes, ...skipped], exchange.mirrorLog);
   }
 }
@@ -225,6 +199,7 @@ function shadowResult(
  * so one of main's own failures never excuses an unpaired one. Runs in waitUntil and never rejects.
  */
 export async function recordUnpaired(
+  evidence: Evidence,
   exchange: Exchange,
   copies: Promise<CopyAnswer>[],
   skipped: ShadowOutcome[],
@@ -234,7 +209,7 @@ export async function recordUnpaired(
     const results = copies.map(async (pending) => {
       const copy = await pending;
       outcomes.push(outcomeOf(copy));
-      if (copy.ok && copy.body) comparisonMemory.release(copy.body.reserved);
+      if (copy.ok && copy.body) evidence.memory.release(copy.body.reserved);
       const result: ShadowResult = {
         version: copy.version,
         baseline: exchange.main,
@@ -245,11 +220,10 @@ export async function recordUnpaired(
         route: exchange.route,
         ...(exchange.canary === copy.version && { canary: true }),
       };
-      evidenceBatcher.addShadow(exchange.name, result, exchange.waitUntil);
-      writeEvidenceEvent(exchange.events, exchange.name, result);
+      evidence.addShadow(exchange.name, result, exchange.waitUntil, exchange.events);
     });
     await Promise.all(results);
-    recordSkipped(exchange, skipped);
+    recordSkipped(evidence, exchange, skipped);
   } catch (error) {
     console.error(JSON.stringify({ event: "compare_failed", name: exchange.name, reason: reasonOf(error) }));
   } finally {

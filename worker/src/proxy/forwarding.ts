@@ -1,10 +1,12 @@
 import type { CaptureTap } from "../capture/tap.ts";
 import type { GatewayConfig } from "../config.ts";
 import type { AppEnv } from "../env.ts";
+import type { Evidence } from "../evidence/collection.ts";
+import type { ComparisonMemory } from "../evidence/memory.ts";
 import { routeOf } from "../evidence/paths.ts";
-import { type ComparisonMemory, teeForComparison } from "./capture.ts";
+import { teeForComparison } from "./capture.ts";
 import { headersForVersion } from "./credentials.ts";
-import { type Exchange, evidenceBatcher, type MainSide } from "./exchange.ts";
+import type { Exchange, MainSide } from "./exchange.ts";
 import { type ServicePath, targetUrl } from "./forward.ts";
 import { fetchMain, type Role } from "./main.ts";
 import type { ShadowCopy, ShadowOutcome } from "./mirror.ts";
@@ -26,6 +28,8 @@ export interface Forwarding {
   path: ServicePath;
   requestId: string;
   config: GatewayConfig;
+  /** The isolate's evidence collection; none with `COMPARE_RESPONSES = "off"`, which records nothing. */
+  evidence: Evidence | undefined;
   waitUntil: WaitUntil;
   /** Analytics Engine, when configured: one data point per compared copy. */
   events: AppEnv["Bindings"]["EVIDENCE_EVENTS"];
@@ -66,16 +70,16 @@ export function forwardOnly(
     config.originTimeoutMs,
   );
   const answer = capture ? capture.answer(fetched, started) : fetched;
-  if (role === "main" && config.compareResponses) countMain(forwarding, target, answer);
+  if (role === "main" && forwarding.evidence) countMain(forwarding.evidence, forwarding.waitUntil, target, answer);
   return answer;
 }
 
 /** One request of main's own traffic; a main that could not answer counts as a 5xx. */
-function countMain(forwarding: Forwarding, target: Target, answer: Promise<Response>): void {
+function countMain(evidence: Evidence, waitUntil: WaitUntil, target: Target, answer: Promise<Response>): void {
   const started = Date.now();
   const count = (status: number) => {
     const at = Date.now();
-    evidenceBatcher.addMain(target.name, target.version, at, status, at - started, forwarding.waitUntil);
+    evidence.batcher.addMain(target.name, target.version, at, status, at - started, waitUntil);
   };
   answer.then(
     (response) => count(response.status),

@@ -2,10 +2,11 @@ import { Hono } from "hono";
 import { readConfig } from "../config.ts";
 import type { AppEnv, Env } from "../env.ts";
 import { AppError } from "../errors.ts";
+import { type Evidence, evidenceFor } from "../evidence/collection.ts";
 import { type ForwardBody, readBodyForMirroring } from "./body.ts";
 import { answerByCanary, pickCanary, withdrawCanary } from "./canary-answer.ts";
 import { keepCredentialsAtGateway } from "./credentials.ts";
-import { compareExchange, comparisonMemory, recordSkipped, useEvidence } from "./exchange.ts";
+import { compareExchange, recordSkipped } from "./exchange.ts";
 import {
   decodeSegment,
   forwardedHeaders,
@@ -99,6 +100,9 @@ proxy.all("*", async (c) => {
     path,
     requestId,
     config,
+    // Main's own traffic is counted for every name, shadows or not; it rides in the evidence batch.
+    // COMPARE_RESPONSES = "off" records nothing at all, this included.
+    evidence: config.compareResponses ? evidenceFor(c.env, config) : undefined,
     waitUntil: (promise) => c.executionCtx.waitUntil(promise),
     events: c.env.EVIDENCE_EVENTS,
     redactionKey: key.redactionKey,
@@ -108,9 +112,6 @@ proxy.all("*", async (c) => {
   // One version, or nothing to mirror to: stream the body straight through.
   if (route.kind === "pinned") return forwardOnly(forwarding, route.target, "pinned", request.body);
   if (!ownCopyProof && !upgrade) forwarding.capture = captureTapFor(c.env, route, forwarding);
-  // Main's own traffic is counted for every name, shadows or not; it rides in the evidence batch.
-  // COMPARE_RESPONSES = "off" records nothing at all, this included.
-  if (config.compareResponses) useEvidence(c.env.EVIDENCE_LEDGER, config.compareMemoryBytes, config.ledgerShards);
   if (route.shadows.length === 0) return forwardOnly(forwarding, route.main, "main", request.body);
   const mainOnly = mainOnlyReason(ownCopyProof !== undefined, upgrade, request.method);
   if (mainOnly) {
@@ -158,9 +159,8 @@ async function serveGroup(
   request: Request,
   { key, copyFacts }: { key: GatewayKey; copyFacts: CopyFacts },
 ): Promise<Response> {
-  const { method, requestId, config, waitUntil, headers, path, accessAssertion } = forwarding;
+  const { method, requestId, config, evidence, waitUntil, headers, path, accessAssertion } = forwarding;
   const { main, shadows } = route;
-  const compare = config.compareResponses;
   // A canary answers this request in main's place; the other shadows get copies as usual.
   const { canary, others, held } = pickCanary(main.name, shadows, { method, requestId, headers: request.headers });
   const selection = selectShadows(main.name, others, { method, requestId }, pauses);
@@ -168,7 +168,7 @@ async function serveGroup(
   const skipped: ShadowOutcome[] = notSent.map(({ version, reason }) => ({ version, skipped: reason }));
   if (selection.send.length === 0 && !canary) {
     skippedCopies.add(main.name, notSent, waitUntil);
-    if (compare) recordSkipped({ name: main.name, main: main.version, waitUntil }, skipped);
+    if (evidence) recordSkipped(evidence, { name: main.name, main: main.version, waitUntil }, skipped);
     return forwardOnly(forwarding, main, "main", request.body);
   }
 
@@ -184,7 +184,7 @@ async function serveGroup(
     // A body too large to replay cannot be answered by a canary either: main answers it.
     const notSent = [...skippedAll([...(canary ? [canary] : []), ...selection.send], "body too large"), ...skipped];
     logMirror(main.name, requestId, notSent, config.mirrorLog);
-    if (compare) recordSkipped({ name: main.name, main: main.version, waitUntil }, notSent);
+    if (evidence) recordSkipped(evidence, { name: main.name, main: main.version, waitUntil }, notSent);
     return forwardOnly(forwarding, main, "main", body.body);
   }
 
@@ -203,7 +203,9 @@ async function serveGroup(
   });
   const copies = { shadows: selection.send, copy, skipped };
   if (canary) return answerByCanary(forwarding, route, canary, body.body, copies);
-  return compare ? mirrorAndCompare(forwarding, route, body.body, copies) : mirror(forwarding, main, body.body, copies);
+  return evidence
+    ? mirrorAndCompare(forwarding, evidence, route, body.body, copies)
+    : mirror(forwarding, main, body.body, copies);
 }
 
 /**
@@ -226,6 +228,7 @@ async function mirror(forwarding: Forwarding, main: Target, body: BodyInit | nul
  */
 async function mirrorAndCompare(
   forwarding: Forwarding,
+  evidence: Evidence,
   route: GroupRoute,
   body: BodyInit | null,
   { shadows, copy: makeCopy, skipped }: Copies,
@@ -235,7 +238,7 @@ async function mirrorAndCompare(
   const mainStarted = Date.now();
   const answer = forwardOnly(forwarding, main, "main", body);
   const copy = await makeCopy();
-  const capture = { cap: config.compareMaxBodyBytes, memory: comparisonMemory };
+  const capture = { cap: config.compareMaxBodyBytes, memory: evidence.memory };
   const answers = shadows.map((shadow) => sendShadow(shadow, copy, pauses, capture));
   // Noise: a marked copy to main itself, for a share of GET/HEAD requests chosen apart from the shadows' share.
   const learnsNoise = (method === "GET" || method === "HEAD") && isSampled(noiseBucket(requestId), policy.noisePercent);
@@ -244,6 +247,7 @@ async function mirrorAndCompare(
   const exchange = exchangeOf(forwarding, route);
   waitUntil(
     compareExchange(
+      evidence,
       exchange,
       answered.then(({ side }) => side),
       answers,

@@ -1,6 +1,7 @@
 import type { MirrorLogMode } from "../config.ts";
 import { reasonOf } from "../errors.ts";
-import { type CapturedBody, type ComparisonMemory, captureBody } from "./capture.ts";
+import type { ComparisonMemory } from "../evidence/memory.ts";
+import { type CapturedBody, captureBody } from "./capture.ts";
 import { headersForVersion } from "./credentials.ts";
 import { targetUrl } from "./forward.ts";
 import type { ShadowPauses } from "./pause.ts";

@@ -1,17 +1,19 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, inject, it, vi } from "vitest";
-import type { ExchangeSample } from "../../src/evidence/batch.ts";
+import { readConfig } from "../../src/config.ts";
+import type { Env } from "../../src/env.ts";
+import type { EvidenceBatch, ExchangeSample } from "../../src/evidence/batch.ts";
+import { evidenceFor } from "../../src/evidence/collection.ts";
 import type { EvidenceLedger } from "../../src/evidence/ledger/index.ts";
-import { setIsolateSlot, shardName } from "../../src/evidence/shards.ts";
+import { recordInShard, ShardNotes, shardName, shardOf } from "../../src/evidence/shards.ts";
 import type { EvidenceReport } from "../../src/evidence/verdict.ts";
-import { evidenceBatcher } from "../../src/proxy/exchange.ts";
 import { deploy, GATEWAY, uniqueName, withVars } from "./proxy-helpers.ts";
 
 const origins = inject("origins");
 const AUTH = { authorization: "Bearer test-token" };
 
-/** Four isolates' random choices: with 4 shards they write to shards 0, 1, 2 and 3. */
+/** Four isolates' random slots: with 4 shards they write to shards 0, 1, 2 and 3. */
 const ISOLATES = [0.1, 0.3, 0.6, 0.9];
 
 async function lab(prefix: string): Promise<string> {
@@ -21,29 +23,60 @@ async function lab(prefix: string): Promise<string> {
   return name;
 }
 
+/** Sends the batches of `name` the proxy holds, with these variables, now. */
+function flushWith(vars: Record<string, unknown>, name: string): Promise<void> {
+  const withVarsEnv = { ...env, ...vars } as Env;
+  return evidenceFor(withVarsEnv, readConfig(withVarsEnv)).batcher.flush(name);
+}
+
+/** A ledger binding that keeps every batch the proxy sends in `batches`, and stores none. */
+const capturing = (batches: EvidenceBatch[]) => ({
+  getByName: () => ({
+    noteShards: async () => undefined,
+    record: async (batch: EvidenceBatch) => {
+      batches.push(batch);
+    },
+  }),
+});
+
+/** Sends GETs of /field numbered `ids` through the real proxy; resolves with the batches it sent. */
+async function batchesOf(name: string, ids: number[], vars: Record<string, unknown>): Promise<EvidenceBatch[]> {
+  const batches: EvidenceBatch[] = [];
+  const withCapture: Record<string, unknown> = { ...vars, EVIDENCE_LEDGER: capturing(batches) };
+  const sent = await Promise.all(
+    ids.map(async (n) => {
+      const { response, settled } = await withVars(
+        withCapture,
+        new Request(`${GATEWAY}/services/${name}/field`, { headers: { "x-request-id": `${name}-${n}` } }),
+      );
+      await response.arrayBuffer();
+      return settled;
+    }),
+  );
+  // Every copy compared and every batch timer run: the batches are all here.
+  await Promise.all(sent.map((settled) => settled()));
+  await flushWith(withCapture, name);
+  return batches;
+}
+
 /**
- * Sends `count` GETs of /field through the real proxy, spread over the
- * simulated isolates; each isolate's evidence is sent before the next takes over.
+ * Sends `count` GETs of /field through the real proxy, spread over the simulated isolates: the
+ * batches the proxy makes for each isolate's share are written as that isolate would write them,
+ * from its slot (the gateway's own writer, given the slot this one isolate cannot choose).
+ * Resolves with every batch, in the order written.
  */
-async function sendThroughIsolates(name: string, count: number, vars: Record<string, unknown>): Promise<void> {
+async function sendThroughIsolates(name: string, count: number, vars: Record<string, unknown>) {
   const perIsolate = Math.ceil(count / ISOLATES.length);
+  const written: EvidenceBatch[] = [];
   for (const [i, slot] of ISOLATES.entries()) {
-    setIsolateSlot(slot);
     const ids = Array.from({ length: perIsolate }, (_, k) => i * perIsolate + k).filter((n) => n < count);
-    const sent = await Promise.all(
-      ids.map(async (n) => {
-        const { response, settled } = await withVars(
-          vars,
-          new Request(`${GATEWAY}/services/${name}/field`, { headers: { "x-request-id": `${name}-${n}` } }),
-        );
-        await response.arrayBuffer();
-        return settled;
-      }),
-    );
-    // Every copy compared and every batch timer run: this isolate's evidence is in its shard.
-    await Promise.all(sent.map((settled) => settled()));
-    await evidenceBatcher.flush(name);
+    const writer = { ledgers: env.EVIDENCE_LEDGER, shards: 4, slot, notes: new ShardNotes() };
+    for (const batch of await batchesOf(name, ids, vars)) {
+      await recordInShard(writer, name, batch);
+      written.push(batch);
+    }
   }
+  return written;
 }
 
 async function api<T>(path: string, shards: string, init: RequestInit = {}): Promise<{ status: number; body: T }> {
@@ -76,7 +109,6 @@ beforeEach(() => {
 });
 
 afterEach(() => {
-  setIsolateSlot(Math.random());
   vi.restoreAllMocks();
 });
 
@@ -84,21 +116,11 @@ describe("LEDGER_SHARDS", { timeout: 60_000 }, () => {
   it("gives the same report with 4 shards as one ledger taking the same batches, through the real proxy", async () => {
     const name = await lab("shards");
     const reference = uniqueName("reference");
-    // Every batch the proxy sends to a shard is also given, whole, to one unsharded ledger.
     const real = env.EVIDENCE_LEDGER;
-    const tee = {
-      getByName: (objectName: string) => {
-        const stub = real.getByName(objectName);
-        return {
-          noteShards: (shards: number) => stub.noteShards(shards),
-          record: async (batch: Parameters<EvidenceLedger["record"]>[0]) => {
-            await stub.record(batch);
-            await real.getByName(reference).record(batch);
-          },
-        };
-      },
-    };
-    await sendThroughIsolates(name, 120, { LEDGER_SHARDS: "4", EVIDENCE_LEDGER: tee });
+    // Every batch written to a shard is also given, whole, to one unsharded ledger.
+    for (const batch of await sendThroughIsolates(name, 120, { LEDGER_SHARDS: "4" })) {
+      await real.getByName(reference).record(batch);
+    }
 
     for (let k = 0; k < 4; k++) expect(await rowsIn(shardName(name, k)), `shard ${k}`).toBeGreaterThan(0);
     const sharded = (await api<EvidenceReport>(`/services/${name}/report?window=1h`, "4")).body;
@@ -134,14 +156,9 @@ describe("LEDGER_SHARDS", { timeout: 60_000 }, () => {
   it("finds an older baseline whose evidence is on another shard than shard 0, after a promotion", async () => {
     const name = await lab("baseline");
     // One isolate, writing to shard 3 only: shard 0 holds none of 1.0.0's evidence.
-    setIsolateSlot(0.9);
-    const { response, settled } = await withVars(
-      { LEDGER_SHARDS: "4" },
-      new Request(`${GATEWAY}/services/${name}/field`, { headers: { "x-request-id": `${name}-0` } }),
-    );
-    await response.arrayBuffer();
-    await settled();
-    await evidenceBatcher.flush(name);
+    const writer = { ledgers: env.EVIDENCE_LEDGER, shards: 4, slot: 0.9, notes: new ShardNotes() };
+    for (const batch of await batchesOf(name, [0], { LEDGER_SHARDS: "4" })) await recordInShard(writer, name, batch);
+    expect(await rowsIn(shardName(name, 3))).toBeGreaterThan(0);
     expect(await rowsIn(name)).toBe(0);
 
     const assigned = await api(`/services/${name}/main`, "4", {
@@ -215,17 +232,49 @@ describe("LEDGER_SHARDS", { timeout: 60_000 }, () => {
     expect(body.shadows[0]?.requests).toMatchObject({ mirrored: 0, compared: 0 });
   });
 
+  it("has each isolate write all its batches for a name to one shard, which reads find after LEDGER_SHARDS drops to 1", async () => {
+    const name = await lab("oneshard");
+    for (const from of [0, 10]) {
+      const sent = await Promise.all(
+        [...Array(10).keys()].map(async (k) => {
+          const { response, settled } = await withVars(
+            { LEDGER_SHARDS: "4" },
+            new Request(`${GATEWAY}/services/${name}/field`, { headers: { "x-request-id": `${name}-${from + k}` } }),
+          );
+          await response.arrayBuffer();
+          return settled;
+        }),
+      );
+      await Promise.all(sent.map((settled) => settled()));
+      await flushWith({ LEDGER_SHARDS: "4" }, name);
+    }
+    const rows = await Promise.all([0, 1, 2, 3].map((k) => rowsIn(shardName(name, k))));
+    expect(rows.filter((n) => n > 0)).toHaveLength(1);
+    // Shard 0 was told which shard holds it: a reader that knows of one shard still finds every copy.
+    const { body } = await api<EvidenceReport>(`/services/${name}/report?window=1h`, "1");
+    expect(body.shadows[0]?.requests).toMatchObject({ mirrored: 20, compared: 20 });
+  });
+
+  it("spreads isolates' slots evenly over the shards, and keeps one ledger for one shard", () => {
+    expect([0, 0.24, 0.25, 0.49, 0.5, 0.74, 0.75, 0.99].map((slot) => shardOf(4, slot))).toEqual([
+      0, 0, 1, 1, 2, 2, 3, 3,
+    ]);
+    expect(shardOf(4, 0.9999999999)).toBe(3);
+    expect(ISOLATES.map((slot) => shardOf(4, slot))).toEqual([0, 1, 2, 3]);
+    expect([0, 0.5, 0.9999].map((slot) => shardOf(1, slot))).toEqual([0, 0, 0]);
+  });
+
   it("refuses a shard count outside 1–32 with a warning, and keeps one ledger", async () => {
     const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
     const name = await lab("badshards");
-    setIsolateSlot(0.9);
+    // Out of 64 shards, this isolate's random slot would be shard 0's only once in 64.
     const { response, settled } = await withVars(
       { LEDGER_SHARDS: "64" },
       new Request(`${GATEWAY}/services/${name}/field`, { headers: { "x-request-id": `${name}-0` } }),
     );
     await response.arrayBuffer();
     await settled();
-    await evidenceBatcher.flush(name);
+    await flushWith({ LEDGER_SHARDS: "64" }, name);
     expect(warn.mock.calls.map(([line]) => JSON.parse(String(line)))).toContainEqual(
       expect.objectContaining({ event: "config_invalid", variable: "LEDGER_SHARDS", value: "64" }),
     );

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ComparisonMemory, captureBody, readCapped, teeForComparison } from "../../src/proxy/capture.ts";
+import { ComparisonMemory } from "../../src/evidence/memory.ts";
+import { captureBody, readCapped, teeForComparison } from "../../src/proxy/capture.ts";
 
 function stream(chunks: Uint8Array[]): { body: ReadableStream<Uint8Array>; cancelled: () => boolean } {
   let next = 0;

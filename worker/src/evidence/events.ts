@@ -1,4 +1,4 @@
-import type { ShadowResult } from "../evidence/batch.ts";
+import type { ShadowResult } from "./batch.ts";
 
 /**
  * Analytics Engine, when an `EVIDENCE_EVENTS` binding is configured: one data
