@@ -381,7 +381,9 @@ describe("policy", () => {
   it("--notify sets a receiver (all events by default), --notify-events narrows them, --notify off removes it", async () => {
     const set = await asUser(["policy", "shop", "--notify", "https://hooks.example.com/T0/B0"]);
     expect(set.code).toBe(0);
-    expect(set.out.at(-1)).toBe("  notify              https://hooks.example.com/… (verdict, assign, kill, rollout, replay)");
+    expect(set.out.at(-1)).toBe(
+      "  notify              https://hooks.example.com/… (verdict, assign, kill, rollout, replay)",
+    );
     const narrowed = await asUser(["policy", "shop", "--notify-events", "verdict,kill"]);
     expect(narrowed.out.at(-1)).toBe("  notify              https://hooks.example.com/… (verdict, kill)");
     expectOneLineFailure(
