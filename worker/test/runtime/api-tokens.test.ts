@@ -25,6 +25,8 @@ interface Document {
 
 const name = `reader${crypto.randomUUID().slice(0, 8)}`;
 let operations: { method: string; path: string }[] = [];
+/** A well-formed replay id (12 hex digits) that no replay has. */
+const NO_SUCH_REPLAY = "0123456789ab";
 
 /** Everything a reader could see of the name: its versions and its policy. */
 async function stateOfName() {
@@ -50,7 +52,7 @@ beforeAll(async () => {
   operations = Object.entries(doc.paths).flatMap(([path, item]) =>
     Object.keys(item).map((method) => ({
       method: method.toUpperCase(),
-      path: path.replace("{name}", name).replace("{version}", "2.0.0"),
+      path: path.replace("{name}", name).replace("{version}", "2.0.0").replace("{id}", NO_SUCH_REPLAY),
     })),
   );
 });
@@ -61,8 +63,9 @@ describe("READ_TOKEN", () => {
     expect(reads.length).toBeGreaterThanOrEqual(8);
     for (const { method, path } of reads) {
       const { status, body } = await call(method, path, READ_TOKEN);
-      // The gate answers 412 while the shadow has no passing verdict: an answer, not a refusal.
-      const expected = path.endsWith("/gate") ? 412 : 200;
+      // The gate answers 412 while the shadow has no passing verdict, and a replay nobody started 404:
+      // answers, not refusals.
+      const expected = path.endsWith("/gate") ? 412 : path.includes(NO_SUCH_REPLAY) ? 404 : 200;
       expect(status, `${method} ${path}: ${JSON.stringify(body)}`).toBe(expected);
     }
   });
