@@ -155,7 +155,7 @@ describe("report before any traffic", () => {
       "",
       "2.0.0 is inconclusive:",
       "  0 copies with an outcome, fewer than the 100 the gate needs",
-      "  about 100 more requests at these rates would pass it",
+      "  no copies have arrived yet; a shadow identical to main would need at least 820 to pass",
     ]);
   });
 

@@ -109,7 +109,7 @@ describe("gate's exit code is the verdict", () => {
     expect(result.out.slice(-3)).toEqual([
       expect.stringMatching(/^gcmd_idle 2\.0\.0 is still inconclusive after waiting [45]s \(last 1h\)$/),
       "  0 copies with an outcome, fewer than the 100 the gate needs",
-      "  about 100 more requests at these rates would pass it",
+      "  no copies have arrived yet; a shadow identical to main would need at least 820 to pass",
     ]);
     expect(result.stdout).not.toContain("\u001B[");
   });

@@ -256,7 +256,7 @@ describe("a shadow that changes the price on 20% of its answers", () => {
     const back = await asUser(["assign", "pricey", "1.0.0", "--yes"]);
     expect(back.code).toBe(0);
     expect(back.out[1]).toBe(
-      "Evidence for pricey 1.0.0 (last 1h): inconclusive (0/100 with an outcome) — about 100 more requests at these rates would pass it; the gate lets it through with a warning",
+      "Evidence for pricey 1.0.0 (last 1h): inconclusive (0/100 with an outcome) — no copies have arrived yet; a shadow identical to main would need at least 820 to pass; the gate lets it through with a warning",
     );
   });
 
