@@ -97,6 +97,16 @@ describe("gate's exit code is the verdict", () => {
       expect.stringMatching(
         /^ {2}64 of 320 compared requests differ \(20%, at least 1\d(\.\d+)?% at any look\), more than the 5% allowed; top fields: body\.price \(value, 20%\)$/,
       ),
+      "",
+      // The bands the verdict rests on, from the same sequences, said to hold at any look.
+      "Bands at alpha 0.2, which hold at any look:",
+      expect.stringMatching(
+        /^VERSION +DIFFERENT +ERROR RATE +ERROR INCREASE +P50 SHADOW +P50 MAIN +P99 SHADOW +P99 MAIN$/,
+      ),
+      expect.stringMatching(/^[- ]+$/),
+      expect.stringMatching(
+        /^2\.0\.0 +1\d(\.\d+)?% to 2\d(\.\d+)?% +0% to [\d.]+% +-?[\d.]+ to \+?[\d.]+ points +[\d.]+ to [\d.]+ ms( +[\d.]+ (to [\d.]+ ms|ms to unbounded)){3}$/,
+      ),
     ]);
   });
 
