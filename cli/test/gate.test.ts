@@ -267,11 +267,11 @@ describe("a shadow that changes the price on 20% of its answers", () => {
       "Changed main version to pricey 2.0.0",
     ]);
     expect(await mains("pricey")).toEqual(["2.0.0"]);
-    // Back to 1.0.0, which as a shadow has no evidence: inconclusive, so the gate lets it through.
+    // Back to 1.0.0, which as a shadow has no evidence: inconclusive, so the gate lets it through (320 at this alpha 0.2).
     const back = await asUser(["assign", "pricey", "1.0.0", "--yes"]);
     expect(back.code).toBe(0);
     expect(back.out[1]).toBe(
-      "Evidence for pricey 1.0.0 (last 1h): inconclusive (0/100 with an outcome) — no copies have arrived yet; a shadow identical to main would need at least 820 to pass; the gate lets it through with a warning",
+      "Evidence for pricey 1.0.0 (last 1h): inconclusive (0/100 with an outcome) — no copies have arrived yet; a shadow identical to main would need at least 320 to pass; the gate lets it through with a warning",
     );
   });
 
