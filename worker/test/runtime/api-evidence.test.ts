@@ -59,7 +59,7 @@ const noEvidence = (version: string) => ({
     },
     alpha: 0.01,
     anytime: true,
-    moreRequests: 100,
+    moreRequests: null,
   },
   fields: [],
 });

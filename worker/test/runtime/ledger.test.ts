@@ -339,7 +339,7 @@ describe("EvidenceLedger", () => {
           },
           alpha: 0.01,
           anytime: true,
-          moreRequests: 100,
+          moreRequests: null,
         },
         fields: [],
       })),
