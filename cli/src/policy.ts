@@ -199,7 +199,12 @@ export function formatPolicy(policy: EvidencePolicy): string[] {
     ["max-diff-rate", `${gate.maxDiffRate} (${formatRate(gate.maxDiffRate)})`],
     ["max-error-increase", `${gate.maxErrorRateIncrease} (${formatRate(gate.maxErrorRateIncrease)})`],
     ["max-p99-ratio", `${gate.maxP99Ratio}`],
+    [
+      "pass-p99-ratio",
+      `${gate.passP99Ratio} (a pass needs p50 and p99 clearly within this × main's, or min-p99-delta)`,
+    ],
     ["min-p99-delta", `${gate.minP99DeltaMs} ms`],
+    ["alpha", `${gate.alpha} (the chance of failing a good shadow, however often it is read)`],
     ["notify", policy.notify ? `${policy.notify.url} (${policy.notify.events.join(", ")})` : "(nowhere)"],
   ];
   // Shown only when on: capture is off unless asked for (`--capture 100`).

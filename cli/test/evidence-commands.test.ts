@@ -155,7 +155,7 @@ describe("report before any traffic", () => {
       "",
       "2.0.0 is inconclusive:",
       "  0 copies with an outcome, fewer than the 100 the gate needs",
-      "  about 100 more requests at these rates would pass it",
+      "  no copies have arrived yet; a shadow identical to main would need at least 820 to pass",
     ]);
   });
 
@@ -226,7 +226,9 @@ describe("policy", () => {
     "  max-diff-rate       0.01 (1%)",
     "  max-error-increase  0.01 (1%)",
     "  max-p99-ratio       1.5",
+    "  pass-p99-ratio      2 (a pass needs p50 and p99 clearly within this × main's, or min-p99-delta)",
     "  min-p99-delta       25 ms",
+    "  alpha               0.01 (the chance of failing a good shadow, however often it is read)",
     "  notify              (nowhere)",
   ];
 
@@ -263,7 +265,9 @@ describe("policy", () => {
       "  max-diff-rate       0.02 (2%)",
       "  max-error-increase  0.01 (1%)",
       "  max-p99-ratio       2",
+      "  pass-p99-ratio      2 (a pass needs p50 and p99 clearly within this × main's, or min-p99-delta)",
       "  min-p99-delta       25 ms",
+      "  alpha               0.01 (the chance of failing a good shadow, however often it is read)",
       "  notify              (nowhere)",
     ]);
   });
@@ -405,7 +409,7 @@ describe("assign with too little evidence", () => {
     expect(result.code).toBe(0);
     expect(result.err).toEqual([
       `Active host: ${gateway.url}`,
-      "Evidence for shop 2.0.0 (last 1h): inconclusive (0/50 with an outcome) — about 50 more requests at these rates would pass it; the gate lets it through with a warning",
+      "Evidence for shop 2.0.0 (last 1h): inconclusive (0/50 with an outcome) — no copies have arrived yet; a shadow identical to main would need at least 820 to pass; the gate lets it through with a warning",
       "Changed main version to shop 2.0.0",
     ]);
     const body = JSON.parse(result.stdout) as { changed: boolean; verdict: { verdict: string }; warning: string };

@@ -97,6 +97,16 @@ describe("gate's exit code is the verdict", () => {
       expect.stringMatching(
         /^ {2}64 of 320 compared requests differ \(20%, at least 1\d(\.\d+)?% at any look\), more than the 5% allowed; top fields: body\.price \(value, 20%\)$/,
       ),
+      "",
+      // The bands the verdict rests on, from the same sequences, said to hold at any look.
+      "Bands at alpha 0.2, which hold at any look:",
+      expect.stringMatching(
+        /^VERSION +DIFFERENT +ERROR RATE +ERROR INCREASE +P50 SHADOW +P50 MAIN +P99 SHADOW +P99 MAIN$/,
+      ),
+      expect.stringMatching(/^[- ]+$/),
+      expect.stringMatching(
+        /^2\.0\.0 +1\d(\.\d+)?% to 2\d(\.\d+)?% +0% to [\d.]+% +-?[\d.]+ to \+?[\d.]+ points +[\d.]+ to [\d.]+ ms( +[\d.]+ (to [\d.]+ ms|ms to unbounded)){3}$/,
+      ),
     ]);
   });
 
@@ -109,7 +119,8 @@ describe("gate's exit code is the verdict", () => {
     expect(result.out.slice(-3)).toEqual([
       expect.stringMatching(/^gcmd_idle 2\.0\.0 is still inconclusive after waiting [45]s \(last 1h\)$/),
       "  0 copies with an outcome, fewer than the 100 the gate needs",
-      "  about 100 more requests at these rates would pass it",
+      // From the same sequences at this policy's alpha 0.2 (820 at the default 0.01), not the floor of 100.
+      "  no copies have arrived yet; a shadow identical to main would need at least 320 to pass",
     ]);
     expect(result.stdout).not.toContain("\u001B[");
   });

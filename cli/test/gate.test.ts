@@ -117,7 +117,22 @@ describe("a shadow that answers like main", () => {
     ]);
     expect(result.out[4]).toMatch(ROW("1.0.0", "-\\s+-\\s+-\\s+-\\s+-", "main"));
     expect(result.out[5]).toMatch(ROW("2.0.0", OUTCOMES(REQUESTS, 0), "pass"));
-    expect(result.out[7]).toMatch(/^Noise \(main against itself, \d+ copies\): body\.time \(value\) 100%$/);
+    // Under the table, the bands the pass rests on, said to hold at any look: every upper edge within the limits.
+    expect(result.out.slice(6, 10)).toEqual([
+      "",
+      "Bands at alpha 0.2, which hold at any look:",
+      expect.stringMatching(
+        /^VERSION +DIFFERENT +ERROR RATE +ERROR INCREASE +P50 SHADOW +P50 MAIN +P99 SHADOW +P99 MAIN$/,
+      ),
+      expect.stringMatching(/^[- ]+$/),
+    ]);
+    const band =
+      /^2\.0\.0 +0% to ([\d.]+)% +0% to [\d.]+% +-?[\d.]+ to \+?([\d.]+) points( +[\d.]+ (to [\d.]+ ms|ms to unbounded)){4}$/.exec(
+        result.out[10] ?? "",
+      );
+    expect(Number(band?.[1])).toBeLessThan(5);
+    expect(Number(band?.[2])).toBeLessThan(5);
+    expect(result.out[12]).toMatch(/^Noise \(main against itself, \d+ copies\): body\.time \(value\) 100%$/);
   });
 
   it("is assigned, with its verdict line before the question", async () => {
@@ -252,11 +267,11 @@ describe("a shadow that changes the price on 20% of its answers", () => {
       "Changed main version to pricey 2.0.0",
     ]);
     expect(await mains("pricey")).toEqual(["2.0.0"]);
-    // Back to 1.0.0, which as a shadow has no evidence: inconclusive, so the gate lets it through.
+    // Back to 1.0.0, which as a shadow has no evidence: inconclusive, so the gate lets it through (320 at this alpha 0.2).
     const back = await asUser(["assign", "pricey", "1.0.0", "--yes"]);
     expect(back.code).toBe(0);
     expect(back.out[1]).toBe(
-      "Evidence for pricey 1.0.0 (last 1h): inconclusive (0/100 with an outcome) — about 100 more requests at these rates would pass it; the gate lets it through with a warning",
+      "Evidence for pricey 1.0.0 (last 1h): inconclusive (0/100 with an outcome) — no copies have arrived yet; a shadow identical to main would need at least 320 to pass; the gate lets it through with a warning",
     );
   });
 

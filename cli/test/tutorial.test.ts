@@ -9,8 +9,8 @@ const HEADER = "MAIN    NAME    VERSION    STATUS    RUNNING";
 const DASHES = "------  ------  ---------  --------  -----------------------------------";
 // The one line daeploy-edge adds to Daeploy's assign: with no traffic yet there is no verdict, and the assign proceeds.
 const NO_EVIDENCE =
-  "Evidence for hello 2.0.0 (last 1h): inconclusive (0/100 with an outcome) — about 100 more requests at these rates " +
-  "would pass it; the gate lets it through with a warning";
+  "Evidence for hello 2.0.0 (last 1h): inconclusive (0/100 with an outcome) — no copies have arrived yet; " +
+  "a shadow identical to main would need at least 820 to pass; the gate lets it through with a warning";
 
 let user: Awaited<ReturnType<typeof newUser>>;
 const asUser = (args: string[], input?: string) =>

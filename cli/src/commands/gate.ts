@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { defineCommand } from "citty";
+import { formatBands } from "../bands.ts";
 import type { AdminApiClient, GateResult } from "../client.ts";
 import { ApiRefusal, HostUnreachable } from "../errors.ts";
 import { escapeControls } from "../escape.ts";
@@ -106,6 +107,8 @@ export default defineCommand({
       output.say.log(conclusionOf(result, window, isSettled(result) ? 0 : Date.now() - started));
       // Reasons name origins' fields, whose keys may hold control characters.
       for (const reason of result.reasons) output.say.log(`  ${escapeControls(reason)}`);
+      const bands = formatBands([result]);
+      if (bands.length > 0) output.say.log(`\n${bands.join("\n")}`);
     }
     process.exitCode = GATE_EXIT[result.verdict];
   },

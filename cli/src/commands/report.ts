@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { formatBands } from "../bands.ts";
 import { UsageError } from "../errors.ts";
 import { baselineLine, formatCanaryPairs, formatFailures, formatNoise, formatReportTable } from "../evidence.ts";
 import { windowArg } from "../gating.ts";
@@ -50,6 +51,8 @@ export default defineCommand({
     output.say.log(formatReportTable(report, policy.gate.minRequests));
     for (const line of formatCanaryPairs(report)) output.say.log(line);
     for (const block of formatFailures(report)) output.say.log(`\n${block}`);
+    const bands = formatBands(report.shadows);
+    if (bands.length > 0) output.say.log(`\n${bands.join("\n")}`);
     const noise = formatNoise(report);
     if (noise) output.say.log(`\n${noise}`);
   },

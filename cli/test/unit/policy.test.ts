@@ -108,7 +108,9 @@ describe("the policy as printed", () => {
       "  max-diff-rate       0.01 (1%)",
       "  max-error-increase  0.01 (1%)",
       "  max-p99-ratio       1.5",
+      "  pass-p99-ratio      2 (a pass needs p50 and p99 clearly within this × main's, or min-p99-delta)",
       "  min-p99-delta       25 ms",
+      "  alpha               0.01 (the chance of failing a good shadow, however often it is read)",
       "  notify              (nowhere)",
     ]);
     expect(formatPolicy({ ...stored, ignore: [], headers: ["etag"], redact: [] }).slice(0, 3)).toEqual([

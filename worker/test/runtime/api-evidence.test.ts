@@ -31,7 +31,7 @@ const noEvidence = (version: string) => ({
   verdict: "inconclusive",
   reasons: [
     "0 copies with an outcome, fewer than the 100 the gate needs",
-    "about 100 more requests at these rates would pass it",
+    "no copies have arrived yet; a shadow identical to main would need at least 820 to pass",
   ],
   requests: {
     mirrored: 0,
@@ -59,7 +59,7 @@ const noEvidence = (version: string) => ({
     },
     alpha: 0.01,
     anytime: true,
-    moreRequests: 100,
+    moreRequests: null,
   },
   fields: [],
 });

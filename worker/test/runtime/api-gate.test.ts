@@ -55,7 +55,7 @@ describe("the promotion gate on PUT /services/:name/main", () => {
     expect(res.body.verdict).toMatchObject({ version: "2.0.0", verdict: "inconclusive" });
     expect(res.body.warning).toBe(
       `No verdict for ${name} 2.0.0 (last 1h) yet: 0 copies with an outcome, fewer than the 100 the gate needs; ` +
-        "about 100 more requests at these rates would pass it; main changed anyway",
+        "no copies have arrived yet; a shadow identical to main would need at least 820 to pass; main changed anyway",
     );
     expect(await mainOf(name)).toBe("2.0.0");
   });

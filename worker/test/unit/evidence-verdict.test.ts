@@ -404,6 +404,29 @@ describe("bands that hold at any look", () => {
     expect(diffs(0, 240 + Math.floor(more * 0.7)).verdict).toBe("inconclusive");
   });
 
+  it("with no copies yet, projects no rates: it says none arrived and the least a clean twin needs, by the same tests", () => {
+    const report = diffs(0, 0);
+    expect(report.verdict).toBe("inconclusive");
+    expect(report.confidence.moreRequests).toBeNull();
+    const last = report.reasons.at(-1) ?? "";
+    expect(last).not.toMatch(/at these rates/);
+    const least = Number(
+      /^no copies have arrived yet; a shadow identical to main would need at least ([\d,]+) to pass$/
+        .exec(last)?.[1]
+        ?.replaceAll(",", ""),
+    );
+    expect(least).toBeGreaterThan(defaultPolicy.gate.minRequests);
+    // An identical twin (at 100 ms on both sides, past the additive floor) passes at that many, not well before.
+    const twin = (n: number) =>
+      shadowReport(
+        evidence(n, [], { latencyMain: latencies(100, n), latencyShadow: latencies(100, n) }),
+        noNoise,
+        defaultPolicy,
+      ).verdict;
+    expect(twin(Math.ceil(least * 1.05))).toBe("pass");
+    expect(twin(Math.floor(least * 0.7))).toBe("inconclusive");
+  });
+
   it("never passes when no body could be compared, however many answered", () => {
     const overCap = shadowReport(evidence(0, [], { mirrored: 5000, notCompared: 5000 }), noNoise, defaultPolicy);
     expect(overCap.requests).toMatchObject({ mirrored: 5000, compared: 0, notCompared: 5000 });

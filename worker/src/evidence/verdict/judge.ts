@@ -1,5 +1,5 @@
 import { formatCount } from "../count.ts";
-import type { LatencyHistogram } from "../histogram.ts";
+import { LatencyHistogram } from "../histogram.ts";
 import type { PairCounts } from "./betting.ts";
 import { rateBand } from "./mixture.ts";
 import type { Gate } from "./policy.ts";
@@ -70,6 +70,7 @@ export function judge(input: JudgeInput, gate: Gate): Judgement {
     return { verdict: "pass", reasons: rules.map((rule) => lines[rule.name].pass), confidence };
   }
   const reasons = decision.missing.map((what) => (typeof what === "function" ? what() : lines[what.name].pending));
+  if (outcomes === 0) return { verdict: "inconclusive", reasons: [...reasons, noCopiesYet(gate)], confidence };
   const more = moreRequests(rules, outcomes, gate.minRequests);
   confidence.moreRequests = more?.requests ?? null;
   const uncomparable = requests.compared === 0 && requests.notCompared > 0;
@@ -139,6 +140,40 @@ function decide(
   }
   return { verdict: missing.length > 0 ? "inconclusive" : "pass", failing: [], missing };
 }
+
+/**
+ * With no copies there are no rates to project: the least number of copies
+ * that would pass a shadow identical to main (no differences, no errors, the
+ * same latency), by the same tests, which is what the estimate can honestly say.
+ */
+function noCopiesYet(gate: Gate): string {
+  const one = new LatencyHistogram();
+  one.add(IDENTICAL_MS, 1);
+  const requests = { ...emptyRequests, mirrored: 1, compared: 1, same: 1 };
+  const twin = { requests, errors: { main: 0, shadow: 0 }, pairs: { shadowOnly: 0, mainOnly: 0 } };
+  const input: JudgeInput = { ...twin, latencyMain: one, latencyShadow: one, fields: [] };
+  const more = moreRequests(rulesOf(input, gate).rules, 1, gate.minRequests);
+  const least = more
+    ? `; a shadow identical to main would need at least ${formatCount(roughly(more.requests + 1))} to pass`
+    : "";
+  return `no copies have arrived yet${least}`;
+}
+
+const emptyRequests: ShadowReport["requests"] = {
+  mirrored: 0,
+  compared: 0,
+  same: 0,
+  different: 0,
+  error: 0,
+  notCompared: 0,
+  down: 0,
+  skipped: 0,
+  unrecorded: 0,
+  canary: 0,
+};
+
+/** The latency of the imagined identical twin: above the gate's additive floor, so only the ratio counts. */
+const IDENTICAL_MS = 100;
 
 /** Priors of the shadow's own error rate, shown beside the paired increase: a broad one. */
 const errorPriors = () => ({ above: { mean: 0.5, weight: 2 }, below: { mean: 0.5, weight: 2 } });
