@@ -9,8 +9,12 @@ const run = promisify(execFile);
 const wrangler = join("node_modules", ".bin", "wrangler");
 const quiet = { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", FORCE_COLOR: "0" };
 
-/** Every proxy isolate loads the whole bundle, so it must stay small; this is the bound CI holds it to. */
-const MAX_BUNDLE_KIB = 350;
+/**
+ * Every proxy isolate loads the whole bundle, so it must stay small; this is the bound CI holds it to.
+ * It was 350 KiB until capture and replay (two Durable Objects, 19 KiB) took the bundle to 360 KiB
+ * (117 KiB gzipped): the gateway's own evidence code, 84 KiB, is now the largest part, then drizzle-orm.
+ */
+const MAX_BUNDLE_KIB = 400;
 
 describe("the worker as it is deployed", () => {
   const outdir = mkdtemp(join(tmpdir(), "daeploy-bundle-"));
