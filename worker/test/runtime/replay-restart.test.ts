@@ -1,31 +1,14 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
-import { deploy, uniqueName } from "./proxy-helpers.ts";
-import {
-  capturedRequests,
-  eventually,
-  finished,
-  replayedTo,
-  replayOf,
-  sendGets,
-  setCapture,
-  startReplay,
-  twinOf,
-} from "./replay-support.ts";
+import { capturedWindow, eventually, finished, replayedTo, replayOf, startReplay, twinOf } from "./replay-support.ts";
 
 const origins = inject("origins");
 
 describe("a replay whose Durable Object restarts", () => {
   it("resumes where it was and sends no request twice", async () => {
-    const name = uniqueName("replayrestart");
     const twin = await twinOf(origins.v1);
-    await deploy(name, "1.0.0", origins.v1);
-    await setCapture(name, { percent: 100 });
-    const from = new Date(Date.now() - 1_000).toISOString();
-    await sendGets(name, 60);
-    await deploy(name, "2.0.0", twin.url);
-    await capturedRequests(name, 60);
+    const { name, from } = await capturedWindow("replayrestart", 60, origins.v1, twin.url);
 
     const replay = await startReplay(name, "2.0.0", { from, rate: 10 });
     // Restarted in the middle of a second's sending: some of its requests have arrived, some not.

@@ -4,7 +4,7 @@ import type { CapturesView } from "../../src/api/replay-schemas.ts";
 import type { ReplayView } from "../../src/replay/view.ts";
 import type { RecordedRequest } from "../support/origins.ts";
 import { api } from "./admin-client.ts";
-import { gateway } from "./proxy-helpers.ts";
+import { deploy, gateway, uniqueName } from "./proxy-helpers.ts";
 
 export const SECRET = "Bearer end-user-s3cret";
 
@@ -53,6 +53,26 @@ export const capturedRequests = (name: string, atLeast: number) =>
     const view = await captures(name);
     return view.total.requests >= atLeast ? view : undefined;
   });
+
+/**
+ * A name whose main (at `main`) answered `count` captured GETs, then version 2.0.0 deployed at `origin`
+ * with no live copies before: what a replay sends. Returns the name and when the window began.
+ */
+export async function capturedWindow(
+  prefix: string,
+  count: number,
+  main: string,
+  origin: string,
+): Promise<{ name: string; from: string }> {
+  const name = uniqueName(prefix);
+  await deploy(name, "1.0.0", main);
+  await setCapture(name, { percent: 100 });
+  const from = new Date(Date.now() - 1_000).toISOString();
+  await sendGets(name, count);
+  await deploy(name, "2.0.0", origin);
+  await capturedRequests(name, count);
+  return { name, from };
+}
 
 export async function startReplay(name: string, version: string, body: Record<string, unknown>): Promise<ReplayView> {
   const response = await api<ReplayView>("POST", `/services/${name}/${version}/replays`, { body });

@@ -5,6 +5,7 @@ import { deploy, uniqueName } from "./proxy-helpers.ts";
 import {
   bucketOf,
   capturedRequests,
+  capturedWindow,
   finished,
   pathOf,
   replayedTo,
@@ -19,15 +20,9 @@ const origins = inject("origins");
 
 describe("a captured window replayed", () => {
   it("to an identical version: the requests arrive marked, with the same paths and queries, and it does not fail", async () => {
-    const name = uniqueName("replay");
     const twin = await twinOf(origins.v1);
-    await deploy(name, "1.0.0", origins.v1);
-    await setCapture(name, { percent: 100 });
-    const from = new Date(Date.now() - 1_000).toISOString();
-    await sendGets(name, 120);
-    // Deployed only now, with no live copies: replay is how it sees traffic.
-    await deploy(name, "2.0.0", twin.url);
-    await capturedRequests(name, 120);
+    // 2.0.0 is deployed only after the window, with no live copies: replay is how it sees traffic.
+    const { name, from } = await capturedWindow("replay", 120, origins.v1, twin.url);
 
     const replay = await startReplay(name, "2.0.0", { from, rate: 100 });
     expect(replay).toMatchObject({ version: "2.0.0", state: "running", total: 120, rate: 100 });
@@ -53,13 +48,7 @@ describe("a captured window replayed", () => {
   }, 60_000);
 
   it("to a version that answers differently: fail, naming the differing field", async () => {
-    const name = uniqueName("replayfail");
-    await deploy(name, "1.0.0", origins.v1);
-    await setCapture(name, { percent: 100 });
-    const from = new Date(Date.now() - 1_000).toISOString();
-    await sendGets(name, 120);
-    await deploy(name, "2.0.0", origins.v2);
-    await capturedRequests(name, 120);
+    const { name, from } = await capturedWindow("replayfail", 120, origins.v1, origins.v2);
 
     const replay = await startReplay(name, "2.0.0", { from, rate: 100 });
     const done = await finished(name, replay.id);
@@ -79,14 +68,8 @@ describe("a captured window replayed", () => {
   }, 60_000);
 
   it("at rate 40 never sends more than 60 in any second", async () => {
-    const name = uniqueName("replayrate");
     const twin = await twinOf(origins.v1);
-    await deploy(name, "1.0.0", origins.v1);
-    await setCapture(name, { percent: 100 });
-    const from = new Date(Date.now() - 1_000).toISOString();
-    await sendGets(name, 120);
-    await deploy(name, "2.0.0", twin.url);
-    await capturedRequests(name, 120);
+    const { name, from } = await capturedWindow("replayrate", 120, origins.v1, twin.url);
 
     const replay = await startReplay(name, "2.0.0", { from, rate: 40 });
     const done = await finished(name, replay.id);
