@@ -23,9 +23,11 @@ export class CaptureBatcher {
   /** Dropped per name, not yet told to its log. */
   readonly #dropped = new Map<string, number>();
   readonly stats = { flushes: 0, failedFlushes: 0, dropped: 0 };
-  logs: DurableObjectNamespace<CaptureLog> | undefined;
 
-  constructor(readonly intervalMs = 1_000) {}
+  constructor(
+    readonly logs: DurableObjectNamespace<CaptureLog>,
+    readonly intervalMs = 1_000,
+  ) {}
 
   add(name: string, exchange: CapturedExchange, limits: Pending["limits"], waitUntil: WaitUntil): void {
     const size = exchange.body?.length ?? 0;
@@ -59,7 +61,6 @@ export class CaptureBatcher {
     this.#dropped.delete(name);
     const batch: CaptureBatch = { exchanges: pending.exchanges, dropped, ...pending.limits };
     try {
-      if (!this.logs) throw new Error("no CAPTURE_LOG binding");
       await this.logs.getByName(name).add(name, batch);
       this.stats.flushes++;
     } catch (error) {
@@ -78,5 +79,17 @@ export class CaptureBatcher {
   }
 }
 
-/** Per isolate: every name's captures on their way to its log. */
-export const captureBatcher = new CaptureBatcher();
+const batchers = new WeakMap<DurableObjectNamespace<CaptureLog>, CaptureBatcher>();
+
+/**
+ * The isolate's batcher for one capture-log binding: every name's captures on their way to its log.
+ * Built once per binding (production has one), never changed by a request.
+ */
+export function captureBatcherFor(logs: DurableObjectNamespace<CaptureLog>): CaptureBatcher {
+  let batcher = batchers.get(logs);
+  if (!batcher) {
+    batcher = new CaptureBatcher(logs);
+    batchers.set(logs, batcher);
+  }
+  return batcher;
+}

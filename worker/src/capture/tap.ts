@@ -1,5 +1,5 @@
 import type { CaptureSettings } from "../evidence/capture-settings.ts";
-import { captureBatcher } from "./batcher.ts";
+import { captureBatcherFor } from "./batcher.ts";
 import type { CaptureLog } from "./log.ts";
 import { type CapturedExchange, keptRequestHeaders, redactExchange } from "./record.ts";
 
@@ -74,7 +74,6 @@ export class CaptureTap {
 
   constructor(context: CaptureContext) {
     this.#context = context;
-    captureBatcher.logs = context.env.CAPTURE_LOG;
   }
 
   /** Main's copy of the request body; a stream is tee'd, bytes are read as they are. */
@@ -110,6 +109,7 @@ export class CaptureTap {
 
   async #keep(response: Response, at: number, ms: number, body: Promise<KeptBody>): Promise<void> {
     const { name, main, requestId, method, url, headers, settings, redaction, waitUntil, env } = this.#context;
+    const batcher = captureBatcherFor(env.CAPTURE_LOG);
     try {
       const [request, answer] = await Promise.all([this.#body, body]);
       const exchange: CapturedExchange = {
@@ -133,9 +133,9 @@ export class CaptureTap {
         maxBytesPerHour: maxBytesPerHour(env.CAPTURE_MAX_BYTES_PER_HOUR),
         retentionHours: settings.retentionHours,
       };
-      captureBatcher.add(name, redactExchange(exchange, redaction), limits, waitUntil);
+      batcher.add(name, redactExchange(exchange, redaction), limits, waitUntil);
     } catch {
-      captureBatcher.drop(name);
+      batcher.drop(name);
     }
   }
 }
