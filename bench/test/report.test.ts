@@ -4,34 +4,10 @@ import { parseMachineBusyTicks, parseProcStat } from "../lib/proc-stats.ts";
 import { summariseProfile } from "../lib/profile-summary.ts";
 import { IDS, markdownTable, otherLoadPercent, ratioText, type ScenarioResult, targetChecks } from "../lib/report.ts";
 import { errorCount, parseWrkOutput } from "../lib/wrk.ts";
+import { scenarioResult as result } from "./scenario-result.ts";
 
 /** One round of results: a target is then the ratio within it. */
 const oneRound = (results: ScenarioResult[]): ScenarioResult[][] => [results];
-
-function result(id: string, rps: number, p99Ms: number): ScenarioResult {
-  return {
-    id,
-    name: id,
-    target: "gateway",
-    shadows: 0,
-    shadowDelayMs: 0,
-    method: "GET",
-    bodyBytes: 0,
-    requests: rps * 10,
-    rps,
-    p50Ms: p99Ms / 2,
-    p99Ms,
-    latencyMs: { p90: p99Ms, p999: p99Ms, max: p99Ms },
-    errors: 0,
-    cpuMsPerReq: 1,
-    cpuMsPerReqByProcess: { worker: 1 },
-    peakRssMb: 100,
-    peakRssMbByProcess: { worker: 100 },
-    shadowCopiesDelivered: null,
-    otherLoadPct: 0,
-    profiled: false,
-  };
-}
 
 describe("target checks", () => {
   it("meets (a) and (b) at their bounds and misses them just past", () => {

@@ -1,31 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { IDS, rangeText, type ScenarioResult, targetChecks } from "../lib/report.ts";
+import { IDS, rangeText, targetChecks } from "../lib/report.ts";
 import { medianResults, relativeSpread, spreadOf } from "../lib/rounds.ts";
-
-function run(id: string, rps: number, p99Ms: number): ScenarioResult {
-  return {
-    id,
-    name: id,
-    target: "gateway",
-    shadows: 0,
-    shadowDelayMs: 0,
-    method: "GET",
-    bodyBytes: 0,
-    requests: rps * 10,
-    rps,
-    p50Ms: p99Ms / 4,
-    p99Ms,
-    latencyMs: { p90: p99Ms, p999: p99Ms, max: p99Ms },
-    errors: 0,
-    cpuMsPerReq: 1,
-    cpuMsPerReqByProcess: { worker: 1 },
-    peakRssMb: 100,
-    peakRssMbByProcess: { worker: 100 },
-    shadowCopiesDelivered: null,
-    otherLoadPct: 0,
-    profiled: false,
-  };
-}
+import { scenarioResult as run } from "./scenario-result.ts";
 
 describe("ratios over interleaved rounds", () => {
   it("takes the median and the range, the mean of the middle two for an even count", () => {
