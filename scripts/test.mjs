@@ -71,7 +71,7 @@ function run({ name, command, args = [], shell = false }) {
       const seconds = Math.round((Date.now() - started) / 1000);
       process.stdout.write(`\n── ${name}: ${code === 0 ? "passed" : `FAILED (exit ${code})`} in ${seconds} s ──\n`);
       process.stdout.write(Buffer.concat(output));
-      resolve({ name, code, seconds });
+      resolve({ name, code, seconds, output: Buffer.concat(output).toString("utf8") });
     };
     child.on("error", (error) => {
       output.push(Buffer.from(`${error.message}\n`));
@@ -96,5 +96,16 @@ if (extra.length > 0) {
   for (const { name, code, seconds } of results) {
     process.stdout.write(`  ${code === 0 ? "passed" : "FAILED"}  ${String(seconds).padStart(4)} s  ${name}\n`);
   }
+  // CI keeps only the end of what a run prints: each failed part's failing lines are repeated last.
+  for (const { name, code, output } of results.filter((result) => result.code !== 0)) {
+    process.stdout.write(`\n── why ${name} failed ──\n${failingLines(output).join("\n")}\n`);
+  }
   process.exitCode = results.find((result) => result.code !== 0)?.code ?? 0;
+}
+
+/** A failed part's lines that name what failed and why (vitest's FAIL and × lines, errors, expectations), at most 40. */
+function failingLines(output) {
+  const plain = output.replace(/\u001b\[[0-9;]*m/g, "");
+  const lines = plain.split("\n").filter((line) => /\bFAIL\b|×|Error|expected|Timed out|timeout/i.test(line));
+  return (lines.length > 0 ? lines : plain.trimEnd().split("\n").slice(-20)).slice(0, 40);
 }
