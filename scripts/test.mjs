@@ -13,6 +13,7 @@ import { spawn } from "node:child_process";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { stripVTControlCharacters } from "node:util";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const bin = (name) => join(root, "node_modules", ".bin", name);
@@ -97,7 +98,7 @@ if (extra.length > 0) {
     process.stdout.write(`  ${code === 0 ? "passed" : "FAILED"}  ${String(seconds).padStart(4)} s  ${name}\n`);
   }
   // CI keeps only the end of what a run prints: each failed part's failing lines are repeated last.
-  for (const { name, code, output } of results.filter((result) => result.code !== 0)) {
+  for (const { name, output } of results.filter((result) => result.code !== 0)) {
     process.stdout.write(`\n── why ${name} failed ──\n${failingLines(output).join("\n")}\n`);
   }
   process.exitCode = results.find((result) => result.code !== 0)?.code ?? 0;
@@ -105,7 +106,7 @@ if (extra.length > 0) {
 
 /** A failed part's lines that name what failed and why (vitest's FAIL and × lines, errors, expectations), at most 40. */
 function failingLines(output) {
-  const plain = output.replace(/\u001b\[[0-9;]*m/g, "");
+  const plain = stripVTControlCharacters(output);
   const lines = plain.split("\n").filter((line) => /\bFAIL\b|×|Error|expected|Timed out|timeout/i.test(line));
   return (lines.length > 0 ? lines : plain.trimEnd().split("\n").slice(-20)).slice(0, 40);
 }
