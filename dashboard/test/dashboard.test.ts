@@ -3,7 +3,7 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import chromium from "@sparticuz/chromium";
-import { type Browser, type Page, chromium as playwright } from "playwright-core";
+import { type Browser, type Locator, type Page, chromium as playwright } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { formatCount } from "../../worker/src/evidence/count.ts";
 import type { EvidenceReport } from "../../worker/src/evidence/verdict.ts";
@@ -52,6 +52,18 @@ const card = (version: string) => page.locator(`[data-shadow="${version}"]`);
 const tab = (name: string) => page.locator(`.name-tabs [data-tab="${name}"]`);
 const rowNames = () =>
   page.locator("#services-table tbody tr").evaluateAll((rows) => rows.map((row) => row.getAttribute("data-service")));
+/**
+ * Where an element is on the page. Every refresh rebuilds the page's parts, and one asked for in that
+ * instant has no box (a clean-clone run read the tabs' as missing): ask again until it has one.
+ */
+async function boxOf(locator: Locator) {
+  let box = await locator.boundingBox();
+  for (let tries = 0; box === null && tries < 20; tries++) {
+    await page.waitForTimeout(100);
+    box = await locator.boundingBox();
+  }
+  return box;
+}
 const verdictOf = (version: string) => card(version).locator("[data-verdict]").getAttribute("data-verdict");
 
 beforeAll(async () => {
@@ -303,13 +315,14 @@ describe("the operator's dashboard", () => {
 
   it("reaches a second name's cards without scrolling through the first's", async () => {
     const tabs = page.locator(".name-tabs");
-    const before = await tabs.boundingBox();
+    const before = await boxOf(tabs);
     await tab("ghost").click();
     await expect.poll(() => page.locator("#evidence h2").textContent()).toContain("Evidence for ghost");
     // The first name's cards are gone, not above or below: the second's start right under the same tabs.
     expect(await page.locator("[data-shadow]").count()).toBe(0);
-    expect((await tabs.boundingBox())?.y).toBe(before?.y);
-    const heading = await page.locator("#evidence h2").boundingBox();
+    expect(before).not.toBeNull();
+    expect((await boxOf(tabs))?.y).toBe(before?.y);
+    const heading = await boxOf(page.locator("#evidence h2"));
     expect((heading?.y ?? Number.POSITIVE_INFINITY) - (before?.y ?? 0)).toBeLessThan(120);
     await tab("hello").click();
     await card("2.0.0").waitFor();
