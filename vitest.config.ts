@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { LongestFirst } from "./scripts/longest-first.ts";
 
 export default defineConfig({
   test: {
@@ -10,6 +11,8 @@ export default defineConfig({
     // The projects that set fileParallelism: false still run their files one at a time; `npm test`
     // (scripts/test.mjs) runs each of them in a vitest of its own, beside the others.
     maxWorkers: 2,
+    // Each project's longest files first (from scripts/test-durations.json), so none starts last and runs alone.
+    sequence: { sequencer: LongestFirst },
     projects: [
       {
         // Pure rules and parsing: no bindings, plain Node.
