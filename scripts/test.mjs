@@ -4,7 +4,8 @@
 // One `vitest run` holds back each project whose files run one at a time (cli, e2e and browser each share
 // one gateway) until every other file is done, and then runs those projects one after another. Their time
 // is mostly waiting on gateways, origins, CLI processes and the browser, so here each gets a vitest of its
-// own and they wait at the same time, beside unit and workers (files in parallel) and the typecheck. The
+// own and they wait at the same time, beside workers, unit (files in parallel, each in a vitest of its own, so
+// that unit's files, which mostly take a core, do not hold up workers' two at a time) and the typecheck. The
 // cli files, the longest of those chains, are split in two vitests: each starts a gateway of its own from
 // the project's global setup, and runs its half one file at a time, as the project says.
 // Each part's output is printed whole when it ends, so parts never interleave; the exit code is the
@@ -49,7 +50,8 @@ const vitest = (name, ...args) => ({ name: `vitest ${name}`, command: bin("vites
 const [cliFirst, cliSecond] = cliHalves();
 /** The longest first: each starts at once, and the order only decides who gets the cores first. */
 const parts = [
-  vitest("workers, unit", "--project", "workers", "--project", "unit"),
+  vitest("workers", "--project", "workers"),
+  vitest("unit", "--project", "unit"),
   vitest("cli (first half)", "--project", "cli", ...cliFirst),
   vitest("cli (second half)", "--project", "cli", ...cliSecond),
   vitest("browser", "--project", "browser"),
