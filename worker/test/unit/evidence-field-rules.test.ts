@@ -80,6 +80,19 @@ describe("field rules", () => {
     expect(diff(main, items([3, 7], [1, 5], [2, 6]))).toEqual(["body.items[].id value", "body.items[].q value"]);
   });
 
+  it("unordered by key: keys pair by what they say, a string id never with a number, a 64-bit id only with itself", () => {
+    const rules: FieldRule[] = [{ path: "body.items", match: "unordered", key: "id" }];
+    // 9007199254740993 and 9007199254740992 are one double: paired by the double, q 1 would meet q 2.
+    const main = '{"items": [{"id": 9007199254740993, "q": 1}, {"id": 9007199254740992, "q": 2}, {"id": 1.0, "q": 3}]}';
+    const reordered =
+      '{"items": [{"id": 1, "q": 3}, {"id": 9007199254740992, "q": 2}, {"id": 9007199254740993, "q": 1}]}';
+    expect(diff(main, reordered, rules)).toEqual([]);
+    expect(diff('{"items": [{"id": 1, "q": 1}]}', '{"items": [{"id": "1", "q": 1}]}', rules)).toEqual([
+      "body.items[] missing",
+      "body.items[] extra",
+    ]);
+  });
+
   it("unordered without a key: elements matched by equality, the rest compared in order", () => {
     const rules: FieldRule[] = [{ path: "body.tags", match: "unordered" }];
     expect(diff('{"tags": ["a", "b", "b", 1.0]}', '{"tags": [1, "b", "a", "b"]}', rules)).toEqual([]);
