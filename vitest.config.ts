@@ -47,8 +47,6 @@ export default defineConfig({
                   ADMIN_TOKEN: "test-token",
                   ROUTES_CACHE_TTL_MS: "0",
                   HEALTH_TIMEOUT_MS: "2000",
-                  // Ledgers count their batches only where asked: tests read the count.
-                  LEDGER_COUNT_WRITES: "on",
                   TEST_MIGRATIONS: await readD1Migrations("./migrations"),
                 },
               },

@@ -3,14 +3,27 @@
 // without field rules. A micro benchmark of the comparison alone, not of the gateway: for
 // before/after numbers of a change to compare.ts without running the whole bench (`--root` loads
 // compare.ts from another checkout, such as `git archive` of an older commit).
+//
+// `--gateway [--against DIR]`: the comparison work of one request of bench scenario 9a instead
+// (main's /json4k-varied answer prepared once, three shadows' compared with it under the bench's
+// four field rules). With `--against`, that checkout's comparison runs in the same process, in
+// batches interleaved with this one's, and the median of the per-batch ratios is printed.
 import { resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import type * as Compare from "../worker/src/evidence/compare.ts";
 
-const { values: flags } = parseArgs({ options: { rules: { type: "boolean" }, root: { type: "string" } } });
+const { values: flags } = parseArgs({
+  options: {
+    rules: { type: "boolean" },
+    root: { type: "string" },
+    gateway: { type: "boolean" },
+    against: { type: "string" },
+  },
+});
 const root = flags.root ? resolve(flags.root) : resolve(import.meta.dirname, "..");
-const { compareAnswers, prepareAnswer }: typeof Compare = await import(`${root}/worker/src/evidence/compare.ts`);
+const loadCompare = (dir: string): Promise<typeof Compare> => import(`${dir}/worker/src/evidence/compare.ts`);
+const { compareAnswers, prepareAnswer } = await loadCompare(root);
 
 const encoder = new TextEncoder();
 
@@ -59,6 +72,13 @@ function measure(label: string, main: Uint8Array, shadow: Uint8Array, options?: 
   console.log(
     `${label.padEnd(44)} ${main.byteLength} B  median ${rounds[2]?.toFixed(1)} µs/compare  (${differences.join(", ") || "same"})`,
   );
+}
+
+if (flags.gateway) {
+  const { measureGateway } = await import("./lib/compare-gateway.ts");
+  const against = flags.against === undefined ? undefined : await loadCompare(resolve(flags.against));
+  measureGateway(await loadCompare(root), against);
+  process.exit(0);
 }
 
 const main = document(1);

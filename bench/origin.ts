@@ -4,6 +4,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { parseArgs } from "node:util";
 import { delays, parseLatency, seedOf } from "./lib/latency.ts";
+import { variedDocument, variedItems } from "./lib/varied-json.ts";
 
 // --latency: `<ms>` (fixed) or `lognormal:<median ms>:<sigma>`, drawn from a sequence seeded by the
 // origin's name, so a user's service's long tail is the same in every run.
@@ -17,21 +18,9 @@ const json4k = JSON.stringify({
   items: Array.from({ length: 40 }, (_, i) => ({ id: i, name: `item-${i}`, price: i * 1.25, tags: ["a", "b"] })),
 });
 const JSON_4K = `${json4k.slice(0, -1)},"pad":"${"x".repeat(Math.max(0, 4096 - json4k.length - 9))}"}`;
-// GET /json4k-varied: about 4 KiB of JSON that only field rules make the same. Main lists the items
-// in order; a shadow lists them reversed with float dust on each price. Every answer, main's too,
-// carries its own timestamp and request id. The comparison must parse and walk every body.
-const shadowSide = values.name !== "main";
-const variedItems = JSON.stringify(
-  Array.from({ length: 36 }, (_, i) => ({
-    id: i,
-    name: `item-${i}`,
-    price: shadowSide ? i * 1.25 * (1 + 1e-9) : i * 1.25,
-    tags: ["a", "b"],
-  })).sort((a, b) => (shadowSide ? b.id - a.id : a.id - b.id)),
-);
-const variedPad = "x".repeat(1_900);
-const varied = () =>
-  `{"items":${variedItems},"createdAt":"${new Date().toISOString()}","requestId":"${crypto.randomUUID()}","pad":"${variedPad}"}`;
+// GET /json4k-varied: about 4 KiB of JSON that only field rules make the same (bench/lib/varied-json.ts).
+const variedSide = variedItems(values.name !== "main");
+const varied = () => variedDocument(variedSide, new Date().toISOString(), crypto.randomUUID());
 
 // Counted so the harness can check that shadows really received their copies and
 // wait for slow copies to finish before it reads the runtime's CPU time.

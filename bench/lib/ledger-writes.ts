@@ -1,6 +1,7 @@
-// Ledger writes, read from outside the gateway: every evidence ledger counts the batches it
-// has taken in its own SQLite storage (table `writes`), which wrangler dev keeps under the
-// gateway's state directory. Reading the files keeps any counter out of the gateway's API.
+// Ledger writes, read from outside the gateway: the bench's gateway (counted-gateway/worker.ts)
+// has every evidence ledger count the batches it takes in its own SQLite storage (table
+// `bench_batches`), which wrangler dev keeps under the gateway's state directory. Reading the
+// files keeps any counter out of the gateway's API and out of its code.
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -23,7 +24,9 @@ export function ledgerWrites(stateDir: string): number {
   for (const file of ledgerFiles(stateDir)) {
     const db = new DatabaseSync(file, { readOnly: true });
     try {
-      const row = db.prepare("SELECT COALESCE(SUM(count), 0) AS n FROM writes").get() as { n: number } | undefined;
+      const row = db.prepare("SELECT COALESCE(SUM(count), 0) AS n FROM bench_batches").get() as
+        | { n: number }
+        | undefined;
       total += Number(row?.n ?? 0);
     } catch {
       // A ledger that has not written yet has no table.

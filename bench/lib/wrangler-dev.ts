@@ -84,9 +84,13 @@ export async function startGateway(options: {
     stateDir,
     token: BENCH_ADMIN_TOKEN,
     cron: true,
-    // Ledgers count their batches only where asked: the bench reads the count (lib/ledger-writes.ts).
-    vars: { ROUTES_CACHE_TTL_MS: defaultRoutesCacheTtlMs(root), LEDGER_COUNT_WRITES: "on", ...options.vars },
-    wranglerArgs: options.readable ? [...wranglerLogLevel, "--minify=false"] : wranglerLogLevel,
+    vars: { ROUTES_CACHE_TTL_MS: defaultRoutesCacheTtlMs(root), ...options.vars },
+    wranglerArgs: [
+      ...wranglerLogLevel,
+      ...(options.readable ? ["--minify=false"] : []),
+      // The gateway with ledgers that count their batches, which the bench reads (lib/ledger-writes.ts).
+      join(root, "bench", "counted-gateway", "worker.ts"),
+    ],
     logPath,
   });
   const started = adoptProcess(label, gateway.child, logPath);

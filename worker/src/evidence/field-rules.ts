@@ -42,6 +42,8 @@ export class RuleNode {
   any: RuleNode | undefined;
   items: RuleNode | undefined;
   rule: CompiledRule | undefined;
+  /** This node alone as the walk's states: the usual case, made once rather than at every key. */
+  readonly alone: RuleStates = [this];
 }
 
 /** Where the walk stands in the trie: every node that the path so far reaches (wildcards can make it several). */
@@ -51,6 +53,8 @@ export const NO_RULES: RuleStates = [];
 /** The states one object key further down. */
 export function underKey(states: RuleStates, key: string): RuleStates {
   if (states.length === 0) return NO_RULES;
+  const only = states.length === 1 ? states[0] : undefined;
+  if (only && !only.any) return only.keys.get(key)?.alone ?? NO_RULES;
   const next: RuleNode[] = [];
   for (const state of states) {
     const exact = state.keys.get(key);
@@ -63,6 +67,7 @@ export function underKey(states: RuleStates, key: string): RuleStates {
 /** The states one array element further down. */
 export function underItems(states: RuleStates): RuleStates {
   if (states.length === 0) return NO_RULES;
+  if (states.length === 1) return states[0]?.items?.alone ?? NO_RULES;
   const next: RuleNode[] = [];
   for (const state of states) if (state.items) next.push(state.items);
   return next.length === 0 ? NO_RULES : next;

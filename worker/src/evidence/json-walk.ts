@@ -19,12 +19,18 @@ export function jsonTypeOf(value: unknown): JsonType {
   return typeof value as JsonType;
 }
 
+/** A step on the walk's path: an object's raw key, or `ITEMS` for an array's elements. */
+type Step = string | typeof ITEMS;
+const ITEMS = null;
+
 /**
- * Walks both documents in step. The path is a stack of segments joined only
- * when a difference is found, so equal subtrees allocate no strings.
+ * Walks both documents in step. The path is a stack of raw keys, written as
+ * segments (paths.ts) only when a difference is found or an ignore list must
+ * be followed, so equal subtrees allocate no strings.
  */
 export class JsonWalker {
-  readonly #segments: string[];
+  readonly #steps: Step[] = [];
+  readonly #root: string;
 
   readonly collector: Collector;
   readonly maxDepth: number;
@@ -32,12 +38,14 @@ export class JsonWalker {
   constructor(collector: Collector, maxDepth: number, root = "body") {
     this.collector = collector;
     this.maxDepth = maxDepth;
-    this.#segments = [root];
+    this.#root = root;
   }
 
-  #path(last?: string): string {
-    let path = this.#segments.join("");
-    if (last !== undefined) path += last;
+  /** The path so far, and `last` one step further when given. */
+  #path(last?: Step): string {
+    let path = this.#root;
+    for (const step of this.#steps) path += segmentOfStep(step);
+    if (last !== undefined) path += segmentOfStep(last);
     return boundedPath(path);
   }
 
@@ -96,15 +104,15 @@ export class JsonWalker {
     const under = underSegment(ignore, "[]");
     if (shared === 0 || under?.ignored) return;
     if (depth >= this.maxDepth) {
-      if (!deepEqual(main.slice(0, shared), shadow.slice(0, shared))) this.collector.cutAt(this.#path("[]"));
+      if (!deepEqual(main.slice(0, shared), shadow.slice(0, shared))) this.collector.cutAt(this.#path(ITEMS));
       return;
     }
     const items = underItems(rules);
-    this.#segments.push("[]");
+    this.#steps.push(ITEMS);
     for (let i = 0; i < shared && !this.collector.capped; i++) {
       this.compare(main[i], shadow[i], depth + 1, items, under);
     }
-    this.#segments.pop();
+    this.#steps.pop();
   }
 
   /**
@@ -125,10 +133,9 @@ export class JsonWalker {
     const items = underItems(rules);
     let leftMain = main;
     let leftShadow = shadow;
-    this.#segments.push("[]");
+    this.#steps.push(ITEMS);
     if (key !== undefined) {
-      const keyed = pairByKey(main, shadow, key);
-      for (const [a, b] of keyed.pairs) this.compare(a, b, depth + 1, items, under);
+      const keyed = pairByKey(main, shadow, key, (a, b) => this.compare(a, b, depth + 1, items, under));
       if (keyed.missing) this.collector.add(this.#path(), "missing");
       if (keyed.extra) this.collector.add(this.#path(), "extra");
       leftMain = keyed.restMain;
@@ -141,7 +148,7 @@ export class JsonWalker {
     }
     if (unmatched.main.length > shared) this.collector.add(this.#path(), "missing");
     if (unmatched.shadow.length > shared) this.collector.add(this.#path(), "extra");
-    this.#segments.pop();
+    this.#steps.pop();
   }
 
   #compareObjects(
@@ -160,26 +167,26 @@ export class JsonWalker {
       const a = main[key];
       const b = shadow[key];
       if (a === b && a !== undefined) continue;
-      const segment = segmentOf(key);
-      const under = underSegment(ignore, segment);
+      const under = ignore === undefined ? undefined : underSegment(ignore, segmentOf(key));
       if (under?.ignored) continue;
       if (!Object.hasOwn(shadow, key)) {
-        this.collector.add(this.#path(segment), "missing");
+        this.collector.add(this.#path(key), "missing");
         continue;
       }
-      this.#segments.push(segment);
+      this.#steps.push(key);
       this.compare(a, b, depth + 1, underKey(rules, key), under);
-      this.#segments.pop();
+      this.#steps.pop();
     }
     for (const key in shadow) {
       if (this.collector.capped) return;
       if (Object.hasOwn(main, key)) continue;
-      const segment = segmentOf(key);
-      if (underSegment(ignore, segment)?.ignored) continue;
-      this.collector.add(this.#path(segment), "extra");
+      if (ignore !== undefined && underSegment(ignore, segmentOf(key))?.ignored) continue;
+      this.collector.add(this.#path(key), "extra");
     }
   }
 }
+
+const segmentOfStep = (step: Step): string => (step === ITEMS ? "[]" : segmentOf(step));
 
 function withinTolerance(a: number, b: number, rule: { abs?: number; rel?: number }): boolean {
   const delta = Math.abs(a - b);
@@ -187,25 +194,31 @@ function withinTolerance(a: number, b: number, rule: { abs?: number; rel?: numbe
   return rule.rel !== undefined && delta <= rule.rel * Math.max(Math.abs(a), Math.abs(b));
 }
 
-/** An element's key value as text, when it is an object whose key holds a string or a number. */
-function keyOf(element: unknown, key: string): string | undefined {
+/**
+ * An element's key value, when it is an object whose key holds a string or a number: the string or
+ * the number itself (a Map tells `"1"` from `1` and takes `-0` for `0`), an exact number as the
+ * registered symbol of its text (never equal to a double, see json-numbers.ts, nor to a string).
+ */
+function keyOf(element: unknown, key: string): string | number | symbol | undefined {
   if (jsonTypeOf(element) !== "object") return undefined;
   const value = (element as Record<string, unknown>)[key];
-  if (typeof value === "string") return `s${value}`;
-  if (isJsonNumber(value)) return `n${canonical(value)}`;
+  if (typeof value === "string" || typeof value === "number") return value;
+  if (value instanceof ExactNumber) return Symbol.for(value.text);
   return undefined;
 }
 
-/** Elements paired by their key; elements without one (or with a repeated one) are left for matching by equality. */
-function pairByKey(main: unknown[], shadow: unknown[], key: string) {
-  const byKey = new Map<string, unknown>();
+/**
+ * Elements paired by their key, each pair handed to `compare` in main's order; elements without a
+ * key (or with a repeated one) are left for matching by equality.
+ */
+function pairByKey(main: unknown[], shadow: unknown[], key: string, compare: (main: unknown, shadow: unknown) => void) {
+  const byKey = new Map<string | number | symbol, unknown>();
   const restShadow: unknown[] = [];
   for (const element of shadow) {
     const k = keyOf(element, key);
     if (k === undefined || byKey.has(k)) restShadow.push(element);
     else byKey.set(k, element);
   }
-  const pairs: [unknown, unknown][] = [];
   const restMain: unknown[] = [];
   let missing = false;
   for (const element of main) {
@@ -213,11 +226,11 @@ function pairByKey(main: unknown[], shadow: unknown[], key: string) {
     if (k === undefined) {
       restMain.push(element);
     } else if (byKey.has(k)) {
-      pairs.push([element, byKey.get(k)]);
+      compare(element, byKey.get(k));
       byKey.delete(k);
     } else missing = true;
   }
-  return { pairs, missing, extra: byKey.size > 0, restMain, restShadow };
+  return { missing, extra: byKey.size > 0, restMain, restShadow };
 }
 
 /** Both lists without the elements they share (as a multiset). */

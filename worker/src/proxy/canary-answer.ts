@@ -1,9 +1,8 @@
-import type { MirrorLogMode } from "../config.ts";
 import { AppError, reasonOf } from "../errors.ts";
+import type { CopyAnswer, MainSide } from "../evidence/answers.ts";
 import { chooseCanary } from "./canary.ts";
 import { teeForComparison } from "./capture.ts";
 import { headersForVersion } from "./credentials.ts";
-import { compareExchange, type Exchange, type MainSide, recordUnpaired } from "./exchange.ts";
 import { targetUrl } from "./forward.ts";
 import {
   type Copies,
@@ -14,8 +13,9 @@ import {
   mainSideOf,
   pauses,
 } from "./forwarding.ts";
+import { compareAndLog, logOutcomes, type MirroredExchange, recordUnpairedAndLog } from "./hand-off.ts";
 import { fetchMain } from "./main.ts";
-import { type CopyAnswer, logMirror, outcomeOf, type ShadowOutcome, sendCopy, sendShadow } from "./mirror.ts";
+import { type ShadowOutcome, sendCopy, sendShadow } from "./mirror.ts";
 import { ShadowPauses } from "./pause.ts";
 import { refusesConnections } from "./refused.ts";
 import type { Shadow } from "./route-table.ts";
@@ -120,13 +120,14 @@ export async function answerByCanary(
   const all = [canaryAnswer, ...answers];
   if (!paired) {
     waitUntil(
-      evidence ? recordUnpaired(evidence, exchange, all, copies.skipped) : logOutcomes(exchange, all, copies.skipped),
+      evidence
+        ? recordUnpairedAndLog(evidence, exchange, all, copies.skipped)
+        : logOutcomes(exchange, all, copies.skipped),
     );
     return client;
   }
   const mainCopy = sendCopy(route.main, copy, capture);
-  if (evidence)
-    waitUntil(compareExchange(evidence, exchange, mainCopy.then(asMainSide), all, undefined, copies.skipped));
+  if (evidence) waitUntil(compareAndLog(evidence, exchange, mainCopy.then(asMainSide), all, undefined, copies.skipped));
   else waitUntil(Promise.all([mainCopy, logOutcomes(exchange, all, copies.skipped)]));
   return client;
 }
@@ -145,7 +146,7 @@ async function canaryFailed(
     body,
     exchange,
     skipped,
-  }: { canary: Shadow; body: Blob | null; exchange: Exchange; skipped: ShadowOutcome[] },
+  }: { canary: Shadow; body: Blob | null; exchange: MirroredExchange; skipped: ShadowOutcome[] },
   failure: CanaryFailure,
   answers: Promise<CopyAnswer>[],
 ): Promise<Response> {
@@ -156,7 +157,7 @@ async function canaryFailed(
     IDEMPOTENT_METHODS.has(method) ||
     (!failure.timedOut && (await refusesConnections(canary.origin, REFUSAL_CHECK_MS)));
   if (!fallBack) {
-    waitUntil(evidence ? recordUnpaired(evidence, exchange, all, skipped) : logOutcomes(exchange, all, skipped));
+    waitUntil(evidence ? recordUnpairedAndLog(evidence, exchange, all, skipped) : logOutcomes(exchange, all, skipped));
     return notRepeated(route.main.name, canary, method, failure, config.shadowTimeoutMs).getResponse();
   }
   const started = Date.now();
@@ -168,7 +169,7 @@ async function canaryFailed(
   const capture = { cap: config.compareMaxBodyBytes, memory: evidence.memory };
   const answered = mainSideOf(answer, started, capture, config.shadowTimeoutMs);
   waitUntil(
-    compareExchange(
+    compareAndLog(
       evidence,
       exchange,
       answered.then(({ side }) => side),
@@ -205,14 +206,4 @@ function asMainSide(answer: CopyAnswer): MainSide {
   if (!answer.ok) return { ok: false, ms: answer.ms, at };
   const body = answer.body ?? { incomplete: "memory" as const, reserved: 0 };
   return { ok: true, status: answer.status, headers: answer.headers, body: Promise.resolve(body), ms: answer.ms, at };
-}
-
-/** With `COMPARE_RESPONSES = "off"`, only the request's mirror line. */
-async function logOutcomes(
-  exchange: { name: string; requestId: string; mirrorLog: MirrorLogMode },
-  answers: Promise<CopyAnswer>[],
-  skipped: ShadowOutcome[],
-): Promise<void> {
-  const all = await Promise.all(answers);
-  logMirror(exchange.name, exchange.requestId, [...all.map(outcomeOf), ...skipped], exchange.mirrorLog);
 }

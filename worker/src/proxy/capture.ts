@@ -1,19 +1,6 @@
-import type { CapturedAnswer } from "../evidence/compare.ts";
+import type { CapturedBody } from "../evidence/answers.ts";
 import type { ComparisonMemory } from "../evidence/memory.ts";
 import { BodyDigest, MAX_HASHED_BYTES } from "./body-digest.ts";
-
-/** A body as read for comparison: all of it, its digest, or why only status and headers can be compared. */
-export interface CapturedBody {
-  bytes?: Uint8Array;
-  /** A stream read only up to the cap (or its time): its complete events are compared, not its length. */
-  cut?: true;
-  /** The hex SHA-256 of a body past the cap, read whole but not kept: equality is all it can tell. */
-  digest?: string;
-  /** Why the bytes are missing: an event stream, over the cap, unreadable, or no memory left. */
-  incomplete?: "stream" | "over cap" | "unreadable" | "memory";
-  /** What this body holds of the isolate's comparison memory until it is released. */
-  reserved: number;
-}
 
 const EMPTY: CapturedBody = { bytes: new Uint8Array(), reserved: 0 };
 
@@ -201,34 +188,4 @@ export function teeForComparison(
     return read;
   });
   return { client: new Response(toClient, response), body: captured };
-}
-
-/**
- * The headers comparison looks at: content-type, location, the cookies set (one
- * `Set-Cookie` a line, as Headers cannot join them unambiguously) and the policy's, lower-case.
- */
-export function comparedHeaders(headers: Headers, names: readonly string[]): Record<string, string> {
-  const picked: Record<string, string> = {};
-  for (const name of ["content-type", "location"]) {
-    const value = headers.get(name);
-    if (value !== null) picked[name] = value;
-  }
-  const cookies = headers.getSetCookie();
-  if (cookies.length > 0) picked["set-cookie"] = cookies.join("\n");
-  for (const name of names) {
-    const value = headers.get(name);
-    if (value !== null) picked[name.toLowerCase()] = value;
-  }
-  return picked;
-}
-
-export function capturedAnswer(status: number, headers: Headers, body: CapturedBody, names: readonly string[]) {
-  return {
-    status,
-    headers: comparedHeaders(headers, names),
-    body: body.bytes,
-    bodyComplete: body.bytes !== undefined,
-    ...(body.digest !== undefined && { digest: body.digest }),
-    ...(body.cut && { cut: true }),
-  } satisfies CapturedAnswer;
 }

@@ -1,13 +1,14 @@
 import type { CaptureTap } from "../capture/tap.ts";
 import type { GatewayConfig } from "../config.ts";
 import type { AppEnv } from "../env.ts";
+import type { MainSide } from "../evidence/answers.ts";
 import type { Evidence } from "../evidence/collection.ts";
 import type { ComparisonMemory } from "../evidence/memory.ts";
 import { routeOf } from "../evidence/paths.ts";
 import { teeForComparison } from "./capture.ts";
 import { headersForVersion } from "./credentials.ts";
-import type { Exchange, MainSide } from "./exchange.ts";
 import { type ServicePath, targetUrl } from "./forward.ts";
+import type { MirroredExchange } from "./hand-off.ts";
 import { fetchMain, type Role } from "./main.ts";
 import type { ShadowCopy, ShadowOutcome } from "./mirror.ts";
 import { ShadowPauses } from "./pause.ts";
@@ -121,7 +122,7 @@ export function mainSideOf(
 }
 
 /** What the evidence keeps of this request beside each copy's answer, compared with main. */
-export function exchangeOf(forwarding: Forwarding, { main, policy }: GroupRoute): Exchange {
+export function exchangeOf(forwarding: Forwarding, { main, policy }: GroupRoute): MirroredExchange {
   const { method, requestId, path, waitUntil, events, redactionKey, config } = forwarding;
   const url = `/services/${path.segment}${path.rest}${path.search}`;
   const base = {

@@ -6,7 +6,6 @@ import { type Evidence, evidenceFor } from "../evidence/collection.ts";
 import { type ForwardBody, readBodyForMirroring } from "./body.ts";
 import { answerByCanary, pickCanary, withdrawCanary } from "./canary-answer.ts";
 import { keepCredentialsAtGateway } from "./credentials.ts";
-import { compareExchange, recordSkipped } from "./exchange.ts";
 import {
   decodeSegment,
   forwardedHeaders,
@@ -27,6 +26,7 @@ import {
   pauses,
 } from "./forwarding.ts";
 import { type GatewayKey, gatewayKey } from "./gateway-key.ts";
+import { compareAndLog, countNotSent } from "./hand-off.ts";
 import { type CopyFacts, hopsThrough, signShadowProof, verifyShadowProof } from "./loops.ts";
 import {
   logMirror,
@@ -168,7 +168,7 @@ async function serveGroup(
   const skipped: ShadowOutcome[] = notSent.map(({ version, reason }) => ({ version, skipped: reason }));
   if (selection.send.length === 0 && !canary) {
     skippedCopies.add(main.name, notSent, waitUntil);
-    if (evidence) recordSkipped(evidence, { name: main.name, main: main.version, waitUntil }, skipped);
+    if (evidence) countNotSent(evidence, { name: main.name, main: main.version, waitUntil }, skipped);
     return forwardOnly(forwarding, main, "main", request.body);
   }
 
@@ -184,7 +184,7 @@ async function serveGroup(
     // A body too large to replay cannot be answered by a canary either: main answers it.
     const notSent = [...skippedAll([...(canary ? [canary] : []), ...selection.send], "body too large"), ...skipped];
     logMirror(main.name, requestId, notSent, config.mirrorLog);
-    if (evidence) recordSkipped(evidence, { name: main.name, main: main.version, waitUntil }, notSent);
+    if (evidence) countNotSent(evidence, { name: main.name, main: main.version, waitUntil }, notSent);
     return forwardOnly(forwarding, main, "main", body.body);
   }
 
@@ -246,7 +246,7 @@ async function mirrorAndCompare(
   const answered = mainSideOf(answer, mainStarted, capture, config.shadowTimeoutMs);
   const exchange = exchangeOf(forwarding, route);
   waitUntil(
-    compareExchange(
+    compareAndLog(
       evidence,
       exchange,
       answered.then(({ side }) => side),

@@ -1,7 +1,8 @@
 import type { MirrorLogMode } from "../config.ts";
 import { reasonOf } from "../errors.ts";
+import type { CopyAnswer } from "../evidence/answers.ts";
 import type { ComparisonMemory } from "../evidence/memory.ts";
-import { type CapturedBody, captureBody } from "./capture.ts";
+import { captureBody } from "./capture.ts";
 import { headersForVersion } from "./credentials.ts";
 import { targetUrl } from "./forward.ts";
 import type { ShadowPauses } from "./pause.ts";
@@ -121,15 +122,6 @@ export interface ShadowCopy {
   /** Cloudflare Access's assertion, kept from `headers` for the versions that opted in to it. */
   accessAssertion?: string;
 }
-
-/**
- * A copy's answer: any HTTP answer, with its body when it was read for comparison; or how it
- * failed, and when (`ms`). A body that broke or stalled after its headers is a failure too
- * (`afterHeaders`), timed at the break or the timeout, never at the headers.
- */
-export type CopyAnswer =
-  | { ok: true; version: string; status: number; headers: Headers; body?: CapturedBody; ms: number }
-  | { ok: false; version: string; error: string; ms: number; timedOut: boolean; afterHeaders?: boolean };
 
 /**
  * Sends one copy. With `capture`, the answer's body is read up to the

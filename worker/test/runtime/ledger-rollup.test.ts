@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { MainMinute, NoiseMinute, WireMinuteCounts } from "../../src/evidence/batch.ts";
 import { LatencyHistogram } from "../../src/evidence/histogram.ts";
-import { EvidenceLedger, type ReportInput } from "../../src/evidence/ledger/index.ts";
+import type { EvidenceLedger, ReportInput } from "../../src/evidence/ledger/index.ts";
 
 const MINUTE = 60_000;
 /** A week but its oldest hour, which the alarm's 7-day pruning may take. */
@@ -183,23 +183,5 @@ describe("pruning", () => {
       expect(plan).not.toMatch(/\bSCAN\b/);
       expect(plan).toMatch(/SEARCH/);
     }
-  });
-});
-
-describe("the writes counter", () => {
-  it("counts batches only where LEDGER_COUNT_WRITES is on, so production batches skip its upsert", async () => {
-    const batch = { shadows: [seededMinute("2.0.0", HOUR / MINUTE)], noise: [], samples: [], dropped: 0 };
-    const count = (state: DurableObjectState) =>
-      state.storage.sql.exec<{ n: number }>("SELECT COALESCE(SUM(count), 0) AS n FROM writes").one().n;
-    const ledger = env.EVIDENCE_LEDGER.getByName(`writes_${crypto.randomUUID().slice(0, 8)}`);
-    await ledger.record(batch);
-    const counted = await runInDurableObject(ledger, async (_instance: EvidenceLedger, state) => {
-      const on = count(state);
-      // The same object's storage, as a gateway with wrangler.toml's "off" (production) runs it.
-      const production = new EvidenceLedger(state, { ...env, LEDGER_COUNT_WRITES: "off" });
-      await production.record(batch);
-      return { on, afterProduction: count(state) };
-    });
-    expect(counted).toEqual({ on: 1, afterProduction: 1 });
   });
 });

@@ -640,6 +640,25 @@ describe("EvidenceLedger", () => {
     expect((await ledger.report(hour(name))).shadows[0]?.requests.compared).toBe(10);
   });
 
+  it("drops the batch-count table a gateway of this layout once kept, and keeps the evidence", async () => {
+    const { name, ledger } = ledgerFor("retired");
+    await ledger.record({ shadows: [counts("2.0.0", NOW)], noise: [], samples: [], dropped: 0 });
+    const tables = await runInDurableObject(ledger, (_i: EvidenceLedger, state) => {
+      const sql = state.storage.sql;
+      // As a gateway that counted batches in its ledgers (LEDGER_COUNT_WRITES) left it.
+      sql.exec("CREATE TABLE writes (id INTEGER PRIMARY KEY CHECK (id = 1), count INTEGER NOT NULL)");
+      sql.exec("INSERT INTO writes VALUES (1, 3)");
+      prepareSchema(state.storage);
+      return sql
+        .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .toArray()
+        .map((t) => t.name);
+    });
+    expect(tables).not.toContain("writes");
+    expect(tables).toContain("counters");
+    expect((await ledger.report(hour(name))).shadows[0]?.requests.compared).toBe(10);
+  });
+
   it("reads a long window once per minute (the dashboard refreshes every 5 s), a short one every time", async () => {
     const { name } = ledgerFor("cached");
     const stub = env.EVIDENCE_LEDGER.getByName(name);

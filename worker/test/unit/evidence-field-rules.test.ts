@@ -21,6 +21,12 @@ describe("exact numbers", () => {
     expect(diff('{"x": 0.1000000000000000055511151231257827}', '{"x": 0.1}')).toEqual(["body.x value"]);
   });
 
+  it("tells apart short numbers with exponents past what a double holds", () => {
+    // 1e400 and 2E+400 are both Infinity as doubles; 4.9e-324 and 5e-324 the same smallest double.
+    expect(diff('{"x": 1e400, "y": 4.9e-324}', '{"x": 2E+400, "y": 5e-324}')).toEqual(["body.x value", "body.y value"]);
+    expect(diff('{"x": 1e400, "y": 5e-324}', '{"x": 10e399, "y": 5.0e-324}')).toEqual([]);
+  });
+
   it("reads the same number however it is written", () => {
     expect(diff('{"a": 1.0, "b": 1e2, "c": -0, "d": 0.5}', '{"a": 1, "b": 100, "c": 0, "d": 5e-1}')).toEqual([]);
     expect(diff('{"id": 9007199254740993.0}', '{"id": 90071992547409930e-1}')).toEqual([]);
@@ -78,6 +84,19 @@ describe("field rules", () => {
     expect(diff(main, items([3, 7], [1, 5]), rules)).toEqual(["body.items[] missing"]);
     expect(diff(main, items([3, 7], [1, 5], [2, 6], [4, 1]), rules)).toEqual(["body.items[] extra"]);
     expect(diff(main, items([3, 7], [1, 5], [2, 6]))).toEqual(["body.items[].id value", "body.items[].q value"]);
+  });
+
+  it("unordered by key: keys pair by what they say, a string id never with a number, a 64-bit id only with itself", () => {
+    const rules: FieldRule[] = [{ path: "body.items", match: "unordered", key: "id" }];
+    // 9007199254740993 and 9007199254740992 are one double: paired by the double, q 1 would meet q 2.
+    const main = '{"items": [{"id": 9007199254740993, "q": 1}, {"id": 9007199254740992, "q": 2}, {"id": 1.0, "q": 3}]}';
+    const reordered =
+      '{"items": [{"id": 1, "q": 3}, {"id": 9007199254740992, "q": 2}, {"id": 9007199254740993, "q": 1}]}';
+    expect(diff(main, reordered, rules)).toEqual([]);
+    expect(diff('{"items": [{"id": 1, "q": 1}]}', '{"items": [{"id": "1", "q": 1}]}', rules)).toEqual([
+      "body.items[] missing",
+      "body.items[] extra",
+    ]);
   });
 
   it("unordered without a key: elements matched by equality, the rest compared in order", () => {

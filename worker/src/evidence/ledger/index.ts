@@ -57,14 +57,12 @@ export class EvidenceLedger extends DurableObject<Env> {
   #alarmSet = false;
   readonly #reports = new ReportCache<EvidenceReport>();
   readonly #fields: KnownFields;
-  readonly #countWrites: boolean;
   #storedSpan: number | undefined;
   /** Asks the coordinator to judge a running rollout when its evidence lands (null: a nameless object). */
   readonly #rollouts: RolloutWatch | null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.#countWrites = env.LEDGER_COUNT_WRITES === "on";
     this.#fields = new KnownFields(ctx.storage.sql);
     // Shard k of a name is `<name>#<k>`; names have no `#`.
     const name = ctx.id.name?.split("#")[0];
@@ -78,12 +76,7 @@ export class EvidenceLedger extends DurableObject<Env> {
   async record(batch: EvidenceBatch): Promise<void> {
     this.#ensureSchema();
     const sql = this.ctx.storage.sql;
-    this.ctx.storage.transactionSync(() => {
-      recordBatch({ sql, fields: this.#fields }, batch);
-      if (this.#countWrites) {
-        sql.exec("INSERT INTO writes VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET count = count + 1");
-      }
-    });
+    this.ctx.storage.transactionSync(() => recordBatch({ sql, fields: this.#fields }, batch));
     this.#rollouts?.saw(batch.shadows.map((m) => ({ version: m.version, canary: (m.canary ?? 0) > 0 })));
     if (!this.#alarmSet) {
       await this.ctx.storage.setAlarm(Date.now() + PRUNE_EVERY_MS);

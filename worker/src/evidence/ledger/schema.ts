@@ -46,8 +46,6 @@ CREATE INDEX IF NOT EXISTS signatures_by_minute ON signatures (minute);
 CREATE INDEX IF NOT EXISTS route_counts_by_minute ON route_counts (minute);
 CREATE INDEX IF NOT EXISTS fields_by_last_minute ON fields (last_minute);
 CREATE INDEX IF NOT EXISTS sample_paths_by_sample ON sample_paths (sample_id);
--- How many batches this ledger has taken, kept only with LEDGER_COUNT_WRITES = "on" (tests, the bench).
-CREATE TABLE IF NOT EXISTS writes (id INTEGER PRIMARY KEY CHECK (id = 1), count INTEGER NOT NULL);
 -- In shard 0 only: the most shards any writer or reader of this name has used, so reads cover them all.
 CREATE TABLE IF NOT EXISTS shard_span (id INTEGER PRIMARY KEY CHECK (id = 1), shards INTEGER NOT NULL);
 `;
@@ -68,6 +66,9 @@ const EVIDENCE_TABLES = [
   ...LIFETIME_TABLES,
 ];
 
+/** Tables a gateway of this layout once kept and no longer does: dropped where found, the evidence kept. */
+const RETIRED_TABLES = ["writes"];
+
 /**
  * Creates the ledger's tables, and resets a ledger whose tables an older
  * gateway wrote (a user's `.wrangler` state, say): its rows would be
@@ -82,6 +83,7 @@ export function prepareSchema(storage: DurableObjectStorage): void {
       .toArray()
       .map((row) => row.name),
   );
+  for (const table of RETIRED_TABLES.filter((t) => tables.has(t))) sql.exec(`DROP TABLE ${table}`);
   const stored = tables.has("ledger_schema")
     ? sql.exec<{ version: number }>("SELECT version FROM ledger_schema").toArray()[0]?.version
     : undefined;

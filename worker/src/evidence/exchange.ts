@@ -1,20 +1,13 @@
-import type { MirrorLogMode } from "../config.ts";
 import { reasonOf } from "../errors.ts";
-import type { ExchangeSample, ShadowResult } from "../evidence/batch.ts";
-import { sampleSide } from "../evidence/batch.ts";
-import type { Evidence } from "../evidence/collection.ts";
-import { type CapturedAnswer, compareAnswers, PreparedAnswer } from "../evidence/compare.ts";
-import { redactSample } from "../evidence/redact.ts";
-import type { EvidencePolicy } from "../evidence/verdict.ts";
-import { type CapturedBody, capturedAnswer } from "./capture.ts";
-import { type CopyAnswer, logMirror, outcomeOf, type ShadowOutcome } from "./mirror.ts";
+import { type CapturedBody, type CopyAnswer, capturedAnswer, type MainSide } from "./answers.ts";
+import type { ExchangeSample, ShadowResult } from "./batch.ts";
+import { sampleSide } from "./batch.ts";
+import type { Evidence } from "./collection.ts";
+import { type CapturedAnswer, compareAnswers, PreparedAnswer } from "./compare.ts";
+import { redactSample } from "./redact.ts";
+import type { EvidencePolicy } from "./verdict.ts";
 
 type WaitUntil = (promise: Promise<unknown>) => void;
-
-/** Main's side of one exchange: its answer (body still arriving), or a failure to answer at all. */
-export type MainSide =
-  | { ok: true; status: number; headers: Headers; body: Promise<CapturedBody>; ms: number; at: number }
-  | { ok: false; ms: number; at: number };
 
 /** What one mirrored request is, for the evidence it leaves. */
 export interface Exchange {
@@ -35,26 +28,24 @@ export interface Exchange {
   redactionKey: Uint8Array;
   /** The version that answered the client as a canary, if one did: its pair is counted apart. */
   canary?: string;
-  /** Whether the request's mirror line is written when every copy went well. */
-  mirrorLog: MirrorLogMode;
 }
 
-/** Why a selected copy was never sent, when that is the shadow's own doing: it counts against it, as `down`. */
-const DOWN_REASONS: ReadonlySet<ShadowOutcome["skipped"]> = new Set(["unreachable", "paused"]);
+/** A shadow that got no copy of a request; `down` when that was its own doing (unreachable or paused). */
+export interface UnsentCopy {
+  version: string;
+  down: boolean;
+}
 
-/**
- * Shadows that got no copy of a request still count: as `down` when the
- * shadow was marked unreachable or paused, else under `skipped`.
- */
+/** Shadows that got no copy of a request still count: as `down` when it was their own doing, else under `skipped`. */
 export function recordSkipped(
   evidence: Evidence,
   exchange: Pick<Exchange, "name" | "main" | "waitUntil">,
-  skipped: ShadowOutcome[],
+  skipped: readonly UnsentCopy[],
 ): void {
   const at = Date.now();
   const { name, main, waitUntil } = exchange;
-  for (const { version, skipped: reason } of skipped) {
-    if (DOWN_REASONS.has(reason)) evidence.batcher.addDown(name, version, main, at, waitUntil);
+  for (const { version, down } of skipped) {
+    if (down) evidence.batcher.addDown(name, version, main, at, waitUntil);
     else evidence.batcher.addSkipped(name, version, main, at, waitUntil);
   }
 }
@@ -69,8 +60,7 @@ function sampleAnswer(status: number, headers: Headers, body: CapturedBody): Cap
 
 /**
  * Waits for main's answer and each copy's, compares them, and hands the
- * results to the isolate's evidence collection; then logs the request's one mirror line. Runs in
- * waitUntil and never rejects.
+ * results to the isolate's evidence collection. Runs in waitUntil and never rejects.
  */
 export async function compareExchange(
   evidence: Evidence,
@@ -78,10 +68,9 @@ export async function compareExchange(
   mainSide: Promise<MainSide>,
   copies: Promise<CopyAnswer>[],
   twin: Promise<CopyAnswer> | undefined,
-  skipped: ShadowOutcome[],
+  skipped: readonly UnsentCopy[],
 ): Promise<void> {
   const reserved: number[] = [];
-  const outcomes: ShadowOutcome[] = [];
   try {
     const main = await mainSide;
     const compared = exchange.policy.headers ?? [];
@@ -94,7 +83,6 @@ export async function compareExchange(
     }
     const results = copies.map(async (pending) => {
       const copy = await pending;
-      outcomes.push(outcomeOf(copy));
       if (copy.ok && copy.body) reserved.push(copy.body.reserved);
       const result = shadowResult(exchange, main, mainBody, prepared, copy);
       evidence.addShadow(exchange.name, result, exchange.waitUntil, exchange.events);
@@ -124,7 +112,6 @@ export async function compareExchange(
     console.error(JSON.stringify({ event: "compare_failed", name: exchange.name, reason: reasonOf(error) }));
   } finally {
     for (const bytes of reserved) evidence.memory.release(bytes);
-    logMirror(exchange.name, exchange.requestId, [...outcomes, ...skipped], exchange.mirrorLog);
   }
 }
 
@@ -202,13 +189,11 @@ export async function recordUnpaired(
   evidence: Evidence,
   exchange: Exchange,
   copies: Promise<CopyAnswer>[],
-  skipped: ShadowOutcome[],
+  skipped: readonly UnsentCopy[],
 ): Promise<void> {
-  const outcomes: ShadowOutcome[] = [];
   try {
     const results = copies.map(async (pending) => {
       const copy = await pending;
-      outcomes.push(outcomeOf(copy));
       if (copy.ok && copy.body) evidence.memory.release(copy.body.reserved);
       const result: ShadowResult = {
         version: copy.version,
@@ -226,7 +211,5 @@ export async function recordUnpaired(
     recordSkipped(evidence, exchange, skipped);
   } catch (error) {
     console.error(JSON.stringify({ event: "compare_failed", name: exchange.name, reason: reasonOf(error) }));
-  } finally {
-    logMirror(exchange.name, exchange.requestId, [...outcomes, ...skipped], exchange.mirrorLog);
   }
 }
