@@ -7,8 +7,9 @@
 import type { Collector } from "./compare.ts";
 import { type CompiledRule, NO_RULES, type RuleStates, ruleAt, underItems, underKey } from "./field-rules.ts";
 import { type IgnoreNode, underSegment } from "./ignore.ts";
-import { ExactNumber, isJsonNumber, normaliseNumber, numberValue, sameNumber } from "./json-numbers.ts";
+import { ExactNumber, isJsonNumber, numberValue, sameNumber } from "./json-numbers.ts";
 import { boundedPath, segmentOf } from "./paths.ts";
+import { pairByKey, withoutEqual } from "./unordered.ts";
 
 type JsonType = "null" | "array" | "object" | "string" | "number" | "boolean";
 
@@ -192,81 +193,6 @@ function withinTolerance(a: number, b: number, rule: { abs?: number; rel?: numbe
   const delta = Math.abs(a - b);
   if (rule.abs !== undefined && delta <= rule.abs) return true;
   return rule.rel !== undefined && delta <= rule.rel * Math.max(Math.abs(a), Math.abs(b));
-}
-
-/**
- * An element's key value, when it is an object whose key holds a string or a number: the string or
- * the number itself (a Map tells `"1"` from `1` and takes `-0` for `0`), an exact number as the
- * registered symbol of its text (never equal to a double, see json-numbers.ts, nor to a string).
- */
-function keyOf(element: unknown, key: string): string | number | symbol | undefined {
-  if (jsonTypeOf(element) !== "object") return undefined;
-  const value = (element as Record<string, unknown>)[key];
-  if (typeof value === "string" || typeof value === "number") return value;
-  if (value instanceof ExactNumber) return Symbol.for(value.text);
-  return undefined;
-}
-
-/**
- * Elements paired by their key, each pair handed to `compare` in main's order; elements without a
- * key (or with a repeated one) are left for matching by equality.
- */
-function pairByKey(main: unknown[], shadow: unknown[], key: string, compare: (main: unknown, shadow: unknown) => void) {
-  const byKey = new Map<string | number | symbol, unknown>();
-  const restShadow: unknown[] = [];
-  for (const element of shadow) {
-    const k = keyOf(element, key);
-    if (k === undefined || byKey.has(k)) restShadow.push(element);
-    else byKey.set(k, element);
-  }
-  const restMain: unknown[] = [];
-  let missing = false;
-  for (const element of main) {
-    const k = keyOf(element, key);
-    if (k === undefined) {
-      restMain.push(element);
-    } else if (byKey.has(k)) {
-      compare(element, byKey.get(k));
-      byKey.delete(k);
-    } else missing = true;
-  }
-  return { missing, extra: byKey.size > 0, restMain, restShadow };
-}
-
-/** Both lists without the elements they share (as a multiset). */
-function withoutEqual(main: unknown[], shadow: unknown[]): { main: unknown[]; shadow: unknown[] } {
-  if (main.length === 0 || shadow.length === 0) return { main, shadow };
-  const counts = new Map<string, number>();
-  const shadowTexts = shadow.map(canonical);
-  for (const text of shadowTexts) counts.set(text, (counts.get(text) ?? 0) + 1);
-  const restMain: unknown[] = [];
-  for (const element of main) {
-    const text = canonical(element);
-    const left = counts.get(text) ?? 0;
-    if (left > 0) counts.set(text, left - 1);
-    else restMain.push(element);
-  }
-  const restShadow = shadow.filter((_, i) => {
-    const text = shadowTexts[i] as string;
-    const left = counts.get(text) ?? 0;
-    if (left === 0) return false;
-    counts.set(text, left - 1);
-    return true;
-  });
-  return { main: restMain, shadow: restShadow };
-}
-
-/** One text per JSON value: object keys sorted, numbers normalised. */
-function canonical(value: unknown): string {
-  if (typeof value === "number") return normaliseNumber(String(value));
-  if (value instanceof ExactNumber) return value.text;
-  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    const record = value as Record<string, unknown>;
-    const keys = Object.keys(record).sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(record[k])}`).join(",")}}`;
-  }
-  return JSON.stringify(value);
 }
 
 /** Equality of two JSON values without recursion, for subtrees past the depth limit however deep they go. */

@@ -97,6 +97,12 @@ describe("field rules", () => {
       "body.items[] missing",
       "body.items[] extra",
     ]);
+    // An exact number is keyed by its normalised text, apart from strings: a string holding that text is another id.
+    const stringId = '{"items": [{"id": "9007199254740993e0", "q": 1}]}';
+    expect(diff(stringId, '{"items": [{"id": 9007199254740993, "q": 1}]}', rules)).toEqual([
+      "body.items[] missing",
+      "body.items[] extra",
+    ]);
   });
 
   it("unordered without a key: elements matched by equality, the rest compared in order", () => {
