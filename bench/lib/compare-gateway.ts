@@ -86,17 +86,26 @@ export function measureGateway(module: Module, against: Module | undefined): voi
   const mine: number[] = [];
   const theirs: number[] = [];
   const ratios: number[] = [];
+  const runMine = () => batch(module, all, PER_BATCH);
+  const runTheirs = (other: Module) => batch(other, all, PER_BATCH);
   for (let round = 0; round < ROUNDS; round++) {
-    // Alternate which side goes first, so neither always runs just after the other's garbage.
-    const first = round % 2 === 0;
-    const a = first ? batch(module, all, PER_BATCH) : 0;
-    const b = against ? batch(against, all, PER_BATCH) : 0;
-    const a2 = first ? a : batch(module, all, PER_BATCH);
-    mine.push(a2);
-    if (against) {
-      theirs.push(b);
-      ratios.push(a2 / b);
+    if (!against) {
+      mine.push(runMine());
+      continue;
     }
+    // Alternate which side goes first, so neither always runs just after the other's garbage.
+    let a: number;
+    let b: number;
+    if (round % 2 === 0) {
+      a = runMine();
+      b = runTheirs(against);
+    } else {
+      b = runTheirs(against);
+      a = runMine();
+    }
+    mine.push(a);
+    theirs.push(b);
+    ratios.push(a / b);
   }
   const spread = (values: number[]) => `${fixed(Math.min(...values))}–${fixed(Math.max(...values))}`;
   console.log(`this checkout: median ${fixed(median(mine))} µs/request (${spread(mine)} over ${ROUNDS} batches)`);
