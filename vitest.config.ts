@@ -3,6 +3,18 @@ import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { LongestFirst } from "./scripts/longest-first.ts";
 
+/**
+ * The plugin asks for its options each time it starts a workerd, once for every test file: the dashboard
+ * is built (a blocking esbuild run in vitest's own process) and the migrations read once per run instead.
+ */
+function once<T>(make: () => Promise<T>): () => Promise<T> {
+  let made: Promise<T> | undefined;
+  return () => {
+    made ??= make();
+    return made;
+  };
+}
+
 export default defineConfig({
   test: {
     // Two files of unit and workers at once: most of a test's time is spent waiting on origins, workerd and
@@ -36,22 +48,24 @@ export default defineConfig({
       {
         // The worker inside workerd, with a real local D1 and Durable Object, against real Node origins.
         plugins: [
-          cloudflareTest(async () => {
-            // The Worker serves the dashboard from its static assets, which `wrangler dev` and `deploy` build
-            // first ([build] in wrangler.toml); the runtime's tests build them too, so a clean clone has them.
-            execFileSync(process.execPath, ["dashboard/build.mjs"], { stdio: "inherit" });
-            return {
-              wrangler: { configPath: "./wrangler.toml" },
-              miniflare: {
-                bindings: {
-                  ADMIN_TOKEN: "test-token",
-                  ROUTES_CACHE_TTL_MS: "0",
-                  HEALTH_TIMEOUT_MS: "2000",
-                  TEST_MIGRATIONS: await readD1Migrations("./migrations"),
+          cloudflareTest(
+            once(async () => {
+              // The Worker serves the dashboard from its static assets, which `wrangler dev` and `deploy` build
+              // first ([build] in wrangler.toml); the runtime's tests build them too, so a clean clone has them.
+              execFileSync(process.execPath, ["dashboard/build.mjs"], { stdio: "inherit" });
+              return {
+                wrangler: { configPath: "./wrangler.toml" },
+                miniflare: {
+                  bindings: {
+                    ADMIN_TOKEN: "test-token",
+                    ROUTES_CACHE_TTL_MS: "0",
+                    HEALTH_TIMEOUT_MS: "2000",
+                    TEST_MIGRATIONS: await readD1Migrations("./migrations"),
+                  },
                 },
-              },
-            };
-          }),
+              };
+            }),
+          ),
         ],
         test: {
           name: "workers",

@@ -67,9 +67,24 @@ export function exited(child: ChildProcess, timeoutMs: number): Promise<boolean>
   });
 }
 
+/**
+ * Starts the gateway. A port picked here is only free when picked: another process (a parallel test
+ * project's gateway, workerd's own sockets) can bind it first, so on "Address already in use" it is
+ * started again on another, up to three times in all.
+ */
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options, options.port ?? (await freePort()));
+    } catch (error) {
+      const taken = error instanceof Error && /Address already in use|is in use \(another/.test(error.message);
+      if (!taken || options.port !== undefined || attempt === 3) throw error;
+    }
+  }
+}
+
+async function startOnce(options: GatewayOptions, port: number): Promise<RunningGateway> {
   const root = options.root ?? checkout;
-  const port = options.port ?? (await freePort());
   const readyTimeoutMs = options.readyTimeoutMs ?? 90_000;
   await mkdir(options.stateDir, { recursive: true });
   const envFile = join(options.stateDir, "gateway.env");

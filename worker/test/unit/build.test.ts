@@ -16,8 +16,7 @@ const quiet = { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", F
  */
 const MAX_BUNDLE_KIB = 400;
 
-// Both wrangler runs at once: each is mostly a Node start and a wait on wrangler.
-describe.concurrent("the worker as it is deployed", () => {
+describe("the worker as it is deployed", () => {
   const outdir = mkdtemp(join(tmpdir(), "daeploy-bundle-"));
   afterAll(async () => rm(await outdir, { recursive: true, force: true }));
 
