@@ -60,7 +60,11 @@ async function realisticBatch(): Promise<EvidenceBatch> {
     };
     batcher.addShadow("scale", result, waitUntil);
     if (i % 20 === 0)
-      batcher.addNoise("scale", { at, differences: [{ path: "body.updatedAt", kind: "value" }] }, waitUntil);
+      batcher.addNoise(
+        "scale",
+        { main: "1.0.0", at, differences: [{ path: "body.updatedAt", kind: "value" }] },
+        waitUntil,
+      );
   }
   await batcher.flush("scale");
   if (!built) throw new Error("the batcher built no batch");

@@ -46,6 +46,8 @@ export interface ShadowResult {
 
 /** One main-against-main exchange (a twin copy). */
 export interface NoiseResult {
+  /** The version that was main: noise describes the main it was learned on. */
+  main: string;
   at: number;
   differences: readonly Difference[];
   route?: string;
@@ -73,6 +75,8 @@ type NewerCounters = "canary" | "errorsShadowOnly" | "errorsMainOnly" | "routes"
 export type WireMinuteCounts = Omit<MinuteCounts, NewerCounters> & Partial<Pick<MinuteCounts, NewerCounters>>;
 
 export interface NoiseMinute {
+  /** The version that was main; absent from batches written by an older isolate. */
+  main?: string;
   minute: number;
   sampled: number;
   /** Route → twin copies on it. */
@@ -254,10 +258,10 @@ export class EvidenceBatcher {
   addNoise(name: string, result: NoiseResult, waitUntil: WaitUntil): void {
     const batch = this.#batchFor(name, waitUntil);
     const minute = Math.floor(result.at / 60_000);
-    let noise = batch.noise.get(minute);
+    let noise = batch.noise.get(`${result.main}\t${minute}`);
     if (!noise) {
-      noise = { minute, sampled: 0, routes: {}, paths: {} };
-      batch.noise.set(minute, noise);
+      noise = { main: result.main, minute, sampled: 0, routes: {}, paths: {} };
+      batch.noise.set(`${result.main}\t${minute}`, noise);
     }
     const route = batch.route(result.route, this.#maxRoutes);
     const differences = boundDifferences(result.differences, batch.fieldsOf(""), this.#maxFields);

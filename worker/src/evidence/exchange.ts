@@ -101,7 +101,7 @@ export async function compareExchange(
         if (comparison.body === "compared") {
           evidence.batcher.addNoise(
             exchange.name,
-            { at: main.at, differences: comparison.differences, route: exchange.route },
+            { main: exchange.main, at: main.at, differences: comparison.differences, route: exchange.route },
             exchange.waitUntil,
           );
         }

@@ -23,7 +23,8 @@ export class PendingMain {
 export class PendingBatch {
   readonly main = new Map<string, PendingMain>();
   readonly shadows = new Map<string, PendingMinute>();
-  readonly noise = new Map<number, NoiseMinute>();
+  /** By main and minute. */
+  readonly noise = new Map<string, NoiseMinute>();
   readonly samples: (ExchangeSample & { version: string })[] = [];
   /** Fields seen per version (and `""` for noise), bounded by maxFields. */
   readonly fields = new Map<string, Set<string>>();

@@ -8,7 +8,7 @@ import { type GatewayKey, gatewayKey } from "../proxy/gateway-key.ts";
 import { isSampled, requestBucket } from "../proxy/sampling.ts";
 import { finishReplay } from "./finish.ts";
 import { buildQueue, CaptureReader, type QueueItem } from "./queue.ts";
-import { type ReplayRecord, type ReplayStart, replayLedgerName } from "./record.ts";
+import { type ReplayRecord, type ReplayStart, replayBaseline, replayLedgerName } from "./record.ts";
 import { differencesOf, type Replaying, replayResult, replayTo } from "./send.ts";
 
 const SECOND_MS = 1_000;
@@ -163,7 +163,10 @@ export class ReplayRunner extends DurableObject<Env> {
       const main = await twin;
       if (main?.ok && main.status < 500 && !exchange.main.truncated) {
         const { compared, differences } = differencesOf(exchange, main, record.policy);
-        if (compared) this.#evidence.addNoise(ledger, { at: Date.now(), differences }, (p) => this.ctx.waitUntil(p));
+        if (compared) {
+          const noise = { main: replayBaseline(record.id), at: Date.now(), differences };
+          this.#evidence.addNoise(ledger, noise, (p) => this.ctx.waitUntil(p));
+        }
       }
     } catch (error) {
       console.error(JSON.stringify({ event: "replay_send_failed", replay: record.id, reason: reasonOf(error) }));

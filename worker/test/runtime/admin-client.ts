@@ -78,10 +78,10 @@ export interface EvidenceMinute {
 /** The one route every minute written here is on. */
 export const ROUTE = "GET /";
 
-/** A minute's twin copies, all on ROUTE. */
-function noiseOn(minute: number, noise: { sampled: number; paths: Record<string, number> }): NoiseMinute {
+/** A minute's twin copies to `main`, all on ROUTE. */
+function noiseOn(main: string, minute: number, noise: { sampled: number; paths: Record<string, number> }): NoiseMinute {
   const paths = Object.fromEntries(Object.entries(noise.paths).map(([field, n]) => [`${ROUTE}\t${field}`, n]));
-  return { minute, sampled: noise.sampled, routes: { [ROUTE]: noise.sampled }, paths };
+  return { main, minute, sampled: noise.sampled, routes: { [ROUTE]: noise.sampled }, paths };
 }
 
 /** Writes evidence straight into a name's ledger through its own `record` RPC. */
@@ -115,7 +115,7 @@ export async function recordEvidence(name: string, version: string, minute: Evid
   };
   await env.EVIDENCE_LEDGER.getByName(name).record({
     shadows: [counts],
-    noise: minute.noise ? [noiseOn(counts.minute, minute.noise)] : [],
+    noise: minute.noise ? [noiseOn(counts.baseline, counts.minute, minute.noise)] : [],
     samples: (minute.samples ?? []).map((sample) => ({ ...sample, version })),
     dropped: 0,
   });

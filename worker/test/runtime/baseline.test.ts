@@ -141,6 +141,31 @@ describe("evidence per baseline", () => {
     expect(current.body.baseline).toEqual(after.baseline);
   });
 
+  it("shows each main its own noise: the twins sent to it, not those of the main before or after it", async () => {
+    const name = uniqueName("twins");
+    await deploy(name, "1.0.0", origins.labMain);
+    await deploy(name, "2.0.0", origins.labShadow);
+    // Every GET also goes to main itself; /time differs on every call, on both origins.
+    await setPolicy(name, { noisePercent: 100 });
+    await send(name, "/time", { prefix: "a", from: 0, count: 14 });
+    const before = await reportWhen(name, "", (r) => r.noise.sampled >= 14);
+    expect(before.noise).toMatchObject({ sampled: 14, fields: [expect.objectContaining({ path: "body.time" })] });
+
+    const assigned = await api("PUT", `/services/${name}/main`, { body: { version: "2.0.0", force: true } });
+    expect(assigned.status).toBe(200);
+    // In the minute of the promotion: 2.0.0 has had no twin yet, whatever 1.0.0 had.
+    const promoted = await api<Report>("GET", `/services/${name}/report`);
+    expect(promoted.body.baseline.main).toBe("2.0.0");
+    expect(promoted.body.noise.sampled).toBe(0);
+
+    await send(name, "/time", { prefix: "b", from: 0, count: 5 });
+    const after = await reportWhen(name, "", (r) => r.noise.sampled >= 5);
+    expect(after.noise.sampled).toBe(5);
+    const old = await api<Report>("GET", `/services/${name}/report?baseline=1.0.0`);
+    expect(old.body.baseline.main).toBe("1.0.0");
+    expect(old.body.noise.sampled).toBe(14);
+  });
+
   it("answers 404 for a baseline no evidence was kept against, and 422 naming a malformed one", async () => {
     const name = uniqueName("nobase");
     await deploy(name, "1.0.0", origins.labMain);

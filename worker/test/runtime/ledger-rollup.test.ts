@@ -66,15 +66,19 @@ async function seedWeek(ledger: DurableObjectStub<EvidenceLedger>): Promise<void
       .filter((m) => m % 4 === 0)
       .map((minute) => {
         const paths: Record<string, number> = minute % 8 === 0 ? { "GET /\tbody.at value": 1 } : {};
-        return { minute, sampled: 2, routes: { "GET /": 2 }, paths };
+        return { main: "1.0.0", minute, sampled: 2, routes: { "GET /": 2 }, paths };
       });
+    // The older main's own twins, kept apart from 1.0.0's.
+    const olderNoise: NoiseMinute[] = minutes
+      .filter((m) => m % 10 === 0)
+      .map((minute) => ({ main: "0.9.0", minute, sampled: 3, routes: { "GET /": 3 }, paths: {} }));
     await ledger.record({
       main: minutes.map(seededMain),
       shadows: [
         ...minutes.map((minute) => seededMinute("2.0.0", minute)),
         ...minutes.filter((m) => m % 10 === 0).map((minute) => seededMinute("2.0.0", minute, "0.9.0")),
       ],
-      noise,
+      noise: [...noise, ...olderNoise],
       samples: [],
       dropped: 0,
     });
@@ -127,6 +131,9 @@ describe("rollups", { timeout: 120_000 }, () => {
     // The older baseline's evidence rolled up under its own key: the same totals, still apart from 1.0.0's.
     const olderAfter = await ledger.report({ ...older, to: older.to + 1 });
     expect(olderAfter.shadows).toEqual(olderBefore.shadows);
+    expect(olderAfter.noise).toEqual(olderBefore.noise);
+    expect(olderBefore.noise.sampled).toBe(3 * Math.ceil(WEEK_MINUTES / 10));
+    expect(before.noise.sampled).toBe(2 * (WEEK_MINUTES / 4));
     expect(olderBefore.shadows[0]?.requests.mirrored).toBeLessThan((before.shadows[0]?.requests.mirrored ?? 0) / 5);
     expect(before.shadows[0]?.requests.mirrored).toBeGreaterThan(WEEK_MINUTES * 5);
     // At most four hours of minutes, then one row an hour.

@@ -194,7 +194,7 @@ describe("EvidenceLedger", () => {
         const again = json({ price: 10, time: `t${i}c` });
         tools.batcher.addNoise(
           name,
-          { at: NOW, differences: compareAnswers(main, again).differences, route: "GET /items/*" },
+          { main: "1.0.0", at: NOW, differences: compareAnswers(main, again).differences, route: "GET /items/*" },
           tools.waitUntil,
         );
       }
@@ -406,7 +406,7 @@ describe("EvidenceLedger", () => {
     const { name, ledger } = ledgerFor("destroy");
     await ledger.record({
       shadows: [counts("2.0.0", NOW)],
-      noise: [{ minute: NOW / MINUTE, sampled: 3, routes: { "GET /": 3 }, paths: {} }],
+      noise: [{ main: "1.0.0", minute: NOW / MINUTE, sampled: 3, routes: { "GET /": 3 }, paths: {} }],
       samples: [],
       dropped: 0,
     });
@@ -446,7 +446,15 @@ describe("EvidenceLedger", () => {
         counts("2.0.0", NOW - 30 * MINUTE),
         counts("3.0.0", NOW, { signatures: { "body.b value": 2 } }),
       ],
-      noise: [{ minute: NOW / MINUTE, sampled: 4, routes: { "GET /": 4 }, paths: { "GET /\tbody.t value": 4 } }],
+      noise: [
+        {
+          main: "1.0.0",
+          minute: NOW / MINUTE,
+          sampled: 4,
+          routes: { "GET /": 4 },
+          paths: { "GET /\tbody.t value": 4 },
+        },
+      ],
       samples: [sample("2.0.0", "body.a"), sample("3.0.0", "body.b")],
       dropped: 0,
     });
@@ -480,8 +488,14 @@ describe("EvidenceLedger", () => {
     await ledger.record({
       shadows: [counts("2.0.0", old, { signatures: { "body.a value": 3 } }), counts("2.0.0", NOW)],
       noise: [
-        { minute: old / MINUTE, sampled: 5, routes: { "GET /": 5 }, paths: { "GET /\tbody.t value": 5 } },
-        { minute: NOW / MINUTE, sampled: 1, routes: { "GET /": 1 }, paths: {} },
+        {
+          main: "1.0.0",
+          minute: old / MINUTE,
+          sampled: 5,
+          routes: { "GET /": 5 },
+          paths: { "GET /\tbody.t value": 5 },
+        },
+        { main: "1.0.0", minute: NOW / MINUTE, sampled: 1, routes: { "GET /": 1 }, paths: {} },
       ],
       samples: [
         {
@@ -600,7 +614,7 @@ describe("EvidenceLedger", () => {
     );
     expect(after.rows).toBe(0);
     expect(after.kept).toBe(1);
-    expect(logs.map((line) => JSON.parse(line))).toEqual([{ event: "ledger_reset", from: 1, to: 7 }]);
+    expect(logs.map((line) => JSON.parse(line))).toEqual([{ event: "ledger_reset", from: 1, to: 8 }]);
   });
 
   it("resets a ledger written before evidence was kept per baseline: its rows name no main", async () => {
@@ -633,7 +647,7 @@ describe("EvidenceLedger", () => {
     spy.mockRestore();
     expect(after.tables).toEqual(expect.arrayContaining(["counters", "main_traffic", "mains"]));
     expect(after.rows).toBe(0);
-    expect(logs.map((line) => JSON.parse(line))).toEqual([{ event: "ledger_reset", from: 2, to: 7 }]);
+    expect(logs.map((line) => JSON.parse(line))).toEqual([{ event: "ledger_reset", from: 2, to: 8 }]);
     // The reset ledger takes and reads evidence as a fresh one does.
     const ledger = env.EVIDENCE_LEDGER.getByName(name);
     await ledger.record({ shadows: [counts("2.0.0", NOW)], noise: [], samples: [], dropped: 0 });

@@ -170,6 +170,7 @@ describe("GET /services/:name/report?series=true", () => {
       shadows: [],
       noise: [
         {
+          main: "1.0.0",
           minute: Math.floor(a / MINUTE),
           sampled: 40,
           routes: { "GET /": 40 },

@@ -214,6 +214,7 @@ describe("EvidenceBatcher", () => {
       batcher.addNoise(
         "hello",
         {
+          main: "1.0.0",
           at: T0,
           route: i < 3 ? "GET /clock" : "GET /other",
           differences:
@@ -230,6 +231,7 @@ describe("EvidenceBatcher", () => {
     await batcher.flush("hello");
     expect(sent[0]?.batch.noise).toEqual([
       {
+        main: "1.0.0",
         minute: Math.floor(T0 / 60_000),
         sampled: 4,
         routes: { "GET /clock": 3, "GET /other": 1 },

@@ -132,21 +132,24 @@ export function windowRows(sql: SqlStorage, query: WindowQuery): WindowRows {
     .toArray();
   const sampled = sql
     .exec<{ sampled: number | null }>(
-      "SELECT SUM(sampled) AS sampled FROM noise WHERE minute >= ? AND minute < ?",
+      "SELECT SUM(sampled) AS sampled FROM noise WHERE main = ? AND minute >= ? AND minute < ?",
+      baseline,
       since,
       hi,
     )
     .one().sampled;
   const noiseRoutes = sql
     .exec<{ route: string; sampled: number }>(
-      "SELECT route, SUM(sampled) AS sampled FROM noise_routes WHERE minute >= ? AND minute < ? GROUP BY route",
+      "SELECT route, SUM(sampled) AS sampled FROM noise_routes WHERE main = ? AND minute >= ? AND minute < ? GROUP BY route",
+      baseline,
       since,
       hi,
     )
     .toArray();
   const paths = sql
     .exec<{ field: string; count: number }>(
-      "SELECT field, SUM(count) AS count FROM noise_paths WHERE minute >= ? AND minute < ? GROUP BY field",
+      "SELECT field, SUM(count) AS count FROM noise_paths WHERE main = ? AND minute >= ? AND minute < ? GROUP BY field",
+      baseline,
       since,
       hi,
     )

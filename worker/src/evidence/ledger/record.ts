@@ -48,8 +48,10 @@ function recordMain(sql: SqlStorage, m: MainMinute): void {
 
 /** One minute of main against itself; its routes and fields are bounded like a version's. */
 function recordNoise({ sql, fields }: RecordTarget, n: NoiseMinute): void {
+  const main = n.main ?? "";
   sql.exec(
-    "INSERT INTO noise VALUES (?, ?) ON CONFLICT (minute) DO UPDATE SET sampled = sampled + excluded.sampled",
+    "INSERT INTO noise VALUES (?, ?, ?) ON CONFLICT (main, minute) DO UPDATE SET sampled = sampled + excluded.sampled",
+    main,
     n.minute,
     n.sampled,
   );
@@ -58,8 +60,9 @@ function recordNoise({ sql, fields }: RecordTarget, n: NoiseMinute): void {
     const route = fields.route(raw, n.minute);
     routes.set(route, (routes.get(route) ?? 0) + sampled);
     sql.exec(
-      `INSERT INTO noise_routes VALUES (?, ?, ?)
-       ON CONFLICT (minute, route) DO UPDATE SET sampled = sampled + excluded.sampled`,
+      `INSERT INTO noise_routes VALUES (?, ?, ?, ?)
+       ON CONFLICT (main, minute, route) DO UPDATE SET sampled = sampled + excluded.sampled`,
+      main,
       n.minute,
       route,
       sampled,
@@ -76,8 +79,9 @@ function recordNoise({ sql, fields }: RecordTarget, n: NoiseMinute): void {
     const field = noiseKey(fields.route(route, n.minute), difference);
     added.set(field, (added.get(field) ?? 0) + count);
     sql.exec(
-      `INSERT INTO noise_paths VALUES (?, ?, ?)
-       ON CONFLICT (minute, field) DO UPDATE SET count = count + excluded.count`,
+      `INSERT INTO noise_paths VALUES (?, ?, ?, ?)
+       ON CONFLICT (main, minute, field) DO UPDATE SET count = count + excluded.count`,
+      main,
       n.minute,
       field,
       count,

@@ -63,24 +63,24 @@ export function rollUp(sql: SqlStorage, before: number): void {
   );
   sql.exec("DELETE FROM route_counts WHERE minute < ? AND minute % 60 != 0", before);
   sql.exec(
-    `INSERT INTO noise_routes SELECT minute - minute % 60, route, SUM(sampled) FROM noise_routes
-     WHERE minute < ? AND minute % 60 != 0 GROUP BY minute - minute % 60, route
-     ON CONFLICT (minute, route) DO UPDATE SET sampled = sampled + excluded.sampled`,
+    `INSERT INTO noise_routes SELECT main, minute - minute % 60, route, SUM(sampled) FROM noise_routes
+     WHERE minute < ? AND minute % 60 != 0 GROUP BY main, minute - minute % 60, route
+     ON CONFLICT (main, minute, route) DO UPDATE SET sampled = sampled + excluded.sampled`,
     before,
   );
   sql.exec("DELETE FROM noise_routes WHERE minute < ? AND minute % 60 != 0", before);
   rollUpMainTraffic(sql, before);
   sql.exec(
-    `INSERT INTO noise SELECT minute - minute % 60, SUM(sampled) FROM noise
-     WHERE minute < ? AND minute % 60 != 0 GROUP BY minute - minute % 60
-     ON CONFLICT (minute) DO UPDATE SET sampled = sampled + excluded.sampled`,
+    `INSERT INTO noise SELECT main, minute - minute % 60, SUM(sampled) FROM noise
+     WHERE minute < ? AND minute % 60 != 0 GROUP BY main, minute - minute % 60
+     ON CONFLICT (main, minute) DO UPDATE SET sampled = sampled + excluded.sampled`,
     before,
   );
   sql.exec("DELETE FROM noise WHERE minute < ? AND minute % 60 != 0", before);
   sql.exec(
-    `INSERT INTO noise_paths SELECT minute - minute % 60, field, SUM(count) FROM noise_paths
-     WHERE minute < ? AND minute % 60 != 0 GROUP BY minute - minute % 60, field
-     ON CONFLICT (minute, field) DO UPDATE SET count = count + excluded.count`,
+    `INSERT INTO noise_paths SELECT main, minute - minute % 60, field, SUM(count) FROM noise_paths
+     WHERE minute < ? AND minute % 60 != 0 GROUP BY main, minute - minute % 60, field
+     ON CONFLICT (main, minute, field) DO UPDATE SET count = count + excluded.count`,
     before,
   );
   sql.exec("DELETE FROM noise_paths WHERE minute < ? AND minute % 60 != 0", before);

@@ -2,7 +2,7 @@ import { COUNTER_COLUMNS_SQL } from "./counter-rows.ts";
 import { LIFETIME_SCHEMA, LIFETIME_TABLES } from "./lifetime.ts";
 
 /** Bumped when the tables change: a ledger written by an older gateway is reset, not misread. */
-export const SCHEMA_VERSION = 7;
+export const SCHEMA_VERSION = 8;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS ledger_schema (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
@@ -28,13 +28,17 @@ CREATE TABLE IF NOT EXISTS mains (since INTEGER PRIMARY KEY, main TEXT NOT NULL)
 -- The distinct fields (path kind) each version has recorded, capped per version; '' is noise, '\troutes' the routes.
 CREATE TABLE IF NOT EXISTS fields (
   version TEXT NOT NULL, field TEXT NOT NULL, last_minute INTEGER NOT NULL, PRIMARY KEY (version, field));
--- Noise is main against main, whichever version was main that minute: it describes the service's answers.
-CREATE TABLE IF NOT EXISTS noise (minute INTEGER PRIMARY KEY, sampled INTEGER NOT NULL);
+-- Noise is main against main, per version that was main: a report reads its baseline's noise only.
+-- main is '' for twins an older isolate sent without naming it.
+CREATE TABLE IF NOT EXISTS noise (
+  main TEXT NOT NULL, minute INTEGER NOT NULL, sampled INTEGER NOT NULL, PRIMARY KEY (main, minute));
 CREATE TABLE IF NOT EXISTS noise_routes (
-  minute INTEGER NOT NULL, route TEXT NOT NULL, sampled INTEGER NOT NULL, PRIMARY KEY (minute, route));
+  main TEXT NOT NULL, minute INTEGER NOT NULL, route TEXT NOT NULL, sampled INTEGER NOT NULL,
+  PRIMARY KEY (main, minute, route));
 -- field: route, a tab, then path and kind.
 CREATE TABLE IF NOT EXISTS noise_paths (
-  minute INTEGER NOT NULL, field TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (minute, field));
+  main TEXT NOT NULL, minute INTEGER NOT NULL, field TEXT NOT NULL, count INTEGER NOT NULL,
+  PRIMARY KEY (main, minute, field));
 CREATE TABLE IF NOT EXISTS samples (
   id INTEGER PRIMARY KEY AUTOINCREMENT, version TEXT NOT NULL, minute INTEGER NOT NULL, sample TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sample_paths (
@@ -44,6 +48,9 @@ CREATE INDEX IF NOT EXISTS samples_by_minute ON samples (minute);
 CREATE INDEX IF NOT EXISTS counters_by_minute ON counters (minute);
 CREATE INDEX IF NOT EXISTS signatures_by_minute ON signatures (minute);
 CREATE INDEX IF NOT EXISTS route_counts_by_minute ON route_counts (minute);
+CREATE INDEX IF NOT EXISTS noise_by_minute ON noise (minute);
+CREATE INDEX IF NOT EXISTS noise_routes_by_minute ON noise_routes (minute);
+CREATE INDEX IF NOT EXISTS noise_paths_by_minute ON noise_paths (minute);
 CREATE INDEX IF NOT EXISTS fields_by_last_minute ON fields (last_minute);
 CREATE INDEX IF NOT EXISTS sample_paths_by_sample ON sample_paths (sample_id);
 -- In shard 0 only: the most shards any writer or reader of this name has used, so reads cover them all.

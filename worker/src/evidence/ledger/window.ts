@@ -20,8 +20,8 @@ export type MainTrafficRow = {
 
 /**
  * What a report reads: counters and signatures compared with `baseline`
- * (of `versions`, or of every version when null) and noise over the
- * minutes [since, hi); main's own traffic, whichever version was main,
+ * (of `versions`, or of every version when null) and the noise of twin
+ * copies to `baseline` over the minutes [since, hi); main's own traffic, whichever version was main,
  * over the whole window [lo, hi).
  */
 export interface WindowQuery {
