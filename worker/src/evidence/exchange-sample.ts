@@ -7,8 +7,11 @@ export const SAMPLES_PER_PATH = 5;
 /**
  * An isolate offers up to SAMPLES_PER_PATH samples per (version, path) in
  * each window this long, so samples stay fresh while differences keep coming.
+ * The ledger keeps only the newest SAMPLES_PER_PATH: a shorter window makes
+ * every isolate build, redact and send samples the ledger throws away (at
+ * 2 s, 30 for each one kept, each write on the ledger's thread).
  */
-export const SAMPLE_WINDOW_MS = 2_000;
+export const SAMPLE_WINDOW_MS = 10_000;
 
 export interface SampleSide {
   status: number;

@@ -126,7 +126,8 @@ export async function answerByCanary(
     );
     return client;
   }
-  const mainCopy = sendCopy(route.main, copy, capture);
+  // Sent only now that the canary answered: its own time limit, not the one the others started with.
+  const mainCopy = sendCopy(route.main, { ...copy, deadline: undefined }, capture);
   if (evidence) waitUntil(compareAndLog(evidence, exchange, mainCopy.then(asMainSide), all, undefined, copies.skipped));
   else waitUntil(Promise.all([mainCopy, logOutcomes(exchange, all, copies.skipped)]));
   return client;

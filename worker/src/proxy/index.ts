@@ -199,6 +199,8 @@ async function serveGroup(
     rest: path.rest,
     search: path.search,
     timeoutMs: config.shadowTimeoutMs,
+    // Every copy (and the noise twin) starts now: one timer for all of them.
+    ...(config.shadowTimeoutMs > 0 && { deadline: AbortSignal.timeout(config.shadowTimeoutMs) }),
     accessAssertion,
   });
   const copies = { shadows: selection.send, copy, skipped };

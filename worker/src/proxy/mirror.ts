@@ -119,6 +119,11 @@ export interface ShadowCopy {
   rest: string;
   search: string;
   timeoutMs: number;
+  /**
+   * The time limit of the copies sent together with this one, one timer for all of them (a timer
+   * per copy lived on for every copy a slow shadow held). Absent: the copy starts its own.
+   */
+  deadline?: AbortSignal;
   /** Cloudflare Access's assertion, kept from `headers` for the versions that opted in to it. */
   accessAssertion?: string;
 }
@@ -134,7 +139,7 @@ export async function sendCopy(
   capture?: { cap: number; memory: ComparisonMemory },
 ): Promise<CopyAnswer> {
   const started = Date.now();
-  const signal = copy.timeoutMs > 0 ? AbortSignal.timeout(copy.timeoutMs) : undefined;
+  const signal = copy.deadline ?? (copy.timeoutMs > 0 ? AbortSignal.timeout(copy.timeoutMs) : undefined);
   try {
     const response = await fetch(targetUrl(target.origin, copy.rest, copy.search), {
       method: copy.method,

@@ -392,6 +392,33 @@ describe("EvidenceLedger", () => {
     expect((await ledger.diffs("3.0.0")).samples).toEqual([]);
   });
 
+  it("keeps the newest 5 of one batch that brings more, and keeps none of the others", async () => {
+    const { name, ledger } = ledgerFor("samples-batch");
+    const sample = (i: number): ExchangeSample & { version: string } => ({
+      version: "2.0.0",
+      at: new Date(NOW).toISOString(),
+      requestId: `r${i}`,
+      method: "GET",
+      url: "/services/x/",
+      paths: ["body.a"],
+      main: { status: 200, headers: {}, body: "1", truncated: false },
+      shadow: { status: 200, headers: {}, body: "2", truncated: false },
+    });
+    await ledger.record({
+      shadows: [counts("2.0.0", NOW, { signatures: { "body.a value": 7 } })],
+      noise: [],
+      samples: Array.from({ length: 7 }, (_, i) => sample(i)),
+      dropped: 0,
+    });
+    const { samples } = await ledger.diffs("2.0.0", { path: "body.a", limit: 100 });
+    expect(samples.map((s) => s.requestId)).toEqual(["r6", "r5", "r4", "r3", "r2"]);
+    const stored = await runInDurableObject(env.EVIDENCE_LEDGER.getByName(name), (_i: EvidenceLedger, state) => ({
+      samples: state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM samples").one().n,
+      paths: state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM sample_paths").one().n,
+    }));
+    expect(stored).toEqual({ samples: 5, paths: 5 });
+  });
+
   it("takes many requests in few writes", async () => {
     const { name, ledger } = ledgerFor("batching");
     const tools = realBatcher(name);

@@ -5,7 +5,7 @@ import { fieldKey, noiseKey, parseNoiseKey, parseSignature, signatureOf, signatu
 import { ADD_COUNTERS, counterValues, mergedJson } from "./counter-rows.ts";
 import { type KnownFields, NOISE_FIELDS } from "./known-fields.ts";
 import { addNoiseToLifetime, addToLifetime } from "./lifetime.ts";
-import { keepSample } from "./samples.ts";
+import { keepSamples } from "./samples.ts";
 
 /** Signature rows one (version, minute) may hold; past it, new signatures count as `unrecorded`. */
 export const MAX_SIGNATURES_PER_MINUTE = 500;
@@ -21,7 +21,7 @@ export function recordBatch(target: RecordTarget, batch: EvidenceBatch): void {
   for (const m of batch.main ?? []) recordMain(target.sql, m);
   for (const m of batch.shadows) recordMinute(target, m);
   for (const n of batch.noise) recordNoise(target, n);
-  for (const sample of batch.samples) keepSample(target.sql, sample);
+  keepSamples(target.sql, batch.samples);
 }
 
 /** One (version, minute) of main's own traffic. */

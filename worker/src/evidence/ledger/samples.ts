@@ -30,15 +30,10 @@ function indexablePaths(sql: SqlStorage, sample: StoredSample): string[] {
   });
 }
 
-/**
- * Keeps the newest five samples per (version, path), with bodies cut to
- * 8 KiB: a new sample takes the place of its paths' oldest, and a sample
- * no path keeps any more is deleted. A version indexes samples under at
- * most MAX_FIELDS_PER_VERSION distinct paths, so rows stay bounded.
- */
-export function keepSample(sql: SqlStorage, sample: StoredSample): void {
+/** Stores one sample under its indexable paths; answers the paths it was stored under. */
+function storeSample(sql: SqlStorage, sample: StoredSample): string[] {
   const paths = indexablePaths(sql, sample);
-  if (paths.length === 0) return;
+  if (paths.length === 0) return paths;
   const { version, ...exchange } = sample;
   const stored: ExchangeSample = { ...exchange, main: cutSide(sample.main), shadow: cutSide(sample.shadow) };
   const at = Date.parse(sample.at);
@@ -51,23 +46,46 @@ export function keepSample(sql: SqlStorage, sample: StoredSample): void {
       JSON.stringify(stored),
     )
     .one();
-  for (const path of paths) {
-    sql.exec("INSERT INTO sample_paths VALUES (?, ?, ?)", version, path, id);
+  for (const path of paths) sql.exec("INSERT INTO sample_paths VALUES (?, ?, ?)", version, path, id);
+  return paths;
+}
+
+/**
+ * Keeps the newest five samples per (version, path), with bodies cut to
+ * 8 KiB: new samples take the place of their paths' oldest, and a sample
+ * no path keeps any more is deleted. A version indexes samples under at
+ * most MAX_FIELDS_PER_VERSION distinct paths, so rows stay bounded. The
+ * oldest are let go once per batch, for each (version, path) it touched,
+ * not once per sample: a batch's write holds the isolate's thread (under
+ * `wrangler dev`, the gateway's too).
+ */
+export function keepSamples(sql: SqlStorage, samples: readonly StoredSample[]): void {
+  const touched = new Map<string, Set<string>>();
+  for (const sample of samples) {
+    const paths = storeSample(sql, sample);
+    if (paths.length === 0) continue;
+    const ofVersion = touched.get(sample.version) ?? new Set<string>();
+    for (const path of paths) ofVersion.add(path);
+    touched.set(sample.version, ofVersion);
+  }
+  for (const [version, paths] of touched) {
+    for (const path of paths) {
+      sql.exec(
+        `DELETE FROM sample_paths WHERE version = ? AND path = ? AND sample_id NOT IN
+           (SELECT sample_id FROM sample_paths WHERE version = ? AND path = ? ORDER BY sample_id DESC LIMIT ?)`,
+        version,
+        path,
+        version,
+        path,
+        SAMPLES_PER_PATH,
+      );
+    }
     sql.exec(
-      `DELETE FROM sample_paths WHERE version = ? AND path = ? AND sample_id NOT IN
-         (SELECT sample_id FROM sample_paths WHERE version = ? AND path = ? ORDER BY sample_id DESC LIMIT ?)`,
+      "DELETE FROM samples WHERE version = ? AND id NOT IN (SELECT sample_id FROM sample_paths WHERE version = ?)",
       version,
-      path,
       version,
-      path,
-      SAMPLES_PER_PATH,
     );
   }
-  sql.exec(
-    "DELETE FROM samples WHERE version = ? AND id NOT IN (SELECT sample_id FROM sample_paths WHERE version = ?)",
-    version,
-    version,
-  );
 }
 
 /** A version's newest samples, or those kept for one path. */
