@@ -29,7 +29,7 @@ const kebab = (name: string) => name.replace(/[A-Z]/g, (letter) => `-${letter.to
 export const plainArgs = <T extends ArgsDef>(args: CommandDef<T>["args"]): ArgsDef =>
   args === undefined || typeof args === "function" || args instanceof Promise ? {} : args;
 
-export interface ArgumentCheck {
+interface ArgumentCheck {
   /** The first argument the command does not take: an unknown option, or one positional too many. */
   unexpected?: string;
   /** The first required positional argument that is missing, upper-cased as the help shows it. */

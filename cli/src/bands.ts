@@ -5,7 +5,7 @@ import { formatSimpleTable } from "./table.ts";
 type Confidence = ShadowReport["confidence"];
 type LatencyBand = Confidence["latencyMs"]["p50"]["main"];
 
-export const BANDS_TABLE_HEADERS = [
+const BANDS_TABLE_HEADERS = [
   "VERSION",
   "DIFFERENT",
   "ERROR RATE",

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { ConnectionSetupError } from "./errors.ts";
 
 /** What `daeploy-edge login` saves, and every later command falls back to. */
-export interface SavedLogin {
+interface SavedLogin {
   host: string;
   token: string;
 }
@@ -15,7 +15,7 @@ export interface Connection {
   token: string;
 }
 
-export interface ConnectionSources {
+interface ConnectionSources {
   flags: { host?: string | undefined; token?: string | undefined };
   env: { DAEPLOY_HOST?: string | undefined; DAEPLOY_TOKEN?: string | undefined };
   saved?: SavedLogin | undefined;

@@ -6,7 +6,7 @@ import { formatLocalTimestamp } from "./table.ts";
 /** Lines of unchanged body kept around each change. */
 const CONTEXT_LINES = 3;
 
-export interface Paint {
+interface Paint {
   removed(text: string): string;
   added(text: string): string;
   hunk(text: string): string;

@@ -1,14 +1,14 @@
 import type { ErrorBody } from "../../worker/src/errors.ts";
 
 /** A failure the user can act on: its message is the one line the CLI prints, and the exit code is 1. */
-export class CliError extends Error {
+class CliError extends Error {
   override readonly name: string = "CliError";
   /** Stable, for scripts reading `--json` output; API refusals carry the API's own code instead. */
   readonly code: string = "cli_error";
 }
 
 /** The error object of the API's `{ "error": { … } }` body. */
-export type ApiErrorObject = ErrorBody["error"];
+type ApiErrorObject = ErrorBody["error"];
 
 /** The gateway answered, but refused: printed as Daeploy does, `Command failed: <status> - <reason>: <message>`. */
 export class ApiRefusal extends CliError {

@@ -4,7 +4,7 @@ import { escapeControls } from "./escape.ts";
 import { formatLocalTimestamp, formatSimpleTable } from "./table.ts";
 
 /** One column per outcome: every copy sent is SAME, DIFFERENT, ERROR or NOT COMPARED; DOWN were never sent. */
-export const REPORT_TABLE_HEADERS = [
+const REPORT_TABLE_HEADERS = [
   "VERSION",
   "SAME",
   "DIFFERENT",
@@ -31,7 +31,7 @@ export const formatMs = (ms: number) => `${Number(ms.toFixed(ms < 10 ? 1 : 0))} 
 
 const fraction = (count: number, total: number) => (total > 0 ? count / total : 0);
 
-export interface ShadowRates {
+interface ShadowRates {
   compared: number;
   different: number;
   shadowErrors: number;
@@ -43,7 +43,7 @@ export interface ShadowRates {
  * never sent because the shadow was down counts as a failure), main's over mirrored requests, and
  * differences over compared ones.
  */
-export function ratesOf(shadow: ShadowReport): ShadowRates {
+function ratesOf(shadow: ShadowReport): ShadowRates {
   const { requests, errors } = shadow;
   return {
     compared: requests.compared,
@@ -94,7 +94,7 @@ function shadowRow(shadow: ShadowReport, minRequests: number): string[] {
 }
 
 /** Main's numbers as `report` and `assign` both print them; a dash where nothing was measured. */
-export interface MainNumbers {
+interface MainNumbers {
   errorRate: number | undefined;
   p50: number | undefined;
   p99: number | undefined;
@@ -173,7 +173,7 @@ const indent = (text: string, by = "  ") =>
  * The fields that count against a shadow, ranked: a different `status` first (it says more than
  * any field of the body), then by how often.
  */
-export function rankedFields(shadow: ShadowReport): ShadowReport["fields"] {
+function rankedFields(shadow: ShadowReport): ShadowReport["fields"] {
   const counting = shadow.fields.filter((field) => field.counts);
   return counting.sort((a, b) => Number(b.path === "status") - Number(a.path === "status") || b.count - a.count);
 }

@@ -32,7 +32,7 @@ export const changesRules = (flags: RuleFlags) => Object.values(flags).some((val
  * The path the user most likely meant, when theirs is not one: `price` is `body.price`,
  * `items[0].id` is `body.items[].id`, `ETag` is `header.etag`.
  */
-export function suggestPath(path: string, isValid: (path: string) => boolean): string | undefined {
+function suggestPath(path: string, isValid: (path: string) => boolean): string | undefined {
   const indexless = path.replace(/\[\d+\]/g, "[]").replace(/^\$\.?/, "");
   const bare = indexless.replace(/^\./, "");
   const candidates = [indexless, `body.${bare}`, `body${indexless.startsWith("[") ? "" : "."}${bare}`];
@@ -41,7 +41,7 @@ export function suggestPath(path: string, isValid: (path: string) => boolean): s
 }
 
 /** A path the gateway would refuse, stopped here with what a path looks like and the nearest one. */
-export function checkPath(flag: string, path: string, isValid: (path: string) => boolean, shape: string): void {
+function checkPath(flag: string, path: string, isValid: (path: string) => boolean, shape: string): void {
   if (isValid(path)) return;
   const guess = suggestPath(path, isValid);
   throw new UsageError(

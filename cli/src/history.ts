@@ -2,7 +2,7 @@ import type { AuditRow } from "./client.ts";
 import { escapeControls } from "./escape.ts";
 import { formatLocalTimestamp, formatSimpleTable } from "./table.ts";
 
-export const HISTORY_HEADERS = ["AT", "ACTOR", "ACTION", "NAME", "VERSION", "DETAIL"] as const;
+const HISTORY_HEADERS = ["AT", "ACTOR", "ACTION", "NAME", "VERSION", "DETAIL"] as const;
 
 const list = (value: unknown) => (Array.isArray(value) ? value.map(String).join(", ") : "");
 

@@ -3,10 +3,7 @@ import { UsageError } from "./errors.ts";
 import { listMatching } from "./listing.ts";
 
 /** What one `kill` applies to. */
-export type KillTarget =
-  | { kind: "version"; name: string; version: string }
-  | { kind: "name"; name: string }
-  | { kind: "all" };
+type KillTarget = { kind: "version"; name: string; version: string } | { kind: "name"; name: string } | { kind: "all" };
 
 export function killTarget(args: {
   name?: string | undefined;

@@ -105,7 +105,7 @@ export function captureChange(text: string | undefined): PolicyChange["capture"]
 }
 
 /** What `--notify` and `--notify-events` make of the policy's `notify`; undefined when neither is given. */
-export function notifyChange(current: EvidencePolicy, flags: PolicyFlags): PolicyChange["notify"] {
+function notifyChange(current: EvidencePolicy, flags: PolicyFlags): PolicyChange["notify"] {
   if (flags.notify === "off") {
     if (flags.notifyEvents !== undefined) throw new UsageError("--notify-events makes no sense with --notify off");
     return null;
@@ -147,7 +147,7 @@ export function thresholdChange(flags: PolicyFlags): Pick<PolicyChange, "noisePe
   return change;
 }
 
-export interface PlannedChange {
+interface PlannedChange {
   /** The partial policy to PUT: only what the flags change. */
   change: PolicyChange;
   /** Paths asked to be unignored that were not ignored, to say so. */

@@ -54,7 +54,7 @@ function readTerminalSecret(output: NodeJS.WritableStream): Promise<string | und
   });
 }
 
-export interface AskOptions {
+interface AskOptions {
   output: NodeJS.WritableStream;
   /** Do not echo the answer on a terminal (tokens). */
   secret?: boolean;

@@ -2,7 +2,7 @@ import { type AdminApiClient, connectAdminApi } from "./client.ts";
 import { loginFilePath, readSavedLogin, resolveConnection } from "./config.ts";
 import type { Output } from "./output.ts";
 
-export interface ConnectionFlags {
+interface ConnectionFlags {
   host?: string | undefined;
   token?: string | undefined;
 }

@@ -1,7 +1,7 @@
 import type { ServiceRecord } from "./client.ts";
 import { red } from "./colour.ts";
 
-export const SERVICE_TABLE_HEADERS = ["MAIN", "NAME", "VERSION", "STATUS", "RUNNING"] as const;
+const SERVICE_TABLE_HEADERS = ["MAIN", "NAME", "VERSION", "STATUS", "RUNNING"] as const;
 
 const COLUMN_SEPARATOR = "  ";
 /** tabulate's "simple" format makes every column at least two wider than its header. */
@@ -55,7 +55,7 @@ const RUNNING_LABELS: Record<ServiceRecord["status"], string> = {
   unknown: "Unknown",
 };
 
-export function serviceRow(record: ServiceRecord): string[] {
+function serviceRow(record: ServiceRecord): string[] {
   return [
     record.main ? "*" : "",
     record.name,

@@ -43,7 +43,7 @@ function verdictBlock(verdict: Pick<ShadowReport, "verdict" | "reasons"> | undef
 }
 
 /** The one word for promoting over a failing gate, the same as the API's `force` and the CLI's `--force`. */
-export const FORCE_LABEL = "Force the promotion";
+const FORCE_LABEL = "Force the promotion";
 
 /**
  * Promote a shadow. Over a `fail` verdict there is no plain Promote: the only action is to force the

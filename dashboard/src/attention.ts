@@ -53,7 +53,7 @@ export function firstToOpen(
 }
 
 /** What the page needs of a running rollout to show its version's verdict. */
-export interface RollingVersion {
+interface RollingVersion {
   version: string;
   current?: { verdict: ShadowReport["verdict"] | null; reasons: string[] } | null;
 }

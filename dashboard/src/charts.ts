@@ -95,7 +95,7 @@ interface Marker {
 }
 
 /** When a running rollout's canary share changed, as a chart marks it. */
-export interface StepMark {
+interface StepMark {
   at: string;
   percent: number;
 }

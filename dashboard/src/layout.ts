@@ -6,7 +6,7 @@ import type { ShadowReport } from "./api.ts";
 import type { Attention } from "./attention.ts";
 import { h } from "./dom.ts";
 
-export interface NameTab {
+interface NameTab {
   name: string;
   attention: Attention | undefined;
 }

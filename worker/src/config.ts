@@ -22,7 +22,7 @@ export interface GatewayConfig {
 
 export type MirrorLogMode = "all" | "failures";
 
-export const DEFAULT_CONFIG: GatewayConfig = {
+const DEFAULT_CONFIG: GatewayConfig = {
   mirrorMaxBodyBytes: 1024 * 1024,
   originTimeoutMs: 30_000,
   shadowTimeoutMs: 10_000,

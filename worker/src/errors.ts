@@ -7,7 +7,7 @@ export interface ErrorBody {
 }
 
 /** What some errors carry besides their message. */
-export interface ErrorDetails {
+interface ErrorDetails {
   headers?: HeadersInit;
   /** Each rule that decided a refusal, with its numbers (a failed promotion gate). */
   reasons?: string[];

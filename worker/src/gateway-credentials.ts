@@ -11,7 +11,7 @@ const encoder = new TextEncoder();
 const sha256 = (text: string) => crypto.subtle.digest("SHA-256", encoder.encode(text));
 
 /** Hashing first gives equal lengths, so the comparison time says nothing about the token. */
-export async function tokensMatch(given: string, expected: string): Promise<boolean> {
+async function tokensMatch(given: string, expected: string): Promise<boolean> {
   const [a, b] = await Promise.all([sha256(given), sha256(expected)]);
   return crypto.subtle.timingSafeEqual(a, b);
 }

@@ -59,7 +59,7 @@ function keysAt(url: string, now: number): Promise<KeySet> {
   return keys;
 }
 
-export type AccessCheck = { ok: true; email: string } | { ok: false; reason: string };
+type AccessCheck = { ok: true; email: string } | { ok: false; reason: string };
 
 /**
  * Checks a `Cf-Access-Jwt-Assertion`: RS256 only (so `alg: none` and HMAC tricks fail),

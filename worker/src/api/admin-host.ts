@@ -4,7 +4,7 @@ import { AppError } from "../errors.ts";
 import { accessWarning } from "./access.ts";
 
 /** The operator's paths: the dashboard, the admin API and `/`, which leads to the dashboard. */
-export const isAdminPath = (path: string): boolean => path === "/" || /^\/(dashboard|api\/v1)(\/|$)/.test(path);
+const isAdminPath = (path: string): boolean => path === "/" || /^\/(dashboard|api\/v1)(\/|$)/.test(path);
 
 /**
  * With ADMIN_HOSTNAME set, the operator's paths answer only on that host and nothing else does there:

@@ -114,5 +114,3 @@ export const replayApi = new Hono<AppEnv>()
       return c.json(view, 200);
     },
   );
-
-export type ReplayApi = typeof replayApi;

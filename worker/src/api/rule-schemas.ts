@@ -59,7 +59,7 @@ const unorderedRule = v.object({
 const presentRule = v.object({ path: rulePath, match: v.literal("present") });
 const formatRule = v.object({ path: rulePath, match: v.literal("format"), format });
 
-export const fieldRule = v.variant(
+const fieldRule = v.variant(
   "match",
   [numberRule, unorderedRule, presentRule, formatRule],
   `must be ${RULE_MATCHES.slice(0, -1).join(", ")} or ${RULE_MATCHES.at(-1)}`,

@@ -5,7 +5,7 @@ import type { CapturedExchange } from "./record.ts";
 type WaitUntil = (promise: Promise<unknown>) => void;
 
 /** Bytes of captures one isolate holds for one name before its flush; past it, captures are dropped and counted. */
-export const PENDING_MAX_BYTES = 4 * 1024 * 1024;
+const PENDING_MAX_BYTES = 4 * 1024 * 1024;
 
 interface Pending {
   exchanges: CapturedExchange[];
@@ -18,7 +18,7 @@ interface Pending {
  * evidence batches. Best effort: a capture that does not fit, or a flush that fails, is counted as
  * dropped (and the count reaches the log with the next batch), never retried into a client's time.
  */
-export class CaptureBatcher {
+class CaptureBatcher {
   readonly #pending = new Map<string, Pending>();
   /** Dropped per name, not yet told to its log. */
   readonly #dropped = new Map<string, number>();

@@ -14,7 +14,7 @@ export interface CaptureBatch {
 }
 
 /** One hour of a name's captures. */
-export interface CaptureWindow {
+interface CaptureWindow {
   from: string;
   to: string;
   requests: number;
@@ -24,7 +24,7 @@ export interface CaptureWindow {
 }
 
 /** One stored object of captures, in time order. */
-export interface CaptureObject {
+interface CaptureObject {
   key: string;
   firstAt: number;
   lastAt: number;

@@ -2,7 +2,7 @@ import type { CaptureSettings } from "../evidence/capture-settings.ts";
 import { redactSample } from "../evidence/redact.ts";
 
 /** Main's answer to a captured request, as kept. */
-export interface CapturedAnswerRecord {
+interface CapturedAnswerRecord {
   version: string;
   status: number;
   headers: Record<string, string>;

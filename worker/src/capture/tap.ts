@@ -40,7 +40,7 @@ function bytesOf(body: BodyInit): Uint8Array | undefined {
   return undefined;
 }
 
-export interface CaptureContext {
+interface CaptureContext {
   env: { CAPTURE_LOG: DurableObjectNamespace<CaptureLog>; CAPTURE_MAX_BYTES_PER_HOUR?: string };
   settings: CaptureSettings;
   name: string;

@@ -5,7 +5,7 @@ import { decideStepVerdict, type StepEvidence, stepWindows } from "../registry/r
 import { readVerdict } from "./verdict-read.ts";
 
 /** A running step's verdict so far, and where its evidence starts; or why the evidence could not be read. */
-export type StepJudgement =
+type StepJudgement =
   | { verdict: RolloutStepResult["verdict"]; reasons: string[]; since: number }
   | { unavailable: string; since: number };
 

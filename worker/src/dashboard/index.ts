@@ -6,7 +6,7 @@ import { AppError } from "../errors.ts";
  * Only this origin's own files and API, nothing inline, never in a frame. The page builds its DOM with
  * text nodes and loads uPlot's CSS as a file, so it needs nothing looser.
  */
-export const DASHBOARD_HEADERS = {
+const DASHBOARD_HEADERS = {
   "content-security-policy": [
     "default-src 'none'",
     "script-src 'self'",

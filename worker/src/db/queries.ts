@@ -83,7 +83,7 @@ export async function listServices(db: Database, name?: string): Promise<Service
 }
 
 /** A record as it is first written: its times are both `now`. */
-export type NewVersion = Pick<ServiceRecord, "name" | "version" | "origin" | "main" | "status"> &
+type NewVersion = Pick<ServiceRecord, "name" | "version" | "origin" | "main" | "status"> &
   Partial<Pick<ServiceRecord, TrafficControlField>> & {
     now: Date;
   };

@@ -34,7 +34,7 @@ export type CopyAnswer =
  * The headers comparison looks at: content-type, location, the cookies set (one
  * `Set-Cookie` a line, as Headers cannot join them unambiguously) and the policy's, lower-case.
  */
-export function comparedHeaders(headers: Headers, names: readonly string[]): Record<string, string> {
+function comparedHeaders(headers: Headers, names: readonly string[]): Record<string, string> {
   const picked: Record<string, string> = {};
   for (const name of ["content-type", "location"]) {
     const value = headers.get(name);

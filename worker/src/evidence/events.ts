@@ -8,10 +8,10 @@ import type { ShadowResult } from "./batch.ts";
  * index1: service · blob1: version · blob2: outcome · blob3: first differing path
  * double1: main ms · double2: shadow ms (0 when a side did not answer)
  */
-export type EvidenceOutcome = "same" | "different" | "error" | "not_compared";
+type EvidenceOutcome = "same" | "different" | "error" | "not_compared";
 
 /** The copy's outcome as it was answered, before the report's noise and ignore rules. */
-export function outcomeOfResult(result: ShadowResult): EvidenceOutcome {
+function outcomeOfResult(result: ShadowResult): EvidenceOutcome {
   if (result.outcome === "error") return "error";
   if (result.differences.length > 0) return "different";
   return result.outcome === "compared" ? "same" : "not_compared";

@@ -8,12 +8,12 @@
  */
 
 export const NAMED_FORMATS = ["uuid", "date-time", "email", "uri"] as const;
-export type NamedFormat = (typeof NAMED_FORMATS)[number];
+type NamedFormat = (typeof NAMED_FORMATS)[number];
 
 /** The longest pattern a rule may carry. */
-export const PATTERN_MAX_LENGTH = 200;
+const PATTERN_MAX_LENGTH = 200;
 /** Longer values never match a format: a format describes ids, dates and addresses, not documents. */
-export const FORMAT_INPUT_MAX_LENGTH = 256;
+const FORMAT_INPUT_MAX_LENGTH = 256;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** RFC 3339 date-time. */

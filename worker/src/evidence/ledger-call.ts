@@ -3,7 +3,7 @@ import type { Env } from "../env.ts";
 import type { EvidenceLedger } from "./ledger/index.ts";
 
 /** A ledger that answers slower than this counts as unreachable, so that it cannot hold an admin call (or a name's queue). */
-export const LEDGER_TIMEOUT_MS = 5_000;
+const LEDGER_TIMEOUT_MS = 5_000;
 
 /**
  * One call to a name's evidence ledger, bounded in time. The call goes to

@@ -14,7 +14,7 @@ import { HEADER_NAME_PATTERN } from "../header-names.ts";
 /** Object keys written as `.key`; any other key is written as a JSON string in brackets. */
 const PLAIN_KEY = /^[A-Za-z0-9_$-]+$/;
 /** The segment every identifier-like key folds to. */
-export const FOLDED_KEY = "*";
+const FOLDED_KEY = "*";
 
 const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
 const LONG_HEX = /^(?=.*\d)[0-9a-f]{16,}$/i;
@@ -48,7 +48,7 @@ export function isIdentifierKey(key: string): boolean {
  */
 export const PATH_MAX_BYTES = 256;
 /** A key's segment longer than this folds to `*`: a key that long is data (a URL, a blob), not a name. */
-export const SEGMENT_MAX_BYTES = 96;
+const SEGMENT_MAX_BYTES = 96;
 
 /** UTF-8 bytes of `text`, counted without encoding it. */
 export function utf8Length(text: string): number {
@@ -92,7 +92,7 @@ export function boundedPath(path: string, maxBytes = PATH_MAX_BYTES): string {
 }
 
 /** What marks text cut at a byte cap. */
-export const CUT_MARKER = "…";
+const CUT_MARKER = "…";
 
 /** `text` within `maxBytes`: longer text is cut and ends in `…`, so that it cannot pass for the whole. */
 export function boundedText(text: string, maxBytes: number): string {

@@ -1,9 +1,9 @@
 import type { Env } from "../env.ts";
 
 /** A version's evidence asks for a look at its rollout at most this often. */
-export const WATCH_EVERY_MS = 2_000;
+const WATCH_EVERY_MS = 2_000;
 /** How long a version whose rollout was found running has all its evidence watched, canary or not. */
-export const WATCHED_FOR_MS = 60_000;
+const WATCHED_FOR_MS = 60_000;
 
 interface VersionWatch {
   last: number;
@@ -14,7 +14,7 @@ interface VersionWatch {
 }
 
 /** One version's evidence in a stored batch: whether any of it was answered by the version as a canary. */
-export interface SeenEvidence {
+interface SeenEvidence {
   version: string;
   canary: boolean;
 }

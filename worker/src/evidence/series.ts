@@ -1,7 +1,7 @@
 import type { LatencyHistogram } from "./histogram.ts";
 
 /** A series holds at most this many steps, one more when the window does not start on a step boundary. */
-export const SERIES_MAX_STEPS = 240;
+const SERIES_MAX_STEPS = 240;
 
 /** The steps of a series, in minutes since the epoch. */
 export interface SeriesSteps {

@@ -47,7 +47,7 @@ export class ShardNotes {
 }
 
 /** A writer of batches: the ledgers, how many shards they are spread over, its slot, and what it told shard 0. */
-export interface ShardWriter {
+interface ShardWriter {
   ledgers: { getByName(name: string): Pick<DurableObjectStub<EvidenceLedger>, "record" | "noteShards"> };
   shards: number;
   /** In [0, 1): which shard the writer uses (see `shardOf`). */

@@ -30,7 +30,7 @@ function dataOf(text: string): unknown {
  * a blank line make an event; comments and `retry` are not compared. An event
  * not ended by a blank line is not one yet, whether the stream ended or was cut.
  */
-export function parseEventStream(text: string): StreamEvent[] {
+function parseEventStream(text: string): StreamEvent[] {
   const events: StreamEvent[] = [];
   let data: string[] = [];
   let event: string | undefined;
@@ -61,7 +61,7 @@ export function parseEventStream(text: string): StreamEvent[] {
 }
 
 /** One event per non-empty line; a last line without its newline counts only when the stream ended whole. */
-export function parseNdjson(text: string, cut: boolean): StreamEvent[] {
+function parseNdjson(text: string, cut: boolean): StreamEvent[] {
   const lines = text.split("\n");
   if (cut) lines.pop();
   const events: StreamEvent[] = [];

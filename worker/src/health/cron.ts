@@ -8,7 +8,7 @@ import { probeOrigin } from "./probe.ts";
 /** A Worker invocation may hold six connections open at once; leave one for D1. */
 const PROBE_CONCURRENCY = 5;
 
-export interface ProbeSummary {
+interface ProbeSummary {
   probed: number;
   changed: { name: string; version: string; status: string }[];
   /** Origins whose probe or record failed; the others were still probed and recorded. */

@@ -4,7 +4,7 @@ import type { AppEnv } from "../env.ts";
 import { reasonOf } from "../errors.ts";
 import { type GatewayKey, gatewayKey } from "../proxy/gateway-key.ts";
 
-export type ProbeResult =
+type ProbeResult =
   | {
       status: Extract<ServiceStatus, "running">;
       httpStatus: number;
@@ -14,9 +14,9 @@ export type ProbeResult =
   | { status: "unreachable"; reason: string };
 
 /** Sent with a deploy check: `<nonce>.<signature>`, which only this gateway can make. */
-export const PROBE_HEADER = "x-daeploy-probe";
+const PROBE_HEADER = "x-daeploy-probe";
 /** The gateway's answer to its own probe: its signature of the nonce, which no origin can make. */
-export const PROBE_ECHO_HEADER = "x-daeploy-probe-echo";
+const PROBE_ECHO_HEADER = "x-daeploy-probe-echo";
 
 /**
  * An origin is running when it answers HTTP at all; any status code counts.

@@ -13,7 +13,7 @@ export interface NotifyEvent {
   text: string;
 }
 
-export interface DeliveryOptions {
+interface DeliveryOptions {
   /** Tries in all, the first included. */
   attempts: number;
   /** The wait before the second try; it doubles before each later one. */
@@ -26,7 +26,7 @@ export interface DeliveryOptions {
  * Bounded so that a dead receiver is given up well within the 30 s that Workers
  * grant `waitUntil` after the response: at most 4 × 5 s of tries and 3.5 s of waits.
  */
-export const DELIVERY: DeliveryOptions = { attempts: 4, backoffMs: 500, timeoutMs: 5_000 };
+const DELIVERY: DeliveryOptions = { attempts: 4, backoffMs: 500, timeoutMs: 5_000 };
 
 export type DeliveryResult =
   | { delivered: true; attempts: number }

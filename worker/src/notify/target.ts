@@ -6,14 +6,14 @@ import { NOTIFY_EVENTS, type NotifyEventName, type NotifyTarget } from "../regis
 export { NOTIFY_EVENTS, type NotifyEventName, type NotifyTarget } from "../registry/records.ts";
 
 /** What stands for the hidden rest of a URL that the API shows only by scheme and host. */
-export const HIDDEN_URL_REST = "/…";
+const HIDDEN_URL_REST = "/…";
 
 /**
  * A notification URL as the API, the audit trail and logs may show it: its scheme and host only,
  * `https://hooks.slack.com/…`. The rest is a secret (Slack's path is its token), so the URL is
  * write-only; the marker tells a reader (and a PUT that sends it back) that this is not the URL.
  */
-export function shownNotifyUrl(raw: string): string {
+function shownNotifyUrl(raw: string): string {
   try {
     const url = new URL(raw);
     return `${url.protocol}//${url.host}${HIDDEN_URL_REST}`;
@@ -63,13 +63,13 @@ export function notifyTargetOf(
 }
 
 /** 127.0.0.0/8, ::1 and localhost: where plain http: is acceptable, for local development. */
-export function isLoopbackHost(hostname: string): boolean {
+function isLoopbackHost(hostname: string): boolean {
   if (hostname === "localhost" || hostname === "[::1]") return true;
   return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
 
 /** `https:`, or `http:` to a loopback address: events carry verdicts and reasons, which stay off plain networks. */
-export function notifyUrlProblem(raw: string): string | undefined {
+function notifyUrlProblem(raw: string): string | undefined {
   if (raw.includes(HIDDEN_URL_REST)) {
     return "is the shown form of the stored URL (scheme and host only): give the whole URL, or leave url out to keep the stored one";
   }

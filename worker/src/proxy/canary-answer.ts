@@ -37,7 +37,7 @@ const REFUSAL_CHECK_MS = 1_000;
 const breaker = new ShadowPauses();
 
 /** Which shadow answers this request, the shadows that may get copies, and a canary held back by its breaker. */
-export interface CanaryPick {
+interface CanaryPick {
   canary: Shadow | undefined;
   others: Shadow[];
   held: { version: string; reason: SkipReason }[];

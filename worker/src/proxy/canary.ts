@@ -39,7 +39,7 @@ export function chooseCanary<T extends ShadowControls>(
 }
 
 /** The value that decides: the named header's, else the request id. */
-export function canaryKeyOf(shadow: Pick<ShadowControls, "canaryKey">, requestId: string, headers: Headers): string {
+function canaryKeyOf(shadow: Pick<ShadowControls, "canaryKey">, requestId: string, headers: Headers): string {
   const value = shadow.canaryKey === null ? null : headers.get(shadow.canaryKey);
   return value === null || value === "" ? requestId : value;
 }

@@ -77,7 +77,7 @@ const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
 /** A client's X-Request-Id is kept only if it is 1–128 visible ASCII characters. */
 export const isUsableRequestId = (id: string | null): id is string => id !== null && REQUEST_ID.test(id);
 
-export interface ForwardingFacts {
+interface ForwardingFacts {
   path: ServicePath;
   requestId: string;
   /** A WebSocket upgrade keeps its Upgrade header; the runtime performs the handshake. */

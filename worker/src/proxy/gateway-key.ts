@@ -15,7 +15,7 @@ export interface GatewayKey {
 }
 
 /** Each use signs a different message, so a signature made for one can never pass for another. */
-export type Purpose = "shadow" | "probe" | "probe-echo";
+type Purpose = "shadow" | "probe" | "probe-echo";
 
 const encoder = new TextEncoder();
 const HMAC = { name: "HMAC", hash: "SHA-256" } as const;

@@ -59,7 +59,7 @@ export function logMirror(name: string, requestId: string, shadows: ShadowOutcom
 }
 
 /** How many requests of a name sent one shadow no copy, for one reason, within about a second. */
-export interface SkippedCount {
+interface SkippedCount {
   version: string;
   skipped: SkipReason;
   count: number;

@@ -33,7 +33,7 @@ interface NameRoutes {
 }
 
 /** Enough for every name a gateway serves; random names beyond it push out the oldest lookups. */
-export const ROUTE_CACHE_MAX_ENTRIES = 1_000;
+const ROUTE_CACHE_MAX_ENTRIES = 1_000;
 
 // Per isolate. A lookup is served for at most `ttlMs` after its D1 read
 // started, and writes made through this isolate's admin API forget the name at once.

@@ -3,7 +3,7 @@ import { NAME_MAX_LENGTH, NAME_PATTERN, SEMVER_SOURCE } from "../registry/patter
 const VERSIONED = new RegExp(`^(.+)_(${SEMVER_SOURCE})$`);
 
 /** What the first path segment after /services/ may address. */
-export interface ServiceSegment {
+interface ServiceSegment {
   /** The segment read as a whole name, when it is a valid name. */
   name?: string;
   /** The segment read as `<name>_<semver>`, when it has that shape. */

@@ -18,7 +18,7 @@ export interface ShadowControls {
 
 export type SkipReason = "unreachable" | "paused" | "sampled out" | "method";
 
-export interface Selection<T> {
+interface Selection<T> {
   send: T[];
   skipped: { version: string; reason: SkipReason }[];
 }

@@ -13,7 +13,7 @@ const MEMBER =
   /^([a-z][a-z0-9_\-*/]{0,255}|[a-z0-9][a-z0-9_\-*/]{0,240}@[a-z][a-z0-9_\-*/]{0,13})=([\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e])$/;
 const MAX_MEMBERS = 32;
 
-export const TRACESTATE_KEY = "daeploy";
+const TRACESTATE_KEY = "daeploy";
 const OUR_MEMBER = `${TRACESTATE_KEY}=shadow`;
 
 /** The trace id and flags of a valid `traceparent`, or undefined: a version 00 header is exactly 55 characters. */

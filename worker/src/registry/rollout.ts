@@ -40,7 +40,7 @@ export function decideRolloutStart(
 }
 
 /** What the cron does with a running rollout, given the verdict over its current step. */
-export type RolloutAction =
+type RolloutAction =
   | { kind: "wait" }
   | { kind: "abort"; reasons: string[] }
   | { kind: "advance"; percent: number }

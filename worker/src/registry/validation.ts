@@ -132,8 +132,8 @@ export const mirrorMethods = v.nullable(
 
 const MINUTE_MS = 60_000;
 const UNIT_MS = { m: MINUTE_MS, h: 60 * MINUTE_MS, d: 24 * 60 * MINUTE_MS } as const;
-export const WINDOW_MIN_MS = 5 * MINUTE_MS;
-export const WINDOW_MAX_MS = 7 * UNIT_MS.d;
+const WINDOW_MIN_MS = 5 * MINUTE_MS;
+const WINDOW_MAX_MS = 7 * UNIT_MS.d;
 const WINDOW_PATTERN = /^([1-9][0-9]{0,5})([mhd])$/;
 
 /** `90m`, `1h` or `7d` in ms; `undefined` when it is not such a duration. */

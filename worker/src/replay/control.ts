@@ -90,7 +90,7 @@ export async function startReplay(env: Env, request: ReplayRequest): Promise<Rep
 }
 
 /** One replay of the name (of `version`, when given), or 404. */
-export async function readReplay(env: Env, name: string, id: string, version?: string): Promise<ReplayRecord> {
+async function readReplay(env: Env, name: string, id: string, version?: string): Promise<ReplayRecord> {
   const record = await runner(env, name, id).record();
   if (!record || (version !== undefined && record.version !== version)) {
     requireName(await listServices(openDatabase(env.DB), name), name);
@@ -147,7 +147,7 @@ export async function listCaptures(env: Env, name: string) {
 }
 
 /** Deletes a name's captures, its replays and their evidence: the name is gone. */
-export async function forgetCaptures(env: Env, name: string): Promise<void> {
+async function forgetCaptures(env: Env, name: string): Promise<void> {
   const log = captureLog(env, name);
   for (const { id } of await log.replays()) {
     await runner(env, name, id).destroy();

@@ -8,7 +8,7 @@ import type { ReplayRecord } from "./record.ts";
 import { type ReplayView, replayView } from "./view.ts";
 
 /** The `replay` event of a replay's change: started, done or stopped. */
-export function replayEvent(view: ReplayView, at: Date): NotifyEvent {
+function replayEvent(view: ReplayView, at: Date): NotifyEvent {
   const subject = `replay ${view.id} of ${view.name} to ${view.version}`;
   const text = {
     running: `${subject} started: ${view.total} captured requests at ${view.rate} a second`,

@@ -2,7 +2,7 @@ import type { EvidencePolicy, Verdict } from "../evidence/verdict.ts";
 import type { Actor } from "../registry/records.ts";
 
 export const REPLAY_STATES = ["running", "done", "stopped"] as const;
-export type ReplayState = (typeof REPLAY_STATES)[number];
+type ReplayState = (typeof REPLAY_STATES)[number];
 
 /** Requests per second a replay may ask for, and what it gets when it asks for none. */
 export const REPLAY_RATE = { default: 20, max: 100 } as const;

@@ -7,7 +7,7 @@ import type { GatewayKey } from "../proxy/gateway-key.ts";
 import { appendVia, signShadowProof } from "../proxy/loops.ts";
 
 /** The header every replayed request carries: the replay's id. */
-export const REPLAY_HEADER = "x-daeploy-replay";
+const REPLAY_HEADER = "x-daeploy-replay";
 
 /** What one replayed request needs besides the captured exchange. */
 export interface Replaying {

@@ -6,7 +6,7 @@ export type { ReplayView };
 const MINUTE_MS = 60_000;
 
 /** The report's input for a replay's evidence: the whole run, against its own baseline. */
-export function replayReportInput(record: ReplayRecord) {
+function replayReportInput(record: ReplayRecord) {
   return {
     name: replayLedgerName(record.name, record.id),
     from: Math.floor(record.createdAt / MINUTE_MS) * MINUTE_MS,

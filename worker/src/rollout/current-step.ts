@@ -10,7 +10,7 @@ import type { CurrentStep, RolloutView } from "../registry/rollout-records.ts";
  * look would judge it (same windows, same ledger reads, same policy), so an
  * operator sees a fail coming before the cron aborts on it.
  */
-export async function currentStep(env: Env, db: Database, rollout: RolloutRow, now: Date): Promise<CurrentStep | null> {
+async function currentStep(env: Env, db: Database, rollout: RolloutRow, now: Date): Promise<CurrentStep | null> {
   if (rollout.state !== "running") return null;
   const main = (await listServices(db, rollout.name)).find((v) => v.main)?.version;
   const judged = await judgeStep(env, db, rollout, main, now.getTime());

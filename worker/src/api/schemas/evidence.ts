@@ -254,7 +254,7 @@ export type GateResult = v.InferOutput<typeof GateResultSchema>;
 export const wantsSeries = (value: string) => value === "true" || value === "1";
 
 const LIMIT_RANGE = "must be a whole number from 1 to 100";
-export const DIFFS_DEFAULT_LIMIT = 10;
+const DIFFS_DEFAULT_LIMIT = 10;
 
 export const DiffsQuerySchema = v.object({
   path: v.optional(v.pipe(differencePath, v.description("Only samples that differ at this path"))),

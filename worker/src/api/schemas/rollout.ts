@@ -4,7 +4,7 @@ import { BODY_MUST_BE_OBJECT, dateTime, VERDICTS } from "./common.ts";
 
 // Progressive delivery: a rollout raises a shadow's canary share step by step while its verdict passes.
 
-export const ROLLOUT_STEPS_MAX = 10;
+const ROLLOUT_STEPS_MAX = 10;
 const STEPS_SHAPE = "must be increasing canary shares from 1 to 50, such as [5, 25, 50]";
 
 const rolloutSteps = v.pipe(

@@ -164,7 +164,7 @@ export const SessionSchema = v.object({
 });
 
 const AUDIT_LIMIT = "must be a whole number from 1 to 500";
-export const AUDIT_DEFAULT_LIMIT = 50;
+const AUDIT_DEFAULT_LIMIT = 50;
 
 export const AuditQuerySchema = v.object({
   name: v.optional(v.pipe(serviceName, v.description("Only this name's changes"))),

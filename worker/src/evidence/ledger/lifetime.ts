@@ -53,7 +53,7 @@ export const LIFETIME_TABLES = [
 ];
 
 /** Signature rows a version keeps over its life; past it, requests count as `unrecorded`, as in a minute. */
-export const MAX_LIFETIME_SIGNATURES = 2_000;
+const MAX_LIFETIME_SIGNATURES = 2_000;
 
 /** A version's lifetime row: a counters row without a baseline or minute. */
 type LifetimeRow = Omit<CounterRow, "baseline" | "minute">;
@@ -158,7 +158,7 @@ export function forgetLifetime(sql: SqlStorage, version: string): void {
 }
 
 /** Everything a version was ever seen to do, as the verdict's rules read a window. */
-export function lifetimeEvidence(sql: SqlStorage, version: string): ShadowEvidence {
+function lifetimeEvidence(sql: SqlStorage, version: string): ShadowEvidence {
   const row = sql.exec<LifetimeRow>(`${selectCounters("lifetime", "version")} WHERE version = ?`, version).toArray()[0];
   const signatures = new Map<string, number>();
   const partialSignatures = new Map<string, number>();
@@ -190,7 +190,7 @@ export function lifetimeEvidence(sql: SqlStorage, version: string): ShadowEviden
   };
 }
 
-export function lifetimeNoise(sql: SqlStorage): NoiseEvidence {
+function lifetimeNoise(sql: SqlStorage): NoiseEvidence {
   const sampled = sql.exec<{ sampled: number }>("SELECT sampled FROM lifetime_noise WHERE id = 1").toArray()[0];
   const routes = new Map<string, number>();
   for (const row of sql.exec<{ route: string; sampled: number }>("SELECT route, sampled FROM lifetime_noise_routes")) {

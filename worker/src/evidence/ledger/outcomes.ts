@@ -20,7 +20,7 @@ CREATE TABLE IF NOT EXISTS lifetime_route_fields (
 
 export const OUTCOME_TABLES = ["lifetime_outcomes", "lifetime_route_fields"];
 
-export interface Outcomes {
+interface Outcomes {
   same: number;
   different: number;
   notCompared: number;

@@ -44,7 +44,7 @@ export function pruneAndRollUp(sql: SqlStorage, now: number): void {
  * takes that hour whole when the hour starts inside it; reports of the last
  * few hours (the gate's window) are not affected.
  */
-export function rollUp(sql: SqlStorage, before: number): void {
+function rollUp(sql: SqlStorage, before: number): void {
   rollUpCounters(sql, before);
   sql.exec(
     `INSERT INTO signatures SELECT version, baseline, minute - minute % 60, partial, signature, SUM(count)

@@ -3,7 +3,7 @@ import { MAX_FIELDS_PER_VERSION } from "../fields.ts";
 
 const MINUTE_MS = 60_000;
 
-export interface StoredSample extends ExchangeSample {
+interface StoredSample extends ExchangeSample {
   version: string;
 }
 

@@ -2,7 +2,7 @@ import { COUNTER_COLUMNS_SQL } from "./counter-rows.ts";
 import { LIFETIME_SCHEMA, LIFETIME_TABLES } from "./lifetime.ts";
 
 /** Bumped when the tables change: a ledger written by an older gateway is reset, not misread. */
-export const SCHEMA_VERSION = 8;
+const SCHEMA_VERSION = 8;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS ledger_schema (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);

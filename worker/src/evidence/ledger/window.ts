@@ -154,7 +154,7 @@ export function noiseOf(rows: Pick<WindowRows, "noise">): NoiseEvidence {
 }
 
 /** ShadowEvidence as it crosses from one ledger object to another (histograms and maps as plain data). */
-export interface EvidenceJson
+interface EvidenceJson
   extends Omit<ShadowEvidence, "latencyMain" | "latencyShadow" | "signatures" | "partialSignatures" | "routes"> {
   latencyMain: HistogramJson;
   latencyShadow: HistogramJson;

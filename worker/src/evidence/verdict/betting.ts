@@ -20,14 +20,14 @@ export interface PairCounts {
   total: number;
 }
 
-export type Direction = "above" | "below";
+type Direction = "above" | "below";
 
 /** Stakes as shares of the largest one that keeps every factor positive: spread log-evenly. */
 const STAKES = Array.from({ length: 48 }, (_, i) => 0.002 * (0.99 / 0.002) ** (i / 47));
 const LOG_STAKES = Math.log(STAKES.length);
 
 /** log of the averaged wealth: evidence that the mean of X is above (or below) δ. */
-export function logWealth(direction: Direction, counts: PairCounts, delta: number): number {
+function logWealth(direction: Direction, counts: PairCounts, delta: number): number {
   const { shadowOnly, mainOnly } = counts;
   const neither = Math.max(0, counts.total - shadowOnly - mainOnly);
   // Betting below δ is betting above -δ on -X.

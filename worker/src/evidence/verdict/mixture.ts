@@ -24,7 +24,7 @@ export interface BetaPrior {
 export type Side = "above" | "below";
 
 /** log of the mixture process: evidence that the rate is above (or below) p0. */
-export function logMixture(side: Side, k: number, n: number, p0: number, prior: BetaPrior): number {
+function logMixture(side: Side, k: number, n: number, p0: number, prior: BetaPrior): number {
   const a = prior.mean * prior.weight;
   const b = (1 - prior.mean) * prior.weight;
   const a1 = a + k;

@@ -15,7 +15,7 @@ import { rateHigh, rateLow } from "./mixture.ts";
 /** Twin copies a route needs before its noise can excuse a difference on it. */
 export const NOISE_MIN_TWINS = 10;
 /** The widest band on main's noise rate that still bounds it (12 noisy twins of 12 is just under). */
-export const NOISE_MAX_WIDTH = 0.5;
+const NOISE_MAX_WIDTH = 0.5;
 /** Routes kept apart per name; past it a route is counted as this one, whose noise excuses nothing. */
 export const OTHER_ROUTES = "*";
 export const MAX_ROUTES_PER_NAME = 64;
@@ -23,7 +23,7 @@ export const MAX_ROUTES_PER_NAME = 64;
 /** A broad prior (uniform) for a rate read on its own, with no limit to centre it on. */
 const broad = () => ({ above: { mean: 0.5, weight: 2 }, below: { mean: 0.5, weight: 2 } });
 
-export interface RateCount {
+interface RateCount {
   count: number;
   total: number;
 }

@@ -28,7 +28,7 @@ export function tailOf(histogram: LatencyHistogram): Tail {
  * none). `scale` reads the histogram as if every count were that many times
  * larger: what the same shape would give after more requests.
  */
-export function edgeWithAtLeast(tail: Tail, k: number, scale = 1): number {
+function edgeWithAtLeast(tail: Tail, k: number, scale = 1): number {
   if (k <= 0) return 0;
   let above = 0;
   for (const [bucket, count] of tail.buckets) {
@@ -39,7 +39,7 @@ export function edgeWithAtLeast(tail: Tail, k: number, scale = 1): number {
 }
 
 /** The smallest edge with at most k latencies above it (infinite when k < 0). */
-export function edgeWithAtMost(tail: Tail, k: number, scale = 1): number {
+function edgeWithAtMost(tail: Tail, k: number, scale = 1): number {
   if (k < 0) return Number.POSITIVE_INFINITY;
   let above = 0;
   for (const [bucket, count] of tail.buckets) {

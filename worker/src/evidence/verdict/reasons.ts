@@ -4,7 +4,7 @@ import type { RuleName } from "./rules.ts";
 import type { Confidence, FieldReport, ShadowReport } from "./types.ts";
 
 /** What a rule says when it fails, passes, or has not decided yet. */
-export interface RuleLines {
+interface RuleLines {
   fail: string;
   pass: string;
   pending: string;

@@ -24,7 +24,7 @@ const FAIL_SHARE = {
 } as const;
 
 /** What the rules read: cumulative counts and the two sides' histograms, nothing per request. */
-export interface RuleInput {
+interface RuleInput {
   /** Compared requests (same + different) and those with a difference that counts. */
   compared: number;
   different: number;
@@ -45,7 +45,7 @@ export interface RuleState {
 const decide = (fail: boolean, pass: boolean) => (fail ? "fail" : pass ? "pass" : undefined);
 
 /** Priors for the difference rate around a limit p0: an excess of about 3×, or a rate well under. */
-export function diffPriors(p0: number): { above: BetaPrior; below: BetaPrior } {
+function diffPriors(p0: number): { above: BetaPrior; below: BetaPrior } {
   const weight = Math.min(10_000, Math.max(10, 1 / p0));
   return {
     above: { mean: Math.min(3 * p0, (1 + p0) / 2), weight },
@@ -100,7 +100,7 @@ export function errorRule(input: RuleInput, gate: Gate): RuleState & { band: () 
   };
 }
 
-export interface LatencyState extends RuleState {
+interface LatencyState extends RuleState {
   main: QuantileBand;
   shadow: QuantileBand;
 }

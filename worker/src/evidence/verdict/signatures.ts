@@ -42,7 +42,7 @@ export function parseNoiseKey(key: string): { route: string } & Difference {
   return { route: tab === -1 ? "" : key.slice(0, tab), ...parseField(key.slice(tab + 1)) };
 }
 
-export function parseField(key: string): Difference {
+function parseField(key: string): Difference {
   const space = key.lastIndexOf(" ");
   return { path: key.slice(0, space), kind: key.slice(space + 1) as DiffKind };
 }

@@ -13,7 +13,7 @@ const LANCZOS = [
 const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
 
 /** log Γ(x) for x > 0. */
-export function logGamma(x: number): number {
+function logGamma(x: number): number {
   if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
   const z = x - 1;
   let sum = LANCZOS[0] ?? 1;

@@ -43,7 +43,7 @@ export interface FieldReport {
 export type Verdict = "pass" | "fail" | "inconclusive";
 
 /** A rate with its band: the rates the evidence has not ruled out, at any look. */
-export interface RateInterval {
+interface RateInterval {
   rate: number;
   low: number;
   high: number;
@@ -56,7 +56,7 @@ export interface LatencyBand {
 }
 
 /** The bands of one quantile on both sides, on the same requests. */
-export interface QuantileBands {
+interface QuantileBands {
   main: LatencyBand;
   shadow: LatencyBand;
 }
