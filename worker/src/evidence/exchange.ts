@@ -81,11 +81,15 @@ export async function compareExchange(
       reserved.push(mainBody.reserved);
       prepared = new PreparedAnswer(capturedAnswer(main.status, main.headers, mainBody, compared));
     }
+    // Each copy's body is let go once it is compared: a slow shadow holds only main's, not the others'.
     const results = copies.map(async (pending) => {
       const copy = await pending;
-      if (copy.ok && copy.body) reserved.push(copy.body.reserved);
-      const result = shadowResult(exchange, main, mainBody, prepared, copy);
-      evidence.addShadow(exchange.name, result, exchange.waitUntil, exchange.events);
+      try {
+        const result = shadowResult(exchange, main, mainBody, prepared, copy);
+        evidence.addShadow(exchange.name, result, exchange.waitUntil, exchange.events);
+      } finally {
+        if (copy.ok && copy.body) evidence.memory.release(copy.body.reserved);
+      }
     });
     await Promise.all(results);
     if (twin) {

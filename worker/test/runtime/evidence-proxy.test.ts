@@ -260,6 +260,30 @@ describe("comparison", () => {
     expect(shadow.requests).toMatchObject({ mirrored: 1, compared: 0, notCompared: 1, skipped: 0 });
   });
 
+  it("a slow shadow holds only main's comparison memory, not the other copies'", async () => {
+    // Main and the fast shadow answer 1,000 bytes each; 3.0.0 answers after 3 s. The bound (3,001 bytes)
+    // holds main's and the fast copy's bodies of two requests at once only if the first request's fast
+    // copy gave its memory back when it was compared, while its slow copy was still out.
+    const name = await lab("slowmemory", { noisePercent: 0 });
+    await deploy(name, "3.0.0", origins.slow);
+    const vars = { COMPARE_MEMORY_BYTES: "3001" };
+    const send = async (i: number) => {
+      const id = `${name}-${i}`;
+      const request = new Request(`${GATEWAY}/services/${name}/big?bytes=1000`, { headers: { "x-request-id": id } });
+      const { response, settled } = await withVars(vars, request);
+      expect((await response.text()).length).toBe(1000);
+      expect(await waitForSeen(origins.labShadow, id)).toHaveLength(1);
+      return settled;
+    };
+    const first = await send(0);
+    // The first request's fast copy has been answered and compared; its slow copy is still out.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const second = await send(1);
+    await Promise.all([first(), second()]);
+    const { shadow } = await reportOf(name, 2);
+    expect(shadow.requests).toMatchObject({ mirrored: 2, compared: 2, notCompared: 0 });
+  });
+
   it("with COMPARE_RESPONSES off, mirrors as before and records nothing", async () => {
     const name = await lab("off");
     for (let i = 0; i < 5; i++) {
