@@ -6,6 +6,8 @@ import { join } from "node:path";
 
 const GATEWAY_FILES = [
   "worker/src",
+  // The bench runs the gateway through this entry, whose ledgers count their batches (wrangler-dev.ts).
+  "bench/counted-gateway",
   // wrangler.toml's [build] bundles the dashboard before the Worker starts.
   "dashboard/build.mjs",
   "dashboard/src",
