@@ -226,6 +226,14 @@ describe("every documented operation, against the running worker", () => {
           // Only the replay routes need a name with captured traffic (and it takes a second's flush).
           ...(path.includes("/replays") ? replayStates(freshName) : []),
         ];
+        // An operation that takes no name and no body sends the same call in every state: it is sent once,
+        // with names in every state at once (GET /metrics reads every name's ledger, so seven calls took 11 s).
+        if ((operation.parameters ?? []).length === 0 && !operation.requestBody) {
+          for (const [, values] of states) await values();
+          const { url } = call(path, operation, {});
+          await expectDocumented(key, operation, await send(verb, url), "names in every state");
+          return;
+        }
         for (const [state, values] of states) {
           const { url, body } = call(path, operation, await values());
           const response = await send(verb, url, { body: body && JSON.stringify(body) });
