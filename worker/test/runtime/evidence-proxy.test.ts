@@ -233,6 +233,23 @@ describe("comparison", () => {
     expect(shadow.requests).toMatchObject({ mirrored: 2, compared: 1, notCompared: 1 });
   });
 
+  it("stops reading main's compared branch at SHADOW_TIMEOUT_MS, while its client still gets every byte", async () => {
+    const name = await lab("trickle");
+    const answer = async (id: string, ms: number) => {
+      const request = new Request(`${GATEWAY}/services/${name}/trickle?ms=${ms}`, { headers: { "x-request-id": id } });
+      const { response, settled } = await withVars({ SHADOW_TIMEOUT_MS: "400" }, request);
+      expect(response.headers.get("content-length")).not.toBeNull();
+      expect((await response.json()) as object).toMatchObject({ pad: "t".repeat(2000) });
+      await settled();
+    };
+    // Main's body of declared length within the cap, whole within the limit: compared.
+    await answer(`${name}-1`, 0);
+    // Its second half 1.5 s late: the client waits for it, the comparison does not.
+    await answer(`${name}-2`, 1_500);
+    const { shadow } = await reportOf(name, 2);
+    expect(shadow.requests).toMatchObject({ mirrored: 2, compared: 1, notCompared: 1 });
+  });
+
   it("batches: many requests make few ledger writes", async () => {
     const name = await lab("batch");
     const own = gatewayWithOwnCollection();

@@ -258,6 +258,15 @@ async function labAnswer(
           ]),
         ),
       );
+    case "/trickle": {
+      // A declared length, the second half of it only after `ms` on main's side.
+      const body = Buffer.from(JSON.stringify({ id: n, pad: "t".repeat(2000) }));
+      res.writeHead(200, { "content-type": "application/json", "content-length": body.length });
+      res.write(body.subarray(0, body.length / 2));
+      if (!shadow) await sleep(Number(url.searchParams.get("ms") ?? "0"));
+      res.end(body.subarray(body.length / 2));
+      return;
+    }
     case "/mid-body-reset": {
       const body = Buffer.from(JSON.stringify({ id: n, pad: "p".repeat(2000) }));
       res.writeHead(200, { "content-type": "application/json", "content-length": body.length });
