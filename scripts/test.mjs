@@ -12,6 +12,7 @@
 // first failure's. Arguments (`npm test -- cli/test/gate.test.ts`) skip all this: one `vitest run` with them.
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync, statSync } from "node:fs";
+import { setPriority } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stripVTControlCharacters } from "node:util";
@@ -48,9 +49,13 @@ function steps(script) {
 
 const vitest = (name, ...args) => ({ name: `vitest ${name}`, command: bin("vitest"), args: ["run", ...args] });
 const [cliFirst, cliSecond] = cliHalves();
-/** The longest first: each starts at once, and the order only decides who gets the cores first. */
+/**
+ * The longest first: each starts at once, and the order only decides who gets the cores first. The workers
+ * part ends last by minutes; every other part runs at a lower priority (its processes, and the gateways and
+ * workerd they start, inherit it), so it takes the cores only when workers leaves them idle.
+ */
 const parts = [
-  vitest("workers", "--project", "workers"),
+  { ...vitest("workers", "--project", "workers"), first: true },
   vitest("unit", "--project", "unit"),
   vitest("cli (first half)", "--project", "cli", ...cliFirst),
   vitest("cli (second half)", "--project", "cli", ...cliSecond),
@@ -63,10 +68,15 @@ const parts = [
 /** As `npm run` does, the project's own binaries come first on the PATH. */
 const env = { ...process.env, PATH: `${join(root, "node_modules", ".bin")}:${process.env.PATH ?? ""}` };
 
-function run({ name, command, args = [], shell = false }) {
+/** The niceness of every part but the longest: low enough to yield, not so low that its gateways' timeouts run out. */
+const YIELDING = 10;
+
+function run({ name, command, args = [], shell = false, first = false }) {
   const started = Date.now();
   return new Promise((resolve) => {
     const child = spawn(command, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"], env, shell });
+    // Set before the part has started anything: a process takes the niceness of its parent when it starts.
+    if (!first && child.pid !== undefined) setPriority(child.pid, YIELDING);
     const output = [];
     child.stdout.on("data", (chunk) => output.push(chunk));
     child.stderr.on("data", (chunk) => output.push(chunk));
