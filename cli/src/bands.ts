@@ -16,8 +16,11 @@ const BANDS_TABLE_HEADERS = [
   "P99 MAIN",
 ] as const;
 
+/** `low to high`, or the one value where both edges print alike (`2 ms`, not `2 to 2 ms`). */
+const span = (low: string, high: string, unit = "") => (low === high ? `${low}${unit}` : `${low} to ${high}${unit}`);
+
 /** `0% to 1.4%`: a rate band as the gateway's reasons write rates. */
-const rateBand = (band: { low: number; high: number }) => `${formatRate(band.low)} to ${formatRate(band.high)}`;
+const rateBand = (band: { low: number; high: number }) => span(formatRate(band.low), formatRate(band.high));
 
 /** `-0.2 to +0.9 points`: the paired error increase, signed as the reasons sign it. */
 function pointsBand(band: { low: number; high: number }): string {
@@ -25,12 +28,12 @@ function pointsBand(band: { low: number; high: number }): string {
     const value = Number((rate * 100).toFixed(2));
     return `${value > 0 ? "+" : ""}${value}`;
   };
-  return `${points(band.low)} to ${points(band.high)} points`;
+  return span(points(band.low), points(band.high), " points");
 }
 
 /** `28.1 to 30.4 ms`, or `105 ms to unbounded` while too few requests bound it from above. */
 const msBand = (band: LatencyBand) =>
-  band.high === null ? `${band.low} ms to unbounded` : `${band.low} to ${band.high} ms`;
+  band.high === null ? `${band.low} ms to unbounded` : span(String(band.low), String(band.high), " ms");
 
 /** A dash where there is no evidence yet: no band is better than a band from nothing. */
 function bandsRow(shadow: ShadowReport): string[] {

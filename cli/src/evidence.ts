@@ -1,4 +1,4 @@
-import { formatCount } from "../../worker/src/evidence/count.ts";
+import { formatCount, formatCounted } from "../../worker/src/evidence/count.ts";
 import type { EvidenceReport, ShadowReport } from "./client.ts";
 import { escapeControls } from "./escape.ts";
 import { formatLocalTimestamp, formatSimpleTable } from "./table.ts";
@@ -227,7 +227,7 @@ export function formatNoise(report: EvidenceReport): string | undefined {
   const fields = noise.fields
     .map((field) => `${escapeControls(field.path)} (${field.kind}) ${formatRate(field.rate)}`)
     .join(", ");
-  return `Noise (main against itself, ${formatCount(noise.sampled)} copies): ${fields}`;
+  return `Noise (main against itself, ${formatCounted(noise.sampled, "copy", "copies")}): ${fields}`;
 }
 
 /**

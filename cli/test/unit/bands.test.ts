@@ -58,6 +58,27 @@ describe("formatBands", () => {
     ]);
   });
 
+  it("prints a band whose edges print alike as the one value: 2 ms, not 2 to 2 ms", () => {
+    const narrow = shadow("2.0.0", {
+      errorRate: { rate: 0, low: 0, high: 0 },
+      latencyMs: {
+        p50: { main: { low: 2, high: 2 }, shadow: { low: 2, high: 4.1 } },
+        p99: { main: { low: 9, high: null }, shadow: { low: 9, high: 9 } },
+      },
+    });
+    const row = formatBands([narrow])[1]?.split("\n")[2];
+    expect(row?.split(/ {2,}/)).toEqual([
+      "2.0.0",
+      "0.05% to 0.6%",
+      "0%",
+      "-0.4 to +0.42 points",
+      "2 to 4.1 ms",
+      "2 ms",
+      "9 ms",
+      "9 ms to unbounded",
+    ]);
+  });
+
   it("says nothing while no shadow has a copy with an outcome", () => {
     expect(formatBands([shadow("2.0.0", {}, 0)])).toEqual([]);
   });

@@ -245,6 +245,9 @@ describe("under the table", () => {
       },
     };
     expect(formatNoise(noisy)).toBe("Noise (main against itself, 15 copies): body.time (value) 100%");
+    // One copy is a copy (the guide's transcript after a promotion printed "1 copies").
+    const once = { ...noisy, noise: { ...noisy.noise, sampled: 1 } };
+    expect(formatNoise(once)).toBe("Noise (main against itself, 1 copy): body.time (value) 100%");
   });
 });
 

@@ -480,6 +480,7 @@ describe("failures count", () => {
     const early = dead(90, 5);
     expect(early.verdict).toBe("inconclusive");
     expect(early.reasons[0]).toBe("95 copies with an outcome, fewer than the 100 the gate needs");
+    expect(dead(0, 1).reasons[0]).toBe("1 copy with an outcome, fewer than the 100 the gate needs");
     const judged = dead(145, 5);
     expect(judged.requests).toMatchObject({ mirrored: 5, error: 5, down: 145, compared: 0 });
     expect(judged.verdict).toBe("fail");

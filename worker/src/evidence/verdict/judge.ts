@@ -1,4 +1,4 @@
-import { formatCount } from "../count.ts";
+import { formatCount, formatCounted } from "../count.ts";
 import { LatencyHistogram } from "../histogram.ts";
 import type { PairCounts } from "./betting.ts";
 import { rateBand } from "./mixture.ts";
@@ -117,7 +117,7 @@ function decide(
   const outcomes = requests.mirrored + requests.down;
   if (outcomes < gate.minRequests) {
     const line = () =>
-      `${formatCount(outcomes)} copies with an outcome, fewer than the ${formatCount(gate.minRequests)} the gate needs`;
+      `${formatCounted(outcomes, "copy", "copies")} with an outcome, fewer than the ${formatCount(gate.minRequests)} the gate needs`;
     return { verdict: "inconclusive", failing: [], missing: [line] };
   }
   const failing = rules.filter((rule) => rule.fail);
