@@ -61,29 +61,62 @@ const BUSY_MACHINE_PCT = 10;
 // measure the gateway's own cost.
 const FELT_LATENCY = "lognormal:20:0.5";
 
-const { values: options } = parseArgs({
-  options: {
-    quick: { type: "boolean", default: false },
-    scale: { type: "boolean", default: false },
-    soak: { type: "boolean", default: false },
-    minutes: { type: "string" },
-    rounds: { type: "string" },
-    // Where results go (default bench/results); created with its parents if missing.
-    results: { type: "string" },
-    judge: { type: "boolean", default: false },
-    runs: { type: "string" },
-    threads: { type: "string" },
-    duration: { type: "string" },
-    warmup: { type: "string" },
-    connections: { type: "string", default: "4" },
-    only: { type: "string" },
-    profile: { type: "boolean", default: false },
-    "gateway-root": { type: "string" },
-    "steady-rate": { type: "string" },
-    // How main and the live shadows of the user-felt (f) scenarios answer: see FELT_LATENCY.
-    "felt-latency": { type: "string", default: FELT_LATENCY },
-  },
-});
+const USAGE = `npm run bench [-- options]: the gateway's cost, side by side with a bare Worker and nginx's mirror
+
+  --quick                 short scenarios (1 s each, no warm-up)
+  --rounds N              interleaved rounds (default 3); every ratio is their median
+  --only <regex>          only the scenarios whose name matches
+  --duration S, --warmup S, --connections N
+                          each closed-loop scenario's length, warm-up and connections
+  --steady-rate N         the open-loop scenarios' requests per second (default: half of 3 shadows' capacity)
+  --felt-latency <shape>  how the user-felt scenarios' origins answer (default ${FELT_LATENCY})
+  --profile               a CPU profile of the gateway per scenario, with its long stretches
+  --gateway-root <dir>    measure another checkout's gateway
+  --results <dir>         where results go (default bench/results)
+  --soak [--minutes N]    mixed traffic for N minutes (default 20), workerd's memory every 10 s
+  --scale [--quick]       the evidence ledger under many isolates
+  --judge [--runs N] [--threads N] [--only <regex>]
+                          the verdict's error rates on synthetic paired traffic
+  --help                  this text`;
+
+/** The command line, or one line saying what is wrong with it (never a stack trace). */
+function parseOptions() {
+  try {
+    return parseArgs({
+      options: {
+        help: { type: "boolean", default: false },
+        quick: { type: "boolean", default: false },
+        scale: { type: "boolean", default: false },
+        soak: { type: "boolean", default: false },
+        minutes: { type: "string" },
+        rounds: { type: "string" },
+        // Where results go (default bench/results); created with its parents if missing.
+        results: { type: "string" },
+        judge: { type: "boolean", default: false },
+        runs: { type: "string" },
+        threads: { type: "string" },
+        duration: { type: "string" },
+        warmup: { type: "string" },
+        connections: { type: "string", default: "4" },
+        only: { type: "string" },
+        profile: { type: "boolean", default: false },
+        "gateway-root": { type: "string" },
+        "steady-rate": { type: "string" },
+        // How main and the live shadows of the user-felt (f) scenarios answer: see FELT_LATENCY.
+        "felt-latency": { type: "string", default: FELT_LATENCY },
+      },
+    }).values;
+  } catch (error) {
+    console.error(`bench: ${(error as Error).message}. See npm run bench -- --help.`);
+    process.exit(2);
+  }
+}
+
+const options = parseOptions();
+if (options.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 
 /** `--results <dir>`, or bench/results in this checkout. */
 function resultsDirOf(flag: string | undefined): string {
