@@ -20,6 +20,11 @@ import { startGateway } from "./gateway.ts";
 
 const checkout = join(dirname(fileURLToPath(import.meta.url)), "..");
 const minutes = Number(process.argv[2] ?? "3");
+// Anything else would send no traffic and photograph empty charts over docs/dashboard.png.
+if (!(minutes > 0) || process.argv.length > 3) {
+  console.error("screenshot: the only argument is the minutes of traffic before the shot, say npm run screenshot -- 3");
+  process.exit(2);
+}
 const RATE_PER_SECOND = 8;
 
 const children: ChildProcess[] = [];
