@@ -149,7 +149,10 @@ describe("a step is judged on its own evidence", () => {
     await evidenceLanded(name, "2.0.0", 400);
     const copiesOnly = (await rolloutOf(name)).current;
     expect(copiesOnly?.verdict).toBe("inconclusive");
-    expect(copiesOnly?.reasons[0]).toMatch(/requests answered by the canary since \d\d:\d\d UTC, fewer than the 100/);
+    // Among its reasons (a loaded machine's wide p99 band may come first), the canary's own count.
+    expect(copiesOnly?.reasons).toContainEqual(
+      expect.stringMatching(/requests answered by the canary since \d\d:\d\d UTC, fewer than the 100/),
+    );
     await cron(Date.now() + MINUTE + 1_000);
     expect(await rolloutOf(name)).toMatchObject({ state: "running", step: 0, results: [] });
   });
