@@ -116,9 +116,12 @@ if (extra.length > 0) {
   process.exitCode = results.find((result) => result.code !== 0)?.code ?? 0;
 }
 
-/** A failed part's lines that name what failed and why (vitest's FAIL and × lines, errors, expectations), at most 40. */
+/**
+ * What a failed part says of why, at most 40 lines: each vitest FAIL line with the two lines after it (the
+ * error and its message), or, where a part failed without one (tsc, lint), its last 20 lines.
+ */
 function failingLines(output) {
-  const plain = stripVTControlCharacters(output);
-  const lines = plain.split("\n").filter((line) => /\bFAIL\b|×|Error|expected|Timed out|timeout/i.test(line));
-  return (lines.length > 0 ? lines : plain.trimEnd().split("\n").slice(-20)).slice(0, 40);
+  const lines = stripVTControlCharacters(output).split("\n");
+  const failures = lines.flatMap((line, at) => (/^ FAIL /.test(line) ? lines.slice(at, at + 3) : []));
+  return (failures.length > 0 ? failures : lines.filter((line) => line.trim() !== "").slice(-20)).slice(0, 40);
 }

@@ -50,6 +50,7 @@ describe("rollout", () => {
     await stepBeganLastMinute(name);
     // The clean step is heading for pass before the cron has looked at it.
     const sent = await trafficUntilPass(name, "2.0.0", 0);
+    console.info(`rollout: the clean step passed after ${sent} requests`);
     expect((await rolloutOf(name)).current).toMatchObject({ percent: 25, verdict: "pass" });
     // The step has not lasted a minute yet: a pass does not move it.
     await cron(Date.parse((await rolloutOf(name)).since) + MINUTE - 1_000);
