@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import { mirrorMethods, serviceName, serviceVersion } from "../registry/validation.ts";
 import { REPLAY_RATE, REPLAY_STATES, type ReplayView } from "../replay/record.ts";
+import { CaptureSettingsSchema } from "./capture-schemas.ts";
 
 // Captures and replays: each message completes a sentence that starts with the field's name.
 
@@ -82,17 +83,7 @@ export const ReplayListSchema = v.object({ replays: v.pipe(v.array(ReplaySchema)
 
 export const CapturesSchema = v.object({
   name: v.string(),
-  capture: v.pipe(
-    v.nullable(
-      v.object({
-        percent: v.number(),
-        methods: v.nullable(v.array(v.string())),
-        maxBodyBytes: v.number(),
-        retentionHours: v.number(),
-      }),
-    ),
-    v.description("The policy's capture; null when off"),
-  ),
+  capture: v.pipe(CaptureSettingsSchema, v.description("The policy's capture; null when off")),
   maxBytesPerHour: v.pipe(v.number(), v.description("Bytes kept per hour at most (CAPTURE_MAX_BYTES_PER_HOUR)")),
   windows: v.pipe(
     v.array(

@@ -9,8 +9,8 @@ export const REPLAY_RATE = { default: 20, max: 100 } as const;
 /** Methods replayed unless the request names others: those an origin may see twice without harm. */
 export const SAFE_METHODS = ["GET", "HEAD", "OPTIONS"] as const;
 
-/** What a replay runner keeps of its replay. */
-export interface ReplayRecord {
+/** What starts a replay: the captured window to send, how fast, and the policy to judge it by. */
+export interface ReplayStart {
   id: string;
   name: string;
   version: string;
@@ -20,6 +20,12 @@ export interface ReplayRecord {
   rate: number;
   /** null: every method (the operator named no list). */
   methods: string[] | null;
+  policy: EvidencePolicy;
+  actor: Actor;
+}
+
+/** What a replay runner keeps of its replay: how it started, and how far it got. */
+export interface ReplayRecord extends ReplayStart {
   state: ReplayState;
   /** Requests taken from the queue (sent, or lost to a restart mid-send: never sent again). */
   sent: number;
@@ -28,20 +34,6 @@ export interface ReplayRecord {
   endedAt: number | null;
   /** Why it stopped, when it did not run to its end. */
   stoppedBecause: string | null;
-  policy: EvidencePolicy;
-  actor: Actor;
-}
-
-export interface ReplayStart {
-  id: string;
-  name: string;
-  version: string;
-  from: number;
-  to: number;
-  rate: number;
-  methods: string[] | null;
-  policy: EvidencePolicy;
-  actor: Actor;
 }
 
 /** The evidence of a replay lives in a ledger of its own, apart from the name's live evidence and noise. */
