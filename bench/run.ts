@@ -42,7 +42,7 @@ import {
 import { medianResults, spreadOf } from "./lib/rounds.ts";
 import { snapshotGateway } from "./lib/snapshot.ts";
 import { formatStretches, longStretches } from "./lib/stretches.ts";
-import { deployService, type Gateway, startGateway, startPassthrough } from "./lib/wrangler-dev.ts";
+import { admin, deployService, type Gateway, startGateway, startPassthrough } from "./lib/wrangler-dev.ts";
 import { hasWrk } from "./lib/wrk.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -304,7 +304,7 @@ async function startRuntimes(workDir: string) {
   // Traffic controls: 3 shadows at 10 %, and a dead shadow the health probe has marked.
   await deployGroup(gateway, "tenpct", main, three, 10);
   await deployService(gateway, { name: "canary", version: "1.0.0", origin: main.url, check: true });
-  await admin(gateway, "POST", "/services", {
+  await deployService(gateway, {
     name: "canary",
     version: "1.1.0",
     origin: shadowA.url,
@@ -316,7 +316,7 @@ async function startRuntimes(workDir: string) {
   await deployGroup(gateway, "fthree", feltMain, [feltA, feltB, feltC]);
   await deployGroup(gateway, "fslow", feltMain, [feltA, feltB, shadowSlow]);
   await deployService(gateway, { name: "fcanary", version: "1.0.0", origin: feltMain.url, check: true });
-  await admin(gateway, "POST", "/services", {
+  await deployService(gateway, {
     name: "fcanary",
     version: "1.1.0",
     origin: feltA.url,
@@ -355,18 +355,6 @@ async function startRuntimes(workDir: string) {
     nginx,
     nginxAt,
   };
-}
-
-/** One admin API call; a refusal stops the run with the API's answer. */
-async function admin(gateway: Gateway, method: string, path: string, body: unknown): Promise<unknown> {
-  const response = await fetch(`${gateway.url}/api/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${gateway.adminToken}`, "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${method} ${path} failed: ${response.status} ${text}`);
-  return JSON.parse(text);
 }
 
 /** Main at `main`, then one shadow per origin, each mirroring `percent` of requests. */

@@ -17,6 +17,7 @@ import { freePort, stopAll } from "./lib/processes.ts";
 import { snapshotGateway } from "./lib/snapshot.ts";
 import { type EvidenceCount, lostOf, type MemorySample, memoryTable, memoryTrend } from "./lib/soak-math.ts";
 import {
+  admin,
   deployService,
   type Gateway,
   startGateway,
@@ -49,18 +50,6 @@ const TRAFFIC: Traffic[] = [
   { name: "roll", path: "/json4k", share: 1 },
 ];
 
-async function admin(gateway: Gateway, method: string, path: string, body?: unknown): Promise<unknown> {
-  const response = await fetch(`${gateway.url}/api/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${gateway.adminToken}`, "content-type": "application/json" },
-    ...(body !== undefined && { body: JSON.stringify(body) }),
-    signal: AbortSignal.timeout(30_000),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${method} ${path} failed: ${response.status} ${text}`);
-  return JSON.parse(text);
-}
-
 async function setUp(gateway: Gateway, origins: Record<string, Origin>): Promise<void> {
   const { main, shadowA, shadowB, shadowSlow } = origins as Record<string, Origin>;
   if (!main || !shadowA || !shadowB || !shadowSlow) throw new Error("origins missing");
@@ -69,13 +58,7 @@ async function setUp(gateway: Gateway, origins: Record<string, Origin>): Promise
   }
   await deployService(gateway, { name: "mix", version: "1.1.0", origin: shadowA.url, check: true });
   await deployService(gateway, { name: "mix", version: "1.2.0", origin: shadowSlow.url, check: true });
-  await admin(gateway, "POST", "/services", {
-    name: "can",
-    version: "1.1.0",
-    origin: shadowB.url,
-    check: true,
-    canaryPercent: 20,
-  });
+  await deployService(gateway, { name: "can", version: "1.1.0", origin: shadowB.url, check: true, canaryPercent: 20 });
   await deployService(gateway, { name: "roll", version: "1.1.0", origin: shadowA.url, check: true });
   // No evidence yet, so the gate cannot pass it: started by force, as an operator would, and not promoted.
   await admin(gateway, "POST", "/services/roll/1.1.0/rollout", {

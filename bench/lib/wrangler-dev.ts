@@ -184,10 +184,23 @@ export async function startScaleWorker(options: {
   return { url, process: started, processes: () => wranglerProcesses(started, port) };
 }
 
+/** One admin API call, its JSON answer; a refusal stops the run with the API's answer. */
+export async function admin(gateway: Gateway, method: string, path: string, body?: unknown): Promise<unknown> {
+  const response = await fetch(`${gateway.url}/api/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${gateway.adminToken}`, "content-type": "application/json" },
+    ...(body !== undefined && { body: JSON.stringify(body) }),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${path} failed: ${response.status} ${text}`);
+  return JSON.parse(text);
+}
+
 /** Registers one version through the admin API, as `daeploy-edge deploy` would. */
 export async function deployService(
   gateway: Gateway,
-  service: { name: string; version: string; origin: string; check: boolean },
+  service: { name: string; version: string; origin: string; check: boolean; canaryPercent?: number },
 ): Promise<void> {
   const response = await fetch(`${gateway.url}/api/v1/services`, {
     method: "POST",
