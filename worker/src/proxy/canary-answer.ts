@@ -1,7 +1,7 @@
 import { AppError, reasonOf } from "../errors.ts";
 import type { CopyAnswer, MainSide } from "../evidence/answers.ts";
 import { chooseCanary } from "./canary.ts";
-import { teeForComparison } from "./capture.ts";
+import { splitForComparison } from "./capture.ts";
 import { headersForVersion } from "./credentials.ts";
 import { targetUrl } from "./forward.ts";
 import {
@@ -113,9 +113,9 @@ export async function answerByCanary(
   let client = response;
   let canaryAnswer: Promise<CopyAnswer> = Promise.resolve(answer);
   if (capture && paired) {
-    const tee = teeForComparison(response, capture.cap, capture.memory, config.shadowTimeoutMs);
-    client = tee.client;
-    canaryAnswer = tee.body.then((captured) => ({ ...answer, body: captured }));
+    const split = await splitForComparison(response, capture.cap, capture.memory, config.shadowTimeoutMs);
+    client = split.client;
+    canaryAnswer = split.body.then((captured) => ({ ...answer, body: captured }));
   }
   const all = [canaryAnswer, ...answers];
   if (!paired) {

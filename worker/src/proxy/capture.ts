@@ -166,6 +166,82 @@ export async function captureBody(response: Response, cap: number, memory: Compa
 }
 
 /**
+ * Main's answers declared at most this long are read whole (one native read) instead of tee'd:
+ * such a body usually comes with its headers (a new connection's first flight is about 14 KiB),
+ * and the runtime then sends the client plain bytes. In `npm run bench` scenario 9a (4 KiB JSON,
+ * 3 shadows) the tee was a fifth of a compared request's CPU (bench/RESULTS.md, wave 8).
+ */
+export const WHOLE_ANSWER_BYTES = 16 * 1024;
+/** The longest a small answer's headers wait for its body: past it they go, and the body follows whole. */
+export const WHOLE_ANSWER_WAIT_MS = 10;
+
+type Settled<T> = { value: T } | { error: unknown } | undefined;
+
+/** How a promise settled within `ms` (no limit when 0); undefined if it had not. */
+async function settledWithin<T>(promise: Promise<T>, ms: number): Promise<Settled<T>> {
+  const outcome = promise.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+  if (ms <= 0) return outcome;
+  let stop = () => {};
+  const late = new Promise<undefined>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    stop = () => clearTimeout(timer);
+  });
+  try {
+    return await Promise.race([outcome, late]);
+  } finally {
+    stop();
+  }
+}
+
+/** A body that is the bytes once they have come, or the failure that kept them. */
+const streamOf = (bytes: Promise<Uint8Array>): ReadableStream<Uint8Array> =>
+  new ReadableStream({
+    async start(controller) {
+      const arrived = await settledWithin(bytes, 0);
+      if (arrived && "value" in arrived) {
+        controller.enqueue(arrived.value);
+        controller.close();
+      } else controller.error(arrived?.error);
+    },
+  });
+
+/**
+ * Splits main's answer (or a canary's) between the client and the comparison. A small body
+ * (WHOLE_ANSWER_BYTES, declared and not decoded) is read whole and both get the same bytes: the
+ * client's headers wait for it at most WHOLE_ANSWER_WAIT_MS, and a body that breaks reaches the
+ * client as headers and then the break. Its comparison waits `timeoutMs` at most, as a tee's
+ * branch would. Any other body is tee'd (teeForComparison).
+ */
+export async function splitForComparison(
+  response: Response,
+  cap: number,
+  memory: ComparisonMemory,
+  timeoutMs = 0,
+): Promise<{ client: Response; body: Promise<CapturedBody> }> {
+  const small = declaredWithinCap(response.headers, Math.min(cap, WHOLE_ANSWER_BYTES));
+  if (response.body === null || !small || readMode(response.headers, cap) !== "bytes") {
+    return teeForComparison(response, cap, memory, timeoutMs);
+  }
+  const declared = Number(response.headers.get("content-length"));
+  const reserved = memory.reserve(declared);
+  const whole = response.arrayBuffer().then((buffer) => new Uint8Array(buffer));
+  const compared = async (arrived: Settled<Uint8Array>): Promise<CapturedBody> => {
+    if (!reserved) return { incomplete: "memory", reserved: 0 };
+    if (arrived && "value" in arrived) return { bytes: arrived.value, reserved: declared };
+    memory.release(declared);
+    return { incomplete: "unreadable", reserved: 0 };
+  };
+  const early = await settledWithin(whole, WHOLE_ANSWER_WAIT_MS);
+  if (early && "value" in early) return { client: new Response(early.value, response), body: compared(early) };
+  const client = new Response(streamOf(whole), response);
+  if (early) return { client, body: compared(early) };
+  return { client, body: settledWithin(whole, timeoutMs).then(compared) };
+}
+
+/**
  * Splits main's answer: the client gets one branch of a tee, untouched and
  * never waited on; the other is read here (see readCapped), so a client that
  * hangs up early still lets main's connection go once it is read.

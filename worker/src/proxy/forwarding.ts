@@ -5,7 +5,7 @@ import type { MainSide } from "../evidence/answers.ts";
 import type { Evidence } from "../evidence/collection.ts";
 import type { ComparisonMemory } from "../evidence/memory.ts";
 import { routeOf } from "../evidence/paths.ts";
-import { teeForComparison } from "./capture.ts";
+import { splitForComparison } from "./capture.ts";
 import { headersForVersion } from "./credentials.ts";
 import { type ServicePath, targetUrl } from "./forward.ts";
 import type { MirroredExchange } from "./hand-off.ts";
@@ -89,8 +89,9 @@ function countMain(evidence: Evidence, waitUntil: WaitUntil, target: Target, ans
 }
 
 /**
- * Main's answer to the client, tee'd: the client's branch streams untouched while the other is read
- * for comparison. A main that could not answer leaves `client` undefined (its 502/504 is the answer).
+ * Main's answer to the client, split for comparison: a small body read whole and given to both, any
+ * other tee'd, the client's branch streaming untouched while the other is read (splitForComparison).
+ * A main that could not answer leaves `client` undefined (its 502/504 is the answer).
  */
 export function mainSideOf(
   answer: Promise<Response>,
@@ -99,10 +100,10 @@ export function mainSideOf(
   timeoutMs: number,
 ): Promise<{ client: Response | undefined; side: MainSide }> {
   return answer.then(
-    (response) => {
+    async (response) => {
       const at = Date.now();
       // Main's compared branch gets the shadows' time limit, so a slow stream cannot hold memory for long.
-      const { client, body } = teeForComparison(response, capture.cap, capture.memory, timeoutMs);
+      const { client, body } = await splitForComparison(response, capture.cap, capture.memory, timeoutMs);
       const side: MainSide = {
         ok: true,
         status: response.status,

@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { ComparisonMemory } from "../../src/evidence/memory.ts";
-import { captureBody, readCapped, teeForComparison } from "../../src/proxy/capture.ts";
+import {
+  captureBody,
+  readCapped,
+  splitForComparison,
+  teeForComparison,
+  WHOLE_ANSWER_BYTES,
+} from "../../src/proxy/capture.ts";
 
 function stream(chunks: Uint8Array[]): { body: ReadableStream<Uint8Array>; cancelled: () => boolean } {
   let next = 0;
@@ -164,5 +170,104 @@ describe("teeForComparison", () => {
     const { client, body } = teeForComparison(response, 100, new ComparisonMemory(1_000));
     expect(await client.text()).toBe("data: x\n\n");
     expect(await body).toEqual({ bytes: new TextEncoder().encode("data: x\n\n"), reserved: 100 });
+  });
+});
+
+describe("splitForComparison", () => {
+  const declared = (body: BodyInit, length: number, headers: Record<string, string> = {}) =>
+    new Response(body, { status: 201, headers: { "content-length": String(length), "x-main": "1", ...headers } });
+
+  it("reads a small declared body whole: the client and the comparison get the same bytes", async () => {
+    const memory = new ComparisonMemory(100_000);
+    const { client, body } = await splitForComparison(declared(bytes(4096, 7), 4096), 262_144, memory);
+    expect(client.status).toBe(201);
+    expect(client.headers.get("x-main")).toBe("1");
+    expect(new Uint8Array(await client.arrayBuffer())).toEqual(bytes(4096, 7));
+    expect(await body).toEqual({ bytes: bytes(4096, 7), reserved: 4096 });
+    expect(memory.used).toBe(4096);
+  });
+
+  it("reads a small body that comes in several chunks at once whole, as the runtime reads 4 KiB at a time", async () => {
+    const memory = new ComparisonMemory(100_000);
+    const chunks = [bytes(4096, 1), bytes(4096, 2), bytes(100, 3)];
+    let pulls = 0;
+    const chunked = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        const chunk = chunks[pulls++];
+        if (chunk) controller.enqueue(chunk);
+        else controller.close();
+      },
+    });
+    const { client, body } = await splitForComparison(declared(chunked, 8292), 262_144, memory);
+    expect(pulls).toBe(4);
+    // Nothing is left to read for the comparison: a tee's branch would still be read.
+    expect(await Promise.race([body, Promise.resolve("still reading")])).not.toBe("still reading");
+    const whole = new Uint8Array([...bytes(4096, 1), ...bytes(4096, 2), ...bytes(100, 3)]);
+    expect(await body).toEqual({ bytes: whole, reserved: 8292 });
+    expect(new Uint8Array(await client.arrayBuffer())).toEqual(whole);
+  });
+
+  it("gives the client main's headers and then the break when a small body breaks, and keeps no memory", async () => {
+    const memory = new ComparisonMemory(100_000);
+    const breaking = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(bytes(10));
+        controller.error(new Error("connection reset"));
+      },
+    });
+    const { client, body } = await splitForComparison(declared(breaking, 100), 262_144, memory);
+    expect(client.status).toBe(201);
+    expect(client.headers.get("x-main")).toBe("1");
+    await expect(client.arrayBuffer()).rejects.toThrow();
+    expect(await body).toEqual({ incomplete: "unreadable", reserved: 0 });
+    expect(memory.used).toBe(0);
+  });
+
+  it("sends a small body's headers once it is late, the bytes when they come, and stops the comparison at its limit", async () => {
+    let finish = () => {};
+    const ended = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
+    const late = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        controller.enqueue(bytes(8));
+        await ended;
+        controller.enqueue(bytes(8, 2));
+        controller.close();
+      },
+    });
+    const memory = new ComparisonMemory(1_000);
+    const { client, body } = await splitForComparison(declared(late, 16), 262_144, memory, 50);
+    expect(client.status).toBe(201);
+    expect(await body).toEqual({ incomplete: "unreadable", reserved: 0 });
+    expect(memory.used).toBe(0);
+    finish();
+    expect(new Uint8Array(await client.arrayBuffer())).toEqual(new Uint8Array([...bytes(8), ...bytes(8, 2)]));
+  });
+
+  // Each of these must still stream: the split returns while the body is still arriving.
+  it.each([
+    ["declared over 16 KiB", { "content-length": String(WHOLE_ANSWER_BYTES + 1) }],
+    ["not declared", {}],
+    ["compressed", { "content-length": "64", "content-encoding": "gzip" }],
+    ["an event stream", { "content-length": "64", "content-type": "text/event-stream" }],
+  ])("tees a body %s: the client gets its first bytes before the rest arrives", async (_, headers) => {
+    let finish = () => {};
+    const ended = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
+    const slow = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        controller.enqueue(bytes(8));
+        await ended;
+        controller.close();
+      },
+    });
+    const response = new Response(slow, { headers });
+    const { client } = await splitForComparison(response, 262_144, new ComparisonMemory(1_000_000));
+    const reader = client.body?.getReader();
+    expect((await reader?.read())?.value).toEqual(bytes(8));
+    finish();
+    expect((await reader?.read())?.done).toBe(true);
   });
 });
