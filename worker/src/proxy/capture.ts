@@ -172,8 +172,12 @@ export async function captureBody(response: Response, cap: number, memory: Compa
  * 3 shadows) the tee was a fifth of a compared request's CPU (bench/RESULTS.md, wave 8).
  */
 export const WHOLE_ANSWER_BYTES = 16 * 1024;
-/** The longest a small answer's headers wait for its body: past it they go, and the body follows whole. */
-export const WHOLE_ANSWER_WAIT_MS = 10;
+/**
+ * The longest a small answer's headers wait for its body: past it they go, and the body follows
+ * whole. Long, because a busy isolate runs its timers late: at 10 ms, a body that had come
+ * could lose the race to the timer exactly when the CPU was shortest.
+ */
+export const WHOLE_ANSWER_WAIT_MS = 1_000;
 
 type Settled<T> = { value: T } | { error: unknown } | undefined;
 
@@ -211,15 +215,16 @@ const streamOf = (bytes: Promise<Uint8Array>): ReadableStream<Uint8Array> =>
 /**
  * Splits main's answer (or a canary's) between the client and the comparison. A small body
  * (WHOLE_ANSWER_BYTES, declared and not decoded) is read whole and both get the same bytes: the
- * client's headers wait for it at most WHOLE_ANSWER_WAIT_MS, and a body that breaks reaches the
- * client as headers and then the break. Its comparison waits `timeoutMs` at most, as a tee's
- * branch would. Any other body is tee'd (teeForComparison).
+ * client's headers wait for it at most `waitMs`, and a body that breaks reaches the
+ * client as headers and then the break. Its comparison waits at most `timeoutMs` from main's
+ * headers, as a tee's branch would. Any other body is tee'd (teeForComparison).
  */
 export async function splitForComparison(
   response: Response,
   cap: number,
   memory: ComparisonMemory,
   timeoutMs = 0,
+  waitMs = WHOLE_ANSWER_WAIT_MS,
 ): Promise<{ client: Response; body: Promise<CapturedBody> }> {
   const small = declaredWithinCap(response.headers, Math.min(cap, WHOLE_ANSWER_BYTES));
   if (response.body === null || !small || readMode(response.headers, cap) !== "bytes") {
@@ -234,11 +239,13 @@ export async function splitForComparison(
     memory.release(declared);
     return { incomplete: "unreadable", reserved: 0 };
   };
-  const early = await settledWithin(whole, WHOLE_ANSWER_WAIT_MS);
+  const early = await settledWithin(whole, waitMs);
   if (early && "value" in early) return { client: new Response(early.value, response), body: compared(early) };
   const client = new Response(streamOf(whole), response);
   if (early) return { client, body: compared(early) };
-  return { client, body: settledWithin(whole, timeoutMs).then(compared) };
+  // The comparison's limit counts from main's headers, as a tee's branch's does.
+  if (timeoutMs > 0 && timeoutMs <= waitMs) return { client, body: compared(undefined) };
+  return { client, body: settledWithin(whole, timeoutMs > 0 ? timeoutMs - waitMs : 0).then(compared) };
 }
 
 /**

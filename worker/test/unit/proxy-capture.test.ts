@@ -237,7 +237,7 @@ describe("splitForComparison", () => {
       },
     });
     const memory = new ComparisonMemory(1_000);
-    const { client, body } = await splitForComparison(declared(late, 16), 262_144, memory, 50);
+    const { client, body } = await splitForComparison(declared(late, 16), 262_144, memory, 50, 20);
     expect(client.status).toBe(201);
     expect(await body).toEqual({ incomplete: "unreadable", reserved: 0 });
     expect(memory.used).toBe(0);
