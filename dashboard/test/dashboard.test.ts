@@ -80,7 +80,11 @@ beforeAll(async () => {
     });
   });
   page.on("console", (message) => {
-    if (message.type() === "error" && !EXPECTED_REFUSALS.test(message.text())) problems.push(message.text());
+    // The address too: Chromium's line for a refused fetch does not say which one it was.
+    const at = message.location().url;
+    if (message.type() === "error" && !EXPECTED_REFUSALS.test(message.text())) {
+      problems.push(at ? `${message.text()} (${at})` : message.text());
+    }
   });
   page.on("pageerror", (error) => problems.push(`uncaught: ${error.message}`));
 }, 30_000);
