@@ -1,4 +1,5 @@
 import type { CaptureSettings } from "../evidence/capture-settings.ts";
+import { declaredWithinCap, readSmallAnswer, WHOLE_ANSWER_BYTES } from "../small-answer.ts";
 import { captureBatcherFor } from "./batcher.ts";
 import type { CaptureLog } from "./log.ts";
 import { type CapturedExchange, keptRequestHeaders, redactExchange } from "./record.ts";
@@ -31,6 +32,12 @@ async function readUpTo(stream: ReadableStream<Uint8Array>, limit: number): Prom
     bytes += value.byteLength;
     text += decoder.decode(value, { stream: true });
   }
+}
+
+/** A small answer's bytes as kept; one that broke is not kept (its capture is dropped and counted). */
+function keptOf(bytes: Uint8Array | undefined, limit: number): KeptBody {
+  if (bytes === undefined) throw new Error("main's answer broke before it was whole");
+  return { text: new TextDecoder().decode(bytes.subarray(0, limit)), truncated: bytes.byteLength > limit };
 }
 
 function bytesOf(body: BodyInit): Uint8Array | undefined {
@@ -93,13 +100,29 @@ export class CaptureTap {
     return body;
   }
 
-  /** Main's answer to the client, its body tee'd; the capture is made from the other branch. */
+  /**
+   * Main's answer to the client, and the capture made from the same bytes: a small body is read
+   * whole (../small-answer.ts), any other tee'd and the capture read from the other branch.
+   */
   answer(answer: Promise<Response>, started: number): Promise<Response> {
-    return answer.then((response) => {
+    return answer.then(async (response) => {
       const ms = Date.now() - started;
       if (response.body === null || response.webSocket) {
         this.#context.waitUntil(this.#keep(response, started, ms, Promise.resolve({ text: "", truncated: false })));
         return response;
+      }
+      if (declaredWithinCap(response.headers, WHOLE_ANSWER_BYTES)) {
+        const { client, bytes } = await readSmallAnswer(response);
+        const limit = this.#context.settings.maxBodyBytes;
+        this.#context.waitUntil(
+          this.#keep(
+            response,
+            started,
+            ms,
+            bytes.then((read) => keptOf(read, limit)),
+          ),
+        );
+        return client;
       }
       const [client, kept] = response.body.tee();
       this.#context.waitUntil(this.#keep(response, started, ms, readUpTo(kept, this.#context.settings.maxBodyBytes)));

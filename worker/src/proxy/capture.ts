@@ -1,5 +1,12 @@
 import type { CapturedBody } from "../evidence/answers.ts";
 import type { ComparisonMemory } from "../evidence/memory.ts";
+import {
+  declaredWithinCap,
+  decodedAsSent,
+  readSmallAnswer,
+  WHOLE_ANSWER_BYTES,
+  WHOLE_ANSWER_WAIT_MS,
+} from "../small-answer.ts";
 import { BodyDigest, MAX_HASHED_BYTES } from "./body-digest.ts";
 
 const EMPTY: CapturedBody = { bytes: new Uint8Array(), reserved: 0 };
@@ -15,12 +22,6 @@ function readMode(headers: Headers, cap: number): "stream" | "hash" | "bytes" {
   if (STREAM_TYPES.test(headers.get("content-type") ?? "")) return "stream";
   const length = headers.get("content-length");
   return length !== null && Number(length) > cap ? "hash" : "bytes";
-}
-
-/** Whether the runtime hands over the bytes as sent: it undoes any other Content-Encoding as it reads. */
-function decodedAsSent(headers: Headers): boolean {
-  const encoding = headers.get("content-encoding")?.trim().toLowerCase();
-  return encoding === undefined || encoding === "" || encoding === "identity";
 }
 
 /**
@@ -117,17 +118,6 @@ export async function readCapped(
   return { bytes: joined(chunks, size), reserved: 0 };
 }
 
-/**
- * A body whose length is declared, within the cap, and handed over as sent: HTTP framing holds
- * it to that length, so it is read whole in one call (workerd reads it natively; a chunk loop in
- * JavaScript cost a promise and a copy per chunk on the isolate's thread, the largest share of
- * comparison's CPU in bench/RESULTS.md's profile). Longer than declared is over the cap.
- */
-function declaredWithinCap(headers: Headers, cap: number): boolean {
-  const declared = Number(headers.get("content-length") ?? Number.NaN);
-  return Number.isFinite(declared) && declared >= 0 && declared <= cap && decodedAsSent(headers);
-}
-
 async function readWhole(response: Response, declared: number): Promise<CapturedBody> {
   try {
     const bytes = new Uint8Array(await response.arrayBuffer());
@@ -166,58 +156,10 @@ export async function captureBody(response: Response, cap: number, memory: Compa
 }
 
 /**
- * Main's answers declared at most this long are read whole (one native read) instead of tee'd:
- * such a body usually comes with its headers (a new connection's first flight is about 14 KiB),
- * and the runtime then sends the client plain bytes. In `npm run bench` scenario 9a (4 KiB JSON,
- * 3 shadows) the tee was a fifth of a compared request's CPU (bench/RESULTS.md, wave 8).
- */
-export const WHOLE_ANSWER_BYTES = 16 * 1024;
-/**
- * The longest a small answer's headers wait for its body: past it they go, and the body follows
- * whole. Long, because a busy isolate runs its timers late: at 10 ms, a body that had come
- * could lose the race to the timer exactly when the CPU was shortest.
- */
-export const WHOLE_ANSWER_WAIT_MS = 1_000;
-
-type Settled<T> = { value: T } | { error: unknown } | undefined;
-
-/** How a promise settled within `ms` (no limit when 0); undefined if it had not. */
-async function settledWithin<T>(promise: Promise<T>, ms: number): Promise<Settled<T>> {
-  const outcome = promise.then(
-    (value) => ({ value }),
-    (error: unknown) => ({ error }),
-  );
-  if (ms <= 0) return outcome;
-  let stop = () => {};
-  const late = new Promise<undefined>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    stop = () => clearTimeout(timer);
-  });
-  try {
-    return await Promise.race([outcome, late]);
-  } finally {
-    stop();
-  }
-}
-
-/** A body that is the bytes once they have come, or the failure that kept them. */
-const streamOf = (bytes: Promise<Uint8Array>): ReadableStream<Uint8Array> =>
-  new ReadableStream({
-    async start(controller) {
-      const arrived = await settledWithin(bytes, 0);
-      if (arrived && "value" in arrived) {
-        controller.enqueue(arrived.value);
-        controller.close();
-      } else controller.error(arrived?.error);
-    },
-  });
-
-/**
  * Splits main's answer (or a canary's) between the client and the comparison. A small body
- * (WHOLE_ANSWER_BYTES, declared and not decoded) is read whole and both get the same bytes: the
- * client's headers wait for it at most `waitMs`, and a body that breaks reaches the
- * client as headers and then the break. Its comparison waits at most `timeoutMs` from main's
- * headers, as a tee's branch would. Any other body is tee'd (teeForComparison).
+ * (../small-answer.ts) is read whole and both get the same bytes; the client's headers wait for
+ * it at most `waitMs`. Its comparison waits at most `timeoutMs` from main's headers, as a tee's
+ * branch would. Any other body is tee'd (teeForComparison).
  */
 export async function splitForComparison(
   response: Response,
@@ -232,20 +174,14 @@ export async function splitForComparison(
   }
   const declared = Number(response.headers.get("content-length"));
   const reserved = memory.reserve(declared);
-  const whole = response.arrayBuffer().then((buffer) => new Uint8Array(buffer));
-  const compared = async (arrived: Settled<Uint8Array>): Promise<CapturedBody> => {
+  const { client, bytes } = await readSmallAnswer(response, waitMs, timeoutMs);
+  const body = bytes.then((read): CapturedBody => {
     if (!reserved) return { incomplete: "memory", reserved: 0 };
-    if (arrived && "value" in arrived) return { bytes: arrived.value, reserved: declared };
+    if (read) return { bytes: read, reserved: declared };
     memory.release(declared);
     return { incomplete: "unreadable", reserved: 0 };
-  };
-  const early = await settledWithin(whole, waitMs);
-  if (early && "value" in early) return { client: new Response(early.value, response), body: compared(early) };
-  const client = new Response(streamOf(whole), response);
-  if (early) return { client, body: compared(early) };
-  // The comparison's limit counts from main's headers, as a tee's branch's does.
-  if (timeoutMs > 0 && timeoutMs <= waitMs) return { client, body: compared(undefined) };
-  return { client, body: settledWithin(whole, timeoutMs > 0 ? timeoutMs - waitMs : 0).then(compared) };
+  });
+  return { client, body };
 }
 
 /**

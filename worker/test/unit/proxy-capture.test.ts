@@ -1,12 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ComparisonMemory } from "../../src/evidence/memory.ts";
-import {
-  captureBody,
-  readCapped,
-  splitForComparison,
-  teeForComparison,
-  WHOLE_ANSWER_BYTES,
-} from "../../src/proxy/capture.ts";
+import { captureBody, readCapped, splitForComparison, teeForComparison } from "../../src/proxy/capture.ts";
+import { WHOLE_ANSWER_BYTES } from "../../src/small-answer.ts";
 
 function stream(chunks: Uint8Array[]): { body: ReadableStream<Uint8Array>; cancelled: () => boolean } {
   let next = 0;
