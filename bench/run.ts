@@ -231,7 +231,9 @@ async function startRuntimes(workDir: string) {
   const [assetsPort, assetsInspector] = await Promise.all([freePort(), freePort()]);
   const gatewayState = join(workDir, "gateway-state");
   // A second gateway with comparison off, for the on/off ratios; only when one of its scenarios runs.
-  const wantsCompareOff = only === undefined || only.test(IDS.jsonCompareOff) || only.test(IDS.slowShadowCompareOff);
+  const wantsCompareOff =
+    only === undefined ||
+    [IDS.jsonCompareOff, IDS.slowShadowCompareOff, IDS.steadyJsonCompareOff].some((id) => only.test(id));
   const [gateway, passthrough, passthroughAssets, compareOff] = await Promise.all([
     startGateway({
       root: snapshotGateway(gatewayRoot, join(workDir, "gateway-src"), join(root, "node_modules")),
@@ -315,6 +317,10 @@ async function startRuntimes(workDir: string) {
   await deployGroup(gateway, "fsolo", feltMain, []);
   await deployGroup(gateway, "fthree", feltMain, [feltA, feltB, feltC]);
   await deployGroup(gateway, "fslow", feltMain, [feltA, feltB, shadowSlow]);
+  for (const g of compareOff ? [gateway, compareOff] : [gateway]) {
+    await deployGroup(g, "fjson3", feltMain, [feltA, feltB, feltC]);
+    await admin(g, "PUT", "/services/fjson3/policy", { noisePercent: 0, rules: FIELD_RULES });
+  }
   await deployService(gateway, { name: "fcanary", version: "1.0.0", origin: feltMain.url, check: true });
   await deployService(gateway, {
     name: "fcanary",
@@ -615,6 +621,30 @@ function scenarioList(runtimes: Awaited<ReturnType<typeof startRuntimes>>, round
       liveShadows: [feltA],
       steadyRate,
     },
+    {
+      ...viaGateway(gateway),
+      ...felt,
+      id: IDS.steadyJsonCompare,
+      name: `9a′ gateway 4 KiB JSON, 3 shadows, comparison on, 4 field rules, open loop, ${feltText}`,
+      url: `${gateway.url}/services/fjson3${JSON_PATH}`,
+      shadows: 3,
+      liveShadows: [feltA, feltB, feltC],
+      steadyRate,
+    },
+    ...(compareOff
+      ? [
+          {
+            ...viaGateway(compareOff),
+            ...felt,
+            id: IDS.steadyJsonCompareOff,
+            name: `9b′ gateway 4 KiB JSON, 3 shadows, COMPARE_RESPONSES=off, open loop, ${feltText}`,
+            url: `${compareOff.url}/services/fjson3${JSON_PATH}`,
+            shadows: 3,
+            liveShadows: [feltA, feltB, feltC],
+            steadyRate,
+          },
+        ]
+      : []),
     {
       ...viaGateway(gateway),
       id: IDS.postNoShadows,

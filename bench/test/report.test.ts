@@ -58,9 +58,11 @@ describe("target checks", () => {
   });
 
   it("meets the comparison and traffic-control targets at their bounds and misses them just past", () => {
-    const compare = (on: { rps: number; p50: number; cpu: number; writes: number }) => [
+    const compare = (on: { rps: number; p50: number; cpu: number; writes: number; felt: number }) => [
       { ...result(IDS.jsonCompareOff, 100, 10), p50Ms: 5, cpuMsPerReq: 1 },
       { ...result(IDS.jsonCompare, on.rps, 10), p50Ms: on.p50, cpuMsPerReq: on.cpu, ledgerWritesPerReq: on.writes },
+      { ...result(IDS.steadyJsonCompareOff, 50, 30), p50Ms: 20 },
+      { ...result(IDS.steadyJsonCompare, 50, 30), p50Ms: on.felt },
       result(IDS.noShadows, 100, 10),
     ];
     const labels = (checks: ReturnType<typeof targetChecks>) =>
@@ -68,23 +70,23 @@ describe("target checks", () => {
     const at = labels(
       targetChecks(
         oneRound([
-          ...compare({ rps: 80, p50: 5.5, cpu: 1.25, writes: 0.02 }),
+          ...compare({ rps: 80, p50: 5.5, cpu: 1.25, writes: 0.02, felt: 22 }),
           result(IDS.tenPercent, 85, 10),
           result(IDS.deadMarked, 90, 10),
         ]),
       ),
     );
-    expect(at.map((c) => c.met)).toEqual([true, true, true, true, true, true]);
+    expect(at.map((c) => c.met)).toEqual([true, true, true, true, true, true, true]);
     const past = labels(
       targetChecks(
         oneRound([
-          ...compare({ rps: 79, p50: 5.6, cpu: 1.26, writes: 0.021 }),
+          ...compare({ rps: 79, p50: 5.6, cpu: 1.26, writes: 0.021, felt: 22.2 }),
           result(IDS.tenPercent, 84, 10),
           result(IDS.deadMarked, 89, 10),
         ]),
       ),
     );
-    expect(past.map((c) => c.met)).toEqual([false, false, false, false, false, false]);
+    expect(past.map((c) => c.met)).toEqual([false, false, false, false, false, false, false]);
   });
 
   it("meets the canary target at 0.9 of one shadow's throughput and misses it just below", () => {
