@@ -76,8 +76,9 @@ export async function readSmallAnswer(
 ): Promise<{ client: Response; bytes: Promise<Uint8Array | undefined> }> {
   const whole = response.arrayBuffer().then((buffer) => new Uint8Array(buffer));
   const early = await settledWithin(whole, waitMs);
-  if (early && "value" in early)
+  if (early && "value" in early) {
     return { client: new Response(early.value, response), bytes: Promise.resolve(early.value) };
+  }
   const client = new Response(streamOf(whole), response);
   if (early || (limitMs > 0 && limitMs <= waitMs)) return { client, bytes: Promise.resolve(undefined) };
   const late = settledWithin(whole, limitMs > 0 ? limitMs - waitMs : 0);

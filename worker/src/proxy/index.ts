@@ -225,8 +225,9 @@ async function mirror(forwarding: Forwarding, main: Target, body: BodyInit | nul
 
 /**
  * Main answers, and its body is split for comparison (read whole when small, else tee'd: the
- * client's branch streams untouched while the other is read). Every selected shadow's copy is read too, and (for a share of GET/HEAD
- * requests) a marked copy to main itself teaches noise; the evidence is collected in waitUntil.
+ * client's branch streams untouched while the other is read). Every selected shadow's copy is
+ * read too, and (for a share of GET/HEAD requests) a marked copy to main itself teaches noise;
+ * the evidence is collected in waitUntil.
  */
 async function mirrorAndCompare(
   forwarding: Forwarding,
