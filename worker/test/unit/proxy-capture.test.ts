@@ -21,6 +21,23 @@ function stream(chunks: Uint8Array[]): { body: ReadableStream<Uint8Array>; cance
 
 const bytes = (length: number, fill = 1) => new Uint8Array(length).fill(fill);
 
+/** A body that sends `first`, then holds until `finish()`, which sends `rest` (if any) and ends it. */
+function held(first: Uint8Array, rest?: Uint8Array): { body: ReadableStream<Uint8Array>; finish: () => void } {
+  let finish = () => {};
+  const ended = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  const body = new ReadableStream<Uint8Array>({
+    async start(controller) {
+      controller.enqueue(first);
+      await ended;
+      if (rest) controller.enqueue(rest);
+      controller.close();
+    },
+  });
+  return { body, finish: () => finish() };
+}
+
 describe("readCapped", () => {
   it("reads a body of exactly the cap, chunks joined in order", async () => {
     const { body } = stream([bytes(3, 1), bytes(2, 2)]);
@@ -219,24 +236,13 @@ describe("splitForComparison", () => {
   });
 
   it("sends a small body's headers once it is late, the bytes when they come, and stops the comparison at its limit", async () => {
-    let finish = () => {};
-    const ended = new Promise<void>((resolve) => {
-      finish = resolve;
-    });
-    const late = new ReadableStream<Uint8Array>({
-      async start(controller) {
-        controller.enqueue(bytes(8));
-        await ended;
-        controller.enqueue(bytes(8, 2));
-        controller.close();
-      },
-    });
+    const late = held(bytes(8), bytes(8, 2));
     const memory = new ComparisonMemory(1_000);
-    const { client, body } = await splitForComparison(declared(late, 16), 262_144, memory, 50, 20);
+    const { client, body } = await splitForComparison(declared(late.body, 16), 262_144, memory, 50, 20);
     expect(client.status).toBe(201);
     expect(await body).toEqual({ incomplete: "unreadable", reserved: 0 });
     expect(memory.used).toBe(0);
-    finish();
+    late.finish();
     expect(new Uint8Array(await client.arrayBuffer())).toEqual(new Uint8Array([...bytes(8), ...bytes(8, 2)]));
   });
 
@@ -247,22 +253,12 @@ describe("splitForComparison", () => {
     ["compressed", { "content-length": "64", "content-encoding": "gzip" }],
     ["an event stream", { "content-length": "64", "content-type": "text/event-stream" }],
   ])("tees a body %s: the client gets its first bytes before the rest arrives", async (_, headers) => {
-    let finish = () => {};
-    const ended = new Promise<void>((resolve) => {
-      finish = resolve;
-    });
-    const slow = new ReadableStream<Uint8Array>({
-      async start(controller) {
-        controller.enqueue(bytes(8));
-        await ended;
-        controller.close();
-      },
-    });
-    const response = new Response(slow, { headers });
+    const slow = held(bytes(8));
+    const response = new Response(slow.body, { headers });
     const { client } = await splitForComparison(response, 262_144, new ComparisonMemory(1_000_000));
     const reader = client.body?.getReader();
     expect((await reader?.read())?.value).toEqual(bytes(8));
-    finish();
+    slow.finish();
     expect((await reader?.read())?.done).toBe(true);
   });
 });
