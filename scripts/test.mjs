@@ -71,16 +71,59 @@ const env = { ...process.env, PATH: `${join(root, "node_modules", ".bin")}:${pro
 /** The niceness of every part but the longest: low enough to yield, not so low that its gateways' timeouts run out. */
 const YIELDING = 10;
 
+/**
+ * A part still running after this long is stuck (the longest takes about five minutes on a busy machine):
+ * it is stopped with everything it started, and fails with what it printed so far, which names the file it
+ * was in, rather than holding CI until CI's own limit ends it silently. TEST_PART_LIMIT_MS sets another.
+ */
+const PART_LIMIT_MS = Number(process.env.TEST_PART_LIMIT_MS ?? 15 * 60_000);
+
+/** Each running part's process group, stopped with it when `npm test` is interrupted. */
+const groups = new Set();
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => {
+    for (const pid of groups) stopGroup(pid);
+    process.exit(130);
+  });
+}
+
+function stopGroup(pid) {
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch {
+    // Already gone.
+  }
+}
+
 function run({ name, command, args = [], shell = false, first = false }) {
   const started = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"], env, shell });
+    // A group of its own, so that a stuck part is stopped with its gateways and workerd.
+    const child = spawn(command, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"], env, shell, detached: true });
     // Set before the part has started anything: a process takes the niceness of its parent when it starts.
     if (!first && child.pid !== undefined) setPriority(child.pid, YIELDING);
+    if (child.pid !== undefined) groups.add(child.pid);
     const output = [];
     child.stdout.on("data", (chunk) => output.push(chunk));
     child.stderr.on("data", (chunk) => output.push(chunk));
+    const limit = setTimeout(() => {
+      output.push(
+        Buffer.from(`\n${name} was still running after ${Math.round(PART_LIMIT_MS / 1000)} s, and was stopped\n`),
+      );
+      stopGroup(child.pid);
+      // A process that left the group may still hold the part's output open: stop listening to it.
+      setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+        finish(1);
+      }, 5_000);
+    }, PART_LIMIT_MS);
+    let finished = false;
     const finish = (code) => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(limit);
+      groups.delete(child.pid);
       const seconds = Math.round((Date.now() - started) / 1000);
       process.stdout.write(`\n── ${name}: ${code === 0 ? "passed" : `FAILED (exit ${code})`} in ${seconds} s ──\n`);
       process.stdout.write(Buffer.concat(output));
@@ -122,6 +165,13 @@ if (extra.length > 0) {
  */
 function failingLines(output) {
   const lines = stripVTControlCharacters(output).split("\n");
+  const stopped = lines.findIndex((line) => / was still running after /.test(line));
+  // A stuck part: where it was, from the last lines it printed before it was stopped.
+  if (stopped >= 0)
+    return lines
+      .slice(0, stopped + 1)
+      .filter((line) => line.trim() !== "")
+      .slice(-20);
   const failures = lines.flatMap((line, at) => (/^ FAIL /.test(line) ? lines.slice(at, at + 3) : []));
   return (failures.length > 0 ? failures : lines.filter((line) => line.trim() !== "").slice(-20)).slice(0, 40);
 }

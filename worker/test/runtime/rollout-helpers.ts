@@ -99,13 +99,16 @@ export async function stepBeganLastMinute(name: string): Promise<void> {
 
 /** Sends `path` traffic in rounds until the running step's verdict so far is `pass`; answers how many were sent. */
 export async function trafficUntilPass(name: string, version: string, from: number, most = 2_000): Promise<number> {
+  let last: RolloutView["current"] = null;
   for (let sent = 0; sent < most; ) {
     await traffic(name, from + sent, 100);
     sent += 100;
     await evidenceLanded(name, version, from + sent);
-    if ((await rolloutOf(name)).current?.verdict === "pass") return sent;
+    last = (await rolloutOf(name)).current;
+    if (last?.verdict === "pass") return sent;
   }
-  throw new Error(`the step of ${name} ${version} did not pass within ${most} requests`);
+  const why = last ? `${last.verdict}: ${last.reasons.join("; ")}` : "no running step";
+  throw new Error(`the step of ${name} ${version} did not pass within ${most} requests (${why})`);
 }
 
 /** Waits, when the current minute has less than `seconds` left, until the next one begins. */
