@@ -66,6 +66,18 @@ async function boxOf(locator: Locator) {
 }
 const verdictOf = (version: string) => card(version).locator("[data-verdict]").getAttribute("data-verdict");
 
+/** Waits for hello's shadow card to show `expected`; a failure says what the API's verdict was, and why. */
+async function expectVerdict(version: string, expected: string): Promise<void> {
+  try {
+    await expect.poll(() => verdictOf(version), { timeout: 10_000 }).toBe(expected);
+  } catch (error) {
+    const report = await api<EvidenceReport>("GET", "/services/hello/report");
+    const shadow = report.shadows.find((s) => s.version === version);
+    const why = shadow ? `${shadow.verdict}: ${shadow.reasons.join("; ")}` : "no such shadow in the report";
+    throw new Error(`${version}'s card did not show ${expected}; the API says ${why}`, { cause: error });
+  }
+}
+
 beforeAll(async () => {
   await mkdir(world.screenshotDir, { recursive: true });
   // No locale pinned, and LANG=C as on a bare server: Chromium then reports `en-US@posix`, which Intl refuses.
@@ -270,7 +282,7 @@ describe("the operator's dashboard", () => {
         { timeout: 15_000, interval: 500 },
       )
       .toBeGreaterThanOrEqual(PASSING_TRAFFIC);
-    await expect.poll(() => verdictOf("2.0.0"), { timeout: 10_000 }).toBe("fail");
+    await expectVerdict("2.0.0", "fail");
     const numbers = card("2.0.0").locator("table.numbers");
     expect(await numbers.locator("thead th").allTextContents()).toEqual(["", "main", "2.0.0"]);
     expect(await numbers.locator("tbody th").allTextContents()).toEqual([
@@ -335,12 +347,12 @@ describe("the operator's dashboard", () => {
   it("flips the verdict when a field is ignored, and back", async () => {
     const ignore = page.getByLabel("Ignore body.version");
     await ignore.check();
-    await expect.poll(() => verdictOf("2.0.0"), { timeout: 10_000 }).toBe("pass");
+    await expectVerdict("2.0.0", "pass");
     expect((await api<{ ignore: string[] }>("GET", "/services/hello/policy")).ignore).toEqual(["body.version"]);
     expect(await page.getByLabel("Ignore body.version").isChecked()).toBe(true);
 
     await page.getByLabel("Ignore body.version").uncheck();
-    await expect.poll(() => verdictOf("2.0.0"), { timeout: 10_000 }).toBe("fail");
+    await expectVerdict("2.0.0", "fail");
     expect((await api<{ ignore: string[] }>("GET", "/services/hello/policy")).ignore).toEqual([]);
   });
 
@@ -471,7 +483,7 @@ describe("the operator's dashboard", () => {
     expect(await dialog.textContent()).not.toContain("stale");
     await dialog.getByRole("button", { name: "Cancel" }).click();
     await page.unroute("**/report?window=15m&series=true");
-    await expect.poll(() => verdictOf("2.0.0"), { timeout: 10_000 }).toBe("fail");
+    await expectVerdict("2.0.0", "fail");
   });
 
   it("offers no plain Promote over a failing verdict: only forcing, behind a confirmation, reasons shown once", async () => {
