@@ -142,10 +142,13 @@ describe("a shadow copy that comes back in", () => {
 
 describe("a replayed shadow proof", () => {
   /** A shadow's copy of GET /read, as the shadow saw it: its id, Via and proof. */
-  async function copyOfRead(name: string, id: string, vars: Partial<Env> = {}) {
+  /**
+   * Main on v1, a shadow on v2, and no noise copies: main counts only the client's requests (a noise
+   * copy goes to main too, chosen by the id's hash, so a test would fail for one name in twenty).
+   */
+  async function deployPair(name: string) {
     await deploy(name, "1.0.0", origins.v1);
     await deploy(name, "2.0.0", origins.v2);
-    // No noise copies: main counts only the client's requests (a noise copy would be chosen by the id's hash).
     const policy = await gateway(`/api/v1/services/${name}/policy`, {
       method: "PUT",
       headers: { authorization: "Bearer test-token", "content-type": "application/json" },
@@ -153,6 +156,10 @@ describe("a replayed shadow proof", () => {
     });
     expect(policy.status).toBe(200);
     await policy.body?.cancel();
+  }
+
+  async function copyOfRead(name: string, id: string, vars: Partial<Env> = {}) {
+    await deployPair(name);
     const request = new Request(`${GATEWAY}/services/${name}/read?item=1`, { headers: { "x-request-id": id } });
     const { response, settled } = await withVars(vars, request);
     await response.text();
@@ -225,8 +232,7 @@ describe("a replayed shadow proof", () => {
     const stolen = await copyOfRead(name, id);
     // Another name, with the same origins: only the segment differs from the copy's own request.
     const other = `${name}x`;
-    await deploy(other, "1.0.0", origins.v1);
-    await deploy(other, "2.0.0", origins.v2);
+    await deployPair(other);
     for (const segment of [other, `${name}_1.0.0`]) {
       const before = (await seenBy(origins.v1, id)).length;
       const replay = await gateway(`/services/${segment}/read?item=1`, { headers: stolen });
