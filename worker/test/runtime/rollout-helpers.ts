@@ -62,16 +62,17 @@ export async function evidenceLanded(name: string, version: string, count: numbe
 /**
  * Lab origins answer /item alike. 5 % limits and alpha 0.2 let ~320 clean requests pass a step: the
  * bands hold at any look, and bounding a p99 from above takes about 310 latencies at that alpha.
- * A p99 within 250 ms of main's passes: the lab answers in a millisecond, but beside the rest of
- * `npm test` on two cores the runtime's own queueing gave both sides p99s of hundreds of ms, and a
- * clean step alone on the machine passed at 400–500 requests, in a clean-clone run not within 2,000.
+ * A p99 within a second of main's passes: the lab answers in a millisecond, but beside the rest of
+ * `npm test` on two cores the runtime's own queueing gives either side a tail of hundreds of ms. A
+ * clean step alone on the machine passed at 400–500 requests; in clean-clone runs, within 250 ms did
+ * not pass in 2,000 (the shadow's p99 bounded at 437 ms against main's at 107 ms, one run of three).
  * These tests are about what a step's verdict does, not about latency, which verdict.test.ts judges.
  */
 export async function labName(prefix: string, shadowOrigin = origins.labShadow): Promise<string> {
   const name = uniqueName(prefix);
   expect((await deploy(name, "1.0.0", origins.labMain)).status).toBe(201);
   expect((await deploy(name, "2.0.0", shadowOrigin)).status).toBe(201);
-  const gate = { minRequests: 100, maxDiffRate: 0.05, maxErrorRateIncrease: 0.05, alpha: 0.2, minP99DeltaMs: 250 };
+  const gate = { minRequests: 100, maxDiffRate: 0.05, maxErrorRateIncrease: 0.05, alpha: 0.2, minP99DeltaMs: 1_000 };
   expect((await api("PUT", `/services/${name}/policy`, { body: { gate } })).status).toBe(200);
   return name;
 }
