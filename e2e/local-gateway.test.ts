@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { type AddressInfo, connect, createServer as createTcpServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -10,7 +10,7 @@ import { type RunningGateway, startGateway } from "../scripts/gateway.ts";
 import { freePort } from "../scripts/ports.ts";
 
 // `npm run dev` as users run it: a gateway that a shadow's gzip bomb cannot blow up, that
-// stops when its npm process is told to, and that refuses a busy port before it starts.
+// stops when its npm process is told to or dies, and that refuses a busy port before it starts.
 
 const root = join(import.meta.dirname, "..");
 const MiB = 1024 * 1024;
@@ -165,6 +165,58 @@ describe("npm run dev", () => {
     while ((await processGroup(gateway.pid)).length > 0 && Date.now() - started < 5_000) await sleep(50);
     expect(await processGroup(gateway.pid)).toEqual([]);
   }, 20_000);
+
+  it("goes away, with wrangler and workerd, when what started it dies while it applies its migrations", async () => {
+    // A starter that starts scripts/dev.mjs as scripts/gateway.ts does (a group of its own), waits until
+    // it has a child (the migrations, which block it for seconds), prints its pid and dies: as a test
+    // runner killed in the middle of its set-up does.
+    const starter = `
+      const { spawn } = require("node:child_process");
+      const { readdirSync, readFileSync } = require("node:fs");
+      const [script, ...args] = process.argv.slice(1);
+      const dev = spawn(process.execPath, [script, ...args], { detached: true, stdio: "ignore" });
+      const parentOf = (pid) => {
+        try {
+          const stat = readFileSync("/proc/" + pid + "/stat", "utf8");
+          return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+        } catch { return 0; }
+      };
+      const poll = setInterval(() => {
+        if (!readdirSync("/proc").some((entry) => /^\\d+$/.test(entry) && parentOf(entry) === dev.pid)) return;
+        clearInterval(poll);
+        console.log(dev.pid);
+        process.exit(0);
+      }, 10);
+    `;
+    const dir = await mkdtemp(join(tmpdir(), "daeploy-edge-orphan-"));
+    const envFile = join(dir, "vars");
+    await writeFile(envFile, `ADMIN_TOKEN=${token}\n`);
+    const port = await freePort();
+    const args = ["--port", String(port), "--persist-to", join(dir, "state"), "--env-file", envFile, "--no-cron"];
+    let pid = 0;
+    try {
+      const printed = await new Promise<string>((resolve, reject) => {
+        const child = spawn(process.execPath, ["-e", starter, join(root, "scripts", "dev.mjs"), ...args], {
+          stdio: ["ignore", "pipe", "inherit"],
+        });
+        let out = "";
+        child.stdout.on("data", (chunk) => {
+          out += chunk;
+        });
+        child.once("error", reject);
+        child.once("exit", () => resolve(out));
+      });
+      pid = Number(printed.trim());
+      expect(pid, printed).toBeGreaterThan(0);
+      const deadline = Date.now() + 20_000;
+      while ((await processGroup(pid)).length > 0 && Date.now() < deadline) await sleep(100);
+      expect(await processGroup(pid), "the gateway outlived what started it").toEqual([]);
+      expect(await refuses(port)).toBe(true);
+    } finally {
+      if (pid > 0 && (await processGroup(pid)).length > 0) process.kill(-pid, "SIGKILL");
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 40_000);
 
   it("fails at once, in one line and before any banner, on a port that is taken", async () => {
     const holder = createTcpServer();

@@ -12,6 +12,9 @@ import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
+// Who started this, read before anything else: the migrations below block for seconds, and a parent that
+// dies meanwhile must still be noticed (see the end of this file).
+const parent = process.ppid;
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const wrangler = join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin", "wrangler.js");
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
@@ -75,6 +78,8 @@ if (migrate.status !== 0) {
   console.error("Applying the D1 migrations to the local database failed; see above.");
   process.exit(1);
 }
+// Whoever started this went away while the migrations ran: nobody is left to stop a gateway.
+if (process.ppid !== parent) process.exit(1);
 
 const defaults = [
   ...(optionValue("--ip") ? [] : ["--ip", ip]),
@@ -98,7 +103,6 @@ const stop = (signal) => {
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => stop(signal));
 // `npm run dev` starts this under `sh -c`, and a signal to npm ends the shell without passing it on: a new
 // parent means the one that started this is gone, and the gateway goes with it.
-const parent = process.ppid;
 setInterval(() => {
   if (process.ppid !== parent) stop("SIGTERM");
 }, 250).unref();

@@ -141,7 +141,6 @@ describe("a shadow copy that comes back in", () => {
 });
 
 describe("a replayed shadow proof", () => {
-  /** A shadow's copy of GET /read, as the shadow saw it: its id, Via and proof. */
   /**
    * Main on v1, a shadow on v2, and no noise copies: main counts only the client's requests (a noise
    * copy goes to main too, chosen by the id's hash, so a test would fail for one name in twenty).
@@ -158,6 +157,7 @@ describe("a replayed shadow proof", () => {
     await policy.body?.cancel();
   }
 
+  /** A shadow's copy of GET /read, as the shadow saw it: its id, Via and proof. */
   async function copyOfRead(name: string, id: string, vars: Partial<Env> = {}) {
     await deployPair(name);
     const request = new Request(`${GATEWAY}/services/${name}/read?item=1`, { headers: { "x-request-id": id } });
