@@ -4,7 +4,7 @@
 // `--env-file F` reads the token (and any vars) from F instead, and leaves .dev.vars alone;
 // `--no-cron` turns off the once-a-minute health probe (scripts/gateway.ts uses both for tests).
 // It stops as a process should: SIGINT, SIGTERM or SIGHUP to it, or to the `npm run dev` that
-// started it, stops wrangler and workerd and frees the port.
+// started it, stops wrangler and workerd and frees the port; so does the death of what started it.
 import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
