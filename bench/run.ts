@@ -293,12 +293,16 @@ async function startRuntimes(workDir: string) {
   await deployService(gateway, { name: "dead", version: "1.0.0", origin: main.url, check: true });
   await deployService(gateway, { name: "dead", version: "1.1.0", origin: deadOrigin, check: false });
 
+  // A group compared under the four field rules, without noise copies, on the gateway and on its twin with comparison off.
+  const deployCompared = async (name: string, mainOrigin: Origin, shadows: Origin[]) => {
+    for (const g of compareOff ? [gateway, compareOff] : [gateway]) {
+      await deployGroup(g, name, mainOrigin, shadows);
+      await admin(g, "PUT", `/services/${name}/policy`, { noisePercent: 0, rules: FIELD_RULES });
+    }
+  };
   // Comparison: 3 shadows answering the same 4 KiB JSON as main, without and with noise copies.
   const three = [shadowA, shadowB, shadowC];
-  for (const g of compareOff ? [gateway, compareOff] : [gateway]) {
-    await deployGroup(g, "json3", main, three);
-    await admin(g, "PUT", "/services/json3/policy", { noisePercent: 0, rules: FIELD_RULES });
-  }
+  await deployCompared("json3", main, three);
   // The slow group without comparison: mirroring's own cost, against the bare Worker sending the same copies.
   if (compareOff) await deployGroup(compareOff, "slow", main, [shadowA, shadowB, shadowSlow]);
   await deployGroup(gateway, "json3noise", main, three);
@@ -317,10 +321,7 @@ async function startRuntimes(workDir: string) {
   await deployGroup(gateway, "fsolo", feltMain, []);
   await deployGroup(gateway, "fthree", feltMain, [feltA, feltB, feltC]);
   await deployGroup(gateway, "fslow", feltMain, [feltA, feltB, shadowSlow]);
-  for (const g of compareOff ? [gateway, compareOff] : [gateway]) {
-    await deployGroup(g, "fjson3", feltMain, [feltA, feltB, feltC]);
-    await admin(g, "PUT", "/services/fjson3/policy", { noisePercent: 0, rules: FIELD_RULES });
-  }
+  await deployCompared("fjson3", feltMain, [feltA, feltB, feltC]);
   await deployService(gateway, { name: "fcanary", version: "1.0.0", origin: feltMain.url, check: true });
   await deployService(gateway, {
     name: "fcanary",
